@@ -1,4 +1,4 @@
-namespace CnnSharp.Signal;
+namespace CnnSharp;
 
 /// <summary>
 /// Which part of the full convolution or cross-correlation sequence <see cref="Signal"/> returns, with

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 
-namespace CnnSharp.Signal;
+namespace CnnSharp;
 
 /// <summary>
 /// Discrete convolution, cross-correlation and autocorrelation of finite sequences, with the seed's definitions and

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using CnnSharp.Signal;
 
 namespace CnnSharp.Tests.Signal;
 
@@ -10,7 +9,7 @@ public sealed record NumpySignalCase(
     public override string ToString() => Name;
 }
 
-/// <summary>Loads the NumPy reference cases for <c>CnnSharp.Signal</c> once per test run.</summary>
+/// <summary>Loads the NumPy reference cases for <c>CnnSharp.Signal</c> (the class) once per test run.</summary>
 public static class NumpySignalFixture
 {
     private static readonly Lazy<IReadOnlyDictionary<string, NumpySignalCase>> s_cases = new(Load);

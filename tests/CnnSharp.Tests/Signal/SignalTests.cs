@@ -1,5 +1,4 @@
-using CnnSharp.Signal;
-using Sig = CnnSharp.Signal.Signal;
+using Sig = CnnSharp.Signal;
 
 namespace CnnSharp.Tests.Signal;
 
