@@ -1,0 +1,167 @@
+namespace CnnSharp.Modules;
+
+/// <summary>
+/// Base class of layers and models, mirroring <c>torch.nn.Module</c>: it owns named parameters (trainable), buffers
+/// (state such as running statistics, never returned by <see cref="Parameters"/>) and child modules, and a train/eval mode.
+/// </summary>
+/// <remarks>
+/// Names compose with dots exactly as in PyTorch, so <see cref="StateDict"/> keys match <c>model.state_dict()</c>
+/// (e.g. <c>layer1.0.weight</c>, <c>layer1.1.running_mean</c>). Order: a module's own parameters, then its buffers, then
+/// its children in registration order (PyTorch's order).
+/// </remarks>
+public abstract class Module
+{
+    private readonly List<KeyValuePair<string, Tensor>> _parameters = [];
+    private readonly List<KeyValuePair<string, Tensor>> _buffers = [];
+    private readonly List<KeyValuePair<string, Module>> _children = [];
+
+    /// <summary>True in training mode (the default), false after <see cref="Eval"/>.</summary>
+    public bool Training { get; private set; } = true;
+
+    /// <summary>Computes the module's output.</summary>
+    public abstract Tensor Forward(Tensor input);
+
+    /// <summary>Same as <see cref="Forward"/> (PyTorch's <c>module(x)</c>).</summary>
+    public Tensor Call(Tensor input) => Forward(input);
+
+    /// <summary>Registers a trainable parameter (its <see cref="Tensor.RequiresGrad"/> is set) and returns it.</summary>
+    protected Tensor RegisterParameter(string name, Tensor value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        EnsureNewName(name);
+        value.RequiresGrad = true;
+        _parameters.Add(new(name, value));
+        return value;
+    }
+
+    /// <summary>Registers a non-trainable state tensor (PyTorch's <c>register_buffer</c>) and returns it.</summary>
+    protected Tensor RegisterBuffer(string name, Tensor value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        EnsureNewName(name);
+        _buffers.Add(new(name, value));
+        return value;
+    }
+
+    /// <summary>Registers a child module under <paramref name="name"/> and returns it.</summary>
+    protected T RegisterModule<T>(string name, T module) where T : Module
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        EnsureNewName(name);
+        _children.Add(new(name, module));
+        return module;
+    }
+
+    private void EnsureNewName(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (name.Contains('.', StringComparison.Ordinal)) throw new ArgumentException($"{GetType().Name}: name '{name}' must not contain '.'", nameof(name));
+        if (_parameters.Any(p => p.Key == name) || _buffers.Any(p => p.Key == name) || _children.Any(p => p.Key == name))
+            throw new ArgumentException($"{GetType().Name}: '{name}' is already registered", nameof(name));
+    }
+
+    /// <summary>Direct children with their names.</summary>
+    public IEnumerable<KeyValuePair<string, Module>> NamedChildren() => _children;
+
+    /// <summary>All trainable parameters, recursively, with dotted names.</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> NamedParameters(string prefix = "")
+    {
+        foreach (var p in _parameters) yield return new(prefix + p.Key, p.Value);
+        foreach (var c in _children)
+            foreach (var p in c.Value.NamedParameters(prefix + c.Key + "."))
+                yield return p;
+    }
+
+    /// <summary>All buffers, recursively, with dotted names.</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> NamedBuffers(string prefix = "")
+    {
+        foreach (var b in _buffers) yield return new(prefix + b.Key, b.Value);
+        foreach (var c in _children)
+            foreach (var b in c.Value.NamedBuffers(prefix + c.Key + "."))
+                yield return b;
+    }
+
+    /// <summary>All trainable parameters, recursively.</summary>
+    public IEnumerable<Tensor> Parameters() => NamedParameters().Select(p => p.Value);
+
+    /// <summary>This module and all descendants, depth-first, with dotted names ("" for this one).</summary>
+    public IEnumerable<KeyValuePair<string, Module>> NamedModules(string prefix = "")
+    {
+        yield return new(prefix.TrimEnd('.'), this);
+        foreach (var c in _children)
+            foreach (var m in c.Value.NamedModules(prefix + c.Key + "."))
+                yield return m;
+    }
+
+    /// <summary>
+    /// Parameters and buffers by PyTorch state-dict key, in PyTorch's order. The tensors are the live ones (not copies).
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, Tensor>> StateDict() => [.. StateDictEntries("")];
+
+    private IEnumerable<KeyValuePair<string, Tensor>> StateDictEntries(string prefix)
+    {
+        foreach (var p in _parameters) yield return new(prefix + p.Key, p.Value);
+        foreach (var b in _buffers) yield return new(prefix + b.Key, b.Value);
+        foreach (var c in _children)
+            foreach (var e in c.Value.StateDictEntries(prefix + c.Key + "."))
+                yield return e;
+    }
+
+    /// <summary>
+    /// Copies values into this module's parameters and buffers by key. With <paramref name="strict"/>, missing and
+    /// unexpected keys are reported together; shapes must always match.
+    /// </summary>
+    /// <exception cref="StateDictException">Keys are missing or unexpected (strict), or a shape differs.</exception>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        var own = StateDict();
+        var ownKeys = own.Select(e => e.Key).ToHashSet();
+        var missing = own.Where(e => !stateDict.ContainsKey(e.Key)).Select(e => e.Key).ToList();
+        var unexpected = stateDict.Keys.Where(k => !ownKeys.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var problems = new List<string>();
+        if (strict && missing.Count > 0) problems.Add("missing keys: " + string.Join(", ", missing));
+        if (strict && unexpected.Count > 0) problems.Add("unexpected keys: " + string.Join(", ", unexpected));
+        foreach (var (key, target) in own)
+        {
+            if (stateDict.TryGetValue(key, out var source) && source.Shape != target.Shape)
+                problems.Add($"{key}: shape {source.Shape} in the state dict, {target.Shape} in the model");
+        }
+        if (problems.Count > 0)
+            throw new StateDictException($"LoadStateDict into {GetType().Name}: " + string.Join("; ", problems));
+        foreach (var (key, target) in own)
+            if (stateDict.TryGetValue(key, out var source)) source.Data.CopyTo(target.Data);
+    }
+
+    /// <summary>Sets training mode on this module and all descendants; returns this module.</summary>
+    public Module Train(bool mode = true)
+    {
+        Training = mode;
+        foreach (var c in _children) c.Value.Train(mode);
+        return this;
+    }
+
+    /// <summary>Sets evaluation mode (batch norm uses running statistics, dropout is the identity); returns this module.</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>Clears the gradients of all parameters (sets them to null, PyTorch's default <c>set_to_none=True</c>).</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters()) p.Grad = null;
+    }
+
+    /// <summary>A one-line description of this module's settings, used by <see cref="ToString"/>.</summary>
+    protected virtual string ExtraRepr() => "";
+
+    /// <summary>PyTorch-style nested description of the module tree.</summary>
+    public override string ToString() => Describe(0);
+
+    private string Describe(int indent)
+    {
+        string head = GetType().Name + "(" + ExtraRepr();
+        if (_children.Count == 0) return head + ")";
+        var pad = new string(' ', (indent + 1) * 2);
+        var lines = _children.Select(c => $"{pad}({c.Key}): {c.Value.Describe(indent + 1)}");
+        return head + "\n" + string.Join("\n", lines) + "\n" + new string(' ', indent * 2) + ")";
+    }
+}
