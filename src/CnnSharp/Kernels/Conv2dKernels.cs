@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Numerics.Tensors;
 
@@ -30,6 +31,7 @@ internal static unsafe class Conv2dKernels
     /// <param name="bias">b, shape (K), or empty for no bias.</param>
     /// <param name="output">y, shape (N, K, OutH, OutW); fully overwritten.</param>
     /// <param name="g">The validated geometry.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output, in Conv2dGeometry g)
     {
         CheckLength(input.Length, (long)g.N * g.C * g.H * g.W, nameof(input));
@@ -51,6 +53,7 @@ internal static unsafe class Conv2dKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardImage(int n, float* x, float* w, float* b, float* y, in Conv2dGeometry g, bool gemmParallel)
     {
         int cg = g.CPerGroup, kg = g.KPerGroup, p = g.OutH * g.OutW, taps = cg * g.KH * g.KW;
@@ -74,6 +77,7 @@ internal static unsafe class Conv2dKernels
     /// <param name="weight">w, shape (K, C/G, KH, KW).</param>
     /// <param name="gradInput">dx, shape (N, C, H, W); accumulated into.</param>
     /// <param name="g">The validated geometry.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardInput(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput, in Conv2dGeometry g)
     {
         CheckLength(gradOutput.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(gradOutput));
@@ -93,6 +97,7 @@ internal static unsafe class Conv2dKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardInputImage(int n, float* dy, float* w, float* dx, in Conv2dGeometry g, bool gemmParallel)
     {
         int cg = g.CPerGroup, kg = g.KPerGroup, p = g.OutH * g.OutW, taps = cg * g.KH * g.KW;
@@ -120,6 +125,7 @@ internal static unsafe class Conv2dKernels
     /// <param name="gradOutput">dy, shape (N, K, OutH, OutW).</param>
     /// <param name="gradWeight">dw, shape (K, C/G, KH, KW); accumulated into.</param>
     /// <param name="g">The validated geometry.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardWeight(ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight, in Conv2dGeometry g)
     {
         CheckLength(input.Length, (long)g.N * g.C * g.H * g.W, nameof(input));
@@ -164,6 +170,7 @@ internal static unsafe class Conv2dKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardWeightImage(int n, float* x, float* dy, float* dw, in Conv2dGeometry g, bool gemmParallel)
     {
         int cg = g.CPerGroup, kg = g.KPerGroup, p = g.OutH * g.OutW, taps = cg * g.KH * g.KW;
@@ -182,6 +189,7 @@ internal static unsafe class Conv2dKernels
     /// <param name="gradOutput">dy, shape (N, K, OutH, OutW).</param>
     /// <param name="gradBias">db, shape (K); accumulated into.</param>
     /// <param name="g">The validated geometry.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardBias(ReadOnlySpan<float> gradOutput, Span<float> gradBias, in Conv2dGeometry g)
     {
         CheckLength(gradOutput.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(gradOutput));

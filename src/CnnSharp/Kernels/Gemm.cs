@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace CnnSharp.Kernels;
 
@@ -190,6 +192,34 @@ internal static unsafe partial class Gemm
         }
     }
 
+    /// <summary>
+    /// 8x8 transpose: <c>dst[k*dstStride + i] = src[i*srcStride + k]</c> for i, k &lt; 8, in registers (AVX): unpack pairs of
+    /// rows, shuffle pairs of pairs, then swap 128-bit halves; each output row is one input column.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, nint srcStride, float* dst, nint dstStride)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + srcStride),
+            r2 = Avx.LoadVector256(src + 2 * srcStride), r3 = Avx.LoadVector256(src + 3 * srcStride),
+            r4 = Avx.LoadVector256(src + 4 * srcStride), r5 = Avx.LoadVector256(src + 5 * srcStride),
+            r6 = Avx.LoadVector256(src + 6 * srcStride), r7 = Avx.LoadVector256(src + 7 * srcStride);
+        // t = interleaved pairs: unpacklo(r0, r1) = [r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5]].
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        // u = columns of four rows per 128-bit lane: u0 = [r0..r3 at 0 | r0..r3 at 4], u1 at 1|5, u2 at 2|6, u3 at 3|7.
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
+            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        // Join the low (columns 0-3) or high (columns 4-7) lanes of rows 0-3 and rows 4-7.
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
+    }
+
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     /// <summary>
@@ -217,12 +247,17 @@ internal static unsafe partial class Gemm
             }
             else
             {
-                // A stored M x K: walk each row and scatter with stride MR.
+                // A stored M x K: the panel is the transpose of an MR x kc block. Full 8-row panels go through 8x8
+                // register transposes; other panels walk each row and scatter with stride MR.
+                float* srcBlock = op.A + (nint)(ic + ir) * op.Lda + pc;
+                int p0 = 0;
+                if (rows == 8 && mr == 8 && Avx.IsSupported)
+                    for (; p0 <= kc - 8; p0 += 8) Transpose8x8(srcBlock + p0, op.Lda, panel + p0 * 8, 8);
                 for (int r = 0; r < rows; r++)
                 {
-                    float* src = op.A + (nint)(ic + ir + r) * op.Lda + pc;
+                    float* src = srcBlock + (nint)r * op.Lda;
                     float* d = panel + r;
-                    for (int p = 0; p < kc; p++) d[p * mr] = src[p];
+                    for (int p = p0; p < kc; p++) d[p * mr] = src[p];
                 }
                 for (int r = rows; r < mr; r++)
                     for (int p = 0; p < kc; p++) panel[p * mr + r] = 0f;
@@ -243,10 +278,24 @@ internal static unsafe partial class Gemm
             float* panel = dst + (nint)jr * kc;
             if (op.TransB)
             {
-                // B stored N x K: walk each stored row (one column of op(B)) and scatter with stride NR.
-                for (int j = 0; j < cols; j++)
+                // B stored N x K: the panel is the transpose of an NR x kc block. Groups of 8 stored rows go through
+                // 8x8 register transposes; the rest walk each stored row and scatter with stride NR.
+                float* srcBlock = op.B + (nint)(jc + jr) * op.Ldb + pc;
+                int j0 = 0;
+                if (Avx.IsSupported && kc >= 8)
                 {
-                    float* src = op.B + (nint)(jc + jr + j) * op.Ldb + pc;
+                    for (; j0 <= cols - 8; j0 += 8)
+                    {
+                        float* rows8 = srcBlock + (nint)j0 * op.Ldb;
+                        int p = 0;
+                        for (; p <= kc - 8; p += 8) Transpose8x8(rows8 + p, op.Ldb, panel + p * nr + j0, nr);
+                        for (; p < kc; p++)
+                            for (int j = 0; j < 8; j++) panel[p * nr + j0 + j] = rows8[(nint)j * op.Ldb + p];
+                    }
+                }
+                for (int j = j0; j < cols; j++)
+                {
+                    float* src = srcBlock + (nint)j * op.Ldb;
                     float* d = panel + j;
                     for (int p = 0; p < kc; p++) d[p * nr] = src[p];
                 }
@@ -257,11 +306,22 @@ internal static unsafe partial class Gemm
             {
                 // B stored K x N: each k-step's NR values are contiguous (a plain copy).
                 float* src = op.B + (nint)pc * op.Ldb + jc + jr;
+                if (cols == nr && nr % 8 == 0 && Vector256.IsHardwareAccelerated)
+                {
+                    // Full panel: NR/8 vector copies per k-step (NR is 16 or 32 on the vector paths).
+                    for (int p = 0; p < kc; p++, src += op.Ldb)
+                    {
+                        float* d = panel + p * nr;
+                        for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(src + j), d + j);
+                    }
+                    continue;
+                }
                 for (int p = 0; p < kc; p++, src += op.Ldb)
                 {
                     float* d = panel + p * nr;
-                    new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, cols));
-                    if (cols < nr) new Span<float>(d + cols, nr - cols).Clear();
+                    int j = 0;
+                    for (; j < cols; j++) d[j] = src[j];
+                    for (; j < nr; j++) d[j] = 0f;
                 }
             }
         }

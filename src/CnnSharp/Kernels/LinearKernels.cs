@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace CnnSharp.Kernels;
@@ -19,6 +20,7 @@ internal static class LinearKernels
     /// <param name="rows">R.</param>
     /// <param name="inFeatures">In.</param>
     /// <param name="outFeatures">Out.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output,
         int rows, int inFeatures, int outFeatures)
     {
@@ -38,6 +40,7 @@ internal static class LinearKernels
     /// <param name="rows">R.</param>
     /// <param name="inFeatures">In.</param>
     /// <param name="outFeatures">Out.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardInput(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput,
         int rows, int inFeatures, int outFeatures) =>
         Gemm.Multiply(false, false, rows, inFeatures, outFeatures, gradOutput, outFeatures, weight, inFeatures, gradInput, inFeatures, accumulate: true);
@@ -49,6 +52,7 @@ internal static class LinearKernels
     /// <param name="rows">R.</param>
     /// <param name="inFeatures">In.</param>
     /// <param name="outFeatures">Out.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardWeight(ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight,
         int rows, int inFeatures, int outFeatures) =>
         Gemm.Multiply(true, false, outFeatures, inFeatures, rows, gradOutput, outFeatures, input, inFeatures, gradWeight, inFeatures, accumulate: true);
@@ -58,6 +62,7 @@ internal static class LinearKernels
     /// <param name="gradBias">db, shape (Out); accumulated into.</param>
     /// <param name="rows">R.</param>
     /// <param name="outFeatures">Out.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardBias(ReadOnlySpan<float> gradOutput, Span<float> gradBias, int rows, int outFeatures)
     {
         var db = gradBias[..outFeatures];
