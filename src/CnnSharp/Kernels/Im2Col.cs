@@ -114,15 +114,21 @@ internal static unsafe class Im2Col
     }
 
     // Rows here are short (often 7-28 floats), so these inline loops beat a call to a general memcpy/memset.
-    // 8-lane vectors where the hardware has them, then a scalar tail; the scalar loop alone is the equivalent code.
+    // 8-lane vectors where the hardware has them; the scalar loops are the equivalent code.
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy(float* src, float* dst, int count)
     {
-        int k = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated && count >= 8)
+        {
+            // Whole vectors, then one last vector ending exactly at count (it may overlap the previous one, which
+            // rewrites a few equal values): no scalar tail.
+            int k = 0;
             for (; k <= count - 8; k += 8) Vector256.Store(Vector256.Load(src + k), dst + k);
-        for (; k < count; k++) dst[k] = src[k];
+            if (k < count) Vector256.Store(Vector256.Load(src + count - 8), dst + count - 8);
+            return;
+        }
+        for (int k = 0; k < count; k++) dst[k] = src[k];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -137,9 +143,13 @@ internal static unsafe class Im2Col
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Zero(float* dst, int count)
     {
-        int k = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated && count >= 8)
+        {
+            int k = 0;
             for (; k <= count - 8; k += 8) Vector256.Store(Vector256<float>.Zero, dst + k);
-        for (; k < count; k++) dst[k] = 0f;
+            if (k < count) Vector256.Store(Vector256<float>.Zero, dst + count - 8);
+            return;
+        }
+        for (int k = 0; k < count; k++) dst[k] = 0f;
     }
 }

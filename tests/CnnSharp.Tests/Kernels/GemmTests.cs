@@ -124,4 +124,19 @@ public sealed class GemmTests
         Assert.True(Isa.Level <= Isa.Detected);
         Assert.True(Isa.Level <= Isa.MaxLevel);
     }
+
+    [Fact]
+    public void Isa_override_flows_into_parallel_workers_and_is_restored()
+    {
+        var before = Isa.Level;
+        var seen = new System.Collections.Concurrent.ConcurrentBag<IsaLevel>();
+        using (Isa.Use(IsaLevel.Scalar))
+        {
+            Parallelism.For(64, (s, e) => seen.Add(Isa.Level));
+            Assert.Equal(IsaLevel.Scalar, Isa.Level);
+        }
+        Assert.NotEmpty(seen);
+        Assert.All(seen, l => Assert.Equal(IsaLevel.Scalar, l));
+        Assert.Equal(before, Isa.Level);
+    }
 }
