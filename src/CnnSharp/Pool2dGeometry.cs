@@ -7,6 +7,8 @@ namespace CnnSharp;
 /// <remarks>
 /// <c>out = floor_or_ceil((in + padBegin + padEnd - dilation*(kernel-1) - 1)/stride) + 1</c>. In ceil mode PyTorch drops the
 /// last window when it would start inside the end padding: if <c>(out-1)*stride &gt;= in + padBegin</c> then <c>out -= 1</c>.
+/// Ceil mode can therefore give one output even when the (dilated) window is larger than the padded input, e.g. input 3,
+/// kernel 4, stride 3: <c>ceil(-1/3) + 1 = 1</c>; the window is clipped to the input, as in PyTorch and ONNX.
 /// PyTorch also requires padding &lt;= kernel/2 (symmetric case).
 /// </remarks>
 public readonly record struct Pool2dGeometry
@@ -52,9 +54,11 @@ public readonly record struct Pool2dGeometry
     /// <summary>Output size along one axis with PyTorch's ceil-mode rule (see remarks on the type).</summary>
     public static int OutputSize(int input, int kernel, int stride, int padBegin, int padEnd, int dilation, bool ceilMode)
     {
-        long numer = input + (long)padBegin + padEnd - (long)dilation * (kernel - 1) - 1;
-        if (numer < 0) return 0;
-        long outSize = (ceilMode ? (numer + stride - 1) / stride : numer / stride) + 1;
+        long numer = input + (long)padBegin + padEnd - (long)dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0);
+        // Floor division (PyTorch's div_rtn): a negative numerator means not even one window fits. In ceil mode a window
+        // that overhangs the padded input's end still counts when it starts inside the input, as in PyTorch and ONNX.
+        long outSize = (numer < 0 ? -((-numer + stride - 1) / stride) : numer / stride) + 1;
+        if (outSize <= 0) return 0;
         if (ceilMode && (outSize - 1) * stride >= input + padBegin) outSize--;
         return (int)outSize;
     }

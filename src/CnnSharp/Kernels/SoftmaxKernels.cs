@@ -9,7 +9,7 @@ namespace CnnSharp.Kernels;
 /// <remarks>
 /// Layout: the tensor is viewed as (outer, size, inner), the reduced dimension in the middle; element (o, k, i) is at
 /// <c>(o*size + k)*inner + i</c>. <c>softmax = exp(x - max) / sum exp(x - max)</c>,
-/// <c>log_softmax = x - max - log(sum exp(x - max))</c>. When inner = 1 each row is contiguous and handled by
+/// <c>log_softmax = (x - max) - log(sum exp(x - max))</c>. When inner = 1 each row is contiguous and handled by
 /// TensorPrimitives; otherwise the same steps run over the contiguous inner vectors of each k, so the reduction is still
 /// vectorised. Backward: <c>dx = y * (dy - sum(dy * y))</c> for softmax, <c>dx = dy - exp(y) * sum(dy)</c> for log-softmax.
 /// </remarks>
@@ -45,8 +45,16 @@ internal static unsafe class SoftmaxKernels
         TensorPrimitives.Subtract(x, max, y);
         TensorPrimitives.Exp(y, y);
         float sum = TensorPrimitives.Sum(y);
-        if (log) TensorPrimitives.Subtract(x, max + MathF.Log(sum), y);
-        else TensorPrimitives.Divide(y, sum, y);
+        if (log)
+        {
+            // (x - max) first: it is exact for nearby values, whereas max + log(sum) would round at large magnitudes.
+            TensorPrimitives.Subtract(x, max, y);
+            TensorPrimitives.Subtract(y, MathF.Log(sum), y);
+        }
+        else
+        {
+            TensorPrimitives.Divide(y, sum, y);
+        }
     }
 
     private static void ForwardStrided(ReadOnlySpan<float> x, Span<float> y, int size, int inner, bool log, float[] scratch)
@@ -65,10 +73,14 @@ internal static unsafe class SoftmaxKernels
         }
         if (log)
         {
-            // max + log(sum), reused as the per-column offset.
+            // (x - max) - log(sum), in that order, as in the row path.
             TensorPrimitives.Log(sum, sum);
-            TensorPrimitives.Add(max, sum, max);
-            for (int k = 0; k < size; k++) TensorPrimitives.Subtract(x.Slice(k * inner, inner), max, y.Slice(k * inner, inner));
+            for (int k = 0; k < size; k++)
+            {
+                var yk = y.Slice(k * inner, inner);
+                TensorPrimitives.Subtract(x.Slice(k * inner, inner), max, yk);
+                TensorPrimitives.Subtract(yk, sum, yk);
+            }
         }
         else
         {
