@@ -146,7 +146,7 @@ public sealed class MaxPool2dTests
         var x = Tensor.FromArray(GradCheck.DistinctValues(16, 4), 1, 1, 4, 4);
         Assert.Null(F.MaxPool2d(x, 2).GradFn);
         x.RequiresGrad = true;
-        using (Autograd.GradMode.NoGrad()) Assert.Null(F.MaxPool2d(x, 2).GradFn);
+        using (CnnSharp.Autograd.GradMode.NoGrad()) Assert.Null(F.MaxPool2d(x, 2).GradFn);
         Assert.NotNull(F.MaxPool2d(x, 2).GradFn);
     }
 
