@@ -1,0 +1,63 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace CnnSharp.Tests.Data;
+
+/// <summary>Builds small IDX files and scratch directories for the data-layer tests.</summary>
+internal static class DataTestFiles
+{
+    /// <summary>An IDX file: two zero bytes, type code, rank, big-endian dims, payload.</summary>
+    public static byte[] Idx(byte type, int[] dims, ReadOnlySpan<byte> payload)
+    {
+        var bytes = new byte[4 + 4 * dims.Length + payload.Length];
+        bytes[2] = type;
+        bytes[3] = (byte)dims.Length;
+        for (int i = 0; i < dims.Length; i++)
+            BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4 + 4 * i), dims[i]);
+        payload.CopyTo(bytes.AsSpan(4 + 4 * dims.Length));
+        return bytes;
+    }
+
+    /// <summary>An unsigned-byte IDX file whose payload is 0, 1, 2, ... (mod 256).</summary>
+    public static byte[] Idx(params int[] dims)
+    {
+        long n = 1;
+        foreach (int d in dims) n *= d;
+        var payload = new byte[n];
+        for (int i = 0; i < payload.Length; i++) payload[i] = (byte)i;
+        return Idx(0x08, dims, payload);
+    }
+
+    /// <summary>Labels file (magic 0x00000801) holding <paramref name="labels"/>.</summary>
+    public static byte[] Labels(params byte[] labels) => Idx(0x08, [labels.Length], labels);
+
+    /// <summary>Image file (magic 0x00000803) of <paramref name="count"/> images of rows x cols with pixel values i mod 256.</summary>
+    public static byte[] Images(int count, int rows, int cols) => Idx(count, rows, cols);
+
+    public static string Sha256(byte[] data) => Convert.ToHexStringLower(SHA256.HashData(data));
+}
+
+/// <summary>A unique temporary directory removed on dispose.</summary>
+internal sealed class ScratchDirectory : IDisposable
+{
+    public ScratchDirectory()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "cnnsharp-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string Write(string name, byte[] contents)
+    {
+        string path = System.IO.Path.Combine(Path, name);
+        File.WriteAllBytes(path, contents);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); }
+        catch (IOException) { }
+    }
+}
