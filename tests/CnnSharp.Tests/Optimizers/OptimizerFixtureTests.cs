@@ -32,7 +32,7 @@ public sealed class OptimizerFixtureTests
     [Theory, MemberData(nameof(Cases))]
     public void Steps_and_state_match_torch_optim(string name)
     {
-        var fx = JsonFixture.Load($"pytorch/optim_{name}.json");
+        var fx = JsonFixture.Load($"training/optim_{name}.json");
         var shapes = fx.GetProperty("shapes").EnumerateArray().Select(s => s.Ints()).ToArray();
         var initial = fx.GetProperty("initial").EnumerateArray().Select(v => v.Floats()).ToArray();
         var parameters = shapes.Select((s, i) => Tensor.FromArray(initial[i], s).RequiresGrad_()).ToArray();

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Writes the optimizer and loss fixtures under tests/CnnSharp.Tests/Fixtures/pytorch/.
+"""Writes the optimizer and ConvNet fixtures under tests/CnnSharp.Tests/Fixtures/training/.
 
 Offline, with Debian's python3-torch (PyTorch 1.13); never run in CI. Usage:
-    /usr/bin/python3 tests/reference/generate_optim_loss_fixtures.py
-Each fixture records the PyTorch call that produced it ("call"). Values are float32, written as the shortest
+    /usr/bin/python3 tests/reference/generate_training_fixtures.py
+They live apart from Fixtures/pytorch/ because their schema differs (a sequence of optimizer steps, a key list) and
+generate_pytorch_fixtures.py owns that folder. Each fixture records the PyTorch call that produced it ("call"). Values are float32, written as the shortest
 decimal that round-trips (so C# parses them to the same float).
 """
 import json
@@ -11,7 +12,7 @@ import os
 
 import torch
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "CnnSharp.Tests", "Fixtures", "pytorch")
+OUT = os.path.join(os.path.dirname(__file__), "..", "CnnSharp.Tests", "Fixtures", "training")
 
 
 def flat(t):
@@ -69,45 +70,41 @@ def optim_fixtures():
     for case in cases:
         path = os.path.join(OUT, f"optim_{case['name']}.json")
         with open(path, "w") as f:
-            json.dump({"generator": "tests/reference/generate_optim_loss_fixtures.py", "torch": torch.__version__, **case}, f)
+            json.dump({"generator": "tests/reference/generate_training_fixtures.py", "torch": torch.__version__, **case}, f)
             f.write("\n")
 
 
-def loss_case(name, call, fn, inputs, targets_are_indices):
-    """fn(inputs..., reduction) for each reduction; records outputs and input gradients for a fixed upstream gradient."""
-    g = torch.Generator().manual_seed(99)
-    result = {"name": name, "call": call, "inputs": [{"shape": list(t.shape), "values": flat(t)} for t in inputs[0]],
-              "targets": inputs[1] if targets_are_indices else None, "reductions": {}}
-    for reduction in ("none", "mean", "sum"):
-        xs = [t.clone().requires_grad_() for t in inputs[0]]
-        tgt = torch.tensor(inputs[1]) if targets_are_indices else None
-        out = fn(*xs, tgt, reduction) if targets_are_indices else fn(*xs, reduction)
-        upstream = torch.rand(out.shape, generator=g) + 0.5
-        out.backward(upstream)
-        result["reductions"][reduction] = {"output": flat(out), "output_shape": list(out.shape), "upstream": flat(upstream),
-                                           "grads": [flat(x.grad) for x in xs]}
-    with open(os.path.join(OUT, f"loss_{name}.json"), "w") as f:
-        json.dump({"generator": "tests/reference/generate_optim_loss_fixtures.py", "torch": torch.__version__, **result}, f)
+def convnet_state_dict():
+    """The seed's ConvNet, verbatim, and its state_dict keys, shapes and dtypes in order."""
+    import torch.nn as nn
+
+    class ConvNet(nn.Module):
+        def __init__(self, num_classes=10):
+            super(ConvNet, self).__init__()
+            self.layer1 = nn.Sequential(
+                nn.Conv2d(1, 16, kernel_size=5, stride=1, padding=2),
+                nn.BatchNorm2d(16),
+                nn.ReLU(),
+                nn.MaxPool2d(kernel_size=2, stride=2))
+            self.layer2 = nn.Sequential(
+                nn.Conv2d(16, 32, kernel_size=5, stride=1, padding=2),
+                nn.BatchNorm2d(32),
+                nn.ReLU(),
+                nn.MaxPool2d(kernel_size=2, stride=2))
+            self.fc = nn.Linear(7*7*32, num_classes)
+
+    model = ConvNet(10)
+    entries = [{"key": k, "shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", "")} for k, v in model.state_dict().items()]
+    parameters = [k for k, _ in model.named_parameters()]
+    with open(os.path.join(OUT, "convnet_state_dict.json"), "w") as f:
+        json.dump({"generator": "tests/reference/generate_training_fixtures.py", "torch": torch.__version__,
+                   "call": "ConvNet(num_classes=10).state_dict() (the seed's class)", "state_dict": entries,
+                   "parameters": parameters, "repr": str(model)}, f, indent=1)
         f.write("\n")
 
 
-def loss_fixtures():
-    g = torch.Generator().manual_seed(7)
-    logits = torch.randn(6, 5, generator=g) * 3
-    logits[2] = torch.tensor([1000.0, -1000.0, 999.0, 0.0, 998.5])  # overflow test for the stable log-sum-exp
-    targets = [0, 4, 2, 1, 3, 4]
-    loss_case("cross_entropy", "F.cross_entropy(logits, targets, reduction=r)",
-              lambda x, t, r: torch.nn.functional.cross_entropy(x, t, reduction=r), ([logits], targets), True)
-    log_probs = torch.log_softmax(torch.randn(6, 5, generator=g), dim=1)
-    loss_case("nll", "F.nll_loss(log_probs, targets, reduction=r)",
-              lambda x, t, r: torch.nn.functional.nll_loss(x, t, reduction=r), ([log_probs], targets), True)
-    a = torch.randn(3, 4, generator=g)
-    b = torch.randn(3, 4, generator=g)
-    loss_case("mse", "F.mse_loss(input, target, reduction=r) with gradients for both",
-              lambda x, y, r: torch.nn.functional.mse_loss(x, y, reduction=r), ([a, b], None), False)
-
-
 if __name__ == "__main__":
+    torch.set_num_threads(1)  # a fixed reduction order
     os.makedirs(OUT, exist_ok=True)
     optim_fixtures()
-    loss_fixtures()
+    convnet_state_dict()
