@@ -9,9 +9,17 @@ internal static class Program
     public static int Main(string[] args) => BuildRootCommand(AnsiConsole.Console).Parse(args).Invoke();
 
     /// <summary>The <c>cnnsharp</c> command tree, writing to <paramref name="console"/>.</summary>
-    internal static RootCommand BuildRootCommand(IAnsiConsole console)
+    /// <remarks>
+    /// A plain command named <c>cnnsharp</c> with help and version options, rather than <see cref="RootCommand"/>, whose name
+    /// is the running executable's (<c>CnnSharp.Cli</c> under <c>dotnet run</c>); help then reads <c>cnnsharp train [options]</c>.
+    /// </remarks>
+    internal static Command BuildRootCommand(IAnsiConsole console)
     {
-        var root = new RootCommand("CnnSharp: train and evaluate the seed's ConvNet on MNIST, in pure C#.");
+        var root = new Command("cnnsharp", "CnnSharp: train and evaluate the seed's ConvNet on MNIST, in pure C#.")
+        {
+            new HelpOption(),
+            new VersionOption(),
+        };
         root.Add(TrainCommand.Create(console));
         root.Add(EvaluateCommand.Create(console));
         return root;
