@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using CnnSharp.Cli.Commands;
 using Spectre.Console;
 
