@@ -119,7 +119,6 @@ public sealed class Trainer
                 {
                     ["test_accuracy"] = eval.Accuracy.ToString("R", CultureInfo.InvariantCulture),
                     ["train_loss"] = (lossSum / Math.Max(1, images)).ToString("R", CultureInfo.InvariantCulture),
-                    ["optimizer"] = Options.Optimizer.ToString().ToLowerInvariant(),
                     ["lr"] = Optimizer.Lr.ToString("R", CultureInfo.InvariantCulture),
                     ["seed"] = Options.Seed.ToString(CultureInfo.InvariantCulture),
                     ["batch_size"] = Options.BatchSize.ToString(CultureInfo.InvariantCulture),

@@ -103,7 +103,7 @@ public sealed class CheckpointTests : IDisposable
         // A model whose key collides with the optimizer prefix fails while the entries are written.
         var bad = new Clash();
         var ex = Assert.Throws<ArgumentException>(() => Checkpoint.Save(path, bad, null, epoch: 2));
-        Assert.Contains("optimizer.state.w", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'optimizer.state'", ex.Message, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Equal(["keep.safetensors"], Directory.GetFiles(_dir.Path).Select(Path.GetFileName));
         Assert.Equal(1, Checkpoint.Load(path, new ConvNet()).Epoch);
