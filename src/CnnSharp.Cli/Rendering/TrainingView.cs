@@ -50,7 +50,7 @@ internal sealed class TrainingView(IAnsiConsole console)
             var epochs = new SyncProgress<EpochReport>(r =>
             {
                 if (task is null) return;
-                task.Description = Markup.Escape(Describe(r));
+                task.Description = Markup.Escape(DescribeShort(r));
                 task.StopTask();
                 task = null;
             });
@@ -61,6 +61,11 @@ internal sealed class TrainingView(IAnsiConsole console)
     internal static string Describe(EpochReport r) =>
         $"epoch {r.Epoch}/{r.Epochs}  train loss {r.TrainLoss.ToString("F4", s_inv)}  test accuracy {(r.TestAccuracy * 100).ToString("F2", s_inv)}%  " +
         $"{r.TrainTime.TotalSeconds.ToString("F1", s_inv)} s  {r.ImagesPerSecond.ToString("F0", s_inv)} images/s";
+
+    // Fits beside the progress columns in an 80-column terminal.
+    internal static string DescribeShort(EpochReport r) =>
+        $"epoch {r.Epoch}/{r.Epochs}  loss {r.TrainLoss.ToString("F4", s_inv)}  acc {(r.TestAccuracy * 100).ToString("F2", s_inv)}%  " +
+        $"{r.ImagesPerSecond.ToString("F0", s_inv)} img/s";
 
     public void Summary(TrainingRun run)
     {
