@@ -20,10 +20,12 @@ internal sealed class TrainingView(IAnsiConsole console)
             ? $"SGD (momentum {o.Momentum.ToString(s_inv)})"
             : "Adam";
         console.MarkupLine(
-            $"Training [bold]ConvNet[/] on MNIST: {o.Epochs} epoch(s), batch {o.BatchSize}, {optimizer}, lr {o.LearningRate.ToString(s_inv)}, " +
+            $"Training [bold]ConvNet[/] on MNIST: {o.Epochs} epoch(s), batch {o.BatchSize}, {optimizer}, lr {o.LearningRate.ToString(s_inv)}");
+        console.MarkupLine(
             $"seed {o.Seed}, {(o.Threads ?? Parallelism.MaxThreads).ToString(s_inv)} thread(s)" +
             (o.Limit is int l ? $", first {l.ToString("N0", s_inv)} training images" : "") +
-            (o.TestLimit is int tl ? $", first {tl.ToString("N0", s_inv)} test images" : ""));
+            (o.TestLimit is int tl ? $", first {tl.ToString("N0", s_inv)} test images" : "") +
+            (o.ResumeFrom is string r ? $", resuming from {Markup.Escape(r)}" : ""));
     }
 
     /// <summary>Runs <paramref name="work"/> with progress reporters wired to this console.</summary>
@@ -69,6 +71,11 @@ internal sealed class TrainingView(IAnsiConsole console)
 
     public void Summary(TrainingRun run)
     {
+        if (run.Reports.Count == 0)
+        {
+            console.MarkupLine("No epochs left to run: the checkpoint has already reached --epochs.");
+            return;
+        }
         var table = new Table().Title($"ConvNet on MNIST ({run.TrainCount.ToString("N0", s_inv)} training, {run.TestCount.ToString("N0", s_inv)} test images)")
             .AddColumn("epoch")
             .AddColumn(new TableColumn("train loss").RightAligned())
