@@ -105,7 +105,7 @@ internal sealed class ConvOp : OnnxOp
                 throw b.Unsupported($"a weight of shape {Shape.Format(weight.Shape)} ({weight.Rank - 2}-D convolution) is not supported; CnnSharp runs 1-D and 2-D Conv");
             if (_window.SpatialRank is int r && r != weight.Rank - 2)
                 throw b.Invalid($"the attributes describe a {r}-D window but the weight {Shape.Format(weight.Shape)} is {weight.Rank - 2}-D");
-            if (_window.Kernel is { } k && !k.SequenceEqual(weight.Shape[2..]))
+            if (_window.Kernel is { } k && !k.AsSpan().SequenceEqual(weight.Shape.AsSpan(2)))
                 throw b.Invalid($"kernel_shape [{string.Join(", ", k)}] differs from the weight's {Shape.Format(weight.Shape)}");
         }
     }
@@ -136,7 +136,7 @@ internal sealed class ConvOp : OnnxOp
         int spatial = xShape.Length - 2;
         if (_window.SpatialRank is int r && r != spatial)
             throw new ShapeException($"{op}: the attributes describe a {r}-D window but input {Shape.Format(xShape)} is {spatial}-D");
-        if (_window.Kernel is { } kernel && !kernel.SequenceEqual(wShape[2..]))
+        if (_window.Kernel is { } kernel && !kernel.AsSpan().SequenceEqual(wShape.AsSpan(2)))
             throw new ShapeException($"{op}: kernel_shape [{string.Join(", ", kernel)}] differs from weight {Shape.Format(wShape)}");
         int[] x4 = spatial == 1 ? [xShape[0], xShape[1], 1, xShape[2]] : xShape;
         int[] w4 = spatial == 1 ? [wShape[0], wShape[1], 1, wShape[2]] : wShape;

@@ -38,7 +38,8 @@ internal static class BatchNormFolding
             var b = conv.Inputs.Length > 2 && conv.Inputs[2] >= 0 ? constants[conv.Inputs[2]] : null;
             bool hasBias = conv.Inputs.Length > 2 && conv.Inputs[2] >= 0;
             if (w is null || !w.IsFloat || w.Rank < 3 || (hasBias && b is null)) continue;
-            var p = bn.Inputs.Skip(1).Select(i => constants[i]).ToArray();
+            var p = new OnnxValue?[4];
+            for (int i = 0; i < 4; i++) p[i] = constants[bn.Inputs[i + 1]];
             int k = w.Shape[0];
             if (p.Any(v => v is null || !v.IsFloat || v.Count != k) || (b is not null && (!b.IsFloat || b.Count != k))) continue;
 
