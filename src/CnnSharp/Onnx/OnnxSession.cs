@@ -11,6 +11,12 @@ public sealed class OnnxSessionOptions
     /// all parameters are constants (default true). Results differ from the unfused graph only by float32 rounding.
     /// </summary>
     public bool FoldBatchNorm { get; init; } = true;
+
+    /// <summary>
+    /// Apply a Relu in place on the output of the Conv before it when that output feeds nothing else (default true).
+    /// The result is identical to running the two nodes.
+    /// </summary>
+    public bool FuseConvRelu { get; init; } = true;
 }
 
 /// <summary>
@@ -55,7 +61,7 @@ public sealed class OnnxSession
                 throw new OnnxUnsupportedException(model.Source, null, null, $"graph input '{input.Name}' is not a tensor (sequences, maps and optionals are not supported)");
         }
         Model = model;
-        _graph = new ExecutionGraph(model, (options ?? new OnnxSessionOptions()).FoldBatchNorm);
+        _graph = new ExecutionGraph(model, options ?? new OnnxSessionOptions());
         InputNames = new ReadOnlyCollection<string>(model.Graph.RuntimeInputs.Select(i => i.Name).ToArray());
         OutputNames = new ReadOnlyCollection<string>(model.Graph.Outputs.Select(o => o.Name).ToArray());
     }
@@ -75,7 +81,7 @@ public sealed class OnnxSession
     /// <summary>Names of the graph outputs, in order.</summary>
     public IReadOnlyList<string> OutputNames { get; }
 
-    /// <summary>Number of nodes executed per run, after constant folding and BatchNormalization folding.</summary>
+    /// <summary>Number of nodes executed per run, after constant folding and operator fusion.</summary>
     public int ExecutedNodeCount => _graph.StepCount;
 
     /// <summary>The operators CnnSharp executes, sorted by name.</summary>

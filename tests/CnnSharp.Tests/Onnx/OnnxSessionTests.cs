@@ -296,6 +296,34 @@ public sealed class OnnxSessionTests
         Assert.Equal(3, session.ExecutedNodeCount);
     }
 
+    [Fact]
+    public void Relu_is_fused_into_the_convolution_with_identical_results_unless_the_convolution_output_is_used_elsewhere()
+    {
+        var graph = ConvBatchNormGraph(extraConsumer: false).Node("Relu", "relu_out", ["y"], ["z"]).Output("z");
+        var x = Tensor.FromArray(Enumerable.Range(0, 2 * 5 * 5).Select(i => MathF.Sin(i)).ToArray(), 1, 2, 5, 5);
+
+        var fused = graph.Session();
+        var unfused = graph.Session(new OnnxSessionOptions { FuseConvRelu = false });
+        var keepsConv = ConvBatchNormGraph(extraConsumer: true).Session();
+
+        // y (the BN output) is itself a graph output here, so the Relu reading it stays a separate node.
+        Assert.Equal(2, fused.ExecutedNodeCount);
+        var a = fused.Run(new Dictionary<string, Tensor> { ["x"] = x });
+        var b = unfused.Run(new Dictionary<string, Tensor> { ["x"] = x });
+        Assert.Equal(b["z"].ToArray(), a["z"].ToArray());
+        Assert.Contains(a["y"].ToArray(), v => v < 0);
+        Assert.Equal(3, keepsConv.ExecutedNodeCount);
+
+        var chain = new OnnxTestGraph().Input("x", 1, 2, 5, 5).Initializer("w", Enumerable.Range(0, 18).Select(i => MathF.Cos(i)).ToArray(), 1, 2, 3, 3)
+            .Node("Conv", "conv", ["x", "w"], ["c"]).Node("Relu", "relu", ["c"], ["r"]).Output("r");
+        var fusedChain = chain.Session();
+        Assert.Equal(1, fusedChain.ExecutedNodeCount);
+        var expected = chain.Session(new OnnxSessionOptions { FuseConvRelu = false }).Run(x).ToArray();
+        Assert.Equal(expected, fusedChain.Run(x).ToArray());
+        Assert.Contains(expected, v => v == 0f);
+        Assert.Contains(expected, v => v > 0f);
+    }
+
     /// <summary>Conv (2→3 channels, 3x3, pad 1, bias) → BatchNormalization; optionally the conv output also feeds a Relu output.</summary>
     private static OnnxTestGraph ConvBatchNormGraph(bool extraConsumer)
     {

@@ -71,6 +71,9 @@ internal sealed class UnaryOp : OnnxOp
         }
     }
 
+    /// <summary>Which operation this is.</summary>
+    public UnaryKind Kind => _kind;
+
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
         var x = inputs[0]!;

@@ -110,8 +110,18 @@ internal sealed class ConvOp : OnnxOp
         }
     }
 
-    /// <summary>Number of groups (for BatchNormalization folding).</summary>
-    public int Groups => _groups;
+    private ConvOp(ConvOp other)
+    {
+        _window = other._window;
+        _groups = other._groups;
+        FusedRelu = true;
+    }
+
+    /// <summary>Whether the output is clamped at zero (a following Relu fused in, see <see cref="GraphFusion"/>).</summary>
+    public bool FusedRelu { get; }
+
+    /// <summary>The same convolution followed by an in-place Relu.</summary>
+    public ConvOp WithFusedRelu() => new(this);
 
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
@@ -126,6 +136,7 @@ internal sealed class ConvOp : OnnxOp
         int[] outShape = x.Rank == 3 ? [g.N, g.K, g.OutW] : [g.N, g.K, g.OutH, g.OutW];
         var y = ctx.Floats(outShape);
         Conv2dKernels.Forward(x.Floats, w.Floats, bias is null ? default : bias.Floats, y.Floats, g);
+        if (FusedRelu) ActivationKernels.ReluForward(y.Floats, y.Floats);
         outputs[0] = y;
     }
 

@@ -4,7 +4,7 @@ namespace CnnSharp.Onnx.Runtime;
 
 /// <summary>
 /// A compiled ONNX graph: every node built into an <see cref="OnnxOp"/> (so unsupported operators and attributes fail
-/// here, at load time), constants folded, BatchNormalization folded into a preceding Conv, value lifetimes computed for
+/// here, at load time), constants folded, BatchNormalization and Relu fused into a preceding Conv, value lifetimes computed for
 /// buffer reuse, and shape-only subgraphs marked so they are computed once per input-shape signature.
 /// </summary>
 /// <remarks>
@@ -32,7 +32,7 @@ internal sealed class ExecutionGraph
     private readonly Dictionary<string, OnnxValue?[]> _staticCache = new(StringComparer.Ordinal);
     private string? _lastSignature;
 
-    public ExecutionGraph(OnnxModel model, bool foldBatchNorm)
+    public ExecutionGraph(OnnxModel model, OnnxSessionOptions options)
     {
         _source = model.Source;
         var graph = model.Graph;
@@ -79,7 +79,8 @@ internal sealed class ExecutionGraph
             steps.Add(step);
         }
 
-        if (foldBatchNorm) steps = BatchNormFolding.Apply(steps, ref constants, _outputIds);
+        if (options.FoldBatchNorm) steps = GraphFusion.FoldBatchNorm(steps, ref constants, _outputIds);
+        if (options.FuseConvRelu) steps = GraphFusion.FuseConvRelu(steps, _outputIds);
         _constants = constants;
         _valueCount = constants.Length;
 

@@ -3,18 +3,22 @@ using CnnSharp.Onnx.Ops;
 namespace CnnSharp.Onnx.Runtime;
 
 /// <summary>
-/// Folds an inference-mode BatchNormalization into the Conv that feeds it: with <c>s[k] = scale[k] / sqrt(var[k] + eps)</c>,
-/// <c>W'[k,…] = W[k,…] · s[k]</c> and <c>B'[k] = (B[k] − mean[k]) · s[k] + beta[k]</c>, so one convolution computes both.
+/// Load-time graph rewrites that remove whole passes over activations: BatchNormalization folded into the Conv before
+/// it, and a Relu applied in place on the output of the Conv before it.
 /// </summary>
-/// <remarks>
-/// Applies only when the Conv's weight and bias and all four BatchNormalization parameters are load-time constants
-/// (not overridable graph inputs), the convolution's output feeds nothing but that BatchNormalization and is not a
-/// graph output, and the parameter lengths match the output channels. Folding is computed in double; the result
-/// differs from the unfused pair only by float32 rounding.
-/// </remarks>
-internal static class BatchNormFolding
+internal static class GraphFusion
 {
-    public static List<ExecutionGraph.Step> Apply(List<ExecutionGraph.Step> steps, ref OnnxValue?[] constants, int[] graphOutputs)
+    /// <summary>
+    /// Folds an inference-mode BatchNormalization into the Conv that feeds it: with <c>s[k] = scale[k] / sqrt(var[k] + eps)</c>,
+    /// <c>W'[k,…] = W[k,…] · s[k]</c> and <c>B'[k] = (B[k] − mean[k]) · s[k] + beta[k]</c>, so one convolution computes both.
+    /// </summary>
+    /// <remarks>
+    /// Applies only when the Conv's weight and bias and all four BatchNormalization parameters are load-time constants
+    /// (not overridable graph inputs), the convolution's output feeds nothing but that BatchNormalization and is not a
+    /// graph output, and the parameter lengths match the output channels. Folding is computed in double; the result
+    /// differs from the unfused pair only by float32 rounding.
+    /// </remarks>
+    public static List<ExecutionGraph.Step> FoldBatchNorm(List<ExecutionGraph.Step> steps, ref OnnxValue?[] constants, int[] graphOutputs)
     {
         var consumers = new Dictionary<int, int>();
         foreach (var s in steps)
@@ -61,6 +65,37 @@ internal static class BatchNormFolding
             conv.Outputs = [bn.Outputs[0]];
             producer[bn.Outputs[0]] = conv;
             removed.Add(bn);
+        }
+        return steps.Where(s => !removed.Contains(s)).ToList();
+    }
+
+    /// <summary>
+    /// Replaces Conv → Relu by one Conv that clamps its own output at zero, when the convolution's output feeds nothing
+    /// but that Relu and is not a graph output. The result is identical (max(x, 0) on the same values).
+    /// </summary>
+    public static List<ExecutionGraph.Step> FuseConvRelu(List<ExecutionGraph.Step> steps, int[] graphOutputs)
+    {
+        var consumers = new Dictionary<int, int>();
+        foreach (var s in steps)
+            foreach (int i in s.Inputs)
+                if (i >= 0) consumers[i] = consumers.GetValueOrDefault(i) + 1;
+        var outputs = new HashSet<int>(graphOutputs);
+        var producer = new Dictionary<int, ExecutionGraph.Step>();
+        foreach (var s in steps)
+            foreach (int o in s.Outputs)
+                if (o >= 0) producer[o] = s;
+
+        var removed = new HashSet<ExecutionGraph.Step>(ReferenceEqualityComparer.Instance);
+        foreach (var relu in steps)
+        {
+            if (relu.Op is not UnaryOp { Kind: UnaryKind.Relu }) continue;
+            int x = relu.Inputs[0];
+            if (!producer.TryGetValue(x, out var conv) || conv.Op is not ConvOp convOp || convOp.FusedRelu) continue;
+            if (consumers.GetValueOrDefault(x) != 1 || outputs.Contains(x) || conv.Outputs.Length != 1) continue;
+            conv.Op = convOp.WithFusedRelu();
+            conv.Outputs = [relu.Outputs[0]];
+            producer[relu.Outputs[0]] = conv;
+            removed.Add(relu);
         }
         return steps.Where(s => !removed.Contains(s)).ToList();
     }
