@@ -16,9 +16,18 @@ internal static unsafe class BatchNormKernels
 {
     private const int MinElementsPerChunk = 16384;
 
+    // Segments at least this long use the vectorised TensorPrimitives path; shorter ones (e.g. (N, C) input) a scalar loop.
+    internal const int VectorSegment = 32;
+
     /// <summary>
-    /// Per-channel mean and biased variance <c>var[c] = sum (x - mean[c])^2 / M</c>, two passes in double.
+    /// Per-channel mean and biased variance <c>var[c] = sum (x - mean[c])^2 / M</c>, accumulated in double.
     /// </summary>
+    /// <remarks>
+    /// Segments of S &gt;= <see cref="VectorSegment"/> values are summed with TensorPrimitives in float and the segment sums
+    /// added in double. The data are shifted by a pilot value (the channel's first element) before summing, so a large
+    /// common offset (e.g. 1e5 + noise) does not swamp the float sums; the variance pass works on deviations from the
+    /// float mean and corrects for its rounding: <c>var = mean((x - m')^2) - (mean - m')^2</c>.
+    /// </remarks>
     public static void Statistics(ReadOnlySpan<float> input, Span<double> mean, Span<double> variance, int n, int c, int s)
     {
         Debug.Assert(input.Length == n * c * s && mean.Length == c && variance.Length == c && n * s > 0);
@@ -30,23 +39,47 @@ internal static unsafe class BatchNormKernels
             Parallelism.For(c, (start, end) =>
             {
                 var x = new ReadOnlySpan<float>(xp, n * c * s);
+                var tmp = s >= VectorSegment ? new float[s] : null;
+                double count = (double)n * s;
                 for (int ch = start; ch < end; ch++)
                 {
-                    double sum = 0;
-                    for (int b = 0; b < n; b++)
-                        foreach (float v in x.Slice((b * c + ch) * s, s)) sum += v;
-                    double mu = sum / ((double)n * s);
-                    double sq = 0;
-                    for (int b = 0; b < n; b++)
+                    double mu, sq = 0;
+                    if (tmp is null)
                     {
-                        foreach (float v in x.Slice((b * c + ch) * s, s))
+                        double sum = 0;
+                        for (int b = 0; b < n; b++)
+                            foreach (float v in x.Slice((b * c + ch) * s, s)) sum += v;
+                        mu = sum / count;
+                        for (int b = 0; b < n; b++)
                         {
-                            double d = v - mu;
-                            sq += d * d;
+                            foreach (float v in x.Slice((b * c + ch) * s, s))
+                            {
+                                double d = v - mu;
+                                sq += d * d;
+                            }
                         }
+                        vp[ch] = sq / count;
+                    }
+                    else
+                    {
+                        float pilot = x[ch * s];
+                        double shiftedSum = 0;
+                        for (int b = 0; b < n; b++)
+                        {
+                            TensorPrimitives.Subtract(x.Slice((b * c + ch) * s, s), pilot, tmp);
+                            shiftedSum += TensorPrimitives.Sum<float>(tmp);
+                        }
+                        mu = pilot + shiftedSum / count;
+                        float muF = (float)mu;
+                        for (int b = 0; b < n; b++)
+                        {
+                            TensorPrimitives.Subtract(x.Slice((b * c + ch) * s, s), muF, tmp);
+                            sq += TensorPrimitives.SumOfSquares<float>(tmp);
+                        }
+                        double off = mu - muF;
+                        vp[ch] = Math.Max(0, sq / count - off * off);
                     }
                     mp[ch] = mu;
-                    vp[ch] = sq / ((double)n * s);
                 }
             }, ChannelsPerChunk(n, s));
         }
@@ -115,6 +148,7 @@ internal static unsafe class BatchNormKernels
                 var x = new ReadOnlySpan<float>(xp, total);
                 var gy = new ReadOnlySpan<float>(gyp, total);
                 var gx = new Span<float>(gxp, wantX ? total : 0);
+                var tmp = s >= VectorSegment ? new float[s] : null;
                 for (int ch = start; ch < end; ch++)
                 {
                     float mu = mp[ch], inv = ip[ch];
@@ -124,10 +158,21 @@ internal static unsafe class BatchNormKernels
                         for (int b = 0; b < n; b++)
                         {
                             int off = (b * c + ch) * s;
-                            for (int i = off; i < off + s; i++)
+                            if (tmp is null)
                             {
-                                sumDy += gy[i];
-                                sumDyXmu += gy[i] * (double)(x[i] - mu);
+                                for (int i = off; i < off + s; i++)
+                                {
+                                    sumDy += gy[i];
+                                    sumDyXmu += gy[i] * (double)(x[i] - mu);
+                                }
+                            }
+                            else
+                            {
+                                // Per-segment float sums (vectorised), accumulated across segments in double.
+                                var gySeg = gy.Slice(off, s);
+                                TensorPrimitives.Subtract(x.Slice(off, s), mu, tmp);
+                                sumDy += TensorPrimitives.Sum(gySeg);
+                                sumDyXmu += TensorPrimitives.Dot(gySeg, tmp);
                             }
                         }
                     }
@@ -143,8 +188,21 @@ internal static unsafe class BatchNormKernels
                     for (int b = 0; b < n; b++)
                     {
                         int off = (b * c + ch) * s;
-                        for (int i = off; i < off + s; i++)
-                            gx[i] += a * (gy[i] - meanDy - (x[i] - mu) * k);
+                        if (tmp is null)
+                        {
+                            for (int i = off; i < off + s; i++)
+                                gx[i] += a * (gy[i] - meanDy - (x[i] - mu) * k);
+                        }
+                        else
+                        {
+                            // tmp = (x - mean) * (-a*k) + a*dy - a*meanDy; gx += tmp
+                            var gxSeg = gx.Slice(off, s);
+                            TensorPrimitives.Subtract(x.Slice(off, s), mu, tmp);
+                            TensorPrimitives.Multiply(tmp, -a * k, tmp);
+                            TensorPrimitives.MultiplyAdd(gy.Slice(off, s), a, tmp, tmp);
+                            TensorPrimitives.Add(tmp, -a * meanDy, tmp);
+                            TensorPrimitives.Add(gxSeg, tmp, gxSeg);
+                        }
                     }
                 }
             }, ChannelsPerChunk(n, s));

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics.Tensors;
 
 namespace CnnSharp.Kernels;
 
@@ -20,7 +21,8 @@ internal static unsafe class Pool2dKernels
 
     /// <summary>
     /// <c>out[p, oh, ow] = max over in-range taps of in[p, h, w]</c>; <c>argmax[p, oh, ow] = h*W + w</c> of the first maximum
-    /// (row-major tap order; a NaN tap wins, as in PyTorch), or -1 if the window has no in-range tap (then out = -inf).
+    /// in row-major tap order (PyTorch's tie rule); with NaN taps the output is NaN and the argmax the last NaN, as in PyTorch;
+    /// -1 if the window has no in-range tap (then out = -inf).
     /// </summary>
     public static void MaxForward(ReadOnlySpan<float> input, Span<float> output, Span<int> argmax, in Pool2dGeometry g)
     {
@@ -45,35 +47,54 @@ internal static unsafe class Pool2dKernels
 
     private static void MaxForwardPlane(ReadOnlySpan<float> x, Span<float> y, Span<int> arg, in Pool2dGeometry g)
     {
-        for (int oh = 0; oh < g.OutH; oh++)
+        // Geometry in locals: the JIT cannot keep fields of an 'in' struct in registers across the span writes below.
+        int w = g.W, h = g.H, outH = g.OutH, outW = g.OutW, kh = g.KH, kw = g.KW;
+        int sh = g.StrideH, sw = g.StrideW, dh = g.DilationH, dw = g.DilationW, padTop = g.PadTop, padLeft = g.PadLeft;
+        // NaN is rare; a vectorised check per plane lets the hot loop ignore it.
+        bool planeHasNaN = TensorPrimitives.IsNaNAny(x);
+        for (int oh = 0; oh < outH; oh++)
         {
-            int h0 = oh * g.StrideH - g.PadTop;
-            var (m0, m1) = TapRange(h0, g.DilationH, g.KH, g.H);
-            for (int ow = 0; ow < g.OutW; ow++)
+            int h0 = oh * sh - padTop;
+            var (m0, m1) = TapRange(h0, dh, kh, h);
+            for (int ow = 0; ow < outW; ow++)
             {
-                int w0 = ow * g.StrideW - g.PadLeft;
-                var (k0, k1) = TapRange(w0, g.DilationW, g.KW, g.W);
+                int w0 = ow * sw - padLeft;
+                var (k0, k1) = TapRange(w0, dw, kw, w);
+                // PyTorch's rule: start from -inf at the first in-range tap; '>' keeps the first maximum on ties.
                 float best = float.NegativeInfinity;
-                int bestIndex = -1;
+                int bestIndex = m0 < m1 && k0 < k1 ? (h0 + m0 * dh) * w + w0 + k0 * dw : -1;
                 for (int m = m0; m < m1; m++)
                 {
-                    int row = (h0 + m * g.DilationH) * g.W;
+                    int row = (h0 + m * dh) * w + w0;
                     for (int k = k0; k < k1; k++)
                     {
-                        int idx = row + w0 + k * g.DilationW;
+                        int idx = row + k * dw;
                         float v = x[idx];
-                        // Strict '>' keeps the first maximum on ties; NaN propagates (PyTorch's max_pool2d rule).
-                        if (bestIndex < 0 || v > best || float.IsNaN(v))
-                        {
-                            best = v;
-                            bestIndex = idx;
-                        }
+                        // Selects rather than an if-block, so the JIT may use conditional moves: the comparison is
+                        // unpredictable on real activations. (Vectorising this loop is left to the performance work.)
+                        bool take = v > best;
+                        bestIndex = take ? idx : bestIndex;
+                        best = take ? v : best;
                     }
                 }
-                y[oh * g.OutW + ow] = best;
-                arg[oh * g.OutW + ow] = bestIndex;
+                // PyTorch lets every NaN replace the current best, so a window with NaN yields NaN at its last NaN tap.
+                if (planeHasNaN) bestIndex = LastNaN(x, h0, m0, m1, dh, w0, k0, k1, dw, w, bestIndex);
+                y[oh * outW + ow] = bestIndex >= 0 ? x[bestIndex] : float.NegativeInfinity;
+                arg[oh * outW + ow] = bestIndex;
             }
         }
+    }
+
+    private static int LastNaN(ReadOnlySpan<float> x, int h0, int m0, int m1, int dh, int w0, int k0, int k1, int dw, int w, int fallback)
+    {
+        int index = fallback;
+        for (int m = m0; m < m1; m++)
+        {
+            int row = (h0 + m * dh) * w + w0;
+            for (int k = k0; k < k1; k++)
+                if (float.IsNaN(x[row + k * dw])) index = row + k * dw;
+        }
+        return index;
     }
 
     /// <summary><c>gradInput[p, argmax[p, o]] += gradOutput[p, o]</c> for every output o (entries with argmax -1 are skipped).</summary>
@@ -288,6 +309,11 @@ internal static unsafe class Pool2dKernels
     /// <summary>Taps m in [first, end) of a dilated window starting at <paramref name="start"/> that fall inside [0, size).</summary>
     internal static (int First, int End) TapRange(int start, int dilation, int kernel, int size)
     {
+        if (dilation == 1) // the common case, without the two integer divisions (they dominated the max-pool time)
+        {
+            int f = Math.Max(0, -start), e = Math.Min(kernel, size - start);
+            return (f, Math.Max(f, e));
+        }
         int first = start < 0 ? (-start + dilation - 1) / dilation : 0;
         int end = size - start <= 0 ? 0 : Math.Min(kernel, (size - start + dilation - 1) / dilation);
         return (first, Math.Max(first, end));

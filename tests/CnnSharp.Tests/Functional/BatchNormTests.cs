@@ -5,7 +5,11 @@ namespace CnnSharp.Tests.Functional;
 
 public sealed class BatchNormTests
 {
-    public static TheoryData<int[]> Shapes => new() { new[] { 5, 3 }, new[] { 2, 3, 4 }, new[] { 3, 2, 3, 5 }, new[] { 2, 4, 5, 5 }, new[] { 1, 2, 7 } };
+    // S = 1, 4, 15, 25, 7 take the scalar kernel path; S = 36, 40 the vectorised one (BatchNormKernels.VectorSegment).
+    public static TheoryData<int[]> Shapes => new()
+    {
+        new[] { 5, 3 }, new[] { 2, 3, 4 }, new[] { 3, 2, 3, 5 }, new[] { 2, 4, 5, 5 }, new[] { 1, 2, 7 }, new[] { 2, 2, 6, 6 }, new[] { 3, 2, 40 },
+    };
 
     private static int Numel(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
 

@@ -31,6 +31,10 @@ public sealed class FlattenTests
     }
 
     [Fact]
+    public void Backward_matches_finite_differences() =>
+        GradCheck.Check([2, 3, 4], GradCheck.RandomValues(24, 4), x => F.Flatten(x, 1), x => x);
+
+    [Fact]
     public void Scalar_flattens_to_one_element() => TensorAssert.ShapeIs(F.Flatten(Tensor.Scalar(2f)), 1);
 
     [Fact]

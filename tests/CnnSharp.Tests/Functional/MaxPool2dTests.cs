@@ -88,6 +88,16 @@ public sealed class MaxPool2dTests
     }
 
     [Fact]
+    public void With_several_nans_the_gradient_goes_to_the_last_nan_as_in_pytorch()
+    {
+        var x = Tensor.FromArray([float.NaN, 1f, float.NaN, 2f], 1, 1, 2, 2).RequiresGrad_();
+        var y = F.MaxPool2d(x, 2);
+        Assert.True(float.IsNaN(y.Item()));
+        y.Backward(Tensor.Ones(1, 1, 1, 1));
+        Assert.Equal(new[] { 0f, 0f, 1f, 0f }, x.Grad!.ToArray());
+    }
+
+    [Fact]
     public void Ceil_mode_drops_a_window_that_would_start_in_the_end_padding()
     {
         // H = 5, k = 3, s = 3, p = 1: ceil((5 + 2 - 3)/3) + 1 = 3, but the third window would start at 2*3 - 1 = 5, inside the
@@ -136,7 +146,7 @@ public sealed class MaxPool2dTests
         var x = Tensor.FromArray(GradCheck.DistinctValues(16, 4), 1, 1, 4, 4);
         Assert.Null(F.MaxPool2d(x, 2).GradFn);
         x.RequiresGrad = true;
-        using (Autograd.GradMode.NoGrad()) Assert.Null(F.MaxPool2d(x, 2).GradFn);
+        using (CnnSharp.Autograd.GradMode.NoGrad()) Assert.Null(F.MaxPool2d(x, 2).GradFn);
         Assert.NotNull(F.MaxPool2d(x, 2).GradFn);
     }
 

@@ -30,6 +30,30 @@ public sealed class BatchNormKernelsTests
         Assert.Equal(var, variance[0], 9);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(31)]
+    [InlineData(32)]
+    [InlineData(67)]
+    [InlineData(1024)]
+    public void Statistics_keep_precision_with_large_offset_on_both_paths(int s)
+    {
+        // 1e5 + noise in [-1, 1): float32 sums of the raw values would shift the mean by ~0.01, 2% of the spread.
+        const int n = 4, c = 2;
+        var x = GradCheck.RandomValues(n * c * s, s, -1f, 1f).Select((v, i) => (i / s % c == 0 ? 1e5f : -3e4f) + v).ToArray();
+        var mean = new double[c];
+        var variance = new double[c];
+        BatchNormKernels.Statistics(x, mean, variance, n, c, s);
+        for (int ch = 0; ch < c; ch++)
+        {
+            var vals = Enumerable.Range(0, n).SelectMany(b => x.Skip((b * c + ch) * s).Take(s)).Select(v => (double)v).ToArray();
+            double m = vals.Average();
+            double v = vals.Select(t => (t - m) * (t - m)).Average();
+            Assert.True(Math.Abs(mean[ch] - m) <= 1e-6, $"mean {mean[ch]} vs {m}");
+            Assert.True(Math.Abs(variance[ch] - v) <= 1e-4 * v, $"variance {variance[ch]} vs {v}");
+        }
+    }
+
     [Fact]
     public void Backward_accumulates_into_all_three_gradients()
     {
