@@ -174,7 +174,7 @@ internal sealed class BinaryOp : OnnxOp
         }
     }
 
-    /// <summary>The scalar float operation (NaN propagates through Max and Min, as in ONNX Runtime).</summary>
+    /// <summary>The scalar float operation (NaN propagates through Max and Min, as TensorPrimitives does on the vector path).</summary>
     public static float Apply(BinaryKind kind, float x, float y) => kind switch
     {
         BinaryKind.Add => x + y,

@@ -128,7 +128,7 @@ internal sealed class CastOp : OnnxOp
 /// <summary>
 /// Dropout at inference: <c>y = x</c> and the optional mask all true (BOOL from opset 10; before, the input's type).
 /// Training mode (opset 12's <c>training_mode</c> input true) is random and is refused: at load time when it is a
-/// constant, else when a run sets it. Opset 6's <c>is_test</c> flag is ignored, as ONNX Runtime does.
+/// constant, else when a run sets it. Opset 6's <c>is_test</c> flag is ignored: this runtime only does inference.
 /// </summary>
 internal sealed class DropoutOp : OnnxOp
 {
@@ -142,7 +142,7 @@ internal sealed class DropoutOp : OnnxOp
         {
             b.Inputs(1, 1);
             b.Float("ratio", 0.5f);
-            // Opset 6's is_test is read but, as in ONNX Runtime, Dropout always runs in inference form here.
+            // Opset 6's is_test is read, but Dropout always runs in inference form here.
             if (b.Opset < 7)
             {
                 b.Flag("is_test", false);
