@@ -136,11 +136,8 @@ internal sealed class ExecutionGraph
         _steps = steps.ToArray();
     }
 
-    /// <summary>Number of nodes left to execute after constant folding and BatchNormalization folding.</summary>
+    /// <summary>Number of nodes left to execute after constant folding and operator fusion.</summary>
     public int StepCount => _steps.Length;
-
-    /// <summary>The operators left to execute, in order (for tests and diagnostics).</summary>
-    public IEnumerable<string> StepOpTypes => _steps.Select(s => s.Node.OpType);
 
     /// <summary>
     /// Runs the graph. <paramref name="inputs"/>[i] belongs to graph input i (null: use the initializer default, which
