@@ -198,6 +198,33 @@ public sealed class OnnxSessionTests
         Assert.Contains("(2, 3) and (2, 4) cannot be broadcast", ex.Message);
     }
 
+    [Theory]
+    [InlineData("Tile", new long[] { long.MaxValue / 2, 4 }, "out of range")]
+    [InlineData("Pad", new long[] { 0, long.MaxValue, 0, long.MaxValue }, "out of range")]
+    [InlineData("Split", new long[] { long.MaxValue, long.MaxValue, 4 }, "do not cut")]
+    [InlineData("Reshape", new long[] { 2_000_000_000, 2_000_000_000, 2_000_000_000, -1 }, "cannot infer")]
+    [InlineData("Reshape", new long[] { int.MaxValue, 1 }, "not a valid dimension")]
+    [InlineData("Expand", new long[] { 1 << 20, 1 << 20, 2 }, "more than")]
+    public void Hostile_shape_values_fail_with_a_shape_error_instead_of_allocating(string op, long[] values, string fragment)
+    {
+        // The shape-like operand is a graph input, so the error happens at run time, in the named node.
+        var graph = new OnnxTestGraph().Input("x", 1, 2).Input("v", DataType.Int64, values.Length);
+        string[] outputs = op == "Split" ? ["a", "b", "c"] : ["y"];
+        graph.Node(op, "hostile", ["x", "v"], outputs, op == "Split" ? [("axis", 1L)] : []);
+        foreach (string o in outputs) graph.Output(o);
+        var session = graph.Session();
+        var inputs = new Dictionary<string, OnnxTensor>
+        {
+            ["x"] = OnnxTensor.FromFloats("x", [1f, 2f], new Shape(1, 2)),
+            ["v"] = OnnxTensor.FromInt64("v", values, new Shape(values.Length)),
+        };
+
+        var ex = Assert.Throws<ShapeException>(() => session.Run(inputs));
+
+        Assert.Contains($"node 'hostile' ({op})", ex.Message);
+        Assert.Contains(fragment, ex.Message);
+    }
+
     [Fact]
     public void Single_tensor_run_needs_a_single_input()
     {

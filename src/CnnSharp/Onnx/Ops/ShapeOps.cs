@@ -60,7 +60,8 @@ internal sealed class ReshapeOp : OnnxOp
             }
             if (t < 0) throw new ShapeException($"Reshape: invalid dimension {t} ({Describe()})");
             dims[i] = Layout.Dim(t, "Reshape", "dimension");
-            known *= dims[i];
+            // Saturate: a product beyond any array's size can only fail the element-count check below.
+            known = dims[i] == 0 ? 0 : known > Array.MaxLength ? known : known * dims[i];
         }
         long numel = OnnxValue.Numel(input);
         if (inferred >= 0)

@@ -90,7 +90,7 @@ internal sealed class SplitOp : OnnxOp
         }
         else
         {
-            if (split.Length != _outputCount || split.Any(s => s < 0) || split.Sum() != dim)
+            if (split.Length != _outputCount || split.Any(s => s < 0 || s > dim) || split.Sum() != dim)
                 throw new ShapeException($"Split: sizes [{string.Join(", ", split)}] do not cut dimension {axis} of {Shape.Format(x.Shape)} into {_outputCount} parts");
             sizes = split.Select(s => (int)s).ToArray();
         }
@@ -277,6 +277,8 @@ internal sealed class PadOp : OnnxOp
         {
             int size = x.Shape[d];
             long begin = pads[d], end = pads[d + rank];
+            if (Math.Abs(begin) > Array.MaxLength || Math.Abs(end) > Array.MaxLength)
+                throw new ShapeException($"Pad: pads [{string.Join(", ", pads)}] are out of range");
             long outSize = size + begin + end;
             if (outSize < 0) throw new ShapeException($"Pad: pads [{string.Join(", ", pads)}] remove more than dimension {d} of {Shape.Format(x.Shape)} holds");
             if (_mode != "constant" && size == 0 && outSize > 0)
@@ -330,7 +332,7 @@ internal sealed class TileOp : OnnxOp
         var maps = new int[x.Rank][];
         for (int d = 0; d < x.Rank; d++)
         {
-            if (repeats[d] < 0) throw new ShapeException($"Tile: repeat {repeats[d]} is negative");
+            if (repeats[d] < 0 || repeats[d] > Array.MaxLength) throw new ShapeException($"Tile: repeat {repeats[d]} is out of range");
             int size = x.Shape[d];
             var map = new int[Layout.Dim(size * repeats[d], "Tile", "output size")];
             for (int i = 0; i < map.Length; i++) map[i] = i % size;
