@@ -81,6 +81,9 @@ public sealed class OnnxSession
     /// <summary>Names of the graph outputs, in order.</summary>
     public IReadOnlyList<string> OutputNames { get; }
 
+    /// <summary>The compiled graph (benchmarks attach a per-step observer to it).</summary>
+    internal ExecutionGraph Graph => _graph;
+
     /// <summary>Number of nodes executed per run, after constant folding and operator fusion.</summary>
     public int ExecutedNodeCount => _graph.StepCount;
 

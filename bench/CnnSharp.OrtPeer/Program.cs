@@ -1,0 +1,390 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using CnnSharp.Kernels;
+using CnnSharp.Onnx;
+using CnnSharp.Onnx.Protos;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+
+namespace CnnSharp.OrtPeer;
+
+/// <summary>
+/// CnnSharp's <see cref="OnnxSession"/> against ONNX Runtime's <see cref="InferenceSession"/> on the same ONNX files, in
+/// one process: same input, same thread count, runs alternating round by round, medians and the CnnSharp/ORT ratio in
+/// a table, and a check that both produce the same outputs.
+/// </summary>
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        Options o;
+        try
+        {
+            o = Options.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine(Options.Usage);
+            return 2;
+        }
+        if (o.Help)
+        {
+            Console.WriteLine(Options.Usage);
+            return 0;
+        }
+        string? root = o.Conformance ?? FindConformance();
+        if (root is null)
+        {
+            Console.Error.WriteLine("conformance folder not found: pass --conformance DIR or set CNNSHARP_CONFORMANCE");
+            return 2;
+        }
+
+        Parallelism.MaxThreads = o.Threads;
+        Console.WriteLine($"CnnSharp OnnxSession vs ONNX Runtime {OrtEnv.Instance().GetVersionString()} | {o.Threads} thread(s) each | " +
+            $"{o.Warmup} warm-up runs, {o.Rounds} alternating rounds (each >= {o.RoundMs} ms per side) | " +
+            $"SIMD {Isa.Level} | {Environment.ProcessorCount} CPUs | load average {LoadAverage()}");
+        Console.WriteLine();
+
+        var rows = new List<Row>();
+        bool allAgree = true;
+        foreach (string model in o.Models)
+        {
+            string path = Path.Combine(root, "pytorch-models", model, "model.onnx");
+            if (!File.Exists(path))
+            {
+                Console.Error.WriteLine($"{path}: not found");
+                return 2;
+            }
+            // The conformance files declare a fixed batch (resnet18: 1, seed_convnet: 4). Both runtimes get the same copy
+            // whose declared graph input/output batch dimension is symbolic; the nodes themselves are batch-agnostic
+            // (Flatten, Shape-driven Reshape), which the agreement check and the output shape check confirm.
+            var notes = new List<string>();
+            string free = BatchFreeCopy(path, model, notes);
+            foreach (string note in notes) Console.WriteLine(note);
+            foreach (int batch in o.Batches)
+            {
+                var row = Measure(model, free, batch, o);
+                rows.Add(row);
+                allAgree &= row.Agree || row.Note is not null;
+                Console.WriteLine(row.Note ?? $"{model} b{batch}: CnnSharp {Ms(row.CnnMedian)} ms, ORT {Ms(row.OrtMedian)} ms, ratio {row.Ratio:F2}, max |diff| {row.MaxDiff:G3}");
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(Table(rows, o));
+        Console.WriteLine($"load average after the run: {LoadAverage()}");
+        if (!allAgree)
+        {
+            Console.Error.WriteLine("outputs disagree (see the 'agree' column)");
+            return 1;
+        }
+        return 0;
+    }
+
+    private sealed record Row(string Model, int Batch, double CnnMedian, double CnnMin, double OrtMedian, double OrtMin,
+        double MaxDiff, bool Agree, string? Note)
+    {
+        public double Ratio => CnnMedian / OrtMedian;
+    }
+
+    private static Row Measure(string model, string path, int batch, Options o)
+    {
+        using var ortOptions = new SessionOptions
+        {
+            IntraOpNumThreads = o.Threads,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        using var ort = new InferenceSession(path, ortOptions);
+        var cnn = OnnxSession.Load(path);
+
+        string inputName = ort.InputNames[0], outputName = ort.OutputNames[0];
+        int[] dims = ort.InputMetadata[inputName].Dimensions;
+        // Only possible when the batch-free copy could not free the dimension (it always can for graph inputs).
+        if (dims[0] > 0 && dims[0] != batch)
+            return new Row(model, batch, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, false,
+                $"{model} b{batch}: skipped, the model's batch dimension is fixed at {dims[0]}");
+        int[] shape = [batch, .. dims.Skip(1)];
+        if (shape.Any(d => d <= 0)) throw new InvalidOperationException($"{model}: input '{inputName}' has symbolic non-batch dimensions [{string.Join(", ", dims)}]");
+
+        var data = new float[shape.Aggregate(1, (a, b) => a * b)];
+        var rng = new Random(20240611 + batch);
+        for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 2 - 1);
+        var input = Tensor.FromArray(data, shape);
+
+        using var ortInput = OrtValue.CreateTensorValueFromMemory(data, shape.Select(d => (long)d).ToArray());
+        using var runOptions = new RunOptions();
+        string[] inNames = [inputName], outNames = [outputName];
+        OrtValue[] inValues = [ortInput];
+
+        // First runs: shapes, and the agreement check.
+        float[] ortOut;
+        long[] outShape;
+        using (var results = ort.Run(runOptions, inNames, inValues, outNames))
+        {
+            ortOut = results[0].GetTensorDataAsSpan<float>().ToArray();
+            outShape = results[0].GetTensorTypeAndShape().Shape;
+        }
+        var cnnOut = cnn.Run(input);
+        double maxDiff = 0;
+        bool agree = cnnOut.Shape.Numel == ortOut.Length && cnnOut.Shape[0] == batch && outShape[0] == batch;
+        if (agree)
+        {
+            var c = cnnOut.Data;
+            for (int i = 0; i < ortOut.Length; i++)
+            {
+                double d = Math.Abs(c[i] - ortOut[i]);
+                maxDiff = Math.Max(maxDiff, d);
+                if (!(d <= 1e-4 + 1e-3 * Math.Abs(ortOut[i]))) agree = false;
+            }
+        }
+
+        // Timed runs write into a preallocated output, so ORT's side is its kernels plus its own run overhead.
+        var ortOutBuffer = new float[ortOut.Length];
+        using var ortOutput = OrtValue.CreateTensorValueFromMemory(ortOutBuffer, outShape);
+        OrtValue[] outValues = [ortOutput];
+        void RunOrt() => ort.Run(runOptions, inNames, inValues, outNames, outValues);
+        void RunCnn() => cnn.Run(input);
+
+        for (int i = 0; i < o.Warmup; i++)
+        {
+            RunCnn();
+            RunOrt();
+        }
+        // Repetitions per round: enough that a round of one side lasts at least RoundMs.
+        int repsCnn = Reps(RunCnn, o.RoundMs), repsOrt = Reps(RunOrt, o.RoundMs);
+        var cnnTimes = new double[o.Rounds];
+        var ortTimes = new double[o.Rounds];
+        for (int r = 0; r < o.Rounds; r++)
+        {
+            // Alternate who goes first so neither side always runs on a cache the other just warmed or evicted.
+            if (r % 2 == 0)
+            {
+                cnnTimes[r] = Time(RunCnn, repsCnn);
+                ortTimes[r] = Time(RunOrt, repsOrt);
+            }
+            else
+            {
+                ortTimes[r] = Time(RunOrt, repsOrt);
+                cnnTimes[r] = Time(RunCnn, repsCnn);
+            }
+        }
+
+        if (o.Profile) Profile(model, batch, cnn, input, o);
+        return new Row(model, batch, Median(cnnTimes), cnnTimes.Min(), Median(ortTimes), ortTimes.Min(), maxDiff, agree, null);
+    }
+
+    /// <summary>
+    /// A temporary copy of the model that accepts any batch size: the graph inputs' and outputs' first dimension becomes
+    /// symbolic, intermediate value_info (shape hints pinning the old batch) is dropped, and a Reshape whose constant
+    /// target starts with the old batch size gets 0 there (ONNX: copy that dimension from the input), which is what
+    /// PyTorch's <c>x.reshape(x.size(0), -1)</c> means but was traced as a constant. Weights are untouched.
+    /// </summary>
+    private static string BatchFreeCopy(string path, string model, List<string> notes)
+    {
+        var proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        var graph = proto.Graph;
+        long oldBatch = -1;
+        foreach (var v in graph.Input.Concat(graph.Output))
+        {
+            if (graph.Initializer.Any(t => t.Name == v.Name)) continue;
+            var dims = v.Type?.TensorType?.Shape?.Dim;
+            if (dims is null || dims.Count == 0) continue;
+            if (dims[0].HasDimValue && oldBatch < 0) oldBatch = dims[0].DimValue;
+            dims[0] = new TensorShapeProto.Types.Dimension { DimParam = "batch" };
+        }
+        graph.ValueInfo.Clear();
+        if (oldBatch > 0)
+        {
+            foreach (var node in graph.Node.Where(n => n.OpType == "Reshape" && n.Input.Count > 1))
+            {
+                var target = graph.Initializer.FirstOrDefault(t => t.Name == node.Input[1])
+                    ?? graph.Node.FirstOrDefault(n => n.OpType == "Constant" && n.Output.Contains(node.Input[1]))?.Attribute.FirstOrDefault(a => a.Name == "value")?.T;
+                if (target is null || target.DataType != (int)TensorProto.Types.DataType.Int64) continue;
+                if (target.Int64Data.Count > 0 && target.Int64Data[0] == oldBatch)
+                {
+                    target.Int64Data[0] = 0;
+                }
+                else if (target.RawData.Length >= 8 && BitConverter.ToInt64(target.RawData.Span) == oldBatch)
+                {
+                    byte[] raw = target.RawData.ToByteArray();
+                    BitConverter.TryWriteBytes(raw, 0L);
+                    target.RawData = ByteString.CopyFrom(raw);
+                }
+                else
+                {
+                    continue;
+                }
+                notes.Add($"{model}: declared batch {oldBatch} made symbolic; Reshape '{node.Name}' target [{oldBatch}, ...] -> [0, ...]");
+            }
+        }
+        string dir = Path.Combine(Path.GetTempPath(), "cnnsharp-ortpeer");
+        Directory.CreateDirectory(dir);
+        string file = Path.Combine(dir, model + ".batch-free.onnx");
+        File.WriteAllBytes(file, proto.ToByteArray());
+        return file;
+    }
+
+    /// <summary>Seconds per run, averaged over <paramref name="reps"/> runs.</summary>
+    private static double Time(Action run, int reps)
+    {
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < reps; i++) run();
+        return Stopwatch.GetElapsedTime(start).TotalSeconds / reps;
+    }
+
+    private static int Reps(Action run, int roundMs)
+    {
+        double once = Time(run, 1);
+        return Math.Clamp((int)Math.Ceiling(roundMs / 1000.0 / Math.Max(once, 1e-7)), 1, 100_000);
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /// <summary>Per-operator time of CnnSharp's run (wall clock per step, summed over runs).</summary>
+    private static void Profile(string model, int batch, OnnxSession cnn, Tensor input, Options o)
+    {
+        var byKind = new Dictionary<string, (long Ticks, int Count)>(StringComparer.Ordinal);
+        var byNode = new Dictionary<string, (string Kind, string Shapes, long Ticks)>(StringComparer.Ordinal);
+        int runs = Math.Max(3, o.Rounds);
+        cnn.Graph.StepObserver = (node, op, shapes, ticks) =>
+        {
+            string kind = op.GetType().Name.Replace("Op", "", StringComparison.Ordinal) + (op is Onnx.Ops.ConvOp { FusedRelu: true } ? "+Relu" : "");
+            if (kind == "Conv" || kind == "Conv+Relu")
+            {
+                int[]? w = shapes.Length > 1 ? shapes[1] : null;
+                if (w is { Length: 4 }) kind += $" {w[2]}x{w[3]}";
+            }
+            var k = byKind.GetValueOrDefault(kind);
+            byKind[kind] = (k.Ticks + ticks, k.Count + 1);
+            string key = node.DisplayName;
+            var n = byNode.GetValueOrDefault(key);
+            byNode[key] = (kind, string.Join(" ", shapes.Select(s => s is null ? "-" : "(" + string.Join(",", s) + ")")), n.Ticks + ticks);
+        };
+        try
+        {
+            for (int i = 0; i < runs; i++) cnn.Run(input);
+        }
+        finally
+        {
+            cnn.Graph.StepObserver = null;
+        }
+        double total = byKind.Values.Sum(v => v.Ticks);
+        double ToMs(long ticks) => ticks * 1000.0 / Stopwatch.Frequency / runs;
+        Console.WriteLine($"  profile {model} b{batch} (CnnSharp, mean of {runs} runs, {Ms(total / Stopwatch.Frequency / runs)} ms in steps):");
+        foreach (var (kind, v) in byKind.OrderByDescending(p => p.Value.Ticks))
+            Console.WriteLine($"    {kind,-22} {ToMs(v.Ticks),9:F3} ms {100 * v.Ticks / total,5:F1}%  ({v.Count / runs} nodes)");
+        Console.WriteLine("    slowest nodes:");
+        foreach (var (name, v) in byNode.OrderByDescending(p => p.Value.Ticks).Take(o.ProfileTop))
+            Console.WriteLine($"    {ToMs(v.Ticks),9:F3} ms  {v.Kind,-16} {name}  {v.Shapes}");
+    }
+
+    private static string Table(List<Row> rows, Options o)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| model | batch | CnnSharp median (ms) | ORT median (ms) | CnnSharp/ORT | CnnSharp best (ms) | ORT best (ms) | CnnSharp img/s | ORT img/s | max abs diff | agree |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in rows)
+        {
+            if (r.Note is not null)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Model} | {r.Batch} | - | - | - | - | - | - | - | - | {r.Note} |");
+                continue;
+            }
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Model} | {r.Batch} | {Ms(r.CnnMedian)} | {Ms(r.OrtMedian)} | **{r.Ratio:F2}x** | {Ms(r.CnnMin)} | {Ms(r.OrtMin)} | " +
+                $"{r.Batch / r.CnnMedian:F0} | {r.Batch / r.OrtMedian:F0} | {r.MaxDiff:G2} | {(r.Agree ? "yes" : "NO")} |");
+        }
+        sb.Append(CultureInfo.InvariantCulture, $"({o.Threads} threads each, median of {o.Rounds} alternating rounds; ratio < 1 means CnnSharp is faster; agree: |diff| <= 1e-4 + 1e-3*|ORT| element-wise)");
+        return sb.ToString();
+    }
+
+    private static string Ms(double seconds) => (seconds * 1000).ToString(seconds < 0.001 ? "F4" : seconds < 0.1 ? "F3" : "F1", CultureInfo.InvariantCulture);
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            string text = File.ReadAllText("/proc/loadavg");
+            return string.Join(" ", text.Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "n/a";
+        }
+    }
+
+    private static string? FindConformance()
+    {
+        if (Environment.GetEnvironmentVariable("CNNSHARP_CONFORMANCE") is { Length: > 0 } env && Directory.Exists(env)) return env;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "shared", "conformance");
+            if (Directory.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    private sealed class Options
+    {
+        public const string Usage = """
+            usage: CnnSharp.OrtPeer [--models resnet18,seed_convnet] [--batches 1,32] [--threads 2] [--rounds 15]
+                                    [--warmup 3] [--round-ms 100] [--profile] [--profile-top 12] [--conformance DIR]
+              Models are read from DIR/pytorch-models/<name>/model.onnx (DIR: --conformance, CNNSHARP_CONFORMANCE,
+              or shared/conformance in a folder above the program).
+            """;
+
+        public string[] Models { get; private set; } = ["resnet18", "seed_convnet"];
+        public int[] Batches { get; private set; } = [1, 32];
+        public int Threads { get; private set; } = 2;
+        public int Rounds { get; private set; } = 15;
+        public int Warmup { get; private set; } = 3;
+        public int RoundMs { get; private set; } = 100;
+        public bool Profile { get; private set; }
+        public int ProfileTop { get; private set; } = 12;
+        public string? Conformance { get; private set; }
+        public bool Help { get; private set; }
+
+        public static Options Parse(string[] args)
+        {
+            var o = new Options();
+            for (int i = 0; i < args.Length; i++)
+            {
+                string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+                int Positive() => int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0
+                    ? v : throw new ArgumentException($"{args[i - 1]} needs a positive integer");
+                switch (args[i])
+                {
+                    case "--models": o.Models = Next().Split(',', StringSplitOptions.RemoveEmptyEntries); break;
+                    case "--batches":
+                        o.Batches = Next().Split(',', StringSplitOptions.RemoveEmptyEntries)
+                            .Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int b) && b > 0 ? b : throw new ArgumentException($"--batches: '{s}' is not a positive integer"))
+                            .ToArray();
+                        break;
+                    case "--threads": o.Threads = Positive(); break;
+                    case "--rounds": o.Rounds = Positive(); break;
+                    case "--warmup": o.Warmup = Positive(); break;
+                    case "--round-ms": o.RoundMs = Positive(); break;
+                    case "--profile": o.Profile = true; break;
+                    case "--profile-top": o.ProfileTop = Positive(); break;
+                    case "--conformance": o.Conformance = Next(); break;
+                    case "-h" or "--help": o.Help = true; break;
+                    default: throw new ArgumentException($"unknown option '{args[i]}'");
+                }
+            }
+            return o;
+        }
+    }
+}
