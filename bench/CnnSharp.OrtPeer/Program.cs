@@ -34,6 +34,16 @@ internal static class Program
             Console.WriteLine(Options.Usage);
             return 0;
         }
+        if (o.Kernels)
+        {
+            KernelBench.Run(o.Rounds);
+            return 0;
+        }
+        if (o.Tune is not null)
+        {
+            KernelBench.Tune(o.Rounds, o.Tune.Length == 0 ? null : o.Tune);
+            return 0;
+        }
         string? root = o.Conformance ?? FindConformance();
         if (root is null)
         {
@@ -342,8 +352,12 @@ internal static class Program
         public const string Usage = """
             usage: CnnSharp.OrtPeer [--models resnet18,seed_convnet] [--batches 1,32] [--threads 2] [--rounds 15]
                                     [--warmup 3] [--round-ms 100] [--profile] [--profile-top 12] [--conformance DIR]
+                   CnnSharp.OrtPeer --kernels [--rounds 15]
+                   CnnSharp.OrtPeer --tune [MC:KC:NC,...] [--rounds 15]
               Models are read from DIR/pytorch-models/<name>/model.onnx (DIR: --conformance, CNNSHARP_CONFORMANCE,
-              or shared/conformance in a folder above the program).
+              or shared/conformance in a folder above the program). --profile adds CnnSharp's time per operator.
+              --kernels: single-thread GEMM/convolution/pooling efficiency against an FMA loop, in thread CPU time.
+              --tune: the packed convolution's cache blocks on ResNet-18's layer shapes, candidates interleaved.
             """;
 
         public string[] Models { get; private set; } = ["resnet18", "seed_convnet"];
@@ -356,6 +370,8 @@ internal static class Program
         public int ProfileTop { get; private set; } = 12;
         public string? Conformance { get; private set; }
         public bool Help { get; private set; }
+        public bool Kernels { get; private set; }
+        public string? Tune { get; private set; }
 
         public static Options Parse(string[] args)
         {
@@ -380,6 +396,8 @@ internal static class Program
                     case "--profile": o.Profile = true; break;
                     case "--profile-top": o.ProfileTop = Positive(); break;
                     case "--conformance": o.Conformance = Next(); break;
+                    case "--kernels": o.Kernels = true; break;
+                    case "--tune": o.Tune = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? Next() : ""; break;
                     case "-h" or "--help": o.Help = true; break;
                     default: throw new ArgumentException($"unknown option '{args[i]}'");
                 }

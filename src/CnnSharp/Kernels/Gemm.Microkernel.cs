@@ -12,6 +12,26 @@ namespace CnnSharp.Kernels;
 internal static unsafe partial class Gemm
 {
     /// <summary>
+    /// The micro-kernel of <paramref name="level"/> and its register tile (MR rows of C from MR-tall packed A panels, NR
+    /// columns from NR-wide packed B panels), for drivers that pack their own operands (the packed convolution).
+    /// </summary>
+    internal static delegate*<int, float*, float*, float*, nint, bool, void> MicroKernel(IsaLevel level, out int mr, out int nr)
+    {
+        switch (level)
+        {
+            case IsaLevel.V512:
+                (mr, nr) = (8, 32);
+                return &Kernel8x32V512;
+            case IsaLevel.V256:
+                (mr, nr) = (6, 16);
+                return &Kernel6x16V256;
+            default:
+                (mr, nr) = (4, 4);
+                return &Kernel4x4Scalar;
+        }
+    }
+
+    /// <summary>
     /// 8x32 tile with Vector512 (16 lanes): 16 zmm accumulators <c>cR0</c>, <c>cR1</c> hold C[r, 0..15] and C[r, 16..31].
     /// Per k-step: load the two B vectors, broadcast each of the 8 A values, 16 FMAs. Scalar equivalent:
     /// <c>for p, r, j: acc[r, j] += a[p*8 + r] * b[p*32 + j]</c>; then <c>c[r*ldc + j] = (accumulate ? c : 0) + acc</c>.

@@ -24,9 +24,13 @@ internal static unsafe class Scratch
         Columns = 2,
         /// <summary>Convolution: the gradient of the im2col matrix (before col2im).</summary>
         ColumnGradient = 3,
+        /// <summary>Packed convolution: one image copied with its zero padding.</summary>
+        PaddedImage = 4,
+        /// <summary>Packed convolution: tap and pixel offsets (int32 values stored in the float buffer).</summary>
+        Offsets = 5,
     }
 
-    private const int SlotCount = 4;
+    private const int SlotCount = 6;
 
     [ThreadStatic] private static float[]?[]? t_buffers;
 

@@ -84,7 +84,8 @@ internal sealed class WindowAttributes
 
 /// <summary>
 /// Conv (1-D and 2-D): <c>y[n,k,oh,ow] = B[k] + Σ_{c,i,j} x[n, g·C/G + c, oh·sH − padTop + i·dH, ow·sW − padLeft + j·dW] · W[k,c,i,j]</c>
-/// with G = <c>group</c>, on CnnSharp's im2col + packed-GEMM kernels. A 1-D convolution runs as a 2-D one of height 1.
+/// with G = <c>group</c>, as an implicit GEMM (<see cref="ConvGemm"/>) with weights packed once at load time and bias and
+/// a fused ReLU applied in the GEMM's epilogue. A 1-D convolution runs as a 2-D one of height 1.
 /// </summary>
 internal sealed class ConvOp : OnnxOp
 {
@@ -114,7 +115,26 @@ internal sealed class ConvOp : OnnxOp
     {
         _window = other._window;
         _groups = other._groups;
+        _packed = other._packed;
+        _packedFrom = other._packedFrom;
         FusedRelu = true;
+    }
+
+    // Weights packed for the GEMM micro-kernel at load time (constant weights only), and the array they were packed from.
+    private PackedConvWeights? _packed;
+    private float[]? _packedFrom;
+
+    /// <summary>
+    /// Packs a load-time constant weight once for <see cref="Isa.Level"/>, so runs skip the per-call packing. The packed
+    /// copy is used only while the weight input is that same (never mutated) constant array.
+    /// </summary>
+    public void Prepack(OnnxValue weight)
+    {
+        if (!weight.IsFloat || weight.Rank is < 3 or > 4) return;
+        int k = weight.Shape[0], cg = weight.Shape[1], kh = weight.Rank == 4 ? weight.Shape[2] : 1, kw = weight.Shape[^1];
+        if (k <= 0 || cg <= 0 || kh <= 0 || kw <= 0 || k % _groups != 0) return; // the run reports the shape error
+        _packed = new PackedConvWeights(weight.Floats, k, cg, kh, kw, _groups, Isa.Level);
+        _packedFrom = weight.Floats;
     }
 
     /// <summary>Whether the output is clamped at zero (a following Relu fused in, see <see cref="GraphFusion"/>).</summary>
@@ -135,8 +155,11 @@ internal sealed class ConvOp : OnnxOp
             throw new ShapeException($"Conv: bias of shape {Shape.Format(bias.Shape)} does not match the {g.K} output channels of weight {Shape.Format(w.Shape)}");
         int[] outShape = x.Rank == 3 ? [g.N, g.K, g.OutW] : [g.N, g.K, g.OutH, g.OutW];
         var y = ctx.Floats(outShape);
-        Conv2dKernels.Forward(x.Floats, w.Floats, bias is null ? default : bias.Floats, y.Floats, g);
-        if (FusedRelu) ActivationKernels.ReluForward(y.Floats, y.Floats);
+        var level = Isa.Level;
+        var packed = _packed is { } p && ReferenceEquals(_packedFrom, w.Floats) && p.Matches(g, level)
+            ? p
+            : new PackedConvWeights(w.Floats, g.K, g.CPerGroup, g.KH, g.KW, g.Groups, level);
+        ConvGemm.Forward(x.Floats, packed, bias is null ? default : bias.Floats, y.Floats, g, FusedRelu);
         outputs[0] = y;
     }
 

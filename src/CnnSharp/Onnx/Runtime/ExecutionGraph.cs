@@ -1,4 +1,5 @@
 using System.Text;
+using CnnSharp.Onnx.Ops;
 
 namespace CnnSharp.Onnx.Runtime;
 
@@ -81,6 +82,12 @@ internal sealed class ExecutionGraph
 
         if (options.FoldBatchNorm) steps = GraphFusion.FoldBatchNorm(steps, ref constants, _outputIds);
         if (options.FuseConvRelu) steps = GraphFusion.FuseConvRelu(steps, _outputIds);
+        foreach (var s in steps)
+        {
+            // Constant convolution weights are packed for the GEMM once, here, instead of on every run.
+            if (s.Op is ConvOp conv && s.Inputs.Length > 1 && s.Inputs[1] >= 0 && constants[s.Inputs[1]] is { } weight)
+                conv.Prepack(weight);
+        }
         _constants = constants;
         _valueCount = constants.Length;
 

@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using CnnSharp.Kernels;
+
+namespace CnnSharp.OrtPeer;
+
+/// <summary>
+/// Single-thread kernel efficiency next to the FMA peak measured in the same run, timed in thread CPU time (so time the
+/// thread spends descheduled on a shared machine does not count) and reported as the best of several repetitions.
+/// </summary>
+internal static unsafe partial class KernelBench
+{
+    public static void Run(int reps)
+    {
+        Parallelism.MaxThreads = 1;
+        Console.WriteLine($"Kernel efficiency, 1 thread, SIMD {Isa.Level}, best of {reps} (thread CPU time)");
+        double peak = FmaPeak(reps);
+        Console.WriteLine($"  FMA loop peak (Vector256, 12 chains): {peak:F1} GFLOP/s");
+        Console.WriteLine();
+        Console.WriteLine("| kernel | shape | ms | GFLOP/s | % of peak |");
+        Console.WriteLine("|---|---|---:|---:|---:|");
+
+        // GEMMs shaped like ResNet-18's convolutions lowered per image (M = out channels, N = pixels, K = taps), plus a square one.
+        (int M, int N, int K, string Label)[] gemms =
+        [
+            (512, 512, 512, "square"),
+            (64, 3136, 576, "layer1 3x3"),
+            (128, 784, 1152, "layer2 3x3"),
+            (256, 196, 2304, "layer3 3x3"),
+            (512, 49, 4608, "layer4 3x3"),
+            (64, 12544, 147, "conv1 7x7/2"),
+            (32, 196, 400, "seed conv2"),
+        ];
+        foreach (var (m, n, k, label) in gemms)
+        {
+            var a = Random(m * k, 1);
+            var b = Random(k * n, 2);
+            var c = new float[m * n];
+            double s = Best(reps, () => Gemm.Multiply(false, false, m, n, k, a, k, b, n, c, n, accumulate: false, parallel: false));
+            Row($"Gemm {label}", $"{m}x{n}x{k}", s, 2.0 * m * n * k, peak);
+        }
+
+        // Whole convolutions (im2col or direct path, as Conv2dKernels chooses) for one image.
+        (int C, int H, int K, int R, int S, int P, string Label)[] convs =
+        [
+            (64, 56, 64, 3, 1, 1, "layer1 3x3"),
+            (128, 28, 128, 3, 1, 1, "layer2 3x3"),
+            (256, 14, 256, 3, 1, 1, "layer3 3x3"),
+            (512, 7, 512, 3, 1, 1, "layer4 3x3"),
+            (64, 56, 128, 1, 2, 0, "downsample 1x1/2"),
+            (3, 224, 64, 7, 2, 3, "conv1 7x7/2"),
+            (16, 14, 32, 5, 1, 2, "seed conv2"),
+            (1, 28, 16, 5, 1, 2, "seed conv1"),
+        ];
+        foreach (var (ch, hw, kOut, r, stride, pad, label) in convs)
+        {
+            var g = Conv2dGeometry.Create([1, ch, hw, hw], [kOut, ch, r, r], (stride, stride), (pad, pad, pad, pad), (1, 1), 1, "bench");
+            var x = Random(ch * hw * hw, 3);
+            var w = Random(kOut * ch * r * r, 4);
+            var bias = Random(kOut, 5);
+            var y = new float[kOut * g.OutH * g.OutW];
+            double flops = 2.0 * kOut * ch * r * r * g.OutH * g.OutW;
+            double s = Best(reps, () => Conv2dKernels.Forward(x, w, bias, y, g));
+            Row($"Conv {label} (im2col+Gemm)", $"{ch}->{kOut} {hw}x{hw}", s, flops, peak);
+            var packed = new PackedConvWeights(w, kOut, ch, r, r, 1, Isa.Level);
+            s = Best(reps, () => ConvGemm.Forward(x, packed, bias, y, g, relu: true));
+            Row($"Conv {label} (ConvGemm, prepacked)", $"{ch}->{kOut} {hw}x{hw}", s, flops, peak);
+        }
+
+        // Max pooling: ResNet-18's stem pool and the seed's 2x2 pools (bandwidth-bound: reported in GB/s of input read).
+        (int C, int H, int KSize, int Stride, int Pad, string Label)[] pools =
+        [
+            (64, 112, 3, 2, 1, "resnet 3x3/2"),
+            (16, 28, 2, 2, 0, "seed pool1"),
+            (32, 14, 2, 2, 0, "seed pool2"),
+        ];
+        foreach (var (ch, hw, ks, stride, pad, label) in pools)
+        {
+            var g = Pool2dGeometry.Create([1, ch, hw, hw], (ks, ks), (stride, stride), (pad, pad, pad, pad), (1, 1), false, "bench");
+            var x = Random(ch * hw * hw, 6);
+            var y = new float[ch * g.OutH * g.OutW];
+            var arg = new int[y.Length];
+            double s = Best(reps, () => Pool2dKernels.MaxForward(x, y, arg, g));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| MaxPool {label} | {ch}x{hw}x{hw} | {s * 1000:F4} | {x.Length * 4.0 / s / 1e9:F1} GB/s read | - |"));
+        }
+    }
+
+    /// <summary>
+    /// Cache-block tuning for the packed convolution: every (MC, KC, NC) candidate on ResNet-18's layer shapes, candidates
+    /// interleaved round by round (so a load change on the shared machine hits all of them alike), best of the rounds.
+    /// </summary>
+    public static void Tune(int rounds, string? spec)
+    {
+        Parallelism.MaxThreads = 1;
+        var level = Isa.Level;
+        var d = ConvGemm.BlockingFor(level);
+        var candidates = (spec ?? "96:256:256,96:576:128,96:768:128,96:384:128,96:576:64,96:1152:64,48:576:128,96:576:256")
+            .Split(',').Select(c => c.Split(':').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray())
+            .Select(v => d with { MC = v[0], KC = v[1], NC = v[2] }).ToArray();
+        (int C, int H, int K, int R, int S, int P, string Label)[] convs =
+        [
+            (64, 56, 64, 3, 1, 1, "layer1"), (128, 28, 128, 3, 1, 1, "layer2"), (256, 14, 256, 3, 1, 1, "layer3"),
+            (512, 7, 512, 3, 1, 1, "layer4"), (3, 224, 64, 7, 2, 3, "conv1"), (16, 14, 32, 5, 1, 2, "seed2"),
+        ];
+        double peak = FmaPeak(5);
+        Console.WriteLine($"ConvGemm blocking, {level}, 1 thread, best of {rounds} interleaved rounds, % of the {peak:F0} GFLOP/s FMA peak");
+        Console.WriteLine("| MC:KC:NC | " + string.Join(" | ", convs.Select(c => c.Label)) + " |");
+        Console.WriteLine("|---|" + string.Concat(convs.Select(_ => "---:|")));
+        var best = new double[candidates.Length, convs.Length];
+        for (int ci = 0; ci < candidates.Length; ci++) for (int k = 0; k < convs.Length; k++) best[ci, k] = double.MaxValue;
+        var setups = convs.Select(c =>
+        {
+            var g = Conv2dGeometry.Create([1, c.C, c.H, c.H], [c.K, c.C, c.R, c.R], (c.S, c.S), (c.P, c.P, c.P, c.P), (1, 1), 1, "tune");
+            var w = Random(c.K * c.C * c.R * c.R, 4);
+            return (g, x: Random(c.C * c.H * c.H, 3), w, b: Random(c.K, 5), y: new float[c.K * g.OutH * g.OutW],
+                packs: candidates.Select(blk => new PackedConvWeights(w, c.K, c.C, c.R, c.R, 1, level, blk)).ToArray());
+        }).ToArray();
+        for (int r = 0; r < rounds; r++)
+        {
+            for (int k = 0; k < convs.Length; k++)
+            {
+                var su = setups[k];
+                for (int ci = 0; ci < candidates.Length; ci++)
+                {
+                    var packed = su.packs[ci];
+                    Action run = () => ConvGemm.Forward(su.x, packed, su.b, su.y, su.g, relu: false);
+                    if (r == 0) run();
+                    best[ci, k] = Math.Min(best[ci, k], ThreadSeconds(run, 3));
+                }
+            }
+        }
+        for (int ci = 0; ci < candidates.Length; ci++)
+        {
+            var c = candidates[ci];
+            var cells = Enumerable.Range(0, convs.Length).Select(k => 100 * 2.0 * setups[k].g.Macs / best[ci, k] / 1e9 / peak);
+            Console.WriteLine($"| {c.MC}:{c.KC}:{c.NC} | " + string.Join(" | ", cells.Select(v => v.ToString("F0", CultureInfo.InvariantCulture) + "%")) + " |");
+        }
+    }
+
+    private static void Row(string kernel, string shape, double seconds, double flops, double peak)
+    {
+        double gflops = flops / seconds / 1e9;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {kernel} | {shape} | {seconds * 1000:F3} | {gflops:F1} | {100 * gflops / peak:F0}% |"));
+    }
+
+    private static float[] Random(int n, int seed)
+    {
+        var rng = new Random(seed);
+        var v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
+        return v;
+    }
+
+    /// <summary>Best thread-CPU seconds of one call over <paramref name="reps"/> timed batches (after a warm-up).</summary>
+    private static double Best(int reps, Action action)
+    {
+        action();
+        double once = ThreadSeconds(action, 1);
+        int inner = Math.Clamp((int)(0.005 / Math.Max(once, 1e-7)), 1, 10_000); // batches of about 5 ms
+        double best = double.MaxValue;
+        for (int r = 0; r < reps; r++) best = Math.Min(best, ThreadSeconds(action, inner));
+        return best;
+    }
+
+    private static double ThreadSeconds(Action action, int inner)
+    {
+        double start = ThreadCpuSeconds();
+        for (int i = 0; i < inner; i++) action();
+        return (ThreadCpuSeconds() - start) / inner;
+    }
+
+    /// <summary>GFLOP/s of 12 independent Vector256 FMA chains (enough to cover the FMA latency on two pipes).</summary>
+    private static double FmaPeak(int reps)
+    {
+        const int Iterations = 2_000_000;
+        double best = double.MaxValue;
+        float sink = 0;
+        for (int r = 0; r < reps + 1; r++)
+        {
+            double start = ThreadCpuSeconds();
+            sink += FmaLoop(Iterations);
+            double s = ThreadCpuSeconds() - start;
+            if (r > 0) best = Math.Min(best, s);
+        }
+        GC.KeepAlive(sink);
+        return 12.0 * 8 * 2 * Iterations / best / 1e9;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static float FmaLoop(int iterations)
+    {
+        var m = Vector256.Create(0.9999f);
+        var add = Vector256.Create(1e-7f);
+        Vector256<float> a0 = Vector256.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        for (int i = 0; i < iterations; i++)
+        {
+            a0 = Vector256.FusedMultiplyAdd(a0, m, add); a1 = Vector256.FusedMultiplyAdd(a1, m, add);
+            a2 = Vector256.FusedMultiplyAdd(a2, m, add); a3 = Vector256.FusedMultiplyAdd(a3, m, add);
+            a4 = Vector256.FusedMultiplyAdd(a4, m, add); a5 = Vector256.FusedMultiplyAdd(a5, m, add);
+            a6 = Vector256.FusedMultiplyAdd(a6, m, add); a7 = Vector256.FusedMultiplyAdd(a7, m, add);
+            a8 = Vector256.FusedMultiplyAdd(a8, m, add); a9 = Vector256.FusedMultiplyAdd(a9, m, add);
+            a10 = Vector256.FusedMultiplyAdd(a10, m, add); a11 = Vector256.FusedMultiplyAdd(a11, m, add);
+        }
+        var sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+        return Vector256.Sum(sum);
+    }
+
+    private const int ClockThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID on Linux
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int ClockGetTime(int clock, out TimeSpec time);
+
+    /// <summary>CPU seconds consumed by the calling thread (Linux), or the wall clock elsewhere.</summary>
+    private static double ThreadCpuSeconds()
+    {
+        if (OperatingSystem.IsLinux() && ClockGetTime(ClockThreadCpuTime, out var t) == 0) return t.Seconds + t.Nanoseconds * 1e-9;
+        return Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
+    }
+}

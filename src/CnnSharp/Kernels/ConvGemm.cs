@@ -1,0 +1,341 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnSharp.Kernels;
+
+/// <summary>
+/// Forward 2-D convolution as an implicit GEMM: <c>y_g (K/G × P) = W_g (K/G × T) · col_g (T × P)</c> per image and
+/// group, with the weights pre-packed (<see cref="PackedConvWeights"/>) and the column matrix never materialised: each
+/// KC×NC block of it is packed straight from the image into the NR-wide micro-panels the GEMM micro-kernel reads.
+/// Bias and an optional ReLU are applied to each register tile after its last tap slice, while it is still in L1.
+/// </summary>
+/// <remarks>
+/// <para>Formula (as <see cref="Conv2dKernels.Forward"/>): <c>y[n,k,oh,ow] = b[k] + Σ_{c,i,j} x[n, g·Cg + c,
+/// oh·sH − pT + i·dH, ow·sW − pL + j·dW] · w[k,c,i,j]</c>, zero outside the input; then <c>max(y, 0)</c> with ReLU (NaN
+/// stays NaN).</para>
+/// <para>Packing: the image is first copied once into a zero-padded buffer when the convolution pads (so no tap needs a
+/// bounds test); then column <c>q = oh·OutW + ow</c> of tap <c>t = (c, i, j)</c> sits at
+/// <c>pixelOffset[q] + tapOffset[t]</c> with <c>pixelOffset = oh·sH·Wp + ow·sW</c> and
+/// <c>tapOffset = c·Hp·Wp + i·dH·Wp + j·dW</c>. A panel of NR output pixels that are consecutive in memory (one output
+/// row at stride 1, or any panel of a 1×1 stride-1 convolution) is copied with vector loads; other panels are gathered
+/// (AVX2 gathers where available).</para>
+/// <para>Loops (Goto/BLIS with A pre-packed): for each NC-pixel block, for each KC-tap slice, pack B (KC×NC, in L2);
+/// for each MC-row block of A (in L2), for each NR-wide B micro-panel (in L1), for each MR-tall A micro-panel: one
+/// micro-kernel call (<see cref="Gemm.MicroKernel"/>). Edge tiles compute into a scratch tile and store their valid part.</para>
+/// <para>Threads: images are split into contiguous chunks; with fewer images than threads each image's pixel panels are
+/// split too (so one image keeps both cores busy), and when even that gives too few parts, the output channels. Every part
+/// writes a disjoint region of y, so results do not depend on the thread count.</para>
+/// </remarks>
+internal static unsafe class ConvGemm
+{
+    /// <summary>Below this many multiply-adds a convolution stays on the calling thread.</summary>
+    private const long ParallelThresholdMacs = 1L << 20;
+
+    /// <summary>Register tile and cache blocks of one SIMD level (MC a multiple of MR, NC of NR).</summary>
+    internal readonly record struct Blocking(int MR, int NR, int MC, int KC, int NC);
+
+    /// <summary>
+    /// V256 (Zen 3/4-class caches: 32 KB L1, 512 KB-1 MB L2): the B micro-panel (KC·NR·4 = 16 KB) stays in L1, the packed
+    /// B block (KC·NC·4 = 256 KB) and the A block (MC·KC·4 = 96 KB) in L2.
+    /// </summary>
+    internal static Blocking BlockingFor(IsaLevel level) => level switch
+    {
+        IsaLevel.V512 => new Blocking(8, 32, 96, 192, 512),
+        IsaLevel.V256 => new Blocking(6, 16, 96, 576, 128),
+        _ => new Blocking(4, 4, 64, 128, 256),
+    };
+
+    /// <summary>Forward convolution at the level the weights were packed for (see the class remarks).</summary>
+    /// <param name="input">x, shape (N, C, H, W).</param>
+    /// <param name="weights">The packed weights; must match <paramref name="g"/>.</param>
+    /// <param name="bias">b, shape (K), or empty.</param>
+    /// <param name="output">y, shape (N, K, OutH, OutW); fully overwritten.</param>
+    /// <param name="g">The validated geometry.</param>
+    /// <param name="relu">Clamp the result at zero.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward(ReadOnlySpan<float> input, PackedConvWeights weights, ReadOnlySpan<float> bias, Span<float> output,
+        in Conv2dGeometry g, bool relu)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (!weights.Matches(g, weights.Level))
+            throw new ArgumentException($"ConvGemm: packed weights ({weights.K}, {weights.CPerGroup}, {weights.KH}, {weights.KW}) groups {weights.Groups} do not match the geometry {g}", nameof(weights));
+        Check(input.Length, (long)g.N * g.C * g.H * g.W, nameof(input));
+        if (!bias.IsEmpty) Check(bias.Length, g.K, nameof(bias));
+        Check(output.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(output));
+        if (g.N == 0) return;
+
+        var blk = weights.Blocking;
+        int p = g.OutH * g.OutW;
+        int panels = (p + blk.NR - 1) / blk.NR;
+        int mPanels = weights.RowsPadded / blk.MR;
+        int threads = Parallelism.MaxThreads;
+        int jParts = 1, mParts = 1;
+        if (threads > 1 && g.Macs >= ParallelThresholdMacs && g.N < threads)
+        {
+            jParts = Math.Min((threads + g.N - 1) / g.N, panels);
+            if (g.N * jParts < threads) mParts = Math.Min((threads + g.N * jParts - 1) / (g.N * jParts), mPanels);
+        }
+        int units = g.N * jParts * mParts;
+        var work = new Work(g, weights, blk, jParts, mParts, relu);
+        fixed (float* px = input, pb = bias, py = output)
+        {
+            nint x = (nint)px, b = bias.IsEmpty ? 0 : (nint)pb, y = (nint)py;
+            if (threads == 1 || units == 1 || g.Macs < ParallelThresholdMacs)
+            {
+                for (int u = 0; u < units; u++) work.Run(u, px, (float*)b, py);
+            }
+            else
+            {
+                Parallelism.For(units, (u0, u1) =>
+                {
+                    for (int u = u0; u < u1; u++) work.Run(u, (float*)x, (float*)b, (float*)y);
+                });
+            }
+        }
+        weights.KeepAlive();
+    }
+
+    private static void Check(int actual, long expected, string name)
+    {
+        if (actual != expected) throw new ArgumentException($"ConvGemm: {name} has {actual} values, the geometry needs {expected}", name);
+    }
+
+    /// <summary>One call's constants, shared by its work units.</summary>
+    private sealed class Work(Conv2dGeometry g, PackedConvWeights weights, Blocking blk, int jParts, int mParts, bool relu)
+    {
+        private readonly Conv2dGeometry _g = g;
+        private readonly PackedConvWeights _w = weights;
+        private readonly Blocking _blk = blk;
+        private readonly int _jParts = jParts, _mParts = mParts;
+        private readonly bool _relu = relu;
+
+        /// <summary>Unit u = (image, pixel part, row part), row part fastest.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(int u, float* x, float* bias, float* y)
+        {
+            var g = _g;
+            var blk = _blk;
+            int mPart = u % _mParts, jPart = u / _mParts % _jParts, n = u / (_mParts * _jParts);
+            int p = g.OutH * g.OutW, panels = (p + blk.NR - 1) / blk.NR, mPanels = _w.RowsPadded / blk.MR;
+            int q0 = (int)((long)panels * jPart / _jParts) * blk.NR, q1 = Math.Min((int)((long)panels * (jPart + 1) / _jParts) * blk.NR, p);
+            int m0 = (int)((long)mPanels * mPart / _mParts) * blk.MR, m1 = (int)((long)mPanels * (mPart + 1) / _mParts) * blk.MR;
+            int kg = g.KPerGroup, cg = g.CPerGroup, taps = _w.Taps;
+            m1 = Math.Min(m1, kg);
+            if (q0 >= q1 || m0 >= m1) return;
+
+            // The image, zero-padded when the window reaches outside it, so packing never tests bounds.
+            int hp = (g.OutH - 1) * g.StrideH + (g.KH - 1) * g.DilationH + 1;
+            int wp = (g.OutW - 1) * g.StrideW + (g.KW - 1) * g.DilationW + 1;
+            float* image = x + (nint)n * g.C * g.H * g.W;
+            int rowStride = g.W, plane = g.H * g.W;
+            if (g.PadTop > 0 || g.PadLeft > 0 || hp > g.H || wp > g.W)
+            {
+                float* padded = Scratch.Get(Scratch.Slot.PaddedImage, (nint)g.C * hp * wp);
+                Pad(image, padded, g.C, g.H, g.W, hp, wp, g.PadTop, g.PadLeft);
+                image = padded;
+                rowStride = wp;
+                plane = hp * wp;
+            }
+
+            // Offsets: taps first, then the pixels of one NC block.
+            int* tapOff = (int*)Scratch.Get(Scratch.Slot.Offsets, taps + blk.NC);
+            int* pixOff = tapOff + taps;
+            for (int c = 0, t = 0; c < cg; c++)
+                for (int i = 0; i < g.KH; i++)
+                    for (int j = 0; j < g.KW; j++, t++)
+                        tapOff[t] = c * plane + i * g.DilationH * rowStride + j * g.DilationW;
+
+            var kernel = Gemm.MicroKernel(_w.Level, out int mr, out int nr);
+            float* packB = Scratch.Get(Scratch.Slot.GemmPackB, (nint)Math.Min(blk.KC, taps) * blk.NC);
+            float* tile = stackalloc float[mr * nr];
+            float* packedW = _w.Pointer;
+            int rowsPadded = _w.RowsPadded;
+            bool epilogue = bias is not null || _relu;
+
+            for (int gi = 0; gi < g.Groups; gi++)
+            {
+                float* src = image + (nint)gi * cg * plane;
+                float* wG = packedW + (nint)gi * rowsPadded * taps;
+                float* yG = y + ((nint)n * g.K + gi * kg) * p;
+                float* bG = bias is null ? null : bias + gi * kg;
+                for (int jc = q0; jc < q1; jc += blk.NC)
+                {
+                    int nc = Math.Min(blk.NC, q1 - jc);
+                    int oh = jc / g.OutW, ow = jc % g.OutW;
+                    for (int q = 0; q < nc; q++)
+                    {
+                        pixOff[q] = oh * g.StrideH * rowStride + ow * g.StrideW;
+                        if (++ow == g.OutW)
+                        {
+                            ow = 0;
+                            oh++;
+                        }
+                    }
+                    for (int pc = 0; pc < taps; pc += blk.KC)
+                    {
+                        int kc = Math.Min(blk.KC, taps - pc);
+                        PackB(src, pixOff, tapOff + pc, kc, nc, nr, packB);
+                        bool first = pc == 0, last = pc + kc == taps;
+                        float* wSlice = wG + (nint)pc * rowsPadded;
+                        for (int ic = m0; ic < m1; ic += blk.MC)
+                        {
+                            int icEnd = Math.Min(ic + blk.MC, m1);
+                            for (int jr = 0; jr < nc; jr += nr)
+                            {
+                                int cols = Math.Min(nr, nc - jr);
+                                float* bPanel = packB + (nint)jr * kc;
+                                for (int ir = ic; ir < icEnd; ir += mr)
+                                {
+                                    int rows = Math.Min(mr, icEnd - ir);
+                                    float* aPanel = wSlice + (nint)ir * kc;
+                                    float* cTile = yG + (nint)ir * p + jc + jr;
+                                    float* bRow = bG is null ? null : bG + ir;
+                                    if (rows == mr && cols == nr)
+                                    {
+                                        kernel(kc, aPanel, bPanel, cTile, p, !first);
+                                        if (last && epilogue) Epilogue(cTile, p, mr, nr, bRow, _relu);
+                                    }
+                                    else
+                                    {
+                                        kernel(kc, aPanel, bPanel, tile, nr, false);
+                                        StoreEdge(tile, nr, cTile, p, rows, cols, !first, last ? bRow : null, last && _relu);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies C planes of H×W into Hp×Wp planes shifted by (top, left), zero elsewhere (rows/columns of the input beyond
+    /// the padded extent are never read by the convolution and are dropped).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pad(float* src, float* dst, int c, int h, int w, int hp, int wp, int top, int left)
+    {
+        int copy = Math.Clamp(wp - left, 0, w);
+        for (int ch = 0; ch < c; ch++)
+        {
+            float* s = src + (nint)ch * h * w;
+            float* d = dst + (nint)ch * hp * wp;
+            for (int r = 0; r < hp; r++, d += wp)
+            {
+                int ih = r - top;
+                if ((uint)ih >= (uint)h)
+                {
+                    new Span<float>(d, wp).Clear();
+                    continue;
+                }
+                int lead = Math.Min(left, wp);
+                new Span<float>(d, lead).Clear();
+                new ReadOnlySpan<float>(s + (nint)ih * w, copy).CopyTo(new Span<float>(d + lead, copy));
+                new Span<float>(d + lead + copy, wp - lead - copy).Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs taps <c>tapOff[0..kc)</c> × pixels <c>pixOff[0..nc)</c> of the (padded) group image into NR-wide micro-panels:
+    /// <c>dst[(q/NR)·NR·kc + p·NR + q%NR] = src[pixOff[q] + tapOff[p]]</c>, lanes past nc zero.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackB(float* src, int* pixOff, int* tapOff, int kc, int nc, int nr, float* dst)
+    {
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            int* o = pixOff + jr;
+            float* panel = dst + (nint)jr * kc;
+            if (cols == nr && nr % 8 == 0 && Vector256.IsHardwareAccelerated && o[nr - 1] - o[0] == nr - 1)
+            {
+                // NR consecutive input values per tap: plain vector copies.
+                float* b = src + o[0];
+                for (int t = 0; t < kc; t++)
+                {
+                    float* s = b + tapOff[t];
+                    float* d = panel + t * nr;
+                    for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(s + j), d + j);
+                }
+            }
+            else if (cols == nr && nr == 16 && Avx2.IsSupported)
+            {
+                // Strided or row-crossing panel: two 8-lane gathers per tap.
+                Vector256<int> i0 = Vector256.Load(o), i1 = Vector256.Load(o + 8);
+                for (int t = 0; t < kc; t++)
+                {
+                    float* s = src + tapOff[t];
+                    float* d = panel + t * 16;
+                    Avx.Store(d, Avx2.GatherVector256(s, i0, 4));
+                    Avx.Store(d + 8, Avx2.GatherVector256(s, i1, 4));
+                }
+            }
+            else if (cols == nr && nr % 8 == 0 && Avx2.IsSupported)
+            {
+                for (int t = 0; t < kc; t++)
+                {
+                    float* s = src + tapOff[t];
+                    float* d = panel + t * nr;
+                    for (int j = 0; j < nr; j += 8) Avx.Store(d + j, Avx2.GatherVector256(s, Vector256.Load(o + j), 4));
+                }
+            }
+            else
+            {
+                for (int t = 0; t < kc; t++)
+                {
+                    float* s = src + tapOff[t];
+                    float* d = panel + t * nr;
+                    int j = 0;
+                    for (; j < cols; j++) d[j] = s[o[j]];
+                    for (; j < nr; j++) d[j] = 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary><c>c[r, j] = relu?(c[r, j] + bias[r])</c> over a full tile (NaN stays NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Epilogue(float* c, nint ldc, int rows, int cols, float* bias, bool relu)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* row = c + r * ldc;
+            float b = bias is null ? 0f : bias[r];
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var bv = Vector256.Create(b);
+                for (; j <= cols - 8; j += 8)
+                {
+                    var v = Vector256.Load(row + j) + bv;
+                    if (relu) v = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), Vector256<float>.Zero, v);
+                    v.Store(row + j);
+                }
+            }
+            for (; j < cols; j++)
+            {
+                float v = row[j] + b;
+                row[j] = relu && v < 0f ? 0f : v;
+            }
+        }
+    }
+
+    /// <summary>Writes the valid rows × cols corner of a computed tile: add to C or overwrite, then bias and ReLU when given.</summary>
+    private static void StoreEdge(float* tile, int ldt, float* c, nint ldc, int rows, int cols, bool accumulate, float* bias, bool relu)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* dst = c + r * ldc;
+            float* src = tile + r * ldt;
+            float b = bias is null ? 0f : bias[r];
+            for (int j = 0; j < cols; j++)
+            {
+                float v = (accumulate ? dst[j] + src[j] : src[j]) + b;
+                dst[j] = relu && v < 0f ? 0f : v;
+            }
+        }
+    }
+}
