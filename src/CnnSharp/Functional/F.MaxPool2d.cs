@@ -41,11 +41,15 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(x);
         var g = Pool2dGeometry.Create(x.Shape.Dims, kernelSize, stride ?? kernelSize, padding, dilation ?? (1, 1), ceilMode, "MaxPool2d");
         var y = Tensor.Uninitialized(PoolOutput.Of(x, g.N, g.C, g.OutH, g.OutW));
-        bool record = PoolOutput.Records(x);
-        var argmax = PoolOutput.ArgmaxBuffer(y.Numel, record);
+        if (!PoolOutput.Records(x))
+        {
+            // No backward: the kernel needs no argmax and takes its vectorised path.
+            Pool2dKernels.MaxForward(x.Data, y.Data, Span<int>.Empty, g);
+            return y;
+        }
+        var argmax = PoolOutput.ArgmaxBuffer(y.Numel, record: true);
         Pool2dKernels.MaxForward(x.Data, y.Data, argmax.AsSpan(0, y.Numel), g);
-        if (record) y.SetGradFn(new MaxPool2dBackward(x, argmax, g));
-        else PoolOutput.Release(argmax, record);
+        y.SetGradFn(new MaxPool2dBackward(x, argmax, g));
         return y;
     }
 }

@@ -53,9 +53,17 @@ internal static unsafe class ConvGemm
     /// <param name="output">y, shape (N, K, OutH, OutW); fully overwritten.</param>
     /// <param name="g">The validated geometry.</param>
     /// <param name="relu">Clamp the result at zero.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> input, PackedConvWeights weights, ReadOnlySpan<float> bias, Span<float> output,
-        in Conv2dGeometry g, bool relu)
+        in Conv2dGeometry g, bool relu) =>
+        Forward(input, weights, bias, output, g, relu, Parallelism.MaxThreads, ParallelThresholdMacs);
+
+    /// <summary>
+    /// As the other overload, splitting the work for <paramref name="threads"/> threads when the convolution has at least
+    /// <paramref name="parallelThresholdMacs"/> multiply-adds (tests exercise every split this way).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Forward(ReadOnlySpan<float> input, PackedConvWeights weights, ReadOnlySpan<float> bias, Span<float> output,
+        in Conv2dGeometry g, bool relu, int threads, long parallelThresholdMacs)
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (!weights.Matches(g, weights.Level))
@@ -69,9 +77,9 @@ internal static unsafe class ConvGemm
         int p = g.OutH * g.OutW;
         int panels = (p + blk.NR - 1) / blk.NR;
         int mPanels = weights.RowsPadded / blk.MR;
-        int threads = Parallelism.MaxThreads;
+        bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs;
         int jParts = 1, mParts = 1;
-        if (threads > 1 && g.Macs >= ParallelThresholdMacs && g.N < threads)
+        if (parallel && g.N < threads)
         {
             jParts = Math.Min((threads + g.N - 1) / g.N, panels);
             if (g.N * jParts < threads) mParts = Math.Min((threads + g.N * jParts - 1) / (g.N * jParts), mPanels);
@@ -81,7 +89,7 @@ internal static unsafe class ConvGemm
         fixed (float* px = input, pb = bias, py = output)
         {
             nint x = (nint)px, b = bias.IsEmpty ? 0 : (nint)pb, y = (nint)py;
-            if (threads == 1 || units == 1 || g.Macs < ParallelThresholdMacs)
+            if (!parallel || units == 1)
             {
                 for (int u = 0; u < units; u++) work.Run(u, px, (float*)b, py);
             }

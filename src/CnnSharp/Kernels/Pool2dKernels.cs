@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace CnnSharp.Kernels;
 
@@ -22,13 +25,21 @@ internal static unsafe class Pool2dKernels
     /// <summary>
     /// <c>out[p, oh, ow] = max over in-range taps of in[p, h, w]</c>; <c>argmax[p, oh, ow] = h*W + w</c> of the first maximum
     /// in row-major tap order (PyTorch's tie rule); with NaN taps the output is NaN and the argmax the last NaN, as in PyTorch;
-    /// -1 if the window has no in-range tap (then out = -inf).
+    /// -1 if the window has no in-range tap (then out = -inf). Pass an empty <paramref name="argmax"/> when the indices are
+    /// not needed (inference): planes without NaN then take the vectorised path (<see cref="MaxForwardPlaneVector"/>).
     /// </summary>
-    public static void MaxForward(ReadOnlySpan<float> input, Span<float> output, Span<int> argmax, in Pool2dGeometry g)
+    public static void MaxForward(ReadOnlySpan<float> input, Span<float> output, Span<int> argmax, in Pool2dGeometry g) =>
+        MaxForward(Isa.Level, input, output, argmax, g);
+
+    /// <summary>As the other overload, at an explicit SIMD <paramref name="level"/> (tests run every path this way).</summary>
+    internal static void MaxForward(IsaLevel level, ReadOnlySpan<float> input, Span<float> output, Span<int> argmax, in Pool2dGeometry g)
     {
         int inPlane = g.H * g.W, outPlane = g.OutH * g.OutW, planes = g.Planes;
-        Debug.Assert(input.Length == planes * inPlane && output.Length == planes * outPlane && argmax.Length == output.Length);
+        bool indices = !argmax.IsEmpty;
+        if (input.Length != (long)planes * inPlane || output.Length != (long)planes * outPlane || (indices && argmax.Length != output.Length))
+            throw new ArgumentException($"Pool2dKernels.MaxForward: input {input.Length}, output {output.Length}, argmax {argmax.Length} values do not fit {g}");
         var geo = g;
+        bool vector = !indices && level >= IsaLevel.V256;
         fixed (float* pIn = input, pOut = output)
         fixed (int* pArg = argmax)
         {
@@ -36,12 +47,117 @@ internal static unsafe class Pool2dKernels
             int* ap = pArg;
             Parallelism.For(planes, (start, end) =>
             {
+                // Row scratch of the vectorised path: one padded row of vertical maxima (see MaxForwardPlaneVector).
+                int rowLength = vector ? VectorRowLength(geo) : 0;
+                float[]? rowArray = rowLength > 1024 ? new float[rowLength] : null;
+                Span<float> row = rowArray ?? stackalloc float[Math.Max(rowLength, 1)];
                 for (int p = start; p < end; p++)
                 {
-                    MaxForwardPlane(new ReadOnlySpan<float>(xp + (long)p * inPlane, inPlane),
-                        new Span<float>(yp + (long)p * outPlane, outPlane), new Span<int>(ap + (long)p * outPlane, outPlane), geo);
+                    var x = new ReadOnlySpan<float>(xp + (long)p * inPlane, inPlane);
+                    var y = new Span<float>(yp + (long)p * outPlane, outPlane);
+                    // NaN is rare; the vectorised maxima do not follow PyTorch's NaN rule, so such planes take the scalar path.
+                    if (vector && !TensorPrimitives.IsNaNAny(x)) MaxForwardPlaneVector(x, y, row, geo);
+                    else MaxForwardPlane(x, y, indices ? new Span<int>(ap + (long)p * outPlane, outPlane) : default, geo);
                 }
             }, PlanesPerChunk(inPlane));
+        }
+    }
+
+    /// <summary>
+    /// Length of the vectorised path's row buffer: the padded width the windows reach, <c>max(padLeft + W,
+    /// (OutW-1)*sW + (KW-1)*dW + 1)</c>, plus 16 so a stride-2 vector load of the last full output chunk stays inside.
+    /// </summary>
+    private static int VectorRowLength(in Pool2dGeometry g) =>
+        Math.Max(g.PadLeft + g.W, (g.OutW - 1) * g.StrideW + (g.KW - 1) * g.DilationW + 1) + 16;
+
+    /// <summary>
+    /// Separable max pooling of one plane without indices or NaN (the caller checks): for each output row, the maximum
+    /// over the window's in-range input rows is taken column by column into <paramref name="row"/> (vectors of 8 along W),
+    /// with -inf in the padding columns, so the window maximum along W needs no bounds tests:
+    /// <c>y[oh, ow] = max_k row[ow*sW + k*dW]</c>, computed for 8 outputs at once (contiguous loads at stride 1,
+    /// even-lane shuffles at stride 2, a per-lane loop otherwise). A window with no in-range tap yields -inf.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxForwardPlaneVector(ReadOnlySpan<float> x, Span<float> y, Span<float> row, in Pool2dGeometry g)
+    {
+        int w = g.W, h = g.H, outH = g.OutH, outW = g.OutW, kh = g.KH, kw = g.KW;
+        int sh = g.StrideH, sw = g.StrideW, dh = g.DilationH, dw = g.DilationW, padTop = g.PadTop, padLeft = g.PadLeft;
+        int length = VectorRowLength(g);
+        fixed (float* px = x, py = y, pr = row)
+        {
+            float* r = pr;
+            var negInf = Vector256.Create(float.NegativeInfinity);
+            // Padding columns stay -inf for the whole plane; only [padLeft, padLeft + W) is rewritten per output row.
+            new Span<float>(r, padLeft).Fill(float.NegativeInfinity);
+            new Span<float>(r + padLeft + w, length - padLeft - w).Fill(float.NegativeInfinity);
+            float* mid = r + padLeft;
+            for (int oh = 0; oh < outH; oh++)
+            {
+                int h0 = oh * sh - padTop;
+                var (m0, m1) = TapRange(h0, dh, kh, h);
+                if (m0 >= m1)
+                {
+                    new Span<float>(mid, w).Fill(float.NegativeInfinity);
+                }
+                else
+                {
+                    float* first = px + (nint)(h0 + m0 * dh) * w;
+                    int c = 0;
+                    if (m1 - m0 == 1)
+                    {
+                        new ReadOnlySpan<float>(first, w).CopyTo(new Span<float>(mid, w));
+                    }
+                    else
+                    {
+                        for (; c <= w - 8; c += 8)
+                        {
+                            var v = Vector256.Load(first + c);
+                            for (int m = m0 + 1; m < m1; m++) v = Vector256.MaxNative(v, Vector256.Load(px + (nint)(h0 + m * dh) * w + c));
+                            v.Store(mid + c);
+                        }
+                        for (; c < w; c++)
+                        {
+                            float v = first[c];
+                            for (int m = m0 + 1; m < m1; m++) v = Math.Max(v, px[(nint)(h0 + m * dh) * w + c]);
+                            mid[c] = v;
+                        }
+                    }
+                }
+
+                float* outRow = py + (nint)oh * outW;
+                int ow = 0;
+                if (sw == 1)
+                {
+                    for (; ow <= outW - 8; ow += 8)
+                    {
+                        var v = negInf;
+                        for (int k = 0; k < kw; k++) v = Vector256.MaxNative(v, Vector256.Load(r + ow + k * dw));
+                        v.Store(outRow + ow);
+                    }
+                }
+                else if (sw == 2 && Avx2.IsSupported)
+                {
+                    for (; ow <= outW - 8; ow += 8)
+                    {
+                        var v = negInf;
+                        for (int k = 0; k < kw; k++)
+                        {
+                            float* b = r + 2 * ow + k * dw;
+                            // Even lanes of 16 consecutive values: [a0 a2 b0 b2 | a4 a6 b4 b6], then reorder the 64-bit pairs.
+                            var even = Avx.Shuffle(Vector256.Load(b), Vector256.Load(b + 8), 0x88);
+                            v = Vector256.MaxNative(v, Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle());
+                        }
+                        v.Store(outRow + ow);
+                    }
+                }
+                for (; ow < outW; ow++)
+                {
+                    float v = float.NegativeInfinity;
+                    float* b = r + ow * sw;
+                    for (int k = 0; k < kw; k++) v = Math.Max(v, b[k * dw]);
+                    outRow[ow] = v;
+                }
+            }
         }
     }
 
@@ -80,7 +196,7 @@ internal static unsafe class Pool2dKernels
                 // PyTorch lets every NaN replace the current best, so a window with NaN yields NaN at its last NaN tap.
                 if (planeHasNaN) bestIndex = LastNaN(x, h0, m0, m1, dh, w0, k0, k1, dw, w, bestIndex);
                 y[oh * outW + ow] = bestIndex >= 0 ? x[bestIndex] : float.NegativeInfinity;
-                arg[oh * outW + ow] = bestIndex;
+                if (!arg.IsEmpty) arg[oh * outW + ow] = bestIndex;
             }
         }
     }

@@ -57,23 +57,26 @@ internal sealed class PoolOp : OnnxOp
             outputs[0] = y;
             return;
         }
+        if (!ctx.IsRequested(1))
+        {
+            Pool2dKernels.MaxForward(x.Floats, y.Floats, Span<int>.Empty, g);
+            outputs[0] = y;
+            return;
+        }
         int[] argmax = ArrayPool<int>.Shared.Rent(y.Count);
         try
         {
             var arg = argmax.AsSpan(0, y.Count);
             Pool2dKernels.MaxForward(x.Floats, y.Floats, arg, g);
-            if (ctx.IsRequested(1))
+            var indices = ctx.Longs((int[])outShape.Clone());
+            int inPlane = g.H * g.W, outPlane = g.OutH * g.OutW;
+            for (int i = 0; i < arg.Length; i++)
             {
-                var indices = ctx.Longs((int[])outShape.Clone());
-                int inPlane = g.H * g.W, outPlane = g.OutH * g.OutW;
-                for (int i = 0; i < arg.Length; i++)
-                {
-                    long planeStart = (long)(i / outPlane) * inPlane;
-                    int a = arg[i];
-                    indices.Longs[i] = a < 0 ? -1 : planeStart + (_columnMajorIndices ? (a % g.W) * g.H + a / g.W : a);
-                }
-                outputs[1] = indices;
+                long planeStart = (long)(i / outPlane) * inPlane;
+                int a = arg[i];
+                indices.Longs[i] = a < 0 ? -1 : planeStart + (_columnMajorIndices ? (a % g.W) * g.H + a / g.W : a);
             }
+            outputs[1] = indices;
         }
         finally
         {

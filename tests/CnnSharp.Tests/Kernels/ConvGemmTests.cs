@@ -1,0 +1,117 @@
+using CnnSharp.Kernels;
+using CnnSharp.Tests.TestUtilities;
+
+namespace CnnSharp.Tests.Kernels;
+
+/// <summary>
+/// The implicit-GEMM convolution with pre-packed weights against the float64 reference, at every SIMD level, with and
+/// without the fused bias/ReLU epilogue, for every work split (images, pixel panels, output-channel panels).
+/// </summary>
+public sealed class ConvGemmTests
+{
+    public static TheoryData<int> Levels() => new() { (int)IsaLevel.Scalar, (int)IsaLevel.V256, (int)IsaLevel.V512 };
+
+    private static float[] Run(ConvCase c, IsaLevel level, bool relu, int threads = 1, long threshold = long.MaxValue, ConvGemm.Blocking? blocking = null)
+    {
+        var g = c.Geometry;
+        var packed = new PackedConvWeights(ConvCases.Weight(c), c.K, c.C / c.Groups, c.KH, c.KW, c.Groups, level, blocking);
+        var y = new float[g.N * g.K * g.OutH * g.OutW];
+        Array.Fill(y, float.NaN); // the output must be fully overwritten
+        ConvGemm.Forward(ConvCases.Input(c), packed, c.HasBias ? ConvCases.Bias(c) : default, y, g, relu, threads, threshold);
+        return y;
+    }
+
+    private static double[] Expected(ConvCase c, bool relu)
+    {
+        var y = ConvCases.Forward(c, TensorAssert.ToDouble(ConvCases.Input(c)), TensorAssert.ToDouble(ConvCases.Weight(c)),
+            TensorAssert.ToDouble(ConvCases.Bias(c)));
+        return relu ? y.Select(v => Math.Max(v, 0)).ToArray() : y;
+    }
+
+    [Theory, MemberData(nameof(Levels))]
+    public void Forward_matches_reference_on_every_case(int level)
+    {
+        foreach (var c in ConvCases.All)
+        {
+            foreach (bool relu in new[] { false, true })
+                TensorAssert.Close(Expected(c, relu), Run(c, (IsaLevel)level, relu), Tolerance.Accumulated, $"{c} relu={relu}");
+        }
+    }
+
+    [Theory, MemberData(nameof(Levels))]
+    public void Forward_crosses_every_cache_block_boundary(int level)
+    {
+        // 594 taps (several KC slices at every level), 100 output channels (an MC boundary, not a multiple of MR),
+        // 13x13 = 169 pixels (beyond NC, not a multiple of NR), padding and a bias.
+        var c = new ConvCase(1, 66, 13, 13, 100, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1, true);
+        TensorAssert.Close(Expected(c, relu: true), Run(c, (IsaLevel)level, relu: true), Tolerance.Accumulated, c.ToString());
+    }
+
+    [Theory, MemberData(nameof(Levels))]
+    public void Small_blocks_give_the_same_result_as_the_defaults(int level)
+    {
+        // Blocks far below the problem size: many KC slices, MC blocks and NC blocks per image.
+        var lvl = (IsaLevel)level;
+        var d = ConvGemm.BlockingFor(lvl);
+        var small = d with { MC = d.MR * 2, KC = 7, NC = d.NR * 2 };
+        var c = new ConvCase(2, 9, 11, 10, 19, 3, 3, (1, 2), (1, 1, 2, 0), (1, 1), 1, true);
+        TensorAssert.Close(Expected(c, relu: false), Run(c, lvl, relu: false, blocking: small), Tolerance.Accumulated, c.ToString());
+    }
+
+    [Theory]
+    [InlineData(1, 2)]  // one image: pixel panels split
+    [InlineData(1, 3)]
+    [InlineData(3, 2)]  // images split (3 over 2 threads)
+    [InlineData(2, 4)]  // two images, each split in two
+    public void Every_work_split_gives_the_single_thread_result(int batch, int threads)
+    {
+        var c = new ConvCase(batch, 5, 12, 9, 14, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1, true);
+        var expected = Run(c, Isa.Level, relu: true);
+        Assert.Equal(expected, Run(c, Isa.Level, relu: true, threads, threshold: 0));
+    }
+
+    [Fact]
+    public void Output_channels_are_split_when_the_image_has_a_single_pixel_panel()
+    {
+        // 2x2 output = 4 pixels: one panel, so two threads share the 40 output channels instead.
+        var c = new ConvCase(1, 3, 4, 4, 40, 3, 3, (1, 1), (0, 0, 0, 0), (1, 1), 1, true);
+        foreach (var level in new[] { IsaLevel.Scalar, IsaLevel.V256 })
+        {
+            var expected = Run(c, level, relu: false);
+            Assert.Equal(expected, Run(c, level, relu: false, threads: 2, threshold: 0));
+            TensorAssert.Close(Expected(c, relu: false), expected, Tolerance.Accumulated, level.ToString());
+        }
+    }
+
+    [Fact]
+    public void Relu_keeps_nan_and_clamps_negative_values()
+    {
+        // 1x1 convolution with weight 1: the output is the input, then ReLU.
+        float[] x = [-2f, float.NaN, 3f, -0.5f, float.NegativeInfinity, 7f];
+        var g = Conv2dGeometry.Create([1, 1, 2, 3], [1, 1, 1, 1], (1, 1), (0, 0), (1, 1), 1);
+        var packed = new PackedConvWeights([1f], 1, 1, 1, 1, 1, Isa.Level);
+        var y = new float[6];
+        ConvGemm.Forward(x, packed, default, y, g, relu: true);
+        Assert.Equal(0f, y[0]);
+        Assert.True(float.IsNaN(y[1]));
+        Assert.Equal(new[] { 3f, 0f, 0f, 7f }, y[2..]);
+    }
+
+    [Fact]
+    public void Weights_packed_for_another_shape_are_rejected()
+    {
+        var packed = new PackedConvWeights(new float[4 * 2 * 9], 4, 2, 3, 3, 1, IsaLevel.V256);
+        var g = Conv2dGeometry.Create([1, 2, 5, 5], [4, 2, 1, 1], (1, 1), (0, 0), (1, 1), 1);
+        var e = Assert.Throws<ArgumentException>(() => ConvGemm.Forward(new float[50], packed, default, new float[100], g, relu: false));
+        Assert.Contains("do not match", e.Message, StringComparison.Ordinal);
+        Assert.False(packed.Matches(Conv2dGeometry.Create([1, 2, 5, 5], [4, 2, 3, 3], (1, 1), (0, 0), (1, 1), 1), IsaLevel.Scalar));
+    }
+
+    [Fact]
+    public void Packing_rejects_a_wrong_weight_length_and_a_blocking_of_another_tile()
+    {
+        Assert.Throws<ArgumentException>(() => new PackedConvWeights(new float[10], 4, 2, 3, 3, 1, IsaLevel.V256));
+        var v512 = ConvGemm.BlockingFor(IsaLevel.V512);
+        Assert.Throws<ArgumentException>(() => new PackedConvWeights(new float[72], 4, 2, 3, 3, 1, IsaLevel.V256, v512));
+    }
+}
