@@ -1,0 +1,49 @@
+using System.Numerics.Tensors;
+using CnnSharp.Autograd;
+
+namespace CnnSharp.Functional;
+
+public static partial class F
+{
+    /// <summary>Inverted dropout (PyTorch's <c>F.dropout</c>): zeroes each element with probability p and scales the rest by 1/(1-p).</summary>
+    /// <remarks>
+    /// In training mode <c>y = x * mask / (1 - p)</c> with <c>mask ~ Bernoulli(1 - p)</c> drawn element by element in row-major
+    /// order from <paramref name="generator"/> (an element is dropped when the next uniform [0, 1) draw is below p), so a seeded
+    /// generator makes the mask reproducible. p = 1 gives zeros. When not training, or p = 0, <paramref name="x"/> itself is
+    /// returned and no random numbers are drawn. The gradient is <c>mask / (1 - p)</c>.
+    /// </remarks>
+    /// <param name="x">Any shape.</param>
+    /// <param name="p">Probability of zeroing an element, in [0, 1].</param>
+    /// <param name="training">Apply dropout (true) or return the input (false).</param>
+    /// <param name="generator">Random source; <see cref="Generator.Default"/> when null.</param>
+    /// <returns>Same shape as <paramref name="x"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="p"/> is outside [0, 1] or NaN.</exception>
+    public static Tensor Dropout(Tensor x, float p = 0.5f, bool training = true, Generator? generator = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (!(p >= 0f && p <= 1f))
+            throw new ArgumentOutOfRangeException(nameof(p), p, $"Dropout: probability must be in [0, 1] (input {x.Shape})");
+        if (!training || p == 0f) return x;
+        var scaleMask = new float[x.Numel];
+        if (p < 1f)
+        {
+            var rng = generator ?? Generator.Default;
+            float keepScale = 1f / (1f - p);
+            for (int i = 0; i < scaleMask.Length; i++) scaleMask[i] = rng.NextFloat() < p ? 0f : keepScale;
+        }
+        var y = Tensor.Uninitialized(x.Shape);
+        TensorPrimitives.Multiply(x.Data, scaleMask, y.Data);
+        y.SetGradFn(new DropoutBackward(x, scaleMask));
+        return y;
+    }
+}
+
+/// <summary>Multiplies the gradient by the same mask/(1-p) factors as the forward.</summary>
+file sealed class DropoutBackward(Tensor x, float[] scaleMask) : Node(x)
+{
+    protected internal override void Backward(Tensor gradOutput)
+    {
+        var gx = GradOf(x);
+        if (!gx.IsEmpty) TensorPrimitives.MultiplyAdd(gradOutput.Data, scaleMask, gx, gx);
+    }
+}

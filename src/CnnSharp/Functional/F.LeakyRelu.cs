@@ -1,0 +1,31 @@
+using CnnSharp.Autograd;
+using CnnSharp.Kernels;
+
+namespace CnnSharp.Functional;
+
+public static partial class F
+{
+    /// <summary>Leaky ReLU <c>x &gt; 0 ? x : negativeSlope * x</c>, element-wise (PyTorch's <c>F.leaky_relu</c>).</summary>
+    /// <remarks>The gradient is 1 for x &gt; 0 and <paramref name="negativeSlope"/> otherwise (including x = 0, as in PyTorch).</remarks>
+    /// <param name="x">Any shape.</param>
+    /// <param name="negativeSlope">Slope for non-positive inputs.</param>
+    /// <returns>Same shape as <paramref name="x"/>.</returns>
+    public static Tensor LeakyRelu(Tensor x, float negativeSlope = 0.01f)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var y = Tensor.Uninitialized(x.Shape);
+        ActivationKernels.LeakyReluForward(x.Data, y.Data, negativeSlope);
+        y.SetGradFn(new LeakyReluBackward(x, negativeSlope));
+        return y;
+    }
+}
+
+/// <summary>Scales the gradient by 1 or the slope, depending on the input's sign.</summary>
+file sealed class LeakyReluBackward(Tensor x, float negativeSlope) : Node(x)
+{
+    protected internal override void Backward(Tensor gradOutput)
+    {
+        var gx = GradOf(x);
+        if (!gx.IsEmpty) ActivationKernels.LeakyReluBackward(x.Data, gradOutput.Data, gx, negativeSlope);
+    }
+}

@@ -1,0 +1,30 @@
+using CnnSharp.Autograd;
+using CnnSharp.Kernels;
+
+namespace CnnSharp.Functional;
+
+public static partial class F
+{
+    /// <summary>Rectified linear unit <c>max(x, 0)</c>, element-wise (PyTorch's <c>F.relu</c>).</summary>
+    /// <remarks>The gradient is 1 where the output is positive and 0 elsewhere (0 at x = 0, as in PyTorch). NaN stays NaN.</remarks>
+    /// <param name="x">Any shape.</param>
+    /// <returns>Same shape as <paramref name="x"/>.</returns>
+    public static Tensor Relu(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var y = Tensor.Uninitialized(x.Shape);
+        ActivationKernels.ReluForward(x.Data, y.Data);
+        y.SetGradFn(new ReluBackward(x, y.Storage));
+        return y;
+    }
+}
+
+/// <summary>Masks the gradient by output &gt; 0.</summary>
+file sealed class ReluBackward(Tensor x, float[] output) : Node(x)
+{
+    protected internal override void Backward(Tensor gradOutput)
+    {
+        var gx = GradOf(x);
+        if (!gx.IsEmpty) ActivationKernels.ReluBackward(output, gradOutput.Data, gx);
+    }
+}

@@ -1,0 +1,30 @@
+using CnnSharp.Autograd;
+using CnnSharp.Kernels;
+
+namespace CnnSharp.Functional;
+
+public static partial class F
+{
+    /// <summary>Hyperbolic tangent, element-wise (PyTorch's <c>torch.tanh</c>).</summary>
+    /// <remarks>The gradient is <c>1 - y^2</c> with y the output.</remarks>
+    /// <param name="x">Any shape.</param>
+    /// <returns>Same shape as <paramref name="x"/>, values in [-1, 1].</returns>
+    public static Tensor Tanh(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var y = Tensor.Uninitialized(x.Shape);
+        ActivationKernels.TanhForward(x.Data, y.Data);
+        y.SetGradFn(new TanhBackward(x, y.Storage));
+        return y;
+    }
+}
+
+/// <summary>Uses the forward output: dy * (1 - y^2).</summary>
+file sealed class TanhBackward(Tensor x, float[] output) : Node(x)
+{
+    protected internal override void Backward(Tensor gradOutput)
+    {
+        var gx = GradOf(x);
+        if (!gx.IsEmpty) ActivationKernels.TanhBackward(output, gradOutput.Data, gx);
+    }
+}

@@ -1,0 +1,225 @@
+using System.Runtime.CompilerServices;
+using System.Buffers;
+using System.Numerics.Tensors;
+
+namespace CnnSharp.Kernels;
+
+/// <summary>
+/// 2-D convolution (PyTorch's <c>conv2d</c>, a cross-correlation) forward and backward over NCHW spans, in the general
+/// case: any stride, dilation, groups and per-side zero padding.
+/// </summary>
+/// <remarks>
+/// <para>Layouts: input x (N, C, H, W); weight w (K, C/G, KH, KW); bias b (K) or empty; output y (N, K, OutH, OutW).
+/// With Cg = C/G, Kg = K/G, group g = k / Kg:</para>
+/// <para><c>y[n,k,oh,ow] = b[k] + Σ_{c&lt;Cg, i&lt;KH, j&lt;KW} x[n, g·Cg + c, oh·sH − pT + i·dH, ow·sW − pL + j·dW] · w[k,c,i,j]</c>
+/// (out-of-range input positions are zero padding).</para>
+/// <para>Method: per image and group, <see cref="Im2Col"/> lowers the input to a (Cg·KH·KW)×(OutH·OutW) matrix and the
+/// packed <see cref="Gemm"/> does the arithmetic: forward <c>y_g = W_g·col</c>; backward-data <c>dcol = W_gᵀ·dy_g</c>
+/// followed by col2im; backward-weight <c>dW_g += dy_g·colᵀ</c>. A 1×1, stride-1, unpadded convolution skips the
+/// lowering (the image already is its column matrix). The column buffer is one image's, per thread, reused.</para>
+/// <para>Threads: the batch is split into contiguous chunks, one per thread (<see cref="Parallelism"/>); each image's
+/// output and input-gradient slices are disjoint, so forward and backward-data are race-free and independent of the thread
+/// count. Backward-weight gives each chunk a private gradient, summed in chunk order at the end (deterministic for a
+/// fixed thread count). With a single image the GEMMs themselves run in parallel instead.</para>
+/// <para>Backward kernels accumulate (<c>+=</c>) into their gradient spans.</para>
+/// </remarks>
+internal static unsafe class Conv2dKernels
+{
+    /// <summary>Forward: <c>y = conv2d(x, w) + b</c> (see the class remarks for the formula).</summary>
+    /// <param name="input">x, shape (N, C, H, W).</param>
+    /// <param name="weight">w, shape (K, C/G, KH, KW).</param>
+    /// <param name="bias">b, shape (K), or empty for no bias.</param>
+    /// <param name="output">y, shape (N, K, OutH, OutW); fully overwritten.</param>
+    /// <param name="g">The validated geometry.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output, in Conv2dGeometry g)
+    {
+        CheckLength(input.Length, (long)g.N * g.C * g.H * g.W, nameof(input));
+        CheckLength(weight.Length, WeightSize(g), nameof(weight));
+        if (!bias.IsEmpty) CheckLength(bias.Length, g.K, nameof(bias));
+        CheckLength(output.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(output));
+        if (g.N == 0) return;
+        var geo = g;
+        bool hasBias = !bias.IsEmpty;
+        fixed (float* px = input, pw = weight, pb = bias, py = output)
+        {
+            nint x = (nint)px, w = (nint)pw, b = (nint)pb, y = (nint)py;
+            bool gemmParallel = Math.Min(Parallelism.MaxThreads, geo.N) == 1;
+            Parallelism.For(geo.N, (n0, n1) =>
+            {
+                for (int n = n0; n < n1; n++)
+                    ForwardImage(n, (float*)x, (float*)w, hasBias ? (float*)b : null, (float*)y, geo, gemmParallel);
+            });
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardImage(int n, float* x, float* w, float* b, float* y, in Conv2dGeometry g, bool gemmParallel)
+    {
+        int cg = g.CPerGroup, kg = g.KPerGroup, p = g.OutH * g.OutW, taps = cg * g.KH * g.KW;
+        for (int gi = 0; gi < g.Groups; gi++)
+        {
+            var image = new ReadOnlySpan<float>(x + ((nint)n * g.C + gi * cg) * g.H * g.W, cg * g.H * g.W);
+            var outG = new Span<float>(y + ((nint)n * g.K + gi * kg) * p, kg * p);
+            var wG = new ReadOnlySpan<float>(w + (nint)gi * kg * taps, kg * taps);
+            ReadOnlySpan<float> cols = IsPointwise(g) ? image : Lower(image, g);
+            if (b is not null)
+            {
+                // Start from the bias and let the GEMM accumulate onto it.
+                for (int k = 0; k < kg; k++) outG.Slice(k * p, p).Fill(b[gi * kg + k]);
+            }
+            Gemm.Multiply(false, false, kg, p, taps, wG, taps, cols, p, outG, p, accumulate: b is not null, parallel: gemmParallel);
+        }
+    }
+
+    /// <summary>Backward-data: <c>dx[n,c,ih,iw] += Σ dy[n,k,oh,ow]·w[k,c,i,j]</c> over every (k, oh, ow, i, j) that read (ih, iw).</summary>
+    /// <param name="gradOutput">dy, shape (N, K, OutH, OutW).</param>
+    /// <param name="weight">w, shape (K, C/G, KH, KW).</param>
+    /// <param name="gradInput">dx, shape (N, C, H, W); accumulated into.</param>
+    /// <param name="g">The validated geometry.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BackwardInput(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput, in Conv2dGeometry g)
+    {
+        CheckLength(gradOutput.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(gradOutput));
+        CheckLength(weight.Length, WeightSize(g), nameof(weight));
+        CheckLength(gradInput.Length, (long)g.N * g.C * g.H * g.W, nameof(gradInput));
+        if (g.N == 0) return;
+        var geo = g;
+        fixed (float* pdy = gradOutput, pw = weight, pdx = gradInput)
+        {
+            nint dy = (nint)pdy, w = (nint)pw, dx = (nint)pdx;
+            bool gemmParallel = Math.Min(Parallelism.MaxThreads, geo.N) == 1;
+            Parallelism.For(geo.N, (n0, n1) =>
+            {
+                for (int n = n0; n < n1; n++)
+                    BackwardInputImage(n, (float*)dy, (float*)w, (float*)dx, geo, gemmParallel);
+            });
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BackwardInputImage(int n, float* dy, float* w, float* dx, in Conv2dGeometry g, bool gemmParallel)
+    {
+        int cg = g.CPerGroup, kg = g.KPerGroup, p = g.OutH * g.OutW, taps = cg * g.KH * g.KW;
+        for (int gi = 0; gi < g.Groups; gi++)
+        {
+            var dyG = new ReadOnlySpan<float>(dy + ((nint)n * g.K + gi * kg) * p, kg * p);
+            var wG = new ReadOnlySpan<float>(w + (nint)gi * kg * taps, kg * taps);
+            var dxG = new Span<float>(dx + ((nint)n * g.C + gi * cg) * g.H * g.W, cg * g.H * g.W);
+            if (IsPointwise(g))
+            {
+                // dx_g (Cg x HW) += W_g^T (Cg x Kg) . dy_g (Kg x HW): the column matrix is the image itself.
+                Gemm.Multiply(true, false, cg, p, kg, wG, taps, dyG, p, dxG, p, accumulate: true, parallel: gemmParallel);
+            }
+            else
+            {
+                var dcol = Scratch.GetSpan(Scratch.Slot.ColumnGradient, taps * p);
+                Gemm.Multiply(true, false, taps, p, kg, wG, taps, dyG, p, dcol, p, accumulate: false, parallel: gemmParallel);
+                Im2Col.BackwardAccumulate(dcol, dxG, g);
+            }
+        }
+    }
+
+    /// <summary>Backward-weight: <c>dw[k,c,i,j] += Σ_{n,oh,ow} dy[n,k,oh,ow]·x[n, g·Cg + c, oh·sH − pT + i·dH, ow·sW − pL + j·dW]</c>.</summary>
+    /// <param name="input">x, shape (N, C, H, W).</param>
+    /// <param name="gradOutput">dy, shape (N, K, OutH, OutW).</param>
+    /// <param name="gradWeight">dw, shape (K, C/G, KH, KW); accumulated into.</param>
+    /// <param name="g">The validated geometry.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BackwardWeight(ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight, in Conv2dGeometry g)
+    {
+        CheckLength(input.Length, (long)g.N * g.C * g.H * g.W, nameof(input));
+        CheckLength(gradOutput.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(gradOutput));
+        int wSize = (int)WeightSize(g);
+        CheckLength(gradWeight.Length, wSize, nameof(gradWeight));
+        if (g.N == 0) return;
+        var geo = g;
+        int chunks = Math.Min(Parallelism.MaxThreads, g.N);
+        fixed (float* px = input, pdy = gradOutput, pdw = gradWeight)
+        {
+            if (chunks == 1)
+            {
+                for (int n = 0; n < g.N; n++) BackwardWeightImage(n, px, pdy, pdw, g, gemmParallel: true);
+                return;
+            }
+            // One private gradient per chunk of images, so threads never write the same memory; summed in chunk order.
+            float[] partials = ArrayPool<float>.Shared.Rent(chunks * wSize);
+            try
+            {
+                fixed (float* pp = partials)
+                {
+                    nint x = (nint)px, dy = (nint)pdy, part = (nint)pp;
+                    Parallelism.For(chunks, (c0, c1) =>
+                    {
+                        for (int chunk = c0; chunk < c1; chunk++)
+                        {
+                            float* dw = (float*)part + (nint)chunk * wSize;
+                            new Span<float>(dw, wSize).Clear();
+                            int n0 = (int)((long)geo.N * chunk / chunks), n1 = (int)((long)geo.N * (chunk + 1) / chunks);
+                            for (int n = n0; n < n1; n++) BackwardWeightImage(n, (float*)x, (float*)dy, dw, geo, gemmParallel: false);
+                        }
+                    });
+                }
+                for (int chunk = 0; chunk < chunks; chunk++)
+                    TensorPrimitives.Add(gradWeight, partials.AsSpan(chunk * wSize, wSize), gradWeight);
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(partials);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BackwardWeightImage(int n, float* x, float* dy, float* dw, in Conv2dGeometry g, bool gemmParallel)
+    {
+        int cg = g.CPerGroup, kg = g.KPerGroup, p = g.OutH * g.OutW, taps = cg * g.KH * g.KW;
+        for (int gi = 0; gi < g.Groups; gi++)
+        {
+            var image = new ReadOnlySpan<float>(x + ((nint)n * g.C + gi * cg) * g.H * g.W, cg * g.H * g.W);
+            var dyG = new ReadOnlySpan<float>(dy + ((nint)n * g.K + gi * kg) * p, kg * p);
+            var dwG = new Span<float>(dw + (nint)gi * kg * taps, kg * taps);
+            ReadOnlySpan<float> cols = IsPointwise(g) ? image : Lower(image, g);
+            // dW_g (Kg x taps) += dy_g (Kg x P) . col^T, col stored taps x P.
+            Gemm.Multiply(false, true, kg, taps, p, dyG, p, cols, p, dwG, taps, accumulate: true, parallel: gemmParallel);
+        }
+    }
+
+    /// <summary>Backward-bias: <c>db[k] += Σ_{n,oh,ow} dy[n,k,oh,ow]</c> (per-row float sums, accumulated across the batch in double).</summary>
+    /// <param name="gradOutput">dy, shape (N, K, OutH, OutW).</param>
+    /// <param name="gradBias">db, shape (K); accumulated into.</param>
+    /// <param name="g">The validated geometry.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BackwardBias(ReadOnlySpan<float> gradOutput, Span<float> gradBias, in Conv2dGeometry g)
+    {
+        CheckLength(gradOutput.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(gradOutput));
+        CheckLength(gradBias.Length, g.K, nameof(gradBias));
+        int p = g.OutH * g.OutW;
+        for (int k = 0; k < g.K; k++)
+        {
+            double s = 0;
+            for (int n = 0; n < g.N; n++) s += TensorPrimitives.Sum(gradOutput.Slice((n * g.K + k) * p, p));
+            gradBias[k] += (float)s;
+        }
+    }
+
+    /// <summary>A 1×1, stride-1, unpadded convolution, whose column matrix is the input image itself.</summary>
+    private static bool IsPointwise(in Conv2dGeometry g) =>
+        g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1 && (g.PadTop | g.PadLeft | g.PadBottom | g.PadRight) == 0;
+
+    /// <summary>im2col of one image's group into this thread's column buffer.</summary>
+    private static Span<float> Lower(ReadOnlySpan<float> image, in Conv2dGeometry g)
+    {
+        var col = Scratch.GetSpan(Scratch.Slot.Columns, g.CPerGroup * g.KH * g.KW * g.OutH * g.OutW);
+        Im2Col.Forward(image, col, g);
+        return col;
+    }
+
+    private static long WeightSize(in Conv2dGeometry g) => (long)g.K * g.CPerGroup * g.KH * g.KW;
+
+    private static void CheckLength(int actual, long expected, string name)
+    {
+        // The kernels work through raw pointers, so a size mismatch must never get past this point.
+        if (actual != expected) throw new ArgumentException($"Conv2dKernels: {name} has {actual} values, the geometry needs {expected}", name);
+    }
+}

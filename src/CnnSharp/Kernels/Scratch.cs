@@ -1,0 +1,51 @@
+using System.Runtime.CompilerServices;
+
+namespace CnnSharp.Kernels;
+
+/// <summary>
+/// Per-thread scratch buffers for kernels (GEMM packing, im2col columns): pinned, so raw pointers into them stay valid;
+/// 64-byte aligned (one cache line, one zmm); grown on demand and then reused, so steady-state calls do not allocate.
+/// </summary>
+/// <remarks>
+/// Each caller owns a fixed <see cref="Slot"/>, so a kernel can hold one buffer while it calls another kernel that uses
+/// different slots (a convolution keeps its column buffer while the GEMM packs into its own). A buffer is valid until the
+/// same thread asks for the same slot again.
+/// </remarks>
+internal static unsafe class Scratch
+{
+    /// <summary>The fixed owners of the per-thread buffers.</summary>
+    public enum Slot
+    {
+        /// <summary>GEMM: the packed block of A.</summary>
+        GemmPackA = 0,
+        /// <summary>GEMM: the packed panel of B.</summary>
+        GemmPackB = 1,
+        /// <summary>Convolution: the im2col matrix of one image and group.</summary>
+        Columns = 2,
+        /// <summary>Convolution: the gradient of the im2col matrix (before col2im).</summary>
+        ColumnGradient = 3,
+    }
+
+    private const int SlotCount = 4;
+
+    [ThreadStatic] private static float[]?[]? t_buffers;
+
+    /// <summary>A buffer of at least <paramref name="count"/> floats for <paramref name="slot"/> on this thread; contents are unspecified.</summary>
+    public static float* Get(Slot slot, nint count)
+    {
+        var buffers = t_buffers ??= new float[]?[SlotCount];
+        var buf = buffers[(int)slot];
+        if (buf is null || buf.Length < count + 16)
+        {
+            // 16 spare floats let the start move up to the next 64-byte boundary.
+            buf = GC.AllocateUninitializedArray<float>((int)Math.Max(count + 16, 1024), pinned: true);
+            buffers[(int)slot] = buf;
+        }
+        float* p = (float*)Unsafe.AsPointer(ref buf[0]);
+        nint misalign = (nint)p & 63;
+        return misalign == 0 ? p : (float*)((byte*)p + (64 - misalign));
+    }
+
+    /// <summary>As <see cref="Get(Slot, nint)"/>, as a span of exactly <paramref name="count"/> floats.</summary>
+    public static Span<float> GetSpan(Slot slot, int count) => new(Get(slot, count), count);
+}
