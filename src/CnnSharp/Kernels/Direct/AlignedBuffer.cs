@@ -7,6 +7,10 @@ namespace CnnSharp.Kernels.Direct;
 /// A zero-initialised float buffer on the pinned object heap whose first element is 64-byte aligned (one cache line,
 /// one 512-bit vector), so kernels can use raw pointers into it for the buffer's lifetime. Freed by the GC.
 /// </summary>
+/// <remarks>
+/// A raw <see cref="Pointer"/> does not keep the buffer alive: hold the buffer in a field of an object that outlives
+/// the kernel call (as the plans and engines do), or <c>GC.KeepAlive</c> it after the call.
+/// </remarks>
 internal sealed unsafe class AlignedBuffer
 {
     private readonly float[] _array;

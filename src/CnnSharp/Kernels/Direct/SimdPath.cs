@@ -34,8 +34,24 @@ internal static class SimdPaths
     /// <summary>Process-wide cap on <see cref="Default"/> (for experiments and benchmarks of the fallbacks).</summary>
     public static SimdPath MaxPath { get; set; } = SimdPath.V512;
 
-    /// <summary><c>min(Detected, MaxPath)</c>: the path new plans use unless told otherwise.</summary>
-    public static SimdPath Default => Detected < MaxPath ? Detected : MaxPath;
+    /// <summary>
+    /// <c>min(Detected, MaxPath)</c>, further capped by the GEMM kernels' <see cref="Isa.MaxLevel"/> (so one override
+    /// lowers both families): the path new plans use unless told otherwise.
+    /// </summary>
+    public static SimdPath Default
+    {
+        get
+        {
+            var cap = Isa.MaxLevel switch
+            {
+                IsaLevel.V512 => SimdPath.V512,
+                IsaLevel.V256 => SimdPath.V256,
+                _ => SimdPath.Scalar,
+            };
+            var path = Detected < MaxPath ? Detected : MaxPath;
+            return path < cap ? path : cap;
+        }
+    }
 
     private static SimdPath Detect()
     {

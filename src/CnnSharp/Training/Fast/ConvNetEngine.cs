@@ -92,6 +92,9 @@ public sealed unsafe class ConvNetEngine
     /// <summary>Whether <paramref name="stateDict"/> is a ConvNet this engine can train (keys and shapes).</summary>
     public static bool Supports(IReadOnlyList<KeyValuePair<string, Tensor>> stateDict) => ConvNetParameters.TryCreate(stateDict, out _) is not null;
 
+    /// <summary>Thread count to use instead of <see cref="Parallelism.MaxThreads"/> (tests; null follows the global setting).</summary>
+    internal int? ThreadsOverride { get; set; }
+
     /// <summary>Side of the square single-channel input images (28 for the seed).</summary>
     public int ImageSize => _size;
 
@@ -115,9 +118,9 @@ public sealed unsafe class ConvNetEngine
         int n = s[0];
         if (n * _size * _size < 2)
             throw new ArgumentException("ConvNetEngine: batch norm in training mode needs more than one value per channel");
-        EnsureCapacity(n, Math.Min(Parallelism.MaxThreads, n));
+        EnsureCapacity(n, Math.Min(ThreadsOverride ?? Parallelism.MaxThreads, n));
         _count = n;
-        _active = Math.Min(Parallelism.MaxThreads, n);
+        _active = Math.Min(ThreadsOverride ?? Parallelism.MaxThreads, n);
 
         PrepareWeights();
         fixed (float* img = images.Data)

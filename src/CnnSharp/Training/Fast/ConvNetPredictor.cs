@@ -69,6 +69,9 @@ public sealed unsafe class ConvNetPredictor
         Refresh();
     }
 
+    /// <summary>Thread count to use instead of <see cref="Parallelism.MaxThreads"/> (tests; null follows the global setting).</summary>
+    internal int? ThreadsOverride { get; set; }
+
     /// <summary>Side of the square single-channel input images (28 for the seed).</summary>
     public int ImageSize => _size;
 
@@ -98,7 +101,7 @@ public sealed unsafe class ConvNetPredictor
             throw new ArgumentException($"ConvNetPredictor: {count} images need {count * _classes} logits, got {logits.Length}", nameof(logits));
         if (count == 0) return;
         _count = count;
-        _active = Math.Min(Parallelism.MaxThreads, count);
+        _active = Math.Min(ThreadsOverride ?? Parallelism.MaxThreads, count);
         if (_active > _scratch.Length)
         {
             var grown = new Scratch[_active];

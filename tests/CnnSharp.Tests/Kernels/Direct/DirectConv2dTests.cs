@@ -48,6 +48,9 @@ public sealed unsafe class DirectConv2dTests
             var sum = new AlignedBuffer(k);
             var sumSq = new AlignedBuffer(k);
             plan.ForwardImage(xb.Pointer, packed.Pointer, bias.Pointer, y.Pointer, plan.OutputPlane, wo * 16, sum.Pointer, sumSq.Pointer, relu);
+            GC.KeepAlive(xb); // the kernel reads through raw pointers: keep the buffers reachable until it returns
+            GC.KeepAlive(packed);
+            GC.KeepAlive(bias);
             var got = FromBlocked(y.Span, k, ho, wo);
             var want = relu ? Array.ConvertAll(expected, v => Math.Max(v, 0)) : expected;
             TensorAssert.Close(want, got, Tolerance.Accumulated, $"forward relu={relu}");
@@ -89,6 +92,8 @@ public sealed unsafe class DirectConv2dTests
         dxPlan.PackWeights(ToFloat(wt), transposeAndFlip: true, packed.Pointer);
         var dx = new AlignedBuffer(dxPlan.OutputImage);
         dxPlan.ForwardImage(dyPad.Pointer, packed.Pointer, null, dx.Pointer, dxPlan.OutputPlane, w * 16, null, null, relu: false);
+        GC.KeepAlive(dyPad);
+        GC.KeepAlive(packed);
         Assert.Equal(h, dxPlan.OutHeight);
         Assert.Equal(w, dxPlan.OutWidth);
         TensorAssert.Close(expected, FromBlocked(dx.Span, c, h, w), Tolerance.Accumulated, "dx");
@@ -123,6 +128,8 @@ public sealed unsafe class DirectConv2dTests
             var xb = ToPaddedBlocked(x, c, h, w, p);
             var dyb = ToPaddedBlocked(dy, k, ho, wo, 0);
             plan.WeightGradImage(xb.Pointer, dyb.Pointer, plan.OutputPlane, wo * 16, acc.Pointer);
+            GC.KeepAlive(xb);
+            GC.KeepAlive(dyb);
         }
         var grad = new float[plan.WeightLength];
         plan.UnpackWeightGrad([(nint)acc.Pointer], grad, accumulate: false);
@@ -132,6 +139,8 @@ public sealed unsafe class DirectConv2dTests
         var second = new AlignedBuffer(plan.WeightLength);
         second.Span.Fill(1f);
         plan.UnpackWeightGrad([(nint)acc.Pointer, (nint)second.Pointer], grad, accumulate: true);
+        GC.KeepAlive(acc);
+        GC.KeepAlive(second);
         TensorAssert.Close(Array.ConvertAll(expected, v => 2 * v + 1), grad, Tolerance.Accumulated, "dW accumulated");
     }
 
