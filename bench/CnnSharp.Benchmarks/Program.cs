@@ -10,6 +10,7 @@ internal static class Program
     {
         if (args.Length > 0 && args[0] == "kernels") return QuickKernels(args);
         if (args.Length > 0 && args[0] == "step") return QuickStep(args);
+        if (args.Length > 0 && args[0] == "e2e") return EndToEnd.Run(args);
         BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }
