@@ -86,6 +86,32 @@ internal static class Program
                 Console.WriteLine($"{w.Name,-36} {t} thr {best * 1e3,8:F3} ms {w.Flops / best / 1e9,7:F1} GFLOP/s{cpuRate}");
             }
         }
+        foreach (var (m, n, k) in new[] { (1024, 1024, 1024), (19_600, 32, 400) })
+        {
+            var rng = new Random(1);
+            var a = new float[m * k];
+            var b = new float[k * n];
+            var c = new float[m * n];
+            for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble();
+            for (int i = 0; i < b.Length; i++) b[i] = (float)rng.NextDouble();
+            for (int t = 1; t <= threads; t++)
+            {
+                CnnSharp.Kernels.Parallelism.MaxThreads = t;
+                CnnSharp.Kernels.Gemm.Multiply(false, false, m, n, k, a, k, b, n, c, n, accumulate: false);
+                double best = double.MaxValue, cpuBest = double.MaxValue;
+                for (int r = 0; r < 5; r++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    double g0 = CpuClock.Seconds();
+                    CnnSharp.Kernels.Gemm.Multiply(false, false, m, n, k, a, k, b, n, c, n, accumulate: false);
+                    cpuBest = Math.Min(cpuBest, CpuClock.Seconds() - g0);
+                    best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                }
+                double flops = 2.0 * m * n * k;
+                string cpuRate = t == 1 ? $" ({flops / cpuBest / 1e9:F1} per CPU-second)" : "";
+                Console.WriteLine($"{$"GEMM {m}x{n}x{k}",-36} {t} thr {best * 1e3,8:F3} ms {flops / best / 1e9,7:F1} GFLOP/s{cpuRate}");
+            }
+        }
         return 0;
     }
 }
