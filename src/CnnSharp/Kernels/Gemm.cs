@@ -17,10 +17,12 @@ namespace CnnSharp.Kernels;
 /// </list>
 /// <para>Algorithm (Goto/BLIS): loop over NC-wide column panels of B and KC-deep slices of K; pack the KC×NC panel of
 /// op(B) into NR-wide micro-panels (k-major, zero-padded); for each MC-tall row block pack the MC×KC block of op(A) into
-/// MR-tall micro-panels; then an MR×NR register-blocked micro-kernel (<see cref="Gemm"/>.Microkernel) multiplies one
+/// MR-tall micro-panels; then an MR×NR register-blocked micro-kernel (Gemm.Microkernel.cs: 8×32 with Vector512, 6×16
+/// with Vector256, 4×4 scalar; chosen by <see cref="Isa.Level"/>) multiplies one
 /// A micro-panel by one B micro-panel, holding the C tile in registers for the whole KC loop. The B micro-panel stays in
 /// L1 across the row tiles, the packed A block in L2, the B panel in L3. Edge tiles are computed into a scratch tile and
-/// only their valid part is written. When <c>accumulate</c> is false, C is never read (it may hold garbage or NaN).</para>
+/// only their valid part is written. When <c>accumulate</c> is false, C is never read (it may hold garbage or NaN).
+/// Transposed operands are packed through 8×8 AVX register transposes where the CPU has AVX.</para>
 /// <para>Large problems are split over threads along the longer of M and N (in whole micro-tiles, static contiguous
 /// chunks, each with its own packing buffers); each thread writes a disjoint part of C, so the result does not depend on
 /// the thread count.</para>

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using CnnSharp.Data;
+using CnnSharp.IO;
+using CnnSharp.Kernels;
+using CnnSharp.Models;
+using CnnSharp.Training;
+using Spectre.Console;
+
+namespace CnnSharp.Cli.Commands;
+
+/// <summary><c>cnnsharp evaluate</c>: loads a checkpoint into a <see cref="ConvNet"/> and reports its MNIST test accuracy.</summary>
+internal static class EvaluateCommand
+{
+    public static Command Create(IAnsiConsole console)
+    {
+        var checkpoint = new Option<string>("--checkpoint", "-c")
+        {
+            Description = "Checkpoint written by 'cnnsharp train'",
+            DefaultValueFactory = _ => new TrainingOptions().OutputPath!,
+        };
+        var dataDir = CommonOptions.DataDirectory();
+        var threads = CommonOptions.Threads();
+        var batchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1000 });
+        var limit = CommonOptions.Positive(new Option<int?>("--limit") { Description = "Evaluate on only the first N test images" });
+        var command = new Command("evaluate", "Report a checkpoint's accuracy and loss on the 10,000 MNIST test images")
+        {
+            checkpoint, dataDir, threads, batchSize, limit,
+        };
+        command.SetAction(parse => Run(parse.GetValue(checkpoint)!, parse.GetValue(dataDir), parse.GetValue(threads),
+            parse.GetValue(batchSize), parse.GetValue(limit), console));
+        return command;
+    }
+
+    internal static int Run(string checkpointPath, string? dataDirectory, int? threads, int batchSize, int? limit, IAnsiConsole console) =>
+        ErrorReporting.Guard(console, () =>
+        {
+            if (threads is int t) Parallelism.MaxThreads = t;
+            var model = new ConvNet(Mnist.NumClasses);
+            var info = Checkpoint.Load(checkpointPath, model);
+            var mnist = Rendering.FetchView.Load(console, dataDirectory);
+            IDataset test = limit is int n && n < mnist.Test.Count ? mnist.Test.Slice(0, n) : mnist.Test;
+            var clock = Stopwatch.StartNew();
+            var result = Evaluator.Evaluate(model, test, batchSize);
+            clock.Stop();
+
+            var table = new Table().AddColumn("checkpoint").AddColumn("epoch").AddColumn(new TableColumn("test images").RightAligned())
+                .AddColumn(new TableColumn("accuracy").RightAligned()).AddColumn(new TableColumn("loss").RightAligned())
+                .AddColumn(new TableColumn("time").RightAligned());
+            table.AddRow(Markup.Escape(Path.GetFullPath(checkpointPath)), info.Epoch.ToString(CultureInfo.InvariantCulture),
+                result.Count.ToString("N0", CultureInfo.InvariantCulture),
+                $"{result.Accuracy * 100:F2}% ({result.Correct.ToString(CultureInfo.InvariantCulture)}/{result.Count.ToString(CultureInfo.InvariantCulture)})",
+                result.MeanLoss.ToString("F4", CultureInfo.InvariantCulture),
+                $"{clock.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
+            console.Write(table);
+            return 0;
+        });
+}

@@ -1,0 +1,52 @@
+using CnnSharp.Autograd;
+using CnnSharp.Data;
+using CnnSharp.Functional;
+using CnnSharp.Modules;
+
+namespace CnnSharp.Training;
+
+/// <summary>Measures a classifier's accuracy and mean cross-entropy on a data set, in evaluation mode without autograd.</summary>
+public static class Evaluator
+{
+    /// <summary>
+    /// Runs <paramref name="model"/> over <paramref name="data"/> in evaluation mode (batch norm uses its running statistics)
+    /// inside <see cref="GradMode.NoGrad"/>; the model's previous train/eval mode is restored afterwards.
+    /// </summary>
+    /// <param name="model">A classifier producing logits (N, classes).</param>
+    /// <param name="data">Labelled samples.</param>
+    /// <param name="batchSize">Samples per forward pass; it changes speed and memory, not the result.</param>
+    /// <param name="cancellationToken">Stops between batches.</param>
+    /// <returns>Accuracy in [0, 1] and mean loss per sample (NaN for an empty data set).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive.</exception>
+    public static EvaluationResult Evaluate(Module model, IDataset data, int batchSize = 1000, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        bool wasTraining = model.Training;
+        model.Eval();
+        try
+        {
+            using var noGrad = GradMode.NoGrad();
+            double lossSum = 0;
+            int correct = 0, count = 0;
+            foreach (var batch in new DataLoader(data, batchSize, reuseBuffers: true).Batches(0))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var logits = model.Forward(batch.Images);
+                lossSum += F.CrossEntropy(logits, batch.Labels, Reduction.Sum).Item();
+                var predicted = logits.ArgMax(1);
+                for (int i = 0; i < predicted.Length; i++)
+                    if (predicted[i] == batch.Labels[i]) correct++;
+                count += batch.Count;
+            }
+            return count == 0
+                ? new EvaluationResult(double.NaN, double.NaN, 0, 0)
+                : new EvaluationResult((double)correct / count, lossSum / count, correct, count);
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
+    }
+}
