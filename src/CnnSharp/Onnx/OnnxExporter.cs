@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using CnnSharp.Autograd;
 using CnnSharp.IO;
+using CnnSharp.Models;
 using CnnSharp.Modules;
 using CnnSharp.Onnx.Protos;
 using Google.Protobuf;
@@ -13,7 +14,8 @@ namespace CnnSharp.Onnx;
 /// run with the same outputs as <see cref="Module.Forward"/> in eval mode.
 /// </summary>
 /// <remarks>
-/// <para>Supported: <see cref="Sequential"/> (nested freely), modules implementing <see cref="IOnnxExportable"/>, and
+/// <para>Supported: <see cref="Sequential"/> (nested freely), <see cref="ConvNet"/> (its reshape before <c>fc</c> becomes
+/// <c>Flatten(axis=1)</c>), modules implementing <see cref="IOnnxExportable"/>, and
 /// the layers <see cref="Conv2d"/>, <see cref="Conv1d"/>, <see cref="Linear"/>, <see cref="BatchNorm1d"/>,
 /// <see cref="BatchNorm2d"/>, <see cref="ReLU"/>, <see cref="LeakyReLU"/>, <see cref="Sigmoid"/>, <see cref="Tanh"/>,
 /// <see cref="MaxPool2d"/>, <see cref="AvgPool2d"/>, <see cref="LPPool2d"/>, <see cref="AdaptiveAvgPool2d"/>,
@@ -120,8 +122,11 @@ public static class OnnxExporter
                 case Sequential sequential:
                     foreach (var (name, child) in sequential.NamedChildren()) x = Visit(child, Join(path, name), x);
                     return x;
+                case ConvNet net:
+                    // Forward reshapes to (N, -1) between layer2 and fc: ONNX Flatten(axis=1).
+                    return VisitChain(module, [new("layer1", net.Layer1), new("layer2", net.Layer2), new("flatten", new Flatten()), new("fc", net.Fc)], path, x);
                 case IOnnxExportable exportable:
-                    return VisitExportable(module, exportable, path, x);
+                    return VisitChain(module, exportable.OnnxSequence(), path, x);
             }
             Tensor traced;
             try
@@ -137,10 +142,11 @@ public static class OnnxExporter
             return new Flow(value, traced, batchIntact);
         }
 
-        private Flow VisitExportable(Module module, IOnnxExportable exportable, string path, Flow x)
+        /// <summary>Exports a module as a chain of modules, then checks that the chain reproduces its Forward.</summary>
+        private Flow VisitChain(Module module, IEnumerable<KeyValuePair<string, Module>> chain, string path, Flow x)
         {
             var start = x;
-            foreach (var (name, child) in exportable.OnnxSequence())
+            foreach (var (name, child) in chain)
             {
                 if (ReferenceEquals(child, module))
                     throw new OnnxExportException(path, module.GetType().Name, "its OnnxSequence() lists the module itself");
@@ -208,7 +214,7 @@ public static class OnnxExporter
                 default:
                     throw new OnnxExportException(path, type, module.NamedChildren().Any()
                         ? "a module with its own Forward cannot be traced; build it from Sequential or implement IOnnxExportable"
-                        : "no ONNX mapping for this module type (supported: Sequential, IOnnxExportable, Conv1d, Conv2d, Linear, BatchNorm1d, BatchNorm2d, ReLU, LeakyReLU, Sigmoid, Tanh, MaxPool2d, AvgPool2d, LPPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, Flatten, Dropout, Softmax, LogSoftmax, Identity)");
+                        : "no ONNX mapping for this module type (supported: Sequential, ConvNet, IOnnxExportable, Conv1d, Conv2d, Linear, BatchNorm1d, BatchNorm2d, ReLU, LeakyReLU, Sigmoid, Tanh, MaxPool2d, AvgPool2d, LPPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, Flatten, Dropout, Softmax, LogSoftmax, Identity)");
             }
         }
 

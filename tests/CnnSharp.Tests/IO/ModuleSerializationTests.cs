@@ -17,9 +17,9 @@ public sealed class ModuleSerializationTests
     private static readonly Tolerance PyTorchLogits = new(1e-5, 1e-6);
 
     [ConformanceFact]
-    public void SeedConvNet_pytorch_state_dict_reproduces_pytorch_logits()
+    public void ConvNet_pytorch_state_dict_reproduces_pytorch_logits()
     {
-        var model = new SeedConvNet();
+        var model = new ConvNet();
         var result = model.LoadSafetensors(ConformanceModels.StateDict("seed_convnet"));
         Assert.Empty(result.MissingKeys);
         Assert.Empty(result.UnexpectedKeys);
@@ -46,7 +46,7 @@ public sealed class ModuleSerializationTests
     public void Resaving_a_loaded_pytorch_file_reproduces_it_byte_for_byte()
     {
         using var dir = new TempDirectory();
-        foreach (var (name, model) in new (string, Module)[] { ("seed_convnet", new SeedConvNet()), ("lenet5", LeNet5.Create()) })
+        foreach (var (name, model) in new (string, Module)[] { ("seed_convnet", new ConvNet()), ("lenet5", LeNet5.Create()) })
         {
             string source = ConformanceModels.StateDict(name);
             model.LoadSafetensors(source);
@@ -59,7 +59,7 @@ public sealed class ModuleSerializationTests
     [ConformanceFact]
     public void Pytorch_num_batches_tracked_loads_from_I64_and_saves_as_I64()
     {
-        var model = new SeedConvNet();
+        var model = new ConvNet();
         string source = ConformanceModels.StateDict("seed_convnet");
         long stored = SafeTensors.Read(source)["layer1.1.num_batches_tracked"].ToInt64Scalar();
         model.LoadSafetensors(source);

@@ -86,9 +86,9 @@ public sealed class OnnxExporterTests
     }
 
     [Fact]
-    public void Seed_convnet_exports_with_flatten_and_runs_in_onnx_runtime()
+    public void ConvNet_exports_with_flatten_and_runs_in_onnx_runtime()
     {
-        var model = new SeedConvNet(new Generator(21));
+        var model = new ConvNet(generator: new Generator(21));
         RandomizeBatchNorm(model, seed: 5);
         var onnx = OnnxModel.Parse(OnnxExporter.ExportToBytes(model, [1, 1, 28, 28]));
         Assert.Equal(["Conv", "BatchNormalization", "Relu", "MaxPool", "Conv", "BatchNormalization", "Relu", "MaxPool", "Flatten", "Gemm"],
@@ -104,10 +104,20 @@ public sealed class OnnxExporterTests
         TensorAssert.Close(model.Forward(input).Data, OnnxRuntimeRunner.Run(OnnxExporter.ExportToBytes(model, [1, 1, 28, 28]), input).Data, Runtime, "ConvNet");
     }
 
+    [Fact]
+    public void Custom_module_with_onnx_sequence_exports_and_runs_in_onnx_runtime()
+    {
+        var model = new SeedConvNet(new Generator(22));
+        RandomizeBatchNorm(model, seed: 6);
+        var input = Tensor.Uniform(new Shape(2, 1, 28, 28), 0f, 1f, new Generator(10));
+        model.Eval();
+        TensorAssert.Close(model.Forward(input).Data, OnnxRuntimeRunner.Run(OnnxExporter.ExportToBytes(model, [1, 1, 28, 28]), input).Data, Runtime, "SeedConvNet");
+    }
+
     [ConformanceFact]
     public void Pytorch_weights_exported_from_cnnsharp_reproduce_pytorch_logits_in_onnx_runtime()
     {
-        foreach (var (name, model) in new (string, Module)[] { ("seed_convnet", new SeedConvNet()), ("lenet5", LeNet5.Create()) })
+        foreach (var (name, model) in new (string, Module)[] { ("seed_convnet", new ConvNet()), ("lenet5", LeNet5.Create()) })
         {
             model.LoadSafetensors(ConformanceModels.StateDict(name));
             var input = ConformanceModels.Input(name);
