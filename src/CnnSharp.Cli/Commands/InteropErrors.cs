@@ -4,7 +4,8 @@ using Spectre.Console;
 namespace CnnSharp.Cli.Commands;
 
 /// <summary>
-/// <see cref="ErrorReporting.Guard"/> plus the failures of the interop commands: a module CnnSharp cannot export, and a model that rejects the image shape. One red line, exit code 1.
+/// <see cref="ErrorReporting.Guard"/> plus the failures of the interop commands: an ONNX model or module CnnSharp cannot
+/// run or export, and a model that rejects the image shape. One red line, exit code 1.
 /// </summary>
 internal static class InteropErrors
 {
@@ -14,7 +15,7 @@ internal static class InteropErrors
         {
             return action();
         }
-        catch (Exception e) when (e is OnnxExportException or ShapeException)
+        catch (Exception e) when (e is OnnxUnsupportedException or OnnxExportException or ShapeException)
         {
             console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return 1;

@@ -8,7 +8,7 @@ using Spectre.Console;
 namespace CnnSharp.Cli.Commands;
 
 /// <summary>
-/// <c>cnnsharp predict</c>: classifies PNG/JPEG images with a checkpoint or a PyTorch state dict
+/// <c>cnnsharp predict</c>: classifies PNG/JPEG images with a checkpoint, a PyTorch state dict or an <c>.onnx</c> model
 /// and prints the top-k classes with their softmax probabilities.
 /// </summary>
 internal static class PredictCommand
@@ -17,7 +17,7 @@ internal static class PredictCommand
     {
         var model = new Option<string>("--model", "-m")
         {
-            Description = "A checkpoint from 'cnnsharp train', or a PyTorch state dict (.safetensors) of ConvNet or LeNet-5",
+            Description = "A checkpoint from 'cnnsharp train', a PyTorch state dict (.safetensors) of ConvNet or LeNet-5, or an .onnx model",
             Required = true,
         };
         var topK = CommonOptions.Positive(new Option<int>("--topk", "-k") { Description = "Classes to print per image", DefaultValueFactory = _ => 5 });

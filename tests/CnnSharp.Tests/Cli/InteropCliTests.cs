@@ -89,6 +89,22 @@ public sealed class InteropCliTests : IDisposable
     }
 
     [Fact]
+    public void Predict_with_the_exported_onnx_model_prints_the_same_classes()
+    {
+        var (model, checkpoint) = Checkpointed();
+        string onnx = _dir.File("convnet.onnx");
+        var (exportCode, exportOutput) = Invoke("export", "--checkpoint", checkpoint, "--output", onnx);
+        Assert.True(exportCode == 0, exportOutput);
+        Assert.Contains("ConvNet, opset 13", exportOutput);
+
+        var images = Images();
+        var (code, output) = Invoke(["predict", "--model", onnx, "--topk", "2", .. images]);
+        Assert.True(code == 0, output);
+        Assert.Contains("ONNX model", output);
+        AssertPrinted(output, Expected(model, images, 2));
+    }
+
+    [Fact]
     public void Export_writes_a_model_that_onnx_runtime_runs_like_the_checkpoint()
     {
         var (model, checkpoint) = Checkpointed();
@@ -164,7 +180,7 @@ public sealed class InteropCliTests : IDisposable
     public void Bad_option_values_are_refused(string option, string value)
     {
         var (code, output) = option == "--topk"
-            ? Invoke("predict", "--model", "m.safetensors", option, value, "a.png")
+            ? Invoke("predict", "--model", "m.onnx", option, value, "a.png")
             : Invoke("export", "--checkpoint", "c.safetensors", "--output", "o.onnx", option, value);
         Assert.NotEqual(0, code);
         Assert.Contains(option, output);

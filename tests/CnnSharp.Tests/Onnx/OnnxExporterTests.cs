@@ -104,6 +104,21 @@ public sealed class OnnxExporterTests
         TensorAssert.Close(model.Forward(input).Data, OnnxRuntimeRunner.Run(OnnxExporter.ExportToBytes(model, [1, 1, 28, 28]), input).Data, Runtime, "ConvNet");
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Exported_stack_reimports_into_cnnsharps_own_onnx_session_with_the_same_outputs(string name)
+    {
+        var (model, sample) = s_cases[name]();
+        RandomizeBatchNorm(model, seed: 98);
+        var session = new OnnxSession(OnnxModel.Parse(OnnxExporter.ExportToBytes(model, [1, .. sample]), name));
+        var input = Tensor.Uniform(new Shape([2, .. sample]), -1f, 1f, new Generator(9));
+        model.Eval();
+        var expected = model.Forward(input);
+        var actual = session.Run(input);
+        Assert.Equal(expected.Shape, actual.Shape);
+        TensorAssert.Close(expected.Data, actual.Data, Runtime, name);
+    }
+
     [Fact]
     public void Custom_module_with_onnx_sequence_exports_and_runs_in_onnx_runtime()
     {
@@ -126,6 +141,8 @@ public sealed class OnnxExporterTests
             OnnxExporter.Export(model, [1, .. input.Shape.Dims[1..].ToArray()], path);
             var actual = OnnxRuntimeRunner.Run(File.ReadAllBytes(path), input);
             TensorAssert.Close(ConformanceModels.Output(name).Data, actual.Data, new Tolerance(1e-4, 1e-5), name);
+            var reimported = OnnxSession.Load(path).Run(input);
+            TensorAssert.Close(ConformanceModels.Output(name).Data, reimported.Data, new Tolerance(1e-4, 1e-5), name + " (OnnxSession)");
         }
     }
 
