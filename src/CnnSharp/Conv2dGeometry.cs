@@ -57,8 +57,11 @@ public readonly record struct Conv2dGeometry
     /// The seed's output-size formula with dilation: <c>floor((input + padBegin + padEnd - dilation*(kernel-1) - 1)/stride) + 1</c>,
     /// or 0 or less when the (dilated) kernel does not fit in the padded input.
     /// </summary>
-    public static int OutputSize(int input, int kernel, int stride, int padBegin, int padEnd, int dilation = 1)
+    /// <exception cref="ArgumentOutOfRangeException">stride or dilation is not positive.</exception>
+    public static int OutputSizeWithPads(int input, int kernel, int stride, int padBegin, int padEnd, int dilation = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(stride, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dilation, 1);
         long span = (long)dilation * (kernel - 1) + 1;
         long numer = input + (long)padBegin + padEnd - span;
         if (numer < 0) return 0;
@@ -66,8 +69,9 @@ public readonly record struct Conv2dGeometry
     }
 
     /// <summary>The output-size formula with symmetric padding: <c>floor((input + 2*padding - dilation*(kernel-1) - 1)/stride) + 1</c>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">stride or dilation is not positive.</exception>
     public static int OutputSize(int input, int kernel, int stride = 1, int padding = 0, int dilation = 1) =>
-        OutputSize(input, kernel, stride, padding, padding, dilation);
+        OutputSizeWithPads(input, kernel, stride, padding, padding, dilation);
 
     /// <summary>Validates and builds the geometry for symmetric padding (PyTorch's <c>conv2d</c> arguments).</summary>
     /// <exception cref="ShapeException">Any shape or parameter is invalid; the message names all of them.</exception>
@@ -95,8 +99,8 @@ public readonly record struct Conv2dGeometry
         if (c % groups != 0) throw new ShapeException($"{op}: groups {groups} does not divide input channels {c} ({d})");
         if (k % groups != 0) throw new ShapeException($"{op}: groups {groups} does not divide output channels {k} ({d})");
         if (c / groups != cg) throw new ShapeException($"{op}: input has {c} channels but weight expects {cg * groups} ({d})");
-        int outH = OutputSize(h, kh, stride.H, pads.Top, pads.Bottom, dilation.H);
-        int outW = OutputSize(w, kw, stride.W, pads.Left, pads.Right, dilation.W);
+        int outH = OutputSizeWithPads(h, kh, stride.H, pads.Top, pads.Bottom, dilation.H);
+        int outW = OutputSizeWithPads(w, kw, stride.W, pads.Left, pads.Right, dilation.W);
         if (outH <= 0 || outW <= 0)
             throw new ShapeException($"{op}: kernel ({kh}, {kw}) with dilation is larger than the padded input ({h + pads.Top + pads.Bottom}, {w + pads.Left + pads.Right}) ({d})");
         return new Conv2dGeometry

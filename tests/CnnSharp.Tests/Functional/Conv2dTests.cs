@@ -111,11 +111,12 @@ public sealed class Conv2dTests
     [Fact]
     public void Output_size_with_asymmetric_padding_adds_both_sides()
     {
-        // Named arguments: with five positional ints the symmetric (padding, dilation) overload would be chosen.
-        Assert.Equal(4, Conv2dGeometry.OutputSize(5, 3, stride: 1, padBegin: 1, padEnd: 0));
-        Assert.Equal(3, Conv2dGeometry.OutputSize(5, 3, stride: 2, padBegin: 0, padEnd: 2));
+        Assert.Equal(4, Conv2dGeometry.OutputSizeWithPads(5, 3, stride: 1, padBegin: 1, padEnd: 0));
+        Assert.Equal(3, Conv2dGeometry.OutputSizeWithPads(5, 3, stride: 2, padBegin: 0, padEnd: 2));
         var y = F.Conv2d(Tensor.Zeros(1, 1, 5, 5), Tensor.Zeros(1, 1, 3, 3), null, (1, 2), (1, 0, 0, 2), (1, 1));
         TensorAssert.ShapeIs(y, 1, 1, 4, 3);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Conv2dGeometry.OutputSize(5, 3, stride: 1, padding: 1, dilation: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Conv2dGeometry.OutputSize(5, 3, stride: 0));
     }
 
     public static TheoryData<string, int[], int[], int, int, int, int, int?, string[]> BadInputs => new()

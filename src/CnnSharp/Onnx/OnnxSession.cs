@@ -1,0 +1,197 @@
+using System.Collections.ObjectModel;
+using CnnSharp.Onnx.Runtime;
+
+namespace CnnSharp.Onnx;
+
+/// <summary>Settings of an <see cref="OnnxSession"/>.</summary>
+public sealed class OnnxSessionOptions
+{
+    /// <summary>
+    /// Fold an inference-mode BatchNormalization into the Conv before it when the Conv's output feeds nothing else and
+    /// all parameters are constants (default true). Results differ from the unfused graph only by float32 rounding.
+    /// </summary>
+    public bool FoldBatchNorm { get; init; } = true;
+
+    /// <summary>
+    /// Apply a Relu in place on the output of the Conv before it when that output feeds nothing else (default true).
+    /// The result is identical to running the two nodes.
+    /// </summary>
+    public bool FuseConvRelu { get; init; } = true;
+}
+
+/// <summary>
+/// Runs an ONNX model on CnnSharp's kernels (inference). Building a session validates every node (operator, opset,
+/// attributes and their values), folds constants and plans buffer reuse, so an unsupported model fails here, not
+/// mid-run.
+/// </summary>
+/// <remarks>
+/// <para>Supported: the standard ONNX domain, opsets 1 to 17, the operators in <see cref="SupportedOperators"/> with
+/// 1-D and 2-D convolution and pooling. Floating-point tensors (FLOAT, DOUBLE, FLOAT16, BFLOAT16) compute in float32;
+/// integer and BOOL tensors (shape arithmetic, Gather indices) in int64.</para>
+/// <para>Initializers that are also listed as graph inputs are defaults: a run may override them by name.</para>
+/// <para>Runs are serialised (one at a time per session); intermediate buffers are reused from run to run while the
+/// input shapes stay the same. Outputs are fresh tensors owned by the caller.</para>
+/// </remarks>
+/// <example>
+/// <code>
+/// var session = OnnxSession.Load("resnet18.onnx");
+/// Tensor logits = session.Run(image);                       // one input, one output
+/// var outputs = session.Run(new Dictionary&lt;string, Tensor&gt; { ["input"] = image });
+/// </code>
+/// </example>
+public sealed class OnnxSession
+{
+    private readonly ExecutionGraph _graph;
+    private readonly Lock _gate = new();
+
+    /// <summary>Builds a session for <paramref name="model"/>.</summary>
+    /// <param name="model">A loaded model (see <see cref="OnnxModel.Load"/>).</param>
+    /// <param name="options">Settings; null for the defaults.</param>
+    /// <exception cref="OnnxUnsupportedException">The model uses an operator, opset, attribute or attribute value CnnSharp does not support; the message names the node, operator and attribute.</exception>
+    /// <exception cref="OnnxFormatException">A node breaks its operator's specification (wrong input count, attribute type, invalid constant shapes).</exception>
+    public OnnxSession(OnnxModel model, OnnxSessionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Opset is < OpRegistry.MinOpset or > OpRegistry.MaxOpset)
+            throw new OnnxUnsupportedException(model.Source, null, null,
+                $"opset {model.Opset} is not supported (CnnSharp runs opsets {OpRegistry.MinOpset} to {OpRegistry.MaxOpset})");
+        foreach (var input in model.Graph.Inputs)
+        {
+            if (!input.IsTensor)
+                throw new OnnxUnsupportedException(model.Source, null, null, $"graph input '{input.Name}' is not a tensor (sequences, maps and optionals are not supported)");
+        }
+        Model = model;
+        _graph = new ExecutionGraph(model, options ?? new OnnxSessionOptions());
+        InputNames = new ReadOnlyCollection<string>(model.Graph.RuntimeInputs.Select(i => i.Name).ToArray());
+        OutputNames = new ReadOnlyCollection<string>(model.Graph.Outputs.Select(o => o.Name).ToArray());
+    }
+
+    /// <summary>Loads an <c>.onnx</c> file and builds a session for it.</summary>
+    /// <exception cref="OnnxFormatException">The file is not a valid ONNX model.</exception>
+    /// <exception cref="OnnxUnsupportedException">The model uses something CnnSharp does not support.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static OnnxSession Load(string path, OnnxSessionOptions? options = null) => new(OnnxModel.Load(path), options);
+
+    /// <summary>The model this session runs.</summary>
+    public OnnxModel Model { get; }
+
+    /// <summary>Names of the inputs a run must provide (graph inputs without an initializer).</summary>
+    public IReadOnlyList<string> InputNames { get; }
+
+    /// <summary>Names of the graph outputs, in order.</summary>
+    public IReadOnlyList<string> OutputNames { get; }
+
+    /// <summary>Number of nodes executed per run, after constant folding and operator fusion.</summary>
+    public int ExecutedNodeCount => _graph.StepCount;
+
+    /// <summary>The operators CnnSharp executes, sorted by name.</summary>
+    public static IReadOnlyList<string> SupportedOperators => OpRegistry.Names;
+
+    /// <summary>Runs a model that has one required input and returns its first output.</summary>
+    /// <param name="input">The input tensor, shaped as the model declares.</param>
+    /// <exception cref="InvalidOperationException">The model does not have exactly one required input.</exception>
+    /// <exception cref="ShapeException">The input's shape disagrees with the declaration, or an operator rejects the shapes it meets (the message names the node).</exception>
+    public Tensor Run(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (InputNames.Count != 1)
+            throw new InvalidOperationException($"{Model.Source}: Run(Tensor) needs a model with one input, but this one has {InputNames.Count} ({string.Join(", ", InputNames)}); pass a dictionary");
+        return Run(new Dictionary<string, Tensor> { [InputNames[0]] = input })[OutputNames[0]];
+    }
+
+    /// <summary>Runs the model on float tensors and returns every graph output by name.</summary>
+    /// <param name="inputs">One tensor per required input (and optionally per overridable initializer), by name.</param>
+    /// <returns>The outputs; integer and BOOL outputs are converted to float32 (use the <see cref="OnnxTensor"/> overload to keep their types).</returns>
+    /// <exception cref="ArgumentException">An input is missing, unknown, or declared with a non-float type.</exception>
+    /// <exception cref="ShapeException">An input's shape disagrees with the declaration, or an operator rejects the shapes it meets (the message names the node).</exception>
+    public IReadOnlyDictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var values = inputs.ToDictionary(p => p.Key, p => OnnxValue.FromFloats(
+            (p.Value ?? throw new ArgumentException($"{Model.Source}: input '{p.Key}' is null", nameof(inputs))).Storage, p.Value.Shape.ToArray()));
+        var results = RunValues(values);
+        var outputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        for (int k = 0; k < results.Length; k++)
+        {
+            var v = results[k];
+            float[] data = v.IsFloat ? v.Floats : v.Longs.Select(l => (float)l).ToArray();
+            outputs[OutputNames[k]] = new Tensor(data, new Shape(v.Shape));
+        }
+        return outputs;
+    }
+
+    /// <summary>Runs the model on typed tensors (for integer inputs such as indices) and returns typed outputs.</summary>
+    /// <param name="inputs">One tensor per required input (and optionally per overridable initializer), by name.</param>
+    /// <returns>The outputs by name: floating-point results as FLOAT, integer and BOOL results with their ONNX type.</returns>
+    /// <exception cref="ArgumentException">An input is missing, unknown, or of a type the declaration does not allow.</exception>
+    /// <exception cref="ShapeException">An input's shape disagrees with the declaration, or an operator rejects the shapes it meets (the message names the node).</exception>
+    public IReadOnlyDictionary<string, OnnxTensor> Run(IReadOnlyDictionary<string, OnnxTensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var values = inputs.ToDictionary(p => p.Key, p => OnnxValue.FromTensor(
+            p.Value ?? throw new ArgumentException($"{Model.Source}: input '{p.Key}' is null", nameof(inputs))));
+        var results = RunValues(values);
+        var outputs = new Dictionary<string, OnnxTensor>(StringComparer.Ordinal);
+        for (int k = 0; k < results.Length; k++) outputs[OutputNames[k]] = results[k].ToOnnxTensor(OutputNames[k]);
+        return outputs;
+    }
+
+    private OnnxValue[] RunValues(Dictionary<string, OnnxValue> given)
+    {
+        var declared = Model.Graph.Inputs;
+        var bound = new OnnxValue?[declared.Count];
+        foreach (var (name, value) in given)
+        {
+            int index = _graph.InputIndex(name);
+            if (index < 0)
+                throw new ArgumentException($"{Model.Source}: unknown input '{name}'; the model's inputs are {DescribeInputs()}", nameof(given));
+            bound[index] = value;
+        }
+        var missing = Model.Graph.RuntimeInputs.Where(i => bound[_graph.InputIndex(i.Name)] is null).ToList();
+        if (missing.Count > 0)
+            throw new ArgumentException($"{Model.Source}: missing input{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Select(Describe))}; the model's inputs are {DescribeInputs()}", nameof(given));
+
+        var symbols = new Dictionary<string, (int Size, string Input)>(StringComparer.Ordinal);
+        for (int i = 0; i < declared.Count; i++)
+        {
+            if (bound[i] is { } value) Check(declared[i], value, symbols);
+        }
+        lock (_gate) return _graph.Run(bound);
+    }
+
+    private void Check(OnnxValueInfo info, OnnxValue value, Dictionary<string, (int Size, string Input)> symbols)
+    {
+        if (info.ElementType != OnnxDataType.Undefined)
+        {
+            bool wantFloat = OnnxValue.IsFloatingType(info.ElementType);
+            if (wantFloat != value.IsFloat || (!wantFloat && value.DataType != info.ElementType && !(IsInteger(info.ElementType) && IsInteger(value.DataType))))
+                throw new ArgumentException($"{Model.Source}: input '{info.Name}' is declared {Upper(info.ElementType)} but a {Upper(value.DataType)} tensor was given", info.Name);
+        }
+        if (info.Shape is not { } shape) return;
+        string Mismatch() => $"{Model.Source}: input '{info.Name}' has shape {Shape.Format(value.Shape)} but the model declares {Declared(info)}";
+        if (shape.Count != value.Rank) throw new ShapeException(Mismatch());
+        for (int d = 0; d < shape.Count; d++)
+        {
+            int actual = value.Shape[d];
+            if (shape[d].Value is long fixedSize && fixedSize != actual) throw new ShapeException(Mismatch());
+            if (shape[d].Param is { Length: > 0 } symbol)
+            {
+                if (symbols.TryGetValue(symbol, out var seen) && seen.Size != actual)
+                    throw new ShapeException($"{Mismatch()}, and dimension '{symbol}' is {actual} here but {seen.Size} in input '{seen.Input}'");
+                symbols[symbol] = (actual, info.Name);
+            }
+        }
+    }
+
+    private static bool IsInteger(OnnxDataType t) => t is OnnxDataType.Int8 or OnnxDataType.Int16 or OnnxDataType.Int32 or OnnxDataType.Int64
+        or OnnxDataType.UInt8 or OnnxDataType.UInt16 or OnnxDataType.UInt32 or OnnxDataType.UInt64;
+
+    private static string Upper(OnnxDataType t) => t.ToString().ToUpperInvariant();
+
+    private static string Declared(OnnxValueInfo info) =>
+        info.Shape is null ? "(any shape)" : "(" + string.Join(", ", info.Shape) + ")";
+
+    private static string Describe(OnnxValueInfo info) => $"'{info.Name}' ({Upper(info.ElementType)} {Declared(info)})";
+
+    private string DescribeInputs() => string.Join(", ", Model.Graph.RuntimeInputs.Select(Describe));
+}

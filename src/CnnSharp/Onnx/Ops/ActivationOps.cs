@@ -1,0 +1,230 @@
+using System.Numerics.Tensors;
+using CnnSharp.Onnx.Runtime;
+
+namespace CnnSharp.Onnx.Ops;
+
+/// <summary>The element-wise unary operations.</summary>
+internal enum UnaryKind
+{
+    Relu,
+    LeakyRelu,
+    Sigmoid,
+    HardSigmoid,
+    HardSwish,
+    Tanh,
+    Elu,
+    Selu,
+    Celu,
+    ThresholdedRelu,
+    Softplus,
+    Softsign,
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    Neg,
+    Reciprocal,
+    Sign,
+    Floor,
+    Ceil,
+    Round,
+}
+
+/// <summary>
+/// Element-wise unary operators <c>y[i] = f(x[i])</c>: activations (Relu, LeakyRelu(alpha=0.01), Sigmoid,
+/// HardSigmoid(alpha=0.2, beta=0.5) = max(0, min(1, alpha·x + beta)), HardSwish = x·HardSigmoid(1/6, 1/2), Tanh,
+/// Elu(alpha=1) = x &gt; 0 ? x : alpha·(eˣ − 1), Selu(alpha≈1.6733, gamma≈1.0507) = gamma·Elu(alpha),
+/// Celu(alpha=1) = max(0, x) + min(0, alpha·(e^(x/alpha) − 1)), ThresholdedRelu(alpha=1) = x &gt; alpha ? x : 0,
+/// Softplus = ln(1 + eˣ), Softsign = x / (1 + |x|)) and math (Exp, Log, Sqrt, Abs, Neg, Reciprocal, Sign, Floor, Ceil,
+/// Round half to even). Abs, Neg, Sign and Relu also accept integer tensors.
+/// </summary>
+internal sealed class UnaryOp : OnnxOp
+{
+    private readonly UnaryKind _kind;
+    private readonly string _name;
+    private readonly float _alpha;
+    private readonly float _beta;
+    private readonly float _gamma;
+
+    public UnaryOp(OpBuilder b, UnaryKind kind)
+    {
+        _kind = kind;
+        _name = b.Node.OpType;
+        b.Inputs(1, 1);
+        b.Outputs(1);
+        if (b.Opset < 6) b.Ignore("consumed_inputs");
+        switch (kind)
+        {
+            case UnaryKind.LeakyRelu: _alpha = b.Float("alpha", 0.01f); break;
+            case UnaryKind.HardSigmoid: _alpha = b.Float("alpha", 0.2f); _beta = b.Float("beta", 0.5f); break;
+            case UnaryKind.Elu: _alpha = b.Float("alpha", 1f); break;
+            case UnaryKind.Celu:
+                _alpha = b.Float("alpha", 1f);
+                if (_alpha == 0) throw b.Unsupported("attribute 'alpha' = 0 is not valid (Celu divides by alpha)", "alpha");
+                break;
+            case UnaryKind.ThresholdedRelu: _alpha = b.Float("alpha", 1f); break;
+            case UnaryKind.Selu:
+                // ONNX's defaults, the float32 roundings of SELU's constants.
+                _alpha = b.Float("alpha", 1.67326319217681884765625f);
+                _gamma = b.Float("gamma", 1.05070102214813232421875f);
+                break;
+        }
+    }
+
+    /// <summary>Which operation this is.</summary>
+    public UnaryKind Kind => _kind;
+
+    public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
+    {
+        var x = inputs[0]!;
+        var y = ctx.Like(x, (int[])x.Shape.Clone());
+        if (x.IsFloat) Apply(x.Floats, y.Floats);
+        else ApplyInteger(x.Longs, y.Longs);
+        outputs[0] = y;
+    }
+
+    private void Apply(ReadOnlySpan<float> x, Span<float> y)
+    {
+        switch (_kind)
+        {
+            case UnaryKind.Relu: TensorPrimitives.Max(x, 0f, y); break;
+            case UnaryKind.Sigmoid: TensorPrimitives.Sigmoid(x, y); break;
+            case UnaryKind.Tanh: TensorPrimitives.Tanh(x, y); break;
+            case UnaryKind.Exp: TensorPrimitives.Exp(x, y); break;
+            case UnaryKind.Log: TensorPrimitives.Log(x, y); break;
+            case UnaryKind.Sqrt: TensorPrimitives.Sqrt(x, y); break;
+            case UnaryKind.Abs: TensorPrimitives.Abs(x, y); break;
+            case UnaryKind.Neg: TensorPrimitives.Negate(x, y); break;
+            case UnaryKind.Reciprocal: TensorPrimitives.Divide(1f, x, y); break;
+            case UnaryKind.Floor: TensorPrimitives.Floor(x, y); break;
+            case UnaryKind.Ceil: TensorPrimitives.Ceiling(x, y); break;
+            default:
+                for (int i = 0; i < x.Length; i++) y[i] = Scalar(x[i]);
+                break;
+        }
+    }
+
+    private float Scalar(float v) => _kind switch
+    {
+        UnaryKind.LeakyRelu => v < 0 ? _alpha * v : v,
+        UnaryKind.HardSigmoid => Math.Clamp(_alpha * v + _beta, 0f, 1f),
+        UnaryKind.HardSwish => v * Math.Clamp(v / 6f + 0.5f, 0f, 1f),
+        UnaryKind.Elu => v > 0 ? v : _alpha * (MathF.Exp(v) - 1f),
+        UnaryKind.Selu => _gamma * (v > 0 ? v : _alpha * (MathF.Exp(v) - 1f)),
+        UnaryKind.Celu => Math.Max(0f, v) + Math.Min(0f, _alpha * (MathF.Exp(v / _alpha) - 1f)),
+        UnaryKind.ThresholdedRelu => v > _alpha ? v : 0f,
+        // ln(1 + e^v) without overflow for large v.
+        UnaryKind.Softplus => v > 0 ? v + (float)Math.Log(1 + Math.Exp(-v)) : (float)Math.Log(1 + Math.Exp(v)),
+        UnaryKind.Softsign => v / (1f + MathF.Abs(v)),
+        UnaryKind.Sign => float.IsNaN(v) ? v : MathF.Sign(v),
+        UnaryKind.Round => MathF.Round(v, MidpointRounding.ToEven),
+        _ => throw new InvalidOperationException($"{_name}: no scalar form"),
+    };
+
+    private void ApplyInteger(ReadOnlySpan<long> x, Span<long> y)
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            y[i] = _kind switch
+            {
+                UnaryKind.Relu => Math.Max(x[i], 0),
+                UnaryKind.Abs => Math.Abs(x[i]),
+                UnaryKind.Neg => -x[i],
+                UnaryKind.Sign => Math.Sign(x[i]),
+                UnaryKind.Floor or UnaryKind.Ceil or UnaryKind.Round => x[i],
+                _ => throw new ShapeException($"{_name}: integer input is not supported; expected a floating-point tensor"),
+            };
+        }
+    }
+}
+
+/// <summary>
+/// Clip: <c>y = min(max(x, min), max)</c>. Before opset 11 the bounds are the attributes <c>min</c>/<c>max</c>
+/// (default ∓∞); from opset 11 they are optional scalar inputs 1 and 2.
+/// </summary>
+internal sealed class ClipOp : OnnxOp
+{
+    private readonly float _min = float.NegativeInfinity;
+    private readonly float _max = float.PositiveInfinity;
+    private readonly bool _attributeForm;
+
+    public ClipOp(OpBuilder b)
+    {
+        b.Outputs(1);
+        if (b.Opset < 11)
+        {
+            b.Inputs(1, 1);
+            _attributeForm = true;
+            _min = b.Float("min", float.NegativeInfinity);
+            _max = b.Float("max", float.PositiveInfinity);
+            if (b.Opset < 6) b.Ignore("consumed_inputs");
+        }
+        else
+        {
+            b.Inputs(1, 3);
+        }
+    }
+
+    public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
+    {
+        var x = inputs[0]!;
+        double lo = _attributeForm || inputs.Length < 2 || inputs[1] is null ? _min : inputs[1]!.ScalarAsDouble("Clip min");
+        double hi = _attributeForm || inputs.Length < 3 || inputs[2] is null ? _max : inputs[2]!.ScalarAsDouble("Clip max");
+        var y = ctx.Like(x, (int[])x.Shape.Clone());
+        if (x.IsFloat)
+        {
+            // max then min, as ONNX specifies (min > max gives max everywhere).
+            TensorPrimitives.Max(x.Floats, (float)lo, y.Floats);
+            TensorPrimitives.Min(y.Floats, (float)hi, y.Floats);
+        }
+        else
+        {
+            for (int i = 0; i < x.Count; i++) y.Longs[i] = (long)Math.Min(Math.Max(x.Longs[i], lo), hi);
+        }
+        outputs[0] = y;
+    }
+}
+
+/// <summary>
+/// PRelu: <c>y = x &lt; 0 ? slope·x : x</c>, slope broadcast to x (unidirectionally, opset 7 on). Before opset 7 a
+/// slope of one value is shared and a 1-D slope of x's channel count applies per channel (dimension 1).
+/// </summary>
+internal sealed class PReluOp : OnnxOp
+{
+    private readonly bool _legacy;
+
+    public PReluOp(OpBuilder b)
+    {
+        b.Inputs(2, 2);
+        b.Outputs(1);
+        _legacy = b.Opset < 7;
+        if (b.Opset < 6) b.Ignore("consumed_inputs");
+    }
+
+    public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
+    {
+        var x = inputs[0]!;
+        var slope = inputs[1]!;
+        if (!x.IsFloat || !slope.IsFloat) throw new ShapeException("PRelu: expected floating-point input and slope");
+        int[] slopeShape = slope.Shape;
+        if (_legacy && slope.Count != 1 && slope.Rank == 1 && x.Rank >= 2 && slope.Count == x.Shape[1])
+            slopeShape = [slope.Count, .. Enumerable.Repeat(1, x.Rank - 2)];
+        if (!Broadcasting.BroadcastsTo(slopeShape, x.Shape))
+            throw new ShapeException($"PRelu: slope of shape {Shape.Format(slope.Shape)} does not broadcast to input {Shape.Format(x.Shape)}");
+        var y = ctx.Floats((int[])x.Shape.Clone());
+        var strides = Broadcasting.Strides(slopeShape, x.Shape);
+        int rank = x.Rank;
+        int length = rank == 0 ? 1 : x.Shape[rank - 1];
+        int step = rank == 0 ? 0 : strides[rank - 1];
+        float[] xs = x.Floats, ss = slope.Floats, ys = y.Floats;
+        Broadcasting.ForEachRow(x.Shape, strides, strides, (o, so, _) =>
+        {
+            for (int i = 0; i < length; i++)
+            {
+                float v = xs[o + i];
+                ys[o + i] = v < 0 ? ss[so + i * step] * v : v;
+            }
+        });
+        outputs[0] = y;
+    }
+}

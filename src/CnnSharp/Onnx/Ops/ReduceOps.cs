@@ -1,0 +1,147 @@
+using CnnSharp.Onnx.Runtime;
+
+namespace CnnSharp.Onnx.Ops;
+
+/// <summary>The reductions.</summary>
+internal enum ReduceKind
+{
+    Sum,
+    Mean,
+    Max,
+    Min,
+    Prod,
+    SumSquare,
+    L1,
+    L2,
+    LogSum,
+    LogSumExp,
+}
+
+/// <summary>
+/// Reduce* over <c>axes</c> (all axes when absent): Sum Σx, Mean Σx/n, Max, Min, Prod Πx, SumSquare Σx², L1 Σ|x|,
+/// L2 sqrt(Σx²), LogSum ln Σx, LogSumExp ln Σeˣ (computed as max + ln Σe^(x−max)). Reduced dimensions stay as size 1
+/// when <c>keepdims=1</c> (default) and are removed otherwise. Axes are an attribute, except for ReduceSum from opset 13,
+/// where they are input 1 and <c>noop_with_empty_axes=1</c> makes empty axes an identity. Sums run in double.
+/// </summary>
+internal sealed class ReduceOp : OnnxOp
+{
+    private readonly ReduceKind _kind;
+    private readonly string _name;
+    private readonly long[]? _attributeAxes;
+    private readonly bool _axesFromInput;
+    private readonly bool _keepDims;
+    private readonly bool _noopWithEmptyAxes;
+
+    public ReduceOp(OpBuilder b, ReduceKind kind)
+    {
+        _kind = kind;
+        _name = b.Node.OpType;
+        b.Outputs(1);
+        _keepDims = b.Flag("keepdims", true);
+        if (kind == ReduceKind.Sum && b.Opset >= 13)
+        {
+            b.Inputs(1, 2);
+            _axesFromInput = true;
+            _noopWithEmptyAxes = b.Flag("noop_with_empty_axes", false);
+        }
+        else
+        {
+            b.Inputs(1, 1);
+            _attributeAxes = b.Ints("axes");
+        }
+    }
+
+    public override IReadOnlyList<int> ShapeInputs => [1];
+
+    public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
+    {
+        var x = inputs[0]!;
+        long[]? axes = _axesFromInput ? (inputs.Length > 1 ? inputs[1]?.ToLongs($"{_name} axes") : null) : _attributeAxes;
+        int rank = x.Rank;
+        var reduced = new bool[rank];
+        if (axes is null || axes.Length == 0)
+        {
+            if (_noopWithEmptyAxes)
+            {
+                outputs[0] = ctx.Copy(x);
+                return;
+            }
+            Array.Fill(reduced, true);
+        }
+        else
+        {
+            foreach (long a in axes)
+            {
+                int axis = Layout.Axis(a, rank, _name);
+                if (reduced[axis]) throw new ShapeException($"{_name}: axis {a} is repeated in [{string.Join(", ", axes)}]");
+                reduced[axis] = true;
+            }
+        }
+
+        var keptShape = x.Shape.Select((d, i) => reduced[i] ? 1 : d).ToArray();
+        int[] outShape = _keepDims ? keptShape : x.Shape.Where((_, i) => !reduced[i]).ToArray();
+        int outCount = OnnxValue.Numel(keptShape);
+        int groupSize = Layout.Product(x.Shape.Where((_, i) => reduced[i]).ToArray(), 0, reduced.Count(r => r));
+        var strides = Broadcasting.Strides(keptShape, x.Shape);
+        double[] values = x.IsFloat ? x.Floats.Select(v => (double)v).ToArray() : x.Longs.Select(v => (double)v).ToArray();
+
+        double[] max = [];
+        if (_kind == ReduceKind.LogSumExp)
+        {
+            max = new double[outCount];
+            Array.Fill(max, double.NegativeInfinity);
+            Accumulate(values, x.Shape, strides, max, (acc, v, _) => Math.Max(acc, v));
+        }
+        var acc = new double[outCount];
+        Array.Fill(acc, _kind switch
+        {
+            ReduceKind.Max => double.NegativeInfinity,
+            ReduceKind.Min => double.PositiveInfinity,
+            ReduceKind.Prod => 1,
+            _ => 0,
+        });
+        Func<double, double, int, double> combine = _kind switch
+        {
+            ReduceKind.Max => (a, v, _) => double.IsNaN(v) ? v : Math.Max(a, v),
+            ReduceKind.Min => (a, v, _) => double.IsNaN(v) ? v : Math.Min(a, v),
+            ReduceKind.Prod => (a, v, _) => a * v,
+            ReduceKind.SumSquare or ReduceKind.L2 => (a, v, _) => a + v * v,
+            ReduceKind.L1 => (a, v, _) => a + Math.Abs(v),
+            ReduceKind.LogSumExp => (a, v, o) => a + (double.IsNegativeInfinity(max[o]) ? 0 : Math.Exp(v - max[o])),
+            _ => (a, v, _) => a + v,
+        };
+        Accumulate(values, x.Shape, strides, acc, combine);
+
+        var y = ctx.Like(x, outShape);
+        for (int o = 0; o < outCount; o++)
+        {
+            double r = _kind switch
+            {
+                ReduceKind.Mean => acc[o] / groupSize,
+                ReduceKind.L2 => Math.Sqrt(acc[o]),
+                ReduceKind.LogSum => Math.Log(acc[o]),
+                ReduceKind.LogSumExp => double.IsNegativeInfinity(max[o]) ? double.NegativeInfinity : max[o] + Math.Log(acc[o]),
+                _ => acc[o],
+            };
+            if (y.IsFloat) y.Floats[o] = (float)r;
+            else y.Longs[o] = (long)r;
+        }
+        outputs[0] = y;
+    }
+
+    /// <summary><c>acc[out(i)] = combine(acc[out(i)], x[i], out(i))</c> over every input element i.</summary>
+    private static void Accumulate(double[] x, int[] shape, int[] outStrides, double[] acc, Func<double, double, int, double> combine)
+    {
+        int rank = shape.Length;
+        int length = rank == 0 ? 1 : shape[rank - 1];
+        int step = rank == 0 ? 0 : outStrides[rank - 1];
+        Broadcasting.ForEachRow(shape, outStrides, outStrides, (i0, o0, _) =>
+        {
+            for (int i = 0; i < length; i++)
+            {
+                int o = o0 + i * step;
+                acc[o] = combine(acc[o], x[i0 + i], o);
+            }
+        });
+    }
+}

@@ -1,0 +1,102 @@
+using CnnSharp.Onnx.Ops;
+
+namespace CnnSharp.Onnx.Runtime;
+
+/// <summary>
+/// Load-time graph rewrites that remove whole passes over activations: BatchNormalization folded into the Conv before
+/// it, and a Relu applied in place on the output of the Conv before it.
+/// </summary>
+internal static class GraphFusion
+{
+    /// <summary>
+    /// Folds an inference-mode BatchNormalization into the Conv that feeds it: with <c>s[k] = scale[k] / sqrt(var[k] + eps)</c>,
+    /// <c>W'[k,…] = W[k,…] · s[k]</c> and <c>B'[k] = (B[k] − mean[k]) · s[k] + beta[k]</c>, so one convolution computes both.
+    /// </summary>
+    /// <remarks>
+    /// Applies only when the Conv's weight and bias and all four BatchNormalization parameters are load-time constants
+    /// (not overridable graph inputs), the convolution's output feeds nothing but that BatchNormalization and is not a
+    /// graph output, and the parameter lengths match the output channels. Folding is computed in double; the result
+    /// differs from the unfused pair only by float32 rounding.
+    /// </remarks>
+    public static List<ExecutionGraph.Step> FoldBatchNorm(List<ExecutionGraph.Step> steps, ref OnnxValue?[] constants, int[] graphOutputs)
+    {
+        var consumers = new Dictionary<int, int>();
+        foreach (var s in steps)
+            foreach (int i in s.Inputs)
+                if (i >= 0) consumers[i] = consumers.GetValueOrDefault(i) + 1;
+        var outputs = new HashSet<int>(graphOutputs);
+        var producer = new Dictionary<int, ExecutionGraph.Step>();
+        foreach (var s in steps)
+            foreach (int o in s.Outputs)
+                if (o >= 0) producer[o] = s;
+
+        var removed = new HashSet<ExecutionGraph.Step>(ReferenceEqualityComparer.Instance);
+        foreach (var bn in steps)
+        {
+            if (bn.Op is not BatchNormOp { IsTraining: false } bnOp) continue;
+            if (bn.Outputs.Skip(1).Any(o => o >= 0)) continue;
+            int x = bn.Inputs[0];
+            if (!producer.TryGetValue(x, out var conv) || conv.Op is not ConvOp || removed.Contains(conv)) continue;
+            if (consumers.GetValueOrDefault(x) != 1 || outputs.Contains(x) || conv.Outputs.Length != 1) continue;
+            var w = constants[conv.Inputs[1]];
+            var b = conv.Inputs.Length > 2 && conv.Inputs[2] >= 0 ? constants[conv.Inputs[2]] : null;
+            bool hasBias = conv.Inputs.Length > 2 && conv.Inputs[2] >= 0;
+            if (w is null || !w.IsFloat || w.Rank < 3 || (hasBias && b is null)) continue;
+            var p = new OnnxValue?[4];
+            for (int i = 0; i < 4; i++) p[i] = constants[bn.Inputs[i + 1]];
+            int k = w.Shape[0];
+            if (p.Any(v => v is null || !v.IsFloat || v.Count != k) || (b is not null && (!b.IsFloat || b.Count != k))) continue;
+
+            float[] scale = p[0]!.Floats, beta = p[1]!.Floats, mean = p[2]!.Floats, variance = p[3]!.Floats;
+            var newW = new float[w.Count];
+            var newB = new float[k];
+            int per = w.Count / k;
+            for (int ch = 0; ch < k; ch++)
+            {
+                double s = scale[ch] / Math.Sqrt(variance[ch] + (double)bnOp.Epsilon);
+                for (int i = 0; i < per; i++) newW[ch * per + i] = (float)(w.Floats[ch * per + i] * s);
+                newB[ch] = (float)(((b?.Floats[ch] ?? 0) - mean[ch]) * s + beta[ch]);
+            }
+            int wId = constants.Length, bId = constants.Length + 1;
+            Array.Resize(ref constants, constants.Length + 2);
+            constants[wId] = OnnxValue.FromFloats(newW, (int[])w.Shape.Clone());
+            constants[bId] = OnnxValue.FromFloats(newB, [k]);
+            conv.Inputs = [conv.Inputs[0], wId, bId];
+            conv.Outputs = [bn.Outputs[0]];
+            producer[bn.Outputs[0]] = conv;
+            removed.Add(bn);
+        }
+        return steps.Where(s => !removed.Contains(s)).ToList();
+    }
+
+    /// <summary>
+    /// Replaces Conv → Relu by one Conv that clamps its own output at zero, when the convolution's output feeds nothing
+    /// but that Relu and is not a graph output. The result is identical (max(x, 0) on the same values).
+    /// </summary>
+    public static List<ExecutionGraph.Step> FuseConvRelu(List<ExecutionGraph.Step> steps, int[] graphOutputs)
+    {
+        var consumers = new Dictionary<int, int>();
+        foreach (var s in steps)
+            foreach (int i in s.Inputs)
+                if (i >= 0) consumers[i] = consumers.GetValueOrDefault(i) + 1;
+        var outputs = new HashSet<int>(graphOutputs);
+        var producer = new Dictionary<int, ExecutionGraph.Step>();
+        foreach (var s in steps)
+            foreach (int o in s.Outputs)
+                if (o >= 0) producer[o] = s;
+
+        var removed = new HashSet<ExecutionGraph.Step>(ReferenceEqualityComparer.Instance);
+        foreach (var relu in steps)
+        {
+            if (relu.Op is not UnaryOp { Kind: UnaryKind.Relu }) continue;
+            int x = relu.Inputs[0];
+            if (!producer.TryGetValue(x, out var conv) || conv.Op is not ConvOp convOp || convOp.FusedRelu) continue;
+            if (consumers.GetValueOrDefault(x) != 1 || outputs.Contains(x) || conv.Outputs.Length != 1) continue;
+            conv.Op = convOp.WithFusedRelu();
+            conv.Outputs = [relu.Outputs[0]];
+            producer[relu.Outputs[0]] = conv;
+            removed.Add(relu);
+        }
+        return steps.Where(s => !removed.Contains(s)).ToList();
+    }
+}
