@@ -18,6 +18,8 @@ namespace CnnSharp.Kernels;
 /// <para>Re-entrancy: only one region runs at a time. A call made while the pool is busy (a nested region inside a
 /// job, or a second thread using the pool concurrently) runs its whole body inline on the caller, in index order.
 /// The split is static either way, so results do not depend on which path ran.</para>
+/// <para>The caller's <see cref="ExecutionContext"/> (AsyncLocal values) flows into the workers for the region, as with
+/// <c>Parallel.For</c>.</para>
 /// <para>No allocation per region: the body delegate is the caller's; exceptions thrown by jobs are collected and the
 /// first one is rethrown on the caller after every job has finished.</para>
 /// </remarks>
@@ -33,6 +35,7 @@ internal sealed class WorkerPool
     private Worker[] _workers = [];
     private int _busy;
     private Action<int>? _job;
+    private ExecutionContext? _context;
     private int _pending;
     private int _callerSleeping;
     private Exception? _error;
@@ -118,6 +121,9 @@ internal sealed class WorkerPool
     {
         var workers = EnsureWorkers(threads - 1);
         _job = body;
+        // Flow the caller's ExecutionContext (AsyncLocal state such as Isa.Use scopes) into the workers, as
+        // Parallel.For does. Capture returns the current immutable context object (null for the default one): no allocation.
+        _context = ExecutionContext.Capture();
         _error = null;
         Volatile.Write(ref _pending, threads - 1);
         for (int i = 0; i < threads - 1; i++) workers[i].Start();
@@ -133,6 +139,7 @@ internal sealed class WorkerPool
         }
         WaitForWorkers();
         _job = null;
+        _context = null;
         var error = own ?? _error;
         _error = null;
         if (error is not null) ExceptionDispatchInfo.Throw(error);
@@ -166,6 +173,13 @@ internal sealed class WorkerPool
         }
     }
 
+    private void RunJobInContext(int index, Worker worker)
+    {
+        var context = _context;
+        if (context is null) RunJob(index);
+        else ExecutionContext.Run(context, Worker.Callback, worker);
+    }
+
     private void RunJob(int index)
     {
         try
@@ -197,6 +211,8 @@ internal sealed class WorkerPool
 
     private sealed class Worker
     {
+        public static readonly ContextCallback Callback = static state => ((Worker)state!).RunInside();
+
         private readonly WorkerPool _pool;
         private readonly int _index;
         private readonly object _lock = new();
@@ -227,9 +243,11 @@ internal sealed class WorkerPool
             while (true)
             {
                 seen = Wait(seen);
-                _pool.RunJob(_index);
+                _pool.RunJobInContext(_index, this);
             }
         }
+
+        private void RunInside() => _pool.RunJob(_index);
 
         private int Wait(int seen)
         {

@@ -82,4 +82,19 @@ public sealed class WorkerPoolTests
         pool.For(103, 3, (s, e) => { for (int i = s; i < e; i++) seen[i]++; });
         Assert.All(seen, v => Assert.Equal(1, v));
     }
+
+    private static readonly AsyncLocal<int> s_flow = new();
+
+    [Fact]
+    public void Callers_async_local_values_flow_into_the_workers()
+    {
+        var pool = new WorkerPool();
+        var seen = new int[3];
+        s_flow.Value = 42;
+        pool.Run(3, i => seen[i] = s_flow.Value);
+        s_flow.Value = 0;
+        Assert.All(seen, v => Assert.Equal(42, v));
+        pool.Run(3, i => seen[i] = s_flow.Value);
+        Assert.All(seen, v => Assert.Equal(0, v));
+    }
 }
