@@ -16,13 +16,15 @@ internal static class Program
     /// </remarks>
     internal static Command BuildRootCommand(IAnsiConsole console)
     {
-        var root = new Command("cnnsharp", "CnnSharp: train and evaluate the seed's ConvNet on MNIST, in pure C#.")
+        var root = new Command("cnnsharp", "CnnSharp: train, evaluate and run the seed's ConvNet on MNIST and export it to ONNX, in pure C#.")
         {
             new HelpOption(),
             new VersionOption(),
         };
         root.Add(TrainCommand.Create(console));
         root.Add(EvaluateCommand.Create(console));
+        root.Add(PredictCommand.Create(console));
+        root.Add(ExportCommand.Create(console));
         return root;
     }
 }

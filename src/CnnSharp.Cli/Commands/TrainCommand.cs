@@ -38,6 +38,7 @@ internal sealed class TrainCommand
     private readonly Option<int?> _threads = CommonOptions.Threads();
     private readonly Option<int?> _limit = CommonOptions.Positive(new Option<int?>("--limit") { Description = "Train on only the first N training images (quick runs)" });
     private readonly Option<int?> _testLimit = CommonOptions.Positive(new Option<int?>("--test-limit") { Description = "Evaluate on only the first N test images" });
+    private readonly Option<bool> _generic = new("--generic") { Description = "Use the generic autograd path instead of the fused ConvNet engine (slower; for comparison)" };
     private readonly Option<string?> _resume = new("--resume") { Description = "Continue from this checkpoint (weights, optimizer state, epoch)" };
 
     private TrainCommand()
@@ -65,7 +66,7 @@ internal sealed class TrainCommand
 
     private Command Build() => new("train", "Train the seed's ConvNet on MNIST and report per-epoch loss, test accuracy, time and throughput")
     {
-        _epochs, _batchSize, _lr, _optimizer, _momentum, _seed, _dataDir, _output, _threads, _limit, _testLimit, _resume,
+        _epochs, _batchSize, _lr, _optimizer, _momentum, _seed, _dataDir, _output, _threads, _limit, _testLimit, _resume, _generic,
     };
 
     /// <summary>The training settings the parsed command line asks for.</summary>
@@ -83,6 +84,7 @@ internal sealed class TrainCommand
         Limit = parse.GetValue(_limit),
         TestLimit = parse.GetValue(_testLimit),
         ResumeFrom = parse.GetValue(_resume),
+        FastPath = !parse.GetValue(_generic),
     };
 
     /// <summary>Parses a <c>train</c> command line into settings without running it (for tests).</summary>

@@ -20,9 +20,11 @@ public static class Parallelism
     }
 
     /// <summary>
-    /// Runs <paramref name="body"/>(start, end) over a static split of [0, <paramref name="count"/>) into at most
+    /// Runs <paramref name="body"/>(start, end) on the persistent <see cref="WorkerPool"/> (chunk 0 on the calling thread)
+    /// over a static split of [0, <paramref name="count"/>) into at most
     /// <see cref="MaxThreads"/> chunks; runs inline when one chunk suffices or <paramref name="count"/> is below <paramref name="minPerChunk"/>*2.
     /// </summary>
+    /// <remarks>A call made from inside another region (or while another thread holds the pool) runs its chunks inline.</remarks>
     public static void For(int count, Action<int, int> body, int minPerChunk = 1)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -33,11 +35,6 @@ public static class Parallelism
             body(0, count);
             return;
         }
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, i =>
-        {
-            int start = (int)((long)count * i / chunks);
-            int end = (int)((long)count * (i + 1) / chunks);
-            if (end > start) body(start, end);
-        });
+        WorkerPool.Shared.For(count, chunks, body);
     }
 }

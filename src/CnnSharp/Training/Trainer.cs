@@ -7,6 +7,7 @@ using CnnSharp.Kernels;
 using CnnSharp.Models;
 using CnnSharp.Modules;
 using CnnSharp.Optimizers;
+using CnnSharp.Training.Fast;
 
 namespace CnnSharp.Training;
 
@@ -32,6 +33,28 @@ public sealed class Trainer
         Model = model;
         Optimizer = optimizer;
         Options = options;
+        _engine = options.FastPath ? CreateEngine(model, out _batchNormEps) : null;
+    }
+
+    private readonly ConvNetEngine? _engine;
+    private readonly float _batchNormEps;
+    private ConvNetPredictor? _predictor;
+
+    /// <summary>Whether steps run on the fused ConvNet engine (<see cref="TrainingOptions.FastPath"/> and a seed ConvNet).</summary>
+    public bool UsesFastPath => _engine is not null;
+
+    // The engine implements exactly the seed's architecture with training-mode batch norm at a fixed momentum.
+    private static ConvNetEngine? CreateEngine(Module model, out float eps)
+    {
+        eps = 0;
+        if (model is not ConvNet) return null;
+        var norms = model.NamedModules().Select(m => m.Value).OfType<BatchNorm2d>().ToList();
+        if (norms.Count != 2 || norms[0].Momentum is not float momentum || norms[1].Momentum != momentum || norms[0].Eps != norms[1].Eps)
+            return null;
+        var state = model.StateDict();
+        if (!ConvNetEngine.Supports(state)) return null;
+        eps = norms[0].Eps;
+        return new ConvNetEngine(state, eps, momentum);
     }
 
     /// <summary>The model being trained.</summary>
@@ -59,12 +82,22 @@ public sealed class Trainer
         };
     }
 
-    /// <summary>One optimisation step on a batch: zero the gradients, forward, cross-entropy, backward, optimizer step.</summary>
+    /// <summary>
+    /// One optimisation step on a batch: zero the gradients, forward, cross-entropy, backward, optimizer step. On the fast
+    /// path the fused engine overwrites the gradients (the same as zeroing then accumulating) and updates the batch-norm
+    /// running statistics, then the optimizer steps.
+    /// </summary>
     /// <param name="images">Inputs, shape (N, ...) as the model expects.</param>
     /// <param name="labels">N class indices.</param>
     /// <returns>The batch's mean loss before the step.</returns>
     public float TrainStep(Tensor images, int[] labels)
     {
+        if (_engine is not null)
+        {
+            float fast = _engine.TrainStep(images, labels);
+            Optimizer.Step();
+            return fast;
+        }
         Optimizer.ZeroGrad();
         var loss = F.CrossEntropy(Model.Forward(images), labels);
         loss.Backward();
@@ -109,7 +142,7 @@ public sealed class Trainer
             clock.Restart();
             var eval = test is null
                 ? new EvaluationResult(double.NaN, double.NaN, 0, 0)
-                : Evaluator.Evaluate(Model, test, Options.EvaluationBatchSize, cancellationToken);
+                : Evaluate(test, cancellationToken);
             var evalTime = clock.Elapsed;
 
             string? checkpoint = null;
@@ -132,6 +165,14 @@ public sealed class Trainer
             progress?.Report(report);
         }
         return reports;
+    }
+
+    private EvaluationResult Evaluate(IDataset test, CancellationToken cancellationToken)
+    {
+        if (_engine is null) return Evaluator.Evaluate(Model, test, Options.EvaluationBatchSize, cancellationToken);
+        if (_predictor is null) _predictor = new ConvNetPredictor(Model.StateDict(), _batchNormEps);
+        else _predictor.Refresh();
+        return Evaluator.Evaluate(_predictor, test, Options.EvaluationBatchSize, cancellationToken);
     }
 
     /// <summary>

@@ -49,6 +49,14 @@ public sealed record TrainingOptions
     /// <summary>Evaluate on only the first this many test images; null uses all 10,000.</summary>
     public int? TestLimit { get; init; }
 
+    /// <summary>
+    /// Train and evaluate the seed's <see cref="Models.ConvNet"/> with the fused engine (<see cref="Fast.ConvNetEngine"/>,
+    /// <see cref="Fast.ConvNetPredictor"/>) instead of the generic autograd path; the results are the same up to float32
+    /// rounding. Ignored (the generic path runs) for other models or batch norm without a fixed momentum. Set false to force
+    /// the generic path.
+    /// </summary>
+    public bool FastPath { get; init; } = true;
+
     /// <summary>Images per batch during evaluation (larger is faster; it does not change the results).</summary>
     public int EvaluationBatchSize { get; init; } = 1000;
 

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Globalization;
+using CnnSharp.Benchmarks.Kernels;
+
+namespace CnnSharp.Benchmarks;
+
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "kernels") return QuickKernels(args);
+        if (args.Length > 0 && args[0] == "step") return QuickStep(args);
+        if (args.Length > 0 && args[0] == "e2e") return EndToEnd.Run(args);
+        BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+
+    private static int QuickStep(string[] args)
+    {
+        int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+        var state = SyntheticConvNet.StateDict();
+        var (images, labels) = SyntheticConvNet.Batch(100);
+        var engine = new CnnSharp.Training.Fast.ConvNetEngine(state);
+        var predictor = new CnnSharp.Training.Fast.ConvNetPredictor(state);
+        var logits = new float[1000];
+        for (int t = 1; t <= threads; t++)
+        {
+            CnnSharp.Kernels.Parallelism.MaxThreads = t;
+            for (int i = 0; i < 20; i++) engine.TrainStep(images, labels);
+            double best = double.MaxValue, bestInf = double.MaxValue;
+            long alloc0 = GC.GetAllocatedBytesForCurrentThread();
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            for (int r = 0; r < 30; r++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                engine.TrainStep(images, labels);
+                best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            }
+            double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds / 30;
+            Console.WriteLine($"   cpu time per step {cpu * 1e3:F3} ms");
+            long alloc = (GC.GetAllocatedBytesForCurrentThread() - alloc0) / 30;
+            for (int r = 0; r < 30; r++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                predictor.Predict(images.Data, 100, logits);
+                bestInf = Math.Min(bestInf, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            }
+            Console.WriteLine($"{t} thr: train step {best * 1e3:F3} ms ({16.401e6 * 100 / best / 1e9:F1} GFLOP/s, {best * 600:F2} s/epoch), {alloc} B/step; eval b100 {bestInf * 1e3:F3} ms ({100 / bestInf:F0} img/s)");
+        }
+        return 0;
+    }
+
+    private static int QuickKernels(string[] args)
+    {
+        int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+        Console.WriteLine($"FMA peak 1 thread {FmaPeak.Measure(1):F1} GFLOP/s, {threads} threads {FmaPeak.Measure(threads):F1}");
+        FmaPeak.Loop(1000);
+        double c0 = CpuClock.Seconds();
+        FmaPeak.Loop(20_000_000);
+        double c1 = CpuClock.Seconds() - c0;
+        Console.WriteLine($"FMA peak per CPU-second (1 thread): {FmaPeak.Flops(20_000_000) / c1 / 1e9:F1} GFLOP/s");
+        foreach (var w in ConvWorkload.All(100, threads))
+        {
+            for (int t = 1; t <= threads; t++)
+            {
+                w.Run(t);
+                double best = double.MaxValue;
+                for (int r = 0; r < 10; r++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    w.Run(t);
+                    best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                }
+                string cpuRate = "";
+                if (t == 1)
+                {
+                    double cpuBest = double.MaxValue;
+                    for (int r = 0; r < 10; r++)
+                    {
+                        double t0 = CpuClock.Seconds();
+                        w.Run(1);
+                        cpuBest = Math.Min(cpuBest, CpuClock.Seconds() - t0);
+                    }
+                    cpuRate = $" ({w.Flops / cpuBest / 1e9:F1} per CPU-second)";
+                }
+                Console.WriteLine($"{w.Name,-36} {t} thr {best * 1e3,8:F3} ms {w.Flops / best / 1e9,7:F1} GFLOP/s{cpuRate}");
+            }
+        }
+        foreach (var (m, n, k) in new[] { (1024, 1024, 1024), (19_600, 32, 400) })
+        {
+            var rng = new Random(1);
+            var a = new float[m * k];
+            var b = new float[k * n];
+            var c = new float[m * n];
+            for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble();
+            for (int i = 0; i < b.Length; i++) b[i] = (float)rng.NextDouble();
+            for (int t = 1; t <= threads; t++)
+            {
+                CnnSharp.Kernels.Parallelism.MaxThreads = t;
+                CnnSharp.Kernels.Gemm.Multiply(false, false, m, n, k, a, k, b, n, c, n, accumulate: false);
+                double best = double.MaxValue, cpuBest = double.MaxValue;
+                for (int r = 0; r < 5; r++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    double g0 = CpuClock.Seconds();
+                    CnnSharp.Kernels.Gemm.Multiply(false, false, m, n, k, a, k, b, n, c, n, accumulate: false);
+                    cpuBest = Math.Min(cpuBest, CpuClock.Seconds() - g0);
+                    best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                }
+                double flops = 2.0 * m * n * k;
+                string cpuRate = t == 1 ? $" ({flops / cpuBest / 1e9:F1} per CPU-second)" : "";
+                Console.WriteLine($"{$"GEMM {m}x{n}x{k}",-36} {t} thr {best * 1e3,8:F3} ms {flops / best / 1e9,7:F1} GFLOP/s{cpuRate}");
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,43 @@
+using System.CommandLine;
+using System.Globalization;
+using CnnSharp.Onnx;
+using Spectre.Console;
+
+namespace CnnSharp.Cli.Commands;
+
+/// <summary><c>cnnsharp export</c>: writes a checkpoint's (or PyTorch state dict's) model as an ONNX file.</summary>
+internal static class ExportCommand
+{
+    public static Command Create(IAnsiConsole console)
+    {
+        var checkpoint = new Option<string>("--checkpoint", "-c")
+        {
+            Description = "A checkpoint from 'cnnsharp train', or a PyTorch state dict (.safetensors) of ConvNet or LeNet-5",
+            Required = true,
+        };
+        var output = new Option<string>("--output", "-o") { Description = "The ONNX file to write", Required = true };
+        var opset = new Option<int>("--opset") { Description = $"ONNX opset ({OnnxExporter.DefaultOpset} to {OnnxExporter.MaxOpset})", DefaultValueFactory = _ => OnnxExporter.DefaultOpset };
+        opset.Validators.Add(r =>
+        {
+            int v = r.GetValue(opset);
+            if (v is < OnnxExporter.DefaultOpset or > OnnxExporter.MaxOpset)
+                r.AddError($"--opset must be {OnnxExporter.DefaultOpset} to {OnnxExporter.MaxOpset}, got {v}");
+        });
+        var command = new Command("export", "Write a trained model as ONNX (dynamic batch, batch norm in eval form) for ONNX Runtime and other engines")
+        {
+            checkpoint, output, opset,
+        };
+        command.SetAction(parse => Run(parse.GetValue(checkpoint)!, parse.GetValue(output)!, parse.GetValue(opset), console));
+        return command;
+    }
+
+    internal static int Run(string checkpointPath, string outputPath, int opset, IAnsiConsole console) =>
+        InteropErrors.Guard(console, () =>
+        {
+            var model = ModelSource.LoadModule(checkpointPath);
+            OnnxExporter.Export(model, [1, 1, 28, 28], outputPath, opset);
+            long bytes = new FileInfo(outputPath).Length;
+            console.MarkupLine($"wrote [green]{Markup.Escape(outputPath)}[/]: {model.GetType().Name}, opset {opset.ToString(CultureInfo.InvariantCulture)}, input (batch, 1, 28, 28), {bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes");
+            return 0;
+        });
+}

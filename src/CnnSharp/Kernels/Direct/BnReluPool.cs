@@ -1,0 +1,204 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace CnnSharp.Kernels.Direct;
+
+/// <summary>
+/// Fused batch-norm (as a per-channel affine map) + ReLU + 2x2/stride-2 max pooling over one blocked image, forward and
+/// the two backward passes of training-mode batch norm, with the pooling argmax recomputed instead of stored.
+/// </summary>
+/// <remarks>
+/// <para>Layouts: the conv output y is [C/16][H][W][16] (H, W even); the pooled output and its gradient are blocked
+/// [C/16][H/2][W/2][16] with caller-chosen plane/row strides (pixel stride 16), so the forward pass can write straight
+/// into the next conv's padded input.</para>
+/// <para>Forward: z = y*scale + shift (one FMA, scale = gamma*invstd, shift = beta - mean*scale), out = max(0, max of the
+/// 2x2 window of z). ReLU and max commute, so ReLU runs on the pooled value only.</para>
+/// <para>Backward: the window's argmax is recomputed from y with the very same FMA, so it matches the forward pass bit
+/// for bit; ties go to the first position in (row, column) order, as PyTorch's CPU max pooling (strict <c>&gt;</c> scan).
+/// The gradient reaches the argmax only when the pooled value is positive (ReLU's mask), so per window
+/// dz = g at the argmax if max z &gt; 0, else 0 everywhere. Pass A sums dz and dz*xhat per channel (xhat = (y-mean)*invstd);
+/// pass B writes dx = A*dz + Cc*y + B for every position, which is PyTorch's
+/// dx = gamma*invstd*(dz - mean(dz) - xhat*mean(dz*xhat)) with the per-channel constants folded (see
+/// <see cref="BackwardCoefficients"/>), and sums dx per channel (the conv bias gradient).</para>
+/// </remarks>
+internal static unsafe class BnReluPool
+{
+    /// <summary>Pooled output: dst[c][i][j] = max(0, max over a, b &lt; 2 of y[c][2i+a][2j+b]*scale[c] + shift[c]).</summary>
+    public static void Forward(SimdPath path, float* y, int blocks, int h, int w, float* scale, float* shift, float* dst, nint dstPlane, nint dstRow)
+    {
+        switch (path)
+        {
+            case SimdPath.V512: Forward<V512Ops, Vector512<float>>(y, blocks, h, w, scale, shift, dst, dstPlane, dstRow); break;
+            case SimdPath.V256: Forward<V256Ops, Vector256<float>>(y, blocks, h, w, scale, shift, dst, dstPlane, dstRow); break;
+            case SimdPath.V128: Forward<V128Ops, Vector128<float>>(y, blocks, h, w, scale, shift, dst, dstPlane, dstRow); break;
+            default: Forward<ScalarOps, float>(y, blocks, h, w, scale, shift, dst, dstPlane, dstRow); break;
+        }
+    }
+
+    /// <summary>
+    /// Backward pass A: adds sum of dz into <paramref name="sumDz"/> and sum of dz*xhat into <paramref name="sumDzXhat"/>
+    /// (C values each), where dz is the gradient at the BN output given the pooled gradient <paramref name="g"/>.
+    /// </summary>
+    public static void BackwardStats(SimdPath path, float* y, int blocks, int h, int w, float* scale, float* shift, float* mean, float* invStd,
+        float* g, nint gPlane, nint gRow, double* sumDz, double* sumDzXhat)
+    {
+        switch (path)
+        {
+            case SimdPath.V512: BackwardStats<V512Ops, Vector512<float>>(y, blocks, h, w, scale, shift, mean, invStd, g, gPlane, gRow, sumDz, sumDzXhat); break;
+            case SimdPath.V256: BackwardStats<V256Ops, Vector256<float>>(y, blocks, h, w, scale, shift, mean, invStd, g, gPlane, gRow, sumDz, sumDzXhat); break;
+            case SimdPath.V128: BackwardStats<V128Ops, Vector128<float>>(y, blocks, h, w, scale, shift, mean, invStd, g, gPlane, gRow, sumDz, sumDzXhat); break;
+            default: BackwardStats<ScalarOps, float>(y, blocks, h, w, scale, shift, mean, invStd, g, gPlane, gRow, sumDz, sumDzXhat); break;
+        }
+    }
+
+    /// <summary>
+    /// Backward pass B: dx = A*dz + Cc*y + B at every position of y (blocked, written at <paramref name="dx"/> with the
+    /// given strides), adding the per-channel sum of dx into <paramref name="sumDx"/>.
+    /// </summary>
+    public static void BackwardInput(SimdPath path, float* y, int blocks, int h, int w, float* scale, float* shift, float* g, nint gPlane, nint gRow,
+        float* coefA, float* coefB, float* coefC, float* dx, nint dxPlane, nint dxRow, double* sumDx)
+    {
+        switch (path)
+        {
+            case SimdPath.V512: BackwardInput<V512Ops, Vector512<float>>(y, blocks, h, w, scale, shift, g, gPlane, gRow, coefA, coefB, coefC, dx, dxPlane, dxRow, sumDx); break;
+            case SimdPath.V256: BackwardInput<V256Ops, Vector256<float>>(y, blocks, h, w, scale, shift, g, gPlane, gRow, coefA, coefB, coefC, dx, dxPlane, dxRow, sumDx); break;
+            case SimdPath.V128: BackwardInput<V128Ops, Vector128<float>>(y, blocks, h, w, scale, shift, g, gPlane, gRow, coefA, coefB, coefC, dx, dxPlane, dxRow, sumDx); break;
+            default: BackwardInput<ScalarOps, float>(y, blocks, h, w, scale, shift, g, gPlane, gRow, coefA, coefB, coefC, dx, dxPlane, dxRow, sumDx); break;
+        }
+    }
+
+    /// <summary>
+    /// Per-channel constants of pass B from the batch sums: with m1 = sumDz/count and m2 = sumDzXhat/count,
+    /// A = gamma*invstd, Cc = -A*invstd*m2, B = -A*m1 - Cc*mean, so that A*dz + Cc*y + B = A*(dz - m1 - xhat*m2).
+    /// </summary>
+    public static void BackwardCoefficients(ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
+        ReadOnlySpan<double> sumDz, ReadOnlySpan<double> sumDzXhat, double count, Span<float> coefA, Span<float> coefB, Span<float> coefC)
+    {
+        for (int c = 0; c < gamma.Length; c++)
+        {
+            double a = (double)gamma[c] * invStd[c];
+            double cc = -a * invStd[c] * (sumDzXhat[c] / count);
+            coefA[c] = (float)a;
+            coefC[c] = (float)cc;
+            coefB[c] = (float)(-a * (sumDz[c] / count) - cc * mean[c]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward<TOps, TV>(float* y, int blocks, int h, int w, float* scale, float* shift, float* dst, nint dstPlane, nint dstRow)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int ph = h / 2, pw = w / 2;
+        nint row = w * 16, plane = h * row;
+        TV zero = TOps.Zero;
+        for (int cb = 0; cb < blocks; cb++)
+            for (int c = 0; c < 16; c += TOps.Lanes)
+            {
+                TV sc = TOps.Load(scale + cb * 16 + c), sh = TOps.Load(shift + cb * 16 + c);
+                for (int i = 0; i < ph; i++)
+                {
+                    float* r0 = y + cb * plane + 2 * i * row + c;
+                    float* r1 = r0 + row;
+                    float* d = dst + cb * dstPlane + i * dstRow + c;
+                    for (int j = 0; j < pw; j++, r0 += 32, r1 += 32, d += 16)
+                    {
+                        TV z0 = TOps.Fma(TOps.Load(r0), sc, sh), z1 = TOps.Fma(TOps.Load(r0 + 16), sc, sh);
+                        TV z2 = TOps.Fma(TOps.Load(r1), sc, sh), z3 = TOps.Fma(TOps.Load(r1 + 16), sc, sh);
+                        TOps.Store(d, TOps.Max(TOps.Max(TOps.Max(z0, z1), TOps.Max(z2, z3)), zero));
+                    }
+                }
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BackwardStats<TOps, TV>(float* y, int blocks, int h, int w, float* scale, float* shift, float* mean, float* invStd,
+        float* g, nint gPlane, nint gRow, double* sumDz, double* sumDzXhat)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int ph = h / 2, pw = w / 2;
+        nint row = w * 16, plane = h * row;
+        TV zero = TOps.Zero;
+        float* tmp = stackalloc float[32];
+        for (int cb = 0; cb < blocks; cb++)
+            for (int c = 0; c < 16; c += TOps.Lanes)
+            {
+                int ch = cb * 16 + c;
+                TV sc = TOps.Load(scale + ch), sh = TOps.Load(shift + ch), mu = TOps.Load(mean + ch), istd = TOps.Load(invStd + ch);
+                TV accG = zero, accGx = zero;
+                for (int i = 0; i < ph; i++)
+                {
+                    float* r0 = y + cb * plane + 2 * i * row + c;
+                    float* r1 = r0 + row;
+                    float* gp = g + cb * gPlane + i * gRow + c;
+                    for (int j = 0; j < pw; j++, r0 += 32, r1 += 32, gp += 16)
+                    {
+                        TV y0 = TOps.Load(r0), y1 = TOps.Load(r0 + 16), y2 = TOps.Load(r1), y3 = TOps.Load(r1 + 16);
+                        TV z0 = TOps.Fma(y0, sc, sh), z1 = TOps.Fma(y1, sc, sh), z2 = TOps.Fma(y2, sc, sh), z3 = TOps.Fma(y3, sc, sh);
+                        TV m = TOps.Max(TOps.Max(z0, z1), TOps.Max(z2, z3));
+                        TV gv = TOps.And(TOps.Load(gp), TOps.Greater(m, zero));
+                        TV ysel = TOps.Select(TOps.Equal(z0, m), y0, TOps.Select(TOps.Equal(z1, m), y1, TOps.Select(TOps.Equal(z2, m), y2, y3)));
+                        accG = TOps.Add(accG, gv);
+                        accGx = TOps.Fma(gv, TOps.Mul(TOps.Sub(ysel, mu), istd), accGx);
+                    }
+                }
+                TOps.Store(tmp, accG);
+                TOps.Store(tmp + 16, accGx);
+                for (int l = 0; l < TOps.Lanes; l++)
+                {
+                    sumDz[ch + l] += tmp[l];
+                    sumDzXhat[ch + l] += tmp[16 + l];
+                }
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BackwardInput<TOps, TV>(float* y, int blocks, int h, int w, float* scale, float* shift, float* g, nint gPlane, nint gRow,
+        float* coefA, float* coefB, float* coefC, float* dx, nint dxPlane, nint dxRow, double* sumDx)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int ph = h / 2, pw = w / 2;
+        nint row = w * 16, plane = h * row;
+        TV zero = TOps.Zero;
+        float* tmp = stackalloc float[16];
+        for (int cb = 0; cb < blocks; cb++)
+            for (int c = 0; c < 16; c += TOps.Lanes)
+            {
+                int ch = cb * 16 + c;
+                TV sc = TOps.Load(scale + ch), sh = TOps.Load(shift + ch);
+                TV ca = TOps.Load(coefA + ch), cbv = TOps.Load(coefB + ch), cc = TOps.Load(coefC + ch);
+                TV acc = zero;
+                for (int i = 0; i < ph; i++)
+                {
+                    float* r0 = y + cb * plane + 2 * i * row + c;
+                    float* r1 = r0 + row;
+                    float* gp = g + cb * gPlane + i * gRow + c;
+                    float* d0 = dx + cb * dxPlane + 2 * i * dxRow + c;
+                    float* d1 = d0 + dxRow;
+                    for (int j = 0; j < pw; j++, r0 += 32, r1 += 32, gp += 16, d0 += 32, d1 += 32)
+                    {
+                        TV y0 = TOps.Load(r0), y1 = TOps.Load(r0 + 16), y2 = TOps.Load(r1), y3 = TOps.Load(r1 + 16);
+                        TV z0 = TOps.Fma(y0, sc, sh), z1 = TOps.Fma(y1, sc, sh), z2 = TOps.Fma(y2, sc, sh), z3 = TOps.Fma(y3, sc, sh);
+                        TV m = TOps.Max(TOps.Max(z0, z1), TOps.Max(z2, z3));
+                        TV gv = TOps.And(TOps.Load(gp), TOps.Greater(m, zero));
+                        // First-max masks in scan order: e1 excludes e0, e2 excludes both, e3 the rest.
+                        TV e0 = TOps.Equal(z0, m);
+                        TV e1 = TOps.AndNot(TOps.Equal(z1, m), e0);
+                        TV e01 = TOps.Or(e0, e1);
+                        TV e2 = TOps.AndNot(TOps.Equal(z2, m), e01);
+                        TV e3 = TOps.AndNot(TOps.Equal(z3, m), TOps.Or(e01, e2));
+                        TV x0 = TOps.Fma(ca, TOps.And(gv, e0), TOps.Fma(cc, y0, cbv));
+                        TV x1 = TOps.Fma(ca, TOps.And(gv, e1), TOps.Fma(cc, y1, cbv));
+                        TV x2 = TOps.Fma(ca, TOps.And(gv, e2), TOps.Fma(cc, y2, cbv));
+                        TV x3 = TOps.Fma(ca, TOps.And(gv, e3), TOps.Fma(cc, y3, cbv));
+                        TOps.Store(d0, x0);
+                        TOps.Store(d0 + 16, x1);
+                        TOps.Store(d1, x2);
+                        TOps.Store(d1 + 16, x3);
+                        acc = TOps.Add(acc, TOps.Add(TOps.Add(x0, x1), TOps.Add(x2, x3)));
+                    }
+                }
+                TOps.Store(tmp, acc);
+                for (int l = 0; l < TOps.Lanes; l++) sumDx[ch + l] += tmp[l];
+            }
+    }
+}

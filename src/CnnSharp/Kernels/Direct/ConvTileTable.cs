@@ -1,0 +1,122 @@
+using System.Runtime.Intrinsics;
+
+namespace CnnSharp.Kernels.Direct;
+
+/// <summary>
+/// Function pointers to the <see cref="ConvTiles"/> instantiations a plan needs, chosen at plan time from runtime tile
+/// sizes (each switch arm names one generic instantiation; only the ones used are ever compiled).
+/// </summary>
+internal static unsafe class ConvTileTable
+{
+    /// <summary>Forward tile for <paramref name="path"/> with <paramref name="p"/> pixels (1..28), <paramref name="nv"/> vectors (1, 2) and pixel stride <paramref name="s"/> (1, 16).</summary>
+    public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> Forward(SimdPath path, int p, int nv, int s) => path switch
+    {
+        SimdPath.V512 => Table<V512Ops, Vector512<float>>.Forward(p, nv, s),
+        SimdPath.V256 => Table<V256Ops, Vector256<float>>.Forward(p, nv, s),
+        SimdPath.V128 => Table<V128Ops, Vector128<float>>.Forward(p, nv, s),
+        _ => Table<ScalarOps, float>.Forward(p, nv, s),
+    };
+
+    /// <summary>Weight-gradient tile for <paramref name="path"/> with <paramref name="rh"/> x <paramref name="rw"/> rows (rh 1..7, rw 1..16, product at most 28), <paramref name="nv"/> vectors and pixel stride <paramref name="s"/>.</summary>
+    public static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, void> WeightGrad(SimdPath path, int rh, int rw, int nv, int s) => path switch
+    {
+        SimdPath.V512 => Table<V512Ops, Vector512<float>>.WeightGrad(rh, rw, nv, s),
+        SimdPath.V256 => Table<V256Ops, Vector256<float>>.WeightGrad(rh, rw, nv, s),
+        SimdPath.V128 => Table<V128Ops, Vector128<float>>.WeightGrad(rh, rw, nv, s),
+        _ => Table<ScalarOps, float>.WeightGrad(rh, rw, nv, s),
+    };
+
+    private static class Table<TOps, TV> where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> Forward(int p, int nv, int s)
+        {
+            if ((uint)(nv - 1) > 1 || (s != 1 && s != 16) || p < 1 || p * nv > 28 || (nv == 2 && p > 14))
+                throw new ArgumentOutOfRangeException(nameof(p), $"no forward tile with {p} pixels, {nv} vectors, stride {s}");
+            switch (p)
+            {
+                case 1: return Fwd<C1>(nv, s);
+                case 2: return Fwd<C2>(nv, s);
+                case 3: return Fwd<C3>(nv, s);
+                case 4: return Fwd<C4>(nv, s);
+                case 5: return Fwd<C5>(nv, s);
+                case 6: return Fwd<C6>(nv, s);
+                case 7: return Fwd<C7>(nv, s);
+                case 8: return Fwd<C8>(nv, s);
+                case 9: return Fwd<C9>(nv, s);
+                case 10: return Fwd<C10>(nv, s);
+                case 11: return Fwd<C11>(nv, s);
+                case 12: return Fwd<C12>(nv, s);
+                case 13: return Fwd<C13>(nv, s);
+                case 14: return Fwd<C14>(nv, s);
+                case 15: return Fwd<C15>(nv, s);
+                case 16: return Fwd<C16>(nv, s);
+                case 17: return Fwd<C17>(nv, s);
+                case 18: return Fwd<C18>(nv, s);
+                case 19: return Fwd<C19>(nv, s);
+                case 20: return Fwd<C20>(nv, s);
+                case 21: return Fwd<C21>(nv, s);
+                case 22: return Fwd<C22>(nv, s);
+                case 23: return Fwd<C23>(nv, s);
+                case 24: return Fwd<C24>(nv, s);
+                case 25: return Fwd<C25>(nv, s);
+                case 26: return Fwd<C26>(nv, s);
+                case 27: return Fwd<C27>(nv, s);
+                case 28: return Fwd<C28>(nv, s);
+                default: throw new ArgumentOutOfRangeException(nameof(p));
+            }
+        }
+
+        private static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> Fwd<TP>(int nv, int s) where TP : struct, IConst
+        {
+            if (nv == 1) return s == 1 ? &ConvTiles.Forward<TOps, TV, TP, C1, C1> : &ConvTiles.Forward<TOps, TV, TP, C1, C16>;
+            return s == 1 ? &ConvTiles.Forward<TOps, TV, TP, C2, C1> : &ConvTiles.Forward<TOps, TV, TP, C2, C16>;
+        }
+
+        public static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, void> WeightGrad(int rh, int rw, int nv, int s)
+        {
+            if ((uint)(nv - 1) > 1 || (s != 1 && s != 16) || rh < 1 || rh > 7 || rw < 1 || rw > 16 || rh * rw * nv > 28 || (nv == 2 && rh * rw > 14))
+                throw new ArgumentOutOfRangeException(nameof(rw), $"no weight-gradient tile with {rh}x{rw} rows, {nv} vectors, stride {s}");
+            switch (rh)
+            {
+                case 1: return Wg<C1>(rw, nv, s);
+                case 2: return Wg<C2>(rw, nv, s);
+                case 3: return Wg<C3>(rw, nv, s);
+                case 4: return Wg<C4>(rw, nv, s);
+                case 5: return Wg<C5>(rw, nv, s);
+                case 6: return Wg<C6>(rw, nv, s);
+                case 7: return Wg<C7>(rw, nv, s);
+                default: throw new ArgumentOutOfRangeException(nameof(rh));
+            }
+        }
+
+        private static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, void> Wg<TRH>(int rw, int nv, int s) where TRH : struct, IConst
+        {
+            switch (rw)
+            {
+                case 1: return Wg<TRH, C1>(nv, s);
+                case 2: return Wg<TRH, C2>(nv, s);
+                case 3: return Wg<TRH, C3>(nv, s);
+                case 4: return Wg<TRH, C4>(nv, s);
+                case 5: return Wg<TRH, C5>(nv, s);
+                case 6: return Wg<TRH, C6>(nv, s);
+                case 7: return Wg<TRH, C7>(nv, s);
+                case 8: return Wg<TRH, C8>(nv, s);
+                case 9: return Wg<TRH, C9>(nv, s);
+                case 10: return Wg<TRH, C10>(nv, s);
+                case 11: return Wg<TRH, C11>(nv, s);
+                case 12: return Wg<TRH, C12>(nv, s);
+                case 13: return Wg<TRH, C13>(nv, s);
+                case 14: return Wg<TRH, C14>(nv, s);
+                case 15: return Wg<TRH, C15>(nv, s);
+                case 16: return Wg<TRH, C16>(nv, s);
+                default: throw new ArgumentOutOfRangeException(nameof(rw));
+            }
+        }
+
+        private static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, void> Wg<TRH, TRW>(int nv, int s) where TRH : struct, IConst where TRW : struct, IConst
+        {
+            if (nv == 1) return s == 1 ? &ConvTiles.WeightGrad<TOps, TV, TRH, TRW, C1, C1> : &ConvTiles.WeightGrad<TOps, TV, TRH, TRW, C1, C16>;
+            return s == 1 ? &ConvTiles.WeightGrad<TOps, TV, TRH, TRW, C2, C1> : &ConvTiles.WeightGrad<TOps, TV, TRH, TRW, C2, C16>;
+        }
+    }
+}

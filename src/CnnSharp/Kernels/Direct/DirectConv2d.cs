@@ -1,0 +1,313 @@
+using System.Diagnostics;
+
+namespace CnnSharp.Kernels.Direct;
+
+/// <summary>
+/// A planned stride-1 direct 2-D convolution on blocked layouts (forward, backward-input via a second plan, and
+/// backward-weight), for one image at a time; callers split a batch across threads.
+/// </summary>
+/// <remarks>
+/// <para>Geometry: C input channels (1, or a multiple of 16), K output channels (a multiple of 16), a KxK kernel,
+/// padding p on every side, stride 1, dilation 1, one group. Output size Ho = H + 2p - K + 1 (H for "same" padding).</para>
+/// <para>Layouts (floats):
+/// input  x: padded and blocked, [C/16][H+2p][W+2p][16] (single-channel: [H+2p][W+2p]); the border must hold zeros;
+/// output y: blocked, [K/16][Ho][Wo][16] with caller-chosen plane and row strides (so it may be the interior of the
+/// next layer's padded buffer);
+/// weight: PyTorch's (K, C, kh, kw), packed by <see cref="PackWeights"/> into [group][C/16][kh][kw][16][G];
+/// weight gradient accumulator: [kh][kw][C][K], turned into PyTorch's layout by <see cref="UnpackWeightGrad"/>.</para>
+/// <para>Tiles: an output-channel group of G = NV x Lanes channels times P consecutive pixels of a row, with P*NV
+/// accumulators (at most 12 for 16-register ISAs, 28 for AVX-512). Rows are split into balanced tiles (14 = 5+5+4 for
+/// P &lt;= 6), so no tile runs at less than half the accumulators.</para>
+/// <para>Backward-input of a conv (C -> K, pad p) is the forward of a conv K -> C with pad K-1-p over the padded
+/// output gradient, with weights transposed and flipped: build it with <see cref="ForBackwardInput"/> and pack the
+/// original weights with <c>PackWeights(w, transposeAndFlip: true, ...)</c>.</para>
+/// </remarks>
+internal sealed unsafe class DirectConv2d
+{
+    private readonly Tile[] _rowTiles;
+    private readonly WgTile[] _wgTiles;
+    private readonly AlignedBuffer _zeroBias;
+    private readonly int _nv;
+
+    /// <summary>Plans a convolution.</summary>
+    /// <exception cref="ArgumentException">A channel count is not supported or the output would be empty.</exception>
+    public DirectConv2d(int inChannels, int outChannels, int kernelSize, int padding, int height, int width, SimdPath path)
+    {
+        if (inChannels != 1 && (inChannels <= 0 || inChannels % 16 != 0))
+            throw new ArgumentException($"DirectConv2d: input channels must be 1 or a multiple of 16, got {inChannels}", nameof(inChannels));
+        if (outChannels <= 0 || outChannels % 16 != 0)
+            throw new ArgumentException($"DirectConv2d: output channels must be a positive multiple of 16, got {outChannels}", nameof(outChannels));
+        ArgumentOutOfRangeException.ThrowIfLessThan(kernelSize, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(padding);
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        KernelSize = kernelSize;
+        Padding = padding;
+        Height = height;
+        Width = width;
+        OutHeight = height + 2 * padding - kernelSize + 1;
+        OutWidth = width + 2 * padding - kernelSize + 1;
+        if (OutHeight <= 0 || OutWidth <= 0)
+            throw new ArgumentException($"DirectConv2d: kernel {kernelSize} with padding {padding} does not fit input {height}x{width}");
+        Path = path;
+        Lanes = SimdPaths.Lanes(path);
+        _nv = path == SimdPath.V512 && outChannels % 32 != 0 ? 1 : 2;
+        GroupWidth = _nv * Lanes;
+        PixelStride = inChannels == 1 ? 1 : 16;
+        InBlocks = inChannels == 1 ? 1 : inChannels / 16;
+        int budget = SimdPaths.Accumulators(path) / _nv;
+
+        var sizes = new List<Tile>();
+        foreach (var (start, count) in Split(OutWidth, budget))
+            sizes.Add(new Tile(start, count, ConvTileTable.Forward(path, count, _nv, PixelStride)));
+        _rowTiles = [.. sizes];
+
+        var wg = new List<WgTile>();
+        if (PixelStride == 16)
+        {
+            foreach (var (start, count) in Split(16, Math.Min(budget, 16)))
+                wg.Add(new WgTile(0, 1, start, count, ConvTileTable.WeightGrad(path, 1, count, _nv, 16)));
+        }
+        else
+        {
+            var cols = Split(kernelSize, Math.Min(budget, 16));
+            int widest = cols.Max(c => c.Count);
+            foreach (var (rowStart, rows) in Split(kernelSize, Math.Clamp(budget / widest, 1, 7)))
+                foreach (var (colStart, colCount) in cols)
+                    wg.Add(new WgTile(rowStart, rows, colStart, colCount, ConvTileTable.WeightGrad(path, rows, colCount, _nv, 1)));
+        }
+        _wgTiles = [.. wg];
+        _zeroBias = new AlignedBuffer(outChannels);
+    }
+
+    /// <summary>The plan computing the input gradient of <paramref name="forward"/> (which must have C a multiple of 16).</summary>
+    public static DirectConv2d ForBackwardInput(DirectConv2d forward)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        return new DirectConv2d(forward.OutChannels, forward.InChannels, forward.KernelSize, forward.KernelSize - 1 - forward.Padding,
+            forward.OutHeight, forward.OutWidth, forward.Path);
+    }
+
+    /// <summary>Input channels C.</summary>
+    public int InChannels { get; }
+
+    /// <summary>Output channels K.</summary>
+    public int OutChannels { get; }
+
+    /// <summary>Kernel height and width.</summary>
+    public int KernelSize { get; }
+
+    /// <summary>Zero padding on each side.</summary>
+    public int Padding { get; }
+
+    /// <summary>Input height (unpadded).</summary>
+    public int Height { get; }
+
+    /// <summary>Input width (unpadded).</summary>
+    public int Width { get; }
+
+    /// <summary>Output height.</summary>
+    public int OutHeight { get; }
+
+    /// <summary>Output width.</summary>
+    public int OutWidth { get; }
+
+    /// <summary>The vector flavour the tiles use.</summary>
+    public SimdPath Path { get; }
+
+    /// <summary>Floats per vector.</summary>
+    public int Lanes { get; }
+
+    /// <summary>Output channels per tile (G).</summary>
+    public int GroupWidth { get; }
+
+    /// <summary>Floats between neighbouring pixels of the input (16, or 1 for a single-channel input).</summary>
+    public int PixelStride { get; }
+
+    /// <summary>Number of input planes (C/16, or 1).</summary>
+    public int InBlocks { get; }
+
+    /// <summary>Padded input height.</summary>
+    public int PaddedHeight => Height + 2 * Padding;
+
+    /// <summary>Padded input width.</summary>
+    public int PaddedWidth => Width + 2 * Padding;
+
+    /// <summary>Floats in one padded input row.</summary>
+    public int InputRow => PaddedWidth * PixelStride;
+
+    /// <summary>Floats in one padded input plane.</summary>
+    public int InputPlane => PaddedHeight * InputRow;
+
+    /// <summary>Floats in one padded input image.</summary>
+    public int InputImage => InBlocks * InputPlane;
+
+    /// <summary>Floats in one output plane (unpadded, [Ho][Wo][16]).</summary>
+    public int OutputPlane => OutHeight * OutWidth * 16;
+
+    /// <summary>Floats in one unpadded output image.</summary>
+    public int OutputImage => OutChannels / 16 * OutputPlane;
+
+    /// <summary>Floats in the weight and in the weight-gradient accumulator.</summary>
+    public int WeightLength => OutChannels * InChannels * KernelSize * KernelSize;
+
+    /// <summary>Multiply-adds per image (2 FLOP each).</summary>
+    public long MacsPerImage => (long)OutHeight * OutWidth * WeightLength;
+
+    /// <summary>
+    /// Packs PyTorch-layout weights into the forward panel. With <paramref name="transposeAndFlip"/>, <paramref name="weight"/>
+    /// is the (C, K, kh, kw) weight of the conv whose input gradient this plan computes (see <see cref="ForBackwardInput"/>).
+    /// </summary>
+    public void PackWeights(ReadOnlySpan<float> weight, bool transposeAndFlip, float* packed)
+    {
+        int k = KernelSize, cin = InChannels, cout = OutChannels, g = GroupWidth, s = PixelStride;
+        Debug.Assert(weight.Length == WeightLength);
+        int groups = cout / g;
+        for (int grp = 0; grp < groups; grp++)
+            for (int cb = 0; cb < InBlocks; cb++)
+                for (int kh = 0; kh < k; kh++)
+                    for (int kw = 0; kw < k; kw++)
+                        for (int si = 0; si < s; si++)
+                        {
+                            int ic = cb * s + si;
+                            float* dst = packed + ((((long)(grp * InBlocks + cb) * k + kh) * k + kw) * s + si) * g;
+                            for (int q = 0; q < g; q++)
+                            {
+                                int oc = grp * g + q;
+                                dst[q] = transposeAndFlip
+                                    ? weight[((ic * cout + oc) * k + (k - 1 - kh)) * k + (k - 1 - kw)]
+                                    : weight[((oc * cin + ic) * k + kh) * k + kw];
+                            }
+                        }
+    }
+
+    /// <summary>
+    /// Convolves one image: <paramref name="y"/> = conv(<paramref name="x"/>) + bias, optionally ReLU'd, optionally adding
+    /// per-channel sums and sums of squares of the stored outputs into <paramref name="sum"/>/<paramref name="sumSq"/>.
+    /// </summary>
+    /// <param name="x">Padded blocked input image (<see cref="InputImage"/> floats, zero border).</param>
+    /// <param name="packed">Weights from <see cref="PackWeights"/>.</param>
+    /// <param name="bias">K floats, or null for none.</param>
+    /// <param name="y">Output pixel (0, 0) of channel block 0.</param>
+    /// <param name="yPlane">Floats between output channel blocks.</param>
+    /// <param name="yRow">Floats between output rows.</param>
+    /// <param name="sum">K floats receiving per-channel sums, or null.</param>
+    /// <param name="sumSq">K floats receiving per-channel sums of squares (with <paramref name="sum"/>).</param>
+    /// <param name="relu">Clamp the outputs at zero before storing.</param>
+    public void ForwardImage(float* x, float* packed, float* bias, float* y, nint yPlane, nint yRow, float* sum, float* sumSq, bool relu)
+    {
+        int g = GroupWidth, groups = OutChannels / g, s = PixelStride;
+        nint xRow = InputRow, xPlane = InputPlane;
+        long panel = (long)InBlocks * KernelSize * KernelSize * s * g;
+        if (bias == null) bias = _zeroBias.Pointer;
+        for (int grp = 0; grp < groups; grp++)
+        {
+            int c0 = grp * g, c1 = c0 + Lanes;
+            float* yg = y + c0 / 16 * yPlane + c0 % 16;
+            nint yV1 = (c1 / 16 - c0 / 16) * yPlane + (c1 % 16 - c0 % 16);
+            float* wg = packed + grp * panel;
+            float* sg = sum == null ? null : sum + c0;
+            float* qg = sum == null ? null : sumSq + c0;
+            for (int oh = 0; oh < OutHeight; oh++)
+            {
+                float* xr = x + oh * xRow;
+                float* yr = yg + oh * yRow;
+                foreach (var t in _rowTiles)
+                    t.Kernel(xr + t.Start * s, wg, bias + c0, yr + t.Start * 16, yV1, InBlocks, xPlane, xRow, KernelSize, sg, qg, relu);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds one image's weight gradient into <paramref name="acc"/> ([kh][kw][C][K]):
+    /// acc[kh][kw][c][k] += sum over output pixels of x[c][oh + kh][ow + kw] * dy[k][oh][ow].
+    /// </summary>
+    /// <param name="x">The padded blocked input image the forward pass read.</param>
+    /// <param name="dy">Output gradient pixel (0, 0) of channel block 0 (blocked).</param>
+    /// <param name="dyPlane">Floats between gradient channel blocks.</param>
+    /// <param name="dyRow">Floats between gradient rows.</param>
+    /// <param name="acc">Accumulator of <see cref="WeightLength"/> floats.</param>
+    public void WeightGradImage(float* x, float* dy, nint dyPlane, nint dyRow, float* acc)
+    {
+        int k = KernelSize, cin = InChannels, cout = OutChannels, g = GroupWidth, groups = cout / g;
+        nint xRow = InputRow;
+        for (int grp = 0; grp < groups; grp++)
+        {
+            int c0 = grp * g, c1 = c0 + Lanes;
+            float* dyg = dy + c0 / 16 * dyPlane + c0 % 16;
+            nint dyV1 = (c1 / 16 - c0 / 16) * dyPlane + (c1 % 16 - c0 % 16);
+            if (PixelStride == 16)
+            {
+                for (int cb = 0; cb < InBlocks; cb++)
+                    for (int kh = 0; kh < k; kh++)
+                        for (int kw = 0; kw < k; kw++)
+                        {
+                            float* xt = x + cb * InputPlane + kh * xRow + kw * 16;
+                            float* at = acc + ((long)(kh * k + kw) * cin + cb * 16) * cout + c0;
+                            foreach (var t in _wgTiles)
+                                t.Kernel(xt + t.ColStart, 0, dyg, dyV1, OutHeight, OutWidth, xRow, dyRow, at + t.ColStart * cout, 0, cout);
+                        }
+            }
+            else
+            {
+                foreach (var t in _wgTiles)
+                    t.Kernel(x + t.RowStart * xRow + t.ColStart, xRow, dyg, dyV1, OutHeight, OutWidth, xRow, dyRow,
+                        acc + (long)(t.RowStart * k + t.ColStart) * cout + c0, k * cout, cout);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes (or adds, with <paramref name="accumulate"/>) the sum of <paramref name="accumulators"/> ([kh][kw][C][K] each)
+    /// into <paramref name="weightGrad"/> in PyTorch's (K, C, kh, kw) layout.
+    /// </summary>
+    public void UnpackWeightGrad(ReadOnlySpan<nint> accumulators, Span<float> weightGrad, bool accumulate)
+    {
+        int k = KernelSize, cin = InChannels, cout = OutChannels;
+        Debug.Assert(weightGrad.Length == WeightLength);
+        for (int kh = 0; kh < k; kh++)
+            for (int kw = 0; kw < k; kw++)
+                for (int ic = 0; ic < cin; ic++)
+                {
+                    long src = ((long)(kh * k + kw) * cin + ic) * cout;
+                    for (int oc = 0; oc < cout; oc++)
+                    {
+                        float v = 0;
+                        foreach (nint a in accumulators) v += ((float*)a)[src + oc];
+                        ref float d = ref weightGrad[((oc * cin + ic) * k + kh) * k + kw];
+                        d = accumulate ? d + v : v;
+                    }
+                }
+    }
+
+    /// <summary>Balanced split of [0, n) into ceil(n / max) contiguous parts of at most <paramref name="max"/>.</summary>
+    internal static List<(int Start, int Count)> Split(int n, int max)
+    {
+        int parts = (n + max - 1) / max;
+        var result = new List<(int, int)>(parts);
+        for (int i = 0; i < parts; i++)
+        {
+            int start = (int)((long)n * i / parts), end = (int)((long)n * (i + 1) / parts);
+            result.Add((start, end - start));
+        }
+        return result;
+    }
+
+    private readonly struct Tile(int start, int count,
+        delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> kernel)
+    {
+        public readonly int Start = start;
+        public readonly int Count = count;
+        public readonly delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> Kernel = kernel;
+    }
+
+    private readonly struct WgTile(int rowStart, int rows, int colStart, int cols,
+        delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, void> kernel)
+    {
+        public readonly int RowStart = rowStart;
+        public readonly int Rows = rows;
+        public readonly int ColStart = colStart;
+        public readonly int Cols = cols;
+        public readonly delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, void> Kernel = kernel;
+    }
+}

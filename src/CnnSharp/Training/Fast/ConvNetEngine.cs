@@ -1,0 +1,533 @@
+using System.Numerics.Tensors;
+using CnnSharp.Kernels;
+using CnnSharp.Kernels.Direct;
+
+namespace CnnSharp.Training.Fast;
+
+/// <summary>
+/// A fused, allocation-free training step for the seed's <c>ConvNet</c> (conv-BN-ReLU-pool twice, then linear) that
+/// reads and writes the model's live tensors: forward in training mode, mean cross-entropy, backward into every
+/// parameter's <see cref="Tensor.Grad"/>, and PyTorch's batch-norm running-statistics update. An optimizer then steps
+/// on the same tensors.
+/// </summary>
+/// <remarks>
+/// <para>Equivalent to <c>optimizer.ZeroGrad(); loss = F.CrossEntropy(model.Forward(x), y); loss.Backward();</c> on the
+/// generic path: gradients are overwritten (allocated on first use, then reused), running_mean/running_var are updated with
+/// momentum 0.1 (unbiased batch variance for running_var) and num_batches_tracked grows by one.</para>
+/// <para>How: direct convolution kernels on channel-blocked layouts (<see cref="DirectConv2d"/>); the conv epilogue
+/// collects the batch-norm sums; one pass applies BN + ReLU + 2x2 max-pool and writes the next conv's padded input; the
+/// backward recomputes the pooling argmax and fuses pool, ReLU and BN backward into two passes; conv1's input gradient is
+/// never computed. The batch is split statically over <see cref="Parallelism.MaxThreads"/> threads of the persistent
+/// worker pool with private weight-gradient accumulators, summed in a fixed order (results do not depend on timing).
+/// Buffers are planned once for the largest batch seen; later steps allocate nothing on the managed heap.</para>
+/// <para>Not thread-safe: one step at a time per engine.</para>
+/// </remarks>
+public sealed unsafe class ConvNetEngine
+{
+    private readonly ConvNetParameters _p;
+    private readonly SimdPath _path;
+    private readonly float _eps;
+    private readonly float _momentum;
+    private readonly DirectConv2d _conv1, _conv2, _conv2Dx;
+    private readonly int _size, _half, _quarter, _c1, _c2, _classes, _features;
+
+    // Per-step constants (aligned): packed weights, biases, BN affine maps and backward coefficients.
+    private readonly AlignedBuffer _w1, _w2, _w2t, _bias1, _bias2;
+    private readonly LayerState _bn1, _bn2;
+
+    // Batch buffers, sized for _capacity images.
+    private int _capacity;
+    private AlignedBuffer _x1 = new(0), _y1 = new(0), _x2 = new(0), _y2 = new(0), _feat = new(0), _g2 = new(0), _g1 = new(0);
+    private double[] _logits = [], _dlogits = [];
+    private ThreadState[] _threads = [];
+
+    // Step inputs, valid during one call.
+    private float* _images;
+    private int _count, _active;
+
+    private readonly Action<int> _forward1, _forward2, _forward3, _backward1, _backward2, _backward3;
+
+    /// <summary>Binds the engine to the live tensors of a seed ConvNet's state dict (e.g. <c>model.StateDict()</c>).</summary>
+    /// <param name="stateDict">PyTorch keys <c>layer1.0.weight</c> ... <c>fc.bias</c>, the tensors the model owns.</param>
+    /// <param name="batchNormEps">BatchNorm2d's eps (PyTorch default 1e-5).</param>
+    /// <param name="batchNormMomentum">BatchNorm2d's momentum (PyTorch default 0.1).</param>
+    /// <exception cref="ArgumentException">The state dict is not a supported ConvNet (message names the key or shape).</exception>
+    public ConvNetEngine(IReadOnlyList<KeyValuePair<string, Tensor>> stateDict, float batchNormEps = 1e-5f, float batchNormMomentum = 0.1f)
+        : this(stateDict, batchNormEps, batchNormMomentum, SimdPaths.Default)
+    {
+    }
+
+    internal ConvNetEngine(IReadOnlyList<KeyValuePair<string, Tensor>> stateDict, float batchNormEps, float batchNormMomentum, SimdPath path)
+    {
+        _p = ConvNetParameters.Create(stateDict, nameof(ConvNetEngine));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchNormEps);
+        _eps = batchNormEps;
+        _momentum = batchNormMomentum;
+        _path = path;
+        _size = _p.ImageSize;
+        _half = _size / 2;
+        _quarter = _size / 4;
+        _c1 = _p.C1;
+        _c2 = _p.C2;
+        _classes = _p.Classes;
+        _features = _p.Features;
+        _conv1 = new DirectConv2d(1, _c1, _p.K1, _p.K1 / 2, _size, _size, path);
+        _conv2 = new DirectConv2d(_c1, _c2, _p.K2, _p.K2 / 2, _half, _half, path);
+        _conv2Dx = DirectConv2d.ForBackwardInput(_conv2);
+        _w1 = new AlignedBuffer(_conv1.WeightLength);
+        _w2 = new AlignedBuffer(_conv2.WeightLength);
+        _w2t = new AlignedBuffer(_conv2.WeightLength);
+        _bias1 = new AlignedBuffer(_c1);
+        _bias2 = new AlignedBuffer(_c2);
+        _bn1 = new LayerState(_c1);
+        _bn2 = new LayerState(_c2);
+        _forward1 = Forward1;
+        _forward2 = Forward2;
+        _forward3 = Forward3;
+        _backward1 = Backward1;
+        _backward2 = Backward2;
+        _backward3 = Backward3;
+    }
+
+    /// <summary>Whether <paramref name="stateDict"/> is a ConvNet this engine can train (keys and shapes).</summary>
+    public static bool Supports(IReadOnlyList<KeyValuePair<string, Tensor>> stateDict) => ConvNetParameters.TryCreate(stateDict, out _) is not null;
+
+    /// <summary>Thread count to use instead of <see cref="Parallelism.MaxThreads"/> (tests; null follows the global setting).</summary>
+    internal int? ThreadsOverride { get; set; }
+
+    /// <summary>Side of the square single-channel input images (28 for the seed).</summary>
+    public int ImageSize => _size;
+
+    /// <summary>
+    /// One training step: forward (batch statistics), mean cross-entropy against <paramref name="labels"/>, backward into
+    /// the parameters' gradients, running-statistics update. Returns the batch's mean loss.
+    /// </summary>
+    /// <param name="images">Shape (N, 1, S, S), S = <see cref="ImageSize"/>.</param>
+    /// <param name="labels">N class indices.</param>
+    /// <exception cref="ShapeException">The images do not have shape (N, 1, S, S) or N differs from the label count.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label is outside [0, classes).</exception>
+    public float TrainStep(Tensor images, ReadOnlySpan<int> labels)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var s = images.Shape;
+        if (s.Rank != 4 || s[1] != 1 || s[2] != _size || s[3] != _size || s[0] != labels.Length || s[0] < 1)
+            throw new ShapeException($"ConvNetEngine: expected images (N, 1, {_size}, {_size}) with N = {labels.Length} labels, got {s}");
+        for (int i = 0; i < labels.Length; i++)
+            if ((uint)labels[i] >= (uint)_classes)
+                throw new ArgumentOutOfRangeException(nameof(labels), labels[i], $"ConvNetEngine: label {i} must be in [0, {_classes})");
+        int n = s[0];
+        if (n * _size * _size < 2)
+            throw new ArgumentException("ConvNetEngine: batch norm in training mode needs more than one value per channel");
+        EnsureCapacity(n, Math.Min(ThreadsOverride ?? Parallelism.MaxThreads, n));
+        _count = n;
+        _active = Math.Min(ThreadsOverride ?? Parallelism.MaxThreads, n);
+
+        PrepareWeights();
+        fixed (float* img = images.Data)
+        {
+            _images = img;
+            try
+            {
+                Run(_forward1);
+                FinishStatistics(_bn1, _p.Bn1Weight, _p.Bn1Bias, _p.Bn1RunningMean, _p.Bn1RunningVar, _p.Bn1Batches, (double)n * _size * _size);
+                Run(_forward2);
+                FinishStatistics(_bn2, _p.Bn2Weight, _p.Bn2Bias, _p.Bn2RunningMean, _p.Bn2RunningVar, _p.Bn2Batches, (double)n * _half * _half);
+                Run(_forward3);
+            }
+            finally
+            {
+                _images = null;
+            }
+        }
+
+        double loss = LossAndLogitGradient(labels);
+        Run(_backward1);
+        FinishBackward(_bn2, _p.Bn2Weight, _p.Bn2Bias, (double)n * _half * _half);
+        ReduceFcGradient();
+        Run(_backward2);
+        FinishBackward(_bn1, _p.Bn1Weight, _p.Bn1Bias, (double)n * _size * _size);
+        ReduceConvGradient(_conv2, _p.Conv2Weight, _p.Conv2Bias, useConv2: true);
+        Run(_backward3);
+        ReduceConvGradient(_conv1, _p.Conv1Weight, _p.Conv1Bias, useConv2: false);
+        return (float)loss;
+    }
+
+    private void Run(Action<int> phase) => WorkerPool.Shared.Run(_active, phase);
+
+    private (int Start, int End) Chunk(int t) => (_count * t / _active, _count * (t + 1) / _active);
+
+    private void EnsureCapacity(int n, int threads)
+    {
+        if (n > _capacity)
+        {
+            _capacity = n;
+            _x1 = new AlignedBuffer(n * _conv1.InputImage);
+            _y1 = new AlignedBuffer(n * _conv1.OutputImage);
+            _x2 = new AlignedBuffer(n * _conv2.InputImage);
+            _y2 = new AlignedBuffer(n * _conv2.OutputImage);
+            _feat = new AlignedBuffer(n * _features);
+            _g2 = new AlignedBuffer(n * _c2 * _quarter * _quarter);
+            _g1 = new AlignedBuffer(n * _conv2Dx.OutputImage);
+            _logits = new double[n * _classes];
+            _dlogits = new double[n * _classes];
+        }
+        if (threads > _threads.Length)
+        {
+            var grown = new ThreadState[threads];
+            Array.Copy(_threads, grown, _threads.Length);
+            for (int t = _threads.Length; t < threads; t++) grown[t] = new ThreadState(this);
+            _threads = grown;
+        }
+    }
+
+    private void PrepareWeights()
+    {
+        _conv1.PackWeights(_p.Conv1Weight.Data, transposeAndFlip: false, _w1.Pointer);
+        _conv2.PackWeights(_p.Conv2Weight.Data, transposeAndFlip: false, _w2.Pointer);
+        _conv2Dx.PackWeights(_p.Conv2Weight.Data, transposeAndFlip: true, _w2t.Pointer);
+        _p.Conv1Bias.Data.CopyTo(_bias1.Span);
+        _p.Conv2Bias.Data.CopyTo(_bias2.Span);
+    }
+
+    // Phase 1: pad each image into conv1's input, conv1 + bias, per-channel sums for BN1.
+    private void Forward1(int t)
+    {
+        var ts = _threads[t];
+        var (start, end) = Chunk(t);
+        ts.ClearStatistics();
+        int side = _size, pad = _conv1.Padding, wp = _conv1.PaddedWidth;
+        for (int n = start; n < end; n++)
+        {
+            float* x = _x1.Pointer + (long)n * _conv1.InputImage;
+            float* src = _images + (long)n * side * side;
+            for (int r = 0; r < side; r++)
+                new ReadOnlySpan<float>(src + r * side, side).CopyTo(new Span<float>(x + (r + pad) * wp + pad, side));
+            ts.ClearImageSums();
+            _conv1.ForwardImage(x, _w1.Pointer, _bias1.Pointer, _y1.Pointer + (long)n * _conv1.OutputImage, _conv1.OutputPlane, side * 16,
+                ts.Sum.Pointer, ts.SumSq.Pointer, relu: false);
+            ts.FoldImageSums(_c1);
+        }
+    }
+
+    // Phase 2: BN1 + ReLU + pool into conv2's padded input, conv2 + bias, sums for BN2.
+    private void Forward2(int t)
+    {
+        var ts = _threads[t];
+        var (start, end) = Chunk(t);
+        ts.ClearStatistics();
+        var c2 = _conv2;
+        for (int n = start; n < end; n++)
+        {
+            float* x2 = _x2.Pointer + (long)n * c2.InputImage;
+            BnReluPool.Forward(_path, _y1.Pointer + (long)n * _conv1.OutputImage, _c1 / 16, _size, _size, _bn1.Scale.Pointer, _bn1.Shift.Pointer,
+                x2 + c2.Padding * c2.InputRow + c2.Padding * 16, c2.InputPlane, c2.InputRow);
+            ts.ClearImageSums();
+            c2.ForwardImage(x2, _w2.Pointer, _bias2.Pointer, _y2.Pointer + (long)n * c2.OutputImage, c2.OutputPlane, _half * 16,
+                ts.Sum.Pointer, ts.SumSq.Pointer, relu: false);
+            ts.FoldImageSums(_c2);
+        }
+    }
+
+    // Phase 3: BN2 + ReLU + pool, flatten in PyTorch's (C, H, W) order, linear layer.
+    private void Forward3(int t)
+    {
+        var ts = _threads[t];
+        var (start, end) = Chunk(t);
+        int q = _quarter * _quarter;
+        var w = _p.FcWeight.Storage;
+        var b = _p.FcBias.Storage;
+        for (int n = start; n < end; n++)
+        {
+            BnReluPool.Forward(_path, _y2.Pointer + (long)n * _conv2.OutputImage, _c2 / 16, _half, _half, _bn2.Scale.Pointer, _bn2.Shift.Pointer,
+                ts.Pooled.Pointer, q * 16, _quarter * 16);
+            float* f = _feat.Pointer + (long)n * _features;
+            BlockedToChannelMajor(ts.Pooled.Pointer, f, _c2, q);
+            var feat = new ReadOnlySpan<float>(f, _features);
+            for (int k = 0; k < _classes; k++)
+                _logits[n * _classes + k] = (double)b[k] + TensorPrimitives.Dot(new ReadOnlySpan<float>(w, k * _features, _features), feat);
+        }
+    }
+
+    private double LossAndLogitGradient(ReadOnlySpan<int> labels)
+    {
+        int n = _count, k = _classes;
+        double total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var row = _logits.AsSpan(i * k, k);
+            var drow = _dlogits.AsSpan(i * k, k);
+            double max = double.NegativeInfinity;
+            foreach (double v in row) max = Math.Max(max, v);
+            double sum = 0;
+            for (int j = 0; j < k; j++) sum += Math.Exp(row[j] - max);
+            double lse = max + Math.Log(sum);
+            total += lse - row[labels[i]];
+            for (int j = 0; j < k; j++) drow[j] = Math.Exp(row[j] - lse) / n;
+            drow[labels[i]] -= 1.0 / n;
+        }
+        var fcBiasGrad = GradOf(_p.FcBias);
+        for (int j = 0; j < k; j++)
+        {
+            double s = 0;
+            for (int i = 0; i < n; i++) s += _dlogits[i * k + j];
+            fcBiasGrad[j] = (float)s;
+        }
+        return total / n;
+    }
+
+    // Backward phase 1: linear layer (input gradient, private weight gradient), BN2 pass A.
+    private void Backward1(int t)
+    {
+        var ts = _threads[t];
+        var (start, end) = Chunk(t);
+        ts.ClearStatistics();
+        ts.FcGrad.Clear();
+        int q = _quarter * _quarter, f = _features;
+        var w = _p.FcWeight.Storage;
+        var dFeat = ts.FeatureGrad.Span;
+        for (int n = start; n < end; n++)
+        {
+            var feat = new ReadOnlySpan<float>(_feat.Pointer + (long)n * f, f);
+            dFeat.Clear();
+            for (int k = 0; k < _classes; k++)
+            {
+                float d = (float)_dlogits[n * _classes + k];
+                var wk = new ReadOnlySpan<float>(w, k * f, f);
+                TensorPrimitives.MultiplyAdd(wk, d, dFeat, dFeat);
+                var gk = ts.FcGrad.Span.Slice(k * f, f);
+                TensorPrimitives.MultiplyAdd(feat, d, gk, gk);
+            }
+            float* g2 = _g2.Pointer + (long)n * _c2 * q;
+            ChannelMajorToBlocked(ts.FeatureGrad.Pointer, g2, _c2, q);
+            BnReluPool.BackwardStats(_path, _y2.Pointer + (long)n * _conv2.OutputImage, _c2 / 16, _half, _half, _bn2.Scale.Pointer, _bn2.Shift.Pointer,
+                _bn2.Mean.Pointer, _bn2.InvStd.Pointer, g2, q * 16, _quarter * 16, ts.StatA, ts.StatB);
+        }
+    }
+
+    // Backward phase 2: BN2 pass B into a padded per-thread gradient, conv2 weight gradient, conv2 input gradient, BN1 pass A.
+    private void Backward2(int t)
+    {
+        var ts = _threads[t];
+        var (start, end) = Chunk(t);
+        ts.ClearStatistics();
+        ts.ConvGrad2.Clear();
+        int q = _quarter * _quarter;
+        var dx = _conv2Dx;
+        float* dyInterior = ts.Dy2.Pointer + dx.Padding * dx.InputRow + dx.Padding * 16;
+        for (int n = start; n < end; n++)
+        {
+            float* y2 = _y2.Pointer + (long)n * _conv2.OutputImage;
+            BnReluPool.BackwardInput(_path, y2, _c2 / 16, _half, _half, _bn2.Scale.Pointer, _bn2.Shift.Pointer, _g2.Pointer + (long)n * _c2 * q,
+                q * 16, _quarter * 16, _bn2.CoefA.Pointer, _bn2.CoefB.Pointer, _bn2.CoefC.Pointer, dyInterior, dx.InputPlane, dx.InputRow, ts.StatC);
+            float* x2 = _x2.Pointer + (long)n * _conv2.InputImage;
+            _conv2.WeightGradImage(x2, dyInterior, dx.InputPlane, dx.InputRow, ts.ConvGrad2.Pointer);
+            float* g1 = _g1.Pointer + (long)n * dx.OutputImage;
+            dx.ForwardImage(ts.Dy2.Pointer, _w2t.Pointer, null, g1, dx.OutputPlane, _half * 16, null, null, relu: false);
+            BnReluPool.BackwardStats(_path, _y1.Pointer + (long)n * _conv1.OutputImage, _c1 / 16, _size, _size, _bn1.Scale.Pointer, _bn1.Shift.Pointer,
+                _bn1.Mean.Pointer, _bn1.InvStd.Pointer, g1, dx.OutputPlane, _half * 16, ts.StatA, ts.StatB);
+        }
+    }
+
+    // Backward phase 3: BN1 pass B into a per-thread gradient image, conv1 weight gradient (conv1's input needs none).
+    private void Backward3(int t)
+    {
+        var ts = _threads[t];
+        var (start, end) = Chunk(t);
+        ts.ClearConv1Statistics();
+        ts.ConvGrad1.Clear();
+        var dx = _conv2Dx;
+        for (int n = start; n < end; n++)
+        {
+            BnReluPool.BackwardInput(_path, _y1.Pointer + (long)n * _conv1.OutputImage, _c1 / 16, _size, _size, _bn1.Scale.Pointer, _bn1.Shift.Pointer,
+                _g1.Pointer + (long)n * dx.OutputImage, dx.OutputPlane, _half * 16, _bn1.CoefA.Pointer, _bn1.CoefB.Pointer, _bn1.CoefC.Pointer,
+                ts.Dy1.Pointer, _conv1.OutputPlane, _size * 16, ts.StatC1);
+            _conv1.WeightGradImage(_x1.Pointer + (long)n * _conv1.InputImage, ts.Dy1.Pointer, _conv1.OutputPlane, _size * 16, ts.ConvGrad1.Pointer);
+        }
+    }
+
+    // Batch mean/variance from the threads' sums (in thread order), BN affine map, running statistics as PyTorch.
+    private void FinishStatistics(LayerState bn, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, Tensor batches, double count)
+    {
+        int c = bn.Channels;
+        var g = gamma.Data;
+        var b = beta.Data;
+        var rm = runningMean.Data;
+        var rv = runningVar.Data;
+        for (int ch = 0; ch < c; ch++)
+        {
+            double s = 0, q = 0;
+            for (int t = 0; t < _active; t++)
+            {
+                s += _threads[t].StatA[ch];
+                q += _threads[t].StatB[ch];
+            }
+            double mean = s / count;
+            double var = Math.Max(0, q / count - mean * mean);
+            double invStd = 1.0 / Math.Sqrt(var + _eps);
+            bn.Mean.Span[ch] = (float)mean;
+            bn.InvStd.Span[ch] = (float)invStd;
+            float scale = (float)(g[ch] * invStd);
+            bn.Scale.Span[ch] = scale;
+            bn.Shift.Span[ch] = (float)(b[ch] - mean * scale);
+            // PyTorch's running_var uses the unbiased batch variance (count / (count - 1)).
+            rm[ch] = (float)((1 - _momentum) * rm[ch] + _momentum * mean);
+            rv[ch] = (float)((1 - _momentum) * rv[ch] + _momentum * var * count / (count - 1));
+        }
+        batches.Data[0] += 1;
+    }
+
+    // BN parameter gradients and pass-B coefficients from the threads' pass-A sums.
+    private void FinishBackward(LayerState bn, Tensor gamma, Tensor beta, double count)
+    {
+        int c = bn.Channels;
+        var sumDz = bn.SumDz.AsSpan();
+        var sumDzX = bn.SumDzXhat.AsSpan();
+        sumDz.Clear();
+        sumDzX.Clear();
+        for (int t = 0; t < _active; t++)
+            for (int ch = 0; ch < c; ch++)
+            {
+                sumDz[ch] += _threads[t].StatA[ch];
+                sumDzX[ch] += _threads[t].StatB[ch];
+            }
+        var dGamma = GradOf(gamma);
+        var dBeta = GradOf(beta);
+        for (int ch = 0; ch < c; ch++)
+        {
+            dGamma[ch] = (float)sumDzX[ch];
+            dBeta[ch] = (float)sumDz[ch];
+        }
+        BnReluPool.BackwardCoefficients(gamma.Data, bn.Mean.Span, bn.InvStd.Span, sumDz, sumDzX, count, bn.CoefA.Span, bn.CoefB.Span, bn.CoefC.Span);
+    }
+
+    private void ReduceFcGradient()
+    {
+        var grad = GradOf(_p.FcWeight);
+        _threads[0].FcGrad.Span.CopyTo(grad);
+        for (int t = 1; t < _active; t++) TensorPrimitives.Add(grad, _threads[t].FcGrad.Span, grad);
+    }
+
+    private void ReduceConvGradient(DirectConv2d plan, Tensor weight, Tensor bias, bool useConv2)
+    {
+        Span<nint> accs = stackalloc nint[_active];
+        for (int t = 0; t < _active; t++) accs[t] = (nint)(useConv2 ? _threads[t].ConvGrad2.Pointer : _threads[t].ConvGrad1.Pointer);
+        plan.UnpackWeightGrad(accs, GradOf(weight), accumulate: false);
+        var db = GradOf(bias);
+        for (int ch = 0; ch < db.Length; ch++)
+        {
+            double s = 0;
+            for (int t = 0; t < _active; t++) s += useConv2 ? _threads[t].StatC[ch] : _threads[t].StatC1[ch];
+            db[ch] = (float)s;
+        }
+    }
+
+    private static Span<float> GradOf(Tensor parameter)
+    {
+        parameter.Grad ??= Tensor.Zeros(parameter.Shape);
+        return parameter.Grad.Data;
+    }
+
+    // [C/16][q][16] -> [C][q] (PyTorch's flatten order of a (C, H, W) map).
+    internal static void BlockedToChannelMajor(float* src, float* dst, int channels, int q)
+    {
+        for (int c = 0; c < channels; c++)
+        {
+            float* s = src + (long)c / 16 * q * 16 + c % 16;
+            float* d = dst + (long)c * q;
+            for (int i = 0; i < q; i++) d[i] = s[i * 16];
+        }
+    }
+
+    // [C][q] -> [C/16][q][16].
+    internal static void ChannelMajorToBlocked(float* src, float* dst, int channels, int q)
+    {
+        for (int c = 0; c < channels; c++)
+        {
+            float* s = src + (long)c * q;
+            float* d = dst + (long)c / 16 * q * 16 + c % 16;
+            for (int i = 0; i < q; i++) d[i * 16] = s[i];
+        }
+    }
+
+    /// <summary>Per-layer BN vectors (aligned, one float per channel) and batch sums.</summary>
+    private sealed class LayerState(int channels)
+    {
+        public int Channels { get; } = channels;
+        public AlignedBuffer Mean { get; } = new(channels);
+        public AlignedBuffer InvStd { get; } = new(channels);
+        public AlignedBuffer Scale { get; } = new(channels);
+        public AlignedBuffer Shift { get; } = new(channels);
+        public AlignedBuffer CoefA { get; } = new(channels);
+        public AlignedBuffer CoefB { get; } = new(channels);
+        public AlignedBuffer CoefC { get; } = new(channels);
+        public double[] SumDz { get; } = new double[channels];
+        public double[] SumDzXhat { get; } = new double[channels];
+    }
+
+    /// <summary>One thread's private accumulators and per-image scratch.</summary>
+    private sealed class ThreadState
+    {
+        private readonly AlignedBuffer _statsPinned;
+
+        public ThreadState(ConvNetEngine e)
+        {
+            int c = Math.Max(e._c1, e._c2);
+            // Six double vectors of c channels on the pinned heap: StatA, StatB (sums / sums of squares, or pass-A sums),
+            // StatC (conv2 bias gradient), StatC1 (conv1 bias gradient).
+            _statsPinned = new AlignedBuffer(2 * 4 * c);
+            StatA = (double*)_statsPinned.Pointer;
+            StatB = StatA + c;
+            StatC = StatB + c;
+            StatC1 = StatC + c;
+            Channels = c;
+            Sum = new AlignedBuffer(c);
+            SumSq = new AlignedBuffer(c);
+            Pooled = new AlignedBuffer(e._c2 * e._quarter * e._quarter);
+            FeatureGrad = new AlignedBuffer(e._features);
+            FcGrad = new AlignedBuffer(e._classes * e._features);
+            Dy2 = new AlignedBuffer(e._conv2Dx.InputImage);
+            Dy1 = new AlignedBuffer(e._conv1.OutputImage);
+            ConvGrad2 = new AlignedBuffer(e._conv2.WeightLength);
+            ConvGrad1 = new AlignedBuffer(e._conv1.WeightLength);
+        }
+
+        public int Channels { get; }
+        public double* StatA { get; }
+        public double* StatB { get; }
+        public double* StatC { get; }
+        public double* StatC1 { get; }
+        public AlignedBuffer Sum { get; }
+        public AlignedBuffer SumSq { get; }
+        public AlignedBuffer Pooled { get; }
+        public AlignedBuffer FeatureGrad { get; }
+        public AlignedBuffer FcGrad { get; }
+        public AlignedBuffer Dy2 { get; }
+        public AlignedBuffer Dy1 { get; }
+        public AlignedBuffer ConvGrad2 { get; }
+        public AlignedBuffer ConvGrad1 { get; }
+
+        public void ClearStatistics()
+        {
+            new Span<double>(StatA, Channels).Clear();
+            new Span<double>(StatB, Channels).Clear();
+            new Span<double>(StatC, Channels).Clear();
+        }
+
+        public void ClearConv1Statistics() => new Span<double>(StatC1, Channels).Clear();
+
+        public void ClearImageSums()
+        {
+            Sum.Clear();
+            SumSq.Clear();
+        }
+
+        public void FoldImageSums(int channels)
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                StatA[c] += Sum.Pointer[c];
+                StatB[c] += SumSq.Pointer[c];
+            }
+        }
+    }
+}

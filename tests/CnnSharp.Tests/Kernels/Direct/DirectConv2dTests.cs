@@ -1,0 +1,219 @@
+using CnnSharp.Kernels.Direct;
+using CnnSharp.Tests.TestUtilities;
+
+namespace CnnSharp.Tests.Kernels.Direct;
+
+/// <summary>
+/// The direct convolution kernels on every SIMD path (the wider paths run in software where the CPU lacks them) against
+/// naive double loops over NCHW, for the seed's layers and for shapes that exercise every tile remainder.
+/// </summary>
+public sealed unsafe class DirectConv2dTests
+{
+    /// <summary>(in, out, kernel, pad, height, width): the seed's conv1 and conv2 at reduced size, odd widths, valid padding, 48 outputs (one and a half 32-wide groups), 2 input blocks.</summary>
+    public static TheoryData<int, int, int, int, int, int, int> Cases()
+    {
+        var data = new TheoryData<int, int, int, int, int, int, int>();
+        (int, int, int, int, int, int)[] shapes =
+        [
+            (1, 16, 5, 2, 28, 28),
+            (16, 32, 5, 2, 14, 14),
+            (1, 32, 3, 1, 7, 13),
+            (32, 16, 3, 1, 5, 17),
+            (16, 48, 3, 0, 6, 9),
+            (32, 32, 5, 2, 4, 30),
+        ];
+        foreach (SimdPath path in Enum.GetValues<SimdPath>())
+            foreach (var (c, k, ks, p, h, w) in shapes)
+                data.Add(c, k, ks, p, h, w, (int)path);
+        return data;
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void Forward_with_bias_relu_and_statistics_matches_double_reference(int c, int k, int ks, int p, int h, int w, int pathIndex)
+    {
+        var path = (SimdPath)pathIndex;
+        var rng = new Random(c * 1000 + k * 10 + ks);
+        var plan = new DirectConv2d(c, k, ks, p, h, w, path);
+        double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * ks * ks), b = Random(rng, k);
+        double[] expected = Reference(x, wt, b, c, k, ks, p, h, w, out int ho, out int wo);
+
+        var xb = ToPaddedBlocked(x, c, h, w, p);
+        var packed = new AlignedBuffer(plan.WeightLength);
+        plan.PackWeights(ToFloat(wt), transposeAndFlip: false, packed.Pointer);
+        var bias = new AlignedBuffer(k);
+        ToFloat(b).CopyTo(bias.Span);
+        foreach (bool relu in new[] { false, true })
+        {
+            var y = new AlignedBuffer(plan.OutputImage);
+            var sum = new AlignedBuffer(k);
+            var sumSq = new AlignedBuffer(k);
+            plan.ForwardImage(xb.Pointer, packed.Pointer, bias.Pointer, y.Pointer, plan.OutputPlane, wo * 16, sum.Pointer, sumSq.Pointer, relu);
+            GC.KeepAlive(xb); // the kernel reads through raw pointers: keep the buffers reachable until it returns
+            GC.KeepAlive(packed);
+            GC.KeepAlive(bias);
+            var got = FromBlocked(y.Span, k, ho, wo);
+            var want = relu ? Array.ConvertAll(expected, v => Math.Max(v, 0)) : expected;
+            TensorAssert.Close(want, got, Tolerance.Accumulated, $"forward relu={relu}");
+            for (int o = 0; o < k; o++)
+            {
+                double s = 0, q = 0;
+                for (int i = 0; i < ho * wo; i++) { double v = want[o * ho * wo + i]; s += v; q += v * v; }
+                Assert.True(Math.Abs(s - sum.Span[o]) <= 1e-4 * (1 + Math.Abs(s)), $"sum[{o}] {sum.Span[o]} vs {s}");
+                Assert.True(Math.Abs(q - sumSq.Span[o]) <= 1e-4 * (1 + q), $"sumSq[{o}] {sumSq.Span[o]} vs {q}");
+            }
+        }
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void BackwardInput_matches_double_reference(int c, int k, int ks, int p, int h, int w, int pathIndex)
+    {
+        var path = (SimdPath)pathIndex;
+        if (c == 1) return; // a single-channel input needs no gradient in the seed, and the dX plan needs 16-channel blocks
+        var rng = new Random(c * 7 + k + ks + p);
+        var plan = new DirectConv2d(c, k, ks, p, h, w, path);
+        var dxPlan = DirectConv2d.ForBackwardInput(plan);
+        int ho = plan.OutHeight, wo = plan.OutWidth;
+        double[] wt = Random(rng, k * c * ks * ks), dy = Random(rng, k * ho * wo);
+        // dx[i][y][x] = sum over o, kh, kw with y = oy + kh - p, x = ox + kw - p of dy[o][oy][ox] * w[o][i][kh][kw]
+        var expected = new double[c * h * w];
+        for (int o = 0; o < k; o++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    for (int i = 0; i < c; i++)
+                        for (int kh = 0; kh < ks; kh++)
+                            for (int kw = 0; kw < ks; kw++)
+                            {
+                                int iy = oy + kh - p, ix = ox + kw - p;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                expected[(i * h + iy) * w + ix] += dy[(o * ho + oy) * wo + ox] * wt[((o * c + i) * ks + kh) * ks + kw];
+                            }
+        var dyPad = ToPaddedBlocked(dy, k, ho, wo, dxPlan.Padding);
+        var packed = new AlignedBuffer(dxPlan.WeightLength);
+        dxPlan.PackWeights(ToFloat(wt), transposeAndFlip: true, packed.Pointer);
+        var dx = new AlignedBuffer(dxPlan.OutputImage);
+        dxPlan.ForwardImage(dyPad.Pointer, packed.Pointer, null, dx.Pointer, dxPlan.OutputPlane, w * 16, null, null, relu: false);
+        GC.KeepAlive(dyPad);
+        GC.KeepAlive(packed);
+        Assert.Equal(h, dxPlan.OutHeight);
+        Assert.Equal(w, dxPlan.OutWidth);
+        TensorAssert.Close(expected, FromBlocked(dx.Span, c, h, w), Tolerance.Accumulated, "dx");
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void BackwardWeight_accumulates_over_images_and_matches_double_reference(int c, int k, int ks, int p, int h, int w, int pathIndex)
+    {
+        var path = (SimdPath)pathIndex;
+        var rng = new Random(c + k * 3 + ks * 5 + h);
+        var plan = new DirectConv2d(c, k, ks, p, h, w, path);
+        int ho = plan.OutHeight, wo = plan.OutWidth;
+        var expected = new double[k * c * ks * ks];
+        var acc = new AlignedBuffer(plan.WeightLength);
+        for (int image = 0; image < 2; image++)
+        {
+            double[] x = Random(rng, c * h * w), dy = Random(rng, k * ho * wo);
+            for (int o = 0; o < k; o++)
+                for (int i = 0; i < c; i++)
+                    for (int kh = 0; kh < ks; kh++)
+                        for (int kw = 0; kw < ks; kw++)
+                        {
+                            double s = 0;
+                            for (int oy = 0; oy < ho; oy++)
+                                for (int ox = 0; ox < wo; ox++)
+                                {
+                                    int iy = oy + kh - p, ix = ox + kw - p;
+                                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) s += x[(i * h + iy) * w + ix] * dy[(o * ho + oy) * wo + ox];
+                                }
+                            expected[((o * c + i) * ks + kh) * ks + kw] += s;
+                        }
+            var xb = ToPaddedBlocked(x, c, h, w, p);
+            var dyb = ToPaddedBlocked(dy, k, ho, wo, 0);
+            plan.WeightGradImage(xb.Pointer, dyb.Pointer, plan.OutputPlane, wo * 16, acc.Pointer);
+            GC.KeepAlive(xb);
+            GC.KeepAlive(dyb);
+        }
+        var grad = new float[plan.WeightLength];
+        plan.UnpackWeightGrad([(nint)acc.Pointer], grad, accumulate: false);
+        TensorAssert.Close(expected, grad, Tolerance.Accumulated, "dW");
+
+        // A second accumulator (another thread's share) is summed in, and accumulate adds to what is there.
+        var second = new AlignedBuffer(plan.WeightLength);
+        second.Span.Fill(1f);
+        plan.UnpackWeightGrad([(nint)acc.Pointer, (nint)second.Pointer], grad, accumulate: true);
+        GC.KeepAlive(acc);
+        GC.KeepAlive(second);
+        TensorAssert.Close(Array.ConvertAll(expected, v => 2 * v + 1), grad, Tolerance.Accumulated, "dW accumulated");
+    }
+
+    [Fact]
+    public void Unsupported_channel_counts_throw_naming_them()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new DirectConv2d(3, 16, 3, 1, 8, 8, SimdPath.V256));
+        Assert.Contains("3", e.Message);
+        Assert.Throws<ArgumentException>(() => new DirectConv2d(16, 24, 3, 1, 8, 8, SimdPath.V256));
+        Assert.Throws<ArgumentException>(() => new DirectConv2d(16, 16, 9, 0, 8, 8, SimdPath.V256));
+    }
+
+    [Fact]
+    public void Split_is_balanced_and_covers_the_range()
+    {
+        Assert.Equal([(0, 4), (4, 5), (9, 5)], DirectConv2d.Split(14, 6));
+        Assert.Equal([(0, 14)], DirectConv2d.Split(14, 14));
+        Assert.Equal([(0, 8), (8, 8)], DirectConv2d.Split(16, 14));
+    }
+
+    internal static double[] Random(Random rng, int n)
+    {
+        var a = new double[n];
+        for (int i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+        return a;
+    }
+
+    internal static float[] ToFloat(double[] a) => Array.ConvertAll(a, v => (float)v);
+
+    /// <summary>y[o][y][x] = b[o] + sum w[o][i][kh][kw] * x[i][y + kh - p][x + kw - p] (zero outside), in double.</summary>
+    internal static double[] Reference(double[] x, double[] w, double[] b, int c, int k, int ks, int p, int h, int wd, out int ho, out int wo)
+    {
+        ho = h + 2 * p - ks + 1;
+        wo = wd + 2 * p - ks + 1;
+        var y = new double[k * ho * wo];
+        for (int o = 0; o < k; o++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                {
+                    double s = b[o];
+                    for (int i = 0; i < c; i++)
+                        for (int kh = 0; kh < ks; kh++)
+                            for (int kw = 0; kw < ks; kw++)
+                            {
+                                int iy = oy + kh - p, ix = ox + kw - p;
+                                if (iy >= 0 && iy < h && ix >= 0 && ix < wd) s += w[((o * c + i) * ks + kh) * ks + kw] * x[(i * h + iy) * wd + ix];
+                            }
+                    y[(o * ho + oy) * wo + ox] = s;
+                }
+        return y;
+    }
+
+    /// <summary>NCHW (one image) to [C/16][H+2p][W+2p][16] with a zero border ([H+2p][W+2p] when C is 1).</summary>
+    internal static AlignedBuffer ToPaddedBlocked(double[] x, int c, int h, int w, int p)
+    {
+        int s = c == 1 ? 1 : 16, hp = h + 2 * p, wp = w + 2 * p;
+        var buf = new AlignedBuffer(Math.Max(1, c / 16) * hp * wp * s);
+        var span = buf.Span;
+        for (int i = 0; i < c; i++)
+            for (int y = 0; y < h; y++)
+                for (int xx = 0; xx < w; xx++)
+                    span[((i / s * hp + y + p) * wp + xx + p) * s + i % s] = (float)x[(i * h + y) * w + xx];
+        return buf;
+    }
+
+    /// <summary>[C/16][H][W][16] to NCHW.</summary>
+    internal static float[] FromBlocked(ReadOnlySpan<float> y, int c, int h, int w)
+    {
+        var r = new float[c * h * w];
+        for (int i = 0; i < c; i++)
+            for (int yy = 0; yy < h; yy++)
+                for (int x = 0; x < w; x++)
+                    r[(i * h + yy) * w + x] = y[((i / 16 * h + yy) * w + x) * 16 + i % 16];
+        return r;
+    }
+}

@@ -1,0 +1,100 @@
+using CnnSharp.Kernels;
+
+namespace CnnSharp.Tests.Kernels;
+
+/// <summary>The persistent worker pool: every index runs exactly once, index 0 on the caller, nesting and concurrent callers run inline, errors propagate.</summary>
+public sealed class WorkerPoolTests
+{
+    [Fact]
+    public void Run_calls_every_index_once_with_index_zero_on_the_caller()
+    {
+        var pool = new WorkerPool();
+        for (int threads = 1; threads <= 4; threads++)
+        {
+            var hits = new int[threads];
+            var threadIds = new int[threads];
+            pool.Run(threads, i =>
+            {
+                Interlocked.Increment(ref hits[i]);
+                threadIds[i] = Environment.CurrentManagedThreadId;
+            });
+            Assert.All(hits, h => Assert.Equal(1, h));
+            Assert.Equal(Environment.CurrentManagedThreadId, threadIds[0]);
+            Assert.Equal(threads, threadIds.Distinct().Count());
+        }
+        Assert.Equal(3, pool.WorkerCount);
+    }
+
+    [Fact]
+    public void Many_consecutive_regions_complete_including_after_workers_went_to_sleep()
+    {
+        var pool = new WorkerPool();
+        long total = 0;
+        for (int r = 0; r < 2000; r++) pool.Run(2, i => Interlocked.Add(ref total, i + 1));
+        Thread.Sleep(5 * WorkerPool.SpinMicroseconds / 1000 + 20); // workers block after spinning
+        pool.Run(2, i => Interlocked.Add(ref total, i + 1));
+        Assert.Equal(2001 * 3, total);
+    }
+
+    [Fact]
+    public void Nested_region_runs_inline_without_deadlock()
+    {
+        var pool = new WorkerPool();
+        var inner = new int[2 * 3];
+        pool.Run(2, outer => pool.Run(3, i => inner[outer * 3 + i]++));
+        Assert.All(inner, v => Assert.Equal(1, v));
+    }
+
+    [Fact]
+    public void Concurrent_callers_each_get_all_their_indices()
+    {
+        var pool = new WorkerPool();
+        var counts = new int[4];
+        Parallel.For(0, 4, caller =>
+        {
+            for (int r = 0; r < 200; r++) pool.Run(2, i => Interlocked.Increment(ref counts[caller]));
+        });
+        Assert.All(counts, c => Assert.Equal(400, c));
+    }
+
+    [Fact]
+    public void Exception_in_a_worker_is_rethrown_on_the_caller_after_all_finish()
+    {
+        var pool = new WorkerPool();
+        int finished = 0;
+        var e = Assert.Throws<InvalidOperationException>(() => pool.Run(3, i =>
+        {
+            if (i == 2) throw new InvalidOperationException("boom 2");
+            Interlocked.Increment(ref finished);
+        }));
+        Assert.Equal("boom 2", e.Message);
+        Assert.Equal(2, finished);
+        int after = 0;
+        pool.Run(3, _ => Interlocked.Increment(ref after));
+        Assert.Equal(3, after);
+    }
+
+    [Fact]
+    public void For_splits_the_range_into_contiguous_chunks()
+    {
+        var pool = new WorkerPool();
+        var seen = new int[103];
+        pool.For(103, 3, (s, e) => { for (int i = s; i < e; i++) seen[i]++; });
+        Assert.All(seen, v => Assert.Equal(1, v));
+    }
+
+    private static readonly AsyncLocal<int> s_flow = new();
+
+    [Fact]
+    public void Callers_async_local_values_flow_into_the_workers()
+    {
+        var pool = new WorkerPool();
+        var seen = new int[3];
+        s_flow.Value = 42;
+        pool.Run(3, i => seen[i] = s_flow.Value);
+        s_flow.Value = 0;
+        Assert.All(seen, v => Assert.Equal(42, v));
+        pool.Run(3, i => seen[i] = s_flow.Value);
+        Assert.All(seen, v => Assert.Equal(0, v));
+    }
+}
