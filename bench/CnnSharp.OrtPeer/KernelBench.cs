@@ -144,6 +144,42 @@ internal static unsafe partial class KernelBench
         }
     }
 
+    /// <summary>Wall-clock speed-up of the packed convolution on 2 threads for one image (best of many runs each).</summary>
+    public static void Scaling(int rounds)
+    {
+        Parallelism.MaxThreads = 2;
+        (int C, int H, int K, int R, int S, int P, string Label)[] convs =
+        [
+            (64, 56, 64, 3, 1, 1, "layer1"), (128, 28, 128, 3, 1, 1, "layer2"), (256, 14, 256, 3, 1, 1, "layer3"),
+            (512, 7, 512, 3, 1, 1, "layer4"), (3, 224, 64, 7, 2, 3, "conv1"), (16, 14, 32, 5, 1, 2, "seed2"),
+        ];
+        Console.WriteLine($"ConvGemm batch 1, wall clock, best of {rounds} interleaved rounds: 1 vs 2 threads");
+        Console.WriteLine("| layer | 1 thread (ms) | 2 threads (ms) | speed-up |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var c in convs)
+        {
+            var g = Conv2dGeometry.Create([1, c.C, c.H, c.H], [c.K, c.C, c.R, c.R], (c.S, c.S), (c.P, c.P, c.P, c.P), (1, 1), 1, "scaling");
+            var w = Random(c.K * c.C * c.R * c.R, 4);
+            var x = Random(c.C * c.H * c.H, 3);
+            var b = Random(c.K, 5);
+            var y = new float[c.K * g.OutH * g.OutW];
+            var packed = new PackedConvWeights(w, c.K, c.C, c.R, c.R, 1, Isa.Level);
+            double one = double.MaxValue, two = double.MaxValue;
+            for (int i = 0; i < 20; i++) ConvGemm.Forward(x, packed, b, y, g, true, 2, 0);
+            for (int r = 0; r < rounds; r++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                ConvGemm.Forward(x, packed, b, y, g, true, 1, 0);
+                long t1 = Stopwatch.GetTimestamp();
+                ConvGemm.Forward(x, packed, b, y, g, true, 2, 0);
+                long t2 = Stopwatch.GetTimestamp();
+                one = Math.Min(one, (t1 - t0) / (double)Stopwatch.Frequency);
+                two = Math.Min(two, (t2 - t1) / (double)Stopwatch.Frequency);
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {c.Label} | {one * 1000:F3} | {two * 1000:F3} | {one / two:F2}x |"));
+        }
+    }
+
     private static void Row(string kernel, string shape, double seconds, double flops, double peak)
     {
         double gflops = flops / seconds / 1e9;

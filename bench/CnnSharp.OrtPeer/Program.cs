@@ -39,6 +39,11 @@ internal static class Program
             KernelBench.Run(o.Rounds);
             return 0;
         }
+        if (o.Scaling)
+        {
+            KernelBench.Scaling(o.Rounds);
+            return 0;
+        }
         if (o.Tune is not null)
         {
             KernelBench.Tune(o.Rounds, o.Tune.Length == 0 ? null : o.Tune);
@@ -354,10 +359,12 @@ internal static class Program
                                     [--warmup 3] [--round-ms 100] [--profile] [--profile-top 12] [--conformance DIR]
                    CnnSharp.OrtPeer --kernels [--rounds 15]
                    CnnSharp.OrtPeer --tune [MC:KC:NC,...] [--rounds 15]
+                   CnnSharp.OrtPeer --scaling [--rounds 15]
               Models are read from DIR/pytorch-models/<name>/model.onnx (DIR: --conformance, CNNSHARP_CONFORMANCE,
               or shared/conformance in a folder above the program). --profile adds CnnSharp's time per operator.
               --kernels: single-thread GEMM/convolution/pooling efficiency against an FMA loop, in thread CPU time.
               --tune: the packed convolution's cache blocks on ResNet-18's layer shapes, candidates interleaved.
+              --scaling: batch-1 packed convolutions on 1 and 2 threads (wall clock).
             """;
 
         public string[] Models { get; private set; } = ["resnet18", "seed_convnet"];
@@ -372,6 +379,7 @@ internal static class Program
         public bool Help { get; private set; }
         public bool Kernels { get; private set; }
         public string? Tune { get; private set; }
+        public bool Scaling { get; private set; }
 
         public static Options Parse(string[] args)
         {
@@ -397,6 +405,7 @@ internal static class Program
                     case "--profile-top": o.ProfileTop = Positive(); break;
                     case "--conformance": o.Conformance = Next(); break;
                     case "--kernels": o.Kernels = true; break;
+                    case "--scaling": o.Scaling = true; break;
                     case "--tune": o.Tune = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? Next() : ""; break;
                     case "-h" or "--help": o.Help = true; break;
                     default: throw new ArgumentException($"unknown option '{args[i]}'");
