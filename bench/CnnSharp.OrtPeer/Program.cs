@@ -46,7 +46,7 @@ internal static class Program
         }
         if (o.Tune is not null)
         {
-            KernelBench.Tune(o.Rounds, o.Tune.Length == 0 ? null : o.Tune);
+            KernelBench.Tune(o.Rounds, o.Tune.Length == 0 ? null : o.Tune, o.Cold);
             return 0;
         }
         string? root = o.Conformance ?? FindConformance();
@@ -99,7 +99,7 @@ internal static class Program
     }
 
     private sealed record Row(string Model, int Batch, double CnnMedian, double CnnMin, double OrtMedian, double OrtMin,
-        double MaxDiff, bool Agree, string? Note)
+        double MaxDiff, bool Agree, string? Note, double CnnCpu = double.NaN, double OrtCpu = double.NaN)
     {
         public double Ratio => CnnMedian / OrtMedian;
     }
@@ -173,23 +173,30 @@ internal static class Program
         int repsCnn = Reps(RunCnn, o.RoundMs), repsOrt = Reps(RunOrt, o.RoundMs);
         var cnnTimes = new double[o.Rounds];
         var ortTimes = new double[o.Rounds];
+        var cnnCpu = new double[o.Rounds];
+        var ortCpu = new double[o.Rounds];
         for (int r = 0; r < o.Rounds; r++)
         {
             // Alternate who goes first so neither side always runs on a cache the other just warmed or evicted.
             if (r % 2 == 0)
             {
-                cnnTimes[r] = Time(RunCnn, repsCnn);
-                ortTimes[r] = Time(RunOrt, repsOrt);
+                (cnnTimes[r], cnnCpu[r]) = TimeBoth(RunCnn, repsCnn, o.Threads);
+                (ortTimes[r], ortCpu[r]) = TimeBoth(RunOrt, repsOrt, o.Threads);
             }
             else
             {
-                ortTimes[r] = Time(RunOrt, repsOrt);
-                cnnTimes[r] = Time(RunCnn, repsCnn);
+                (ortTimes[r], ortCpu[r]) = TimeBoth(RunOrt, repsOrt, o.Threads);
+                (cnnTimes[r], cnnCpu[r]) = TimeBoth(RunCnn, repsCnn, o.Threads);
             }
         }
 
-        if (o.Profile) Profile(model, batch, cnn, input, o);
-        return new Row(model, batch, Median(cnnTimes), cnnTimes.Min(), Median(ortTimes), ortTimes.Min(), maxDiff, agree, null);
+        if (o.Profile)
+        {
+            Profile(model, batch, cnn, input, o);
+            OrtProfile(model, batch, path, data, shape, o);
+        }
+        return new Row(model, batch, Median(cnnTimes), cnnTimes.Min(), Median(ortTimes), ortTimes.Min(), maxDiff, agree, null,
+            Median(cnnCpu), Median(ortCpu));
     }
 
     /// <summary>
@@ -244,6 +251,25 @@ internal static class Program
     }
 
     /// <summary>Seconds per run, averaged over <paramref name="reps"/> runs.</summary>
+    /// <summary>
+    /// Wall seconds per run and CPU seconds per run: of the calling thread with one thread (both runtimes then compute on
+    /// the caller, so this is their whole cost without the time a loaded machine keeps the thread waiting), of the whole
+    /// process otherwise.
+    /// </summary>
+    private static (double Wall, double Cpu) TimeBoth(Action run, int reps, int threads)
+    {
+        double cpu0 = threads == 1 ? KernelBench.ThreadCpuSeconds() : ProcessCpuSeconds();
+        double wall = Time(run, reps);
+        double cpu1 = threads == 1 ? KernelBench.ThreadCpuSeconds() : ProcessCpuSeconds();
+        return (wall, (cpu1 - cpu0) / reps);
+    }
+
+    private static double ProcessCpuSeconds()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime.TotalSeconds;
+    }
+
     private static double Time(Action run, int reps)
     {
         long start = Stopwatch.GetTimestamp();
@@ -270,8 +296,19 @@ internal static class Program
         var byKind = new Dictionary<string, (long Ticks, int Count)>(StringComparer.Ordinal);
         var byNode = new Dictionary<string, (string Kind, string Shapes, long Ticks)>(StringComparer.Ordinal);
         int runs = Math.Max(3, o.Rounds);
-        cnn.Graph.StepObserver = (node, op, shapes, ticks) =>
+        // With one thread the time per step is the calling thread's CPU time since the previous step ended (the graph's
+        // own bookkeeping between steps is included; the time the machine's load keeps the thread waiting is not).
+        bool cpuTime = o.Threads == 1;
+        double lastCpu = 0;
+        cnn.Graph.StepObserver = (node, op, shapes, wallTicks) =>
         {
+            long ticks = wallTicks;
+            if (cpuTime)
+            {
+                double now = KernelBench.ThreadCpuSeconds();
+                ticks = (long)((now - lastCpu) * Stopwatch.Frequency);
+                lastCpu = now;
+            }
             string kind = op.GetType().Name.Replace("Op", "", StringComparison.Ordinal) + (op is Onnx.Ops.ConvOp { FusedRelu: true } ? "+Relu" : "");
             if (kind == "Conv" || kind == "Conv+Relu")
             {
@@ -286,7 +323,11 @@ internal static class Program
         };
         try
         {
-            for (int i = 0; i < runs; i++) cnn.Run(input);
+            for (int i = 0; i < runs; i++)
+            {
+                lastCpu = KernelBench.ThreadCpuSeconds();
+                cnn.Run(input);
+            }
         }
         finally
         {
@@ -294,7 +335,7 @@ internal static class Program
         }
         double total = byKind.Values.Sum(v => v.Ticks);
         double ToMs(long ticks) => ticks * 1000.0 / Stopwatch.Frequency / runs;
-        Console.WriteLine($"  profile {model} b{batch} (CnnSharp, mean of {runs} runs, {Ms(total / Stopwatch.Frequency / runs)} ms in steps):");
+        Console.WriteLine($"  profile {model} b{batch} (CnnSharp, mean of {runs} runs, {Ms(total / Stopwatch.Frequency / runs)} ms {(cpuTime ? "thread CPU" : "wall clock")} in steps):");
         foreach (var (kind, v) in byKind.OrderByDescending(p => p.Value.Ticks))
             Console.WriteLine($"    {kind,-22} {ToMs(v.Ticks),9:F3} ms {100 * v.Ticks / total,5:F1}%  ({v.Count / runs} nodes)");
         Console.WriteLine("    slowest nodes:");
@@ -302,23 +343,73 @@ internal static class Program
             Console.WriteLine($"    {ToMs(v.Ticks),9:F3} ms  {v.Kind,-16} {name}  {v.Shapes}");
     }
 
+    /// <summary>ONNX Runtime's own per-node profile of the same runs (its JSON trace, summed by operator and by node).</summary>
+    private static void OrtProfile(string model, int batch, string path, float[] data, int[] shape, Options o)
+    {
+        string prefix = Path.Combine(Path.GetTempPath(), "cnnsharp-ortpeer", $"ort-{model}-b{batch}");
+        using var options = new SessionOptions
+        {
+            IntraOpNumThreads = o.Threads,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            EnableProfiling = true,
+            ProfileOutputPathPrefix = prefix,
+        };
+        string file;
+        int runs = Math.Max(3, o.Rounds);
+        using (var ort = new InferenceSession(path, options))
+        {
+            using var input = OrtValue.CreateTensorValueFromMemory(data, shape.Select(d => (long)d).ToArray());
+            using var runOptions = new RunOptions();
+            for (int i = 0; i < o.Warmup; i++) ort.Run(runOptions, [ort.InputNames[0]], [input], ort.OutputNames).Dispose();
+            for (int i = 0; i < runs; i++) ort.Run(runOptions, [ort.InputNames[0]], [input], ort.OutputNames).Dispose();
+            file = ort.EndProfiling();
+        }
+        // Trace events: {"cat":"Node","name":"<node>_kernel_time","dur":<us>,"args":{"op_name":"Conv",...}}; the warm-up runs
+        // are included, so only the last `runs` occurrences of each node count.
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file));
+        var perNode = new Dictionary<string, (string Op, List<long> Durations)>(StringComparer.Ordinal);
+        foreach (var e in doc.RootElement.EnumerateArray())
+        {
+            if (!e.TryGetProperty("cat", out var cat) || cat.GetString() != "Node") continue;
+            string name = e.GetProperty("name").GetString() ?? "";
+            if (!name.EndsWith("_kernel_time", StringComparison.Ordinal)) continue;
+            string op = e.TryGetProperty("args", out var a) && a.TryGetProperty("op_name", out var opName) ? opName.GetString() ?? "?" : "?";
+            if (!perNode.TryGetValue(name, out var entry)) perNode[name] = entry = (op, []);
+            entry.Durations.Add(e.GetProperty("dur").GetInt64());
+        }
+        File.Delete(file);
+        double NodeMs(List<long> d) => d.TakeLast(runs).Average() / 1000.0;
+        double total = perNode.Values.Sum(v => NodeMs(v.Durations));
+        Console.WriteLine($"  ORT profile {model} b{batch} (mean of {runs} runs, {total:F3} ms in nodes, after ORT's graph rewrites):");
+        foreach (var group in perNode.Values.GroupBy(v => v.Op).OrderByDescending(g => g.Sum(v => NodeMs(v.Durations))))
+            Console.WriteLine($"    {group.Key,-22} {group.Sum(v => NodeMs(v.Durations)),9:F3} ms {100 * group.Sum(v => NodeMs(v.Durations)) / total,5:F1}%  ({group.Count()} nodes)");
+        Console.WriteLine("    slowest nodes:");
+        foreach (var (name, v) in perNode.OrderByDescending(p => NodeMs(p.Value.Durations)).Take(o.ProfileTop))
+            Console.WriteLine($"    {NodeMs(v.Durations),9:F3} ms  {v.Op,-16} {name[..^"_kernel_time".Length]}");
+    }
+
     private static string Table(List<Row> rows, Options o)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| model | batch | CnnSharp median (ms) | ORT median (ms) | CnnSharp/ORT | CnnSharp best (ms) | ORT best (ms) | CnnSharp img/s | ORT img/s | max abs diff | agree |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        string cpu = o.Threads == 1 ? "thread CPU" : "process CPU";
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| model | batch | CnnSharp median (ms) | ORT median (ms) | CnnSharp/ORT | CnnSharp best (ms) | ORT best (ms) | CnnSharp {cpu} (ms) | ORT {cpu} (ms) | CPU ratio | CnnSharp img/s | ORT img/s | max abs diff | agree |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var r in rows)
         {
             if (r.Note is not null)
             {
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Model} | {r.Batch} | - | - | - | - | - | - | - | - | {r.Note} |");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Model} | {r.Batch} | - | - | - | - | - | - | - | - | - | - | - | {r.Note} |");
                 continue;
             }
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"| {r.Model} | {r.Batch} | {Ms(r.CnnMedian)} | {Ms(r.OrtMedian)} | **{r.Ratio:F2}x** | {Ms(r.CnnMin)} | {Ms(r.OrtMin)} | " +
+                $"{Ms(r.CnnCpu)} | {Ms(r.OrtCpu)} | {r.CnnCpu / r.OrtCpu:F2}x | " +
                 $"{r.Batch / r.CnnMedian:F0} | {r.Batch / r.OrtMedian:F0} | {r.MaxDiff:G2} | {(r.Agree ? "yes" : "NO")} |");
         }
-        sb.Append(CultureInfo.InvariantCulture, $"({o.Threads} threads each, median of {o.Rounds} alternating rounds; ratio < 1 means CnnSharp is faster; agree: |diff| <= 1e-4 + 1e-3*|ORT| element-wise)");
+        string scope = o.Threads == 1 ? "of the calling thread, on which both runtimes compute with one thread" : "of the whole process (ORT's spinning workers included)";
+        sb.Append(CultureInfo.InvariantCulture, $"({o.Threads} thread(s) each, medians of {o.Rounds} alternating rounds; ratio < 1 means CnnSharp is faster; {cpu} = CPU time per run {scope}; agree: |diff| <= 1e-4 + 1e-3*|ORT| element-wise)");
         return sb.ToString();
     }
 
@@ -358,7 +449,7 @@ internal static class Program
             usage: CnnSharp.OrtPeer [--models resnet18,seed_convnet] [--batches 1,32] [--threads 2] [--rounds 15]
                                     [--warmup 3] [--round-ms 100] [--profile] [--profile-top 12] [--conformance DIR]
                    CnnSharp.OrtPeer --kernels [--rounds 15]
-                   CnnSharp.OrtPeer --tune [MC:KC:NC,...] [--rounds 15]
+                   CnnSharp.OrtPeer --tune [MC:KC:NC,...] [--cold] [--rounds 15]
                    CnnSharp.OrtPeer --scaling [--rounds 15]
               Models are read from DIR/pytorch-models/<name>/model.onnx (DIR: --conformance, CNNSHARP_CONFORMANCE,
               or shared/conformance in a folder above the program). --profile adds CnnSharp's time per operator.
@@ -380,6 +471,7 @@ internal static class Program
         public bool Kernels { get; private set; }
         public string? Tune { get; private set; }
         public bool Scaling { get; private set; }
+        public bool Cold { get; private set; }
 
         public static Options Parse(string[] args)
         {
@@ -406,6 +498,7 @@ internal static class Program
                     case "--conformance": o.Conformance = Next(); break;
                     case "--kernels": o.Kernels = true; break;
                     case "--scaling": o.Scaling = true; break;
+                    case "--cold": o.Cold = true; break;
                     case "--tune": o.Tune = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? Next() : ""; break;
                     case "-h" or "--help": o.Help = true; break;
                     default: throw new ArgumentException($"unknown option '{args[i]}'");

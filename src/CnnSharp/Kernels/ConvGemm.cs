@@ -164,6 +164,7 @@ internal static unsafe class ConvGemm
             for (int gi = 0; gi < g.Groups; gi++)
             {
                 float* src = image + (nint)gi * cg * plane;
+                long srcLength = (long)(g.C - gi * cg) * plane; // readable floats from src (stride-2 loads check it)
                 float* wG = packedW + (nint)gi * rowsPadded * taps;
                 float* yG = y + ((nint)n * g.K + gi * kg) * p;
                 float* bG = bias is null ? null : bias + gi * kg;
@@ -183,7 +184,7 @@ internal static unsafe class ConvGemm
                     for (int pc = 0; pc < taps; pc += blk.KC)
                     {
                         int kc = Math.Min(blk.KC, taps - pc);
-                        PackB(src, pixOff, tapOff + pc, kc, nc, nr, packB);
+                        PackB(src, srcLength, pixOff, tapOff + pc, kc, nc, nr, packB);
                         bool first = pc == 0, last = pc + kc == taps;
                         float* wSlice = wG + (nint)pc * rowsPadded;
                         for (int ic = m0; ic < m1; ic += blk.MC)
@@ -248,17 +249,36 @@ internal static unsafe class ConvGemm
 
     /// <summary>
     /// Packs taps <c>tapOff[0..kc)</c> × pixels <c>pixOff[0..nc)</c> of the (padded) group image into NR-wide micro-panels:
-    /// <c>dst[(q/NR)·NR·kc + p·NR + q%NR] = src[pixOff[q] + tapOff[p]]</c>, lanes past nc zero.
+    /// <c>dst[(q/NR)·NR·kc + p·NR + q%NR] = src[pixOff[q] + tapOff[p]]</c>, lanes past nc zero. Tap offsets increase
+    /// with the tap index; <paramref name="srcLength"/> floats are readable from <paramref name="src"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackB(float* src, int* pixOff, int* tapOff, int kc, int nc, int nr, float* dst)
+    private static void PackB(float* src, long srcLength, int* pixOff, int* tapOff, int kc, int nc, int nr, float* dst)
     {
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
             int* o = pixOff + jr;
             float* panel = dst + (nint)jr * kc;
-            if (cols == nr && nr % 8 == 0 && Vector256.IsHardwareAccelerated && o[nr - 1] - o[0] == nr - 1)
+            if (cols == nr && nr % 8 == 0 && Avx2.IsSupported && o[nr - 1] - o[0] == 2 * (nr - 1)
+                && o[0] + (long)tapOff[kc - 1] + 2 * nr <= srcLength)
+            {
+                // Stride 2 inside one output row: each 8 lanes are the even elements of 16 consecutive values (the
+                // last, odd one is read but unused, hence the length check): shuffle evens of both halves, then put
+                // the 64-bit pairs in order.
+                float* b = src + o[0];
+                for (int t = 0; t < kc; t++)
+                {
+                    float* s = b + tapOff[t];
+                    float* d = panel + t * nr;
+                    for (int j = 0; j < nr; j += 8, s += 16)
+                    {
+                        var even = Avx.Shuffle(Avx.LoadVector256(s), Avx.LoadVector256(s + 8), 0x88);
+                        Avx.Store(d + j, Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle());
+                    }
+                }
+            }
+            else if (cols == nr && nr % 8 == 0 && Vector256.IsHardwareAccelerated && o[nr - 1] - o[0] == nr - 1)
             {
                 // NR consecutive input values per tap: plain vector copies.
                 float* b = src + o[0];
@@ -267,6 +287,32 @@ internal static unsafe class ConvGemm
                     float* s = b + tapOff[t];
                     float* d = panel + t * nr;
                     for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(s + j), d + j);
+                }
+            }
+            else if (cols == nr && nr == 16 && Avx.IsSupported && RowSegments(o, out var segments) is int count and <= MaxSegments)
+            {
+                // A stride-1 panel that wraps over 2-4 output rows: per tap, load 16 values at each segment's source (so
+                // lane j reads base_k + j, exact for the segment's lanes) and blend the segments together. Every read
+                // stays between the panel's first and last source element (see RowSegments).
+                for (int t = 0; t < kc; t++)
+                {
+                    float* s = src + tapOff[t];
+                    float* d = panel + t * 16;
+                    Vector256<float> v0 = Avx.LoadVector256(s + segments.Base0), v1 = Avx.LoadVector256(s + segments.Base0 + 8);
+                    v0 = Avx.BlendVariable(v0, Avx.LoadVector256(s + segments.Base1), segments.Mask1Low);
+                    v1 = Avx.BlendVariable(v1, Avx.LoadVector256(s + segments.Base1 + 8), segments.Mask1High);
+                    if (count > 2)
+                    {
+                        v0 = Avx.BlendVariable(v0, Avx.LoadVector256(s + segments.Base2), segments.Mask2Low);
+                        v1 = Avx.BlendVariable(v1, Avx.LoadVector256(s + segments.Base2 + 8), segments.Mask2High);
+                        if (count > 3)
+                        {
+                            v0 = Avx.BlendVariable(v0, Avx.LoadVector256(s + segments.Base3), segments.Mask3Low);
+                            v1 = Avx.BlendVariable(v1, Avx.LoadVector256(s + segments.Base3 + 8), segments.Mask3High);
+                        }
+                    }
+                    Avx.Store(d, v0);
+                    Avx.Store(d + 8, v1);
                 }
             }
             else if (cols == nr && nr == 16 && Avx2.IsSupported)
@@ -303,6 +349,63 @@ internal static unsafe class ConvGemm
             }
         }
     }
+
+    private const int MaxSegments = 4;
+
+    /// <summary>
+    /// Up to four runs of consecutive source offsets in a 16-lane panel: run k starts at lane l_k, and lane j of it reads
+    /// <c>Base_k + j</c> (<c>Base_k = o[l_k] − l_k</c>); masks select the lanes of runs 1-3 (run 0 fills the rest first).
+    /// </summary>
+    private struct Segments
+    {
+        public int Base0, Base1, Base2, Base3;
+        public Vector256<float> Mask1Low, Mask1High, Mask2Low, Mask2High, Mask3Low, Mask3High;
+    }
+
+    /// <summary>
+    /// Splits the 16 offsets <paramref name="o"/> (strictly increasing) into runs of consecutive values; returns the number
+    /// of runs (only the first <see cref="MaxSegments"/> are described; more returns MaxSegments + 1). Offsets start at
+    /// o[0] ≥ 0 and grow by at least 1 per lane, so <c>o[l] ≥ l</c> and <c>o[15] ≥ o[l] + 15 − l</c>: every run's base
+    /// <c>Base_k = o[l_k] − l_k</c> is ≥ 0 and <c>Base_k + 15 ≤ o[15]</c>, so its 16-value load stays in [0, o[15]].
+    /// </summary>
+    private static int RowSegments(int* o, out Segments seg)
+    {
+        seg = default;
+        int count = 0;
+        int* lanes = stackalloc int[16];
+        for (int l = 0; l < 16; l++)
+        {
+            if (l == 0 || o[l] != o[l - 1] + 1)
+            {
+                if (count == MaxSegments) return count + 1;
+                int b = o[l] - l;
+                switch (count)
+                {
+                    case 0: seg.Base0 = b; break;
+                    case 1: seg.Base1 = b; break;
+                    case 2: seg.Base2 = b; break;
+                    default: seg.Base3 = b; break;
+                }
+                count++;
+            }
+            lanes[l] = count - 1;
+        }
+        seg.Mask1Low = Mask(lanes, 1, 0);
+        seg.Mask1High = Mask(lanes, 1, 8);
+        seg.Mask2Low = Mask(lanes, 2, 0);
+        seg.Mask2High = Mask(lanes, 2, 8);
+        seg.Mask3Low = Mask(lanes, 3, 0);
+        seg.Mask3High = Mask(lanes, 3, 8);
+        return count;
+    }
+
+    /// <summary>The blend mask of lanes [from, from+8) that belong to run <paramref name="k"/>.</summary>
+    private static Vector256<float> Mask(int* lanes, int k, int from) => Vector256.Create(
+        Sel(lanes[from] == k), Sel(lanes[from + 1] == k), Sel(lanes[from + 2] == k), Sel(lanes[from + 3] == k),
+        Sel(lanes[from + 4] == k), Sel(lanes[from + 5] == k), Sel(lanes[from + 6] == k), Sel(lanes[from + 7] == k));
+
+    /// <summary>A blend mask lane: all bits set (take the new value) or zero.</summary>
+    private static float Sel(bool take) => take ? BitConverter.Int32BitsToSingle(-1) : 0f;
 
     /// <summary><c>c[r, j] = relu?(c[r, j] + bias[r])</c> over a full tile (NaN stays NaN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
