@@ -305,11 +305,9 @@ internal static unsafe class ConvGemm
                     {
                         v0 = Avx.BlendVariable(v0, Avx.LoadVector256(s + segments.Base2), segments.Mask2Low);
                         v1 = Avx.BlendVariable(v1, Avx.LoadVector256(s + segments.Base2 + 8), segments.Mask2High);
-                        if (count > 3)
-                        {
-                            v0 = Avx.BlendVariable(v0, Avx.LoadVector256(s + segments.Base3), segments.Mask3Low);
-                            v1 = Avx.BlendVariable(v1, Avx.LoadVector256(s + segments.Base3 + 8), segments.Mask3High);
-                        }
+                        // A fourth run never reaches the low lanes: runs 1 and 2 are whole rows, so lanes 0-7 holding
+                        // three runs would need rows of at most 3 pixels, and then 16 lanes take more than four runs.
+                        if (count > 3) v1 = Avx.BlendVariable(v1, Avx.LoadVector256(s + segments.Base3 + 8), segments.Mask3High);
                     }
                     Avx.Store(d, v0);
                     Avx.Store(d + 8, v1);
@@ -354,12 +352,13 @@ internal static unsafe class ConvGemm
 
     /// <summary>
     /// Up to four runs of consecutive source offsets in a 16-lane panel: run k starts at lane l_k, and lane j of it reads
-    /// <c>Base_k + j</c> (<c>Base_k = o[l_k] − l_k</c>); masks select the lanes of runs 1-3 (run 0 fills the rest first).
+    /// <c>Base_k + j</c> (<c>Base_k = o[l_k] − l_k</c>); masks select the lanes of runs 1-3 (run 0 fills the rest first;
+    /// run 3 only ever covers high lanes).
     /// </summary>
     private struct Segments
     {
         public int Base0, Base1, Base2, Base3;
-        public Vector256<float> Mask1Low, Mask1High, Mask2Low, Mask2High, Mask3Low, Mask3High;
+        public Vector256<float> Mask1Low, Mask1High, Mask2Low, Mask2High, Mask3High;
     }
 
     /// <summary>
@@ -394,7 +393,6 @@ internal static unsafe class ConvGemm
         seg.Mask1High = Mask(lanes, 1, 8);
         seg.Mask2Low = Mask(lanes, 2, 0);
         seg.Mask2High = Mask(lanes, 2, 8);
-        seg.Mask3Low = Mask(lanes, 3, 0);
         seg.Mask3High = Mask(lanes, 3, 8);
         return count;
     }
