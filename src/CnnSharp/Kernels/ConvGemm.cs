@@ -207,7 +207,9 @@ internal static unsafe class ConvGemm
                                     }
                                     else
                                     {
-                                        kernel(kc, aPanel, bPanel, tile, nr, false);
+                                        // A last panel of at most 8 pixels needs only half of the 16-wide tile.
+                                        if (cols <= 8 && nr == 16 && mr == 6) Kernel6x8V256(kc, aPanel, bPanel, tile);
+                                        else kernel(kc, aPanel, bPanel, tile, nr, false);
                                         StoreEdge(tile, nr, cTile, p, rows, cols, !first, last ? bRow : null, last && _relu);
                                     }
                                 }
@@ -346,6 +348,50 @@ internal static unsafe class ConvGemm
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The left half of the 6x16 tile: <c>tile[r*16 + j] = Σ_p a[p*6 + r]·b[p*16 + j]</c> for j &lt; 8, reading the 16-wide
+    /// packed B panel. Even and odd k-steps go to separate accumulators (12 chains, as the full kernel has), summed at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x8V256(int kc, float* a, float* b, float* tile)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector256<float> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default;
+        int p = 0;
+        for (; p + 1 < kc; p += 2, a += 12, b += 32)
+        {
+            Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 16);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b0, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[1]), b0, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2]), b0, c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3]), b0, c3);
+            c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[4]), b0, c4);
+            c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[5]), b0, c5);
+            d0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[6]), b1, d0);
+            d1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[7]), b1, d1);
+            d2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[8]), b1, d2);
+            d3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[9]), b1, d3);
+            d4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[10]), b1, d4);
+            d5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[11]), b1, d5);
+        }
+        if (p < kc)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b0, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[1]), b0, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2]), b0, c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3]), b0, c3);
+            c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[4]), b0, c4);
+            c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[5]), b0, c5);
+        }
+        (c0 + d0).Store(tile);
+        (c1 + d1).Store(tile + 16);
+        (c2 + d2).Store(tile + 32);
+        (c3 + d3).Store(tile + 48);
+        (c4 + d4).Store(tile + 64);
+        (c5 + d5).Store(tile + 80);
     }
 
     private const int MaxSegments = 4;
