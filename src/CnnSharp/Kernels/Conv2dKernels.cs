@@ -13,10 +13,12 @@ namespace CnnSharp.Kernels;
 /// With Cg = C/G, Kg = K/G, group g = k / Kg:</para>
 /// <para><c>y[n,k,oh,ow] = b[k] + Σ_{c&lt;Cg, i&lt;KH, j&lt;KW} x[n, g·Cg + c, oh·sH − pT + i·dH, ow·sW − pL + j·dW] · w[k,c,i,j]</c>
 /// (out-of-range input positions are zero padding).</para>
-/// <para>Method: per image and group, <see cref="Im2Col"/> lowers the input to a (Cg·KH·KW)×(OutH·OutW) matrix and the
-/// packed <see cref="Gemm"/> does the arithmetic: forward <c>y_g = W_g·col</c>; backward-data <c>dcol = W_gᵀ·dy_g</c>
-/// followed by col2im; backward-weight <c>dW_g += dy_g·colᵀ</c>. A 1×1, stride-1, unpadded convolution skips the
-/// lowering (the image already is its column matrix). The column buffer is one image's, per thread, reused.</para>
+/// <para>Method: the forward pass is <see cref="ConvGemm"/>'s implicit GEMM <c>y_g = W_g·col</c> (the column matrix is
+/// packed block by block straight from the image). For the backward passes, per image and group, <see cref="Im2Col"/>
+/// lowers the input to a (Cg·KH·KW)×(OutH·OutW) matrix and the packed <see cref="Gemm"/> does the arithmetic:
+/// backward-data <c>dcol = W_gᵀ·dy_g</c> followed by col2im; backward-weight <c>dW_g += dy_g·colᵀ</c>. A 1×1, stride-1,
+/// unpadded convolution skips the lowering (the image already is its column matrix). The column buffer is one image's,
+/// per thread, reused.</para>
 /// <para>Threads: the batch is split into contiguous chunks, one per thread (<see cref="Parallelism"/>); each image's
 /// output and input-gradient slices are disjoint, so forward and backward-data are race-free and independent of the thread
 /// count. Backward-weight gives each chunk a private gradient, summed in chunk order at the end (deterministic for a
@@ -31,7 +33,11 @@ internal static unsafe class Conv2dKernels
     /// <param name="bias">b, shape (K), or empty for no bias.</param>
     /// <param name="output">y, shape (N, K, OutH, OutW); fully overwritten.</param>
     /// <param name="g">The validated geometry.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>
+    /// Runs the implicit GEMM of <see cref="ConvGemm"/> (no column matrix), packing the weights on every call into this
+    /// thread's reusable buffer, since a training step changes them; callers that run fixed weights many times (the ONNX
+    /// runtime) pack them once and call <see cref="ConvGemm.Forward(ReadOnlySpan{float}, PackedConvWeights, ReadOnlySpan{float}, Span{float}, in Conv2dGeometry, bool)"/>.
+    /// </remarks>
     public static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output, in Conv2dGeometry g)
     {
         CheckLength(input.Length, (long)g.N * g.C * g.H * g.W, nameof(input));
@@ -39,38 +45,13 @@ internal static unsafe class Conv2dKernels
         if (!bias.IsEmpty) CheckLength(bias.Length, g.K, nameof(bias));
         CheckLength(output.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(output));
         if (g.N == 0) return;
-        var geo = g;
-        bool hasBias = !bias.IsEmpty;
-        fixed (float* px = input, pw = weight, pb = bias, py = output)
-        {
-            nint x = (nint)px, w = (nint)pw, b = (nint)pb, y = (nint)py;
-            bool gemmParallel = Math.Min(Parallelism.MaxThreads, geo.N) == 1;
-            Parallelism.For(geo.N, (n0, n1) =>
-            {
-                for (int n = n0; n < n1; n++)
-                    ForwardImage(n, (float*)x, (float*)w, hasBias ? (float*)b : null, (float*)y, geo, gemmParallel);
-            });
-        }
+        var packed = t_packedWeights ??= new PackedConvWeights();
+        packed.Pack(weight, g.K, g.CPerGroup, g.KH, g.KW, g.Groups, Isa.Level);
+        ConvGemm.Forward(input, packed, bias, output, g, relu: false);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardImage(int n, float* x, float* w, float* b, float* y, in Conv2dGeometry g, bool gemmParallel)
-    {
-        int cg = g.CPerGroup, kg = g.KPerGroup, p = g.OutH * g.OutW, taps = cg * g.KH * g.KW;
-        for (int gi = 0; gi < g.Groups; gi++)
-        {
-            var image = new ReadOnlySpan<float>(x + ((nint)n * g.C + gi * cg) * g.H * g.W, cg * g.H * g.W);
-            var outG = new Span<float>(y + ((nint)n * g.K + gi * kg) * p, kg * p);
-            var wG = new ReadOnlySpan<float>(w + (nint)gi * kg * taps, kg * taps);
-            ReadOnlySpan<float> cols = IsPointwise(g) ? image : Lower(image, g);
-            if (b is not null)
-            {
-                // Start from the bias and let the GEMM accumulate onto it.
-                for (int k = 0; k < kg; k++) outG.Slice(k * p, p).Fill(b[gi * kg + k]);
-            }
-            Gemm.Multiply(false, false, kg, p, taps, wG, taps, cols, p, outG, p, accumulate: b is not null, parallel: gemmParallel);
-        }
-    }
+    // The forward pass's packed weights, per thread (a nested forward on a worker thread packs into its own).
+    [ThreadStatic] private static PackedConvWeights? t_packedWeights;
 
     /// <summary>Backward-data: <c>dx[n,c,ih,iw] += Σ dy[n,k,oh,ow]·w[k,c,i,j]</c> over every (k, oh, ow, i, j) that read (ih, iw).</summary>
     /// <param name="gradOutput">dy, shape (N, K, OutH, OutW).</param>

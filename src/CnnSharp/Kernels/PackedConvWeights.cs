@@ -14,8 +14,8 @@ namespace CnnSharp.Kernels;
 /// </remarks>
 internal sealed unsafe class PackedConvWeights
 {
-    private readonly float[] _buffer;
-    private readonly int _offset;
+    private float[] _buffer = [];
+    private int _offset;
 
     /// <summary>Packs <paramref name="weight"/> (shape (K, C/G, KH, KW), row-major) for <paramref name="level"/>.</summary>
     /// <param name="weight">The weights.</param>
@@ -28,6 +28,17 @@ internal sealed unsafe class PackedConvWeights
     /// <param name="blocking">Cache blocks to use instead of the level's defaults (tuning); MR and NR must be the level's.</param>
     /// <exception cref="ArgumentException">The weight's length does not match the shape, or the blocking is invalid.</exception>
     public PackedConvWeights(ReadOnlySpan<float> weight, int k, int cPerGroup, int kh, int kw, int groups, IsaLevel level,
+        ConvGemm.Blocking? blocking = null) => Pack(weight, k, cPerGroup, kh, kw, groups, level, blocking);
+
+    /// <summary>An empty instance for <see cref="Pack"/> to fill (a per-thread buffer reused across calls).</summary>
+    public PackedConvWeights() { }
+
+    /// <summary>
+    /// (Re)packs <paramref name="weight"/> into this instance, growing its buffer only when the new packing is larger;
+    /// see the constructor for the parameters.
+    /// </summary>
+    /// <exception cref="ArgumentException">The weight's length does not match the shape, or the blocking is invalid.</exception>
+    public void Pack(ReadOnlySpan<float> weight, int k, int cPerGroup, int kh, int kw, int groups, IsaLevel level,
         ConvGemm.Blocking? blocking = null)
     {
         if (k <= 0 || cPerGroup <= 0 || kh <= 0 || kw <= 0 || groups <= 0 || k % groups != 0)
@@ -35,6 +46,23 @@ internal sealed unsafe class PackedConvWeights
         long taps = (long)cPerGroup * kh * kw;
         if (weight.Length != k * taps)
             throw new ArgumentException($"PackedConvWeights: weight has {weight.Length} values, shape ({k}, {cPerGroup}, {kh}, {kw}) needs {k * taps}", nameof(weight));
+        var blk = blocking ?? ConvGemm.BlockingFor(level);
+        Gemm.MicroKernel(level, out int mr, out int nr);
+        if (blk.MR != mr || blk.NR != nr || blk.KC <= 0 || blk.MC <= 0 || blk.MC % mr != 0 || blk.NC <= 0 || blk.NC % nr != 0)
+            throw new ArgumentException($"PackedConvWeights: blocking {blk} does not fit the {mr}x{nr} tile of {level}", nameof(blocking));
+        int kg = k / groups;
+        int rowsPadded = (kg + mr - 1) / mr * mr;
+        long size = (long)groups * rowsPadded * taps;
+        if (size > Array.MaxLength - 16) throw new ArgumentException($"PackedConvWeights: {size} packed values exceed the array limit");
+        if (_buffer.Length < size + 16)
+        {
+            _buffer = GC.AllocateUninitializedArray<float>((int)size + 16, pinned: true);
+            fixed (float* p = _buffer)
+            {
+                nint misalign = (nint)p & 63;
+                _offset = misalign == 0 ? 0 : (int)((64 - misalign) / sizeof(float));
+            }
+        }
         Level = level;
         K = k;
         CPerGroup = cPerGroup;
@@ -42,23 +70,11 @@ internal sealed unsafe class PackedConvWeights
         KW = kw;
         Groups = groups;
         Taps = (int)taps;
-        var blk = blocking ?? ConvGemm.BlockingFor(level);
-        Gemm.MicroKernel(level, out int mr, out int nr);
-        if (blk.MR != mr || blk.NR != nr || blk.KC <= 0 || blk.MC <= 0 || blk.MC % mr != 0 || blk.NC <= 0 || blk.NC % nr != 0)
-            throw new ArgumentException($"PackedConvWeights: blocking {blk} does not fit the {mr}x{nr} tile of {level}", nameof(blocking));
         Blocking = blk;
-        MR = blk.MR;
+        MR = mr;
         KC = blk.KC;
-        int kg = k / groups;
-        RowsPadded = (kg + MR - 1) / MR * MR;
-        long size = (long)groups * RowsPadded * Taps;
-        if (size > Array.MaxLength - 16) throw new ArgumentException($"PackedConvWeights: {size} packed values exceed the array limit");
-        _buffer = GC.AllocateUninitializedArray<float>((int)size + 16, pinned: true);
-        fixed (float* p = _buffer)
-        {
-            nint misalign = (nint)p & 63;
-            _offset = misalign == 0 ? 0 : (int)((64 - misalign) / sizeof(float));
-        }
+        RowsPadded = rowsPadded;
+
         var dst = _buffer.AsSpan(_offset, (int)size);
         for (int gi = 0; gi < groups; gi++)
         {
@@ -90,37 +106,37 @@ internal sealed unsafe class PackedConvWeights
     }
 
     /// <summary>The register tile and cache blocks the panels are cut for.</summary>
-    public ConvGemm.Blocking Blocking { get; }
+    public ConvGemm.Blocking Blocking { get; private set; }
 
     /// <summary>The SIMD level whose register tile the panels are cut for.</summary>
-    public IsaLevel Level { get; }
+    public IsaLevel Level { get; private set; }
 
-    /// <summary>Output channels.</summary>
-    public int K { get; }
+    /// <summary>Output channels (0 before the first <see cref="Pack"/>).</summary>
+    public int K { get; private set; }
 
     /// <summary>Input channels per group.</summary>
-    public int CPerGroup { get; }
+    public int CPerGroup { get; private set; }
 
     /// <summary>Kernel height.</summary>
-    public int KH { get; }
+    public int KH { get; private set; }
 
     /// <summary>Kernel width.</summary>
-    public int KW { get; }
+    public int KW { get; private set; }
 
     /// <summary>Channel groups.</summary>
-    public int Groups { get; }
+    public int Groups { get; private set; }
 
     /// <summary>Taps per output channel, <c>C/G·KH·KW</c> (the GEMM's K).</summary>
-    public int Taps { get; }
+    public int Taps { get; private set; }
 
     /// <summary>Rows of the register tile (output channels per micro-panel).</summary>
-    public int MR { get; }
+    public int MR { get; private set; }
 
     /// <summary>Depth of a tap slice.</summary>
-    public int KC { get; }
+    public int KC { get; private set; }
 
     /// <summary>Output channels per group rounded up to a multiple of <see cref="MR"/>.</summary>
-    public int RowsPadded { get; }
+    public int RowsPadded { get; private set; }
 
     /// <summary>Whether these weights serve the convolution <paramref name="g"/> at <paramref name="level"/>.</summary>
     public bool Matches(in Conv2dGeometry g, IsaLevel level) =>
