@@ -23,14 +23,18 @@ namespace CnnSharp.Kernels;
 /// <para>Loops (Goto/BLIS with A pre-packed): for each NC-pixel block, for each KC-tap slice, pack B (KC×NC, in L2);
 /// for each MC-row block of A (in L2), for each NR-wide B micro-panel (in L1), for each MR-tall A micro-panel: one
 /// micro-kernel call (<see cref="Gemm.MicroKernel"/>). Edge tiles compute into a scratch tile and store their valid part.</para>
-/// <para>Threads: images are split into contiguous chunks; with fewer images than threads each image's pixel panels are
-/// split too (so one image keeps both cores busy), and when even that gives too few parts, the output channels. Every part
-/// writes a disjoint region of y, so results do not depend on the thread count.</para>
+/// <para>Threads: images are split into contiguous chunks; with fewer images than threads each image is split too (so one
+/// image keeps both cores busy): by output channels when there are at least as many of them as output pixels (deep
+/// layers: each part then streams only its share of the weights), else by pixel panels. Every part writes a disjoint
+/// region of y, so results do not depend on the thread count.</para>
 /// </remarks>
 internal static unsafe class ConvGemm
 {
-    /// <summary>Below this many multiply-adds a convolution stays on the calling thread.</summary>
-    private const long ParallelThresholdMacs = 1L << 20;
+    /// <summary>
+    /// Below this many multiply-adds (about 0.1 ms on one core) a convolution stays on the calling thread: waking a
+    /// worker that has gone to sleep, and the imbalance of small parts, cost more than the second core gives back.
+    /// </summary>
+    private const long ParallelThresholdMacs = 1L << 23;
 
     /// <summary>Register tile and cache blocks of one SIMD level (MC a multiple of MR, NC of NR).</summary>
     internal readonly record struct Blocking(int MR, int NR, int MC, int KC, int NC);
@@ -81,8 +85,12 @@ internal static unsafe class ConvGemm
         int jParts = 1, mParts = 1;
         if (parallel && g.N < threads)
         {
-            jParts = Math.Min((threads + g.N - 1) / g.N, panels);
-            if (g.N * jParts < threads) mParts = Math.Min((threads + g.N * jParts - 1) / (g.N * jParts), mPanels);
+            // Fewer images than threads: split each image. Splitting the pixels makes every part stream all the weights;
+            // splitting the output channels makes every part pack all of B. Where there are at least as many output
+            // channels (per group) as pixels the weights are the bigger operand, so the channels are split.
+            int parts = (threads + g.N - 1) / g.N;
+            if (g.KPerGroup >= p || panels < parts) mParts = Math.Min(parts, mPanels);
+            else jParts = Math.Min(parts, panels);
         }
         int units = g.N * jParts * mParts;
         var work = new Work(g, weights, blk, jParts, mParts, relu);
@@ -140,7 +148,10 @@ internal static unsafe class ConvGemm
             if (g.PadTop > 0 || g.PadLeft > 0 || hp > g.H || wp > g.W)
             {
                 float* padded = Scratch.Get(Scratch.Slot.PaddedImage, (nint)g.C * hp * wp);
-                Pad(image, padded, g.C, g.H, g.W, hp, wp, g.PadTop, g.PadLeft);
+                // Only the padded rows this part's output rows read (a pixel part of one image needs a band of rows;
+                // the rest of the buffer is never read into a kept lane).
+                int rowFrom = q0 / g.OutW * g.StrideH, rowTo = Math.Min(hp, (q1 - 1) / g.OutW * g.StrideH + (g.KH - 1) * g.DilationH + 1);
+                Pad(image, padded, g.C, g.H, g.W, hp, wp, g.PadTop, g.PadLeft, rowFrom, rowTo);
                 image = padded;
                 rowStride = wp;
                 plane = hp * wp;
@@ -222,18 +233,18 @@ internal static unsafe class ConvGemm
     }
 
     /// <summary>
-    /// Copies C planes of H×W into Hp×Wp planes shifted by (top, left), zero elsewhere (rows/columns of the input beyond
-    /// the padded extent are never read by the convolution and are dropped).
+    /// Copies padded rows [rowFrom, rowTo) of C planes of H×W into Hp×Wp planes shifted by (top, left), zero elsewhere
+    /// (rows/columns of the input beyond the padded extent are never read by the convolution and are dropped).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pad(float* src, float* dst, int c, int h, int w, int hp, int wp, int top, int left)
+    private static void Pad(float* src, float* dst, int c, int h, int w, int hp, int wp, int top, int left, int rowFrom, int rowTo)
     {
         int copy = Math.Clamp(wp - left, 0, w);
         for (int ch = 0; ch < c; ch++)
         {
             float* s = src + (nint)ch * h * w;
-            float* d = dst + (nint)ch * hp * wp;
-            for (int r = 0; r < hp; r++, d += wp)
+            float* d = dst + (nint)ch * hp * wp + (nint)rowFrom * wp;
+            for (int r = rowFrom; r < rowTo; r++, d += wp)
             {
                 int ih = r - top;
                 if ((uint)ih >= (uint)h)

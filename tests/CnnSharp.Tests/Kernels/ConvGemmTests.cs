@@ -17,6 +17,9 @@ public sealed class ConvGemmTests
         var packed = new PackedConvWeights(ConvCases.Weight(c), c.K, c.C / c.Groups, c.KH, c.KW, c.Groups, level, blocking);
         var y = new float[g.N * g.K * g.OutH * g.OutW];
         Array.Fill(y, float.NaN); // the output must be fully overwritten
+        // Poison this thread's padded-image buffer, so a part that reads padded rows it did not write fails here.
+        int hp = (g.OutH - 1) * g.StrideH + (g.KH - 1) * g.DilationH + 1, wp = (g.OutW - 1) * g.StrideW + (g.KW - 1) * g.DilationW + 1;
+        Scratch.GetSpan(Scratch.Slot.PaddedImage, g.C * hp * wp).Fill(float.NaN);
         ConvGemm.Forward(ConvCases.Input(c), packed, c.HasBias ? ConvCases.Bias(c) : default, y, g, relu, threads, threshold);
         return y;
     }
@@ -85,15 +88,17 @@ public sealed class ConvGemmTests
         Assert.Equal(expected, Run(c, Isa.Level, relu: true, threads, threshold: 0));
     }
 
-    [Fact]
-    public void Output_channels_are_split_when_the_image_has_a_single_pixel_panel()
+    [Theory]
+    [InlineData(4, 0, 40)]  // 2x2 output = one pixel panel, 40 channels
+    [InlineData(7, 1, 60)]  // 7x7 = 49 pixels (a ResNet layer-4 shape in small), 60 channels
+    public void Output_channels_are_split_when_they_outnumber_the_pixels(int size, int pad, int channels)
     {
-        // 2x2 output = 4 pixels: one panel, so two threads share the 40 output channels instead.
-        var c = new ConvCase(1, 3, 4, 4, 40, 3, 3, (1, 1), (0, 0, 0, 0), (1, 1), 1, true);
+        var c = new ConvCase(1, 3, size, size, channels, 3, 3, (1, 1), (pad, pad, pad, pad), (1, 1), 1, true);
         foreach (var level in new[] { IsaLevel.Scalar, IsaLevel.V256 })
         {
             var expected = Run(c, level, relu: false);
-            Assert.Equal(expected, Run(c, level, relu: false, threads: 2, threshold: 0));
+            foreach (int threads in new[] { 2, 3 })
+                Assert.Equal(expected, Run(c, level, relu: false, threads, threshold: 0));
             TensorAssert.Close(Expected(c, relu: false), expected, Tolerance.Accumulated, level.ToString());
         }
     }
