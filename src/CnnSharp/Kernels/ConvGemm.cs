@@ -23,10 +23,11 @@ namespace CnnSharp.Kernels;
 /// <para>Loops (Goto/BLIS with A pre-packed): for each NC-pixel block, for each KC-tap slice, pack B (KC×NC, in L2);
 /// for each MC-row block of A (in L2), for each NR-wide B micro-panel (in L1), for each MR-tall A micro-panel: one
 /// micro-kernel call (<see cref="Gemm.MicroKernel"/>). Edge tiles compute into a scratch tile and store their valid part.</para>
-/// <para>Threads: images are split into contiguous chunks; with fewer images than threads each image is split too (so one
-/// image keeps both cores busy): by output channels when there are at least as many of them as output pixels (deep
-/// layers: each part then streams only its share of the weights), else by pixel panels. Every part writes a disjoint
-/// region of y, so results do not depend on the thread count.</para>
+/// <para>Threads: the work is cut into units that the threads claim one at a time (so a thread slowed down by other load
+/// on the machine leaves more units to the others): whole images; with fewer images than threads, parts of an image
+/// (so one image keeps both cores busy): by output channels when there are at least as many of them as output pixels
+/// (deep layers: each part then streams only its share of the weights), else four pixel-panel ranges per thread. Every
+/// unit writes a disjoint region of y, so results do not depend on the thread count or on who ran which unit.</para>
 /// </remarks>
 internal static unsafe class ConvGemm
 {
@@ -88,9 +89,11 @@ internal static unsafe class ConvGemm
             // Fewer images than threads: split each image. Splitting the pixels makes every part stream all the weights;
             // splitting the output channels makes every part pack all of B. Where there are at least as many output
             // channels (per group) as pixels the weights are the bigger operand, so the channels are split.
+            // Pixel parts cost nothing extra to make smaller, so there are 4 per thread: threads claim them one by one,
+            // and one slowed down by the machine's other load leaves more of them to the others.
             int parts = (threads + g.N - 1) / g.N;
             if (g.KPerGroup >= p || panels < parts) mParts = Math.Min(parts, mPanels);
-            else jParts = Math.Min(parts, panels);
+            else jParts = Math.Min(4 * parts, panels);
         }
         int units = g.N * jParts * mParts;
         var work = new Work(g, weights, blk, jParts, mParts, relu);
@@ -103,9 +106,11 @@ internal static unsafe class ConvGemm
             }
             else
             {
-                Parallelism.For(units, (u0, u1) =>
+                // Dynamic claiming: each thread takes the next unclaimed unit until none is left.
+                int next = 0;
+                Parallelism.For(Math.Min(threads, units), (_, _) =>
                 {
-                    for (int u = u0; u < u1; u++) work.Run(u, (float*)x, (float*)b, (float*)y);
+                    for (int u; (u = Interlocked.Increment(ref next) - 1) < units;) work.Run(u, (float*)x, (float*)b, (float*)y);
                 });
             }
         }
