@@ -71,8 +71,7 @@ public sealed unsafe class ConvNetEngine
         _c2 = _p.C2;
         _classes = _p.Classes;
         _features = _p.Features;
-        _conv1 = new DirectConv2d(1, _c1, _p.K1, _p.K1 / 2, _size, _size, path);
-        _conv2 = new DirectConv2d(_c1, _c2, _p.K2, _p.K2 / 2, _half, _half, path);
+        (_conv1, _conv2) = _p.CreateConvolutions(path);
         _conv2Dx = DirectConv2d.ForBackwardInput(_conv2);
         _w1 = new AlignedBuffer(_conv1.WeightLength);
         _w2 = new AlignedBuffer(_conv2.WeightLength);
