@@ -113,7 +113,7 @@ internal static class EndToEnd
         return 0;
     }
 
-    private static string SimdLabel() => CnnSharp.Kernels.Direct.SimdPaths.Default.ToString();
+    private static string SimdLabel() => CnnSharp.Kernels.Isa.Level.ToString();
 
     private static double Median(IEnumerable<double> values)
     {

@@ -37,7 +37,7 @@ public sealed unsafe class ConvWorkload
         Name = name;
         _pass = pass;
         _batch = batch;
-        var path = SimdPaths.Default;
+        var path = Isa.Level;
         _plan = new DirectConv2d(inChannels, outChannels, kernelSize, padding, size, size, path);
         var rng = new Random(1);
         _x = Filled(_plan.InputImage * batch, rng);

@@ -13,10 +13,10 @@ namespace CnnSharp.Benchmarks.Kernels;
 public static class FmaPeak
 {
     /// <summary>FLOPs per call of <see cref="Loop"/> with <paramref name="iterations"/>.</summary>
-    public static double Flops(long iterations) => SimdPaths.Detected == SimdPath.V512 ? iterations * 24.0 * 16 * 2 : iterations * 12.0 * 8 * 2;
+    public static double Flops(long iterations) => Isa.Detected == IsaLevel.V512 ? iterations * 24.0 * 16 * 2 : iterations * 12.0 * 8 * 2;
 
     /// <summary>Runs the loop on the calling thread.</summary>
-    public static float Loop(long iterations) => SimdPaths.Detected == SimdPath.V512 ? Loop512(iterations) : Loop256(iterations);
+    public static float Loop(long iterations) => Isa.Detected == IsaLevel.V512 ? Loop512(iterations) : Loop256(iterations);
 
     /// <summary>Measures GFLOP/s on <paramref name="threads"/> threads (best of <paramref name="repeats"/>).</summary>
     public static double Measure(int threads, long iterations = 20_000_000, int repeats = 5)

@@ -15,9 +15,10 @@ namespace CnnSharp.Data;
 /// <para>There are <c>ceil(N / B)</c> batches per epoch, the last one holding the remaining <c>N mod B</c> samples
 /// when that is not zero; with <see cref="DropLast"/> that partial batch is skipped and there are <c>floor(N / B)</c>.</para>
 /// <para>Buffer contract: by default every <see cref="Batch"/> owns fresh arrays, so a consumer may keep batches
-/// indefinitely. With <see cref="ReuseBuffers"/> the loader writes each batch into the same storage (one buffer for
-/// full batches, one for the final partial batch), so a batch is valid only until the enumerator moves on; this avoids
-/// a large allocation per batch in a training loop that finishes with each batch before asking for the next.</para>
+/// indefinitely. With <see cref="ReuseBuffers"/> the loader hands out the same <see cref="Batch"/> object every time (one
+/// for full batches, one for the final partial batch), refilling its images, labels and indices, so a batch is valid
+/// only until the enumerator moves on; in a training loop that finishes with each batch before asking for the next, a
+/// batch then costs no allocation at all (the epoch's order array and enumerator are allocated once per epoch).</para>
 /// </remarks>
 /// <example>
 /// <code>
@@ -29,8 +30,9 @@ namespace CnnSharp.Data;
 public sealed class DataLoader : IEnumerable<Batch>
 {
     private readonly int _sampleSize;
-    private float[]? _fullImages, _partialImages;
-    private int[]? _fullLabels, _partialLabels;
+
+    // With ReuseBuffers: the batch object (tensor, labels, indices) of full batches and of the final partial batch.
+    private Batch? _full, _partial;
 
     /// <summary>Creates a loader.</summary>
     /// <param name="dataset">The samples.</param>
@@ -119,30 +121,26 @@ public sealed class DataLoader : IEnumerable<Batch>
         {
             int start = b * BatchSize;
             int count = Math.Min(BatchSize, order.Length - start);
-            int[] indices = order.AsSpan(start, count).ToArray();
-            (float[] images, int[] labels) = Buffers(count);
-            Dataset.Fill(indices, images, labels);
-            var shape = new Shape([count, .. Dataset.SampleShape.Dims]);
-            yield return new Batch(new Tensor(images, shape), labels, indices);
+            var batch = ReuseBuffers ? ReusedBatch(count) : NewBatch(count);
+            order.AsSpan(start, count).CopyTo(batch.Indices);
+            Dataset.Fill(batch.Indices, batch.Images.Storage, batch.Labels);
+            yield return batch;
         }
     }
 
-    private (float[] Images, int[] Labels) Buffers(int count)
+    /// <summary>The shared batch of <paramref name="count"/> samples (allocated on first use): no allocation per batch.</summary>
+    private Batch ReusedBatch(int count)
     {
-        if (!ReuseBuffers)
-            return (GC.AllocateUninitializedArray<float>(count * _sampleSize), new int[count]);
-        if (count == BatchSize)
-        {
-            _fullImages ??= GC.AllocateUninitializedArray<float>(count * _sampleSize);
-            _fullLabels ??= new int[count];
-            return (_fullImages, _fullLabels);
-        }
-        if (_partialLabels?.Length != count)
-        {
-            _partialImages = GC.AllocateUninitializedArray<float>(count * _sampleSize);
-            _partialLabels = new int[count];
-        }
-        return (_partialImages!, _partialLabels);
+        if (count == BatchSize) return _full ??= NewBatch(count);
+        if (_partial?.Count != count) _partial = NewBatch(count);
+        return _partial;
+    }
+
+    private Batch NewBatch(int count)
+    {
+        var shape = new Shape([count, .. Dataset.SampleShape.Dims]);
+        var images = new Tensor(GC.AllocateUninitializedArray<float>(count * _sampleSize), shape);
+        return new Batch(images, new int[count], new int[count]);
     }
 
     /// <summary>Mixes the seed and the epoch into one generator seed (two rounds of the SplitMix64 finaliser).</summary>

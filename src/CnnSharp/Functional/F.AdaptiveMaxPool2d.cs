@@ -1,4 +1,3 @@
-using CnnSharp.Autograd;
 using CnnSharp.Kernels;
 
 namespace CnnSharp.Functional;
@@ -31,18 +30,8 @@ public static partial class F
         bool record = PoolOutput.Records(x);
         var argmax = PoolOutput.ArgmaxBuffer(y.Numel, record);
         AdaptivePool2dKernels.MaxForward(x.Data, y.Data, argmax.AsSpan(0, y.Numel), g);
-        if (record) y.SetGradFn(new AdaptiveMaxPool2dBackward(x, argmax, g));
+        if (record) y.SetGradFn(new ArgmaxPoolBackward(x, argmax, g.Planes, g.H * g.W, g.OutH * g.OutW));
         else PoolOutput.Release(argmax, record);
         return y;
-    }
-}
-
-/// <summary>Routes each output gradient to its window's maximum.</summary>
-file sealed class AdaptiveMaxPool2dBackward(Tensor x, int[] argmax, AdaptivePool2dGeometry geometry) : Node(x)
-{
-    protected internal override void Backward(Tensor gradOutput)
-    {
-        var gx = GradOf(x);
-        if (!gx.IsEmpty) AdaptivePool2dKernels.MaxBackward(gradOutput.Data, argmax, gx, geometry);
     }
 }

@@ -1,6 +1,3 @@
-using CnnSharp.Autograd;
-using CnnSharp.Kernels;
-
 namespace CnnSharp.Functional;
 
 public static partial class F
@@ -15,23 +12,5 @@ public static partial class F
     /// <returns>Same shape as <paramref name="x"/>.</returns>
     /// <example><code>var logProbs = F.LogSoftmax(logits, dim: 1);</code></example>
     /// <exception cref="ShapeException"><paramref name="dim"/> is out of range.</exception>
-    public static Tensor LogSoftmax(Tensor x, int dim)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        var (outer, size, inner) = SoftmaxLayout(x, dim, "LogSoftmax");
-        var y = Tensor.Uninitialized(x.Shape);
-        SoftmaxKernels.Forward(x.Data, y.Data, outer, size, inner, log: true);
-        y.SetGradFn(new LogSoftmaxBackward(x, y.Storage, outer, size, inner));
-        return y;
-    }
-}
-
-/// <summary>Uses the forward output: dx = dy - exp(y) * sum(dy).</summary>
-file sealed class LogSoftmaxBackward(Tensor x, float[] output, int outer, int size, int inner) : Node(x)
-{
-    protected internal override void Backward(Tensor gradOutput)
-    {
-        var gx = GradOf(x);
-        if (!gx.IsEmpty) SoftmaxKernels.Backward(output, gradOutput.Data, gx, outer, size, inner, log: true);
-    }
+    public static Tensor LogSoftmax(Tensor x, int dim) => SoftmaxOp(x, dim, log: true, "LogSoftmax");
 }

@@ -1,4 +1,3 @@
-using CnnSharp.Autograd;
 using CnnSharp.Kernels;
 
 namespace CnnSharp.Functional;
@@ -49,17 +48,7 @@ public static partial class F
         }
         var argmax = PoolOutput.ArgmaxBuffer(y.Numel, record: true);
         Pool2dKernels.MaxForward(x.Data, y.Data, argmax.AsSpan(0, y.Numel), g);
-        y.SetGradFn(new MaxPool2dBackward(x, argmax, g));
+        y.SetGradFn(new ArgmaxPoolBackward(x, argmax, g.Planes, g.H * g.W, g.OutH * g.OutW));
         return y;
-    }
-}
-
-/// <summary>Routes each output gradient to the input element that was the window's maximum.</summary>
-file sealed class MaxPool2dBackward(Tensor x, int[] argmax, Pool2dGeometry geometry) : Node(x)
-{
-    protected internal override void Backward(Tensor gradOutput)
-    {
-        var gx = GradOf(x);
-        if (!gx.IsEmpty) Pool2dKernels.MaxBackward(gradOutput.Data, argmax, gx, geometry);
     }
 }

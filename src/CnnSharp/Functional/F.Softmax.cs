@@ -16,13 +16,16 @@ public static partial class F
     /// <returns>Same shape as <paramref name="x"/>; slices along <paramref name="dim"/> sum to 1.</returns>
     /// <example><code>var probs = F.Softmax(logits, dim: 1); // (N, classes)</code></example>
     /// <exception cref="ShapeException"><paramref name="dim"/> is out of range.</exception>
-    public static Tensor Softmax(Tensor x, int dim)
+    public static Tensor Softmax(Tensor x, int dim) => SoftmaxOp(x, dim, log: false, "Softmax");
+
+    /// <summary>Softmax (<paramref name="log"/> false) or log-softmax along <paramref name="dim"/>, with its backward node.</summary>
+    private static Tensor SoftmaxOp(Tensor x, int dim, bool log, string op)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var (outer, size, inner) = SoftmaxLayout(x, dim, "Softmax");
+        var (outer, size, inner) = SoftmaxLayout(x, dim, op);
         var y = Tensor.Uninitialized(x.Shape);
-        SoftmaxKernels.Forward(x.Data, y.Data, outer, size, inner, log: false);
-        y.SetGradFn(new SoftmaxBackward(x, y.Storage, outer, size, inner));
+        SoftmaxKernels.Forward(x.Data, y.Data, outer, size, inner, log);
+        y.SetGradFn(new SoftmaxBackward(x, y.Storage, outer, size, inner, log));
         return y;
     }
 
@@ -40,12 +43,15 @@ public static partial class F
     }
 }
 
-/// <summary>Uses the forward output: dx = y * (dy - sum(dy * y)).</summary>
-file sealed class SoftmaxBackward(Tensor x, float[] output, int outer, int size, int inner) : Node(x)
+/// <summary>
+/// Uses the forward output y: softmax <c>dx = y * (dy - sum(dy * y))</c>; log-softmax (<paramref name="log"/>)
+/// <c>dx = dy - exp(y) * sum(dy)</c>.
+/// </summary>
+file sealed class SoftmaxBackward(Tensor x, float[] output, int outer, int size, int inner, bool log) : Node(x)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
         var gx = GradOf(x);
-        if (!gx.IsEmpty) SoftmaxKernels.Backward(output, gradOutput.Data, gx, outer, size, inner, log: false);
+        if (!gx.IsEmpty) SoftmaxKernels.Backward(output, gradOutput.Data, gx, outer, size, inner, log);
     }
 }

@@ -1,3 +1,6 @@
+using CnnSharp.Autograd;
+using CnnSharp.Kernels;
+
 namespace CnnSharp.Functional;
 
 /// <summary>Output shapes of the pooling ops: (N, C, OutH, OutW) for a 4-D input, (C, OutH, OutW) for an unbatched 3-D input.</summary>
@@ -17,4 +20,17 @@ internal static class PoolOutput
 
     /// <summary>True when the op's output will record a backward node for <paramref name="input"/>.</summary>
     public static bool Records(Tensor input) => Autograd.GradMode.IsEnabled && input.RequiresGrad;
+}
+
+/// <summary>
+/// Backward of the argmax poolings (max and adaptive max): routes each output gradient to the input element that was its
+/// window's maximum, through plane-relative indices (<c>gradInput[p, argmax[p, o]] += gradOutput[p, o]</c>).
+/// </summary>
+internal sealed class ArgmaxPoolBackward(Tensor x, int[] argmax, int planes, int inPlane, int outPlane) : Node(x)
+{
+    protected internal override void Backward(Tensor gradOutput)
+    {
+        var gx = GradOf(x);
+        if (!gx.IsEmpty) Pool2dKernels.ScatterArgmax(gradOutput.Data, argmax, gx, planes, inPlane, outPlane);
+    }
 }

@@ -9,7 +9,8 @@ namespace CnnSharp.Kernels;
 /// Layout: input (N*C planes, H, W), output (N*C planes, OutH, OutW), contiguous. Output (i, j) covers input rows
 /// <c>[floor(i*H/OutH), ceil((i+1)*H/OutH))</c> and columns <c>[floor(j*W/OutW), ceil((j+1)*W/OutW))</c>
 /// (<see cref="AdaptivePool2dGeometry.Start"/>/<see cref="AdaptivePool2dGeometry.End"/>); every window is non-empty.
-/// Backward kernels accumulate into gradInput.
+/// Backward kernels accumulate into gradInput; the max backward is <see cref="Pool2dKernels.ScatterArgmax"/>, shared with
+/// max pooling.
 /// </remarks>
 internal static unsafe class AdaptivePool2dKernels
 {
@@ -131,8 +132,4 @@ internal static unsafe class AdaptivePool2dKernels
             }, Pool2dKernels.PlanesPerChunk(inPlane));
         }
     }
-
-    /// <summary><c>gradInput[p, argmax[p, o]] += gradOutput[p, o]</c>.</summary>
-    public static void MaxBackward(ReadOnlySpan<float> gradOutput, ReadOnlySpan<int> argmax, Span<float> gradInput, in AdaptivePool2dGeometry g) =>
-        Pool2dKernels.ScatterArgmax(gradOutput, argmax, gradInput, g.Planes, g.H * g.W, g.OutH * g.OutW);
 }

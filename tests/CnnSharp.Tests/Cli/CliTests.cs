@@ -2,7 +2,6 @@ using CnnSharp.Cli;
 using CnnSharp.Cli.Commands;
 using CnnSharp.Data;
 using CnnSharp.Training;
-using Spectre.Console;
 
 namespace CnnSharp.Tests.Cli;
 
@@ -12,21 +11,7 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int ExitCode, string Output) Invoke(params string[] args)
-    {
-        var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(writer),
-        });
-        console.Profile.Width = 200;
-        var parse = Program.BuildRootCommand(console).Parse(args);
-        int code = parse.Invoke(new System.CommandLine.InvocationConfiguration { Output = writer, Error = writer });
-        return (code, writer.ToString());
-    }
+    private static (int ExitCode, string Output) Invoke(params string[] args) => CliRunner.Invoke(200, args);
 
     [Fact]
     public void Train_defaults_are_the_seeds_settings()

@@ -7,7 +7,6 @@ using CnnSharp.Models;
 using CnnSharp.Onnx;
 using CnnSharp.Tests.Onnx;
 using CnnSharp.Tests.TestUtilities;
-using Spectre.Console;
 
 namespace CnnSharp.Tests.Cli;
 
@@ -18,20 +17,7 @@ public sealed class InteropCliTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static (int ExitCode, string Output) Invoke(params string[] args)
-    {
-        var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(writer),
-        });
-        console.Profile.Width = 250;
-        int code = Program.BuildRootCommand(console).Parse(args).Invoke(new System.CommandLine.InvocationConfiguration { Output = writer, Error = writer });
-        return (code, writer.ToString());
-    }
+    private static (int ExitCode, string Output) Invoke(params string[] args) => CliRunner.Invoke(250, args);
 
     /// <summary>A ConvNet with random weights and statistics, saved as a training checkpoint.</summary>
     private (ConvNet Model, string Path) Checkpointed()

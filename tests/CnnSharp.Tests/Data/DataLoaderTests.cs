@@ -127,6 +127,29 @@ public sealed class DataLoaderTests
     }
 
     [Fact]
+    public void Reused_buffers_allocate_nothing_per_batch_in_steady_state()
+    {
+        // 100 samples in batches of 8: 12 full batches and a partial one of 4 per epoch.
+        var loader = new DataLoader(Numbered(100), batchSize: 8, shuffle: true, seed: 5, reuseBuffers: true);
+        float checksum = 0;
+        foreach (var batch in loader.Batches(0)) checksum += batch.Images.Data[0]; // allocates the two shared batches
+        const int epochs = 20;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int batches = 0;
+        for (int e = 1; e <= epochs; e++)
+            foreach (var batch in loader.Batches(e))
+            {
+                checksum += batch.Images.Data[0] + batch.Labels[0];
+                batches++;
+            }
+        long perBatch = (GC.GetAllocatedBytesForCurrentThread() - before) / batches;
+        Assert.Equal(epochs * 13, batches);
+        Assert.True(checksum > 0);
+        // Only the epoch's order array (400 B) and enumerator remain, about 40 B per batch; a fresh batch would be > 200 B.
+        Assert.True(perBatch < 100, $"{perBatch} bytes allocated per batch");
+    }
+
+    [Fact]
     public void Mnist_batches_have_shape_n_1_28_28_and_scaled_pixels()
     {
         var pixels = new byte[3 * 784];

@@ -24,13 +24,13 @@ namespace CnnSharp.Kernels.Direct;
 internal static unsafe class BnReluPool
 {
     /// <summary>Pooled output: dst[c][i][j] = max(0, max over a, b &lt; 2 of y[c][2i+a][2j+b]*scale[c] + shift[c]).</summary>
-    public static void Forward(SimdPath path, float* y, int blocks, int h, int w, float* scale, float* shift, float* dst, nint dstPlane, nint dstRow)
+    public static void Forward(IsaLevel path, float* y, int blocks, int h, int w, float* scale, float* shift, float* dst, nint dstPlane, nint dstRow)
     {
         switch (path)
         {
-            case SimdPath.V512: Forward<V512Ops, Vector512<float>>(y, blocks, h, w, scale, shift, dst, dstPlane, dstRow); break;
-            case SimdPath.V256: Forward<V256Ops, Vector256<float>>(y, blocks, h, w, scale, shift, dst, dstPlane, dstRow); break;
-            case SimdPath.V128: Forward<V128Ops, Vector128<float>>(y, blocks, h, w, scale, shift, dst, dstPlane, dstRow); break;
+            case IsaLevel.V512: Forward<V512Ops, Vector512<float>>(y, blocks, h, w, scale, shift, dst, dstPlane, dstRow); break;
+            case IsaLevel.V256: Forward<V256Ops, Vector256<float>>(y, blocks, h, w, scale, shift, dst, dstPlane, dstRow); break;
+            case IsaLevel.V128: Forward<V128Ops, Vector128<float>>(y, blocks, h, w, scale, shift, dst, dstPlane, dstRow); break;
             default: Forward<ScalarOps, float>(y, blocks, h, w, scale, shift, dst, dstPlane, dstRow); break;
         }
     }
@@ -39,14 +39,14 @@ internal static unsafe class BnReluPool
     /// Backward pass A: adds sum of dz into <paramref name="sumDz"/> and sum of dz*xhat into <paramref name="sumDzXhat"/>
     /// (C values each), where dz is the gradient at the BN output given the pooled gradient <paramref name="g"/>.
     /// </summary>
-    public static void BackwardStats(SimdPath path, float* y, int blocks, int h, int w, float* scale, float* shift, float* mean, float* invStd,
+    public static void BackwardStats(IsaLevel path, float* y, int blocks, int h, int w, float* scale, float* shift, float* mean, float* invStd,
         float* g, nint gPlane, nint gRow, double* sumDz, double* sumDzXhat)
     {
         switch (path)
         {
-            case SimdPath.V512: BackwardStats<V512Ops, Vector512<float>>(y, blocks, h, w, scale, shift, mean, invStd, g, gPlane, gRow, sumDz, sumDzXhat); break;
-            case SimdPath.V256: BackwardStats<V256Ops, Vector256<float>>(y, blocks, h, w, scale, shift, mean, invStd, g, gPlane, gRow, sumDz, sumDzXhat); break;
-            case SimdPath.V128: BackwardStats<V128Ops, Vector128<float>>(y, blocks, h, w, scale, shift, mean, invStd, g, gPlane, gRow, sumDz, sumDzXhat); break;
+            case IsaLevel.V512: BackwardStats<V512Ops, Vector512<float>>(y, blocks, h, w, scale, shift, mean, invStd, g, gPlane, gRow, sumDz, sumDzXhat); break;
+            case IsaLevel.V256: BackwardStats<V256Ops, Vector256<float>>(y, blocks, h, w, scale, shift, mean, invStd, g, gPlane, gRow, sumDz, sumDzXhat); break;
+            case IsaLevel.V128: BackwardStats<V128Ops, Vector128<float>>(y, blocks, h, w, scale, shift, mean, invStd, g, gPlane, gRow, sumDz, sumDzXhat); break;
             default: BackwardStats<ScalarOps, float>(y, blocks, h, w, scale, shift, mean, invStd, g, gPlane, gRow, sumDz, sumDzXhat); break;
         }
     }
@@ -55,14 +55,14 @@ internal static unsafe class BnReluPool
     /// Backward pass B: dx = A*dz + Cc*y + B at every position of y (blocked, written at <paramref name="dx"/> with the
     /// given strides), adding the per-channel sum of dx into <paramref name="sumDx"/>.
     /// </summary>
-    public static void BackwardInput(SimdPath path, float* y, int blocks, int h, int w, float* scale, float* shift, float* g, nint gPlane, nint gRow,
+    public static void BackwardInput(IsaLevel path, float* y, int blocks, int h, int w, float* scale, float* shift, float* g, nint gPlane, nint gRow,
         float* coefA, float* coefB, float* coefC, float* dx, nint dxPlane, nint dxRow, double* sumDx)
     {
         switch (path)
         {
-            case SimdPath.V512: BackwardInput<V512Ops, Vector512<float>>(y, blocks, h, w, scale, shift, g, gPlane, gRow, coefA, coefB, coefC, dx, dxPlane, dxRow, sumDx); break;
-            case SimdPath.V256: BackwardInput<V256Ops, Vector256<float>>(y, blocks, h, w, scale, shift, g, gPlane, gRow, coefA, coefB, coefC, dx, dxPlane, dxRow, sumDx); break;
-            case SimdPath.V128: BackwardInput<V128Ops, Vector128<float>>(y, blocks, h, w, scale, shift, g, gPlane, gRow, coefA, coefB, coefC, dx, dxPlane, dxRow, sumDx); break;
+            case IsaLevel.V512: BackwardInput<V512Ops, Vector512<float>>(y, blocks, h, w, scale, shift, g, gPlane, gRow, coefA, coefB, coefC, dx, dxPlane, dxRow, sumDx); break;
+            case IsaLevel.V256: BackwardInput<V256Ops, Vector256<float>>(y, blocks, h, w, scale, shift, g, gPlane, gRow, coefA, coefB, coefC, dx, dxPlane, dxRow, sumDx); break;
+            case IsaLevel.V128: BackwardInput<V128Ops, Vector128<float>>(y, blocks, h, w, scale, shift, g, gPlane, gRow, coefA, coefB, coefC, dx, dxPlane, dxRow, sumDx); break;
             default: BackwardInput<ScalarOps, float>(y, blocks, h, w, scale, shift, g, gPlane, gRow, coefA, coefB, coefC, dx, dxPlane, dxRow, sumDx); break;
         }
     }

@@ -9,20 +9,20 @@ namespace CnnSharp.Kernels.Direct;
 internal static unsafe class ConvTileTable
 {
     /// <summary>Forward tile for <paramref name="path"/> with <paramref name="p"/> pixels (1..28), <paramref name="nv"/> vectors (1, 2) and pixel stride <paramref name="s"/> (1, 16).</summary>
-    public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> Forward(SimdPath path, int p, int nv, int s) => path switch
+    public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> Forward(IsaLevel path, int p, int nv, int s) => path switch
     {
-        SimdPath.V512 => Table<V512Ops, Vector512<float>>.Forward(p, nv, s),
-        SimdPath.V256 => Table<V256Ops, Vector256<float>>.Forward(p, nv, s),
-        SimdPath.V128 => Table<V128Ops, Vector128<float>>.Forward(p, nv, s),
+        IsaLevel.V512 => Table<V512Ops, Vector512<float>>.Forward(p, nv, s),
+        IsaLevel.V256 => Table<V256Ops, Vector256<float>>.Forward(p, nv, s),
+        IsaLevel.V128 => Table<V128Ops, Vector128<float>>.Forward(p, nv, s),
         _ => Table<ScalarOps, float>.Forward(p, nv, s),
     };
 
     /// <summary>Weight-gradient tile for <paramref name="path"/> with <paramref name="rh"/> x <paramref name="rw"/> rows (rh 1..7, rw 1..16, product at most 28), <paramref name="nv"/> vectors and pixel stride <paramref name="s"/>.</summary>
-    public static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, void> WeightGrad(SimdPath path, int rh, int rw, int nv, int s) => path switch
+    public static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, void> WeightGrad(IsaLevel path, int rh, int rw, int nv, int s) => path switch
     {
-        SimdPath.V512 => Table<V512Ops, Vector512<float>>.WeightGrad(rh, rw, nv, s),
-        SimdPath.V256 => Table<V256Ops, Vector256<float>>.WeightGrad(rh, rw, nv, s),
-        SimdPath.V128 => Table<V128Ops, Vector128<float>>.WeightGrad(rh, rw, nv, s),
+        IsaLevel.V512 => Table<V512Ops, Vector512<float>>.WeightGrad(rh, rw, nv, s),
+        IsaLevel.V256 => Table<V256Ops, Vector256<float>>.WeightGrad(rh, rw, nv, s),
+        IsaLevel.V128 => Table<V128Ops, Vector128<float>>.WeightGrad(rh, rw, nv, s),
         _ => Table<ScalarOps, float>.WeightGrad(rh, rw, nv, s),
     };
 

@@ -31,7 +31,7 @@ internal sealed unsafe class DirectConv2d
 
     /// <summary>Plans a convolution.</summary>
     /// <exception cref="ArgumentException">A channel count is not supported or the output would be empty.</exception>
-    public DirectConv2d(int inChannels, int outChannels, int kernelSize, int padding, int height, int width, SimdPath path)
+    public DirectConv2d(int inChannels, int outChannels, int kernelSize, int padding, int height, int width, IsaLevel path)
     {
         if (inChannels != 1 && (inChannels <= 0 || inChannels % 16 != 0))
             throw new ArgumentException($"DirectConv2d: input channels must be 1 or a multiple of 16, got {inChannels}", nameof(inChannels));
@@ -50,12 +50,12 @@ internal sealed unsafe class DirectConv2d
         if (OutHeight <= 0 || OutWidth <= 0)
             throw new ArgumentException($"DirectConv2d: kernel {kernelSize} with padding {padding} does not fit input {height}x{width}");
         Path = path;
-        Lanes = SimdPaths.Lanes(path);
-        _nv = path == SimdPath.V512 && outChannels % 32 != 0 ? 1 : 2;
+        Lanes = Isa.Lanes(path);
+        _nv = path == IsaLevel.V512 && outChannels % 32 != 0 ? 1 : 2;
         GroupWidth = _nv * Lanes;
         PixelStride = inChannels == 1 ? 1 : 16;
         InBlocks = inChannels == 1 ? 1 : inChannels / 16;
-        int budget = SimdPaths.Accumulators(path) / _nv;
+        int budget = Isa.Accumulators(path) / _nv;
 
         var sizes = new List<Tile>();
         foreach (var (start, count) in Split(OutWidth, budget))
@@ -113,7 +113,7 @@ internal sealed unsafe class DirectConv2d
     public int OutWidth { get; }
 
     /// <summary>The vector flavour the tiles use.</summary>
-    public SimdPath Path { get; }
+    public IsaLevel Path { get; }
 
     /// <summary>Floats per vector.</summary>
     public int Lanes { get; }

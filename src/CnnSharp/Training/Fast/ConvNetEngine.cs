@@ -25,7 +25,7 @@ namespace CnnSharp.Training.Fast;
 public sealed unsafe class ConvNetEngine
 {
     private readonly ConvNetParameters _p;
-    private readonly SimdPath _path;
+    private readonly IsaLevel _path;
     private readonly float _eps;
     private readonly float _momentum;
     private readonly DirectConv2d _conv1, _conv2, _conv2Dx;
@@ -53,11 +53,11 @@ public sealed unsafe class ConvNetEngine
     /// <param name="batchNormMomentum">BatchNorm2d's momentum (PyTorch default 0.1).</param>
     /// <exception cref="ArgumentException">The state dict is not a supported ConvNet (message names the key or shape).</exception>
     public ConvNetEngine(IReadOnlyList<KeyValuePair<string, Tensor>> stateDict, float batchNormEps = 1e-5f, float batchNormMomentum = 0.1f)
-        : this(stateDict, batchNormEps, batchNormMomentum, SimdPaths.Default)
+        : this(stateDict, batchNormEps, batchNormMomentum, Isa.Level)
     {
     }
 
-    internal ConvNetEngine(IReadOnlyList<KeyValuePair<string, Tensor>> stateDict, float batchNormEps, float batchNormMomentum, SimdPath path)
+    internal ConvNetEngine(IReadOnlyList<KeyValuePair<string, Tensor>> stateDict, float batchNormEps, float batchNormMomentum, IsaLevel path)
     {
         _p = ConvNetParameters.Create(stateDict, nameof(ConvNetEngine));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchNormEps);
@@ -71,8 +71,7 @@ public sealed unsafe class ConvNetEngine
         _c2 = _p.C2;
         _classes = _p.Classes;
         _features = _p.Features;
-        _conv1 = new DirectConv2d(1, _c1, _p.K1, _p.K1 / 2, _size, _size, path);
-        _conv2 = new DirectConv2d(_c1, _c2, _p.K2, _p.K2 / 2, _half, _half, path);
+        (_conv1, _conv2) = _p.CreateConvolutions(path);
         _conv2Dx = DirectConv2d.ForBackwardInput(_conv2);
         _w1 = new AlignedBuffer(_conv1.WeightLength);
         _w2 = new AlignedBuffer(_conv2.WeightLength);

@@ -1,3 +1,6 @@
+using CnnSharp.Kernels;
+using CnnSharp.Kernels.Direct;
+
 namespace CnnSharp.Training.Fast;
 
 /// <summary>
@@ -64,6 +67,16 @@ internal sealed class ConvNetParameters
 
     /// <summary>Input image side H = W, derived from <see cref="Features"/>.</summary>
     public int ImageSize => 4 * (int)Math.Round(Math.Sqrt(Features / (double)C2));
+
+    /// <summary>
+    /// The direct-kernel plans of the two convolutions at <paramref name="level"/>: stride 1, 'same' padding K/2, conv2 on
+    /// the pooled half-size image. Shared by the training engine and the predictor.
+    /// </summary>
+    public (DirectConv2d Conv1, DirectConv2d Conv2) CreateConvolutions(IsaLevel level)
+    {
+        int size = ImageSize, half = size / 2;
+        return (new DirectConv2d(1, C1, K1, K1 / 2, size, size, level), new DirectConv2d(C1, C2, K2, K2 / 2, half, half, level));
+    }
 
     /// <summary>The trainable tensors in state-dict order.</summary>
     public IEnumerable<Tensor> Trainable => [Conv1Weight, Conv1Bias, Bn1Weight, Bn1Bias, Conv2Weight, Conv2Bias, Bn2Weight, Bn2Bias, FcWeight, FcBias];

@@ -22,7 +22,7 @@ public sealed unsafe class ConvNetPredictor
 {
     private readonly ConvNetParameters _p;
     private readonly float _eps;
-    private readonly SimdPath _path;
+    private readonly IsaLevel _path;
     private readonly DirectConv2d _conv1, _conv2;
     private readonly int _size, _half, _quarter, _c1, _c2, _classes, _features;
     private readonly AlignedBuffer _w1, _w2, _b1, _b2, _one, _zero;
@@ -37,11 +37,11 @@ public sealed unsafe class ConvNetPredictor
     /// <param name="batchNormEps">BatchNorm2d's eps (PyTorch default 1e-5).</param>
     /// <exception cref="ArgumentException">The state dict is not a supported ConvNet (message names the key or shape).</exception>
     public ConvNetPredictor(IReadOnlyList<KeyValuePair<string, Tensor>> stateDict, float batchNormEps = 1e-5f)
-        : this(stateDict, batchNormEps, SimdPaths.Default)
+        : this(stateDict, batchNormEps, Isa.Level)
     {
     }
 
-    internal ConvNetPredictor(IReadOnlyList<KeyValuePair<string, Tensor>> stateDict, float batchNormEps, SimdPath path)
+    internal ConvNetPredictor(IReadOnlyList<KeyValuePair<string, Tensor>> stateDict, float batchNormEps, IsaLevel path)
     {
         _p = ConvNetParameters.Create(stateDict, nameof(ConvNetPredictor));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchNormEps);
@@ -54,8 +54,7 @@ public sealed unsafe class ConvNetPredictor
         _c2 = _p.C2;
         _classes = _p.Classes;
         _features = _p.Features;
-        _conv1 = new DirectConv2d(1, _c1, _p.K1, _p.K1 / 2, _size, _size, path);
-        _conv2 = new DirectConv2d(_c1, _c2, _p.K2, _p.K2 / 2, _half, _half, path);
+        (_conv1, _conv2) = _p.CreateConvolutions(path);
         _w1 = new AlignedBuffer(_conv1.WeightLength);
         _w2 = new AlignedBuffer(_conv2.WeightLength);
         _b1 = new AlignedBuffer(_c1);

@@ -1,3 +1,4 @@
+using CnnSharp.Kernels;
 using CnnSharp.Kernels.Direct;
 using CnnSharp.Tests.TestUtilities;
 
@@ -22,7 +23,7 @@ public sealed unsafe class DirectConv2dTests
             (16, 48, 3, 0, 6, 9),
             (32, 32, 5, 2, 4, 30),
         ];
-        foreach (SimdPath path in Enum.GetValues<SimdPath>())
+        foreach (IsaLevel path in Enum.GetValues<IsaLevel>())
             foreach (var (c, k, ks, p, h, w) in shapes)
                 data.Add(c, k, ks, p, h, w, (int)path);
         return data;
@@ -31,7 +32,7 @@ public sealed unsafe class DirectConv2dTests
     [Theory, MemberData(nameof(Cases))]
     public void Forward_with_bias_relu_and_statistics_matches_double_reference(int c, int k, int ks, int p, int h, int w, int pathIndex)
     {
-        var path = (SimdPath)pathIndex;
+        var path = (IsaLevel)pathIndex;
         var rng = new Random(c * 1000 + k * 10 + ks);
         var plan = new DirectConv2d(c, k, ks, p, h, w, path);
         double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * ks * ks), b = Random(rng, k);
@@ -67,7 +68,7 @@ public sealed unsafe class DirectConv2dTests
     [Theory, MemberData(nameof(Cases))]
     public void BackwardInput_matches_double_reference(int c, int k, int ks, int p, int h, int w, int pathIndex)
     {
-        var path = (SimdPath)pathIndex;
+        var path = (IsaLevel)pathIndex;
         if (c == 1) return; // a single-channel input needs no gradient in the seed, and the dX plan needs 16-channel blocks
         var rng = new Random(c * 7 + k + ks + p);
         var plan = new DirectConv2d(c, k, ks, p, h, w, path);
@@ -102,7 +103,7 @@ public sealed unsafe class DirectConv2dTests
     [Theory, MemberData(nameof(Cases))]
     public void BackwardWeight_accumulates_over_images_and_matches_double_reference(int c, int k, int ks, int p, int h, int w, int pathIndex)
     {
-        var path = (SimdPath)pathIndex;
+        var path = (IsaLevel)pathIndex;
         var rng = new Random(c + k * 3 + ks * 5 + h);
         var plan = new DirectConv2d(c, k, ks, p, h, w, path);
         int ho = plan.OutHeight, wo = plan.OutWidth;
@@ -147,10 +148,10 @@ public sealed unsafe class DirectConv2dTests
     [Fact]
     public void Unsupported_channel_counts_throw_naming_them()
     {
-        var e = Assert.Throws<ArgumentException>(() => new DirectConv2d(3, 16, 3, 1, 8, 8, SimdPath.V256));
+        var e = Assert.Throws<ArgumentException>(() => new DirectConv2d(3, 16, 3, 1, 8, 8, IsaLevel.V256));
         Assert.Contains("3", e.Message);
-        Assert.Throws<ArgumentException>(() => new DirectConv2d(16, 24, 3, 1, 8, 8, SimdPath.V256));
-        Assert.Throws<ArgumentException>(() => new DirectConv2d(16, 16, 9, 0, 8, 8, SimdPath.V256));
+        Assert.Throws<ArgumentException>(() => new DirectConv2d(16, 24, 3, 1, 8, 8, IsaLevel.V256));
+        Assert.Throws<ArgumentException>(() => new DirectConv2d(16, 16, 9, 0, 8, 8, IsaLevel.V256));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using CnnSharp.Autograd;
 using CnnSharp.Functional;
+using CnnSharp.Kernels;
 using CnnSharp.Kernels.Direct;
 using CnnSharp.Modules;
 using CnnSharp.Training.Fast;
@@ -89,8 +90,8 @@ public sealed class ConvNetEngineGenericTests
         var copy = state.Select(e => new KeyValuePair<string, Tensor>(e.Key, e.Value.Clone())).ToList();
         var (images, labels) = ConvNetEngineTests.Batch(new Random(4), 8, 28, 10);
         var x = Tensor.FromArray(images, 8, 1, 28, 28);
-        var one = new ConvNetEngine(state, 1e-5f, 0.1f, SimdPaths.Default) { ThreadsOverride = 1 };
-        var two = new ConvNetEngine(copy, 1e-5f, 0.1f, SimdPaths.Default) { ThreadsOverride = 3 };
+        var one = new ConvNetEngine(state, 1e-5f, 0.1f, Isa.Level) { ThreadsOverride = 1 };
+        var two = new ConvNetEngine(copy, 1e-5f, 0.1f, Isa.Level) { ThreadsOverride = 3 };
         float l1 = one.TrainStep(x, labels), l2 = two.TrainStep(x, labels);
         Assert.True(Math.Abs(l1 - l2) <= 1e-6f * Math.Max(1, l1), $"{l1} vs {l2}");
         for (int i = 0; i < state.Count; i++)

@@ -1,3 +1,4 @@
+using CnnSharp.Kernels;
 using CnnSharp.Kernels.Direct;
 using CnnSharp.Training.Fast;
 
@@ -19,7 +20,7 @@ public sealed class ConvNetEngineTests
     public static TheoryData<int, int, int, int, int, int, int> Cases()
     {
         var d = new TheoryData<int, int, int, int, int, int, int>();
-        foreach (SimdPath path in Enum.GetValues<SimdPath>())
+        foreach (IsaLevel path in Enum.GetValues<IsaLevel>())
         {
             d.Add(16, 32, 5, 5, 28, 3, (int)path); // the seed's ConvNet, batch 3
             d.Add(16, 16, 3, 5, 12, 2, (int)path); // other kernel sizes and channel counts
@@ -36,7 +37,7 @@ public sealed class ConvNetEngineTests
         var want = reference.TrainStep(Array.ConvertAll(images, v => (double)v), n, labels);
 
         var state = StateDict(reference);
-        var engine = new ConvNetEngine(state, 1e-5f, 0.1f, (SimdPath)pathIndex);
+        var engine = new ConvNetEngine(state, 1e-5f, 0.1f, (IsaLevel)pathIndex);
         float loss = engine.TrainStep(Tensor.FromArray(images, n, 1, s, s), labels);
 
         Assert.True(Math.Abs(loss - want.Loss) <= 1e-5 * Math.Max(1, want.Loss), $"loss {loss} vs {want.Loss}");
@@ -66,7 +67,7 @@ public sealed class ConvNetEngineTests
         var reference = Build(rng, c1, c2, k1, k2, s, 10);
         var (images, _) = Batch(rng, n + 1, s, 10);
         var want = reference.EvalLogits(Array.ConvertAll(images, v => (double)v), n + 1);
-        var predictor = new ConvNetPredictor(StateDict(reference), 1e-5f, (SimdPath)pathIndex);
+        var predictor = new ConvNetPredictor(StateDict(reference), 1e-5f, (IsaLevel)pathIndex);
         var got = predictor.Predict(Tensor.FromArray(images, n + 1, 1, s, s));
         Close(want, got, "eval logits");
 

@@ -1,0 +1,25 @@
+using CnnSharp.Cli;
+using Spectre.Console;
+
+namespace CnnSharp.Tests.Cli;
+
+/// <summary>Runs the <c>cnnsharp</c> command tree in-process on a plain, colourless console and captures its output.</summary>
+internal static class CliRunner
+{
+    /// <summary>Invokes the command line <paramref name="args"/> on a console <paramref name="width"/> columns wide.</summary>
+    /// <returns>The exit code and everything written to standard output and error.</returns>
+    public static (int ExitCode, string Output) Invoke(int width, params string[] args)
+    {
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = width;
+        int code = Program.BuildRootCommand(console).Parse(args).Invoke(new System.CommandLine.InvocationConfiguration { Output = writer, Error = writer });
+        return (code, writer.ToString());
+    }
+}
