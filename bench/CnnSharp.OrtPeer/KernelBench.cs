@@ -64,7 +64,7 @@ internal static unsafe partial class KernelBench
             var y = new float[kOut * g.OutH * g.OutW];
             double flops = 2.0 * kOut * ch * r * r * g.OutH * g.OutW;
             double s = Best(reps, () => Conv2dKernels.Forward(x, w, bias, y, g));
-            Row($"Conv {label} (im2col+Gemm)", $"{ch}->{kOut} {hw}x{hw}", s, flops, peak);
+            Row($"Conv {label} (Conv2dKernels.Forward, packs per call)", $"{ch}->{kOut} {hw}x{hw}", s, flops, peak);
             var packed = new PackedConvWeights(w, kOut, ch, r, r, 1, Isa.Level);
             s = Best(reps, () => ConvGemm.Forward(x, packed, bias, y, g, relu: true));
             Row($"Conv {label} (ConvGemm, prepacked)", $"{ch}->{kOut} {hw}x{hw}", s, flops, peak);
