@@ -20,32 +20,23 @@ internal static unsafe class AdaptivePool2dKernels
         int inPlane = g.H * g.W, outPlane = g.OutH * g.OutW, planes = g.Planes;
         Debug.Assert(input.Length == planes * inPlane && output.Length == planes * outPlane);
         var geo = g;
-        fixed (float* pIn = input, pOut = output)
+        Pool2dKernels.ForEachPlane(input, inPlane, output, outPlane, planes, inPlane, (x, y) =>
         {
-            float* xp = pIn, yp = pOut;
-            Parallelism.For(planes, (start, end) =>
+            for (int i = 0; i < geo.OutH; i++)
             {
-                for (int p = start; p < end; p++)
+                int h0 = AdaptivePool2dGeometry.Start(i, geo.H, geo.OutH), h1 = AdaptivePool2dGeometry.End(i, geo.H, geo.OutH);
+                for (int j = 0; j < geo.OutW; j++)
                 {
-                    var x = new ReadOnlySpan<float>(xp + (long)p * inPlane, inPlane);
-                    var y = new Span<float>(yp + (long)p * outPlane, outPlane);
-                    for (int i = 0; i < geo.OutH; i++)
-                    {
-                        int h0 = AdaptivePool2dGeometry.Start(i, geo.H, geo.OutH), h1 = AdaptivePool2dGeometry.End(i, geo.H, geo.OutH);
-                        for (int j = 0; j < geo.OutW; j++)
-                        {
-                            int w0 = AdaptivePool2dGeometry.Start(j, geo.W, geo.OutW), w1 = AdaptivePool2dGeometry.End(j, geo.W, geo.OutW);
-                            // Global pooling sums a whole plane (784 values for MNIST), so accumulate in double.
-                            double sum = 0;
-                            for (int h = h0; h < h1; h++)
-                                for (int w = w0; w < w1; w++)
-                                    sum += x[h * geo.W + w];
-                            y[i * geo.OutW + j] = (float)(sum / ((h1 - h0) * (w1 - w0)));
-                        }
-                    }
+                    int w0 = AdaptivePool2dGeometry.Start(j, geo.W, geo.OutW), w1 = AdaptivePool2dGeometry.End(j, geo.W, geo.OutW);
+                    // Global pooling sums a whole plane (784 values for MNIST), so accumulate in double.
+                    double sum = 0;
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++)
+                            sum += x[h * geo.W + w];
+                    y[i * geo.OutW + j] = (float)(sum / ((h1 - h0) * (w1 - w0)));
                 }
-            }, Pool2dKernels.PlanesPerChunk(inPlane));
-        }
+            }
+        });
     }
 
     /// <summary><c>gradInput[p, h, w] += gradOutput[p, i, j] / windowSize(i, j)</c> for every window containing (h, w).</summary>
@@ -54,30 +45,21 @@ internal static unsafe class AdaptivePool2dKernels
         int inPlane = g.H * g.W, outPlane = g.OutH * g.OutW, planes = g.Planes;
         Debug.Assert(gradOutput.Length == planes * outPlane && gradInput.Length == planes * inPlane);
         var geo = g;
-        fixed (float* pGy = gradOutput, pGx = gradInput)
+        Pool2dKernels.ForEachPlane(gradOutput, outPlane, gradInput, inPlane, planes, inPlane, (gyp, gxp) =>
         {
-            float* gy = pGy, gx = pGx;
-            Parallelism.For(planes, (start, end) =>
+            for (int i = 0; i < geo.OutH; i++)
             {
-                for (int p = start; p < end; p++)
+                int h0 = AdaptivePool2dGeometry.Start(i, geo.H, geo.OutH), h1 = AdaptivePool2dGeometry.End(i, geo.H, geo.OutH);
+                for (int j = 0; j < geo.OutW; j++)
                 {
-                    var gyp = new ReadOnlySpan<float>(gy + (long)p * outPlane, outPlane);
-                    var gxp = new Span<float>(gx + (long)p * inPlane, inPlane);
-                    for (int i = 0; i < geo.OutH; i++)
-                    {
-                        int h0 = AdaptivePool2dGeometry.Start(i, geo.H, geo.OutH), h1 = AdaptivePool2dGeometry.End(i, geo.H, geo.OutH);
-                        for (int j = 0; j < geo.OutW; j++)
-                        {
-                            int w0 = AdaptivePool2dGeometry.Start(j, geo.W, geo.OutW), w1 = AdaptivePool2dGeometry.End(j, geo.W, geo.OutW);
-                            float share = gyp[i * geo.OutW + j] / ((h1 - h0) * (w1 - w0));
-                            for (int h = h0; h < h1; h++)
-                                for (int w = w0; w < w1; w++)
-                                    gxp[h * geo.W + w] += share;
-                        }
-                    }
+                    int w0 = AdaptivePool2dGeometry.Start(j, geo.W, geo.OutW), w1 = AdaptivePool2dGeometry.End(j, geo.W, geo.OutW);
+                    float share = gyp[i * geo.OutW + j] / ((h1 - h0) * (w1 - w0));
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++)
+                            gxp[h * geo.W + w] += share;
                 }
-            }, Pool2dKernels.PlanesPerChunk(inPlane));
-        }
+            }
+        });
     }
 
     /// <summary>

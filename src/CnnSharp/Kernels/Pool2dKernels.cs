@@ -22,6 +22,28 @@ internal static unsafe class Pool2dKernels
 
     internal static int PlanesPerChunk(int planeElements) => Math.Max(1, MinElementsPerChunk / Math.Max(1, planeElements));
 
+    /// <summary>A per-plane body: <paramref name="source"/> and <paramref name="destination"/> are plane p of each buffer.</summary>
+    internal delegate void PlaneBody(ReadOnlySpan<float> source, Span<float> destination);
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on plane p of <paramref name="source"/> (planes of <paramref name="sourcePlane"/> elements)
+    /// and plane p of <paramref name="destination"/> (<paramref name="destinationPlane"/> elements) for every p &lt;
+    /// <paramref name="planes"/>, planes split across threads in chunks of at least <see cref="MinElementsPerChunk"/> input elements.
+    /// </summary>
+    internal static void ForEachPlane(ReadOnlySpan<float> source, int sourcePlane, Span<float> destination, int destinationPlane,
+        int planes, int inputPlane, PlaneBody body)
+    {
+        fixed (float* ps = source, pd = destination)
+        {
+            float* s = ps, d = pd;
+            Parallelism.For(planes, (start, end) =>
+            {
+                for (int p = start; p < end; p++)
+                    body(new ReadOnlySpan<float>(s + (long)p * sourcePlane, sourcePlane), new Span<float>(d + (long)p * destinationPlane, destinationPlane));
+            }, PlanesPerChunk(inputPlane));
+        }
+    }
+
     /// <summary>
     /// <c>out[p, oh, ow] = max over in-range taps of in[p, h, w]</c>; <c>argmax[p, oh, ow] = h*W + w</c> of the first maximum
     /// in row-major tap order (PyTorch's tie rule); with NaN taps the output is NaN and the argmax the last NaN, as in PyTorch;
@@ -258,30 +280,21 @@ internal static unsafe class Pool2dKernels
         int inPlane = g.H * g.W, outPlane = g.OutH * g.OutW, planes = g.Planes;
         Debug.Assert(input.Length == planes * inPlane && output.Length == planes * outPlane && g.DilationH == 1 && g.DilationW == 1);
         var geo = g;
-        fixed (float* pIn = input, pOut = output)
+        ForEachPlane(input, inPlane, output, outPlane, planes, inPlane, (x, y) =>
         {
-            float* xp = pIn, yp = pOut;
-            Parallelism.For(planes, (start, end) =>
+            for (int oh = 0; oh < geo.OutH; oh++)
             {
-                for (int p = start; p < end; p++)
+                for (int ow = 0; ow < geo.OutW; ow++)
                 {
-                    var x = new ReadOnlySpan<float>(xp + (long)p * inPlane, inPlane);
-                    var y = new Span<float>(yp + (long)p * outPlane, outPlane);
-                    for (int oh = 0; oh < geo.OutH; oh++)
-                    {
-                        for (int ow = 0; ow < geo.OutW; ow++)
-                        {
-                            var win = AvgWindow(geo, oh, ow, countIncludePad, divisorOverride);
-                            float sum = 0f;
-                            for (int h = win.H0; h < win.H1; h++)
-                                for (int w = win.W0; w < win.W1; w++)
-                                    sum += x[h * geo.W + w];
-                            y[oh * geo.OutW + ow] = win.Divisor == 0 ? 0f : sum / win.Divisor;
-                        }
-                    }
+                    var win = AvgWindow(geo, oh, ow, countIncludePad, divisorOverride);
+                    float sum = 0f;
+                    for (int h = win.H0; h < win.H1; h++)
+                        for (int w = win.W0; w < win.W1; w++)
+                            sum += x[h * geo.W + w];
+                    y[oh * geo.OutW + ow] = win.Divisor == 0 ? 0f : sum / win.Divisor;
                 }
-            }, PlanesPerChunk(inPlane));
-        }
+            }
+        });
     }
 
     /// <summary><c>gradInput[p, h, w] += gradOutput[p, oh, ow] / divisor</c> for every in-range tap of every window (see <see cref="AvgForward"/>).</summary>
@@ -290,30 +303,21 @@ internal static unsafe class Pool2dKernels
         int inPlane = g.H * g.W, outPlane = g.OutH * g.OutW, planes = g.Planes;
         Debug.Assert(gradOutput.Length == planes * outPlane && gradInput.Length == planes * inPlane);
         var geo = g;
-        fixed (float* pGy = gradOutput, pGx = gradInput)
+        ForEachPlane(gradOutput, outPlane, gradInput, inPlane, planes, inPlane, (gyp, gxp) =>
         {
-            float* gy = pGy, gx = pGx;
-            Parallelism.For(planes, (start, end) =>
+            for (int oh = 0; oh < geo.OutH; oh++)
             {
-                for (int p = start; p < end; p++)
+                for (int ow = 0; ow < geo.OutW; ow++)
                 {
-                    var gyp = new ReadOnlySpan<float>(gy + (long)p * outPlane, outPlane);
-                    var gxp = new Span<float>(gx + (long)p * inPlane, inPlane);
-                    for (int oh = 0; oh < geo.OutH; oh++)
-                    {
-                        for (int ow = 0; ow < geo.OutW; ow++)
-                        {
-                            var win = AvgWindow(geo, oh, ow, countIncludePad, divisorOverride);
-                            if (win.Divisor == 0) continue;
-                            float share = gyp[oh * geo.OutW + ow] / win.Divisor;
-                            for (int h = win.H0; h < win.H1; h++)
-                                for (int w = win.W0; w < win.W1; w++)
-                                    gxp[h * geo.W + w] += share;
-                        }
-                    }
+                    var win = AvgWindow(geo, oh, ow, countIncludePad, divisorOverride);
+                    if (win.Divisor == 0) continue;
+                    float share = gyp[oh * geo.OutW + ow] / win.Divisor;
+                    for (int h = win.H0; h < win.H1; h++)
+                        for (int w = win.W0; w < win.W1; w++)
+                            gxp[h * geo.W + w] += share;
                 }
-            }, PlanesPerChunk(inPlane));
-        }
+            }
+        });
     }
 
     /// <summary>
@@ -327,31 +331,22 @@ internal static unsafe class Pool2dKernels
         int inPlane = g.H * g.W, outPlane = g.OutH * g.OutW, planes = g.Planes;
         Debug.Assert(input.Length == planes * inPlane && output.Length == planes * outPlane && normType > 0);
         var geo = g;
-        fixed (float* pIn = input, pOut = output)
+        ForEachPlane(input, inPlane, output, outPlane, planes, inPlane, (x, y) =>
         {
-            float* xp = pIn, yp = pOut;
-            Parallelism.For(planes, (start, end) =>
+            for (int oh = 0; oh < geo.OutH; oh++)
             {
-                for (int p = start; p < end; p++)
+                for (int ow = 0; ow < geo.OutW; ow++)
                 {
-                    var x = new ReadOnlySpan<float>(xp + (long)p * inPlane, inPlane);
-                    var y = new Span<float>(yp + (long)p * outPlane, outPlane);
-                    for (int oh = 0; oh < geo.OutH; oh++)
-                    {
-                        for (int ow = 0; ow < geo.OutW; ow++)
-                        {
-                            var win = AvgWindow(geo, oh, ow, countIncludePad: true, divisorOverride: 0);
-                            double sum = 0;
-                            for (int h = win.H0; h < win.H1; h++)
-                                for (int w = win.W0; w < win.W1; w++)
-                                    sum += PowP(x[h * geo.W + w], normType);
-                            double scaled = win.Divisor == 0 ? 0 : sum * ((double)geo.KH * geo.KW / win.Divisor);
-                            y[oh * geo.OutW + ow] = (float)RootP(scaled, normType);
-                        }
-                    }
+                    var win = AvgWindow(geo, oh, ow, countIncludePad: true, divisorOverride: 0);
+                    double sum = 0;
+                    for (int h = win.H0; h < win.H1; h++)
+                        for (int w = win.W0; w < win.W1; w++)
+                            sum += PowP(x[h * geo.W + w], normType);
+                    double scaled = win.Divisor == 0 ? 0 : sum * ((double)geo.KH * geo.KW / win.Divisor);
+                    y[oh * geo.OutW + ow] = (float)RootP(scaled, normType);
                 }
-            }, PlanesPerChunk(inPlane));
-        }
+            }
+        });
     }
 
     /// <summary>
