@@ -23,11 +23,12 @@ namespace CnnSharp.Kernels;
 /// <para>Loops (Goto/BLIS with A pre-packed): for each NC-pixel block, for each KC-tap slice, pack B (KC×NC, in L2);
 /// for each MC-row block of A (in L2), for each NR-wide B micro-panel (in L1), for each MR-tall A micro-panel: one
 /// micro-kernel call (<see cref="Gemm.MicroKernel"/>). Edge tiles compute into a scratch tile and store their valid part.</para>
-/// <para>Threads: the work is cut into units that the threads claim one at a time (so a thread slowed down by other load
-/// on the machine leaves more units to the others): whole images; with fewer images than threads, one part of an image
-/// per thread (so one image keeps both cores busy): pixel-panel ranges, or output-channel ranges when the image has
-/// fewer pixel panels than parts. Every unit writes a disjoint region of y, so results do not depend on the thread
-/// count or on who ran which unit.</para>
+/// <para>Threads: the work is cut into units (<see cref="Split"/>) that the threads claim in order, one at a time, through
+/// <see cref="WorkerPool.RunDynamic"/>, so a thread slowed down by other load on the machine, or a worker slow to wake,
+/// leaves more units to the others, and the caller never waits for a worker that has not started: whole images for a
+/// batch of a few images per thread; otherwise several parts per image (ranges of pixel panels, times ranges of
+/// output-channel panels when an image has few pixel panels). Every unit writes a disjoint region of y and computes each
+/// output value the same way, so results do not depend on the thread count or on who ran which unit.</para>
 /// </remarks>
 internal static unsafe class ConvGemm
 {
@@ -60,15 +61,36 @@ internal static unsafe class ConvGemm
     /// <param name="relu">Clamp the result at zero.</param>
     public static void Forward(ReadOnlySpan<float> input, PackedConvWeights weights, ReadOnlySpan<float> bias, Span<float> output,
         in Conv2dGeometry g, bool relu) =>
-        Forward(input, weights, bias, output, g, relu, Parallelism.MaxThreads, ParallelThresholdMacs);
+        Forward(input, weights, bias, default, output, g, relu, Parallelism.MaxThreads, ParallelThresholdMacs);
 
     /// <summary>
-    /// As the other overload, splitting the work for <paramref name="threads"/> threads when the convolution has at least
-    /// <paramref name="parallelThresholdMacs"/> multiply-adds (tests exercise every split this way).
+    /// Forward convolution plus a residual: <c>y = relu?((conv(x) + b) + r)</c>, the sum taken in that order (so the
+    /// result equals a convolution followed by an element-wise Add and a Relu, bit for bit), applied to each register tile
+    /// after its last tap slice instead of in two more passes over y.
+    /// </summary>
+    /// <param name="input">x, shape (N, C, H, W).</param>
+    /// <param name="weights">The packed weights; must match <paramref name="g"/>.</param>
+    /// <param name="bias">b, shape (K), or empty.</param>
+    /// <param name="residual">r, shape (N, K, OutH, OutW) like y, or empty for none. It may not overlap y.</param>
+    /// <param name="output">y, shape (N, K, OutH, OutW); fully overwritten.</param>
+    /// <param name="g">The validated geometry.</param>
+    /// <param name="relu">Clamp the result at zero (after adding the residual).</param>
+    public static void Forward(ReadOnlySpan<float> input, PackedConvWeights weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
+        Span<float> output, in Conv2dGeometry g, bool relu) =>
+        Forward(input, weights, bias, residual, output, g, relu, Parallelism.MaxThreads, ParallelThresholdMacs);
+
+    /// <summary>As the first overload, with the thread count and parallel threshold given (tests and benchmarks).</summary>
+    internal static void Forward(ReadOnlySpan<float> input, PackedConvWeights weights, ReadOnlySpan<float> bias, Span<float> output,
+        in Conv2dGeometry g, bool relu, int threads, long parallelThresholdMacs) =>
+        Forward(input, weights, bias, default, output, g, relu, threads, parallelThresholdMacs);
+
+    /// <summary>
+    /// As the residual overload, splitting the work for <paramref name="threads"/> threads when the convolution has at
+    /// least <paramref name="parallelThresholdMacs"/> multiply-adds (tests exercise every split this way).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Forward(ReadOnlySpan<float> input, PackedConvWeights weights, ReadOnlySpan<float> bias, Span<float> output,
-        in Conv2dGeometry g, bool relu, int threads, long parallelThresholdMacs)
+    internal static void Forward(ReadOnlySpan<float> input, PackedConvWeights weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
+        Span<float> output, in Conv2dGeometry g, bool relu, int threads, long parallelThresholdMacs)
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (!weights.Matches(g, weights.Level))
@@ -76,45 +98,62 @@ internal static unsafe class ConvGemm
         Check(input.Length, (long)g.N * g.C * g.H * g.W, nameof(input));
         if (!bias.IsEmpty) Check(bias.Length, g.K, nameof(bias));
         Check(output.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(output));
+        if (!residual.IsEmpty)
+        {
+            Check(residual.Length, output.Length, nameof(residual));
+            if (residual.Overlaps(output)) throw new ArgumentException("ConvGemm: the residual overlaps the output", nameof(residual));
+        }
         if (g.N == 0) return;
 
-        var blk = weights.Blocking;
-        int p = g.OutH * g.OutW;
-        int panels = (p + blk.NR - 1) / blk.NR;
-        int mPanels = weights.RowsPadded / blk.MR;
         bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs;
-        int jParts = 1, mParts = 1;
-        if (parallel && g.N < threads)
+        var split = parallel ? Split(g, weights.Blocking, weights.RowsPadded, threads) : new WorkSplit(1, 1);
+        int units = g.N * split.PixelParts * split.RowParts;
+        var work = new Work(g, weights, weights.Blocking, split.PixelParts, split.RowParts, relu);
+        fixed (float* px = input, pb = bias, pr = residual, py = output)
         {
-            // Fewer images than threads: split each image into one part per thread, by pixel panels (each part packs
-            // only its pixels but streams all the weights). Measured on ResNet-18's layers (bench --scaling), this beat
-            // splitting the output channels (each part packs all of B) even for the 512-channel 7x7 layers, and beat
-            // four smaller pixel parts per thread (each of which streams all the weights again). Output channels are
-            // split only when there are fewer pixel panels than parts.
-            int parts = (threads + g.N - 1) / g.N;
-            if (panels < parts) mParts = Math.Min(parts, mPanels);
-            else jParts = parts;
-        }
-        int units = g.N * jParts * mParts;
-        var work = new Work(g, weights, blk, jParts, mParts, relu);
-        fixed (float* px = input, pb = bias, py = output)
-        {
-            nint x = (nint)px, b = bias.IsEmpty ? 0 : (nint)pb, y = (nint)py;
+            work.Bind(px, bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, py);
             if (!parallel || units == 1)
             {
-                for (int u = 0; u < units; u++) work.Run(u, px, (float*)b, py);
+                for (int u = 0; u < units; u++) work.Run(u);
             }
             else
             {
-                // Dynamic claiming: each thread takes the next unclaimed unit until none is left.
-                int next = 0;
-                Parallelism.For(Math.Min(threads, units), (_, _) =>
-                {
-                    for (int u; (u = Interlocked.Increment(ref next) - 1) < units;) work.Run(u, (float*)x, (float*)b, (float*)y);
-                });
+                // Units are claimed in order by whichever thread is free (the caller included), so a worker that wakes
+                // late or is descheduled by other load on the machine just runs fewer of them; every unit writes its own
+                // region of y, so who ran which does not change the result.
+                WorkerPool.Shared.RunDynamic(threads, units, work.RunUnit);
             }
         }
         weights.KeepAlive();
+    }
+
+    /// <summary>How one image is cut into work units: pixel-panel ranges × output-channel (row-panel) ranges.</summary>
+    internal readonly record struct WorkSplit(int PixelParts, int RowParts);
+
+    /// <summary>Units per thread aimed at: enough that the last unit to finish leaves the other thread little idle time.</summary>
+    internal const int UnitsPerThread = 4;
+
+    /// <summary>Smallest unit worth splitting off (about 50 µs on one core): below it per-unit setup and packing dominate.</summary>
+    internal const long MinUnitMacs = 1L << 21;
+
+    /// <summary>
+    /// The split of each image for <paramref name="threads"/> threads. A batch of at least
+    /// <c>threads·UnitsPerThread</c> images runs whole images as units. A smaller batch cuts each image into about
+    /// <c>threads·UnitsPerThread / N</c> parts of at least <see cref="MinUnitMacs"/>: ranges of pixel panels first (each
+    /// part packs only its own pixels; all parts read the same weights, which stay in cache), and ranges of output-channel
+    /// panels only when the image has too few pixel panels (each row part packs the pixels again).
+    /// </summary>
+    internal static WorkSplit Split(in Conv2dGeometry g, Blocking blk, int rowsPadded, int threads)
+    {
+        int target = threads * UnitsPerThread;
+        if (g.N >= target || g.N == 0) return new WorkSplit(1, 1);
+        int parts = (target + g.N - 1) / g.N;
+        long perImage = g.Macs / g.N;
+        parts = (int)Math.Clamp(perImage / MinUnitMacs, 1, parts);
+        int panels = (g.OutH * g.OutW + blk.NR - 1) / blk.NR, rowPanels = rowsPadded / blk.MR;
+        int pixelParts = Math.Min(parts, panels);
+        int rowParts = Math.Min((parts + pixelParts - 1) / pixelParts, rowPanels);
+        return new WorkSplit(pixelParts, rowParts);
     }
 
     private static void Check(int actual, long expected, string name)
@@ -122,7 +161,7 @@ internal static unsafe class ConvGemm
         if (actual != expected) throw new ArgumentException($"ConvGemm: {name} has {actual} values, the geometry needs {expected}", name);
     }
 
-    /// <summary>One call's constants, shared by its work units.</summary>
+    /// <summary>One call's constants and operand addresses (pinned by the caller for the call), shared by its work units.</summary>
     private sealed class Work(Conv2dGeometry g, PackedConvWeights weights, Blocking blk, int jParts, int mParts, bool relu)
     {
         private readonly Conv2dGeometry _g = g;
@@ -130,11 +169,24 @@ internal static unsafe class ConvGemm
         private readonly Blocking _blk = blk;
         private readonly int _jParts = jParts, _mParts = mParts;
         private readonly bool _relu = relu;
+        private float* _x, _bias, _residual, _y;
+
+        public void Bind(float* x, float* bias, float* residual, float* y)
+        {
+            _x = x;
+            _bias = bias;
+            _residual = residual;
+            _y = y;
+        }
+
+        /// <summary>The <see cref="WorkerPool.RunDynamic"/> body: unit <paramref name="u"/> on any thread.</summary>
+        public void RunUnit(int u, int thread) => Run(u);
 
         /// <summary>Unit u = (image, pixel part, row part), row part fastest.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Run(int u, float* x, float* bias, float* y)
+        public void Run(int u)
         {
+            float* x = _x, bias = _bias, residual = _residual, y = _y;
             var g = _g;
             var blk = _blk;
             int mPart = u % _mParts, jPart = u / _mParts % _jParts, n = u / (_mParts * _jParts);
@@ -175,7 +227,7 @@ internal static unsafe class ConvGemm
             float* tile = stackalloc float[mr * nr];
             float* packedW = _w.Pointer;
             int rowsPadded = _w.RowsPadded;
-            bool epilogue = bias is not null || _relu;
+            bool epilogue = bias is not null || _relu || residual is not null;
 
             for (int gi = 0; gi < g.Groups; gi++)
             {
@@ -183,6 +235,7 @@ internal static unsafe class ConvGemm
                 long srcLength = (long)(g.C - gi * cg) * plane; // readable floats from src (stride-2 loads check it)
                 float* wG = packedW + (nint)gi * rowsPadded * taps;
                 float* yG = y + ((nint)n * g.K + gi * kg) * p;
+                float* rG = residual is null ? null : residual + ((nint)n * g.K + gi * kg) * p;
                 float* bG = bias is null ? null : bias + gi * kg;
                 for (int jc = q0; jc < q1; jc += blk.NC)
                 {
@@ -214,19 +267,21 @@ internal static unsafe class ConvGemm
                                 {
                                     int rows = Math.Min(mr, icEnd - ir);
                                     float* aPanel = wSlice + (nint)ir * kc;
-                                    float* cTile = yG + (nint)ir * p + jc + jr;
+                                    nint at = (nint)ir * p + jc + jr;
+                                    float* cTile = yG + at;
                                     float* bRow = bG is null ? null : bG + ir;
+                                    float* rTile = rG is null ? null : rG + at;
                                     if (rows == mr && cols == nr)
                                     {
                                         kernel(kc, aPanel, bPanel, cTile, p, !first);
-                                        if (last && epilogue) Epilogue(cTile, p, mr, nr, bRow, _relu);
+                                        if (last && epilogue) Epilogue(cTile, p, mr, nr, bRow, rTile, _relu);
                                     }
                                     else
                                     {
                                         // A last panel of at most 8 pixels needs only half of the 16-wide tile.
                                         if (cols <= 8 && nr == 16 && mr == 6) Kernel6x8V256(kc, aPanel, bPanel, tile);
                                         else kernel(kc, aPanel, bPanel, tile, nr, false);
-                                        StoreEdge(tile, nr, cTile, p, rows, cols, !first, last ? bRow : null, last && _relu);
+                                        StoreEdge(tile, nr, cTile, p, rows, cols, !first, last ? bRow : null, last ? rTile : null, last && _relu);
                                     }
                                 }
                             }
@@ -467,13 +522,17 @@ internal static unsafe class ConvGemm
     /// <summary>A blend mask lane: all bits set (take the new value) or zero.</summary>
     private static float Sel(bool take) => take ? BitConverter.Int32BitsToSingle(-1) : 0f;
 
-    /// <summary><c>c[r, j] = relu?(c[r, j] + bias[r])</c> over a full tile (NaN stays NaN).</summary>
+    /// <summary>
+    /// <c>c[r, j] = relu?((c[r, j] + bias[r]) + res[r, j])</c> over a full tile (no bias: + 0; no residual: none; NaN
+    /// stays NaN). The residual tile has C's layout (same leading dimension).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Epilogue(float* c, nint ldc, int rows, int cols, float* bias, bool relu)
+    private static void Epilogue(float* c, nint ldc, int rows, int cols, float* bias, float* res, bool relu)
     {
         for (int r = 0; r < rows; r++)
         {
             float* row = c + r * ldc;
+            float* rr = res is null ? null : res + r * ldc;
             float b = bias is null ? 0f : bias[r];
             int j = 0;
             if (Vector256.IsHardwareAccelerated)
@@ -482,6 +541,7 @@ internal static unsafe class ConvGemm
                 for (; j <= cols - 8; j += 8)
                 {
                     var v = Vector256.Load(row + j) + bv;
+                    if (rr is not null) v += Vector256.Load(rr + j);
                     if (relu) v = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), Vector256<float>.Zero, v);
                     v.Store(row + j);
                 }
@@ -489,22 +549,28 @@ internal static unsafe class ConvGemm
             for (; j < cols; j++)
             {
                 float v = row[j] + b;
+                if (rr is not null) v += rr[j];
                 row[j] = relu && v < 0f ? 0f : v;
             }
         }
     }
 
-    /// <summary>Writes the valid rows × cols corner of a computed tile: add to C or overwrite, then bias and ReLU when given.</summary>
-    private static void StoreEdge(float* tile, int ldt, float* c, nint ldc, int rows, int cols, bool accumulate, float* bias, bool relu)
+    /// <summary>
+    /// Writes the valid rows × cols corner of a computed tile: add to C or overwrite, then bias, the residual and ReLU when
+    /// given (in <see cref="Epilogue"/>'s order).
+    /// </summary>
+    private static void StoreEdge(float* tile, int ldt, float* c, nint ldc, int rows, int cols, bool accumulate, float* bias, float* res, bool relu)
     {
         for (int r = 0; r < rows; r++)
         {
             float* dst = c + r * ldc;
             float* src = tile + r * ldt;
+            float* rr = res is null ? null : res + r * ldc;
             float b = bias is null ? 0f : bias[r];
             for (int j = 0; j < cols; j++)
             {
                 float v = (accumulate ? dst[j] + src[j] : src[j]) + b;
+                if (rr is not null) v += rr[j];
                 dst[j] = relu && v < 0f ? 0f : v;
             }
         }

@@ -17,6 +17,13 @@ public sealed class OnnxSessionOptions
     /// The result is identical to running the two nodes.
     /// </summary>
     public bool FuseConvRelu { get; init; } = true;
+
+    /// <summary>
+    /// Add the other operand of an Add to the output of the Conv before it inside the convolution (a residual connection,
+    /// with a Relu after the Add fused too when <see cref="FuseConvRelu"/> is set), when the Conv's output feeds nothing
+    /// else (default true). The result is identical to running the nodes.
+    /// </summary>
+    public bool FuseConvAdd { get; init; } = true;
 }
 
 /// <summary>

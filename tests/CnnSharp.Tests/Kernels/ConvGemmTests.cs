@@ -5,7 +5,7 @@ namespace CnnSharp.Tests.Kernels;
 
 /// <summary>
 /// The implicit-GEMM convolution with pre-packed weights against the float64 reference, at every SIMD level, with and
-/// without the fused bias/ReLU epilogue, for every work split (images, pixel panels, output-channel panels).
+/// without the fused bias/ReLU/residual epilogue, for every work split (images, pixel panels, output-channel panels).
 /// </summary>
 public sealed class ConvGemmTests
 {
@@ -101,6 +101,92 @@ public sealed class ConvGemmTests
             Assert.Equal(expected, Run(c, level, relu: false, threads, threshold: 0));
             TensorAssert.Close(Expected(c, relu: false), expected, Tolerance.Accumulated, level.ToString());
         }
+    }
+
+    [Theory, MemberData(nameof(Levels))]
+    public void Residual_epilogue_equals_the_convolution_then_add_then_relu_bit_for_bit(int level)
+    {
+        // Several KC slices, an MC boundary, edge rows and edge pixel panels; grouped and 1x1 cases from the shared table.
+        var lvl = (IsaLevel)level;
+        ConvCase[] cases =
+        [
+            new(2, 66, 13, 13, 100, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1, true),
+            new(1, 7, 9, 5, 13, 3, 3, (2, 1), (1, 0, 1, 2), (1, 1), 1, false),
+            ConvCases.All[2], ConvCases.All[6], ConvCases.All[14],
+        ];
+        foreach (var c in cases)
+        {
+            var g = c.Geometry;
+            var packed = new PackedConvWeights(ConvCases.Weight(c), c.K, c.C / c.Groups, c.KH, c.KW, c.Groups, lvl);
+            var bias = c.HasBias ? ConvCases.Bias(c) : default;
+            int n = g.N * g.K * g.OutH * g.OutW;
+            var residual = GradCheck.RandomValues(n, 77);
+            foreach (bool relu in new[] { false, true })
+            {
+                var plain = new float[n];
+                ConvGemm.Forward(ConvCases.Input(c), packed, bias, plain, g, relu: false, 1, long.MaxValue);
+                var expected = plain.Select((v, i) => v + residual[i]).Select(v => relu ? Math.Max(v, 0f) : v).ToArray();
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    var y = new float[n];
+                    Array.Fill(y, float.NaN);
+                    ConvGemm.Forward(ConvCases.Input(c), packed, bias, residual, y, g, relu, threads, parallelThresholdMacs: 0);
+                    Assert.Equal(expected, y);
+                }
+                if (relu) Assert.Contains(expected, v => v == 0f);
+            }
+        }
+    }
+
+    [Fact]
+    public void Residual_of_the_wrong_length_or_overlapping_the_output_is_rejected()
+    {
+        var g = Conv2dGeometry.Create([1, 1, 2, 3], [1, 1, 1, 1], (1, 1), (0, 0), (1, 1), 1);
+        var packed = new PackedConvWeights([1f], 1, 1, 1, 1, 1, Isa.Level);
+        var y = new float[6];
+        Assert.Throws<ArgumentException>(() => ConvGemm.Forward(new float[6], packed, default, new float[5], y, g, relu: false));
+        var e = Assert.Throws<ArgumentException>(() => ConvGemm.Forward(new float[6], packed, default, y, y, g, relu: false));
+        Assert.Contains("overlaps", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(1, 3)]
+    [InlineData(2, 2)]
+    [InlineData(5, 2)]
+    [InlineData(9, 2)]
+    public void Dynamic_units_on_odd_sizes_give_the_single_thread_result(int batch, int threads)
+    {
+        // 17x11 output (187 pixels: 11 full panels and one of 11 at V256), 31 output channels (an edge row panel), many
+        // units per image (threshold 0): pixel-range units, and for batches of at least threads·UnitsPerThread whole images.
+        var c = new ConvCase(batch, 6, 17, 11, 31, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1, true);
+        var expected = Run(c, Isa.Level, relu: true);
+        for (int repeat = 0; repeat < 3; repeat++) Assert.Equal(expected, Run(c, Isa.Level, relu: true, threads, threshold: 0));
+    }
+
+    [Fact]
+    public void Split_cuts_small_batches_into_pixel_parts_then_row_parts_and_keeps_units_large_enough()
+    {
+        var blk = ConvGemm.BlockingFor(IsaLevel.V256);
+        ConvGemm.WorkSplit For(int n, int c, int hw, int k, int threads)
+        {
+            var g = Conv2dGeometry.Create([n, c, hw, hw], [k, c, 3, 3], (1, 1), (1, 1, 1, 1), (1, 1), 1);
+            return ConvGemm.Split(g, blk, (k + blk.MR - 1) / blk.MR * blk.MR, threads);
+        }
+        int target = 2 * ConvGemm.UnitsPerThread;
+        // ResNet-18 layer 1 (3136 pixels): pixel parts only.
+        Assert.Equal(new ConvGemm.WorkSplit(target, 1), For(1, 64, 56, 64, 2));
+        // Layer 4 (49 pixels = 4 panels of 16): every panel a part, the rest by output channels.
+        Assert.Equal(new ConvGemm.WorkSplit(4, (target + 3) / 4), For(1, 512, 7, 512, 2));
+        // Enough images: whole images.
+        Assert.Equal(new ConvGemm.WorkSplit(1, 1), For(target, 64, 56, 64, 2));
+        // Two images: half as many parts each.
+        Assert.Equal(new ConvGemm.WorkSplit(target / 2, 1), For(2, 64, 56, 64, 2));
+        // A small convolution: no part below MinUnitMacs.
+        var small = For(1, 8, 16, 8, 2);
+        long macs = 8L * 8 * 9 * 16 * 16;
+        Assert.True(small.PixelParts * small.RowParts <= Math.Max(1, macs / ConvGemm.MinUnitMacs), small.ToString());
+        Assert.Equal(new ConvGemm.WorkSplit(1, 1), small);
     }
 
     [Fact]

@@ -45,6 +45,12 @@ internal sealed class BinaryOp : OnnxOp
         }
     }
 
+    /// <summary>Which operation this is.</summary>
+    public BinaryKind Kind => _kind;
+
+    /// <summary>Whether the pre-opset-7 broadcast rule applies (so the operands may need aligning first).</summary>
+    public bool IsLegacy => _legacy;
+
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
         var a = inputs[0]!;

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using CnnSharp.Kernels;
 using CnnSharp.Onnx.Runtime;
 
@@ -87,6 +88,11 @@ internal sealed class WindowAttributes
 /// with G = <c>group</c>, as an implicit GEMM (<see cref="ConvGemm"/>) with weights packed once at load time and bias and
 /// a fused ReLU applied in the GEMM's epilogue. A 1-D convolution runs as a 2-D one of height 1.
 /// </summary>
+/// <remarks>
+/// <see cref="GraphFusion"/> may give the step a fourth input, a residual r from a following <c>Add</c> fused in
+/// (<see cref="FusedResidual"/>): then <c>y = relu?((conv + B) + r)</c>, computed in the epilogue when r has the output's
+/// shape, else (broadcasting) as the Add would: the convolution, then the Add, then the Relu.
+/// </remarks>
 internal sealed class ConvOp : OnnxOp
 {
     private readonly WindowAttributes _window;
@@ -111,13 +117,14 @@ internal sealed class ConvOp : OnnxOp
         }
     }
 
-    private ConvOp(ConvOp other)
+    private ConvOp(ConvOp other, bool relu, bool residual)
     {
         _window = other._window;
         _groups = other._groups;
         _packed = other._packed;
         _packedFrom = other._packedFrom;
-        FusedRelu = true;
+        FusedRelu = relu;
+        FusedResidual = residual;
     }
 
     // Weights packed for the GEMM micro-kernel at load time (constant weights only), and the array they were packed from.
@@ -140,8 +147,15 @@ internal sealed class ConvOp : OnnxOp
     /// <summary>Whether the output is clamped at zero (a following Relu fused in, see <see cref="GraphFusion"/>).</summary>
     public bool FusedRelu { get; }
 
+    /// <summary>Whether a following Add is fused in: input 3 is the residual added before the Relu.</summary>
+    public bool FusedResidual { get; }
+
     /// <summary>The same convolution followed by an in-place Relu.</summary>
-    public ConvOp WithFusedRelu() => new(this);
+    public ConvOp WithFusedRelu() => new(this, relu: true, FusedResidual);
+
+    /// <summary>The same convolution followed by an Add of input 3 (only before any Relu is fused in).</summary>
+    public ConvOp WithFusedResidual() =>
+        FusedRelu ? throw new InvalidOperationException("Conv: a residual Add cannot follow a fused Relu") : new(this, relu: false, residual: true);
 
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
@@ -159,7 +173,19 @@ internal sealed class ConvOp : OnnxOp
         var packed = _packed is { } p && ReferenceEquals(_packedFrom, w.Floats) && p.Matches(g, level)
             ? p
             : new PackedConvWeights(w.Floats, g.K, g.CPerGroup, g.KH, g.KW, g.Groups, level);
-        ConvGemm.Forward(x.Floats, packed, bias is null ? default : bias.Floats, y.Floats, g, FusedRelu);
+        var b = bias is null ? default : bias.Floats.AsSpan();
+        var residual = FusedResidual ? inputs[3]! : null;
+        if (residual is not null && (!residual.IsFloat || !residual.Shape.AsSpan().SequenceEqual(outShape)))
+        {
+            // A residual of another shape (broadcast) or type: the fused nodes one after the other.
+            ConvGemm.Forward(x.Floats, packed, b, y.Floats, g, relu: false);
+            var sum = BinaryOp.Compute(ctx, BinaryKind.Add, y, residual, "Add");
+            // The sum is float: Add rejects a non-float residual next to the float convolution output.
+            if (FusedRelu) TensorPrimitives.Max(sum.Floats, 0f, sum.Floats);
+            outputs[0] = sum;
+            return;
+        }
+        ConvGemm.Forward(x.Floats, packed, b, residual is null ? default : residual.Floats, y.Floats, g, FusedRelu);
         outputs[0] = y;
     }
 

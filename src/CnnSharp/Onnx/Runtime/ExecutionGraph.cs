@@ -5,7 +5,7 @@ namespace CnnSharp.Onnx.Runtime;
 
 /// <summary>
 /// A compiled ONNX graph: every node built into an <see cref="OnnxOp"/> (so unsupported operators and attributes fail
-/// here, at load time), constants folded, BatchNormalization and Relu fused into a preceding Conv, value lifetimes computed for
+/// here, at load time), constants folded, BatchNormalization, a residual Add and Relu fused into a preceding Conv, value lifetimes computed for
 /// buffer reuse, and shape-only subgraphs marked so they are computed once per input-shape signature.
 /// </summary>
 /// <remarks>
@@ -81,6 +81,7 @@ internal sealed class ExecutionGraph
         }
 
         if (options.FoldBatchNorm) steps = GraphFusion.FoldBatchNorm(steps, ref constants, _outputIds);
+        if (options.FuseConvAdd) steps = GraphFusion.FuseConvAdd(steps, _outputIds);
         if (options.FuseConvRelu) steps = GraphFusion.FuseConvRelu(steps, _outputIds);
         foreach (var s in steps)
         {

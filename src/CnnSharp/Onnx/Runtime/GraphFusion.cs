@@ -99,4 +99,58 @@ internal static class GraphFusion
         }
         return steps.Where(s => !removed.Contains(s)).ToList();
     }
+
+    /// <summary>
+    /// Replaces Conv → Add (a residual connection) by one Conv that adds the other operand in its epilogue: the Add's
+    /// output becomes the Conv's, and the other operand its fourth input (<see cref="ConvOp.FusedResidual"/>); a Relu
+    /// after the Add can then fuse too (<see cref="FuseConvRelu"/>). The result is identical: the same float sums.
+    /// </summary>
+    /// <remarks>
+    /// Applies to a modern (opset 7+) Add when one operand is the output of a Conv without a fused Relu or residual, that
+    /// output feeds nothing else and is not a graph output, and the other operand is computed before the Conv runs (or is
+    /// a constant or graph input). When both operands qualify (ResNet's downsampling blocks: both are convolutions), the
+    /// later Conv takes the Add.
+    /// </remarks>
+    public static List<ExecutionGraph.Step> FuseConvAdd(List<ExecutionGraph.Step> steps, int[] graphOutputs)
+    {
+        var consumers = new Dictionary<int, int>();
+        foreach (var s in steps)
+            foreach (int i in s.Inputs)
+                if (i >= 0) consumers[i] = consumers.GetValueOrDefault(i) + 1;
+        var outputs = new HashSet<int>(graphOutputs);
+        var producer = new Dictionary<int, int>();
+        for (int k = 0; k < steps.Count; k++)
+            foreach (int o in steps[k].Outputs)
+                if (o >= 0) producer[o] = k;
+
+        var removed = new HashSet<ExecutionGraph.Step>(ReferenceEqualityComparer.Instance);
+        foreach (var add in steps)
+        {
+            if (add.Op is not BinaryOp { Kind: BinaryKind.Add, IsLegacy: false } || add.Inputs.Length != 2) continue;
+            int best = -1, bestOther = -1;
+            for (int side = 0; side < 2; side++)
+            {
+                int x = add.Inputs[side], other = add.Inputs[1 - side];
+                if (x < 0 || other < 0 || x == other || !producer.TryGetValue(x, out int at)) continue;
+                var conv = steps[at];
+                if (conv.Op is not ConvOp { FusedRelu: false, FusedResidual: false } || removed.Contains(conv)) continue;
+                if (consumers.GetValueOrDefault(x) != 1 || outputs.Contains(x) || conv.Outputs.Length != 1) continue;
+                if (producer.TryGetValue(other, out int otherAt) && otherAt >= at) continue; // not ready when the Conv runs
+                if (best < 0 || at > best)
+                {
+                    best = at;
+                    bestOther = other;
+                }
+            }
+            if (best < 0) continue;
+            var fused = steps[best];
+            int[] inputs = fused.Inputs;
+            fused.Op = ((ConvOp)fused.Op).WithFusedResidual();
+            fused.Inputs = [inputs[0], inputs[1], inputs.Length > 2 ? inputs[2] : -1, bestOther];
+            fused.Outputs = [add.Outputs[0]];
+            producer[add.Outputs[0]] = best;
+            removed.Add(add);
+        }
+        return steps.Where(s => !removed.Contains(s)).ToList();
+    }
 }
