@@ -310,8 +310,9 @@ internal static class Program
                 ticks = (long)((now - lastCpu) * Stopwatch.Frequency);
                 lastCpu = now;
             }
-            string kind = op.GetType().Name.Replace("Op", "", StringComparison.Ordinal) + (op is Onnx.Ops.ConvOp { FusedRelu: true } ? "+Relu" : "");
-            if (kind == "Conv" || kind == "Conv+Relu")
+            string kind = op.GetType().Name.Replace("Op", "", StringComparison.Ordinal)
+                + (op is Onnx.Ops.ConvOp { FusedResidual: true } ? "+Add" : "") + (op is Onnx.Ops.ConvOp { FusedRelu: true } ? "+Relu" : "");
+            if (kind.StartsWith("Conv", StringComparison.Ordinal))
             {
                 int[]? w = shapes.Length > 1 ? shapes[1] : null;
                 if (w is { Length: 4 }) kind += $" {w[2]}x{w[3]}";

@@ -106,7 +106,8 @@ internal static unsafe class ConvGemm
         if (g.N == 0) return;
 
         bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs;
-        var split = parallel ? Split(g, weights.Blocking, weights.RowsPadded, threads) : new WorkSplit(1, 1);
+        // (A threshold below MinUnitMacs, as tests pass, also allows smaller units.)
+        var split = parallel ? Split(g, weights.Blocking, weights.RowsPadded, threads, Math.Min(MinUnitMacs, parallelThresholdMacs)) : new WorkSplit(1, 1, false);
         int units = g.N * split.PixelParts * split.RowParts;
         var work = new Work(g, weights, weights.Blocking, split.PixelParts, split.RowParts, relu);
         fixed (float* px = input, pb = bias, pr = residual, py = output)
@@ -115,6 +116,15 @@ internal static unsafe class ConvGemm
             if (!parallel || units == 1)
             {
                 for (int u = 0; u < units; u++) work.Run(u);
+            }
+            else if (split.SharedColumns)
+            {
+                // Few pixels, many output channels: pack each image's column matrix once (in parallel), then split the
+                // output channels, so every thread streams only its share of the (large) weights.
+                float* padded = work.PaddedLength > 0 ? Scratch.Get(Scratch.Slot.PaddedImage, (nint)work.PaddedLength) : null;
+                work.PrepareShared(padded, Scratch.Get(Scratch.Slot.SharedColumns, (nint)(g.N * work.SharedBLength)));
+                WorkerPool.Shared.RunDynamic(threads, work.PackUnits, work.PackUnit);
+                WorkerPool.Shared.RunDynamic(threads, units, work.MultiplyUnit);
             }
             else
             {
@@ -127,8 +137,12 @@ internal static unsafe class ConvGemm
         weights.KeepAlive();
     }
 
-    /// <summary>How one image is cut into work units: pixel-panel ranges × output-channel (row-panel) ranges.</summary>
-    internal readonly record struct WorkSplit(int PixelParts, int RowParts);
+    /// <summary>
+    /// How one image is cut into work units: pixel-panel ranges × output-channel (row-panel) ranges; with
+    /// <paramref name="SharedColumns"/>, the image's whole column matrix is packed once, shared by all units, and only
+    /// the rows are split (PixelParts is 1).
+    /// </summary>
+    internal readonly record struct WorkSplit(int PixelParts, int RowParts, bool SharedColumns);
 
     /// <summary>Units per thread aimed at: enough that the last unit to finish leaves the other thread little idle time.</summary>
     internal const int UnitsPerThread = 4;
@@ -136,24 +150,33 @@ internal static unsafe class ConvGemm
     /// <summary>Smallest unit worth splitting off (about 50 µs on one core): below it per-unit setup and packing dominate.</summary>
     internal const long MinUnitMacs = 1L << 21;
 
+    /// <summary>Largest shared column matrix (floats, all images of the call).</summary>
+    private const long MaxSharedColumns = 1L << 22;
+
     /// <summary>
     /// The split of each image for <paramref name="threads"/> threads. A batch of at least
     /// <c>threads·UnitsPerThread</c> images runs whole images as units. A smaller batch cuts each image into about
-    /// <c>threads·UnitsPerThread / N</c> parts of at least <see cref="MinUnitMacs"/>: ranges of pixel panels first (each
-    /// part packs only its own pixels; all parts read the same weights, which stay in cache), and ranges of output-channel
-    /// panels only when the image has too few pixel panels (each row part packs the pixels again).
+    /// <c>threads·UnitsPerThread / N</c> parts of at least <paramref name="minUnitMacs"/> multiply-adds. When the image has at least as many
+    /// output channels as pixels (ResNet's deep layers: the weights outweigh the column matrix), the column matrix is
+    /// packed once and the output channels are split, so each part streams its share of the weights once. Otherwise the
+    /// parts are ranges of pixel panels (each part packs only its own pixels, and all parts read the same weights, which
+    /// stay in cache), times ranges of output channels when there are too few pixel panels.
     /// </summary>
-    internal static WorkSplit Split(in Conv2dGeometry g, Blocking blk, int rowsPadded, int threads)
+    internal static WorkSplit Split(in Conv2dGeometry g, Blocking blk, int rowsPadded, int threads, long minUnitMacs = MinUnitMacs)
     {
         int target = threads * UnitsPerThread;
-        if (g.N >= target || g.N == 0) return new WorkSplit(1, 1);
+        if (g.N >= target || g.N == 0) return new WorkSplit(1, 1, false);
         int parts = (target + g.N - 1) / g.N;
         long perImage = g.Macs / g.N;
-        parts = (int)Math.Clamp(perImage / MinUnitMacs, 1, parts);
-        int panels = (g.OutH * g.OutW + blk.NR - 1) / blk.NR, rowPanels = rowsPadded / blk.MR;
+        parts = (int)Math.Clamp(perImage / Math.Max(1, minUnitMacs), 1, parts);
+        int p = g.OutH * g.OutW;
+        int panels = (p + blk.NR - 1) / blk.NR, rowPanels = rowsPadded / blk.MR;
+        long taps = (long)g.CPerGroup * g.KH * g.KW;
+        if (parts > 1 && g.Groups == 1 && g.KPerGroup >= p && g.N * taps * panels * blk.NR <= MaxSharedColumns)
+            return new WorkSplit(1, Math.Min(parts, rowPanels), true);
         int pixelParts = Math.Min(parts, panels);
         int rowParts = Math.Min((parts + pixelParts - 1) / pixelParts, rowPanels);
-        return new WorkSplit(pixelParts, rowParts);
+        return new WorkSplit(pixelParts, rowParts, false);
     }
 
     private static void Check(int actual, long expected, string name)
@@ -170,6 +193,9 @@ internal static unsafe class ConvGemm
         private readonly int _jParts = jParts, _mParts = mParts;
         private readonly bool _relu = relu;
         private float* _x, _bias, _residual, _y;
+        // Shared-B mode: every image zero-padded (or the input itself) and its whole column matrix packed once.
+        private float* _images, _sharedB;
+        private int _rowStride, _plane, _panelsPadded;
 
         public void Bind(float* x, float* bias, float* residual, float* y)
         {
@@ -181,6 +207,41 @@ internal static unsafe class ConvGemm
 
         /// <summary>The <see cref="WorkerPool.RunDynamic"/> body: unit <paramref name="u"/> on any thread.</summary>
         public void RunUnit(int u, int thread) => Run(u);
+
+        /// <summary>The padded extent of one image plane (what the windows read).</summary>
+        private (int Hp, int Wp, bool Needed) PaddedSize()
+        {
+            var g = _g;
+            int hp = (g.OutH - 1) * g.StrideH + (g.KH - 1) * g.DilationH + 1;
+            int wp = (g.OutW - 1) * g.StrideW + (g.KW - 1) * g.DilationW + 1;
+            return (hp, wp, g.PadTop > 0 || g.PadLeft > 0 || hp > g.H || wp > g.W);
+        }
+
+        /// <summary>Fills tapOff[0..taps) for images of the given row stride and plane size.</summary>
+        private void TapOffsets(int* tapOff, int rowStride, int plane)
+        {
+            var g = _g;
+            for (int c = 0, t = 0; c < g.CPerGroup; c++)
+                for (int i = 0; i < g.KH; i++)
+                    for (int j = 0; j < g.KW; j++, t++)
+                        tapOff[t] = c * plane + i * g.DilationH * rowStride + j * g.DilationW;
+        }
+
+        /// <summary>pixOff[0..nc) of output pixels jc.. (row-major over the output) in an image of the given row stride.</summary>
+        private void PixelOffsets(int* pixOff, int jc, int nc, int rowStride)
+        {
+            var g = _g;
+            int oh = jc / g.OutW, ow = jc % g.OutW;
+            for (int q = 0; q < nc; q++)
+            {
+                pixOff[q] = oh * g.StrideH * rowStride + ow * g.StrideW;
+                if (++ow == g.OutW)
+                {
+                    ow = 0;
+                    oh++;
+                }
+            }
+        }
 
         /// <summary>Unit u = (image, pixel part, row part), row part fastest.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -198,11 +259,10 @@ internal static unsafe class ConvGemm
             if (q0 >= q1 || m0 >= m1) return;
 
             // The image, zero-padded when the window reaches outside it, so packing never tests bounds.
-            int hp = (g.OutH - 1) * g.StrideH + (g.KH - 1) * g.DilationH + 1;
-            int wp = (g.OutW - 1) * g.StrideW + (g.KW - 1) * g.DilationW + 1;
+            var (hp, wp, needed) = PaddedSize();
             float* image = x + (nint)n * g.C * g.H * g.W;
             int rowStride = g.W, plane = g.H * g.W;
-            if (g.PadTop > 0 || g.PadLeft > 0 || hp > g.H || wp > g.W)
+            if (needed)
             {
                 float* padded = Scratch.Get(Scratch.Slot.PaddedImage, (nint)g.C * hp * wp);
                 // Only the padded rows this part's output rows read (a pixel part of one image needs a band of rows;
@@ -217,77 +277,158 @@ internal static unsafe class ConvGemm
             // Offsets: taps first, then the pixels of one NC block.
             int* tapOff = (int*)Scratch.Get(Scratch.Slot.Offsets, taps + blk.NC);
             int* pixOff = tapOff + taps;
-            for (int c = 0, t = 0; c < cg; c++)
-                for (int i = 0; i < g.KH; i++)
-                    for (int j = 0; j < g.KW; j++, t++)
-                        tapOff[t] = c * plane + i * g.DilationH * rowStride + j * g.DilationW;
+            TapOffsets(tapOff, rowStride, plane);
 
-            var kernel = Gemm.MicroKernel(_w.Level, out int mr, out int nr);
             float* packB = Scratch.Get(Scratch.Slot.GemmPackB, (nint)Math.Min(blk.KC, taps) * blk.NC);
-            float* tile = stackalloc float[mr * nr];
-            float* packedW = _w.Pointer;
             int rowsPadded = _w.RowsPadded;
-            bool epilogue = bias is not null || _relu || residual is not null;
-
             for (int gi = 0; gi < g.Groups; gi++)
             {
                 float* src = image + (nint)gi * cg * plane;
                 long srcLength = (long)(g.C - gi * cg) * plane; // readable floats from src (stride-2 loads check it)
-                float* wG = packedW + (nint)gi * rowsPadded * taps;
-                float* yG = y + ((nint)n * g.K + gi * kg) * p;
-                float* rG = residual is null ? null : residual + ((nint)n * g.K + gi * kg) * p;
+                float* wG = _w.Pointer + (nint)gi * rowsPadded * taps;
+                nint yOff = ((nint)n * g.K + gi * kg) * p;
                 float* bG = bias is null ? null : bias + gi * kg;
                 for (int jc = q0; jc < q1; jc += blk.NC)
                 {
                     int nc = Math.Min(blk.NC, q1 - jc);
-                    int oh = jc / g.OutW, ow = jc % g.OutW;
-                    for (int q = 0; q < nc; q++)
-                    {
-                        pixOff[q] = oh * g.StrideH * rowStride + ow * g.StrideW;
-                        if (++ow == g.OutW)
-                        {
-                            ow = 0;
-                            oh++;
-                        }
-                    }
+                    PixelOffsets(pixOff, jc, nc, rowStride);
                     for (int pc = 0; pc < taps; pc += blk.KC)
                     {
                         int kc = Math.Min(blk.KC, taps - pc);
-                        PackB(src, srcLength, pixOff, tapOff + pc, kc, nc, nr, packB);
-                        bool first = pc == 0, last = pc + kc == taps;
-                        float* wSlice = wG + (nint)pc * rowsPadded;
-                        for (int ic = m0; ic < m1; ic += blk.MC)
+                        PackB(src, srcLength, pixOff, tapOff + pc, kc, nc, _blk.NR, packB);
+                        Multiply(wG + (nint)pc * rowsPadded, packB, kc, pc == 0, pc + kc == taps, m0, m1, jc, nc,
+                            y + yOff, residual is null ? null : residual + yOff, bG);
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// One KC slice of the product for rows [m0, m1) and pixels [jc, jc + nc): A is the slice of packed weights, B the
+        /// packed panels of those pixels (panel j at <c>bBlock + j·NR·kc</c>); the epilogue runs after the last slice.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Multiply(float* wSlice, float* bBlock, int kc, bool first, bool last, int m0, int m1, int jc, int nc,
+            float* yG, float* rG, float* bG)
+        {
+            var kernel = Gemm.MicroKernel(_w.Level, out int mr, out int nr);
+            float* tile = stackalloc float[mr * nr];
+            int p = _g.OutH * _g.OutW;
+            bool epilogue = bG is not null || _relu || rG is not null;
+            for (int ic = m0; ic < m1; ic += _blk.MC)
+            {
+                int icEnd = Math.Min(ic + _blk.MC, m1);
+                for (int jr = 0; jr < nc; jr += nr)
+                {
+                    int cols = Math.Min(nr, nc - jr);
+                    float* bPanel = bBlock + (nint)jr * kc;
+                    for (int ir = ic; ir < icEnd; ir += mr)
+                    {
+                        int rows = Math.Min(mr, icEnd - ir);
+                        float* aPanel = wSlice + (nint)ir * kc;
+                        nint at = (nint)ir * p + jc + jr;
+                        float* cTile = yG + at;
+                        float* bRow = bG is null ? null : bG + ir;
+                        float* rTile = rG is null ? null : rG + at;
+                        if (rows == mr && cols == nr)
                         {
-                            int icEnd = Math.Min(ic + blk.MC, m1);
-                            for (int jr = 0; jr < nc; jr += nr)
-                            {
-                                int cols = Math.Min(nr, nc - jr);
-                                float* bPanel = packB + (nint)jr * kc;
-                                for (int ir = ic; ir < icEnd; ir += mr)
-                                {
-                                    int rows = Math.Min(mr, icEnd - ir);
-                                    float* aPanel = wSlice + (nint)ir * kc;
-                                    nint at = (nint)ir * p + jc + jr;
-                                    float* cTile = yG + at;
-                                    float* bRow = bG is null ? null : bG + ir;
-                                    float* rTile = rG is null ? null : rG + at;
-                                    if (rows == mr && cols == nr)
-                                    {
-                                        kernel(kc, aPanel, bPanel, cTile, p, !first);
-                                        if (last && epilogue) Epilogue(cTile, p, mr, nr, bRow, rTile, _relu);
-                                    }
-                                    else
-                                    {
-                                        // A last panel of at most 8 pixels needs only half of the 16-wide tile.
-                                        if (cols <= 8 && nr == 16 && mr == 6) Kernel6x8V256(kc, aPanel, bPanel, tile);
-                                        else kernel(kc, aPanel, bPanel, tile, nr, false);
-                                        StoreEdge(tile, nr, cTile, p, rows, cols, !first, last ? bRow : null, last ? rTile : null, last && _relu);
-                                    }
-                                }
-                            }
+                            kernel(kc, aPanel, bPanel, cTile, p, !first);
+                            if (last && epilogue) Epilogue(cTile, p, mr, nr, bRow, rTile, _relu);
+                        }
+                        else
+                        {
+                            // A last panel of at most 8 pixels needs only half of the 16-wide tile.
+                            if (cols <= 8 && nr == 16 && mr == 6) Kernel6x8V256(kc, aPanel, bPanel, tile);
+                            else kernel(kc, aPanel, bPanel, tile, nr, false);
+                            StoreEdge(tile, nr, cTile, p, rows, cols, !first, last ? bRow : null, last ? rTile : null, last && _relu);
                         }
                     }
                 }
+            }
+        }
+
+        /// <summary>Floats of the shared packed column matrix of one image: every tap × every pixel panel.</summary>
+        public long SharedBLength => (long)_w.Taps * PanelsPadded;
+
+        private int PanelsPadded => (_g.OutH * _g.OutW + _blk.NR - 1) / _blk.NR * _blk.NR;
+
+        /// <summary>Floats of the padded copies of all images (0 when the convolution does not pad).</summary>
+        public long PaddedLength
+        {
+            get
+            {
+                var (hp, wp, needed) = PaddedSize();
+                return needed ? (long)_g.N * _g.C * hp * wp : 0;
+            }
+        }
+
+        /// <summary>
+        /// Shared-B mode, step 1 (on the caller): pads every image into <paramref name="padded"/> (when the convolution
+        /// pads) and fixes where the packing units read and write.
+        /// </summary>
+        public void PrepareShared(float* padded, float* sharedB)
+        {
+            var g = _g;
+            var (hp, wp, needed) = PaddedSize();
+            _sharedB = sharedB;
+            _panelsPadded = PanelsPadded;
+            if (!needed)
+            {
+                _images = _x;
+                _rowStride = g.W;
+                _plane = g.H * g.W;
+                return;
+            }
+            for (int n = 0; n < g.N; n++)
+                Pad(_x + (nint)n * g.C * g.H * g.W, padded + (nint)n * g.C * hp * wp, g.C, g.H, g.W, hp, wp, g.PadTop, g.PadLeft, 0, hp);
+            _images = padded;
+            _rowStride = wp;
+            _plane = hp * wp;
+        }
+
+        /// <summary>Shared-B mode: the number of packing units (image × KC slice × NC block).</summary>
+        public int PackUnits => _g.N * ((_w.Taps + _blk.KC - 1) / _blk.KC) * ((_g.OutH * _g.OutW + _blk.NC - 1) / _blk.NC);
+
+        /// <summary>
+        /// Shared-B mode, step 2: packing unit u = (image, KC slice, NC block) into the image's column matrix, laid out as
+        /// the KC slices one after another, each <c>kc × PanelsPadded</c> with pixel panel j at <c>j·NR·kc</c>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void PackUnit(int u, int thread)
+        {
+            var g = _g;
+            int taps = _w.Taps, p = g.OutH * g.OutW;
+            int slices = (taps + _blk.KC - 1) / _blk.KC, blocks = (p + _blk.NC - 1) / _blk.NC;
+            int block = u % blocks, slice = u / blocks % slices, n = u / (blocks * slices);
+            int pc = slice * _blk.KC, kc = Math.Min(_blk.KC, taps - pc), jc = block * _blk.NC, nc = Math.Min(_blk.NC, p - jc);
+            int* tapOff = (int*)Scratch.Get(Scratch.Slot.Offsets, taps + _blk.NC);
+            int* pixOff = tapOff + taps;
+            TapOffsets(tapOff, _rowStride, _plane);
+            PixelOffsets(pixOff, jc, nc, _rowStride);
+            float* src = _images + (nint)n * g.C * _plane;
+            PackB(src, (long)g.C * _plane, pixOff, tapOff + pc, kc, nc, _blk.NR, _sharedB + (nint)n * taps * _panelsPadded + (nint)pc * _panelsPadded + (nint)jc * kc);
+        }
+
+        /// <summary>Shared-B mode, step 3: unit u = (image, row part), row part fastest; every pixel of the image.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void MultiplyUnit(int u, int thread)
+        {
+            var g = _g;
+            int mPart = u % _mParts, n = u / _mParts;
+            int p = g.OutH * g.OutW, taps = _w.Taps, mPanels = _w.RowsPadded / _blk.MR;
+            int m0 = (int)((long)mPanels * mPart / _mParts) * _blk.MR;
+            int m1 = Math.Min((int)((long)mPanels * (mPart + 1) / _mParts) * _blk.MR, g.KPerGroup);
+            if (m0 >= m1) return;
+            nint yOff = (nint)n * g.K * p;
+            float* b = _sharedB + (nint)n * taps * _panelsPadded;
+            for (int pc = 0; pc < taps; pc += _blk.KC)
+            {
+                int kc = Math.Min(_blk.KC, taps - pc);
+                float* bSlice = b + (nint)pc * _panelsPadded;
+                // NC-wide column blocks as in Run, so the B block in use stays in L2 while the A block is swept.
+                for (int jc = 0; jc < p; jc += _blk.NC)
+                    Multiply(_w.Pointer + (nint)pc * _w.RowsPadded, bSlice + (nint)jc * kc, kc, pc == 0, pc + kc == taps, m0, m1,
+                        jc, Math.Min(_blk.NC, p - jc), _y + yOff, _residual is null ? null : _residual + yOff, _bias);
             }
         }
     }

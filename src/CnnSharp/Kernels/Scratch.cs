@@ -28,9 +28,11 @@ internal static unsafe class Scratch
         PaddedImage = 4,
         /// <summary>Packed convolution: tap and pixel offsets (int32 values stored in the float buffer).</summary>
         Offsets = 5,
+        /// <summary>Packed convolution: the packed column matrix of whole images, shared by the threads of one call.</summary>
+        SharedColumns = 6,
     }
 
-    private const int SlotCount = 6;
+    private const int SlotCount = 7;
 
     [ThreadStatic] private static float[]?[]? t_buffers;
 

@@ -165,28 +165,60 @@ public sealed class ConvGemmTests
     }
 
     [Fact]
-    public void Split_cuts_small_batches_into_pixel_parts_then_row_parts_and_keeps_units_large_enough()
+    public void Split_cuts_small_batches_by_pixels_or_by_channels_over_shared_columns_and_keeps_units_large_enough()
     {
         var blk = ConvGemm.BlockingFor(IsaLevel.V256);
-        ConvGemm.WorkSplit For(int n, int c, int hw, int k, int threads)
+        ConvGemm.WorkSplit For(int n, int c, int hw, int k, int threads, int groups = 1)
         {
-            var g = Conv2dGeometry.Create([n, c, hw, hw], [k, c, 3, 3], (1, 1), (1, 1, 1, 1), (1, 1), 1);
-            return ConvGemm.Split(g, blk, (k + blk.MR - 1) / blk.MR * blk.MR, threads);
+            var g = Conv2dGeometry.Create([n, c, hw, hw], [k, c / groups, 3, 3], (1, 1), (1, 1, 1, 1), (1, 1), groups);
+            return ConvGemm.Split(g, blk, (k / groups + blk.MR - 1) / blk.MR * blk.MR, threads);
         }
         int target = 2 * ConvGemm.UnitsPerThread;
-        // ResNet-18 layer 1 (3136 pixels): pixel parts only.
-        Assert.Equal(new ConvGemm.WorkSplit(target, 1), For(1, 64, 56, 64, 2));
-        // Layer 4 (49 pixels = 4 panels of 16): every panel a part, the rest by output channels.
-        Assert.Equal(new ConvGemm.WorkSplit(4, (target + 3) / 4), For(1, 512, 7, 512, 2));
+        // ResNet-18 layers 1 and 2 (3136 and 784 pixels, 64 and 128 channels): pixel parts only.
+        Assert.Equal(new ConvGemm.WorkSplit(target, 1, false), For(1, 64, 56, 64, 2));
+        Assert.Equal(new ConvGemm.WorkSplit(target, 1, false), For(1, 128, 28, 128, 2));
+        // Layers 3 and 4 (196 and 49 pixels, 256 and 512 channels): shared columns, output channels split.
+        Assert.Equal(new ConvGemm.WorkSplit(1, target, true), For(1, 256, 14, 256, 2));
+        Assert.Equal(new ConvGemm.WorkSplit(1, target, true), For(1, 512, 7, 512, 2));
+        // Grouped: no shared columns; 4 pixel panels, then output channels.
+        Assert.Equal(new ConvGemm.WorkSplit(4, 2, false), For(1, 512, 7, 512, 2, groups: 2));
         // Enough images: whole images.
-        Assert.Equal(new ConvGemm.WorkSplit(1, 1), For(target, 64, 56, 64, 2));
+        Assert.Equal(new ConvGemm.WorkSplit(1, 1, false), For(target, 64, 56, 64, 2));
         // Two images: half as many parts each.
-        Assert.Equal(new ConvGemm.WorkSplit(target / 2, 1), For(2, 64, 56, 64, 2));
-        // A small convolution: no part below MinUnitMacs.
-        var small = For(1, 8, 16, 8, 2);
-        long macs = 8L * 8 * 9 * 16 * 16;
-        Assert.True(small.PixelParts * small.RowParts <= Math.Max(1, macs / ConvGemm.MinUnitMacs), small.ToString());
-        Assert.Equal(new ConvGemm.WorkSplit(1, 1), small);
+        Assert.Equal(new ConvGemm.WorkSplit(target / 2, 1, false), For(2, 64, 56, 64, 2));
+        // A small convolution (147K multiply-adds): one unit.
+        Assert.Equal(new ConvGemm.WorkSplit(1, 1, false), For(1, 8, 16, 8, 2));
+    }
+
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(2, 3)]
+    [InlineData(3, 2)]
+    public void Shared_columns_give_the_single_thread_result_at_every_level(int batch, int threads)
+    {
+        // More output channels than pixels: 45 channels (edge row panel) over 5x4 = 20 pixels (a full and an edge panel at
+        // V256), padding, stride 2 in W, several KC slices (Small blocks: KC 7, NC 2 panels), plus a residual.
+        var c = new ConvCase(batch, 9, 6, 8, 45, 3, 3, (1, 2), (0, 1, 1, 1), (1, 1), 1, true);
+        var g = c.Geometry;
+        foreach (var level in new[] { IsaLevel.Scalar, IsaLevel.V256, IsaLevel.V512 })
+        {
+            var d = ConvGemm.BlockingFor(level);
+            foreach (var blk in new[] { d, d with { MC = d.MR * 2, KC = 7, NC = d.NR * 2 } })
+            {
+                Assert.True(ConvGemm.Split(g, blk, (c.K + blk.MR - 1) / blk.MR * blk.MR, threads, minUnitMacs: 0).SharedColumns);
+                var packed = new PackedConvWeights(ConvCases.Weight(c), c.K, c.C, c.KH, c.KW, 1, level, blk);
+                var residual = GradCheck.RandomValues(g.N * g.K * g.OutH * g.OutW, 5);
+                var expected = new float[residual.Length];
+                ConvGemm.Forward(ConvCases.Input(c), packed, ConvCases.Bias(c), residual, expected, g, true, 1, long.MaxValue);
+                var y = new float[residual.Length];
+                Array.Fill(y, float.NaN);
+                Scratch.GetSpan(Scratch.Slot.SharedColumns, 1 << 16).Fill(float.NaN);
+                ConvGemm.Forward(ConvCases.Input(c), packed, ConvCases.Bias(c), residual, y, g, true, threads, 0);
+                Assert.Equal(expected, y);
+            }
+        }
+        var reference = Expected(c, relu: false);
+        TensorAssert.Close(reference, Run(c, Isa.Level, relu: false, threads, threshold: 0), Tolerance.Accumulated, c.ToString());
     }
 
     [Fact]
