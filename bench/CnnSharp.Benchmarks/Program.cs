@@ -38,7 +38,20 @@ internal static class Program
                 best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
             }
             double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds / 30;
-            Console.WriteLine($"   cpu time per step {cpu * 1e3:F3} ms");
+            string bestCpu = "";
+            if (t == 1)
+            {
+                // One thread runs the step on the calling thread: its best thread-CPU time ignores time spent descheduled.
+                double b = double.MaxValue;
+                for (int r = 0; r < 30; r++)
+                {
+                    double c0 = CpuClock.Seconds();
+                    engine.TrainStep(images, labels);
+                    b = Math.Min(b, CpuClock.Seconds() - c0);
+                }
+                bestCpu = $", best thread-CPU time per step {b * 1e3:F3} ms";
+            }
+            Console.WriteLine($"   cpu time per step {cpu * 1e3:F3} ms{bestCpu}");
             long alloc = (GC.GetAllocatedBytesForCurrentThread() - alloc0) / 30;
             for (int r = 0; r < 30; r++)
             {

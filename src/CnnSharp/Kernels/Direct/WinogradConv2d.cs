@@ -89,6 +89,19 @@ internal sealed unsafe class WinogradConv2d
         _zeroBias = new AlignedBuffer(outChannels);
     }
 
+    /// <summary>
+    /// The Winograd plan computing the same convolution as <paramref name="plan"/>, or null where it does not apply: a
+    /// kernel other than 5x5, input channels not a multiple of 16, or a vector path below V256 (there the direct kernels
+    /// run the portable paths, and this class would run <see cref="Vector256{T}"/> in software).
+    /// </summary>
+    public static WinogradConv2d? For(DirectConv2d plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.KernelSize != KernelSize || plan.InChannels % 16 != 0 || plan.Path is not (IsaLevel.V256 or IsaLevel.V512))
+            return null;
+        return new WinogradConv2d(plan.InChannels, plan.OutChannels, plan.Padding, plan.Height, plan.Width);
+    }
+
     /// <summary>The plan computing the input gradient of <paramref name="forward"/> (a 5x5 conv with padding at most 4).</summary>
     public static WinogradConv2d ForBackwardInput(WinogradConv2d forward, int tilesPerBlock = DefaultTilesPerBlock)
     {
