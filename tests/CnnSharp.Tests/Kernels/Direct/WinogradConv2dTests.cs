@@ -178,6 +178,19 @@ public sealed unsafe class WinogradConv2dTests
     }
 
     [Fact]
+    public void For_applies_only_to_5x5_multiple_of_16_inputs_on_the_wide_paths()
+    {
+        var plan = WinogradConv2d.For(new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.V256));
+        Assert.NotNull(plan);
+        Assert.Equal((16, 32, 2, 14, 14), (plan.InChannels, plan.OutChannels, plan.Padding, plan.OutHeight, plan.OutWidth));
+        Assert.NotNull(WinogradConv2d.For(new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.V512)));
+        Assert.Null(WinogradConv2d.For(new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.V128)));
+        Assert.Null(WinogradConv2d.For(new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.Scalar)));
+        Assert.Null(WinogradConv2d.For(new DirectConv2d(16, 32, 3, 1, 14, 14, IsaLevel.V256)));
+        Assert.Null(WinogradConv2d.For(new DirectConv2d(1, 16, 5, 2, 28, 28, IsaLevel.V256)));
+    }
+
+    [Fact]
     public void Blocks_cover_every_tile_once_and_size_the_scratch()
     {
         var plan = new WinogradConv2d(16, 32, 2, 14, 14, tilesPerBlock: 20);
