@@ -46,11 +46,21 @@ internal sealed class WorkerPool
     private Action<int, int>? _forBody;
     private readonly Action<int> _forChunk;
 
+    // RunDynamic state (valid only while the pool is busy with a dynamic region).
+    private int _dynamicNext;
+    private int _dynamicChunks;
+    private Action<int, int>? _dynamicBody;
+    private readonly Action<int> _dynamicLoop;
+
     /// <summary>The process-wide pool used by <see cref="Parallelism"/> and the fused training engine.</summary>
     public static WorkerPool Shared { get; } = new();
 
     /// <summary>Creates an empty pool; workers are started on first use.</summary>
-    public WorkerPool() => _forChunk = RunForChunk;
+    public WorkerPool()
+    {
+        _forChunk = RunForChunk;
+        _dynamicLoop = RunDynamicLoop;
+    }
 
     /// <summary>Number of worker threads started so far (the caller is not counted).</summary>
     public int WorkerCount => Volatile.Read(ref _workers).Length;
@@ -110,6 +120,50 @@ internal sealed class WorkerPool
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/>(chunk, thread) for every chunk in [0, <paramref name="chunks"/>) on up to
+    /// <paramref name="threads"/> threads (thread 0 is the caller). Chunks are claimed in increasing order by whichever
+    /// thread is free, so a thread that is descheduled or slow to wake simply takes fewer chunks; a worker that has not
+    /// started by the time every chunk is claimed is released without being waited for.
+    /// </summary>
+    /// <remarks>
+    /// Which thread runs a chunk depends on timing; results stay deterministic when the body writes only per-chunk
+    /// state (and reductions combine chunks in chunk order), never per-thread accumulators whose contents depend on the
+    /// claim pattern. <paramref name="body"/>'s thread argument is in [0, threads) and is stable within one call, for
+    /// per-thread scratch. Runs inline (every chunk on the caller, in order) when threads or chunks is 1 or the pool is busy.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is less than 1 or <paramref name="chunks"/> is negative.</exception>
+    public void RunDynamic(int threads, int chunks, Action<int, int> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(chunks);
+        threads = Math.Min(threads, chunks);
+        if (threads <= 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            for (int c = 0; c < chunks; c++) body(c, 0);
+            return;
+        }
+        try
+        {
+            _dynamicNext = 0;
+            _dynamicChunks = chunks;
+            _dynamicBody = body;
+            RunOwned(threads, _dynamicLoop, releaseIdleWorkers: true);
+        }
+        finally
+        {
+            _dynamicBody = null;
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    private void RunDynamicLoop(int thread)
+    {
+        int chunk;
+        while ((chunk = Interlocked.Increment(ref _dynamicNext) - 1) < _dynamicChunks) _dynamicBody!(chunk, thread);
+    }
+
     private void RunForChunk(int i)
     {
         int start = (int)((long)_forCount * i / _forChunks), end = (int)((long)_forCount * (i + 1) / _forChunks);
@@ -117,7 +171,7 @@ internal sealed class WorkerPool
     }
 
     // Precondition: this thread owns the pool (_busy == 1).
-    private void RunOwned(int threads, Action<int> body)
+    private void RunOwned(int threads, Action<int> body, bool releaseIdleWorkers = false)
     {
         var workers = EnsureWorkers(threads - 1);
         _job = body;
@@ -136,6 +190,13 @@ internal sealed class WorkerPool
         catch (Exception e)
         {
             own = e;
+        }
+        // Dynamic regions: every chunk is claimed once the caller's loop ends, so a worker that has not picked up its
+        // ticket yet (asleep, or not scheduled) would only find nothing to do; take its ticket back instead of waiting.
+        if (releaseIdleWorkers)
+        {
+            for (int i = 0; i < threads - 1; i++)
+                if (workers[i].TryRevoke()) Interlocked.Decrement(ref _pending);
         }
         WaitForWorkers();
         _job = null;
@@ -217,6 +278,7 @@ internal sealed class WorkerPool
         private readonly int _index;
         private readonly object _lock = new();
         private int _sequence;
+        private int _taken;
         private int _sleeping;
 
         public Worker(WorkerPool pool, int index)
@@ -237,13 +299,22 @@ internal sealed class WorkerPool
             }
         }
 
+        // Each Start publishes ticket _sequence; exactly one side takes it (Interlocked, from the previous ticket): the
+        // worker, to run the job, or the caller (TryRevoke), to stop waiting for a worker that has not begun. Tickets
+        // are taken in order because the caller publishes the next one only after the region's pending count reached 0.
+        public bool TryRevoke()
+        {
+            int ticket = Volatile.Read(ref _sequence);
+            return Interlocked.CompareExchange(ref _taken, ticket, ticket - 1) == ticket - 1;
+        }
+
         private void Loop()
         {
             int seen = 0;
             while (true)
             {
                 seen = Wait(seen);
-                _pool.RunJobInContext(_index, this);
+                if (Interlocked.CompareExchange(ref _taken, seen, seen - 1) == seen - 1) _pool.RunJobInContext(_index, this);
             }
         }
 

@@ -97,4 +97,80 @@ public sealed class WorkerPoolTests
         pool.Run(3, i => seen[i] = s_flow.Value);
         Assert.All(seen, v => Assert.Equal(0, v));
     }
+    [Fact]
+    public void RunDynamic_runs_every_chunk_once_with_thread_indices_in_range()
+    {
+        var pool = new WorkerPool();
+        foreach (var (threads, chunks) in new[] { (1, 5), (2, 1), (2, 7), (3, 40), (4, 2), (2, 0) })
+        {
+            var hits = new int[chunks];
+            var badThread = 0;
+            pool.RunDynamic(threads, chunks, (c, t) =>
+            {
+                Interlocked.Increment(ref hits[c]);
+                if (t < 0 || t >= Math.Max(1, Math.Min(threads, chunks))) Interlocked.Increment(ref badThread);
+            });
+            Assert.All(hits, h => Assert.Equal(1, h));
+            Assert.Equal(0, badThread);
+        }
+    }
+
+    [Fact]
+    public void RunDynamic_with_a_sleeping_worker_completes_and_later_regions_still_use_every_worker()
+    {
+        var pool = new WorkerPool();
+        long sum = 0;
+        for (int r = 0; r < 300; r++)
+        {
+            // Alternate dynamic regions (where an idle worker's ticket may be revoked) with static ones (where it may not).
+            pool.RunDynamic(2, 3, (c, _) => Interlocked.Add(ref sum, c + 1));
+            if (r % 50 == 0) Thread.Sleep(WorkerPool.SpinMicroseconds / 1000 + 5);
+            var ids = new int[2];
+            pool.Run(2, i => ids[i] = Environment.CurrentManagedThreadId);
+            Assert.NotEqual(ids[0], ids[1]);
+        }
+        Assert.Equal(300 * 6, sum);
+    }
+
+    [Fact]
+    public void RunDynamic_lets_a_free_thread_take_the_chunks_of_a_blocked_one()
+    {
+        var pool = new WorkerPool();
+        var byThread = new int[2];
+        using var release = new ManualResetEventSlim();
+        // The first chunk claimed blocks until every other chunk has run: only possible if the other thread claims them all.
+        int first = -1, done = 0;
+        pool.RunDynamic(2, 20, (c, t) =>
+        {
+            if (Interlocked.CompareExchange(ref first, c, -1) == -1)
+            {
+                Assert.True(release.Wait(TimeSpan.FromSeconds(20)));
+            }
+            else if (Interlocked.Increment(ref done) == 19)
+            {
+                release.Set();
+            }
+            Interlocked.Increment(ref byThread[t]);
+        });
+        Assert.Equal(20, byThread[0] + byThread[1]);
+        Assert.Equal(19, Math.Max(byThread[0], byThread[1]));
+    }
+
+    [Fact]
+    public void RunDynamic_rethrows_a_chunk_exception_after_the_region_ends_and_nested_regions_run_inline()
+    {
+        var pool = new WorkerPool();
+        var ex = Assert.Throws<InvalidOperationException>(() => pool.RunDynamic(2, 8, (c, _) =>
+        {
+            if (c == 5) throw new InvalidOperationException("chunk 5");
+        }));
+        Assert.Equal("chunk 5", ex.Message);
+        var inner = new int[4 * 3];
+        pool.RunDynamic(2, 4, (c, _) => pool.RunDynamic(2, 3, (i, t) =>
+        {
+            Assert.Equal(0, t);
+            inner[c * 3 + i]++;
+        }));
+        Assert.All(inner, v => Assert.Equal(1, v));
+    }
 }
