@@ -38,7 +38,8 @@ internal sealed class DirectConvStage(ConvOp conv, OnnxValue weight, OnnxValue? 
 /// </summary>
 /// <remarks>
 /// <para>Why per image: the direct kernels compute one image on one thread. Batches are split over
-/// <see cref="Parallelism.MaxThreads"/> threads of the <see cref="WorkerPool"/>, which claim images one at a time.
+/// <see cref="Parallelism.MaxThreads"/> threads of the <see cref="WorkerPool"/>, which claim images one at a time
+/// (<see cref="WorkerPool.RunDynamic"/>).
 /// A convolution of more than <see cref="ConvGemm.ParallelThresholdMacs"/> multiply-adds per image is one that the
 /// GEMM path would split inside the image over the threads, so a chain with such a convolution (ResNet's layers, for
 /// example) runs the original operators instead, one after the other, with results and errors exactly those of the
@@ -57,12 +58,11 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
 
     private readonly DirectConvStage[] _stages;
     private readonly Dictionary<(int H, int W, IsaLevel Level), Plan> _plans = [];
-    private readonly Action<int> _body;
+    private readonly Action<int, int> _body;
 
     // State of the run in progress (read by the workers).
     private Plan? _plan;
     private float[]? _input, _output;
-    private int _count, _next;
 
     public DirectConvChainOp(IReadOnlyList<DirectConvStage> stages)
     {
@@ -101,11 +101,11 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         _plan = plan;
         _input = x.Floats;
         _output = y.Floats;
-        _count = n;
-        _next = 0;
         try
         {
-            WorkerPool.Shared.Run(threads, _body);
+            // One image per claim: whichever thread is free takes the next image, so a thread that loses its core (or a
+            // worker slow to wake) leaves the rest to the others; which thread ran an image cannot change its result.
+            WorkerPool.Shared.RunDynamic(threads, n, _body);
         }
         finally
         {
@@ -167,22 +167,14 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         return current;
     }
 
-    private void Body(int thread)
+    private void Body(int image, int thread)
     {
         var plan = _plan!;
-        var scratch = plan.Scratch[thread];
         var first = plan.Convs[0];
         long inImage = (long)first.InChannels * first.Height * first.Width;
         long outImage = (long)plan.OutChannels * plan.OutHeight * plan.OutWidth;
         fixed (float* x = _input, y = _output)
-        {
-            while (true)
-            {
-                int n = Interlocked.Increment(ref _next) - 1;
-                if (n >= _count) break;
-                RunImage(plan, scratch, x + n * inImage, y + n * outImage);
-            }
-        }
+            RunImage(plan, plan.Scratch[thread], x + image * inImage, y + image * outImage);
     }
 
     private void RunImage(Plan plan, Scratch scratch, float* src, float* dst)
