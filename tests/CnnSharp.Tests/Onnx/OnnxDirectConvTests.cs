@@ -130,6 +130,29 @@ public sealed class OnnxDirectConvTests
         Assert.Equal(3, chain.DirectRuns);
     }
 
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(1e37f)] // finite, but the first convolution could overflow
+    public void Non_finite_or_huge_inputs_take_the_ordinary_path_and_keep_its_nan_and_infinity_rules(float special)
+    {
+        // The direct kernels' ReLU and pool use the hardware max, which can turn NaN into 0; the ordinary path propagates it.
+        var graph = SeedGraph();
+        var session = graph.Session();
+        var chain = Assert.Single(Chains(session));
+        var data = Images(2, 1, 28, 28, 9).ToArray();
+        data[784 + 300] = special; // second image only
+        var x = Tensor.FromArray(data, 2, 1, 28, 28);
+
+        var expected = graph.Session(Unfused).Run(x).ToArray();
+        var actual = session.Run(x).ToArray();
+
+        Assert.Equal((0L, 1L), (chain.DirectRuns, chain.FallbackRuns));
+        Assert.Equal(expected.Select(float.IsNaN), actual.Select(float.IsNaN));
+        if (float.IsNaN(special)) Assert.All(actual.Skip(10), v => Assert.True(float.IsNaN(v)));
+        Assert.Equal(expected, actual); // the same operators ran
+    }
+
     [Fact]
     public void Eight_output_channels_keep_the_ordinary_path_and_stay_correct()
     {

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using CnnSharp.Kernels;
 using CnnSharp.Kernels.Direct;
 using CnnSharp.Onnx.Runtime;
@@ -16,6 +17,15 @@ namespace CnnSharp.Onnx.Ops;
 /// <param name="pool">The MaxPool that follows, or null.</param>
 internal sealed class DirectConvStage(ConvOp conv, OnnxValue weight, OnnxValue? bias, int padding, PoolOp? pool)
 {
+    /// <summary>
+    /// Bound on |output| per unit of max |input|: the largest sum of |W| over one output channel's taps (∞ or NaN for
+    /// a non-finite weight, which keeps every run on the ordinary path).
+    /// </summary>
+    public double Gain { get; } = MaxRowSum(weight);
+
+    /// <summary>Largest |bias| (0 without one).</summary>
+    public double BiasBound { get; } = bias is null ? 0 : bias.Floats.Max(v => Math.Abs((double)v));
+
     public ConvOp Conv { get; } = conv;
     public OnnxValue Weight { get; } = weight;
     public OnnxValue? Bias { get; } = bias;
@@ -28,6 +38,19 @@ internal sealed class DirectConvStage(ConvOp conv, OnnxValue weight, OnnxValue? 
 
     /// <summary>The same stage followed by <paramref name="maxPool"/>.</summary>
     public DirectConvStage WithPool(PoolOp maxPool) => new(Conv, Weight, Bias, Padding, maxPool);
+
+    private static double MaxRowSum(OnnxValue w)
+    {
+        int k = w.Shape[0], per = w.Count / k;
+        double max = 0;
+        for (int o = 0; o < k; o++)
+        {
+            double sum = 0;
+            for (int i = 0; i < per; i++) sum += Math.Abs((double)w.Floats[o * per + i]);
+            if (!(sum <= max)) max = sum; // NaN sticks
+        }
+        return max;
+    }
 }
 
 /// <summary>
@@ -44,7 +67,8 @@ internal sealed class DirectConvStage(ConvOp conv, OnnxValue weight, OnnxValue? 
 /// GEMM path would split inside the image over the threads, so a chain with such a convolution (ResNet's layers, for
 /// example) runs the original operators instead, one after the other, with results and errors exactly those of the
 /// unfused graph. The same fallback takes any input the direct kernels do not cover (another rank or channel count,
-/// an output that would be empty, a pool window that does not fit).</para>
+/// an output that would be empty, a pool window that does not fit) and any input holding NaN, an infinity or values
+/// large enough that a stage could overflow, so NaN and infinity follow the ordinary operators' rules.</para>
 /// <para>Results match the unfused operators up to float32 summation order (the direct kernels accumulate the taps in
 /// another order than the GEMM). MaxPool runs as <c>max(0, max of the window)</c> after the conv's own ReLU, which is
 /// the same value.</para>
@@ -55,6 +79,9 @@ internal sealed class DirectConvStage(ConvOp conv, OnnxValue weight, OnnxValue? 
 internal sealed unsafe class DirectConvChainOp : OnnxOp
 {
     private const int MaxCachedPlans = 4;
+
+    /// <summary>Largest magnitude a stage may reach on the direct path (float.MaxValue is about 3.4e38).</summary>
+    private const double OverflowLimit = 1e36;
 
     private readonly DirectConvStage[] _stages;
     private readonly Dictionary<(int H, int W, IsaLevel Level), Plan> _plans = [];
@@ -123,6 +150,16 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         if (!x.IsFloat || x.Rank != 4 || x.Shape[0] <= 0 || x.Shape[1] != _stages[0].InChannels) return null;
         int h = x.Shape[2], w = x.Shape[3];
         if (h <= 0 || w <= 0) return null;
+        // NaN: the direct kernels' ReLU and pooling use the hardware max, which may drop a NaN that the ordinary path
+        // propagates. With finite weights, no NaN or infinity can arise inside the chain while every stage's output stays
+        // within max|input|·Gain + BiasBound far from float.MaxValue (ReLU and max pooling never grow magnitudes), so such
+        // inputs (NaN, ±∞, or values large enough to overflow) take the ordinary path. One vectorised pass over the input.
+        double bound = TensorPrimitives.MaxMagnitude<float>(x.Floats);
+        foreach (var s in _stages)
+        {
+            bound = Math.Abs(bound) * s.Gain + s.BiasBound;
+            if (!(bound <= OverflowLimit)) return null;
+        }
         foreach (var s in _stages)
         {
             int k = s.KernelSize, oh = h + 2 * s.Padding - k + 1, ow = w + 2 * s.Padding - k + 1;
