@@ -140,6 +140,12 @@ internal sealed class ConvOp : OnnxOp
     /// <summary>Whether the output is clamped at zero (a following Relu fused in, see <see cref="GraphFusion"/>).</summary>
     public bool FusedRelu { get; }
 
+    /// <summary>The window attributes (read by the load-time fusions).</summary>
+    internal WindowAttributes Window => _window;
+
+    /// <summary>The <c>group</c> attribute.</summary>
+    internal int Groups => _groups;
+
     /// <summary>The same convolution followed by an in-place Relu.</summary>
     public ConvOp WithFusedRelu() => new(this);
 
