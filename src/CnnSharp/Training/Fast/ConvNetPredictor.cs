@@ -26,6 +26,9 @@ public sealed unsafe class ConvNetPredictor
     private readonly DirectConv2d _conv1, _conv2;
     private readonly int _size, _half, _quarter, _c1, _c2, _classes, _features;
     private readonly AlignedBuffer _w1, _w2, _b1, _b2, _one, _zero;
+
+    // Winograd F(2x2, 5x5) for conv2 where the path and shape allow it (as in ConvNetEngine's forward pass).
+    private readonly WinogradConv2d? _wino2;
     private readonly float[] _fcWeight, _fcBias;
     private Scratch[] _scratch = [];
     private readonly Action<int, int> _body;
@@ -56,7 +59,8 @@ public sealed unsafe class ConvNetPredictor
         _features = _p.Features;
         (_conv1, _conv2) = _p.CreateConvolutions(path);
         _w1 = new AlignedBuffer(_conv1.WeightLength);
-        _w2 = new AlignedBuffer(_conv2.WeightLength);
+        _wino2 = WinogradConv2d.For(_conv2);
+        _w2 = new AlignedBuffer(_wino2?.PackedLength ?? _conv2.WeightLength);
         _b1 = new AlignedBuffer(_c1);
         _b2 = new AlignedBuffer(_c2);
         _one = new AlignedBuffer(Math.Max(_c1, _c2));
@@ -155,7 +159,10 @@ public sealed unsafe class ConvNetPredictor
         // Identity affine map: the folded conv already applied BN and ReLU, so this pass is the 2x2 max-pool.
         BnReluPool.Forward(_path, sc.Y1.Pointer, _c1 / 16, _size, _size, _one.Pointer, _zero.Pointer,
             x2 + c2.Padding * c2.InputRow + c2.Padding * 16, c2.InputPlane, c2.InputRow);
-        c2.ForwardImage(x2, _w2.Pointer, _b2.Pointer, sc.Y2.Pointer, c2.OutputPlane, _half * 16, null, null, relu: true);
+        if (_wino2 is not null)
+            _wino2.ForwardImage(x2, _w2.Pointer, _b2.Pointer, sc.Y2.Pointer, c2.OutputPlane, _half * 16, null, null, relu: true, sc.Winograd.Pointer);
+        else
+            c2.ForwardImage(x2, _w2.Pointer, _b2.Pointer, sc.Y2.Pointer, c2.OutputPlane, _half * 16, null, null, relu: true);
         BnReluPool.Forward(_path, sc.Y2.Pointer, _c2 / 16, _half, _half, _one.Pointer, _zero.Pointer, sc.Pooled.Pointer, q * 16, _quarter * 16);
         ConvNetEngine.BlockedToChannelMajor(sc.Pooled.Pointer, sc.Features.Pointer, _c2, q);
         var feat = new ReadOnlySpan<float>(sc.Features.Pointer, _features);
@@ -175,7 +182,8 @@ public sealed unsafe class ConvNetPredictor
             for (int i = 0; i < per; i++) folded[o * per + i] = (float)(w[o * per + i] * s);
             bias.Span[o] = (float)((b[o] - (double)mean[o]) * s + beta[o]);
         }
-        plan.PackWeights(folded, transposeAndFlip: false, packed.Pointer);
+        if (plan == _conv2 && _wino2 is not null) _wino2.PackWeights(folded, transposeAndFlip: false, packed.Pointer);
+        else plan.PackWeights(folded, transposeAndFlip: false, packed.Pointer);
     }
 
     private sealed class Scratch(ConvNetPredictor p)
@@ -184,6 +192,7 @@ public sealed unsafe class ConvNetPredictor
         public AlignedBuffer Y1 { get; } = new(p._conv1.OutputImage);
         public AlignedBuffer X2 { get; } = new(p._conv2.InputImage);
         public AlignedBuffer Y2 { get; } = new(p._conv2.OutputImage);
+        public AlignedBuffer Winograd { get; } = new(p._wino2?.ScratchLength ?? 0);
         public AlignedBuffer Pooled { get; } = new(p._c2 * p._quarter * p._quarter);
         public AlignedBuffer Features { get; } = new(p._features);
     }
