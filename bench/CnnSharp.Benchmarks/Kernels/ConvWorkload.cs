@@ -14,6 +14,12 @@ public enum ConvPass
 
     /// <summary>dW accumulated over the batch, per-thread private accumulators summed at the end.</summary>
     BackwardWeight,
+
+    /// <summary>y = conv(x) + b by Winograd F(2x2, 5x5) (FLOPs counted as the direct conv's: "effective").</summary>
+    WinogradForward,
+
+    /// <summary>dx by Winograd F(2x2, 5x5) on the transposed, flipped weights (effective FLOPs).</summary>
+    WinogradBackwardInput,
 }
 
 /// <summary>
@@ -24,6 +30,8 @@ public sealed unsafe class ConvWorkload
 {
     private readonly DirectConv2d _plan;
     private readonly DirectConv2d? _dxPlan;
+    private readonly WinogradConv2d? _wino;
+    private readonly AlignedBuffer[] _scratch = [];
     private readonly AlignedBuffer _x, _y, _w, _bias, _dyPad;
     private readonly AlignedBuffer[] _acc;
     private readonly int _batch;
@@ -32,7 +40,8 @@ public sealed unsafe class ConvWorkload
     private int _threads;
 
     /// <summary>Plans the pass for a batch of <paramref name="batch"/> images.</summary>
-    public ConvWorkload(string name, int inChannels, int outChannels, int kernelSize, int padding, int size, int batch, ConvPass pass, int maxThreads)
+    public ConvWorkload(string name, int inChannels, int outChannels, int kernelSize, int padding, int size, int batch, ConvPass pass, int maxThreads,
+        int tilesPerBlock = WinogradConv2d.DefaultTilesPerBlock)
     {
         Name = name;
         _pass = pass;
@@ -46,7 +55,18 @@ public sealed unsafe class ConvWorkload
         _bias = Filled(outChannels, rng);
         var weight = new float[_plan.WeightLength];
         for (int i = 0; i < weight.Length; i++) weight[i] = (float)(rng.NextDouble() - 0.5);
-        if (pass == ConvPass.BackwardInput)
+        if (pass is ConvPass.WinogradForward or ConvPass.WinogradBackwardInput)
+        {
+           var forward = new WinogradConv2d(inChannels, outChannels, padding, size, size, tilesPerBlock);
+            _wino = pass == ConvPass.WinogradForward ? forward : WinogradConv2d.ForBackwardInput(forward, tilesPerBlock);
+            _w = new AlignedBuffer(_wino.PackedLength);
+            _wino.PackWeights(weight, transposeAndFlip: pass == ConvPass.WinogradBackwardInput, _w.Pointer);
+            _dyPad = Filled(_wino.InputImage * batch, rng);
+            _y = new AlignedBuffer(_wino.OutputImage * batch);
+            _scratch = new AlignedBuffer[maxThreads];
+            for (int t = 0; t < maxThreads; t++) _scratch[t] = new AlignedBuffer(_wino.ScratchLength);
+        }
+        else if (pass == ConvPass.BackwardInput)
         {
             _dxPlan = DirectConv2d.ForBackwardInput(_plan);
             _dxPlan.PackWeights(weight, transposeAndFlip: true, _w.Pointer);
@@ -94,6 +114,12 @@ public sealed unsafe class ConvWorkload
                     d.ForwardImage(_dyPad.Pointer + (long)n * d.InputImage, _w.Pointer, null, _x.Pointer + (long)n * d.OutputImage,
                         d.OutputPlane, d.OutWidth * 16, null, null, relu: false);
                     break;
+                case ConvPass.WinogradForward:
+                case ConvPass.WinogradBackwardInput:
+                    var wp = _wino!;
+                    wp.ForwardImage(_dyPad.Pointer + (long)n * wp.InputImage, _w.Pointer, _pass == ConvPass.WinogradForward ? _bias.Pointer : null,
+                        _y.Pointer + (long)n * wp.OutputImage, wp.OutputPlane, wp.OutWidth * 16, null, null, relu: false, _scratch[t].Pointer);
+                    break;
                 default:
                     p.WeightGradImage(_x.Pointer + (long)n * p.InputImage, _dyPad.Pointer + (long)n * p.OutputImage, p.OutputPlane,
                         p.OutWidth * 16, _acc[t].Pointer);
@@ -116,7 +142,9 @@ public sealed unsafe class ConvWorkload
         new("conv1 fwd (1->16, 5x5, 28x28)", 1, 16, 5, 2, 28, batch, ConvPass.Forward, maxThreads),
         new("conv1 dW", 1, 16, 5, 2, 28, batch, ConvPass.BackwardWeight, maxThreads),
         new("conv2 fwd (16->32, 5x5, 14x14)", 16, 32, 5, 2, 14, batch, ConvPass.Forward, maxThreads),
+        new("conv2 fwd Winograd F(2x2,5x5)", 16, 32, 5, 2, 14, batch, ConvPass.WinogradForward, maxThreads),
         new("conv2 dX", 16, 32, 5, 2, 14, batch, ConvPass.BackwardInput, maxThreads),
+        new("conv2 dX Winograd F(2x2,5x5)", 16, 32, 5, 2, 14, batch, ConvPass.WinogradBackwardInput, maxThreads),
         new("conv2 dW", 16, 32, 5, 2, 14, batch, ConvPass.BackwardWeight, maxThreads),
         new("3x3 64->64 32x32 fwd (batch 32)", 64, 64, 3, 1, 32, 32, ConvPass.Forward, maxThreads),
     ];

@@ -36,7 +36,7 @@ internal static unsafe class ConvGemm
     /// Below this many multiply-adds (about 0.1 ms on one core) a convolution stays on the calling thread: waking a
     /// worker that has gone to sleep, and the imbalance of small parts, cost more than the second core gives back.
     /// </summary>
-    private const long ParallelThresholdMacs = 1L << 23;
+    internal const long ParallelThresholdMacs = 1L << 23;
 
     /// <summary>Register tile and cache blocks of one SIMD level (MC a multiple of MR, NC of NR).</summary>
     internal readonly record struct Blocking(int MR, int NR, int MC, int KC, int NC);

@@ -122,4 +122,21 @@ public sealed class ConvAddFusionTests
             foreach (var (name, value) in expected) Assert.Equal(value.ToArray(), actual[name].ToArray());
         }
     }
+
+    [Fact]
+    public void Conv_with_a_fused_residual_is_not_taken_into_a_direct_kernel_chain()
+    {
+        // 16 → 16 channels, 3x3, pad 1: a direct-chain stage on its own; with the residual Add fused first it must keep
+        // the GEMM path (the direct kernels have no residual input).
+        var graph = new OnnxTestGraph().Input("x", 1, 16, 6, 6).Initializer("w", Values(16 * 16 * 9, 1f).Select(v => v * 0.1f).ToArray(), 16, 16, 3, 3)
+            .Node("Conv", "conv", ["x", "w"], ["c"], ("pads", new long[] { 1, 1, 1, 1 }))
+            .Node("Add", "add", ["c", "x"], ["s"]).Node("Relu", "relu", ["s"], ["y"]).Output("y");
+        var x = Input(1, 16, 6, 6);
+
+        var fused = graph.Session();
+        Assert.Equal(1, fused.ExecutedNodeCount);
+        var expected = graph.Session(new OnnxSessionOptions { FuseConvAdd = false, FuseConvRelu = false, FuseDirectConvolutions = false }).Run(x).ToArray();
+        Assert.Equal(expected, fused.Run(x).ToArray());
+        Assert.Contains(expected, v => v == 0f);
+    }
 }

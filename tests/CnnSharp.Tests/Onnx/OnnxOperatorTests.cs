@@ -1,4 +1,5 @@
 using CnnSharp.Onnx;
+using CnnSharp.Tests.TestUtilities;
 using static CnnSharp.Onnx.Protos.TensorProto.Types;
 
 namespace CnnSharp.Tests.Onnx;
@@ -189,6 +190,23 @@ public sealed class OnnxOperatorTests
             .Node("Gemm", "g", ["a", "b", "c"], ["y"], ("alpha", 0.5f), ("beta", 2f)).Output("y");
 
         Assert.Equal([7.5f], Run(graph, Tensor.FromArray([1f, 2f], 1, 2)));
+    }
+
+    [Theory]
+    [InlineData(1, 10, 1568)] // dot-product path (one row)
+    [InlineData(3, 7, 40)] // dot-product path (small)
+    [InlineData(40, 130, 256)] // packed GEMM (more than 2^20 multiply-adds)
+    public void Gemm_with_transposed_B_matches_the_reference_on_both_paths(int m, int n, int k)
+    {
+        var rng = new Random(m + n + k);
+        float[] Values(int count) => Enumerable.Range(0, count).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        float[] a = Values(m * k), b = Values(n * k), c = Values(n);
+        var graph = new OnnxTestGraph().Input("a", m, k).Initializer("b", b, n, k).Initializer("c", c, n)
+            .Node("Gemm", "g", ["a", "b", "c"], ["y"], ("alpha", 0.5f), ("beta", 2f), ("transB", 1L)).Output("y");
+
+        var product = Reference.Gemm(false, true, m, n, k, a, k, b, k);
+        var expected = product.Select((v, i) => 0.5 * v + 2.0 * c[i % n]).ToArray();
+        TensorAssert.Close(expected, Run(graph, Tensor.FromArray(a, m, k)), Tolerance.Accumulated);
     }
 
     [Fact]

@@ -150,6 +150,12 @@ internal sealed class ConvOp : OnnxOp
     /// <summary>Whether a following Add is fused in: input 3 is the residual added before the Relu.</summary>
     public bool FusedResidual { get; }
 
+    /// <summary>The window attributes (read by the load-time fusions).</summary>
+    internal WindowAttributes Window => _window;
+
+    /// <summary>The <c>group</c> attribute.</summary>
+    internal int Groups => _groups;
+
     /// <summary>The same convolution followed by an in-place Relu.</summary>
     public ConvOp WithFusedRelu() => new(this, relu: true, FusedResidual);
 

@@ -6,12 +6,15 @@ namespace CnnSharp.Onnx.Ops;
 
 /// <summary>
 /// Gemm: <c>Y = alpha · op(A) · op(B) + beta · C</c> with op(X) = X or Xᵀ (<c>transA</c>, <c>transB</c>), A and B
-/// matrices, op(A) (M, K), op(B) (K, N), and C (optional from opset 11) broadcast to (M, N). Runs on the packed GEMM.
+/// matrices, op(A) (M, K), op(B) (K, N), and C (optional from opset 11) broadcast to (M, N). Runs on the packed GEMM, or as one dot product per output for a small A·Bᵀ (a classifier head at small batch).
 /// </summary>
 internal sealed class GemmOp : OnnxOp
 {
     private readonly float _alpha, _beta;
     private readonly bool _transA, _transB;
+
+    /// <summary>Up to this many multiply-adds (a few microseconds) a Gemm with transB and no transA runs as dot products.</summary>
+    private const long SmallDotMacs = 1L << 20;
 
     public GemmOp(OpBuilder b)
     {
@@ -50,7 +53,24 @@ internal sealed class GemmOp : OnnxOp
         }
         if (_alpha == 1 || !addC)
         {
-            Gemm.Multiply(_transA, _transB, m, n, k, a.Floats, a.Shape[1], b.Floats, b.Shape[1], ys, n, accumulate: addC);
+            if (!_transA && _transB && (m == 1 || (long)m * n * k <= SmallDotMacs))
+            {
+                // A classifier head (A·Bᵀ with few rows, such as a Linear layer at small batch): one vectorised dot product
+                // per output over two contiguous rows, no packing of B. At batch 1 the GEMM would pack all of B for one row.
+                for (int i = 0; i < m; i++)
+                {
+                    var row = new ReadOnlySpan<float>(a.Floats, i * k, k);
+                    for (int j = 0; j < n; j++)
+                    {
+                        float dot = TensorPrimitives.Dot(row, new ReadOnlySpan<float>(b.Floats, j * k, k));
+                        ys[i * n + j] = addC ? ys[i * n + j] + dot : dot;
+                    }
+                }
+            }
+            else
+            {
+                Gemm.Multiply(_transA, _transB, m, n, k, a.Floats, a.Shape[1], b.Floats, b.Shape[1], ys, n, accumulate: addC);
+            }
             if (_alpha != 1) TensorPrimitives.Multiply(ys, _alpha, ys);
         }
         else

@@ -34,6 +34,15 @@ internal sealed class PoolOp : OnnxOp
 
     private string Name => _max ? "MaxPool" : "AveragePool";
 
+    /// <summary>True for MaxPool (read by the load-time fusions).</summary>
+    internal bool IsMax => _max;
+
+    /// <summary>The window attributes.</summary>
+    internal WindowAttributes Window => _window;
+
+    /// <summary>The <c>ceil_mode</c> attribute.</summary>
+    internal bool CeilMode => _ceilMode;
+
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
         var x = inputs[0]!;

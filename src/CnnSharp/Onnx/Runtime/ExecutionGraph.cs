@@ -5,8 +5,10 @@ namespace CnnSharp.Onnx.Runtime;
 
 /// <summary>
 /// A compiled ONNX graph: every node built into an <see cref="OnnxOp"/> (so unsupported operators and attributes fail
-/// here, at load time), constants folded, BatchNormalization, a residual Add and Relu fused into a preceding Conv, value lifetimes computed for
-/// buffer reuse, and shape-only subgraphs marked so they are computed once per input-shape signature.
+/// here, at load time), constants folded, BatchNormalization, a residual Add and Relu fused into a preceding Conv, chains
+/// of small Conv/Relu/MaxPool stages fused onto the direct convolution kernels
+/// (<see cref="GraphFusion.FuseDirectConvChains"/>), value lifetimes computed for buffer reuse, and shape-only subgraphs
+/// marked so they are computed once per input-shape signature.
 /// </summary>
 /// <remarks>
 /// <para>Value classes: <em>constants</em> (initializers that are not graph inputs, and outputs of nodes whose inputs are
@@ -89,6 +91,8 @@ internal sealed class ExecutionGraph
             if (s.Op is ConvOp conv && s.Inputs.Length > 1 && s.Inputs[1] >= 0 && constants[s.Inputs[1]] is { } weight)
                 conv.Prepack(weight);
         }
+        // After prepacking, so a fused chain's fallback runs the very same (prepacked) Conv operators.
+        if (options.FuseDirectConvolutions) steps = GraphFusion.FuseDirectConvChains(steps, constants, _outputIds);
         _constants = constants;
         _valueCount = constants.Length;
 
@@ -146,6 +150,9 @@ internal sealed class ExecutionGraph
 
     /// <summary>Number of nodes left to execute after constant folding and operator fusion.</summary>
     public int StepCount => _steps.Length;
+
+    /// <summary>The operators left to execute, in order (fused steps show as their fused operator).</summary>
+    internal IEnumerable<OnnxOp> Ops => _steps.Select(s => s.Op);
 
     /// <summary>
     /// When set, called after every executed (non-cached) step with the node, the operator instance that ran (fused

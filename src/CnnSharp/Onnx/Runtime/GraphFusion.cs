@@ -4,7 +4,8 @@ namespace CnnSharp.Onnx.Runtime;
 
 /// <summary>
 /// Load-time graph rewrites that remove whole passes over activations: BatchNormalization folded into the Conv before
-/// it, and a Relu applied in place on the output of the Conv before it.
+/// it, a Relu applied in place on the output of the Conv before it, and chains of small Conv [+ Relu] [+ MaxPool 2x2]
+/// stages run on the direct convolution kernels in a channel-blocked layout.
 /// </summary>
 internal static class GraphFusion
 {
@@ -152,5 +153,111 @@ internal static class GraphFusion
             removed.Add(add);
         }
         return steps.Where(s => !removed.Contains(s)).ToList();
+    }
+
+    /// <summary>
+    /// Replaces chains of Conv [+ Relu] [+ MaxPool 2x2/2] stages by one <see cref="DirectConvChainOp"/> step that keeps
+    /// the activations in the direct kernels' channel-blocked layout from the chain's input to its output.
+    /// </summary>
+    /// <remarks>
+    /// <para>Decision (the seed ConvNet's speed target): a general rewrite rather than recognising the seed's whole
+    /// network, so any graph built of such stages benefits, and everything else (Reshape, Gemm, other operators) keeps
+    /// its ordinary path in NCHW. The chain's output is converted back to NCHW, so a following Flatten/Reshape sees
+    /// PyTorch's (C, H, W) order.</para>
+    /// <para>A stage is a Conv whose weight (and bias, if any) are load-time constants, with one group, stride 1,
+    /// dilation 1, a square k×k kernel, the same padding on all four sides, K output channels a multiple of 16 and C
+    /// input channels 1 or a multiple of 16 (<see cref="Kernels.Direct.DirectConv2d"/>'s constraints); its fused Relu
+    /// (<see cref="FuseConvRelu"/>) is kept. A MaxPool joins the stage when it is the only consumer of a Conv with a
+    /// fused Relu, has kernel 2x2, stride 2, no padding, dilation 1, ceil_mode 0 and an Indices output nobody reads.
+    /// The next stage joins when its Conv is the only consumer of the previous stage's output. No intermediate value
+    /// may be a graph output. Whether a run uses the direct kernels is decided per input shape
+    /// (<see cref="DirectConvChainOp"/>): large convolutions and inputs they do not cover run the original operators.</para>
+    /// </remarks>
+    public static List<ExecutionGraph.Step> FuseDirectConvChains(List<ExecutionGraph.Step> steps, OnnxValue?[] constants, int[] graphOutputs)
+    {
+        var consumerCount = new Dictionary<int, int>();
+        var consumer = new Dictionary<int, ExecutionGraph.Step>();
+        foreach (var s in steps)
+            foreach (int i in s.Inputs)
+            {
+                if (i < 0) continue;
+                consumerCount[i] = consumerCount.GetValueOrDefault(i) + 1;
+                consumer[i] = s;
+            }
+        var outputs = new HashSet<int>(graphOutputs);
+        ExecutionGraph.Step? SoleConsumer(int value) =>
+            consumerCount.GetValueOrDefault(value) == 1 && !outputs.Contains(value) ? consumer[value] : null;
+
+        var replaced = new Dictionary<ExecutionGraph.Step, ExecutionGraph.Step>(ReferenceEqualityComparer.Instance);
+        var removed = new HashSet<ExecutionGraph.Step>(ReferenceEqualityComparer.Instance);
+        foreach (var first in steps)
+        {
+            if (removed.Contains(first) || DirectStage(first, constants) is not { } stage) continue;
+            var stages = new List<DirectConvStage>();
+            var members = new List<ExecutionGraph.Step> { first };
+            int value = first.Outputs[0];
+            while (true)
+            {
+                if (stage.Relu && SoleConsumer(value) is { } next && DirectPool(next, value, consumerCount, outputs) is { } pool)
+                {
+                    stage = stage.WithPool(pool);
+                    members.Add(next);
+                    value = next.Outputs[0];
+                }
+                stages.Add(stage);
+                if (SoleConsumer(value) is { } following && following.Inputs[0] == value && !removed.Contains(following)
+                    && DirectStage(following, constants) is { } nextStage && nextStage.InChannels == stage.OutChannels)
+                {
+                    stage = nextStage;
+                    members.Add(following);
+                    value = following.Outputs[0];
+                    continue;
+                }
+                break;
+            }
+            replaced[first] = new ExecutionGraph.Step(first.Node, new DirectConvChainOp(stages), [first.Inputs[0]], [value]);
+            foreach (var m in members.Skip(1)) removed.Add(m);
+        }
+        return steps.Where(s => !removed.Contains(s)).Select(s => replaced.GetValueOrDefault(s, s)).ToList();
+    }
+
+    /// <summary>The Conv of <paramref name="step"/> as a direct-kernel stage, or null when it does not qualify.</summary>
+    private static DirectConvStage? DirectStage(ExecutionGraph.Step step, OnnxValue?[] constants)
+    {
+        // (A Conv with a fused residual Add keeps the ordinary path: the direct kernels have no residual input.)
+        if (step.Op is not ConvOp { FusedResidual: false } conv || step.Inputs.Length < 2 || step.Inputs[0] < 0 || step.Inputs[1] < 0) return null;
+        if (step.Outputs.Length != 1 || step.Outputs[0] < 0) return null;
+        if (constants[step.Inputs[1]] is not { IsFloat: true, Rank: 4 } w) return null;
+        int k = w.Shape[0], c = w.Shape[1], kh = w.Shape[2], kw = w.Shape[3];
+        if (k <= 0 || k % 16 != 0 || (c != 1 && (c <= 0 || c % 16 != 0)) || kh != kw || kh < 1) return null;
+        OnnxValue? bias = null;
+        if (step.Inputs.Length > 2 && step.Inputs[2] >= 0)
+        {
+            bias = constants[step.Inputs[2]];
+            if (bias is null || !bias.IsFloat || bias.Count != k) return null;
+        }
+        var window = conv.Window;
+        if (conv.Groups != 1 || window.SpatialRank is int r && r != 2) return null;
+        if (window.Strides is { } strides && strides.Any(v => v != 1)) return null;
+        if (window.Dilations is { } dilations && dilations.Any(v => v != 1)) return null;
+        // At stride 1 the padding does not depend on the input size (SAME pads k - 1 in total), so any size shows it.
+        var (top, bottom) = window.Padding(0, 2, kh + 1, kh);
+        var (left, right) = window.Padding(1, 2, kw + 1, kw);
+        if (top != bottom || left != right || top != left) return null;
+        return new DirectConvStage(conv, w, bias, top, null);
+    }
+
+    /// <summary>The MaxPool of <paramref name="step"/> when it is 2x2/2 without padding over <paramref name="input"/> and its Indices are unused.</summary>
+    private static PoolOp? DirectPool(ExecutionGraph.Step step, int input, Dictionary<int, int> consumerCount, HashSet<int> outputs)
+    {
+        if (step.Op is not PoolOp { IsMax: true, CeilMode: false } pool || step.Inputs.Length != 1 || step.Inputs[0] != input) return null;
+        if (step.Outputs.Length < 1 || step.Outputs[0] < 0) return null;
+        if (step.Outputs.Length > 1 && step.Outputs[1] >= 0 && (consumerCount.GetValueOrDefault(step.Outputs[1]) > 0 || outputs.Contains(step.Outputs[1])))
+            return null;
+        var window = pool.Window;
+        if (window.Kernel is not [2, 2] || window.Strides is not [2, 2]) return null;
+        if (window.Dilations is { } dilations && dilations.Any(v => v != 1)) return null;
+        if (window.AutoPad is not ("NOTSET" or "VALID") || window.Pads is { } pads && pads.Any(v => v != 0)) return null;
+        return pool;
     }
 }

@@ -47,6 +47,12 @@ internal sealed class OpContext
     /// <summary>Whether output <paramref name="index"/> is consumed (named in the node and used or a graph output).</summary>
     public bool IsRequested(int index) => index < _requested.Length && _requested[index];
 
+    /// <summary>
+    /// Gives an intermediate value that an operator created with this context and no longer needs back to the pool
+    /// (a fused operator's internal values); no-op without a pool.
+    /// </summary>
+    public void Return(OnnxValue value) => _pool?.Return(value);
+
     /// <summary>A float value of <paramref name="shape"/> with undefined contents.</summary>
     public OnnxValue Floats(int[] shape)
     {

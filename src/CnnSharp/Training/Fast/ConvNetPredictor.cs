@@ -26,11 +26,14 @@ public sealed unsafe class ConvNetPredictor
     private readonly DirectConv2d _conv1, _conv2;
     private readonly int _size, _half, _quarter, _c1, _c2, _classes, _features;
     private readonly AlignedBuffer _w1, _w2, _b1, _b2, _one, _zero;
+
+    // Winograd F(2x2, 5x5) for conv2 where the path and shape allow it (as in ConvNetEngine's forward pass).
+    private readonly WinogradConv2d? _wino2;
     private readonly float[] _fcWeight, _fcBias;
     private Scratch[] _scratch = [];
-    private readonly Action<int> _body;
+    private readonly Action<int, int> _body;
     private float* _images, _out;
-    private int _count, _active;
+    private int _active;
 
     /// <summary>Snapshots (folds) the live tensors of a seed ConvNet's state dict for inference.</summary>
     /// <param name="stateDict">PyTorch keys <c>layer1.0.weight</c> ... <c>fc.bias</c>.</param>
@@ -56,7 +59,8 @@ public sealed unsafe class ConvNetPredictor
         _features = _p.Features;
         (_conv1, _conv2) = _p.CreateConvolutions(path);
         _w1 = new AlignedBuffer(_conv1.WeightLength);
-        _w2 = new AlignedBuffer(_conv2.WeightLength);
+        _wino2 = WinogradConv2d.For(_conv2);
+        _w2 = new AlignedBuffer(_wino2?.PackedLength ?? _conv2.WeightLength);
         _b1 = new AlignedBuffer(_c1);
         _b2 = new AlignedBuffer(_c2);
         _one = new AlignedBuffer(Math.Max(_c1, _c2));
@@ -99,7 +103,6 @@ public sealed unsafe class ConvNetPredictor
         if (logits.Length < count * _classes)
             throw new ArgumentException($"ConvNetPredictor: {count} images need {count * _classes} logits, got {logits.Length}", nameof(logits));
         if (count == 0) return;
-        _count = count;
         _active = Math.Min(ThreadsOverride ?? Parallelism.MaxThreads, count);
         if (_active > _scratch.Length)
         {
@@ -115,7 +118,9 @@ public sealed unsafe class ConvNetPredictor
             _out = o;
             try
             {
-                WorkerPool.Shared.Run(_active, _body);
+                // One image per claim: images are independent, so whichever thread runs one cannot change its logits, and a
+                // thread that loses its core leaves the remaining images to the other.
+                WorkerPool.Shared.RunDynamic(_active, count, _body);
             }
             finally
             {
@@ -140,31 +145,30 @@ public sealed unsafe class ConvNetPredictor
         return result;
     }
 
-    private void Body(int t)
+    private void Body(int n, int t)
     {
         var sc = _scratch[t];
-        int start = _count * t / _active, end = _count * (t + 1) / _active;
         var c1 = _conv1;
         var c2 = _conv2;
         int q = _quarter * _quarter;
         float* x2 = sc.X2.Pointer;
-        for (int n = start; n < end; n++)
-        {
-            float* src = _images + (long)n * _size * _size;
-            for (int r = 0; r < _size; r++)
-                new ReadOnlySpan<float>(src + r * _size, _size).CopyTo(new Span<float>(sc.X1.Pointer + (r + c1.Padding) * c1.PaddedWidth + c1.Padding, _size));
-            c1.ForwardImage(sc.X1.Pointer, _w1.Pointer, _b1.Pointer, sc.Y1.Pointer, c1.OutputPlane, _size * 16, null, null, relu: true);
-            // Identity affine map: the folded conv already applied BN and ReLU, so this pass is the 2x2 max-pool.
-            BnReluPool.Forward(_path, sc.Y1.Pointer, _c1 / 16, _size, _size, _one.Pointer, _zero.Pointer,
-                x2 + c2.Padding * c2.InputRow + c2.Padding * 16, c2.InputPlane, c2.InputRow);
+        float* src = _images + (long)n * _size * _size;
+        for (int r = 0; r < _size; r++)
+            new ReadOnlySpan<float>(src + r * _size, _size).CopyTo(new Span<float>(sc.X1.Pointer + (r + c1.Padding) * c1.PaddedWidth + c1.Padding, _size));
+        c1.ForwardImage(sc.X1.Pointer, _w1.Pointer, _b1.Pointer, sc.Y1.Pointer, c1.OutputPlane, _size * 16, null, null, relu: true);
+        // Identity affine map: the folded conv already applied BN and ReLU, so this pass is the 2x2 max-pool.
+        BnReluPool.Forward(_path, sc.Y1.Pointer, _c1 / 16, _size, _size, _one.Pointer, _zero.Pointer,
+            x2 + c2.Padding * c2.InputRow + c2.Padding * 16, c2.InputPlane, c2.InputRow);
+        if (_wino2 is not null)
+            _wino2.ForwardImage(x2, _w2.Pointer, _b2.Pointer, sc.Y2.Pointer, c2.OutputPlane, _half * 16, null, null, relu: true, sc.Winograd.Pointer);
+        else
             c2.ForwardImage(x2, _w2.Pointer, _b2.Pointer, sc.Y2.Pointer, c2.OutputPlane, _half * 16, null, null, relu: true);
-            BnReluPool.Forward(_path, sc.Y2.Pointer, _c2 / 16, _half, _half, _one.Pointer, _zero.Pointer, sc.Pooled.Pointer, q * 16, _quarter * 16);
-            ConvNetEngine.BlockedToChannelMajor(sc.Pooled.Pointer, sc.Features.Pointer, _c2, q);
-            var feat = new ReadOnlySpan<float>(sc.Features.Pointer, _features);
-            float* o = _out + (long)n * _classes;
-            for (int k = 0; k < _classes; k++)
-                o[k] = _fcBias[k] + TensorPrimitives.Dot(new ReadOnlySpan<float>(_fcWeight, k * _features, _features), feat);
-        }
+        BnReluPool.Forward(_path, sc.Y2.Pointer, _c2 / 16, _half, _half, _one.Pointer, _zero.Pointer, sc.Pooled.Pointer, q * 16, _quarter * 16);
+        ConvNetEngine.BlockedToChannelMajor(sc.Pooled.Pointer, sc.Features.Pointer, _c2, q);
+        var feat = new ReadOnlySpan<float>(sc.Features.Pointer, _features);
+        float* o = _out + (long)n * _classes;
+        for (int k = 0; k < _classes; k++)
+            o[k] = _fcBias[k] + TensorPrimitives.Dot(new ReadOnlySpan<float>(_fcWeight, k * _features, _features), feat);
     }
 
     private void Fold(DirectConv2d plan, ReadOnlySpan<float> w, ReadOnlySpan<float> b, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
@@ -178,7 +182,8 @@ public sealed unsafe class ConvNetPredictor
             for (int i = 0; i < per; i++) folded[o * per + i] = (float)(w[o * per + i] * s);
             bias.Span[o] = (float)((b[o] - (double)mean[o]) * s + beta[o]);
         }
-        plan.PackWeights(folded, transposeAndFlip: false, packed.Pointer);
+        if (plan == _conv2 && _wino2 is not null) _wino2.PackWeights(folded, transposeAndFlip: false, packed.Pointer);
+        else plan.PackWeights(folded, transposeAndFlip: false, packed.Pointer);
     }
 
     private sealed class Scratch(ConvNetPredictor p)
@@ -187,6 +192,7 @@ public sealed unsafe class ConvNetPredictor
         public AlignedBuffer Y1 { get; } = new(p._conv1.OutputImage);
         public AlignedBuffer X2 { get; } = new(p._conv2.InputImage);
         public AlignedBuffer Y2 { get; } = new(p._conv2.OutputImage);
+        public AlignedBuffer Winograd { get; } = new(p._wino2?.ScratchLength ?? 0);
         public AlignedBuffer Pooled { get; } = new(p._c2 * p._quarter * p._quarter);
         public AlignedBuffer Features { get; } = new(p._features);
     }

@@ -1,0 +1,366 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace CnnSharp.Kernels.Direct;
+
+/// <summary>
+/// A planned stride-1 5x5 convolution by Winograd minimal filtering F(2x2, 5x5), with the same data contract as
+/// <see cref="DirectConv2d.ForwardImage"/>: 36 multiplies per 2x2 outputs and input channel instead of 100, so about
+/// 2.8x fewer FLOPs in the products, paid for with three cheap transforms.
+/// </summary>
+/// <remarks>
+/// <para>Geometry: C input and K output channels (both multiples of 16), a 5x5 kernel, padding p on every side, stride 1,
+/// one group. Output Ho = H + 2p - 4. Any Ho, Wo &gt;= 1 works: the output is covered by ceil(Ho/2) x ceil(Wo/2) tiles;
+/// a tile on an odd edge reads its 6x6 input window through a zero-filled copy (so it never reads past the padded
+/// buffer) and stores only its valid outputs (so it never writes past the output).</para>
+/// <para>Layouts (floats), as <see cref="DirectConv2d"/>:
+/// input x: padded and blocked, [C/16][H+2p][W+2p][16], zero border;
+/// output y: blocked, [K/16][Ho][Wo][16] with caller-chosen plane and row strides;
+/// weight: PyTorch's (K, C, 5, 5), transformed by <see cref="PackWeights"/> into U = G g G^T stored as
+/// [K/16][36][C][16] (output group, transform position, input channel, 16 output channels);
+/// scratch: <see cref="ScratchLength"/> floats per concurrent caller (one per thread).</para>
+/// <para>Per image the tiles (row-major over the tile grid) are cut into GEMM runs of 5-6 and processed in blocks of
+/// whole runs (about <see cref="TilesPerBlock"/> tiles): input transform
+/// V = B^T d B of every tile and channel into scratch ([36][tiles][C]); for each 16-channel output group and each run
+/// of up to 6 tiles, one register-blocked GEMM over all 36 positions into M ([36][tiles][K]); output transform
+/// Y = A^T M A + bias, optional ReLU and per-channel sums, stored.</para>
+/// <para>Accuracy: B^T and A^T are integral (every fraction is in G, applied in double), so the only extra rounding
+/// compared with the direct kernel comes from the transforms' additions, whose intermediate values are at most a
+/// few tens of times the inputs; the tests bound the error relative to the output scale.</para>
+/// <para>Backward-input of a conv C -> K with pad p is this forward of K -> C with pad 4 - p over the padded output
+/// gradient, weights transposed and flipped (<see cref="ForBackwardInput"/>, <c>PackWeights(w, transposeAndFlip: true, ...)</c>).</para>
+/// <para>Vectors are <see cref="Vector256{T}"/>: use it where the direct kernels run the V256 or V512 path; on other
+/// paths it still computes the right values (in software), but slowly.</para>
+/// </remarks>
+internal sealed unsafe class WinogradConv2d
+{
+    /// <summary>Kernel height and width this plan computes.</summary>
+    public const int KernelSize = 5;
+
+    /// <summary>
+    /// Default block size: two GEMM runs. Measured on the seed's conv2 (Zen 3), 6 to 49 tiles per block are within the
+    /// noise of each other; two runs keep the scratch at ~83 KB per thread (V and M of one block) instead of ~340 KB.
+    /// </summary>
+    public const int DefaultTilesPerBlock = 12;
+
+    private const int Positions = WinogradTiles.Positions;
+    private readonly Block[] _blocks;
+    private readonly AlignedBuffer _zeroBias;
+
+    /// <summary>Plans a convolution.</summary>
+    /// <param name="inChannels">C, a positive multiple of 16.</param>
+    /// <param name="outChannels">K, a positive multiple of 16.</param>
+    /// <param name="padding">Zero padding on each side.</param>
+    /// <param name="height">Input height (unpadded).</param>
+    /// <param name="width">Input width (unpadded).</param>
+    /// <param name="tilesPerBlock">Most tiles transformed per pass, rounded down to whole GEMM runs of 5-6 tiles (at least one run).</param>
+    /// <exception cref="ArgumentException">A channel count is not a multiple of 16 or the output would be empty.</exception>
+    public WinogradConv2d(int inChannels, int outChannels, int padding, int height, int width, int tilesPerBlock = DefaultTilesPerBlock)
+    {
+        if (inChannels <= 0 || inChannels % 16 != 0)
+            throw new ArgumentException($"WinogradConv2d: input channels must be a positive multiple of 16, got {inChannels}", nameof(inChannels));
+        if (outChannels <= 0 || outChannels % 16 != 0)
+            throw new ArgumentException($"WinogradConv2d: output channels must be a positive multiple of 16, got {outChannels}", nameof(outChannels));
+        ArgumentOutOfRangeException.ThrowIfNegative(padding);
+        ArgumentOutOfRangeException.ThrowIfLessThan(tilesPerBlock, 1);
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        Padding = padding;
+        Height = height;
+        Width = width;
+        OutHeight = height + 2 * padding - KernelSize + 1;
+        OutWidth = width + 2 * padding - KernelSize + 1;
+        if (OutHeight <= 0 || OutWidth <= 0)
+            throw new ArgumentException($"WinogradConv2d: kernel {KernelSize} with padding {padding} does not fit input {height}x{width}");
+        TileRows = (OutHeight + 1) / 2;
+        TileColumns = (OutWidth + 1) / 2;
+        // GEMM runs of 5 or 6 tiles (balanced, so no run wastes most of its accumulators), grouped into blocks of whole runs.
+        var runs = DirectConv2d.Split(TileRows * TileColumns, 6);
+        int runsPerBlock = Math.Max(1, tilesPerBlock / 6);
+        var blocks = new List<Block>();
+        for (int first = 0; first < runs.Count; first += runsPerBlock)
+        {
+            var group = runs.GetRange(first, Math.Min(runsPerBlock, runs.Count - first));
+            int start = group[0].Start, count = group.Sum(r => r.Count);
+            blocks.Add(new Block(start, count, [.. group.Select(r => new Run(r.Start - start, WinogradTiles.GemmFor(r.Count)))]));
+        }
+        _blocks = [.. blocks];
+        TilesPerBlock = _blocks.Max(b => b.Count);
+        _zeroBias = new AlignedBuffer(outChannels);
+    }
+
+    /// <summary>
+    /// The Winograd plan computing the same convolution as <paramref name="plan"/>, or null where it does not apply: a
+    /// kernel other than 5x5, input channels not a multiple of 16, or a vector path below V256 (there the direct kernels
+    /// run the portable paths, and this class would run <see cref="Vector256{T}"/> in software).
+    /// </summary>
+    public static WinogradConv2d? For(DirectConv2d plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.KernelSize != KernelSize || plan.InChannels % 16 != 0 || plan.Path is not (IsaLevel.V256 or IsaLevel.V512))
+            return null;
+        return new WinogradConv2d(plan.InChannels, plan.OutChannels, plan.Padding, plan.Height, plan.Width);
+    }
+
+    /// <summary>The plan computing the input gradient of <paramref name="forward"/> (a 5x5 conv with padding at most 4).</summary>
+    public static WinogradConv2d ForBackwardInput(WinogradConv2d forward, int tilesPerBlock = DefaultTilesPerBlock)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        return new WinogradConv2d(forward.OutChannels, forward.InChannels, KernelSize - 1 - forward.Padding, forward.OutHeight, forward.OutWidth,
+            tilesPerBlock);
+    }
+
+    /// <summary>Input channels C.</summary>
+    public int InChannels { get; }
+
+    /// <summary>Output channels K.</summary>
+    public int OutChannels { get; }
+
+    /// <summary>Zero padding on each side.</summary>
+    public int Padding { get; }
+
+    /// <summary>Input height (unpadded).</summary>
+    public int Height { get; }
+
+    /// <summary>Input width (unpadded).</summary>
+    public int Width { get; }
+
+    /// <summary>Output height.</summary>
+    public int OutHeight { get; }
+
+    /// <summary>Output width.</summary>
+    public int OutWidth { get; }
+
+    /// <summary>Tile rows, ceil(Ho / 2).</summary>
+    public int TileRows { get; }
+
+    /// <summary>Tile columns, ceil(Wo / 2).</summary>
+    public int TileColumns { get; }
+
+    /// <summary>Most tiles in one block (the scratch is sized for it): whole GEMM runs, so up to 5 more or less than asked.</summary>
+    public int TilesPerBlock { get; }
+
+    /// <summary>Padded input height.</summary>
+    public int PaddedHeight => Height + 2 * Padding;
+
+    /// <summary>Padded input width.</summary>
+    public int PaddedWidth => Width + 2 * Padding;
+
+    /// <summary>Floats in one padded input row.</summary>
+    public int InputRow => PaddedWidth * 16;
+
+    /// <summary>Floats in one padded input plane.</summary>
+    public int InputPlane => PaddedHeight * InputRow;
+
+    /// <summary>Floats in one padded input image.</summary>
+    public int InputImage => InChannels / 16 * InputPlane;
+
+    /// <summary>Floats in one output plane (unpadded, [Ho][Wo][16]).</summary>
+    public int OutputPlane => OutHeight * OutWidth * 16;
+
+    /// <summary>Floats in one unpadded output image.</summary>
+    public int OutputImage => OutChannels / 16 * OutputPlane;
+
+    /// <summary>Floats in the PyTorch-layout weight.</summary>
+    public int WeightLength => OutChannels * InChannels * KernelSize * KernelSize;
+
+    /// <summary>Floats of the transformed weight U (36 per input/output channel pair).</summary>
+    public int PackedLength => Positions * InChannels * OutChannels;
+
+    /// <summary>Floats of scratch one <see cref="ForwardImage"/> call needs: V and M of one block, plus two 6x6 vector tiles.</summary>
+    public int ScratchLength => Positions * TilesPerBlock * (InChannels + OutChannels) + 2 * Positions * 8 + 2 * OutChannels;
+
+    /// <summary>Multiply-adds per image of the equivalent direct convolution (the "effective" FLOP count is twice this).</summary>
+    public long MacsPerImage => (long)OutHeight * OutWidth * WeightLength;
+
+    /// <summary>
+    /// Transforms PyTorch-layout weights into U = G g G^T (computed in double, rounded once), layout [K/16][36][C][16].
+    /// With <paramref name="transposeAndFlip"/>, <paramref name="weight"/> is the (C, K, 5, 5) weight of the conv whose
+    /// input gradient this plan computes (see <see cref="ForBackwardInput"/>). Allocation-free.
+    /// </summary>
+    public void PackWeights(ReadOnlySpan<float> weight, bool transposeAndFlip, float* packed)
+    {
+        const int k = KernelSize;
+        int cin = InChannels, cout = OutChannels;
+        if (weight.Length != WeightLength)
+            throw new ArgumentException($"WinogradConv2d: expected {WeightLength} weights, got {weight.Length}", nameof(weight));
+        Span<double> g = stackalloc double[k * k];
+        Span<double> t = stackalloc double[Positions];
+        for (int oc = 0; oc < cout; oc++)
+            for (int ic = 0; ic < cin; ic++)
+            {
+                for (int kh = 0; kh < k; kh++)
+                    for (int kw = 0; kw < k; kw++)
+                        g[kh * k + kw] = transposeAndFlip
+                            ? weight[((ic * cout + oc) * k + (k - 1 - kh)) * k + (k - 1 - kw)]
+                            : weight[((oc * cin + ic) * k + kh) * k + kw];
+                // t = G g (6x5), laid out [i][kw] in the first 30 entries, then U = t G^T row by row.
+                for (int kw = 0; kw < k; kw++)
+                    ApplyG(g[kw], g[k + kw], g[2 * k + kw], g[3 * k + kw], g[4 * k + kw],
+                        out t[kw], out t[k + kw], out t[2 * k + kw], out t[3 * k + kw], out t[4 * k + kw], out t[5 * k + kw]);
+                float* dst = packed + ((long)oc / 16 * Positions * cin + ic) * 16 + oc % 16;
+                long position = (long)cin * 16;
+                for (int i = 0; i < 6; i++)
+                {
+                    ApplyG(t[i * k], t[i * k + 1], t[i * k + 2], t[i * k + 3], t[i * k + 4],
+                        out double u0, out double u1, out double u2, out double u3, out double u4, out double u5);
+                    float* row = dst + i * 6 * position;
+                    row[0] = (float)u0;
+                    row[position] = (float)u1;
+                    row[2 * position] = (float)u2;
+                    row[3 * position] = (float)u3;
+                    row[4 * position] = (float)u4;
+                    row[5 * position] = (float)u5;
+                }
+            }
+    }
+
+    // G times a 5-vector (G's rows: [1/4 0 0 0 0], [1 1 1 1 1]/6, [-1 1 -1 1 -1]/6, -[1 2 4 8 16]/24, [1 -2 4 -8 16]/24,
+    // [0 0 0 0 1]): the values of g's polynomial at 0, 1, -1, 2, -2 and its leading coefficient, scaled so B^T is integral.
+    private static void ApplyG(double g0, double g1, double g2, double g3, double g4,
+        out double u0, out double u1, out double u2, out double u3, out double u4, out double u5)
+    {
+        double even = g0 + g2 + g4, odd = g1 + g3;
+        double even2 = g0 + 4 * g2 + 16 * g4, odd2 = 2 * g1 + 8 * g3;
+        u0 = g0 / 4;
+        u1 = (even + odd) / 6;
+        u2 = (odd - even) / 6;
+        u3 = -(even2 + odd2) / 24;
+        u4 = (even2 - odd2) / 24;
+        u5 = g4;
+    }
+
+    /// <summary>
+    /// Convolves one image: <paramref name="y"/> = conv(<paramref name="x"/>) + bias, optionally ReLU'd, optionally adding
+    /// per-channel sums and sums of squares of the stored outputs into <paramref name="sum"/>/<paramref name="sumSq"/>
+    /// (float, accumulated over the image in registers; callers fold them into doubles per image).
+    /// </summary>
+    /// <param name="x">Padded blocked input image (<see cref="InputImage"/> floats, zero border).</param>
+    /// <param name="packed">U from <see cref="PackWeights"/>.</param>
+    /// <param name="bias">K floats, or null for none.</param>
+    /// <param name="y">Output pixel (0, 0) of channel block 0.</param>
+    /// <param name="yPlane">Floats between output channel blocks.</param>
+    /// <param name="yRow">Floats between output rows.</param>
+    /// <param name="sum">K floats receiving per-channel sums, or null.</param>
+    /// <param name="sumSq">K floats receiving per-channel sums of squares (with <paramref name="sum"/>).</param>
+    /// <param name="relu">Clamp the outputs at zero before storing.</param>
+    /// <param name="scratch"><see cref="ScratchLength"/> floats owned by the calling thread.</param>
+    public void ForwardImage(float* x, float* packed, float* bias, float* y, nint yPlane, nint yRow, float* sum, float* sumSq, bool relu, float* scratch)
+    {
+        int cin = InChannels, cout = OutChannels;
+        nint vPosition = (nint)TilesPerBlock * cin, mPosition = (nint)TilesPerBlock * cout;
+        float* v = scratch;
+        float* m = v + Positions * vPosition;
+        float* tmp = m + Positions * mPosition;
+        float* edge = tmp + Positions * 8;
+        float* sums = edge + Positions * 8;
+        if (bias == null) bias = _zeroBias.Pointer;
+        if (sum != null) new Span<float>(sums, 2 * cout).Clear();
+        foreach (var block in _blocks)
+        {
+            for (int t = 0; t < block.Count; t++)
+                TransformInput(x, block.Start + t, v + t * cin, vPosition, tmp, edge);
+            for (int grp = 0; grp < cout / 16; grp++)
+            {
+                float* u = packed + (long)grp * Positions * cin * 16;
+                foreach (var run in block.Runs)
+                    run.Gemm(v + run.Start * cin, vPosition, cin, u, cin, m + run.Start * cout + grp * 16, mPosition, cout);
+            }
+            for (int t = 0; t < block.Count; t++)
+                TransformOutput(block.Start + t, m + t * cout, mPosition, bias, y, yPlane, yRow, sum == null ? null : sums, relu);
+        }
+        if (sum != null)
+        {
+            for (int c = 0; c < cout; c += 8)
+            {
+                (Vector256.Load(sum + c) + Vector256.Load(sums + c)).Store(sum + c);
+                (Vector256.Load(sumSq + c) + Vector256.Load(sums + cout + c)).Store(sumSq + c);
+            }
+        }
+    }
+
+    // V[.][t][c] for every input channel of one tile; a window that crosses the padded buffer's end goes through a zero-filled copy.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TransformInput(float* x, int tile, float* v, nint vPosition, float* tmp, float* edge)
+    {
+        int r0 = tile / TileColumns * 2, c0 = tile % TileColumns * 2;
+        int rows = Math.Min(6, PaddedHeight - r0), cols = Math.Min(6, PaddedWidth - c0);
+        nint xRow = InputRow, xPlane = InputPlane;
+        float* origin = x + r0 * xRow + c0 * 16;
+        for (int cv = 0; cv < InChannels / 8; cv++)
+        {
+            float* src = origin + cv / 2 * xPlane + cv % 2 * 8;
+            if (rows == 6 && cols == 6)
+            {
+                WinogradTiles.InputTile(src, xRow, 16, tmp, v + cv * 8, vPosition);
+                continue;
+            }
+            new Span<float>(edge, Positions * 8).Clear();
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++)
+                    Vector256.Load(src + r * xRow + c * 16).Store(edge + (r * 6 + c) * 8);
+            WinogradTiles.InputTile(edge, 6 * 8, 8, tmp, v + cv * 8, vPosition);
+        }
+    }
+
+    // Y = A^T M A + bias for every output channel of one tile (M[x] at m + x*mPosition, K floats each), ReLU, stores of the outputs
+    // inside Ho x Wo, and their sums and sums of squares added into sums[0..K) and sums[K..2K) when sums is not null.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TransformOutput(int tile, float* m, nint mPosition, float* bias, float* y, nint yPlane, nint yRow, float* sums, bool relu)
+    {
+        var zero = Vector256<float>.Zero;
+        int cout = OutChannels;
+        int oy = tile / TileColumns * 2, ox = tile % TileColumns * 2;
+        bool right = ox + 1 < OutWidth, below = oy + 1 < OutHeight;
+        float* yt = y + oy * yRow + ox * 16;
+        for (int kv = 0; kv < cout / 8; kv++)
+        {
+            WinogradTiles.OutputTile(m + kv * 8, mPosition, Vector256.Load(bias + kv * 8), out var y00, out var y01, out var y10, out var y11);
+            if (relu)
+            {
+                y00 = Vector256.Max(y00, zero);
+                y01 = Vector256.Max(y01, zero);
+                y10 = Vector256.Max(y10, zero);
+                y11 = Vector256.Max(y11, zero);
+            }
+            float* p = yt + kv / 2 * yPlane + kv % 2 * 8;
+            if (right && below)
+            {
+                y00.Store(p);
+                y01.Store(p + 16);
+                y10.Store(p + yRow);
+                y11.Store(p + yRow + 16);
+            }
+            else
+            {
+                // An odd edge: keep only the outputs inside Ho x Wo (the others do not count in the sums either).
+                y00.Store(p);
+                if (right) y01.Store(p + 16); else y01 = zero;
+                if (below) y10.Store(p + yRow); else y10 = zero;
+                y11 = zero;
+            }
+            if (sums != null)
+            {
+                float* s = sums + kv * 8, q = s + cout;
+                (Vector256.Load(s) + ((y00 + y01) + (y10 + y11))).Store(s);
+                Vector256.MultiplyAddEstimate(y00, y00, Vector256.MultiplyAddEstimate(y01, y01,
+                    Vector256.MultiplyAddEstimate(y10, y10, Vector256.MultiplyAddEstimate(y11, y11, Vector256.Load(q))))).Store(q);
+            }
+        }
+    }
+
+    /// <summary>A contiguous range of tile indices (row-major over the tile grid) transformed together, cut into GEMM runs of at most 6 tiles.</summary>
+    private readonly struct Block(int start, int count, Run[] runs)
+    {
+        public readonly int Start = start;
+        public readonly int Count = count;
+        public readonly Run[] Runs = runs;
+    }
+
+    /// <summary>One GEMM run: its first tile within the block and the instantiation for its tile count.</summary>
+    private readonly struct Run(int start, delegate*<float*, nint, nint, float*, int, float*, nint, nint, void> gemm)
+    {
+        public readonly int Start = start;
+        public readonly delegate*<float*, nint, nint, float*, int, float*, nint, nint, void> Gemm = gemm;
+    }
+}

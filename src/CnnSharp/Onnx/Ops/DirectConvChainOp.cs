@@ -1,0 +1,346 @@
+using System.Numerics.Tensors;
+using CnnSharp.Kernels;
+using CnnSharp.Kernels.Direct;
+using CnnSharp.Onnx.Runtime;
+using CnnSharp.Training.Fast;
+
+namespace CnnSharp.Onnx.Ops;
+
+/// <summary>
+/// One stage of a <see cref="DirectConvChainOp"/>: a Conv with constant weights (BatchNormalization already folded in),
+/// its fused Relu if any, and optionally the 2x2/stride-2 MaxPool that consumes it.
+/// </summary>
+/// <param name="conv">The Conv operator as built (and prepacked) for the ordinary path.</param>
+/// <param name="weight">The constant weight (K, C, k, k).</param>
+/// <param name="bias">The constant bias (K), or null.</param>
+/// <param name="padding">Zero padding on every side.</param>
+/// <param name="pool">The MaxPool that follows, or null.</param>
+internal sealed class DirectConvStage(ConvOp conv, OnnxValue weight, OnnxValue? bias, int padding, PoolOp? pool)
+{
+    /// <summary>
+    /// Bound on |output| per unit of max |input|: the largest sum of |W| over one output channel's taps (∞ or NaN for
+    /// a non-finite weight, which keeps every run on the ordinary path).
+    /// </summary>
+    public double Gain { get; } = MaxRowSum(weight);
+
+    /// <summary>Largest |bias| (0 without one).</summary>
+    public double BiasBound { get; } = bias is null ? 0 : bias.Floats.Max(v => Math.Abs((double)v));
+
+    public ConvOp Conv { get; } = conv;
+    public OnnxValue Weight { get; } = weight;
+    public OnnxValue? Bias { get; } = bias;
+    public int Padding { get; } = padding;
+    public PoolOp? Pool { get; } = pool;
+    public int OutChannels => Weight.Shape[0];
+    public int InChannels => Weight.Shape[1];
+    public int KernelSize => Weight.Shape[2];
+    public bool Relu => Conv.FusedRelu;
+
+    /// <summary>The same stage followed by <paramref name="maxPool"/>.</summary>
+    public DirectConvStage WithPool(PoolOp maxPool) => new(Conv, Weight, Bias, Padding, maxPool);
+
+    private static double MaxRowSum(OnnxValue w)
+    {
+        int k = w.Shape[0], per = w.Count / k;
+        double max = 0;
+        for (int o = 0; o < k; o++)
+        {
+            double sum = 0;
+            for (int i = 0; i < per; i++) sum += Math.Abs((double)w.Floats[o * per + i]);
+            if (!(sum <= max)) max = sum; // NaN sticks
+        }
+        return max;
+    }
+}
+
+/// <summary>
+/// A chain of Conv [+ Relu] [+ MaxPool 2x2/2] stages (see <see cref="GraphFusion.FuseDirectConvChains"/>) run image by
+/// image on the training engine's direct convolution kernels (<see cref="DirectConv2d"/>, <see cref="BnReluPool"/>):
+/// the activations stay in the channel-blocked, pre-padded layout <c>[C/16][H+2p][W+2p][16]</c> from the chain's NCHW
+/// input to its NCHW output, each stage writing straight into the next one's padded input.
+/// </summary>
+/// <remarks>
+/// <para>Why per image: the direct kernels compute one image on one thread. Batches are split over
+/// <see cref="Parallelism.MaxThreads"/> threads of the <see cref="WorkerPool"/>, which claim images one at a time
+/// (<see cref="WorkerPool.RunDynamic"/>).
+/// A convolution of more than <see cref="ConvGemm.ParallelThresholdMacs"/> multiply-adds per image is one that the
+/// GEMM path would split inside the image over the threads, so a chain with such a convolution (ResNet's layers, for
+/// example) runs the original operators instead, one after the other, with results and errors exactly those of the
+/// unfused graph. The same fallback takes any input the direct kernels do not cover (another rank or channel count,
+/// an output that would be empty, a pool window that does not fit) and any input holding NaN, an infinity or values
+/// large enough that a stage could overflow, so NaN and infinity follow the ordinary operators' rules.</para>
+/// <para>Results match the unfused operators up to float32 summation order (the direct kernels accumulate the taps in
+/// another order than the GEMM). MaxPool runs as <c>max(0, max of the window)</c> after the conv's own ReLU, which is
+/// the same value.</para>
+/// <para>Plans (tile choice, weights packed for the SIMD level, per-thread buffers) are built at the first run for an
+/// input height, width and SIMD level and kept, so a run of a known shape allocates only its output tensor's shape.
+/// Not re-entrant; the session serialises runs.</para>
+/// </remarks>
+internal sealed unsafe class DirectConvChainOp : OnnxOp
+{
+    private const int MaxCachedPlans = 4;
+
+    /// <summary>Largest magnitude a stage may reach on the direct path (float.MaxValue is about 3.4e38).</summary>
+    private const double OverflowLimit = 1e36;
+
+    private readonly DirectConvStage[] _stages;
+    private readonly Dictionary<(int H, int W, IsaLevel Level), Plan> _plans = [];
+    private readonly Action<int, int> _body;
+
+    // State of the run in progress (read by the workers).
+    private Plan? _plan;
+    private float[]? _input, _output;
+
+    public DirectConvChainOp(IReadOnlyList<DirectConvStage> stages)
+    {
+        ArgumentNullException.ThrowIfNull(stages);
+        if (stages.Count == 0) throw new ArgumentException("DirectConvChainOp: no stages", nameof(stages));
+        _stages = [.. stages];
+        _body = Body;
+    }
+
+    /// <summary>The fused stages, first to last.</summary>
+    public IReadOnlyList<DirectConvStage> Stages => _stages;
+
+    /// <summary>Thread count to use instead of <see cref="Parallelism.MaxThreads"/> (tests; null follows the global setting).</summary>
+    public int? ThreadsOverride { get; set; }
+
+    /// <summary>Runs that took the direct kernels (tests and profiles).</summary>
+    public long DirectRuns { get; private set; }
+
+    /// <summary>Runs that fell back to the original operators.</summary>
+    public long FallbackRuns { get; private set; }
+
+    public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
+    {
+        var x = inputs[0]!;
+        var plan = TryPlan(x);
+        if (plan is null)
+        {
+            FallbackRuns++;
+            outputs[0] = Fallback(ctx, x);
+            return;
+        }
+        int n = x.Shape[0];
+        var y = ctx.Floats([n, plan.OutChannels, plan.OutHeight, plan.OutWidth]);
+        int threads = Math.Min(ThreadsOverride ?? Parallelism.MaxThreads, n);
+        plan.EnsureScratch(threads);
+        _plan = plan;
+        _input = x.Floats;
+        _output = y.Floats;
+        try
+        {
+            // One image per claim: whichever thread is free takes the next image, so a thread that loses its core (or a
+            // worker slow to wake) leaves the rest to the others; which thread ran an image cannot change its result.
+            WorkerPool.Shared.RunDynamic(threads, n, _body);
+        }
+        finally
+        {
+            _plan = null;
+            _input = null;
+            _output = null;
+        }
+        DirectRuns++;
+        outputs[0] = y;
+    }
+
+    /// <summary>The plan for <paramref name="x"/>, or null when the direct kernels do not apply to it.</summary>
+    private Plan? TryPlan(OnnxValue x)
+    {
+        if (!x.IsFloat || x.Rank != 4 || x.Shape[0] <= 0 || x.Shape[1] != _stages[0].InChannels) return null;
+        int h = x.Shape[2], w = x.Shape[3];
+        if (h <= 0 || w <= 0) return null;
+        // NaN: the direct kernels' ReLU and pooling use the hardware max, which may drop a NaN that the ordinary path
+        // propagates. With finite weights, no NaN or infinity can arise inside the chain while every stage's output stays
+        // within max|input|·Gain + BiasBound far from float.MaxValue (ReLU and max pooling never grow magnitudes), so such
+        // inputs (NaN, ±∞, or values large enough to overflow) take the ordinary path. One vectorised pass over the input.
+        double bound = TensorPrimitives.MaxMagnitude<float>(x.Floats);
+        foreach (var s in _stages)
+        {
+            bound = Math.Abs(bound) * s.Gain + s.BiasBound;
+            if (!(bound <= OverflowLimit)) return null;
+        }
+        foreach (var s in _stages)
+        {
+            int k = s.KernelSize, oh = h + 2 * s.Padding - k + 1, ow = w + 2 * s.Padding - k + 1;
+            if (oh <= 0 || ow <= 0) return null;
+            if ((long)oh * ow * s.OutChannels * s.InChannels * k * k > ConvGemm.ParallelThresholdMacs) return null;
+            (h, w) = (oh, ow);
+            if (s.Pool is not null)
+            {
+                if (h < 2 || w < 2) return null;
+                (h, w) = (h / 2, w / 2);
+            }
+        }
+        var level = Isa.Level;
+        var key = (x.Shape[2], x.Shape[3], level);
+        if (!_plans.TryGetValue(key, out var plan))
+        {
+            if (_plans.Count >= MaxCachedPlans) _plans.Clear();
+            _plans[key] = plan = new Plan(_stages, key.Item1, key.Item2, level);
+        }
+        return plan;
+    }
+
+    /// <summary>The original operators one after the other (intermediate values go back to the pool).</summary>
+    private OnnxValue Fallback(OpContext ctx, OnnxValue x)
+    {
+        var current = x;
+        var one = new OnnxValue?[1];
+        foreach (var s in _stages)
+        {
+            s.Conv.Execute(ctx, [current, s.Weight, s.Bias], one);
+            var y = one[0]!;
+            if (!ReferenceEquals(current, x)) ctx.Return(current);
+            current = y;
+            if (s.Pool is not null)
+            {
+                // The fused step requests one output, so the pool's Indices output is not computed.
+                s.Pool.Execute(ctx, [current], one);
+                ctx.Return(current);
+                current = one[0]!;
+            }
+        }
+        return current;
+    }
+
+    private void Body(int image, int thread)
+    {
+        var plan = _plan!;
+        var first = plan.Convs[0];
+        long inImage = (long)first.InChannels * first.Height * first.Width;
+        long outImage = (long)plan.OutChannels * plan.OutHeight * plan.OutWidth;
+        fixed (float* x = _input, y = _output)
+            RunImage(plan, plan.Scratch[thread], x + image * inImage, y + image * outImage);
+    }
+
+    private void RunImage(Plan plan, Scratch scratch, float* src, float* dst)
+    {
+        var convs = plan.Convs;
+        var first = convs[0];
+        ToPaddedBlocked(src, first, scratch.X[0].Pointer);
+        for (int i = 0; i < convs.Length; i++)
+        {
+            var c = convs[i];
+            var stage = _stages[i];
+            float* x = scratch.X[i].Pointer;
+            float* bias = plan.Biases[i] is { } b ? b.Pointer : null;
+            if (stage.Pool is null)
+            {
+                var (target, plane, row) = Target(plan, scratch, i);
+                c.ForwardImage(x, plan.Weights[i].Pointer, bias, (float*)target, plane, row, null, null, stage.Relu);
+            }
+            else
+            {
+                float* y = scratch.Y[i]!.Pointer;
+                c.ForwardImage(x, plan.Weights[i].Pointer, bias, y, c.OutputPlane, c.OutWidth * 16, null, null, stage.Relu);
+                var (target, plane, row) = Target(plan, scratch, i);
+                // Identity affine map: the conv already applied its bias (and the folded BN) and ReLU, so this is the pool.
+                BnReluPool.Forward(plan.Level, y, c.OutChannels / 16, c.OutHeight, c.OutWidth, plan.One.Pointer, plan.Zero.Pointer, (float*)target, plane, row);
+            }
+        }
+        ConvNetEngine.BlockedToChannelMajor(scratch.Final.Pointer, dst, plan.OutChannels, plan.OutHeight * plan.OutWidth);
+    }
+
+    /// <summary>Where stage <paramref name="i"/> writes its result: the interior of the next stage's padded input, or the final buffer.</summary>
+    private static (nint Target, nint Plane, nint Row) Target(Plan plan, Scratch scratch, int i)
+    {
+        if (i + 1 < plan.Convs.Length)
+        {
+            var next = plan.Convs[i + 1];
+            return ((nint)(scratch.X[i + 1].Pointer + next.Padding * next.InputRow + next.Padding * 16), next.InputPlane, next.InputRow);
+        }
+        return ((nint)scratch.Final.Pointer, (nint)plan.OutHeight * plan.OutWidth * 16, plan.OutWidth * 16);
+    }
+
+    /// <summary>NCHW image → the interior of the padded input of <paramref name="c"/> (border zeros stay untouched).</summary>
+    private static void ToPaddedBlocked(float* src, DirectConv2d c, float* x)
+    {
+        int h = c.Height, w = c.Width, p = c.Padding;
+        if (c.InChannels == 1)
+        {
+            for (int r = 0; r < h; r++)
+                new ReadOnlySpan<float>(src + (long)r * w, w).CopyTo(new Span<float>(x + (r + p) * c.PaddedWidth + p, w));
+            return;
+        }
+        long planeIn = (long)h * w;
+        for (int ch = 0; ch < c.InChannels; ch++)
+        {
+            float* s = src + ch * planeIn;
+            float* d = x + ch / 16 * c.InputPlane + p * c.InputRow + p * 16 + ch % 16;
+            for (int r = 0; r < h; r++)
+            {
+                float* sr = s + (long)r * w;
+                float* dr = d + r * c.InputRow;
+                for (int col = 0; col < w; col++) dr[col * 16] = sr[col];
+            }
+        }
+    }
+
+    /// <summary>Plans, packed weights and per-thread buffers for one input height, width and SIMD level.</summary>
+    private sealed class Plan
+    {
+        public Plan(DirectConvStage[] stages, int height, int width, IsaLevel level)
+        {
+            Level = level;
+            Convs = new DirectConv2d[stages.Length];
+            Weights = new AlignedBuffer[stages.Length];
+            Biases = new AlignedBuffer?[stages.Length];
+            int h = height, w = width, widest = 0;
+            for (int i = 0; i < stages.Length; i++)
+            {
+                var s = stages[i];
+                var c = new DirectConv2d(s.InChannels, s.OutChannels, s.KernelSize, s.Padding, h, w, level);
+                Convs[i] = c;
+                Weights[i] = new AlignedBuffer(c.WeightLength);
+                c.PackWeights(s.Weight.Floats, transposeAndFlip: false, Weights[i].Pointer);
+                if (s.Bias is { } bias)
+                {
+                    Biases[i] = new AlignedBuffer(s.OutChannels);
+                    bias.Floats.AsSpan().CopyTo(Biases[i]!.Span);
+                }
+                (h, w) = s.Pool is null ? (c.OutHeight, c.OutWidth) : (c.OutHeight / 2, c.OutWidth / 2);
+                widest = Math.Max(widest, s.OutChannels);
+            }
+            OutChannels = stages[^1].OutChannels;
+            OutHeight = h;
+            OutWidth = w;
+            HasPool = stages.Select(s => s.Pool is not null).ToArray();
+            One = new AlignedBuffer(widest);
+            One.Span.Fill(1f);
+            Zero = new AlignedBuffer(widest);
+        }
+
+        public IsaLevel Level { get; }
+        public DirectConv2d[] Convs { get; }
+        public AlignedBuffer[] Weights { get; }
+        public AlignedBuffer?[] Biases { get; }
+        public bool[] HasPool { get; }
+        public AlignedBuffer One { get; }
+        public AlignedBuffer Zero { get; }
+        public int OutChannels { get; }
+        public int OutHeight { get; }
+        public int OutWidth { get; }
+        public List<Scratch> Scratch { get; } = [];
+
+        public void EnsureScratch(int threads)
+        {
+            while (Scratch.Count < threads) Scratch.Add(new Scratch(this));
+        }
+    }
+
+    /// <summary>One thread's buffers: each stage's padded input (zero border), conv output before a pool, the chain's blocked output.</summary>
+    private sealed class Scratch
+    {
+        public Scratch(Plan plan)
+        {
+            X = plan.Convs.Select(c => new AlignedBuffer(c.InputImage)).ToArray();
+            Y = plan.Convs.Select((c, i) => plan.HasPool[i] ? new AlignedBuffer(c.OutputImage) : null).ToArray();
+            Final = new AlignedBuffer(plan.OutChannels * plan.OutHeight * plan.OutWidth);
+        }
+
+        public AlignedBuffer[] X { get; }
+        public AlignedBuffer?[] Y { get; }
+        public AlignedBuffer Final { get; }
+    }
+}

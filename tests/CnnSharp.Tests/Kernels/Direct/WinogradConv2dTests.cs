@@ -1,0 +1,226 @@
+using CnnSharp.Kernels;
+using CnnSharp.Kernels.Direct;
+using static CnnSharp.Tests.Kernels.Direct.DirectConv2dTests;
+
+namespace CnnSharp.Tests.Kernels.Direct;
+
+/// <summary>
+/// Winograd F(2x2, 5x5) against naive double loops: forward with bias, ReLU and statistics, the backward-input use with
+/// transposed and flipped weights, odd output sizes (partial edge tiles), output strides, every block size.
+/// Errors are measured relative to the output scale (max |want|), the measure the training engine's tests use.
+/// </summary>
+public sealed unsafe class WinogradConv2dTests
+{
+    // Observed max |got - want| / max |want|: 0.65e-6 to 3.1e-6 for these shapes (inputs and weights uniform in [-1, 1]),
+    // 4-5x the direct kernel's (0.5e-6 to 0.7e-6); the engine's gradient tests allow 5e-5. A wrong transform entry or a
+    // misplaced tile gives errors of order 1e-2 and more.
+    private const double RelativeBound = 1e-5;
+
+    /// <summary>(in, out, pad, height, width, tiles per block): the seed's conv2 and its dX shape, odd and tiny outputs, valid padding, 3 output groups.</summary>
+    public static TheoryData<int, int, int, int, int, int> Cases() => new()
+    {
+        { 16, 32, 2, 14, 14, 25 },
+        { 32, 16, 2, 14, 14, 49 },
+        { 16, 32, 2, 14, 14, 1 },
+        { 16, 16, 2, 7, 9, 4 },
+        { 32, 48, 0, 9, 6, 25 },
+        { 16, 16, 1, 4, 3, 7 },
+        { 16, 16, 0, 5, 5, 25 },
+    };
+
+    [Theory, MemberData(nameof(Cases))]
+    public void Forward_with_bias_relu_and_statistics_matches_double_reference(int c, int k, int p, int h, int w, int tilesPerBlock)
+    {
+        var rng = new Random(c * 31 + k + p * 7 + h * 3 + w + tilesPerBlock);
+        var plan = new WinogradConv2d(c, k, p, h, w, tilesPerBlock);
+        double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * 25), b = Random(rng, k);
+        double[] expected = Reference(x, wt, b, c, k, 5, p, h, w, out int ho, out int wo);
+        Assert.Equal((ho, wo), (plan.OutHeight, plan.OutWidth));
+
+        var xb = ToPaddedBlocked(x, c, h, w, p);
+        var packed = new AlignedBuffer(plan.PackedLength);
+        plan.PackWeights(ToFloat(wt), transposeAndFlip: false, packed.Pointer);
+        var bias = new AlignedBuffer(k);
+        ToFloat(b).CopyTo(bias.Span);
+        var scratch = new AlignedBuffer(plan.ScratchLength);
+        foreach (bool relu in new[] { false, true })
+        {
+            var y = new AlignedBuffer(plan.OutputImage);
+            var sum = new AlignedBuffer(k);
+            var sumSq = new AlignedBuffer(k);
+            sum.Span.Fill(1f); // the kernel adds to what is there
+            plan.ForwardImage(xb.Pointer, packed.Pointer, bias.Pointer, y.Pointer, plan.OutputPlane, wo * 16, sum.Pointer, sumSq.Pointer, relu, scratch.Pointer);
+            GC.KeepAlive(xb); // raw pointers: keep the buffers reachable until the kernel returns
+            GC.KeepAlive(packed);
+            GC.KeepAlive(bias);
+            GC.KeepAlive(scratch);
+            var want = relu ? Array.ConvertAll(expected, v => Math.Max(v, 0)) : expected;
+            AssertRelativelyClose(want, FromBlocked(y.Span, k, ho, wo), $"forward relu={relu}");
+            for (int o = 0; o < k; o++)
+            {
+                double s = 1, q = 0;
+                for (int i = 0; i < ho * wo; i++) { double v = want[o * ho * wo + i]; s += v; q += v * v; }
+                Assert.True(Math.Abs(s - sum.Span[o]) <= 1e-4 * (1 + Math.Abs(s)), $"sum[{o}] {sum.Span[o]} vs {s}");
+                Assert.True(Math.Abs(q - sumSq.Span[o]) <= 1e-4 * (1 + q), $"sumSq[{o}] {sumSq.Span[o]} vs {q}");
+            }
+        }
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void BackwardInput_with_transposed_flipped_weights_matches_double_reference(int c, int k, int p, int h, int w, int tilesPerBlock)
+    {
+        _ = tilesPerBlock;
+        var rng = new Random(c + k * 5 + p + h * 11 + w);
+        var forward = new WinogradConv2d(c, k, p, h, w);
+        var dxPlan = WinogradConv2d.ForBackwardInput(forward);
+        int ho = forward.OutHeight, wo = forward.OutWidth;
+        double[] wt = Random(rng, k * c * 25), dy = Random(rng, k * ho * wo);
+        // dx[i][y][x] = sum over o, kh, kw with y = oy + kh - p, x = ox + kw - p of dy[o][oy][ox] * w[o][i][kh][kw]
+        var expected = new double[c * h * w];
+        for (int o = 0; o < k; o++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    for (int i = 0; i < c; i++)
+                        for (int kh = 0; kh < 5; kh++)
+                            for (int kw = 0; kw < 5; kw++)
+                            {
+                                int iy = oy + kh - p, ix = ox + kw - p;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                expected[(i * h + iy) * w + ix] += dy[(o * ho + oy) * wo + ox] * wt[((o * c + i) * 5 + kh) * 5 + kw];
+                            }
+        var dyPad = ToPaddedBlocked(dy, k, ho, wo, dxPlan.Padding);
+        var packed = new AlignedBuffer(dxPlan.PackedLength);
+        dxPlan.PackWeights(ToFloat(wt), transposeAndFlip: true, packed.Pointer);
+        var dx = new AlignedBuffer(dxPlan.OutputImage);
+        var scratch = new AlignedBuffer(dxPlan.ScratchLength);
+        dxPlan.ForwardImage(dyPad.Pointer, packed.Pointer, null, dx.Pointer, dxPlan.OutputPlane, w * 16, null, null, relu: false, scratch.Pointer);
+        GC.KeepAlive(dyPad);
+        GC.KeepAlive(packed);
+        GC.KeepAlive(scratch);
+        Assert.Equal((h, w), (dxPlan.OutHeight, dxPlan.OutWidth));
+        AssertRelativelyClose(expected, FromBlocked(dx.Span, c, h, w), "dx");
+    }
+
+    [Theory]
+    [InlineData(14, 14)]
+    [InlineData(7, 5)]
+    public void Output_strides_are_honoured_and_nothing_outside_the_output_is_written(int h, int w)
+    {
+        // Store into the interior of a bigger padded buffer (the next layer's input), as the engine's callers may.
+        const int c = 16, k = 32, p = 2, border = 3;
+        var rng = new Random(h * 100 + w);
+        var plan = new WinogradConv2d(c, k, p, h, w);
+        int ho = plan.OutHeight, wo = plan.OutWidth, rowLen = (wo + 2 * border) * 16, planeLen = (ho + 2 * border) * rowLen;
+        double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * 25), b = Random(rng, k);
+        double[] expected = Reference(x, wt, b, c, k, 5, p, h, w, out _, out _);
+        var xb = ToPaddedBlocked(x, c, h, w, p);
+        var packed = new AlignedBuffer(plan.PackedLength);
+        plan.PackWeights(ToFloat(wt), transposeAndFlip: false, packed.Pointer);
+        var bias = new AlignedBuffer(k);
+        ToFloat(b).CopyTo(bias.Span);
+        var scratch = new AlignedBuffer(plan.ScratchLength);
+        var big = new AlignedBuffer(k / 16 * planeLen);
+        big.Span.Fill(float.NaN);
+        plan.ForwardImage(xb.Pointer, packed.Pointer, bias.Pointer, big.Pointer + border * rowLen + border * 16, planeLen, rowLen, null, null, false, scratch.Pointer);
+        GC.KeepAlive(xb);
+        GC.KeepAlive(packed);
+        GC.KeepAlive(bias);
+        GC.KeepAlive(scratch);
+        var got = new float[k * ho * wo];
+        for (int o = 0; o < k; o++)
+            for (int yy = 0; yy < ho + 2 * border; yy++)
+                for (int xx = 0; xx < wo + 2 * border; xx++)
+                {
+                    float v = big.Span[o / 16 * planeLen + yy * rowLen + xx * 16 + o % 16];
+                    bool inside = yy >= border && yy < ho + border && xx >= border && xx < wo + border;
+                    if (inside) got[(o * ho + yy - border) * wo + xx - border] = v;
+                    else Assert.True(float.IsNaN(v), $"channel {o} wrote outside the output at ({yy - border}, {xx - border})");
+                }
+        AssertRelativelyClose(expected, got, "strided forward");
+    }
+
+    [Fact]
+    public void Agrees_with_the_direct_kernel_on_the_seed_conv2()
+    {
+        var rng = new Random(5);
+        var wino = new WinogradConv2d(16, 32, 2, 14, 14);
+        var direct = new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.V256);
+        double[] x = Random(rng, 16 * 196), wt = Random(rng, 32 * 16 * 25);
+        var xb = ToPaddedBlocked(x, 16, 14, 14, 2);
+        var u = new AlignedBuffer(wino.PackedLength);
+        var packed = new AlignedBuffer(direct.WeightLength);
+        wino.PackWeights(ToFloat(wt), false, u.Pointer);
+        direct.PackWeights(ToFloat(wt), false, packed.Pointer);
+        var scratch = new AlignedBuffer(wino.ScratchLength);
+        var y1 = new AlignedBuffer(wino.OutputImage);
+        var y2 = new AlignedBuffer(direct.OutputImage);
+        wino.ForwardImage(xb.Pointer, u.Pointer, null, y1.Pointer, wino.OutputPlane, 14 * 16, null, null, false, scratch.Pointer);
+        direct.ForwardImage(xb.Pointer, packed.Pointer, null, y2.Pointer, direct.OutputPlane, 14 * 16, null, null, false);
+        GC.KeepAlive(xb);
+        GC.KeepAlive(u);
+        GC.KeepAlive(packed);
+        GC.KeepAlive(scratch);
+        AssertRelativelyClose(TensorAssertToDouble(y2.Span), y1.Span.ToArray(), "winograd vs direct");
+    }
+
+    [Fact]
+    public void Unsupported_geometry_throws_naming_it()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new WinogradConv2d(8, 16, 2, 14, 14));
+        Assert.Contains("8", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new WinogradConv2d(16, 20, 2, 14, 14));
+        Assert.Contains("20", e.Message);
+        Assert.Throws<ArgumentException>(() => new WinogradConv2d(16, 16, 0, 4, 8));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WinogradConv2d(16, 16, 2, 8, 8, tilesPerBlock: 0));
+        var plan = new WinogradConv2d(16, 16, 2, 8, 8);
+        var packed = new AlignedBuffer(plan.PackedLength);
+        Assert.Throws<ArgumentException>(() => plan.PackWeights(new float[16 * 16 * 9], false, packed.Pointer));
+    }
+
+    [Fact]
+    public void For_applies_only_to_5x5_multiple_of_16_inputs_on_the_wide_paths()
+    {
+        var plan = WinogradConv2d.For(new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.V256));
+        Assert.NotNull(plan);
+        Assert.Equal((16, 32, 2, 14, 14), (plan.InChannels, plan.OutChannels, plan.Padding, plan.OutHeight, plan.OutWidth));
+        Assert.NotNull(WinogradConv2d.For(new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.V512)));
+        Assert.Null(WinogradConv2d.For(new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.V128)));
+        Assert.Null(WinogradConv2d.For(new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.Scalar)));
+        Assert.Null(WinogradConv2d.For(new DirectConv2d(16, 32, 3, 1, 14, 14, IsaLevel.V256)));
+        Assert.Null(WinogradConv2d.For(new DirectConv2d(1, 16, 5, 2, 28, 28, IsaLevel.V256)));
+    }
+
+    [Fact]
+    public void Blocks_cover_every_tile_once_and_size_the_scratch()
+    {
+        var plan = new WinogradConv2d(16, 32, 2, 14, 14, tilesPerBlock: 20);
+        Assert.Equal((7, 7), (plan.TileRows, plan.TileColumns));
+        Assert.Equal(17, plan.TilesPerBlock); // 49 tiles = runs 5 5 6 5 6 5 6 5 6, three runs per block: 16, 16, 17
+        Assert.Equal(36 * 17 * 48 + 2 * 36 * 8 + 2 * 32, plan.ScratchLength);
+        Assert.Equal(6, new WinogradConv2d(16, 32, 2, 14, 14, tilesPerBlock: 1).TilesPerBlock); // at least one run
+        var odd = new WinogradConv2d(16, 16, 2, 7, 9);
+        Assert.Equal((4, 5), (odd.TileRows, odd.TileColumns));
+    }
+
+    private static double[] TensorAssertToDouble(ReadOnlySpan<float> v)
+    {
+        var r = new double[v.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = v[i];
+        return r;
+    }
+
+    private static void AssertRelativelyClose(double[] want, float[] got, string what)
+    {
+        Assert.Equal(want.Length, got.Length);
+        double scale = 0, worst = 0;
+        int at = 0;
+        for (int i = 0; i < want.Length; i++)
+        {
+            scale = Math.Max(scale, Math.Abs(want[i]));
+            double err = Math.Abs(got[i] - want[i]);
+            if (!(err <= worst)) { worst = err; at = i; }
+        }
+        Assert.True(worst <= RelativeBound * scale,
+            $"{what}: max |got - want| = {worst:G3} at {at} (got {got[at]}, want {want[at]:G9}) is {worst / scale:G3} of max |want| {scale:G3}");
+    }
+}
