@@ -12,6 +12,7 @@ internal static class Program
         if (args.Length > 0 && args[0] == "step") return QuickStep(args);
         if (args.Length > 0 && args[0] == "winograd") return WinogradAb(args);
         if (args.Length > 0 && args[0] == "e2e") return EndToEnd.Run(args);
+        if (args.Length > 0 && args[0] == "onnx") return QuickOnnx(args);
         BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }
@@ -85,6 +86,59 @@ internal static class Program
         for (int i = 0; i < work.Length; i++)
             Console.WriteLine($"{work[i].Name,-36} best of {rounds}: {best[i] * 1e3,7:F3} ms CPU {work[i].Flops / best[i] / 1e9,7:F1} GFLOP/s (effective)");
         Console.WriteLine($"speedup forward {best[0] / best[1]:F2}x, input gradient {best[2] / best[3]:F2}x (load {File.ReadAllText("/proc/loadavg").Split(' ')[0]})");
+        return 0;
+    }
+
+    // onnx <model.onnx> [threads]: OnnxSession.Run on the model's declared input shape, alone in the process (no peer
+    // runtime), wall clock and process CPU per run, best and median of 15 rounds of >= 50 ms.
+    private static int QuickOnnx(string[] args)
+    {
+        var session = CnnSharp.Onnx.OnnxSession.Load(args[1]);
+        int threads = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2;
+        var dims = session.Model.Graph.RuntimeInputs[0].FixedShape()!;
+        var input = Tensor.FromArray(Enumerable.Range(0, dims.Aggregate(1, (a, b) => a * b)).Select(i => (float)Math.Sin(i)).ToArray(), dims);
+        for (int t = 1; t <= threads; t++)
+        {
+            CnnSharp.Kernels.Parallelism.MaxThreads = t;
+            for (int i = 0; i < 20; i++) session.Run(input);
+            int reps = 1;
+            while (true)
+            {
+                long s0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < reps; i++) session.Run(input);
+                if (Stopwatch.GetElapsedTime(s0).TotalMilliseconds >= 50) break;
+                reps *= 2;
+            }
+            var walls = new List<double>();
+            var cpus = new List<double>();
+            for (int r = 0; r < 15; r++)
+            {
+                var c0 = Process.GetCurrentProcess().TotalProcessorTime;
+                long s0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < reps; i++) session.Run(input);
+                walls.Add(Stopwatch.GetElapsedTime(s0).TotalMilliseconds / reps);
+                cpus.Add((Process.GetCurrentProcess().TotalProcessorTime - c0).TotalMilliseconds / reps);
+            }
+            walls.Sort();
+            cpus.Sort();
+            if (args.Length > 3)
+            {
+                var model = new CnnSharp.Models.ConvNet(10, new Generator(0));
+                CnnSharp.IO.ModuleSerialization.LoadSafetensors(model, args[3]);
+                var predictor = new CnnSharp.Training.Fast.ConvNetPredictor(model.StateDict());
+                var logits = new float[dims[0] * 10];
+                var pw = new List<double>();
+                for (int r = 0; r < 15; r++)
+                {
+                    long s0 = Stopwatch.GetTimestamp();
+                    for (int i = 0; i < reps; i++) predictor.Predict(input.Data, dims[0], logits);
+                    pw.Add(Stopwatch.GetElapsedTime(s0).TotalMilliseconds / reps);
+                }
+                pw.Sort();
+                Console.WriteLine($"   ConvNetPredictor: median {pw[7]:F4} ms, best {pw[0]:F4} ms");
+            }
+            Console.WriteLine($"{t} thr: batch {dims[0]} median {walls[7]:F4} ms, best {walls[0]:F4} ms, process CPU {cpus[7]:F4} ms per run");
+        }
         return 0;
     }
 

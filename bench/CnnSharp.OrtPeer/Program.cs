@@ -113,6 +113,7 @@ internal static class Program
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
+        if (Environment.GetEnvironmentVariable("CNNSHARP_ORT_NO_SPIN") == "1") ortOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         using var ort = new InferenceSession(path, ortOptions);
         var cnn = OnnxSession.Load(path);
 

@@ -228,18 +228,26 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
             if (stage.Pool is null)
             {
                 var (target, plane, row) = Target(plan, scratch, i);
-                c.ForwardImage(x, plan.Weights[i].Pointer, bias, (float*)target, plane, row, null, null, stage.Relu);
+                Convolve(plan, scratch, i, x, bias, (float*)target, plane, row, stage.Relu);
             }
             else
             {
                 float* y = scratch.Y[i]!.Pointer;
-                c.ForwardImage(x, plan.Weights[i].Pointer, bias, y, c.OutputPlane, c.OutWidth * 16, null, null, stage.Relu);
+                Convolve(plan, scratch, i, x, bias, y, c.OutputPlane, c.OutWidth * 16, stage.Relu);
                 var (target, plane, row) = Target(plan, scratch, i);
                 // Identity affine map: the conv already applied its bias (and the folded BN) and ReLU, so this is the pool.
                 BnReluPool.Forward(plan.Level, y, c.OutChannels / 16, c.OutHeight, c.OutWidth, plan.One.Pointer, plan.Zero.Pointer, (float*)target, plane, row);
             }
         }
         ConvNetEngine.BlockedToChannelMajor(scratch.Final.Pointer, dst, plan.OutChannels, plan.OutHeight * plan.OutWidth);
+    }
+
+    private static void Convolve(Plan plan, Scratch scratch, int i, float* x, float* bias, float* y, nint plane, nint row, bool relu)
+    {
+        if (plan.Winograd[i] is { } wino)
+            wino.ForwardImage(x, plan.Weights[i].Pointer, bias, y, plane, row, null, null, relu, scratch.Winograd.Pointer);
+        else
+            plan.Convs[i].ForwardImage(x, plan.Weights[i].Pointer, bias, y, plane, row, null, null, relu);
     }
 
     /// <summary>Where stage <paramref name="i"/> writes its result: the interior of the next stage's padded input, or the final buffer.</summary>
@@ -286,14 +294,21 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
             Convs = new DirectConv2d[stages.Length];
             Weights = new AlignedBuffer[stages.Length];
             Biases = new AlignedBuffer?[stages.Length];
+            Winograd = new WinogradConv2d?[stages.Length];
             int h = height, w = width, widest = 0;
             for (int i = 0; i < stages.Length; i++)
             {
                 var s = stages[i];
                 var c = new DirectConv2d(s.InChannels, s.OutChannels, s.KernelSize, s.Padding, h, w, level);
                 Convs[i] = c;
-                Weights[i] = new AlignedBuffer(c.WeightLength);
-                c.PackWeights(s.Weight.Floats, transposeAndFlip: false, Weights[i].Pointer);
+                // 5x5 stages with 16k input channels run Winograd F(2x2, 5x5) where the SIMD level allows (as the
+                // training engine and ConvNetPredictor do): 2.8x fewer multiplies, ~1.5x faster measured.
+                var wino = WinogradConv2d.For(c);
+                Winograd[i] = wino;
+                Weights[i] = new AlignedBuffer(wino?.PackedLength ?? c.WeightLength);
+                if (wino is not null) wino.PackWeights(s.Weight.Floats, transposeAndFlip: false, Weights[i].Pointer);
+                else c.PackWeights(s.Weight.Floats, transposeAndFlip: false, Weights[i].Pointer);
+                WinogradScratch = Math.Max(WinogradScratch, wino?.ScratchLength ?? 0);
                 if (s.Bias is { } bias)
                 {
                     Biases[i] = new AlignedBuffer(s.OutChannels);
@@ -315,6 +330,8 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         public DirectConv2d[] Convs { get; }
         public AlignedBuffer[] Weights { get; }
         public AlignedBuffer?[] Biases { get; }
+        public WinogradConv2d?[] Winograd { get; }
+        public int WinogradScratch { get; }
         public bool[] HasPool { get; }
         public AlignedBuffer One { get; }
         public AlignedBuffer Zero { get; }
@@ -337,7 +354,10 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
             X = plan.Convs.Select(c => new AlignedBuffer(c.InputImage)).ToArray();
             Y = plan.Convs.Select((c, i) => plan.HasPool[i] ? new AlignedBuffer(c.OutputImage) : null).ToArray();
             Final = new AlignedBuffer(plan.OutChannels * plan.OutHeight * plan.OutWidth);
+            Winograd = new AlignedBuffer(plan.WinogradScratch);
         }
+
+        public AlignedBuffer Winograd { get; }
 
         public AlignedBuffer[] X { get; }
         public AlignedBuffer?[] Y { get; }
