@@ -109,6 +109,10 @@ internal static class Program
                 if (Stopwatch.GetElapsedTime(s0).TotalMilliseconds >= 50) break;
                 reps *= 2;
             }
+            long a0 = GC.GetAllocatedBytesForCurrentThread();
+            int g0 = GC.CollectionCount(0), g2 = GC.CollectionCount(2);
+            session.Run(input);
+            Console.WriteLine($"   one run allocates {GC.GetAllocatedBytesForCurrentThread() - a0} B on the calling thread");
             var walls = new List<double>();
             var cpus = new List<double>();
             for (int r = 0; r < 15; r++)
@@ -137,7 +141,7 @@ internal static class Program
                 pw.Sort();
                 Console.WriteLine($"   ConvNetPredictor: median {pw[7]:F4} ms, best {pw[0]:F4} ms");
             }
-            Console.WriteLine($"{t} thr: batch {dims[0]} median {walls[7]:F4} ms, best {walls[0]:F4} ms, process CPU {cpus[7]:F4} ms per run");
+            Console.WriteLine($"{t} thr: batch {dims[0]} median {walls[7]:F4} ms, best {walls[0]:F4} ms, process CPU {cpus[7]:F4} ms per run; gen0 GCs {GC.CollectionCount(0) - g0}, gen2 {GC.CollectionCount(2) - g2}");
         }
         return 0;
     }

@@ -113,6 +113,11 @@ internal static class Program
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
+        // ORT's intra-op workers spin while a Run is active (its default, kept) and, by default, keep spinning after Run
+        // returns: in this one process that takes a core from CnnSharp's timed runs that follow (measured: CnnSharp's
+        // ResNet-18 batch 1 on 2 threads 60-64 ms next to an idle-spinning ORT vs 38 ms alone). force_spinning_stop ends the
+        // spinning when Run returns, so each side is timed on a machine the other is not using.
+        ortOptions.AddSessionConfigEntry("session.force_spinning_stop", "1");
         if (Environment.GetEnvironmentVariable("CNNSHARP_ORT_NO_SPIN") == "1") ortOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         using var ort = new InferenceSession(path, ortOptions);
         var cnn = OnnxSession.Load(path);
@@ -259,6 +264,8 @@ internal static class Program
     /// </summary>
     private static (double Wall, double Cpu) TimeBoth(Action run, int reps, int threads)
     {
+        int settle = int.Parse(Environment.GetEnvironmentVariable("CNNSHARP_SETTLE_MS") ?? "0", CultureInfo.InvariantCulture);
+        if (settle > 0) Thread.Sleep(settle);
         double cpu0 = threads == 1 ? KernelBench.ThreadCpuSeconds() : ProcessCpuSeconds();
         double wall = Time(run, reps);
         double cpu1 = threads == 1 ? KernelBench.ThreadCpuSeconds() : ProcessCpuSeconds();
