@@ -67,11 +67,12 @@ internal sealed class DirectConvStage(ConvOp conv, OnnxValue weight, OnnxValue? 
 /// GEMM path would split inside the image over the threads, so a chain with such a convolution (ResNet's layers, for
 /// example) runs the original operators instead, one after the other, with results and errors exactly those of the
 /// unfused graph. Except for a single image (batch 1): there every such large stage that is a 3x3 conv with 16k input
-/// channels on the V256/V512 paths runs Winograd F(4x4, 3x3) (<see cref="WinogradConv2d"/>, 4x fewer multiplies)
-/// split inside the image over the threads (<see cref="WinogradConv2d.ForwardPart"/>, parts claimed dynamically), and
-/// the layout conversions at the chain's ends are split by channel block; the other stages of such a chain run on the
-/// calling thread. Results do not depend on the thread count. The same fallback takes any input the direct kernels do not cover (another rank or channel count,
-/// an output that would be empty, a pool window that does not fit) and any input holding NaN, an infinity or values
+/// channels on the V256/V512 paths with at least <see cref="MinSplitTiles"/> 4x4 output tiles runs Winograd
+/// F(4x4, 3x3) (<see cref="WinogradConv2d"/>, 4x fewer multiplies) split inside the image over the threads
+/// (<see cref="WinogradConv2d.ForwardPart"/>, parts claimed dynamically), and the layout conversions at the chain's
+/// ends are split by channel block; the other stages of such a chain run on the calling thread. Results do not depend
+/// on the thread count. The same fallback takes any input the direct kernels do not cover (another rank or channel
+/// count, an output that would be empty, a pool window that does not fit) and any input holding NaN, an infinity or values
 /// large enough that a stage could overflow, so NaN and infinity follow the ordinary operators' rules.</para>
 /// <para>Results match the unfused operators up to float32 summation order (the direct kernels accumulate the taps in
 /// another order than the GEMM). MaxPool runs as <c>max(0, max of the window)</c> after the conv's own ReLU, which is
