@@ -208,16 +208,56 @@ public sealed class OnnxDirectConvTests
         TensorAssert.Close(unfused.Run(small).ToArray(), session.Run(small).ToArray(), Tolerance.Accumulated, "13x9");
         Assert.Equal((1L, 0L), (chain.DirectRuns, chain.FallbackRuns));
 
-        // 48x48: the second conv has 48*48*32*16*9 = 10.6 M multiply-adds per image, more than one image's share on one
-        // thread (the GEMM path splits it inside the image), so the run uses the original operators.
-        var large = Images(1, 16, 48, 48, 6);
+        // 48x48, two images: the second conv has 48*48*32*16*9 = 10.6 M multiply-adds per image, more than one image's
+        // share on one thread (the GEMM path splits it inside the image), so the run uses the original operators.
+        var large = Images(2, 16, 48, 48, 6);
         TensorAssert.Close(unfused.Run(large).ToArray(), session.Run(large).ToArray(), Tolerance.Accumulated, "48x48");
         Assert.Equal((1L, 1L), (chain.DirectRuns, chain.FallbackRuns));
+
+        // The same size at batch 1 below V256: no Winograd F(4x4, 3x3) split, so the original operators too.
+        using (Isa.Use(IsaLevel.V128))
+        {
+            var one = Images(1, 16, 48, 48, 9);
+            TensorAssert.Close(unfused.Run(one).ToArray(), session.Run(one).ToArray(), Tolerance.Accumulated, "48x48 V128");
+            Assert.Equal((1L, 2L), (chain.DirectRuns, chain.FallbackRuns));
+        }
 
         // Errors come from the original operators, unchanged.
         var wrong = Images(1, 8, 13, 9, 7);
         var e = Assert.Throws<ShapeException>(() => session.Run(wrong));
         Assert.Contains("channels", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Single_large_image_runs_winograd_split_over_threads_with_identical_bits(bool v512)
+    {
+        using var _ = Isa.Use(v512 ? IsaLevel.V512 : IsaLevel.V256);
+        var graph = DeepGraph();
+        var session = graph.Session();
+        var chain = Assert.Single(Chains(session));
+        // 47x45: the second conv has 47*45*32*16*9 = 9.7 M multiply-adds, over the threshold, so both 3x3 stages run
+        // Winograd F(4x4, 3x3) split over the threads; odd sizes give partial 4x4 edge tiles.
+        var x = Images(1, 16, 47, 45, 11);
+        var expected = graph.Session(Unfused).Run(x).ToArray();
+        float[]? first = null;
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            chain.ThreadsOverride = threads;
+            var got = session.Run(x).ToArray();
+            TensorAssert.Close(expected, got, Tolerance.Accumulated, $"{threads} threads");
+            if (first is null) first = got;
+            else Assert.True(first.AsSpan().SequenceEqual(got), $"{threads} threads: bits differ from 1 thread");
+        }
+        Assert.Equal((3L, 0L), (chain.DirectRuns, chain.FallbackRuns));
+
+        // Non-finite inputs keep the ordinary path at batch 1 too.
+        var bad = x.ToArray();
+        bad[123] = float.NaN;
+        var y = session.Run(Tensor.FromArray(bad, 1, 16, 47, 45)).ToArray();
+        Assert.Contains(y, float.IsNaN);
+        Assert.Equal((3L, 1L), (chain.DirectRuns, chain.FallbackRuns));
     }
 
     [Fact]

@@ -4,19 +4,20 @@ using System.Runtime.Intrinsics;
 namespace CnnSharp.Kernels.Direct;
 
 /// <summary>
-/// A planned stride-1 5x5 convolution by Winograd minimal filtering F(2x2, 5x5), with the same data contract as
-/// <see cref="DirectConv2d.ForwardImage"/>: 36 multiplies per 2x2 outputs and input channel instead of 100, so about
-/// 2.8x fewer FLOPs in the products, paid for with three cheap transforms.
+/// A planned stride-1 5x5 or 3x3 convolution by Winograd minimal filtering F(2x2, 5x5) or F(4x4, 3x3), with the same
+/// data contract as <see cref="DirectConv2d.ForwardImage"/>: 36 multiplies per 2x2 outputs and input channel instead of
+/// 100 (5x5, 2.8x fewer), or per 4x4 outputs instead of 144 (3x3, 4x fewer), paid for with three cheap transforms.
 /// </summary>
 /// <remarks>
 /// <para>Geometry: C input and K output channels (both multiples of 16), a 5x5 kernel, padding p on every side, stride 1,
-/// one group. Output Ho = H + 2p - 4. Any Ho, Wo &gt;= 1 works: the output is covered by ceil(Ho/2) x ceil(Wo/2) tiles;
+/// one group. Output Ho = H + 2p - k + 1. Any Ho, Wo &gt;= 1 works: the output is covered by ceil(Ho/m) x ceil(Wo/m)
+/// tiles of m x m outputs (m = 2 for 5x5, 4 for 3x3, both reading 6x6 input windows);
 /// a tile on an odd edge reads its 6x6 input window through a zero-filled copy (so it never reads past the padded
 /// buffer) and stores only its valid outputs (so it never writes past the output).</para>
 /// <para>Layouts (floats), as <see cref="DirectConv2d"/>:
 /// input x: padded and blocked, [C/16][H+2p][W+2p][16], zero border;
 /// output y: blocked, [K/16][Ho][Wo][16] with caller-chosen plane and row strides;
-/// weight: PyTorch's (K, C, 5, 5), transformed by <see cref="PackWeights"/> into U = G g G^T stored as
+/// weight: PyTorch's (K, C, k, k), transformed by <see cref="PackWeights"/> into U = G g G^T stored as
 /// [K/16][36][C][16] (output group, transform position, input channel, 16 output channels);
 /// scratch: <see cref="ScratchLength"/> floats per concurrent caller (one per thread).</para>
 /// <para>Per image the tiles (row-major over the tile grid) are cut into GEMM runs of 5-6 and processed in blocks of
@@ -24,18 +25,20 @@ namespace CnnSharp.Kernels.Direct;
 /// V = B^T d B of every tile and channel into scratch ([36][tiles][C]); for each 16-channel output group and each run
 /// of up to 6 tiles, one register-blocked GEMM over all 36 positions into M ([36][tiles][K]); output transform
 /// Y = A^T M A + bias, optional ReLU and per-channel sums, stored.</para>
+/// <para>One image over several threads: <see cref="ForwardPart"/> computes one block of tiles for a range of output
+/// channel groups (it redoes that block's input transform); the parts write disjoint outputs and each output is
+/// computed by the same operations in the same order whatever the partition, so results do not depend on it.</para>
 /// <para>Accuracy: B^T and A^T are integral (every fraction is in G, applied in double), so the only extra rounding
 /// compared with the direct kernel comes from the transforms' additions, whose intermediate values are at most a
-/// few tens of times the inputs; the tests bound the error relative to the output scale.</para>
-/// <para>Backward-input of a conv C -> K with pad p is this forward of K -> C with pad 4 - p over the padded output
+/// few tens of times the inputs (F(4x4, 3x3)'s A^T adds weights up to 8 per direction); the tests bound the error
+/// relative to the output scale.</para>
+/// <para>Backward-input of a conv C -> K with pad p is this forward of K -> C with pad k - 1 - p over the padded output
 /// gradient, weights transposed and flipped (<see cref="ForBackwardInput"/>, <c>PackWeights(w, transposeAndFlip: true, ...)</c>).</para>
 /// <para>Vectors are <see cref="Vector256{T}"/>: use it where the direct kernels run the V256 or V512 path; on other
 /// paths it still computes the right values (in software), but slowly.</para>
 /// </remarks>
 internal sealed unsafe class WinogradConv2d
 {
-    /// <summary>Kernel height and width this plan computes.</summary>
-    public const int KernelSize = 5;
 
     /// <summary>
     /// Default block size: two GEMM runs. Measured on the seed's conv2 (Zen 3), 6 to 49 tiles per block are within the
@@ -54,9 +57,12 @@ internal sealed unsafe class WinogradConv2d
     /// <param name="height">Input height (unpadded).</param>
     /// <param name="width">Input width (unpadded).</param>
     /// <param name="tilesPerBlock">Most tiles transformed per pass, rounded down to whole GEMM runs of 5-6 tiles (at least one run).</param>
-    /// <exception cref="ArgumentException">A channel count is not a multiple of 16 or the output would be empty.</exception>
-    public WinogradConv2d(int inChannels, int outChannels, int padding, int height, int width, int tilesPerBlock = DefaultTilesPerBlock)
+    /// <param name="kernelSize">5 (F(2x2, 5x5)) or 3 (F(4x4, 3x3)).</param>
+    /// <exception cref="ArgumentException">A channel count is not a multiple of 16, the kernel is not 3 or 5, or the output would be empty.</exception>
+    public WinogradConv2d(int inChannels, int outChannels, int padding, int height, int width, int tilesPerBlock = DefaultTilesPerBlock, int kernelSize = 5)
     {
+        if (kernelSize is not (3 or 5))
+            throw new ArgumentException($"WinogradConv2d: kernel must be 3x3 or 5x5, got {kernelSize}x{kernelSize}", nameof(kernelSize));
         if (inChannels <= 0 || inChannels % 16 != 0)
             throw new ArgumentException($"WinogradConv2d: input channels must be a positive multiple of 16, got {inChannels}", nameof(inChannels));
         if (outChannels <= 0 || outChannels % 16 != 0)
@@ -68,12 +74,14 @@ internal sealed unsafe class WinogradConv2d
         Padding = padding;
         Height = height;
         Width = width;
+        KernelSize = kernelSize;
+        TileSize = WinogradTiles.Side - kernelSize + 1;
         OutHeight = height + 2 * padding - KernelSize + 1;
         OutWidth = width + 2 * padding - KernelSize + 1;
         if (OutHeight <= 0 || OutWidth <= 0)
             throw new ArgumentException($"WinogradConv2d: kernel {KernelSize} with padding {padding} does not fit input {height}x{width}");
-        TileRows = (OutHeight + 1) / 2;
-        TileColumns = (OutWidth + 1) / 2;
+        TileRows = (OutHeight + TileSize - 1) / TileSize;
+        TileColumns = (OutWidth + TileSize - 1) / TileSize;
         // GEMM runs of 5 or 6 tiles (balanced, so no run wastes most of its accumulators), grouped into blocks of whole runs.
         var runs = DirectConv2d.Split(TileRows * TileColumns, 6);
         int runsPerBlock = Math.Max(1, tilesPerBlock / 6);
@@ -91,24 +99,30 @@ internal sealed unsafe class WinogradConv2d
 
     /// <summary>
     /// The Winograd plan computing the same convolution as <paramref name="plan"/>, or null where it does not apply: a
-    /// kernel other than 5x5, input channels not a multiple of 16, or a vector path below V256 (there the direct kernels
+    /// kernel other than 5x5 or 3x3, input channels not a multiple of 16, or a vector path below V256 (there the direct kernels
     /// run the portable paths, and this class would run <see cref="Vector256{T}"/> in software).
     /// </summary>
     public static WinogradConv2d? For(DirectConv2d plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        if (plan.KernelSize != KernelSize || plan.InChannels % 16 != 0 || plan.Path is not (IsaLevel.V256 or IsaLevel.V512))
+        if (plan.KernelSize is not (3 or 5) || plan.InChannels % 16 != 0 || plan.Path is not (IsaLevel.V256 or IsaLevel.V512))
             return null;
-        return new WinogradConv2d(plan.InChannels, plan.OutChannels, plan.Padding, plan.Height, plan.Width);
+        return new WinogradConv2d(plan.InChannels, plan.OutChannels, plan.Padding, plan.Height, plan.Width, kernelSize: plan.KernelSize);
     }
 
-    /// <summary>The plan computing the input gradient of <paramref name="forward"/> (a 5x5 conv with padding at most 4).</summary>
+    /// <summary>The plan computing the input gradient of <paramref name="forward"/> (padding at most k - 1).</summary>
     public static WinogradConv2d ForBackwardInput(WinogradConv2d forward, int tilesPerBlock = DefaultTilesPerBlock)
     {
         ArgumentNullException.ThrowIfNull(forward);
-        return new WinogradConv2d(forward.OutChannels, forward.InChannels, KernelSize - 1 - forward.Padding, forward.OutHeight, forward.OutWidth,
-            tilesPerBlock);
+        return new WinogradConv2d(forward.OutChannels, forward.InChannels, forward.KernelSize - 1 - forward.Padding, forward.OutHeight, forward.OutWidth,
+            tilesPerBlock, forward.KernelSize);
     }
+
+    /// <summary>Kernel height and width, 5 or 3.</summary>
+    public int KernelSize { get; }
+
+    /// <summary>Outputs per tile side m: 2 for F(2x2, 5x5), 4 for F(4x4, 3x3).</summary>
+    public int TileSize { get; }
 
     /// <summary>Input channels C.</summary>
     public int InChannels { get; }
@@ -131,10 +145,10 @@ internal sealed unsafe class WinogradConv2d
     /// <summary>Output width.</summary>
     public int OutWidth { get; }
 
-    /// <summary>Tile rows, ceil(Ho / 2).</summary>
+    /// <summary>Tile rows, ceil(Ho / m).</summary>
     public int TileRows { get; }
 
-    /// <summary>Tile columns, ceil(Wo / 2).</summary>
+    /// <summary>Tile columns, ceil(Wo / m).</summary>
     public int TileColumns { get; }
 
     /// <summary>Most tiles in one block (the scratch is sized for it): whole GEMM runs, so up to 5 more or less than asked.</summary>
@@ -173,19 +187,24 @@ internal sealed unsafe class WinogradConv2d
     /// <summary>Multiply-adds per image of the equivalent direct convolution (the "effective" FLOP count is twice this).</summary>
     public long MacsPerImage => (long)OutHeight * OutWidth * WeightLength;
 
+    /// <summary>Blocks of tiles, the units of <see cref="ForwardPart"/> along the image.</summary>
+    public int BlockCount => _blocks.Length;
+
     /// <summary>
     /// Transforms PyTorch-layout weights into U = G g G^T (computed in double, rounded once), layout [K/16][36][C][16].
-    /// With <paramref name="transposeAndFlip"/>, <paramref name="weight"/> is the (C, K, 5, 5) weight of the conv whose
+    /// With <paramref name="transposeAndFlip"/>, <paramref name="weight"/> is the (C, K, k, k) weight of the conv whose
     /// input gradient this plan computes (see <see cref="ForBackwardInput"/>). Allocation-free.
     /// </summary>
     public void PackWeights(ReadOnlySpan<float> weight, bool transposeAndFlip, float* packed)
     {
-        const int k = KernelSize;
+        int k = KernelSize;
         int cin = InChannels, cout = OutChannels;
         if (weight.Length != WeightLength)
             throw new ArgumentException($"WinogradConv2d: expected {WeightLength} weights, got {weight.Length}", nameof(weight));
         Span<double> g = stackalloc double[k * k];
-        Span<double> t = stackalloc double[Positions];
+        Span<double> t = stackalloc double[6 * k];
+        Span<double> column = stackalloc double[k];
+        Span<double> u = stackalloc double[6];
         for (int oc = 0; oc < cout; oc++)
             for (int ic = 0; ic < cin; ic++)
             {
@@ -194,40 +213,38 @@ internal sealed unsafe class WinogradConv2d
                         g[kh * k + kw] = transposeAndFlip
                             ? weight[((ic * cout + oc) * k + (k - 1 - kh)) * k + (k - 1 - kw)]
                             : weight[((oc * cin + ic) * k + kh) * k + kw];
-                // t = G g (6x5), laid out [i][kw] in the first 30 entries, then U = t G^T row by row.
+                // t = G g (6 x k), laid out [i][kw], then U = t G^T row by row.
                 for (int kw = 0; kw < k; kw++)
-                    ApplyG(g[kw], g[k + kw], g[2 * k + kw], g[3 * k + kw], g[4 * k + kw],
-                        out t[kw], out t[k + kw], out t[2 * k + kw], out t[3 * k + kw], out t[4 * k + kw], out t[5 * k + kw]);
+                {
+                    for (int kh = 0; kh < k; kh++) column[kh] = g[kh * k + kw];
+                    ApplyG(column, u);
+                    for (int i = 0; i < 6; i++) t[i * k + kw] = u[i];
+                }
                 float* dst = packed + ((long)oc / 16 * Positions * cin + ic) * 16 + oc % 16;
                 long position = (long)cin * 16;
                 for (int i = 0; i < 6; i++)
                 {
-                    ApplyG(t[i * k], t[i * k + 1], t[i * k + 2], t[i * k + 3], t[i * k + 4],
-                        out double u0, out double u1, out double u2, out double u3, out double u4, out double u5);
+                    ApplyG(t.Slice(i * k, k), u);
                     float* row = dst + i * 6 * position;
-                    row[0] = (float)u0;
-                    row[position] = (float)u1;
-                    row[2 * position] = (float)u2;
-                    row[3 * position] = (float)u3;
-                    row[4 * position] = (float)u4;
-                    row[5 * position] = (float)u5;
+                    for (int j = 0; j < 6; j++) row[j * position] = (float)u[j];
                 }
             }
     }
 
-    // G times a 5-vector (G's rows: [1/4 0 0 0 0], [1 1 1 1 1]/6, [-1 1 -1 1 -1]/6, -[1 2 4 8 16]/24, [1 -2 4 -8 16]/24,
-    // [0 0 0 0 1]): the values of g's polynomial at 0, 1, -1, 2, -2 and its leading coefficient, scaled so B^T is integral.
-    private static void ApplyG(double g0, double g1, double g2, double g3, double g4,
-        out double u0, out double u1, out double u2, out double u3, out double u4, out double u5)
+    // G times a 3- or 5-vector (G's rows for 5 taps: [1/4 0 0 0 0], [1 1 1 1 1]/6, [-1 1 -1 1 -1]/6, -[1 2 4 8 16]/24,
+    // [1 -2 4 -8 16]/24, [0 0 0 0 1]; for 3 taps the first three columns, last row [0 0 1]): the values of g's polynomial
+    // at 0, 1, -1, 2, -2 and its leading coefficient, scaled so B^T is integral.
+    private static void ApplyG(ReadOnlySpan<double> c, Span<double> u)
     {
+        double g0 = c[0], g1 = c[1], g2 = c[2], g3 = c.Length > 3 ? c[3] : 0, g4 = c.Length > 4 ? c[4] : 0;
         double even = g0 + g2 + g4, odd = g1 + g3;
         double even2 = g0 + 4 * g2 + 16 * g4, odd2 = 2 * g1 + 8 * g3;
-        u0 = g0 / 4;
-        u1 = (even + odd) / 6;
-        u2 = (odd - even) / 6;
-        u3 = -(even2 + odd2) / 24;
-        u4 = (even2 - odd2) / 24;
-        u5 = g4;
+        u[0] = g0 / 4;
+        u[1] = (even + odd) / 6;
+        u[2] = (odd - even) / 6;
+        u[3] = -(even2 + odd2) / 24;
+        u[4] = (even2 - odd2) / 24;
+        u[5] = c[^1];
     }
 
     /// <summary>
@@ -247,28 +264,11 @@ internal sealed unsafe class WinogradConv2d
     /// <param name="scratch"><see cref="ScratchLength"/> floats owned by the calling thread.</param>
     public void ForwardImage(float* x, float* packed, float* bias, float* y, nint yPlane, nint yRow, float* sum, float* sumSq, bool relu, float* scratch)
     {
-        int cin = InChannels, cout = OutChannels;
-        nint vPosition = (nint)TilesPerBlock * cin, mPosition = (nint)TilesPerBlock * cout;
-        float* v = scratch;
-        float* m = v + Positions * vPosition;
-        float* tmp = m + Positions * mPosition;
-        float* edge = tmp + Positions * 8;
-        float* sums = edge + Positions * 8;
-        if (bias == null) bias = _zeroBias.Pointer;
+        int cout = OutChannels;
+        float* sums = scratch + Positions * (nint)TilesPerBlock * (InChannels + cout) + 2 * Positions * 8;
         if (sum != null) new Span<float>(sums, 2 * cout).Clear();
         foreach (var block in _blocks)
-        {
-            for (int t = 0; t < block.Count; t++)
-                TransformInput(x, block.Start + t, v + t * cin, vPosition, tmp, edge);
-            for (int grp = 0; grp < cout / 16; grp++)
-            {
-                float* u = packed + (long)grp * Positions * cin * 16;
-                foreach (var run in block.Runs)
-                    run.Gemm(v + run.Start * cin, vPosition, cin, u, cin, m + run.Start * cout + grp * 16, mPosition, cout);
-            }
-            for (int t = 0; t < block.Count; t++)
-                TransformOutput(block.Start + t, m + t * cout, mPosition, bias, y, yPlane, yRow, sum == null ? null : sums, relu);
-        }
+            RunBlock(block, 0, cout / 16, x, packed, bias, y, yPlane, yRow, sum == null ? null : sums, relu, scratch);
         if (sum != null)
         {
             for (int c = 0; c < cout; c += 8)
@@ -279,11 +279,64 @@ internal sealed unsafe class WinogradConv2d
         }
     }
 
+    /// <summary>
+    /// Parts of one image for <see cref="ForwardPart"/> when each part covers <paramref name="groupsPerPart"/> 16-channel
+    /// output groups (the last one of a block may cover fewer): <see cref="BlockCount"/> x ceil(K/16 / groupsPerPart).
+    /// </summary>
+    public int PartCount(int groupsPerPart)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(groupsPerPart, 1);
+        return _blocks.Length * ((OutChannels / 16 + groupsPerPart - 1) / groupsPerPart);
+    }
+
+    /// <summary>
+    /// Computes part <paramref name="part"/> (&lt; <see cref="PartCount"/>) of <see cref="ForwardImage"/> without
+    /// statistics: one block of tiles and a range of <paramref name="groupsPerPart"/> output channel groups. Parts write
+    /// disjoint outputs, so any threads may run them concurrently, each with its own <paramref name="scratch"/>
+    /// (<see cref="ScratchLength"/> floats); the stored values are those of <see cref="ForwardImage"/>, bit for bit.
+    /// </summary>
+    public void ForwardPart(int part, int groupsPerPart, float* x, float* packed, float* bias, float* y, nint yPlane, nint yRow, bool relu, float* scratch)
+    {
+        int groups = OutChannels / 16, splits = (groups + groupsPerPart - 1) / groupsPerPart;
+        ArgumentOutOfRangeException.ThrowIfNegative(part);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(part, PartCount(groupsPerPart));
+        int first = part % splits * groupsPerPart;
+        RunBlock(_blocks[part / splits], first, Math.Min(groupsPerPart, groups - first), x, packed, bias, y, yPlane, yRow, null, relu, scratch);
+    }
+
+    // One block of tiles: input transform of every channel, GEMMs and output transform of output groups [firstGroup, +groupCount).
+    private void RunBlock(Block block, int firstGroup, int groupCount, float* x, float* packed, float* bias, float* y, nint yPlane, nint yRow,
+        float* sums, bool relu, float* scratch)
+    {
+        int cin = InChannels, cout = OutChannels;
+        nint vPosition = (nint)TilesPerBlock * cin, mPosition = (nint)TilesPerBlock * cout;
+        float* v = scratch;
+        float* m = v + Positions * vPosition;
+        float* tmp = m + Positions * mPosition;
+        float* edge = tmp + Positions * 8;
+        if (bias == null) bias = _zeroBias.Pointer;
+        for (int t = 0; t < block.Count; t++)
+            TransformInput(x, block.Start + t, v + t * cin, vPosition, tmp, edge);
+        for (int grp = firstGroup; grp < firstGroup + groupCount; grp++)
+        {
+            float* u = packed + (long)grp * Positions * cin * 16;
+            foreach (var run in block.Runs)
+                run.Gemm(v + run.Start * cin, vPosition, cin, u, cin, m + run.Start * cout + grp * 16, mPosition, cout);
+        }
+        for (int t = 0; t < block.Count; t++)
+        {
+            if (TileSize == 2)
+                TransformOutput(block.Start + t, firstGroup * 2, groupCount * 2, m + t * cout, mPosition, bias, y, yPlane, yRow, sums, relu);
+            else
+                TransformOutput4(block.Start + t, firstGroup * 2, groupCount * 2, m + t * cout, mPosition, bias, y, yPlane, yRow, sums, relu, tmp, edge);
+        }
+    }
+
     // V[.][t][c] for every input channel of one tile; a window that crosses the padded buffer's end goes through a zero-filled copy.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void TransformInput(float* x, int tile, float* v, nint vPosition, float* tmp, float* edge)
     {
-        int r0 = tile / TileColumns * 2, c0 = tile % TileColumns * 2;
+        int r0 = tile / TileColumns * TileSize, c0 = tile % TileColumns * TileSize;
         int rows = Math.Min(6, PaddedHeight - r0), cols = Math.Min(6, PaddedWidth - c0);
         nint xRow = InputRow, xPlane = InputPlane;
         float* origin = x + r0 * xRow + c0 * 16;
@@ -303,17 +356,17 @@ internal sealed unsafe class WinogradConv2d
         }
     }
 
-    // Y = A^T M A + bias for every output channel of one tile (M[x] at m + x*mPosition, K floats each), ReLU, stores of the outputs
-    // inside Ho x Wo, and their sums and sums of squares added into sums[0..K) and sums[K..2K) when sums is not null.
+    // Y = A^T M A + bias for 8-channel vectors [firstVector, +vectors) of one 2x2 tile (M[x] at m + x*mPosition, K floats each), ReLU,
+    // stores of the outputs inside Ho x Wo, and their sums and sums of squares added into sums[0..K) and sums[K..2K) when sums is not null.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void TransformOutput(int tile, float* m, nint mPosition, float* bias, float* y, nint yPlane, nint yRow, float* sums, bool relu)
+    private void TransformOutput(int tile, int firstVector, int vectors, float* m, nint mPosition, float* bias, float* y, nint yPlane, nint yRow, float* sums, bool relu)
     {
         var zero = Vector256<float>.Zero;
         int cout = OutChannels;
         int oy = tile / TileColumns * 2, ox = tile % TileColumns * 2;
         bool right = ox + 1 < OutWidth, below = oy + 1 < OutHeight;
         float* yt = y + oy * yRow + ox * 16;
-        for (int kv = 0; kv < cout / 8; kv++)
+        for (int kv = firstVector; kv < firstVector + vectors; kv++)
         {
             WinogradTiles.OutputTile(m + kv * 8, mPosition, Vector256.Load(bias + kv * 8), out var y00, out var y01, out var y10, out var y11);
             if (relu)
@@ -345,6 +398,40 @@ internal sealed unsafe class WinogradConv2d
                 (Vector256.Load(s) + ((y00 + y01) + (y10 + y11))).Store(s);
                 Vector256.MultiplyAddEstimate(y00, y00, Vector256.MultiplyAddEstimate(y01, y01,
                     Vector256.MultiplyAddEstimate(y10, y10, Vector256.MultiplyAddEstimate(y11, y11, Vector256.Load(q))))).Store(q);
+            }
+        }
+    }
+
+    // The same for one 4x4 tile of F(4x4, 3x3): A^T M A into the 16 vectors at out (tmp: 24 vectors of scratch), then
+    // bias, ReLU, stores and statistics of the outputs inside Ho x Wo.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TransformOutput4(int tile, int firstVector, int vectors, float* m, nint mPosition, float* bias, float* y, nint yPlane, nint yRow,
+        float* sums, bool relu, float* tmp, float* output)
+    {
+        var zero = Vector256<float>.Zero;
+        int cout = OutChannels;
+        int oy = tile / TileColumns * 4, ox = tile % TileColumns * 4;
+        int rows = Math.Min(4, OutHeight - oy), cols = Math.Min(4, OutWidth - ox);
+        float* yt = y + oy * yRow + ox * 16;
+        for (int kv = firstVector; kv < firstVector + vectors; kv++)
+        {
+            WinogradTiles.OutputTile4(m + kv * 8, mPosition, tmp, output);
+            var b = Vector256.Load(bias + kv * 8);
+            Vector256<float> s = zero, q = zero;
+            float* p = yt + kv / 2 * yPlane + kv % 2 * 8;
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++)
+                {
+                    var o = Vector256.Load(output + (r * 4 + c) * 8) + b;
+                    if (relu) o = Vector256.Max(o, zero);
+                    o.Store(p + r * yRow + c * 16);
+                    s += o;
+                    q = Vector256.MultiplyAddEstimate(o, o, q);
+                }
+            if (sums != null)
+            {
+                (Vector256.Load(sums + kv * 8) + s).Store(sums + kv * 8);
+                (Vector256.Load(sums + cout + kv * 8) + q).Store(sums + cout + kv * 8);
             }
         }
     }

@@ -4,10 +4,10 @@ using System.Runtime.Intrinsics;
 namespace CnnSharp.Kernels.Direct;
 
 /// <summary>
-/// The three per-tile stages of Winograd F(2x2, 5x5) on 8-channel <see cref="Vector256{T}"/> lanes (see
-/// <see cref="WinogradConv2d"/> for the plan and the layouts): the input transform V = B^T d B of one 6x6 input tile,
-/// the transform-domain GEMM of a block of tiles against U for all 36 positions, and the output transform
-/// Y = A^T M A of one tile's 6x6 products into its 2x2 outputs.
+/// The three per-tile stages of Winograd F(2x2, 5x5) and F(4x4, 3x3) on 8-channel <see cref="Vector256{T}"/> lanes (see
+/// <see cref="WinogradConv2d"/> for the plan and the layouts): the input transform V = B^T d B of one 6x6 input tile
+/// (the same B^T for both), the transform-domain GEMM of a block of tiles against U for all 36 positions, and the
+/// output transform Y = A^T M A of one tile's 6x6 products into its 2x2 or 4x4 outputs.
 /// </summary>
 /// <remarks>
 /// Matrices (derived and verified in exact arithmetic by tests/reference/derive_winograd_f2x2_5x5.py; Toom-Cook with
@@ -20,6 +20,8 @@ namespace CnnSharp.Kernels.Direct;
 ///       [ 0  2 -1 -2  1  0 ]
 ///       [ 0  4  0 -5  0  1 ]
 /// </code>
+/// F(4x4, 3x3) uses the same points, hence the same B^T (its G evaluates the 3-tap filter polynomial with the same row
+/// scales), and A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
 /// B^T and A^T are integral, so the float transforms only add small integer multiples; every fraction sits in G,
 /// which <see cref="WinogradConv2d.PackWeights"/> applies in double precision.
 /// </remarks>
@@ -162,6 +164,47 @@ internal static unsafe class WinogradTiles
         y01 = top1 + bias;
         y10 = bot0 + r50 + bias;
         y11 = bot1 + r51 + bias;
+    }
+
+    /// <summary>
+    /// Y = A^T M A for one F(4x4, 3x3) tile and 8 channels, without bias: M[i][j] is at <paramref name="m"/> +
+    /// (i*6 + j)*<paramref name="mPosition"/>; Y[r][c] is stored at <paramref name="y"/> + (r*4 + c)*8 (16 vectors);
+    /// <paramref name="tmp"/> holds 24 vectors of scratch (the row pass, M A).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void OutputTile4(float* m, nint mPosition, float* tmp, float* y)
+    {
+        nint row = Side * mPosition;
+        for (int i = 0; i < Side; i++, m += row)
+        {
+            Reduce4(Vector256.Load(m), Vector256.Load(m + mPosition), Vector256.Load(m + 2 * mPosition),
+                Vector256.Load(m + 3 * mPosition), Vector256.Load(m + 4 * mPosition), Vector256.Load(m + 5 * mPosition),
+                out var o0, out var o1, out var o2, out var o3);
+            float* t = tmp + i * 32;
+            o0.Store(t); o1.Store(t + 8); o2.Store(t + 16); o3.Store(t + 24);
+        }
+        for (int c = 0; c < 4; c++, tmp += 8, y += 8)
+        {
+            Reduce4(Vector256.Load(tmp), Vector256.Load(tmp + 32), Vector256.Load(tmp + 64),
+                Vector256.Load(tmp + 96), Vector256.Load(tmp + 128), Vector256.Load(tmp + 160),
+                out var o0, out var o1, out var o2, out var o3);
+            o0.Store(y); o1.Store(y + 32); o2.Store(y + 64); o3.Store(y + 96);
+        }
+    }
+
+    // A^T of F(4, 3) times 6 values: (x0 + s12 + s34, d12 + 2 d34, s12 + 4 s34, d12 + 8 d34 + x5), s/d the sums/differences.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Reduce4(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3, Vector256<float> x4, Vector256<float> x5,
+        out Vector256<float> o0, out Vector256<float> o1, out Vector256<float> o2, out Vector256<float> o3)
+    {
+        var s12 = x1 + x2;
+        var d12 = x1 - x2;
+        var s34 = x3 + x4;
+        var d34 = x3 - x4;
+        o0 = x0 + s12 + s34;
+        o1 = Vector256.MultiplyAddEstimate(Vector256.Create(2f), d34, d12);
+        o2 = Vector256.MultiplyAddEstimate(Vector256.Create(4f), s34, s12);
+        o3 = Vector256.MultiplyAddEstimate(Vector256.Create(8f), d34, d12) + x5;
     }
 
     // A^T times the 6 values of one row: (x0 + x1 + x2 + x3 + x4, x1 - x2 + 2 (x3 - x4) + x5).

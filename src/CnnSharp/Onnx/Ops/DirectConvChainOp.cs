@@ -66,8 +66,13 @@ internal sealed class DirectConvStage(ConvOp conv, OnnxValue weight, OnnxValue? 
 /// A convolution of more than <see cref="ConvGemm.ParallelThresholdMacs"/> multiply-adds per image is one that the
 /// GEMM path would split inside the image over the threads, so a chain with such a convolution (ResNet's layers, for
 /// example) runs the original operators instead, one after the other, with results and errors exactly those of the
-/// unfused graph. The same fallback takes any input the direct kernels do not cover (another rank or channel count,
-/// an output that would be empty, a pool window that does not fit) and any input holding NaN, an infinity or values
+/// unfused graph. Except for a single image (batch 1): there every such large stage that is a 3x3 conv with 16k input
+/// channels on the V256/V512 paths with at least <see cref="MinSplitTiles"/> 4x4 output tiles runs Winograd
+/// F(4x4, 3x3) (<see cref="WinogradConv2d"/>, 4x fewer multiplies) split inside the image over the threads
+/// (<see cref="WinogradConv2d.ForwardPart"/>, parts claimed dynamically), and the layout conversions at the chain's
+/// ends are split by channel block; the other stages of such a chain run on the calling thread. Results do not depend
+/// on the thread count. The same fallback takes any input the direct kernels do not cover (another rank or channel
+/// count, an output that would be empty, a pool window that does not fit) and any input holding NaN, an infinity or values
 /// large enough that a stage could overflow, so NaN and infinity follow the ordinary operators' rules.</para>
 /// <para>Results match the unfused operators up to float32 summation order (the direct kernels accumulate the taps in
 /// another order than the GEMM). MaxPool runs as <c>max(0, max of the window)</c> after the conv's own ReLU, which is
@@ -84,8 +89,12 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
     private const double OverflowLimit = 1e36;
 
     private readonly DirectConvStage[] _stages;
-    private readonly Dictionary<(int H, int W, IsaLevel Level), Plan> _plans = [];
+    private readonly Dictionary<(int H, int W, IsaLevel Level, bool Split), Plan> _plans = [];
     private readonly Action<int, int> _body;
+    private readonly Action<int, int> _splitBody;
+
+    // State of a split (batch-1) run: the phase (0 = NCHW to blocked, 1 = stage _stageIndex's Winograd parts, 2 = blocked to NCHW).
+    private int _phase, _stageIndex, _groupsPerPart;
 
     // State of the run in progress (read by the workers).
     private Plan? _plan;
@@ -97,6 +106,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         if (stages.Count == 0) throw new ArgumentException("DirectConvChainOp: no stages", nameof(stages));
         _stages = [.. stages];
         _body = Body;
+        _splitBody = SplitBody;
     }
 
     /// <summary>The fused stages, first to last.</summary>
@@ -123,7 +133,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         }
         int n = x.Shape[0];
         var y = ctx.Floats([n, plan.OutChannels, plan.OutHeight, plan.OutWidth]);
-        int threads = Math.Min(ThreadsOverride ?? Parallelism.MaxThreads, n);
+        int threads = Math.Max(1, plan.Split ? ThreadsOverride ?? Parallelism.MaxThreads : Math.Min(ThreadsOverride ?? Parallelism.MaxThreads, n));
         plan.EnsureScratch(threads);
         _plan = plan;
         _input = x.Floats;
@@ -132,7 +142,8 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         {
             // One image per claim: whichever thread is free takes the next image, so a thread that loses its core (or a
             // worker slow to wake) leaves the rest to the others; which thread ran an image cannot change its result.
-            WorkerPool.Shared.RunDynamic(threads, n, _body);
+            if (plan.Split) RunSplit(plan, threads);
+            else WorkerPool.Shared.RunDynamic(threads, n, _body);
         }
         finally
         {
@@ -147,6 +158,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
     /// <summary>The plan for <paramref name="x"/>, or null when the direct kernels do not apply to it.</summary>
     private Plan? TryPlan(OnnxValue x)
     {
+        var level = Isa.Level;
         if (!x.IsFloat || x.Rank != 4 || x.Shape[0] <= 0 || x.Shape[1] != _stages[0].InChannels) return null;
         int h = x.Shape[2], w = x.Shape[3];
         if (h <= 0 || w <= 0) return null;
@@ -160,11 +172,16 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
             bound = Math.Abs(bound) * s.Gain + s.BiasBound;
             if (!(bound <= OverflowLimit)) return null;
         }
+        bool split = false;
         foreach (var s in _stages)
         {
             int k = s.KernelSize, oh = h + 2 * s.Padding - k + 1, ow = w + 2 * s.Padding - k + 1;
             if (oh <= 0 || ow <= 0) return null;
-            if ((long)oh * ow * s.OutChannels * s.InChannels * k * k > ConvGemm.ParallelThresholdMacs) return null;
+            if ((long)oh * ow * s.OutChannels * s.InChannels * k * k > ConvGemm.ParallelThresholdMacs)
+            {
+                if (x.Shape[0] != 1 || !SplitsWell(s, level, oh, ow)) return null;
+                split = true;
+            }
             (h, w) = (oh, ow);
             if (s.Pool is not null)
             {
@@ -172,14 +189,89 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
                 (h, w) = (h / 2, w / 2);
             }
         }
-        var level = Isa.Level;
-        var key = (x.Shape[2], x.Shape[3], level);
+        var key = (x.Shape[2], x.Shape[3], level, split);
         if (!_plans.TryGetValue(key, out var plan))
         {
             if (_plans.Count >= MaxCachedPlans) _plans.Clear();
-            _plans[key] = plan = new Plan(_stages, key.Item1, key.Item2, level);
+            _plans[key] = plan = new Plan(_stages, key.Item1, key.Item2, level, split);
         }
         return plan;
+    }
+
+    /// <summary>
+    /// Fewest 4x4 output tiles for which a large stage runs Winograd F(4x4, 3x3) at batch 1. The transformed weight is 4x
+    /// the weight and streams from memory once per block of tiles: ResNet-18's 512→512 layers on 7x7 pixels (4 tiles,
+    /// 37.7 MB of transformed weight) measured no faster than the GEMM path (2.2 ms each), so they keep it; 14x14 (16
+    /// tiles) and larger gained.
+    /// </summary>
+    private const int MinSplitTiles = 16;
+
+    /// <summary>Whether a large stage can run Winograd F(4x4, 3x3) split over the threads (see <see cref="WinogradConv2d.For"/>).</summary>
+    private static bool SplitsWell(DirectConvStage s, IsaLevel level, int outHeight, int outWidth) =>
+        s.KernelSize == 3 && s.InChannels % 16 == 0 && level is (IsaLevel.V256 or IsaLevel.V512)
+        && (outHeight + 3) / 4 * ((outWidth + 3) / 4) >= MinSplitTiles;
+
+    /// <summary>One image with every Winograd stage, and the conversions at the ends, split over <paramref name="threads"/>.</summary>
+    private void RunSplit(Plan plan, int threads)
+    {
+        var scratch = plan.Scratch[0];
+        var convs = plan.Convs;
+        _phase = 0;
+        WorkerPool.Shared.RunDynamic(threads, convs[0].InChannels == 1 ? 1 : convs[0].InChannels / 16, _splitBody);
+        for (int i = 0; i < convs.Length; i++)
+        {
+            var stage = _stages[i];
+            var c = convs[i];
+            if (plan.Winograd[i] is { } wino && stage.Pool is null)
+            {
+                _phase = 1;
+                _stageIndex = i;
+                _groupsPerPart = plan.GroupsPerPart(i, threads);
+                WorkerPool.Shared.RunDynamic(threads, wino.PartCount(_groupsPerPart), _splitBody);
+                continue;
+            }
+            float* x = scratch.X[i].Pointer;
+            float* bias = plan.Biases[i] is { } b ? b.Pointer : null;
+            var (target, plane, row) = Target(plan, scratch, i);
+            if (stage.Pool is null)
+            {
+                Convolve(plan, scratch, i, x, bias, (float*)target, plane, row, stage.Relu);
+                continue;
+            }
+            float* y = scratch.Y[i]!.Pointer;
+            Convolve(plan, scratch, i, x, bias, y, c.OutputPlane, c.OutWidth * 16, stage.Relu);
+            BnReluPool.Forward(plan.Level, y, c.OutChannels / 16, c.OutHeight, c.OutWidth, plan.One.Pointer, plan.Zero.Pointer, (float*)target, plane, row);
+        }
+        _phase = 2;
+        WorkerPool.Shared.RunDynamic(threads, plan.OutChannels / 16, _splitBody);
+    }
+
+    private void SplitBody(int unit, int thread)
+    {
+        var plan = _plan!;
+        var scratch = plan.Scratch[0];
+        fixed (float* src = _input, dst = _output)
+        {
+            if (_phase == 0)
+            {
+                var first = plan.Convs[0];
+                int channels = first.InChannels == 1 ? 1 : 16;
+                ToPaddedBlocked(src, first, scratch.X[0].Pointer, unit * channels, channels);
+            }
+            else if (_phase == 1)
+            {
+                int i = _stageIndex;
+                var (target, plane, row) = Target(plan, scratch, i);
+                float* bias = plan.Biases[i] is { } b ? b.Pointer : null;
+                plan.Winograd[i]!.ForwardPart(unit, _groupsPerPart, scratch.X[i].Pointer, plan.Weights[i].Pointer, bias,
+                    (float*)target, plane, row, _stages[i].Relu, plan.Scratch[thread].Winograd.Pointer);
+            }
+            else
+            {
+                long q = (long)plan.OutHeight * plan.OutWidth;
+                ConvNetEngine.BlockedToChannelMajor(scratch.Final.Pointer + unit * q * 16, dst + unit * q * 16, 16, (int)q);
+            }
+        }
     }
 
     /// <summary>The original operators one after the other (intermediate values go back to the pool).</summary>
@@ -218,7 +310,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
     {
         var convs = plan.Convs;
         var first = convs[0];
-        ToPaddedBlocked(src, first, scratch.X[0].Pointer);
+        ToPaddedBlocked(src, first, scratch.X[0].Pointer, 0, first.InChannels);
         for (int i = 0; i < convs.Length; i++)
         {
             var c = convs[i];
@@ -261,8 +353,11 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         return ((nint)scratch.Final.Pointer, (nint)plan.OutHeight * plan.OutWidth * 16, plan.OutWidth * 16);
     }
 
-    /// <summary>NCHW image → the interior of the padded input of <paramref name="c"/> (border zeros stay untouched).</summary>
-    private static void ToPaddedBlocked(float* src, DirectConv2d c, float* x)
+    /// <summary>
+    /// Channels [<paramref name="firstChannel"/>, +<paramref name="channels"/>) of an NCHW image → the interior of the
+    /// padded input of <paramref name="c"/> (border zeros stay untouched).
+    /// </summary>
+    private static void ToPaddedBlocked(float* src, DirectConv2d c, float* x, int firstChannel, int channels)
     {
         int h = c.Height, w = c.Width, p = c.Padding;
         if (c.InChannels == 1)
@@ -272,7 +367,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
             return;
         }
         long planeIn = (long)h * w;
-        for (int ch = 0; ch < c.InChannels; ch++)
+        for (int ch = firstChannel; ch < firstChannel + channels; ch++)
         {
             float* s = src + ch * planeIn;
             float* d = x + ch / 16 * c.InputPlane + p * c.InputRow + p * 16 + ch % 16;
@@ -288,9 +383,10 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
     /// <summary>Plans, packed weights and per-thread buffers for one input height, width and SIMD level.</summary>
     private sealed class Plan
     {
-        public Plan(DirectConvStage[] stages, int height, int width, IsaLevel level)
+        public Plan(DirectConvStage[] stages, int height, int width, IsaLevel level, bool split)
         {
             Level = level;
+            Split = split;
             Convs = new DirectConv2d[stages.Length];
             Weights = new AlignedBuffer[stages.Length];
             Biases = new AlignedBuffer?[stages.Length];
@@ -302,8 +398,9 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
                 var c = new DirectConv2d(s.InChannels, s.OutChannels, s.KernelSize, s.Padding, h, w, level);
                 Convs[i] = c;
                 // 5x5 stages with 16k input channels run Winograd F(2x2, 5x5) where the SIMD level allows (as the
-                // training engine and ConvNetPredictor do): 2.8x fewer multiplies, ~1.5x faster measured.
-                var wino = WinogradConv2d.For(c);
+                // training engine and ConvNetPredictor do): 2.8x fewer multiplies, ~1.5x faster measured. In a split
+                // (batch-1) plan, 3x3 stages run F(4x4, 3x3) over the threads.
+                var wino = s.KernelSize == 5 || split ? WinogradConv2d.For(c) : null;
                 Winograd[i] = wino;
                 Weights[i] = new AlignedBuffer(wino?.PackedLength ?? c.WeightLength);
                 if (wino is not null) wino.PackWeights(s.Weight.Floats, transposeAndFlip: false, Weights[i].Pointer);
@@ -327,6 +424,22 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         }
 
         public IsaLevel Level { get; }
+
+        /// <summary>One image whose Winograd stages are split over the threads (see <see cref="RunSplit"/>).</summary>
+        public bool Split { get; }
+
+        /// <summary>
+        /// Output channel groups per part of stage <paramref name="i"/>: whole groups while there are at least 3 blocks
+        /// of tiles per thread, else as many splits of the groups as bring the parts to about that count (a split
+        /// repeats the block's input transform, small against its GEMM). Any value gives the same results.
+        /// </summary>
+        public int GroupsPerPart(int i, int threads)
+        {
+            var wino = Winograd[i]!;
+            int groups = wino.OutChannels / 16;
+            int splits = Math.Clamp((3 * threads + wino.BlockCount - 1) / wino.BlockCount, 1, groups);
+            return (groups + splits - 1) / splits;
+        }
         public DirectConv2d[] Convs { get; }
         public AlignedBuffer[] Weights { get; }
         public AlignedBuffer?[] Biases { get; }

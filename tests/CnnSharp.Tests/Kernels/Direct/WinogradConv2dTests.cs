@@ -5,36 +5,46 @@ using static CnnSharp.Tests.Kernels.Direct.DirectConv2dTests;
 namespace CnnSharp.Tests.Kernels.Direct;
 
 /// <summary>
-/// Winograd F(2x2, 5x5) against naive double loops: forward with bias, ReLU and statistics, the backward-input use with
+/// Winograd F(2x2, 5x5) and F(4x4, 3x3) against naive double loops: forward with bias, ReLU and statistics, the backward-input use with
 /// transposed and flipped weights, odd output sizes (partial edge tiles), output strides, every block size.
 /// Errors are measured relative to the output scale (max |want|), the measure the training engine's tests use.
 /// </summary>
 public sealed unsafe class WinogradConv2dTests
 {
-    // Observed max |got - want| / max |want|: 0.65e-6 to 3.1e-6 for these shapes (inputs and weights uniform in [-1, 1]),
-    // 4-5x the direct kernel's (0.5e-6 to 0.7e-6); the engine's gradient tests allow 5e-5. A wrong transform entry or a
-    // misplaced tile gives errors of order 1e-2 and more.
+    // Observed max |got - want| / max |want| (inputs and weights uniform in [-1, 1]): F(2x2, 5x5) 0.65e-6 to 3.1e-6,
+    // F(4x4, 3x3) 0.35e-6 to 5.3e-6 (its A^T weights up to 8 per direction), against the direct kernel's 0.5e-6 to 0.7e-6; the engine's gradient tests allow 5e-5.
+    // A wrong transform entry or a misplaced tile gives errors of order 1e-2 and more.
     private const double RelativeBound = 1e-5;
 
-    /// <summary>(in, out, pad, height, width, tiles per block): the seed's conv2 and its dX shape, odd and tiny outputs, valid padding, 3 output groups.</summary>
-    public static TheoryData<int, int, int, int, int, int> Cases() => new()
+    /// <summary>
+    /// (in, out, pad, height, width, tiles per block, kernel): the seed's conv2 and its dX shape, odd and tiny outputs,
+    /// valid padding, 3 output groups; 3x3 on ResNet-like sizes (14x14 and 7x7: partial edge tiles), odd shapes, 64 input channels.
+    /// </summary>
+    public static TheoryData<int, int, int, int, int, int, int> Cases() => new()
     {
-        { 16, 32, 2, 14, 14, 25 },
-        { 32, 16, 2, 14, 14, 49 },
-        { 16, 32, 2, 14, 14, 1 },
-        { 16, 16, 2, 7, 9, 4 },
-        { 32, 48, 0, 9, 6, 25 },
-        { 16, 16, 1, 4, 3, 7 },
-        { 16, 16, 0, 5, 5, 25 },
+        { 16, 32, 2, 14, 14, 25, 5 },
+        { 32, 16, 2, 14, 14, 49, 5 },
+        { 16, 32, 2, 14, 14, 1, 5 },
+        { 16, 16, 2, 7, 9, 4, 5 },
+        { 32, 48, 0, 9, 6, 25, 5 },
+        { 16, 16, 1, 4, 3, 7, 5 },
+        { 16, 16, 0, 5, 5, 25, 5 },
+        { 16, 32, 1, 14, 14, 12, 3 },
+        { 32, 16, 1, 7, 7, 12, 3 },
+        { 64, 16, 1, 7, 7, 1, 3 },
+        { 16, 48, 0, 9, 6, 25, 3 },
+        { 16, 16, 1, 5, 3, 7, 3 },
+        { 16, 16, 0, 3, 3, 12, 3 },
+        { 16, 16, 1, 23, 18, 12, 3 },
     };
 
     [Theory, MemberData(nameof(Cases))]
-    public void Forward_with_bias_relu_and_statistics_matches_double_reference(int c, int k, int p, int h, int w, int tilesPerBlock)
+    public void Forward_with_bias_relu_and_statistics_matches_double_reference(int c, int k, int p, int h, int w, int tilesPerBlock, int ks)
     {
-        var rng = new Random(c * 31 + k + p * 7 + h * 3 + w + tilesPerBlock);
-        var plan = new WinogradConv2d(c, k, p, h, w, tilesPerBlock);
-        double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * 25), b = Random(rng, k);
-        double[] expected = Reference(x, wt, b, c, k, 5, p, h, w, out int ho, out int wo);
+        var rng = new Random(c * 31 + k + p * 7 + h * 3 + w + tilesPerBlock + ks);
+        var plan = new WinogradConv2d(c, k, p, h, w, tilesPerBlock, ks);
+        double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * ks * ks), b = Random(rng, k);
+        double[] expected = Reference(x, wt, b, c, k, ks, p, h, w, out int ho, out int wo);
         Assert.Equal((ho, wo), (plan.OutHeight, plan.OutWidth));
 
         var xb = ToPaddedBlocked(x, c, h, w, p);
@@ -67,26 +77,27 @@ public sealed unsafe class WinogradConv2dTests
     }
 
     [Theory, MemberData(nameof(Cases))]
-    public void BackwardInput_with_transposed_flipped_weights_matches_double_reference(int c, int k, int p, int h, int w, int tilesPerBlock)
+    public void BackwardInput_with_transposed_flipped_weights_matches_double_reference(int c, int k, int p, int h, int w, int tilesPerBlock, int ks)
     {
         _ = tilesPerBlock;
-        var rng = new Random(c + k * 5 + p + h * 11 + w);
-        var forward = new WinogradConv2d(c, k, p, h, w);
+        var rng = new Random(c + k * 5 + p + h * 11 + w + ks);
+        var forward = new WinogradConv2d(c, k, p, h, w, kernelSize: ks);
         var dxPlan = WinogradConv2d.ForBackwardInput(forward);
+        Assert.Equal(ks, dxPlan.KernelSize);
         int ho = forward.OutHeight, wo = forward.OutWidth;
-        double[] wt = Random(rng, k * c * 25), dy = Random(rng, k * ho * wo);
+        double[] wt = Random(rng, k * c * ks * ks), dy = Random(rng, k * ho * wo);
         // dx[i][y][x] = sum over o, kh, kw with y = oy + kh - p, x = ox + kw - p of dy[o][oy][ox] * w[o][i][kh][kw]
         var expected = new double[c * h * w];
         for (int o = 0; o < k; o++)
             for (int oy = 0; oy < ho; oy++)
                 for (int ox = 0; ox < wo; ox++)
                     for (int i = 0; i < c; i++)
-                        for (int kh = 0; kh < 5; kh++)
-                            for (int kw = 0; kw < 5; kw++)
+                        for (int kh = 0; kh < ks; kh++)
+                            for (int kw = 0; kw < ks; kw++)
                             {
                                 int iy = oy + kh - p, ix = ox + kw - p;
                                 if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                                expected[(i * h + iy) * w + ix] += dy[(o * ho + oy) * wo + ox] * wt[((o * c + i) * 5 + kh) * 5 + kw];
+                                expected[(i * h + iy) * w + ix] += dy[(o * ho + oy) * wo + ox] * wt[((o * c + i) * ks + kh) * ks + kw];
                             }
         var dyPad = ToPaddedBlocked(dy, k, ho, wo, dxPlan.Padding);
         var packed = new AlignedBuffer(dxPlan.PackedLength);
@@ -102,17 +113,20 @@ public sealed unsafe class WinogradConv2dTests
     }
 
     [Theory]
-    [InlineData(14, 14)]
-    [InlineData(7, 5)]
-    public void Output_strides_are_honoured_and_nothing_outside_the_output_is_written(int h, int w)
+    [InlineData(14, 14, 5)]
+    [InlineData(7, 5, 5)]
+    [InlineData(14, 14, 3)]
+    [InlineData(7, 5, 3)]
+    public void Output_strides_are_honoured_and_nothing_outside_the_output_is_written(int h, int w, int ks)
     {
         // Store into the interior of a bigger padded buffer (the next layer's input), as the engine's callers may.
-        const int c = 16, k = 32, p = 2, border = 3;
-        var rng = new Random(h * 100 + w);
-        var plan = new WinogradConv2d(c, k, p, h, w);
+        const int c = 16, k = 32, border = 3;
+        int p = ks / 2;
+        var rng = new Random(h * 100 + w + ks);
+        var plan = new WinogradConv2d(c, k, p, h, w, kernelSize: ks);
         int ho = plan.OutHeight, wo = plan.OutWidth, rowLen = (wo + 2 * border) * 16, planeLen = (ho + 2 * border) * rowLen;
-        double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * 25), b = Random(rng, k);
-        double[] expected = Reference(x, wt, b, c, k, 5, p, h, w, out _, out _);
+        double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * ks * ks), b = Random(rng, k);
+        double[] expected = Reference(x, wt, b, c, k, ks, p, h, w, out _, out _);
         var xb = ToPaddedBlocked(x, c, h, w, p);
         var packed = new AlignedBuffer(plan.PackedLength);
         plan.PackWeights(ToFloat(wt), transposeAndFlip: false, packed.Pointer);
@@ -172,13 +186,15 @@ public sealed unsafe class WinogradConv2dTests
         Assert.Contains("20", e.Message);
         Assert.Throws<ArgumentException>(() => new WinogradConv2d(16, 16, 0, 4, 8));
         Assert.Throws<ArgumentOutOfRangeException>(() => new WinogradConv2d(16, 16, 2, 8, 8, tilesPerBlock: 0));
+        e = Assert.Throws<ArgumentException>(() => new WinogradConv2d(16, 16, 2, 8, 8, kernelSize: 7));
+        Assert.Contains("7x7", e.Message);
         var plan = new WinogradConv2d(16, 16, 2, 8, 8);
         var packed = new AlignedBuffer(plan.PackedLength);
         Assert.Throws<ArgumentException>(() => plan.PackWeights(new float[16 * 16 * 9], false, packed.Pointer));
     }
 
     [Fact]
-    public void For_applies_only_to_5x5_multiple_of_16_inputs_on_the_wide_paths()
+    public void For_applies_only_to_5x5_and_3x3_multiple_of_16_inputs_on_the_wide_paths()
     {
         var plan = WinogradConv2d.For(new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.V256));
         Assert.NotNull(plan);
@@ -186,7 +202,11 @@ public sealed unsafe class WinogradConv2dTests
         Assert.NotNull(WinogradConv2d.For(new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.V512)));
         Assert.Null(WinogradConv2d.For(new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.V128)));
         Assert.Null(WinogradConv2d.For(new DirectConv2d(16, 32, 5, 2, 14, 14, IsaLevel.Scalar)));
-        Assert.Null(WinogradConv2d.For(new DirectConv2d(16, 32, 3, 1, 14, 14, IsaLevel.V256)));
+        var f43 = WinogradConv2d.For(new DirectConv2d(16, 32, 3, 1, 14, 14, IsaLevel.V256));
+        Assert.NotNull(f43);
+        Assert.Equal((3, 4, 4, 4), (f43.KernelSize, f43.TileSize, f43.TileRows, f43.TileColumns));
+        Assert.Null(WinogradConv2d.For(new DirectConv2d(16, 32, 3, 1, 14, 14, IsaLevel.V128)));
+        Assert.Null(WinogradConv2d.For(new DirectConv2d(16, 32, 1, 0, 14, 14, IsaLevel.V256)));
         Assert.Null(WinogradConv2d.For(new DirectConv2d(1, 16, 5, 2, 28, 28, IsaLevel.V256)));
     }
 
@@ -200,6 +220,43 @@ public sealed unsafe class WinogradConv2dTests
         Assert.Equal(6, new WinogradConv2d(16, 32, 2, 14, 14, tilesPerBlock: 1).TilesPerBlock); // at least one run
         var odd = new WinogradConv2d(16, 16, 2, 7, 9);
         Assert.Equal((4, 5), (odd.TileRows, odd.TileColumns));
+    }
+
+    [Theory]
+    [InlineData(3, 64, 64, 1, 14, 14)]
+    [InlineData(3, 16, 64, 1, 7, 7)]
+    [InlineData(5, 16, 48, 2, 14, 14)]
+    public void Parts_over_any_threads_and_split_give_the_bits_of_the_whole_image(int ks, int c, int k, int p, int h, int w)
+    {
+        var rng = new Random(ks * 7 + c + k + h);
+        var plan = new WinogradConv2d(c, k, p, h, w, kernelSize: ks);
+        double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * ks * ks), b = Random(rng, k);
+        var xb = ToPaddedBlocked(x, c, h, w, p);
+        var packed = new AlignedBuffer(plan.PackedLength);
+        plan.PackWeights(ToFloat(wt), transposeAndFlip: false, packed.Pointer);
+        var bias = new AlignedBuffer(k);
+        ToFloat(b).CopyTo(bias.Span);
+        var whole = new AlignedBuffer(plan.OutputImage);
+        var scratch = new[] { new AlignedBuffer(plan.ScratchLength), new AlignedBuffer(plan.ScratchLength), new AlignedBuffer(plan.ScratchLength) };
+        plan.ForwardImage(xb.Pointer, packed.Pointer, bias.Pointer, whole.Pointer, plan.OutputPlane, plan.OutWidth * 16, null, null, true, scratch[0].Pointer);
+        var want = whole.Span.ToArray();
+        Assert.Contains(want, v => v > 0);
+        foreach (int threads in new[] { 1, 2, 3 })
+            foreach (int groupsPerPart in new[] { 1, 3, k / 16 })
+            {
+                var y = new AlignedBuffer(plan.OutputImage);
+                y.Span.Fill(float.NaN);
+                float* px = xb.Pointer, pw = packed.Pointer, pb = bias.Pointer, py = y.Pointer;
+                nint plane = plan.OutputPlane, row = plan.OutWidth * 16;
+                WorkerPool.Shared.RunDynamic(threads, plan.PartCount(groupsPerPart), (part, thread) =>
+                    plan.ForwardPart(part, groupsPerPart, px, pw, pb, py, plane, row, true, scratch[thread].Pointer));
+                Assert.True(want.AsSpan().SequenceEqual(y.Span), $"threads {threads}, {groupsPerPart} groups per part: outputs differ");
+                GC.KeepAlive(y);
+            }
+        GC.KeepAlive(xb);
+        GC.KeepAlive(packed);
+        GC.KeepAlive(bias);
+        GC.KeepAlive(scratch);
     }
 
     private static double[] TensorAssertToDouble(ReadOnlySpan<float> v)
