@@ -10,7 +10,7 @@ namespace CnnSharp.Kernels.Direct;
 /// output transform Y = A^T M A of one tile's 6x6 products into its 2x2 or 4x4 outputs.
 /// </summary>
 /// <remarks>
-/// Matrices (derived and verified in exact arithmetic by tests/reference/derive_winograd_f2x2_5x5.py; Toom-Cook with
+/// Matrices (derived and verified in exact arithmetic by tests/reference/derive_winograd.py; Toom-Cook with
 /// points 0, 1, -1, 2, -2 and infinity, Lavin and Gray 2015):
 /// <code>
 /// B^T = [ 4  0 -5  0  1  0 ]      A^T = [ 1  1  1  1  1  0 ]

@@ -18,7 +18,7 @@ interpolation points 0, 1, -1, 2, -2 and infinity (n = m + r - 1 = 6 points for 
 Both variants share the points and hence B^T (same n, same D): the kernels run one input transform for both; G
 differs only in how many coefficients of the filter polynomial it evaluates, and A^T in how many output powers it keeps.
 
-Run: python3 tests/reference/derive_winograd_f2x2_5x5.py   (prints the matrices and checks them; exit code 0 = ok)
+Run: python3 tests/reference/derive_winograd.py   (prints the matrices and checks them; exit code 0 = ok)
 """
 from fractions import Fraction as F
 from math import lcm
