@@ -36,6 +36,9 @@ internal sealed class DirectConvStage(ConvOp conv, OnnxValue weight, OnnxValue? 
     public int KernelSize => Weight.Shape[2];
     public bool Relu => Conv.FusedRelu;
 
+    /// <summary>Whether the Conv has a residual Add fused in (<see cref="ConvOp.FusedResidual"/>): the Relu, if any, follows the Add.</summary>
+    public bool Residual => Conv.FusedResidual;
+
     /// <summary>The same stage followed by <paramref name="maxPool"/>.</summary>
     public DirectConvStage WithPool(PoolOp maxPool) => new(Conv, Weight, Bias, Padding, maxPool);
 
@@ -77,6 +80,11 @@ internal sealed class DirectConvStage(ConvOp conv, OnnxValue weight, OnnxValue? 
 /// <para>Results match the unfused operators up to float32 summation order (the direct kernels accumulate the taps in
 /// another order than the GEMM). MaxPool runs as <c>max(0, max of the window)</c> after the conv's own ReLU, which is
 /// the same value.</para>
+/// <para>A chain of one stage may carry a residual (<see cref="DirectConvStage.Residual"/>, the step's second input r):
+/// <c>y = relu?((conv + bias) + r)</c>, the sums in the order of <see cref="ConvGemm"/>'s residual epilogue, added in
+/// the final blocked-to-NCHW conversion. Only the batch-1 Winograd split runs it on the direct kernels; every other run
+/// (a small convolution, batch &gt; 1, another SIMD level, r of another shape or type, NaN, an infinity or huge values
+/// in x or r) runs the fused Conv+Add operator, exactly as without the chain.</para>
 /// <para>Plans (tile choice, weights packed for the SIMD level, per-thread buffers) are built at the first run for an
 /// input height, width and SIMD level and kept, so a run of a known shape allocates only its output tensor's shape.
 /// Not re-entrant; the session serialises runs.</para>
@@ -98,13 +106,19 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
 
     // State of the run in progress (read by the workers).
     private Plan? _plan;
-    private float[]? _input, _output;
+    private float[]? _input, _output, _residual;
+
+    // Whether the (single) stage adds the step's second input before its Relu.
+    private readonly bool _hasResidual;
 
     public DirectConvChainOp(IReadOnlyList<DirectConvStage> stages)
     {
         ArgumentNullException.ThrowIfNull(stages);
         if (stages.Count == 0) throw new ArgumentException("DirectConvChainOp: no stages", nameof(stages));
         _stages = [.. stages];
+        _hasResidual = _stages[0].Residual;
+        if (_stages.Skip(1).Any(s => s.Residual) || (_hasResidual && (_stages.Length != 1 || _stages[0].Pool is not null)))
+            throw new ArgumentException("DirectConvChainOp: a residual stage must be the chain's only stage, without a pool", nameof(stages));
         _body = Body;
         _splitBody = SplitBody;
     }
@@ -124,11 +138,12 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
         var x = inputs[0]!;
-        var plan = TryPlan(x);
+        var residual = _hasResidual ? inputs[1] : null;
+        var plan = TryPlan(x, residual);
         if (plan is null)
         {
             FallbackRuns++;
-            outputs[0] = Fallback(ctx, x);
+            outputs[0] = Fallback(ctx, x, residual);
             return;
         }
         int n = x.Shape[0];
@@ -138,6 +153,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         _plan = plan;
         _input = x.Floats;
         _output = y.Floats;
+        _residual = residual?.Floats;
         try
         {
             // One image per claim: whichever thread is free takes the next image, so a thread that loses its core (or a
@@ -150,13 +166,14 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
             _plan = null;
             _input = null;
             _output = null;
+            _residual = null;
         }
         DirectRuns++;
         outputs[0] = y;
     }
 
     /// <summary>The plan for <paramref name="x"/>, or null when the direct kernels do not apply to it.</summary>
-    private Plan? TryPlan(OnnxValue x)
+    private Plan? TryPlan(OnnxValue x, OnnxValue? residual)
     {
         var level = Isa.Level;
         if (!x.IsFloat || x.Rank != 4 || x.Shape[0] <= 0 || x.Shape[1] != _stages[0].InChannels) return null;
@@ -188,6 +205,14 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
                 if (h < 2 || w < 2) return null;
                 (h, w) = (h / 2, w / 2);
             }
+        }
+        if (_hasResidual)
+        {
+            // The residual runs only on the batch-1 split; it must have the output's shape and be finite and far from
+            // overflow (with |conv + bias| bounded as above, the sum then stays finite too).
+            if (!split || residual is not { IsFloat: true, Rank: 4 } r || r.Shape[0] != 1 || r.Shape[1] != _stages[0].OutChannels
+                || r.Shape[2] != h || r.Shape[3] != w || !(TensorPrimitives.MaxMagnitude<float>(r.Floats) <= (float)OverflowLimit))
+                return null;
         }
         var key = (x.Shape[2], x.Shape[3], level, split);
         if (!_plans.TryGetValue(key, out var plan))
@@ -235,7 +260,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
             var (target, plane, row) = Target(plan, scratch, i);
             if (stage.Pool is null)
             {
-                Convolve(plan, scratch, i, x, bias, (float*)target, plane, row, stage.Relu);
+                Convolve(plan, scratch, i, x, bias, (float*)target, plane, row, stage.Relu && !_hasResidual);
                 continue;
             }
             float* y = scratch.Y[i]!.Pointer;
@@ -264,24 +289,48 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
                 var (target, plane, row) = Target(plan, scratch, i);
                 float* bias = plan.Biases[i] is { } b ? b.Pointer : null;
                 plan.Winograd[i]!.ForwardPart(unit, _groupsPerPart, scratch.X[i].Pointer, plan.Weights[i].Pointer, bias,
-                    (float*)target, plane, row, _stages[i].Relu, plan.Scratch[thread].Winograd.Pointer);
+                    (float*)target, plane, row, _stages[i].Relu && !_hasResidual, plan.Scratch[thread].Winograd.Pointer);
             }
-            else
+            else if (_residual is null)
             {
                 long q = (long)plan.OutHeight * plan.OutWidth;
                 ConvNetEngine.BlockedToChannelMajor(scratch.Final.Pointer + unit * q * 16, dst + unit * q * 16, 16, (int)q);
             }
+            else
+            {
+                fixed (float* r = _residual)
+                    AddResidualToChannelMajor(scratch.Final.Pointer, r, dst, unit, (long)plan.OutHeight * plan.OutWidth, _stages[0].Relu);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Channel block <paramref name="block"/> of the blocked conv output (bias included) plus the NCHW residual, clamped
+    /// at zero when <paramref name="relu"/>, written as NCHW: <c>relu?(y + r)</c>, as <see cref="ConvGemm"/>'s epilogue.
+    /// </summary>
+    private static void AddResidualToChannelMajor(float* src, float* residual, float* dst, int block, long q, bool relu)
+    {
+        for (int c = block * 16; c < block * 16 + 16; c++)
+        {
+            float* s = src + block * q * 16 + c % 16;
+            float* r = residual + c * q;
+            float* d = dst + c * q;
+            if (relu)
+                for (long i = 0; i < q; i++) d[i] = MathF.Max(s[i * 16] + r[i], 0f);
+            else
+                for (long i = 0; i < q; i++) d[i] = s[i * 16] + r[i];
         }
     }
 
     /// <summary>The original operators one after the other (intermediate values go back to the pool).</summary>
-    private OnnxValue Fallback(OpContext ctx, OnnxValue x)
+    private OnnxValue Fallback(OpContext ctx, OnnxValue x, OnnxValue? residual)
     {
         var current = x;
         var one = new OnnxValue?[1];
         foreach (var s in _stages)
         {
-            s.Conv.Execute(ctx, [current, s.Weight, s.Bias], one);
+            if (s.Residual) s.Conv.Execute(ctx, [current, s.Weight, s.Bias, residual], one);
+            else s.Conv.Execute(ctx, [current, s.Weight, s.Bias], one);
             var y = one[0]!;
             if (!ReferenceEquals(current, x)) ctx.Return(current);
             current = y;

@@ -172,6 +172,10 @@ internal static class GraphFusion
     /// The next stage joins when its Conv is the only consumer of the previous stage's output. No intermediate value
     /// may be a graph output. Whether a run uses the direct kernels is decided per input shape
     /// (<see cref="DirectConvChainOp"/>): large convolutions and inputs they do not cover run the original operators.</para>
+    /// <para>A Conv with a fused residual Add (<see cref="FuseConvAdd"/>, and its Relu) that otherwise qualifies as a
+    /// stage becomes a chain of its own, with the residual as the step's second input: it joins no other chain, and only
+    /// a single image large enough for the Winograd split runs it on the direct kernels (ResNet's Conv+Add+Relu layers at
+    /// batch 1); every other run is the fused Conv+Add operator itself.</para>
     /// </remarks>
     public static List<ExecutionGraph.Step> FuseDirectConvChains(List<ExecutionGraph.Step> steps, OnnxValue?[] constants, int[] graphOutputs)
     {
@@ -192,7 +196,13 @@ internal static class GraphFusion
         var removed = new HashSet<ExecutionGraph.Step>(ReferenceEqualityComparer.Instance);
         foreach (var first in steps)
         {
-            if (removed.Contains(first) || DirectStage(first, constants) is not { } stage) continue;
+            if (removed.Contains(first)) continue;
+            if (DirectStage(first, constants, residual: true) is { } residualStage)
+            {
+                replaced[first] = new ExecutionGraph.Step(first.Node, new DirectConvChainOp([residualStage]), [first.Inputs[0], first.Inputs[3]], [first.Outputs[0]]);
+                continue;
+            }
+            if (DirectStage(first, constants) is not { } stage) continue;
             var stages = new List<DirectConvStage>();
             var members = new List<ExecutionGraph.Step> { first };
             int value = first.Outputs[0];
@@ -222,10 +232,13 @@ internal static class GraphFusion
     }
 
     /// <summary>The Conv of <paramref name="step"/> as a direct-kernel stage, or null when it does not qualify.</summary>
-    private static DirectConvStage? DirectStage(ExecutionGraph.Step step, OnnxValue?[] constants)
+    /// <param name="step">The step.</param>
+    /// <param name="constants">The load-time constants.</param>
+    /// <param name="residual">Accept only a Conv with a fused residual Add (input 3, a value), else only one without.</param>
+    private static DirectConvStage? DirectStage(ExecutionGraph.Step step, OnnxValue?[] constants, bool residual = false)
     {
-        // (A Conv with a fused residual Add keeps the ordinary path: the direct kernels have no residual input.)
-        if (step.Op is not ConvOp { FusedResidual: false } conv || step.Inputs.Length < 2 || step.Inputs[0] < 0 || step.Inputs[1] < 0) return null;
+        if (step.Op is not ConvOp conv || conv.FusedResidual != residual || step.Inputs.Length < 2 || step.Inputs[0] < 0 || step.Inputs[1] < 0) return null;
+        if (residual && (step.Inputs.Length != 4 || step.Inputs[3] < 0)) return null;
         if (step.Outputs.Length != 1 || step.Outputs[0] < 0) return null;
         if (constants[step.Inputs[1]] is not { IsFloat: true, Rank: 4 } w) return null;
         int k = w.Shape[0], c = w.Shape[1], kh = w.Shape[2], kw = w.Shape[3];
