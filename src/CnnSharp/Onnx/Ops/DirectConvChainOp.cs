@@ -69,12 +69,13 @@ internal sealed class DirectConvStage(ConvOp conv, OnnxValue weight, OnnxValue? 
 /// A convolution of more than <see cref="ConvGemm.ParallelThresholdMacs"/> multiply-adds per image is one that the
 /// GEMM path would split inside the image over the threads, so a chain with such a convolution (ResNet's layers, for
 /// example) runs the original operators instead, one after the other, with results and errors exactly those of the
-/// unfused graph. Except for a single image (batch 1): there every such large stage that is a 3x3 conv with 16k input
-/// channels on the V256/V512 paths with at least <see cref="MinSplitTiles"/> 4x4 output tiles runs Winograd
-/// F(4x4, 3x3) (<see cref="WinogradConv2d"/>, 4x fewer multiplies) split inside the image over the threads
-/// (<see cref="WinogradConv2d.ForwardPart"/>, parts claimed dynamically), and the layout conversions at the chain's
-/// ends are split by channel block; the other stages of such a chain run on the calling thread. Results do not depend
-/// on the thread count. The same fallback takes any input the direct kernels do not cover (another rank or channel
+/// unfused graph. Except when every such large stage is a 3x3 conv with 16k input channels on the V256/V512 paths with
+/// at least <see cref="MinSplitTiles"/> 4x4 output tiles: then the chain's 3x3 stages run Winograd F(4x4, 3x3)
+/// (<see cref="WinogradConv2d"/>, 4x fewer multiplies). For a single image (batch 1) they are split inside the image
+/// over the threads (<see cref="WinogradConv2d.ForwardPart"/>, parts claimed dynamically), and the layout conversions
+/// at the chain's ends are split by channel block; the other stages of such a chain run on the calling thread. For
+/// several images each thread runs whole images as above (<see cref="WinogradConv2d.ForwardImage"/>), which gives the
+/// bits of the batch-1 split image by image. Results do not depend on the thread count. The same fallback takes any input the direct kernels do not cover (another rank or channel
 /// count, an output that would be empty, a pool window that does not fit) and any input holding NaN, an infinity or values
 /// large enough that a stage could overflow, so NaN and infinity follow the ordinary operators' rules.</para>
 /// <para>Results match the unfused operators up to float32 summation order (the direct kernels accumulate the taps in
@@ -82,8 +83,8 @@ internal sealed class DirectConvStage(ConvOp conv, OnnxValue weight, OnnxValue? 
 /// the same value.</para>
 /// <para>A chain of one stage may carry a residual (<see cref="DirectConvStage.Residual"/>, the step's second input r):
 /// <c>y = relu?((conv + bias) + r)</c>, the sums in the order of <see cref="ConvGemm"/>'s residual epilogue, added in
-/// the final blocked-to-NCHW conversion. Only the batch-1 Winograd split runs it on the direct kernels; every other run
-/// (a small convolution, batch &gt; 1, another SIMD level, r of another shape or type, NaN, an infinity or huge values
+/// the final blocked-to-NCHW conversion. Only the Winograd plans (batch 1 split, or image by image) run it on the direct
+/// kernels; every other run (a small convolution, a stage that is not Winograd-eligible, another SIMD level, r of another shape or type, NaN, an infinity or huge values
 /// in x or r) runs the fused Conv+Add operator, exactly as without the chain.</para>
 /// <para>Plans (tile choice, weights packed for the SIMD level, per-thread buffers) are built at the first run for an
 /// input height, width and SIMD level and kept, so a run of a known shape allocates only its output tensor's shape.
@@ -97,7 +98,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
     private const double OverflowLimit = 1e36;
 
     private readonly DirectConvStage[] _stages;
-    private readonly Dictionary<(int H, int W, IsaLevel Level, bool Split), Plan> _plans = [];
+    private readonly Dictionary<(int H, int W, IsaLevel Level, PlanMode Mode), Plan> _plans = [];
     private readonly Action<int, int> _body;
     private readonly Action<int, int> _splitBody;
 
@@ -189,15 +190,15 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
             bound = Math.Abs(bound) * s.Gain + s.BiasBound;
             if (!(bound <= OverflowLimit)) return null;
         }
-        bool split = false;
+        bool winograd = false;
         foreach (var s in _stages)
         {
             int k = s.KernelSize, oh = h + 2 * s.Padding - k + 1, ow = w + 2 * s.Padding - k + 1;
             if (oh <= 0 || ow <= 0) return null;
             if ((long)oh * ow * s.OutChannels * s.InChannels * k * k > ConvGemm.ParallelThresholdMacs)
             {
-                if (x.Shape[0] != 1 || !SplitsWell(s, level, oh, ow)) return null;
-                split = true;
+                if (!SplitsWell(s, level, oh, ow)) return null;
+                winograd = true;
             }
             (h, w) = (oh, ow);
             if (s.Pool is not null)
@@ -208,17 +209,18 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         }
         if (_hasResidual)
         {
-            // The residual runs only on the batch-1 split; it must have the output's shape and be finite and far from
+            // The residual runs only on the Winograd plans; it must have the output's shape and be finite and far from
             // overflow (with |conv + bias| bounded as above, the sum then stays finite too).
-            if (!split || residual is not { IsFloat: true, Rank: 4 } r || r.Shape[0] != 1 || r.Shape[1] != _stages[0].OutChannels
+            if (!winograd || residual is not { IsFloat: true, Rank: 4 } r || r.Shape[0] != x.Shape[0] || r.Shape[1] != _stages[0].OutChannels
                 || r.Shape[2] != h || r.Shape[3] != w || !(TensorPrimitives.MaxMagnitude<float>(r.Floats) <= (float)OverflowLimit))
                 return null;
         }
-        var key = (x.Shape[2], x.Shape[3], level, split);
+        var mode = !winograd ? PlanMode.Direct : x.Shape[0] == 1 ? PlanMode.Split : PlanMode.Batched;
+        var key = (x.Shape[2], x.Shape[3], level, mode);
         if (!_plans.TryGetValue(key, out var plan))
         {
             if (_plans.Count >= MaxCachedPlans) _plans.Clear();
-            _plans[key] = plan = new Plan(_stages, key.Item1, key.Item2, level, split);
+            _plans[key] = plan = new Plan(_stages, key.Item1, key.Item2, level, mode);
         }
         return plan;
     }
@@ -351,11 +353,12 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         var first = plan.Convs[0];
         long inImage = (long)first.InChannels * first.Height * first.Width;
         long outImage = (long)plan.OutChannels * plan.OutHeight * plan.OutWidth;
-        fixed (float* x = _input, y = _output)
-            RunImage(plan, plan.Scratch[thread], x + image * inImage, y + image * outImage);
+        fixed (float* x = _input, y = _output, r = _residual)
+            RunImage(plan, plan.Scratch[thread], x + image * inImage, y + image * outImage, r == null ? null : r + image * outImage);
     }
 
-    private void RunImage(Plan plan, Scratch scratch, float* src, float* dst)
+    /// <summary>One image on the calling thread; <paramref name="residual"/> (NCHW, or null) is added in the final conversion.</summary>
+    private void RunImage(Plan plan, Scratch scratch, float* src, float* dst, float* residual)
     {
         var convs = plan.Convs;
         var first = convs[0];
@@ -369,7 +372,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
             if (stage.Pool is null)
             {
                 var (target, plane, row) = Target(plan, scratch, i);
-                Convolve(plan, scratch, i, x, bias, (float*)target, plane, row, stage.Relu);
+                Convolve(plan, scratch, i, x, bias, (float*)target, plane, row, stage.Relu && residual == null);
             }
             else
             {
@@ -380,7 +383,13 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
                 BnReluPool.Forward(plan.Level, y, c.OutChannels / 16, c.OutHeight, c.OutWidth, plan.One.Pointer, plan.Zero.Pointer, (float*)target, plane, row);
             }
         }
-        ConvNetEngine.BlockedToChannelMajor(scratch.Final.Pointer, dst, plan.OutChannels, plan.OutHeight * plan.OutWidth);
+        if (residual == null)
+        {
+            ConvNetEngine.BlockedToChannelMajor(scratch.Final.Pointer, dst, plan.OutChannels, plan.OutHeight * plan.OutWidth);
+            return;
+        }
+        for (int block = 0; block < plan.OutChannels / 16; block++)
+            AddResidualToChannelMajor(scratch.Final.Pointer, residual, dst, block, (long)plan.OutHeight * plan.OutWidth, _stages[^1].Relu);
     }
 
     private static void Convolve(Plan plan, Scratch scratch, int i, float* x, float* bias, float* y, nint plane, nint row, bool relu)
@@ -429,13 +438,26 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         }
     }
 
-    /// <summary>Plans, packed weights and per-thread buffers for one input height, width and SIMD level.</summary>
+    /// <summary>How a plan runs its large stages.</summary>
+    private enum PlanMode
+    {
+        /// <summary>No large stage: whole images on the direct kernels (5x5 stages on Winograd F(2x2, 5x5)).</summary>
+        Direct,
+
+        /// <summary>One image, its Winograd stages split over the threads (<see cref="RunSplit"/>).</summary>
+        Split,
+
+        /// <summary>Several images, one per claim, every 3x3 stage (large ones included) on Winograd F(4x4, 3x3) per image.</summary>
+        Batched,
+    }
+
+    /// <summary>Plans, packed weights and per-thread buffers for one input height, width, SIMD level and mode.</summary>
     private sealed class Plan
     {
-        public Plan(DirectConvStage[] stages, int height, int width, IsaLevel level, bool split)
+        public Plan(DirectConvStage[] stages, int height, int width, IsaLevel level, PlanMode mode)
         {
             Level = level;
-            Split = split;
+            Split = mode == PlanMode.Split;
             Convs = new DirectConv2d[stages.Length];
             Weights = new AlignedBuffer[stages.Length];
             Biases = new AlignedBuffer?[stages.Length];
@@ -448,8 +470,8 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
                 Convs[i] = c;
                 // 5x5 stages with 16k input channels run Winograd F(2x2, 5x5) where the SIMD level allows (as the
                 // training engine and ConvNetPredictor do): 2.8x fewer multiplies, ~1.5x faster measured. In a split
-                // (batch-1) plan, 3x3 stages run F(4x4, 3x3) over the threads.
-                var wino = s.KernelSize == 5 || split ? WinogradConv2d.For(c) : null;
+                // (batch-1) plan, 3x3 stages run F(4x4, 3x3) over the threads; in a batched plan, image by image.
+                var wino = s.KernelSize == 5 || mode != PlanMode.Direct ? WinogradConv2d.For(c) : null;
                 Winograd[i] = wino;
                 Weights[i] = new AlignedBuffer(wino?.PackedLength ?? c.WeightLength);
                 if (wino is not null) wino.PackWeights(s.Weight.Floats, transposeAndFlip: false, Weights[i].Pointer);
