@@ -55,13 +55,7 @@ public sealed unsafe class DirectConv2dTests
             var got = FromBlocked(y.Span, k, ho, wo);
             var want = relu ? Array.ConvertAll(expected, v => Math.Max(v, 0)) : expected;
             TensorAssert.Close(want, got, Tolerance.Accumulated, $"forward relu={relu}");
-            for (int o = 0; o < k; o++)
-            {
-                double s = 0, q = 0;
-                for (int i = 0; i < ho * wo; i++) { double v = want[o * ho * wo + i]; s += v; q += v * v; }
-                Assert.True(Math.Abs(s - sum.Span[o]) <= 1e-4 * (1 + Math.Abs(s)), $"sum[{o}] {sum.Span[o]} vs {s}");
-                Assert.True(Math.Abs(q - sumSq.Span[o]) <= 1e-4 * (1 + q), $"sumSq[{o}] {sumSq.Span[o]} vs {q}");
-            }
+            AssertChannelSums(want, sum.Span, sumSq.Span, k, ho * wo, sumStart: 0);
         }
     }
 
@@ -75,19 +69,7 @@ public sealed unsafe class DirectConv2dTests
         var dxPlan = DirectConv2d.ForBackwardInput(plan);
         int ho = plan.OutHeight, wo = plan.OutWidth;
         double[] wt = Random(rng, k * c * ks * ks), dy = Random(rng, k * ho * wo);
-        // dx[i][y][x] = sum over o, kh, kw with y = oy + kh - p, x = ox + kw - p of dy[o][oy][ox] * w[o][i][kh][kw]
-        var expected = new double[c * h * w];
-        for (int o = 0; o < k; o++)
-            for (int oy = 0; oy < ho; oy++)
-                for (int ox = 0; ox < wo; ox++)
-                    for (int i = 0; i < c; i++)
-                        for (int kh = 0; kh < ks; kh++)
-                            for (int kw = 0; kw < ks; kw++)
-                            {
-                                int iy = oy + kh - p, ix = ox + kw - p;
-                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                                expected[(i * h + iy) * w + ix] += dy[(o * ho + oy) * wo + ox] * wt[((o * c + i) * ks + kh) * ks + kw];
-                            }
+        var expected = InputGradientReference(dy, wt, c, k, ks, p, h, w);
         var dyPad = ToPaddedBlocked(dy, k, ho, wo, dxPlan.Padding);
         var packed = new AlignedBuffer(dxPlan.WeightLength);
         dxPlan.PackWeights(ToFloat(wt), transposeAndFlip: true, packed.Pointer);
@@ -167,6 +149,37 @@ public sealed unsafe class DirectConv2dTests
         var a = new double[n];
         for (int i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
         return a;
+    }
+
+    // Per-channel sum (added to sumStart, what the buffer held) and sum of squares of want ([k][pixels]) vs the kernel's.
+    internal static void AssertChannelSums(double[] want, ReadOnlySpan<float> sum, ReadOnlySpan<float> sumSq, int k, int pixels, double sumStart)
+    {
+        for (int o = 0; o < k; o++)
+        {
+            double s = sumStart, q = 0;
+            for (int i = 0; i < pixels; i++) { double v = want[o * pixels + i]; s += v; q += v * v; }
+            Assert.True(Math.Abs(s - sum[o]) <= 1e-4 * (1 + Math.Abs(s)), $"sum[{o}] {sum[o]} vs {s}");
+            Assert.True(Math.Abs(q - sumSq[o]) <= 1e-4 * (1 + q), $"sumSq[{o}] {sumSq[o]} vs {q}");
+        }
+    }
+
+    // dx[i][y][x] = sum over o, kh, kw with y = oy + kh - p, x = ox + kw - p of dy[o][oy][ox] * w[o][i][kh][kw]
+    internal static double[] InputGradientReference(double[] dy, double[] wt, int c, int k, int ks, int p, int h, int w)
+    {
+        int ho = h + 2 * p - ks + 1, wo = w + 2 * p - ks + 1;
+        var dx = new double[c * h * w];
+        for (int o = 0; o < k; o++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    for (int i = 0; i < c; i++)
+                        for (int kh = 0; kh < ks; kh++)
+                            for (int kw = 0; kw < ks; kw++)
+                            {
+                                int iy = oy + kh - p, ix = ox + kw - p;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                dx[(i * h + iy) * w + ix] += dy[(o * ho + oy) * wo + ox] * wt[((o * c + i) * ks + kh) * ks + kw];
+                            }
+        return dx;
     }
 
     internal static float[] ToFloat(double[] a) => Array.ConvertAll(a, v => (float)v);

@@ -48,11 +48,7 @@ public sealed unsafe class WinogradConv2dTests
         Assert.Equal((ho, wo), (plan.OutHeight, plan.OutWidth));
 
         var xb = ToPaddedBlocked(x, c, h, w, p);
-        var packed = new AlignedBuffer(plan.PackedLength);
-        plan.PackWeights(ToFloat(wt), transposeAndFlip: false, packed.Pointer);
-        var bias = new AlignedBuffer(k);
-        ToFloat(b).CopyTo(bias.Span);
-        var scratch = new AlignedBuffer(plan.ScratchLength);
+        var (packed, bias, scratch) = Prepare(plan, wt, b);
         foreach (bool relu in new[] { false, true })
         {
             var y = new AlignedBuffer(plan.OutputImage);
@@ -66,13 +62,7 @@ public sealed unsafe class WinogradConv2dTests
             GC.KeepAlive(scratch);
             var want = relu ? Array.ConvertAll(expected, v => Math.Max(v, 0)) : expected;
             AssertRelativelyClose(want, FromBlocked(y.Span, k, ho, wo), $"forward relu={relu}");
-            for (int o = 0; o < k; o++)
-            {
-                double s = 1, q = 0;
-                for (int i = 0; i < ho * wo; i++) { double v = want[o * ho * wo + i]; s += v; q += v * v; }
-                Assert.True(Math.Abs(s - sum.Span[o]) <= 1e-4 * (1 + Math.Abs(s)), $"sum[{o}] {sum.Span[o]} vs {s}");
-                Assert.True(Math.Abs(q - sumSq.Span[o]) <= 1e-4 * (1 + q), $"sumSq[{o}] {sumSq.Span[o]} vs {q}");
-            }
+            AssertChannelSums(want, sum.Span, sumSq.Span, k, ho * wo, sumStart: 1);
         }
     }
 
@@ -86,19 +76,7 @@ public sealed unsafe class WinogradConv2dTests
         Assert.Equal(ks, dxPlan.KernelSize);
         int ho = forward.OutHeight, wo = forward.OutWidth;
         double[] wt = Random(rng, k * c * ks * ks), dy = Random(rng, k * ho * wo);
-        // dx[i][y][x] = sum over o, kh, kw with y = oy + kh - p, x = ox + kw - p of dy[o][oy][ox] * w[o][i][kh][kw]
-        var expected = new double[c * h * w];
-        for (int o = 0; o < k; o++)
-            for (int oy = 0; oy < ho; oy++)
-                for (int ox = 0; ox < wo; ox++)
-                    for (int i = 0; i < c; i++)
-                        for (int kh = 0; kh < ks; kh++)
-                            for (int kw = 0; kw < ks; kw++)
-                            {
-                                int iy = oy + kh - p, ix = ox + kw - p;
-                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                                expected[(i * h + iy) * w + ix] += dy[(o * ho + oy) * wo + ox] * wt[((o * c + i) * ks + kh) * ks + kw];
-                            }
+        var expected = InputGradientReference(dy, wt, c, k, ks, p, h, w);
         var dyPad = ToPaddedBlocked(dy, k, ho, wo, dxPlan.Padding);
         var packed = new AlignedBuffer(dxPlan.PackedLength);
         dxPlan.PackWeights(ToFloat(wt), transposeAndFlip: true, packed.Pointer);
@@ -128,11 +106,7 @@ public sealed unsafe class WinogradConv2dTests
         double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * ks * ks), b = Random(rng, k);
         double[] expected = Reference(x, wt, b, c, k, ks, p, h, w, out _, out _);
         var xb = ToPaddedBlocked(x, c, h, w, p);
-        var packed = new AlignedBuffer(plan.PackedLength);
-        plan.PackWeights(ToFloat(wt), transposeAndFlip: false, packed.Pointer);
-        var bias = new AlignedBuffer(k);
-        ToFloat(b).CopyTo(bias.Span);
-        var scratch = new AlignedBuffer(plan.ScratchLength);
+        var (packed, bias, scratch) = Prepare(plan, wt, b);
         var big = new AlignedBuffer(k / 16 * planeLen);
         big.Span.Fill(float.NaN);
         plan.ForwardImage(xb.Pointer, packed.Pointer, bias.Pointer, big.Pointer + border * rowLen + border * 16, planeLen, rowLen, null, null, false, scratch.Pointer);
@@ -279,5 +253,15 @@ public sealed unsafe class WinogradConv2dTests
         }
         Assert.True(worst <= RelativeBound * scale,
             $"{what}: max |got - want| = {worst:G3} at {at} (got {got[at]}, want {want[at]:G9}) is {worst / scale:G3} of max |want| {scale:G3}");
+    }
+
+    /// <summary>The plan's packed weights, its bias and a scratch buffer (raw-pointer buffers the caller keeps alive).</summary>
+    private static (AlignedBuffer Packed, AlignedBuffer Bias, AlignedBuffer Scratch) Prepare(WinogradConv2d plan, double[] wt, double[] b)
+    {
+        var packed = new AlignedBuffer(plan.PackedLength);
+        plan.PackWeights(ToFloat(wt), transposeAndFlip: false, packed.Pointer);
+        var bias = new AlignedBuffer(plan.OutChannels);
+        ToFloat(b).CopyTo(bias.Span);
+        return (packed, bias, new AlignedBuffer(plan.ScratchLength));
     }
 }
