@@ -269,7 +269,6 @@ public sealed unsafe class ConvNetEngine
     private void Forward3(int chunk, int thread)
     {
         var ts = _threads[thread];
-        var cs = _chunks[chunk];
         var (start, end) = Chunk(chunk);
         int q = _quarter * _quarter;
         var w = _p.FcWeight.Storage;
@@ -313,7 +312,7 @@ public sealed unsafe class ConvNetEngine
         return total / n;
     }
 
-    // Backward phase 1: linear layer (input gradient, private weight gradient), BN2 pass A.
+    // Backward phase 1: linear layer (input gradient, the chunk's weight gradient), BN2 pass A.
     private void Backward1(int chunk, int thread)
     {
         var ts = _threads[thread];
