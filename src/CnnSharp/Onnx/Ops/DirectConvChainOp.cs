@@ -247,9 +247,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         WorkerPool.Shared.RunDynamic(threads, convs[0].InChannels == 1 ? 1 : convs[0].InChannels / 16, _splitBody);
         for (int i = 0; i < convs.Length; i++)
         {
-            var stage = _stages[i];
-            var c = convs[i];
-            if (plan.Winograd[i] is { } wino && stage.Pool is null)
+            if (plan.Winograd[i] is { } wino && _stages[i].Pool is null)
             {
                 _phase = 1;
                 _stageIndex = i;
@@ -257,17 +255,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
                 WorkerPool.Shared.RunDynamic(threads, wino.PartCount(_groupsPerPart), _splitBody);
                 continue;
             }
-            float* x = scratch.X[i].Pointer;
-            float* bias = plan.Biases[i] is { } b ? b.Pointer : null;
-            var (target, plane, row) = Target(plan, scratch, i);
-            if (stage.Pool is null)
-            {
-                Convolve(plan, scratch, i, x, bias, (float*)target, plane, row, stage.Relu && !_hasResidual);
-                continue;
-            }
-            float* y = scratch.Y[i]!.Pointer;
-            Convolve(plan, scratch, i, x, bias, y, c.OutputPlane, c.OutWidth * 16, stage.Relu);
-            BnReluPool.Forward(plan.Level, y, c.OutChannels / 16, c.OutHeight, c.OutWidth, plan.One.Pointer, plan.Zero.Pointer, (float*)target, plane, row);
+            RunStage(plan, scratch, i);
         }
         _phase = 2;
         WorkerPool.Shared.RunDynamic(threads, plan.OutChannels / 16, _splitBody);
@@ -363,26 +351,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         var convs = plan.Convs;
         var first = convs[0];
         ToPaddedBlocked(src, first, scratch.X[0].Pointer, 0, first.InChannels);
-        for (int i = 0; i < convs.Length; i++)
-        {
-            var c = convs[i];
-            var stage = _stages[i];
-            float* x = scratch.X[i].Pointer;
-            float* bias = plan.Biases[i] is { } b ? b.Pointer : null;
-            if (stage.Pool is null)
-            {
-                var (target, plane, row) = Target(plan, scratch, i);
-                Convolve(plan, scratch, i, x, bias, (float*)target, plane, row, stage.Relu && residual == null);
-            }
-            else
-            {
-                float* y = scratch.Y[i]!.Pointer;
-                Convolve(plan, scratch, i, x, bias, y, c.OutputPlane, c.OutWidth * 16, stage.Relu);
-                var (target, plane, row) = Target(plan, scratch, i);
-                // Identity affine map: the conv already applied its bias (and the folded BN) and ReLU, so this is the pool.
-                BnReluPool.Forward(plan.Level, y, c.OutChannels / 16, c.OutHeight, c.OutWidth, plan.One.Pointer, plan.Zero.Pointer, (float*)target, plane, row);
-            }
-        }
+        for (int i = 0; i < convs.Length; i++) RunStage(plan, scratch, i);
         if (residual == null)
         {
             ConvNetEngine.BlockedToChannelMajor(scratch.Final.Pointer, dst, plan.OutChannels, plan.OutHeight * plan.OutWidth);
@@ -390,6 +359,28 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
         }
         for (int block = 0; block < plan.OutChannels / 16; block++)
             AddResidualToChannelMajor(scratch.Final.Pointer, residual, dst, block, (long)plan.OutHeight * plan.OutWidth, _stages[^1].Relu);
+    }
+
+    /// <summary>
+    /// Stage <paramref name="i"/> of one image on the calling thread, into the next stage's padded input (or the final
+    /// buffer): the conv (with its ReLU, unless a residual is still to be added), then the pool when the stage has one.
+    /// </summary>
+    private void RunStage(Plan plan, Scratch scratch, int i)
+    {
+        var c = plan.Convs[i];
+        var stage = _stages[i];
+        float* x = scratch.X[i].Pointer;
+        float* bias = plan.Biases[i] is { } b ? b.Pointer : null;
+        var (target, plane, row) = Target(plan, scratch, i);
+        if (stage.Pool is null)
+        {
+            Convolve(plan, scratch, i, x, bias, (float*)target, plane, row, stage.Relu && !_hasResidual);
+            return;
+        }
+        float* y = scratch.Y[i]!.Pointer;
+        Convolve(plan, scratch, i, x, bias, y, c.OutputPlane, c.OutWidth * 16, stage.Relu);
+        // Identity affine map: the conv already applied its bias (and the folded BN) and ReLU, so this is the pool.
+        BnReluPool.Forward(plan.Level, y, c.OutChannels / 16, c.OutHeight, c.OutWidth, plan.One.Pointer, plan.Zero.Pointer, (float*)target, plane, row);
     }
 
     private static void Convolve(Plan plan, Scratch scratch, int i, float* x, float* bias, float* y, nint plane, nint row, bool relu)
