@@ -42,6 +42,7 @@ public sealed partial class Tensor
             throw new ShapeException($"Reshape: cannot reshape {Shape} ({Numel} elements) into {newShape} ({newShape.Numel} elements)");
         var result = new Tensor(_data, newShape);
         result.SetGradFn(new ReshapeBackward(this));
+        if (Compile.Tracer.Current is not null) Compile.Tracer.Describe(result, new Compile.ReshapeSpec());
         return result;
     }
 

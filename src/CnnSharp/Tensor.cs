@@ -83,6 +83,7 @@ public sealed partial class Tensor
             {
                 GradFn = node;
                 _requiresGrad = true;
+                Compile.Tracer.Current?.OnNode(this, node);
                 return;
             }
         }

@@ -1,5 +1,6 @@
 using CnnSharp.Autograd;
 using CnnSharp.Kernels;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
@@ -31,6 +32,7 @@ public static partial class F
         var y = Tensor.Uninitialized(PoolOutput.Of(x, g.N, g.C, g.OutH, g.OutW));
         AdaptivePool2dKernels.AvgForward(x.Data, y.Data, g);
         y.SetGradFn(new AdaptiveAvgPool2dBackward(x, g));
+        if (Tracer.Current is not null) Tracer.Describe(y, new AdaptiveAvgPool2dSpec(g));
         return y;
     }
 }

@@ -1,5 +1,6 @@
 using CnnSharp.Autograd;
 using CnnSharp.Kernels;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
@@ -50,6 +51,7 @@ public static partial class F
         var y = Tensor.Uninitialized(PoolOutput.Of(x, g.N, g.C, g.OutH, g.OutW));
         Pool2dKernels.AvgForward(x.Data, y.Data, g, countIncludePad, divisor);
         y.SetGradFn(new AvgPool2dBackward(x, g, countIncludePad, divisor));
+        if (Tracer.Current is not null) Tracer.Describe(y, new AvgPool2dSpec(g, countIncludePad, divisor));
         return y;
     }
 }

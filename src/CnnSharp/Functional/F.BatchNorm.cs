@@ -1,5 +1,6 @@
 using CnnSharp.Autograd;
 using CnnSharp.Kernels;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
@@ -85,6 +86,7 @@ public static partial class F
         if (weight is not null) inputs.Add(weight);
         if (bias is not null) inputs.Add(bias);
         y.SetGradFn(new BatchNormBackward([.. inputs], x, weight, bias, mean, invStd, training, (n, c, s)));
+        if (Tracer.Current is not null) Tracer.Describe(y, new BatchNormSpec(runningMean, runningVar, weight, bias, training, momentum, eps));
         return y;
     }
 }

@@ -1,5 +1,6 @@
 using CnnSharp.Autograd;
 using CnnSharp.Kernels;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
@@ -65,7 +66,9 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(weight);
         var g = Conv2dGeometry.Create(input.Shape.Dims, weight.Shape.Dims, stride, padding, dilation, groups);
         CheckConvBias("Conv2d", input, weight, bias, g.K);
-        return Conv2dCore(input, weight, bias, g);
+        var y = Conv2dCore(input, weight, bias, g);
+        if (Tracer.Current is not null) Tracer.Describe(y, new Conv2dSpec(weight, bias, g));
+        return y;
     }
 
     /// <summary>Runs a validated convolution and records its backward node (shared by Conv2d and Conv1d).</summary>

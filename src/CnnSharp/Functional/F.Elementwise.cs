@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using CnnSharp.Autograd;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
@@ -73,6 +74,7 @@ public static partial class F
                 default: TensorPrimitives.Divide(a.Data, b.Data, y.Data); break;
             }
             y.SetGradFn(new BinaryBackward(a, b, kind, a.Shape));
+            if (kind == BinaryKind.Add && Tracer.Current is not null) Tracer.Describe(y, new AddSpec());
             return y;
         }
         var shape = Broadcast.ResultShape(a.Shape, b.Shape, op);

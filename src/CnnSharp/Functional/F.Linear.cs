@@ -1,5 +1,6 @@
 using CnnSharp.Autograd;
 using CnnSharp.Kernels;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
@@ -37,6 +38,7 @@ public static partial class F
         var y = Tensor.Uninitialized(new Shape(dims));
         LinearKernels.Forward(input.Data, weight.Data, bias is null ? default : bias.Data, y.Data, rows, inF, outF);
         y.SetGradFn(new LinearBackward(input, weight, bias, rows));
+        if (Tracer.Current is not null) Tracer.Describe(y, new LinearSpec(weight, bias));
         return y;
     }
 }

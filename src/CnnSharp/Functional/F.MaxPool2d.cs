@@ -1,4 +1,5 @@
 using CnnSharp.Kernels;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
@@ -49,6 +50,7 @@ public static partial class F
         var argmax = PoolOutput.ArgmaxBuffer(y.Numel, record: true);
         Pool2dKernels.MaxForward(x.Data, y.Data, argmax.AsSpan(0, y.Numel), g);
         y.SetGradFn(new ArgmaxPoolBackward(x, argmax, g.Planes, g.H * g.W, g.OutH * g.OutW));
+        if (Tracer.Current is not null) Tracer.Describe(y, new MaxPool2dSpec(g));
         return y;
     }
 }

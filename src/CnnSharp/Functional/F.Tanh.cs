@@ -1,5 +1,6 @@
 using CnnSharp.Autograd;
 using CnnSharp.Kernels;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
@@ -15,6 +16,7 @@ public static partial class F
         var y = Tensor.Uninitialized(x.Shape);
         ActivationKernels.TanhForward(x.Data, y.Data);
         y.SetGradFn(new TanhBackward(x, y.Storage));
+        if (Tracer.Current is not null) Tracer.Describe(y, new ActivationSpec(ActivationKind.Tanh));
         return y;
     }
 }

@@ -21,8 +21,8 @@ namespace CnnSharp.Kernels;
 /// per thread, reused.</para>
 /// <para>Threads: the batch is split into contiguous chunks, one per thread (<see cref="Parallelism"/>); each image's
 /// output and input-gradient slices are disjoint, so forward and backward-data are race-free and independent of the thread
-/// count. Backward-weight gives each chunk a private gradient, summed in chunk order at the end (deterministic for a
-/// fixed thread count). With a single image the GEMMs themselves run in parallel instead.</para>
+/// count. Backward-weight gives each of a fixed number of image chunks a private gradient, summed in chunk order at the
+/// end (the same bits for any thread count). With a single image the GEMMs themselves run in parallel instead.</para>
 /// <para>Backward kernels accumulate (<c>+=</c>) into their gradient spans.</para>
 /// </remarks>
 internal static unsafe class Conv2dKernels
@@ -115,7 +115,9 @@ internal static unsafe class Conv2dKernels
         CheckLength(gradWeight.Length, wSize, nameof(gradWeight));
         if (g.N == 0) return;
         var geo = g;
-        int chunks = Math.Min(Parallelism.MaxThreads, g.N);
+        // A fixed number of image chunks, whatever the thread count, so the summation order (and so every bit of the
+        // result) is the same on any machine; the chunks are then spread over the threads.
+        int chunks = Math.Min(WeightGradChunks, g.N);
         fixed (float* px = input, pdy = gradOutput, pdw = gradWeight)
         {
             if (chunks == 1)
@@ -150,6 +152,9 @@ internal static unsafe class Conv2dKernels
             }
         }
     }
+
+    // Image chunks of the weight gradient (see BackwardWeight): enough to balance up to 8 threads.
+    private const int WeightGradChunks = 8;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardWeightImage(int n, float* x, float* dy, float* dw, in Conv2dGeometry g, bool gemmParallel)

@@ -144,6 +144,17 @@ public abstract class Module
     /// <summary>Sets evaluation mode (batch norm uses running statistics, dropout is the identity); returns this module.</summary>
     public Module Eval() => Train(false);
 
+    /// <summary>
+    /// Compiles this module into planned, fused execution (like <c>torch.compile</c>): see <see cref="Compile.CompiledModel"/>.
+    /// </summary>
+    /// <param name="inputShape">An input shape to plan now (e.g. <c>100, 1, 28, 28</c>); other shapes are planned on first use.</param>
+    /// <returns>The compiled model, sharing this module's parameters and buffers.</returns>
+    public Compile.CompiledModel Compile(params int[] inputShape)
+    {
+        var compiled = new Compile.CompiledModel(this);
+        return inputShape.Length == 0 ? compiled : compiled.Prepare(inputShape);
+    }
+
     /// <summary>Clears the gradients of all parameters (sets them to null, PyTorch's default <c>set_to_none=True</c>).</summary>
     public void ZeroGrad()
     {

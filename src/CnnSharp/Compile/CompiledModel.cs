@@ -1,0 +1,145 @@
+using CnnSharp.Autograd;
+using CnnSharp.Kernels;
+using CnnSharp.Modules;
+
+namespace CnnSharp.Compile;
+
+/// <summary>
+/// A module compiled into planned, fused execution (PyTorch's <c>torch.compile(model)</c>): same results as the module
+/// within float rounding, same parameters and buffers, far fewer passes over memory and no allocation per training step.
+/// </summary>
+/// <remarks>
+/// <para>Capture: the module's forward is traced once per (input shape, train/eval mode, differentiable or not) on a
+/// random input, recording every op through the autograd hooks; batch-norm running statistics are restored after the
+/// trace. Plans are cached; a new batch size or a mode switch traces again, like a recompilation after a guard fails.</para>
+/// <para>Fallback: a model whose trace contains an op without a compiled form runs eagerly through the module (the reason
+/// is in <see cref="FallbackReason"/>); compilation never fails a model that runs eagerly.</para>
+/// <para>Aliasing: the plan reuses its buffers on every call. A tensor returned by <see cref="Forward"/> is a copy; its
+/// backward must run before the next <see cref="Forward"/> or <see cref="TrainStep"/> (otherwise an
+/// <see cref="InvalidOperationException"/> says so).</para>
+/// </remarks>
+public sealed class CompiledModel
+{
+    private readonly Dictionary<(Shape, bool Training, bool Differentiable, bool InputGrad), (ExecutionPlan? Plan, string? Failure)> _plans = [];
+    private long _generation;
+
+    internal CompiledModel(Module module) => Module = module;
+
+    /// <summary>The compiled module (its parameters, buffers and train/eval mode are the compiled model's).</summary>
+    public Module Module { get; }
+
+    /// <summary>Why the most recently used plan runs eagerly, or null when it is compiled.</summary>
+    public string? FallbackReason { get; private set; }
+
+    /// <summary>Plans <paramref name="inputShape"/> now for the module's current mode (inference and training plans).</summary>
+    /// <returns>This model.</returns>
+    public CompiledModel Prepare(params int[] inputShape)
+    {
+        var shape = new Shape(inputShape);
+        Resolve(shape, Module.Training, differentiable: Module.Training, inputGrad: false);
+        return this;
+    }
+
+    /// <summary>Runs the module's forward: <c>Module.Forward(input)</c>, computed by the plan for <paramref name="input"/>'s shape.</summary>
+    /// <param name="input">The model input, shape as the module expects (e.g. (N, C, H, W)).</param>
+    /// <returns>A new tensor; when gradients are enabled it carries a backward node into the plan.</returns>
+    public Tensor Forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        bool differentiable = GradMode.IsEnabled && (input.RequiresGrad || Module.Parameters().Any(p => p.RequiresGrad));
+        var plan = Resolve(input.Shape, Module.Training, differentiable, differentiable && input.RequiresGrad);
+        if (plan is null) return Module.Forward(input);
+        long generation = ++_generation;
+        plan.Forward(input.Storage);
+        var output = new Tensor((float[])plan.Data[plan.Output].Clone(), plan.Shapes[plan.Output]);
+        if (differentiable) output.SetGradFn(new CompiledBackward(this, plan, generation, input, [input, .. plan.Parameters]));
+        return output;
+    }
+
+    /// <summary>
+    /// One training step's forward and backward with a cross-entropy loss: zeroes the gradients of the parameters the plan
+    /// uses, computes <c>loss = CrossEntropy(Module.Forward(input), targets)</c> (mean over the batch) and writes its
+    /// gradient into every parameter's <c>Grad</c>. The caller then runs its optimiser's <c>Step()</c>.
+    /// </summary>
+    /// <param name="input">The batch, shape as the module expects.</param>
+    /// <param name="targets">One class index per sample, in [0, classes).</param>
+    /// <returns>The mean loss (NaN or infinity when the model diverged).</returns>
+    /// <exception cref="ArgumentException">The targets do not match the output (count or class range).</exception>
+    public float TrainStep(Tensor input, int[] targets)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(targets);
+        var plan = Resolve(input.Shape, Module.Training, differentiable: true, inputGrad: false);
+        if (plan is null) return EagerStep(input, targets);
+        var shape = plan.Shapes[plan.Output];
+        CheckTargets(shape, targets);
+        ++_generation;
+        foreach (var p in plan.Parameters)
+        {
+            if (p.Grad is null) p.Grad = Tensor.Zeros(p.Shape);
+            else p.Grad.Data.Clear();
+        }
+        plan.Forward(input.Storage);
+        plan.ClearGradients();
+        double loss = CrossEntropyKernels.ForwardBackward(plan.Data[plan.Output], targets, plan.Grad[plan.Output], shape[0], shape[1]);
+        plan.Backward();
+        return (float)loss;
+    }
+
+    /// <summary>The fused op list the plan for <paramref name="inputShape"/> runs in the current mode (or the fallback reason).</summary>
+    public string Describe(params int[] inputShape)
+    {
+        var plan = Resolve(new Shape(inputShape), Module.Training, Module.Training, false);
+        if (plan is null) return "eager: " + FallbackReason;
+        return string.Join(Environment.NewLine, plan.Ops.Select(o => $"{o.Name} -> {plan.Shapes[o.Output]}"));
+    }
+
+    private float EagerStep(Tensor input, int[] targets)
+    {
+        foreach (var p in Module.Parameters()) p.Grad = null;
+        var loss = Functional.F.CrossEntropy(Module.Forward(input), targets);
+        loss.Backward();
+        return loss.Item();
+    }
+
+    private static void CheckTargets(Shape output, int[] targets)
+    {
+        if (output.Rank != 2)
+            throw new ShapeException($"CompiledModel.TrainStep: cross-entropy needs a (N, C) output, the model returns {output}");
+        if (targets.Length != output[0])
+            throw new ShapeException($"CompiledModel.TrainStep: the model returns {output} but there are {targets.Length} targets");
+        for (int i = 0; i < targets.Length; i++)
+            if ((uint)targets[i] >= (uint)output[1])
+                throw new ArgumentException($"CompiledModel.TrainStep: target {targets[i]} at index {i} is out of range for {output[1]} classes", nameof(targets));
+    }
+
+    private ExecutionPlan? Resolve(Shape shape, bool training, bool differentiable, bool inputGrad)
+    {
+        var key = (shape, training, differentiable, inputGrad);
+        if (!_plans.TryGetValue(key, out var entry))
+        {
+            var plan = PlanBuilder.Build(Module, shape, differentiable, inputGrad, out var failure);
+            _plans[key] = entry = (plan, failure);
+        }
+        FallbackReason = entry.Failure;
+        return entry.Plan;
+    }
+
+    /// <summary>The autograd node of a differentiable <see cref="Forward"/>: runs the plan's backward.</summary>
+    private sealed class CompiledBackward(CompiledModel owner, ExecutionPlan plan, long generation, Tensor input, Tensor[] inputs) : Node(inputs)
+    {
+        public override string Name => "CompiledBackward";
+
+        protected internal override void Backward(Tensor gradOutput)
+        {
+            if (owner._generation != generation)
+                throw new InvalidOperationException("CompiledModel: backward of an output whose plan has run again since; call Backward before the next Forward, or use the eager module");
+            foreach (var p in plan.Parameters) GradOf(p);
+            plan.ClearGradients();
+            gradOutput.Data.CopyTo(plan.Grad[plan.Output]);
+            plan.Backward();
+            if (input.RequiresGrad && plan.Grad[0] is { } gx)
+                System.Numerics.Tensors.TensorPrimitives.Add(GradOf(input), gx, GradOf(input));
+        }
+    }
+}

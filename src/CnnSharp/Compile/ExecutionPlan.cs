@@ -1,0 +1,84 @@
+using CnnSharp.Compile.Ops;
+
+namespace CnnSharp.Compile;
+
+/// <summary>
+/// A compiled model for one input shape and one mode: the op list in execution order and every value's buffers,
+/// allocated once when the plan is built and reused by every step.
+/// </summary>
+/// <remarks>
+/// Value 0 is the model input: its buffer is the caller's tensor storage, read, never written. Reshapes alias their
+/// input's buffers. Training plans keep every activation (backward reads them); inference plans share buffers between
+/// values whose lifetimes do not overlap.
+/// </remarks>
+internal sealed class ExecutionPlan
+{
+    internal ExecutionPlan(Shape[] shapes, float[][] data, float[]?[] grad, CompiledOp[] ops, int output, bool training, IReadOnlyList<string> breaks)
+    {
+        Shapes = shapes;
+        Data = data;
+        Grad = grad;
+        Ops = ops;
+        Output = output;
+        Training = training;
+        GraphBreaks = breaks;
+        Parameters = [.. ops.SelectMany(o => o.Parameters).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>()];
+        _gradBuffers = [.. grad.Where(g => g is not null).Distinct(ReferenceEqualityComparer.Instance).Cast<float[]>()
+            .OrderByDescending(g => g.Length)];
+        _clearBody = (start, end) =>
+        {
+            for (int i = start; i < end; i++) Array.Clear(_gradBuffers[i]);
+        };
+    }
+
+    private readonly float[][] _gradBuffers;
+    // The storage value 0 and its reshapes point at (the last input run), swapped for the next input.
+    private float[]? _traceInput;
+    private readonly Action<int, int> _clearBody;
+
+    /// <summary>Each value's shape.</summary>
+    public Shape[] Shapes { get; }
+
+    /// <summary>Each value's forward buffer.</summary>
+    public float[][] Data { get; }
+
+    /// <summary>Each value's gradient buffer, or null where no gradient flows.</summary>
+    public float[]?[] Grad { get; }
+
+    /// <summary>The ops in execution order.</summary>
+    public CompiledOp[] Ops { get; }
+
+    /// <summary>The output value's id.</summary>
+    public int Output { get; }
+
+    /// <summary>Whether the plan was traced in training mode (batch statistics, running-stat updates).</summary>
+    public bool Training { get; }
+
+    /// <summary>Ops that run eagerly inside the plan (graph breaks), by name.</summary>
+    public IReadOnlyList<string> GraphBreaks { get; }
+
+    /// <summary>The parameters that receive gradients.</summary>
+    public Tensor[] Parameters { get; }
+
+    /// <summary>Runs every op on <paramref name="input"/>'s storage; the result is in <c>Data[Output]</c>.</summary>
+    public void Forward(float[] input)
+    {
+        for (int v = 0; v < Data.Length; v++)
+            if (v == 0 || ReferenceEquals(Data[v], _traceInput)) Data[v] = input;
+        _traceInput = input;
+        foreach (var op in Ops) op.Forward(this);
+    }
+
+    /// <summary>Clears every value gradient, then runs the ops' backward in reverse order; the caller has filled
+    /// <c>Grad[Output]</c> (after <see cref="ClearGradients"/>) and made sure every parameter's <c>Grad</c> exists.</summary>
+    public void Backward()
+    {
+        for (int i = Ops.Length - 1; i >= 0; i--) Ops[i].Backward(this);
+    }
+
+    /// <summary>Zeroes every value gradient buffer (backward accumulates into them).</summary>
+    public void ClearGradients()
+    {
+        Kernels.Parallelism.For(_gradBuffers.Length, _clearBody);
+    }
+}

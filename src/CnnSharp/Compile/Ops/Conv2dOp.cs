@@ -1,0 +1,70 @@
+using CnnSharp.Kernels;
+
+namespace CnnSharp.Compile.Ops;
+
+/// <summary>
+/// 2-D convolution on the implicit-GEMM kernel, optionally with an eval-mode batch norm folded into its weights and bias,
+/// a residual added and a ReLU applied in the GEMM epilogue (<c>y = relu?(conv(x, w') + b' + r)</c>).
+/// </summary>
+/// <remarks>
+/// Weights are packed on every forward (a training step changes them; packing is a small fraction of the convolution).
+/// Folding: <c>w'[k] = w[k]·γ[k]/√(var[k] + ε)</c>, <c>b'[k] = (b[k] − mean[k])·γ[k]/√(var[k] + ε) + β[k]</c>, recomputed
+/// per forward from the module's current tensors, the one place the compiled path folds batch norm. Backward is only
+/// defined for the unfused form (folding happens in inference plans only).
+/// </remarks>
+internal sealed class Conv2dOp : CompiledOp
+{
+    private readonly Tensor _weight;
+    private readonly Tensor? _bias;
+    private readonly Conv2dGeometry _g;
+    private readonly BatchNormSpec? _fold;
+    private readonly bool _relu;
+    private readonly int _residual;
+    private readonly PackedConvWeights _packed = new();
+    private readonly float[]? _foldedWeight;
+    private readonly float[]? _foldedBias;
+
+    public Conv2dOp(int input, int output, Conv2dSpec spec, BatchNormSpec? fold = null, int residual = -1, bool relu = false)
+        : base(residual >= 0 ? [input, residual] : [input], output)
+    {
+        _weight = spec.Weight;
+        _bias = spec.Bias;
+        _g = spec.Geometry;
+        _fold = fold;
+        _relu = relu;
+        _residual = residual;
+        if (fold is not null)
+        {
+            _foldedWeight = new float[_weight.Numel];
+            _foldedBias = new float[_g.K];
+        }
+    }
+
+    public override string Name => "Conv2d" + (_fold is null ? "" : "+BatchNorm(folded)") + (_residual >= 0 ? "+Add" : "") + (_relu ? "+ReLU" : "");
+
+    public override IEnumerable<Tensor> Parameters => _bias is null ? [_weight] : [_weight, _bias];
+
+    public override void Forward(ExecutionPlan plan)
+    {
+        ReadOnlySpan<float> w = _weight.Data, b = _bias is null ? default : _bias.Data;
+        if (_fold is not null)
+        {
+            BatchNormFolding.Fold(_weight.Data, b, _fold, _g.K, _foldedWeight!, _foldedBias!);
+            w = _foldedWeight;
+            b = _foldedBias;
+        }
+        _packed.Pack(w, _g.K, _g.CPerGroup, _g.KH, _g.KW, _g.Groups, Isa.Level);
+        ReadOnlySpan<float> r = _residual >= 0 ? plan.Data[_residual] : default;
+        ConvGemm.Forward(plan.Data[Inputs[0]], _packed, b, r, plan.Data[Output], _g, _relu);
+    }
+
+    public override void Backward(ExecutionPlan plan)
+    {
+        if (_fold is not null || _relu || _residual >= 0)
+            throw new InvalidOperationException("Conv2dOp: fused inference form has no backward");
+        var dy = plan.Grad[Output]!;
+        if (plan.Grad[Inputs[0]] is { } dx) Conv2dKernels.BackwardInput(dy, _weight.Data, dx, _g);
+        if (_weight.RequiresGrad) Conv2dKernels.BackwardWeight(plan.Data[Inputs[0]], dy, _weight.Grad!.Data, _g);
+        if (_bias is { RequiresGrad: true }) Conv2dKernels.BackwardBias(dy, _bias.Grad!.Data, _g);
+    }
+}

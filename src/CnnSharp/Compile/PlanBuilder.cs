@@ -1,0 +1,257 @@
+using CnnSharp.Autograd;
+using CnnSharp.Compile.Ops;
+using CnnSharp.Modules;
+
+namespace CnnSharp.Compile;
+
+/// <summary>
+/// Builds an <see cref="ExecutionPlan"/> from a traced forward pass: maps tensors to values, drops dead ops, fuses
+/// (batch norm + ReLU, add + ReLU; in inference plans also conv + folded batch norm + residual add + ReLU), and
+/// allocates every buffer once.
+/// </summary>
+internal static class PlanBuilder
+{
+    /// <summary>A graph node before it becomes an op.</summary>
+    private sealed class GraphNode(OpSpec spec, int[] inputs, int output)
+    {
+        public OpSpec Spec { get; } = spec;
+        public int[] Inputs { get; set; } = inputs;
+        public int Output { get; set; } = output;
+        public bool Relu { get; set; }
+        public BatchNormSpec? Fold { get; set; }
+        public int Residual { get; set; } = -1;
+        public bool Dead { get; set; }
+    }
+
+    /// <summary>Traces <paramref name="model"/> on a random input of <paramref name="inputShape"/> and plans it.</summary>
+    /// <param name="model">The module to trace (its forward runs once; buffers are restored afterwards).</param>
+    /// <param name="inputShape">The input shape the plan is for.</param>
+    /// <param name="differentiable">Plan for backward (keeps every activation, no weight folding).</param>
+    /// <param name="inputRequiresGrad">Also produce the input's gradient.</param>
+    /// <param name="failure">Why the model cannot be compiled (the caller runs it eagerly), or null.</param>
+    public static ExecutionPlan? Build(Module model, Shape inputShape, bool differentiable, bool inputRequiresGrad, out string? failure)
+    {
+        var trace = Trace(model, inputShape, out var input, out var output, out failure);
+        if (trace is null) return null;
+
+        var values = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance) { [input] = 0 };
+        var shapes = new List<Shape> { inputShape };
+        var constants = new Dictionary<int, float[]>();
+        var nodes = new List<GraphNode>();
+        foreach (var op in trace.Ops)
+        {
+            if (op.Spec is not { } spec)
+            {
+                failure = $"op {op.Name} (output {op.Output.Shape}) has no compiled form";
+                return null;
+            }
+            int dataInputs = spec is AddSpec ? 2 : 1;
+            var ids = new int[dataInputs];
+            for (int i = 0; i < dataInputs; i++)
+            {
+                var t = op.Inputs[i];
+                if (!values.TryGetValue(t, out ids[i]))
+                {
+                    if (t.RequiresGrad)
+                    {
+                        failure = $"op {op.Name} reads a tensor of shape {t.Shape} that requires grad but was not produced by the traced graph";
+                        return null;
+                    }
+                    ids[i] = values[t] = shapes.Count;
+                    shapes.Add(t.Shape);
+                    constants[ids[i]] = t.Storage;
+                }
+            }
+            values[op.Output] = shapes.Count;
+            shapes.Add(op.Output.Shape);
+            nodes.Add(new GraphNode(spec, ids, shapes.Count - 1));
+        }
+        if (!values.TryGetValue(output, out int outputId) || outputId == 0 || constants.ContainsKey(outputId))
+        {
+            failure = "the forward pass does not compute its output from its input through traced ops";
+            return null;
+        }
+
+        MarkDead(nodes, outputId);
+        Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
+        var live = nodes.Where(n => !n.Dead).ToList();
+
+        var alias = new int[shapes.Count];
+        for (int v = 0; v < alias.Length; v++) alias[v] = v;
+        foreach (var n in live) if (n.Spec is ReshapeSpec) alias[n.Output] = alias[n.Inputs[0]];
+
+        var data = new float[shapes.Count][];
+        foreach (var (id, storage) in constants) data[id] = storage;
+        AllocateData(live, shapes, alias, data, reuse: !differentiable, outputId);
+
+        var grad = new float[]?[shapes.Count];
+        if (differentiable) AllocateGrad(live, shapes, alias, grad, inputRequiresGrad);
+
+        var norms = model.NamedModules().Select(m => m.Value).OfType<BatchNormBase>()
+            .Where(b => b.RunningMean is not null).ToDictionary<BatchNormBase, Tensor, BatchNormBase>(b => b.RunningMean!, b => b, ReferenceEqualityComparer.Instance);
+        var ops = live.Where(n => n.Spec is not ReshapeSpec).Select(n => CreateOp(n, shapes, differentiable, norms)).ToArray();
+        failure = null;
+        return new ExecutionPlan([.. shapes], data, grad, ops, outputId, model.Training, []);
+    }
+
+    private static Tracer? Trace(Module model, Shape inputShape, out Tensor input, out Tensor output, out string? failure)
+    {
+        var tracer = new Tracer();
+        input = Tensor.Randn(new Generator(0), inputShape.ToArray()).RequiresGrad_();
+        // Tracing runs the real forward: batch-norm running statistics and counters must not see the trace batch.
+        var buffers = model.NamedBuffers().Select(b => (b.Value, b.Value.ToArray())).ToList();
+        try
+        {
+            using var grad = GradMode.EnableGrad();
+            using var scope = Tracer.Begin(tracer);
+            output = model.Forward(input);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            failure = $"the forward pass failed on input {inputShape}: {e.Message}";
+            output = input;
+            return null;
+        }
+        finally
+        {
+            foreach (var (tensor, saved) in buffers) saved.CopyTo(tensor.Data);
+        }
+        failure = null;
+        return tracer;
+    }
+
+    private static void MarkDead(List<GraphNode> nodes, int outputId)
+    {
+        var needed = new HashSet<int> { outputId };
+        for (int i = nodes.Count - 1; i >= 0; i--)
+        {
+            var n = nodes[i];
+            // Batch norm in training mode updates running statistics: it stays even when its output is unused.
+            bool effect = n.Spec is BatchNormSpec { Training: true, RunningMean: not null };
+            if (!needed.Contains(n.Output) && !effect) { n.Dead = true; continue; }
+            foreach (int v in n.Inputs) needed.Add(v);
+        }
+    }
+
+    private static void Fuse(List<GraphNode> nodes, int outputId, int valueCount, bool fold)
+    {
+        var consumers = new int[valueCount];
+        var producer = new Dictionary<int, GraphNode>();
+        foreach (var n in nodes.Where(n => !n.Dead))
+        {
+            foreach (int v in n.Inputs) consumers[v]++;
+            producer[n.Output] = n;
+        }
+        var order = nodes.Where(n => !n.Dead).Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i);
+        bool SoleUse(int v) => consumers[v] == 1 && v != outputId;
+
+        foreach (var n in nodes.Where(n => !n.Dead))
+        {
+            if (n.Spec is BatchNormSpec bn && fold && !bn.Training && bn.RunningMean is not null
+                && producer.TryGetValue(n.Inputs[0], out var conv) && conv.Spec is Conv2dSpec && conv.Fold is null && !conv.Relu
+                && conv.Residual < 0 && SoleUse(n.Inputs[0]))
+            {
+                conv.Fold = bn;
+                Absorb(conv, n);
+            }
+            else if (n.Spec is AddSpec && fold)
+            {
+                // Residual into the conv epilogue: the other operand must exist before the conv runs.
+                for (int side = 0; side < 2; side++)
+                {
+                    if (producer.TryGetValue(n.Inputs[side], out var c) && c.Spec is Conv2dSpec && !c.Relu && c.Residual < 0 && !c.Dead
+                        && SoleUse(n.Inputs[side]) && n.Inputs[1 - side] != n.Inputs[side]
+                        && (!producer.TryGetValue(n.Inputs[1 - side], out var other) || order[other] < order[c]))
+                    {
+                        c.Residual = n.Inputs[1 - side];
+                        c.Inputs = [c.Inputs[0], c.Residual];
+                        Absorb(c, n);
+                        break;
+                    }
+                }
+            }
+            else if (n.Spec is ActivationSpec { Kind: ActivationKind.Relu } && producer.TryGetValue(n.Inputs[0], out var p)
+                && !p.Dead && !p.Relu && SoleUse(n.Inputs[0])
+                && (p.Spec is BatchNormSpec or AddSpec || (fold && p.Spec is Conv2dSpec)))
+            {
+                p.Relu = true;
+                Absorb(p, n);
+            }
+        }
+
+        void Absorb(GraphNode into, GraphNode absorbed)
+        {
+            into.Output = absorbed.Output;
+            producer[absorbed.Output] = into;
+            absorbed.Dead = true;
+        }
+    }
+
+    private static void AllocateData(List<GraphNode> live, List<Shape> shapes, int[] alias, float[][] data, bool reuse, int outputId)
+    {
+        var lastUse = new int[shapes.Count];
+        Array.Fill(lastUse, -1);
+        for (int i = 0; i < live.Count; i++)
+            foreach (int v in live[i].Inputs) lastUse[alias[v]] = i;
+        lastUse[alias[outputId]] = int.MaxValue;
+        var free = new List<float[]>();
+        for (int i = 0; i < live.Count; i++)
+        {
+            var n = live[i];
+            if (n.Spec is not ReshapeSpec)
+            {
+                int size = shapes[n.Output].Numel;
+                int hit = reuse ? free.FindIndex(b => b.Length == size) : -1;
+                if (hit >= 0) { data[n.Output] = free[hit]; free.RemoveAt(hit); }
+                else data[n.Output] = new float[size];
+            }
+            if (!reuse) continue;
+            foreach (int v in n.Inputs.Distinct())
+            {
+                int root = alias[v];
+                if (root != 0 && lastUse[root] == i && data[root] is { } buffer && !IsConstant(root)) free.Add(buffer);
+            }
+        }
+        for (int v = 0; v < shapes.Count; v++) if (alias[v] != v && alias[v] != 0) data[v] = data[alias[v]];
+
+        bool IsConstant(int v) => !live.Any(n => n.Output == v);
+    }
+
+    private static void AllocateGrad(List<GraphNode> live, List<Shape> shapes, int[] alias, float[]?[] grad, bool inputRequiresGrad)
+    {
+        var requires = new bool[shapes.Count];
+        requires[0] = inputRequiresGrad;
+        foreach (var n in live)
+        {
+            bool parameters = n.Spec switch
+            {
+                Conv2dSpec c => c.Weight.RequiresGrad || c.Bias is { RequiresGrad: true },
+                BatchNormSpec b => b.Weight is { RequiresGrad: true } || b.Bias is { RequiresGrad: true },
+                LinearSpec l => l.Weight.RequiresGrad || l.Bias is { RequiresGrad: true },
+                _ => false,
+            };
+            requires[n.Output] = parameters || n.Inputs.Any(v => requires[v]);
+        }
+        for (int v = 0; v < shapes.Count; v++)
+            if (requires[v] && alias[v] == v) grad[v] = new float[shapes[v].Numel];
+        for (int v = 0; v < shapes.Count; v++)
+            if (requires[v] && alias[v] != v) grad[v] = grad[alias[v]];
+    }
+
+    private static CompiledOp CreateOp(GraphNode n, List<Shape> shapes, bool differentiable, Dictionary<Tensor, BatchNormBase> norms)
+    {
+        int x = n.Inputs[0];
+        return n.Spec switch
+        {
+            Conv2dSpec c => new Conv2dOp(x, n.Output, c with { Geometry = c.Geometry }, n.Fold, n.Residual, n.Relu),
+            BatchNormSpec b => new BatchNormOp(x, n.Output, shapes[x], b, b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Relu),
+            ActivationSpec a => new ActivationOp(x, n.Output, a.Kind),
+            MaxPool2dSpec m => new MaxPool2dOp(x, n.Output, m.Geometry, differentiable),
+            AvgPool2dSpec a => new AvgPool2dOp(x, n.Output, a),
+            AdaptiveAvgPool2dSpec a => new AdaptiveAvgPool2dOp(x, n.Output, a.Geometry),
+            AddSpec => new AddOp(n.Inputs[0], n.Inputs[1], n.Output, n.Relu),
+            LinearSpec l => new LinearOp(x, n.Output, l, shapes[x].Numel / shapes[x][-1]),
+            _ => throw new InvalidOperationException($"Compile: no op for {n.Spec.GetType().Name}"),
+        };
+    }
+}

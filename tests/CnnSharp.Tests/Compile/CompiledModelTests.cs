@@ -1,0 +1,191 @@
+using CnnSharp.Compile;
+using CnnSharp.Functional;
+using CnnSharp.Kernels;
+using CnnSharp.Models;
+using CnnSharp.Modules;
+using CnnSharp.Tests.TestUtilities;
+using Xunit;
+
+namespace CnnSharp.Tests.Compile;
+
+/// <summary>The compiled path against the eager module: forward, every gradient and running statistics.</summary>
+public sealed class CompiledModelTests
+{
+    private static readonly Tolerance Forward = new(2e-4, 2e-5);
+    private static readonly Tolerance Grads = new(2e-3, 2e-5);
+
+    public static TheoryData<string> Models => new() { "resnet", "vgg", "convnet", "lenet5" };
+
+    private static (Module Eager, Module Compiled, int[] Shape) Pair(string name)
+    {
+        Module Make() => name switch
+        {
+            "resnet" => TestNets.ResNet(new Generator(3)),
+            "vgg" => TestNets.Vgg(new Generator(3)),
+            "convnet" => new ConvNet(generator: new Generator(3)),
+            _ => LeNet5.Create(generator: new Generator(3)),
+        };
+        int[] shape = name switch { "convnet" or "lenet5" => [6, 1, 28, 28], _ => [6, 3, 16, 16] };
+        var a = Make();
+        var b = Make();
+        TestNets.CopyState(a, b);
+        return (a, b, shape);
+    }
+
+    private static int[] Labels(int n, int classes) => [.. Enumerable.Range(0, n).Select(i => (i * 7 + 3) % classes)];
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Compiles_without_fallback(string name)
+    {
+        var (_, m, shape) = Pair(name);
+        var compiled = m.Compile(shape);
+        Assert.Null(compiled.FallbackReason);
+        Assert.NotEmpty(compiled.Describe(shape));
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Eval_forward_matches_eager(string name)
+    {
+        var (eager, m, shape) = Pair(name);
+        // Non-trivial running statistics, so folding is exercised.
+        var x0 = Tensor.Randn(new Generator(9), shape);
+        eager.Forward(x0);
+        TestNets.CopyState(eager, m);
+        eager.Eval();
+        m.Eval();
+        var compiled = m.Compile();
+        var x = Tensor.Randn(new Generator(5), shape);
+        using var _ = CnnSharp.Autograd.GradMode.NoGrad();
+        var expected = eager.Forward(x);
+        var actual = compiled.Forward(x);
+        Assert.Null(compiled.FallbackReason);
+        TensorAssert.Close(expected.Data, actual.Data, Forward, "eval output");
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Train_steps_match_eager_gradients_and_running_stats(string name)
+    {
+        var (eager, m, shape) = Pair(name);
+        var compiled = m.Compile(shape);
+        var eagerParams = eager.NamedParameters().ToList();
+        var compiledParams = m.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
+        for (int step = 0; step < 3; step++)
+        {
+            var x = Tensor.Randn(new Generator((ulong)(20 + step)), shape);
+            int classes = name is "resnet" or "vgg" ? 5 : 10;
+            var labels = Labels(shape[0], classes);
+            eager.ZeroGrad();
+            var loss = F.CrossEntropy(eager.Forward(x), labels);
+            loss.Backward();
+            float compiledLoss = compiled.TrainStep(x, labels);
+            Assert.Null(compiled.FallbackReason);
+            Assert.Equal(loss.Item(), compiledLoss, 4);
+            foreach (var (key, p) in eagerParams)
+                TensorAssert.Close(p.Grad!.Data, compiledParams[key].Grad!.Data, Grads, $"step {step} grad {key}");
+            // Same SGD update on both, so later steps compare from equal weights.
+            foreach (var (key, p) in eagerParams)
+            {
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(p.Grad!.Data, -0.05f, p.Data, p.Data);
+                compiledParams[key].Data.Clear();
+                p.Data.CopyTo(compiledParams[key].Data);
+            }
+        }
+        var eagerBuffers = eager.NamedBuffers().ToList();
+        var compiledBuffers = m.NamedBuffers().ToDictionary(b => b.Key, b => b.Value);
+        foreach (var (key, b) in eagerBuffers)
+            TensorAssert.Close(b.Data, compiledBuffers[key].Data, Forward, $"buffer {key}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Autograd_forward_backward_matches_eager(string name)
+    {
+        var (eager, m, shape) = Pair(name);
+        var compiled = m.Compile();
+        var x = Tensor.Randn(new Generator(4), shape).RequiresGrad_();
+        var xc = x.Detach().RequiresGrad_();
+        int classes = name is "resnet" or "vgg" ? 5 : 10;
+        var labels = Labels(shape[0], classes);
+        F.CrossEntropy(eager.Forward(x), labels).Backward();
+        F.CrossEntropy(compiled.Forward(xc), labels).Backward();
+        Assert.Null(compiled.FallbackReason);
+        TensorAssert.Close(x.Grad!.Data, xc.Grad!.Data, Grads, "input grad");
+        var cp = m.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
+        foreach (var (key, p) in eager.NamedParameters())
+            TensorAssert.Close(p.Grad!.Data, cp[key].Grad!.Data, Grads, $"grad {key}");
+    }
+
+    [Fact]
+    public void Backward_after_a_later_forward_is_a_clear_error()
+    {
+        var m = TestNets.Vgg(new Generator(1));
+        var compiled = m.Compile();
+        var x = Tensor.Randn(new Generator(2), 2, 3, 8, 8);
+        var first = compiled.Forward(x);
+        compiled.Forward(x);
+        var e = Assert.Throws<InvalidOperationException>(() => F.Sum(first).Backward());
+        Assert.Contains("Backward before the next Forward", e.Message);
+    }
+
+    [Fact]
+    public void Unsupported_op_falls_back_to_eager_with_a_reason()
+    {
+        var g = new Generator(1);
+        var m = new Sequential(new Conv2d(1, 4, 3, generator: g), new LeakyReLU(0.1f), new Flatten(), new Linear(4 * 6 * 6, 3, generator: g));
+        var compiled = m.Compile(2, 1, 8, 8);
+        Assert.NotNull(compiled.FallbackReason);
+        Assert.Contains("LeakyRelu", compiled.FallbackReason, StringComparison.OrdinalIgnoreCase);
+        var x = Tensor.Randn(new Generator(2), 2, 1, 8, 8);
+        using var _ = CnnSharp.Autograd.GradMode.NoGrad();
+        TensorAssert.Close(m.Forward(x).Data, compiled.Forward(x).Data, Tolerance.Float32, "fallback output");
+    }
+
+    [Fact]
+    public void Tracing_leaves_running_statistics_untouched()
+    {
+        var m = TestNets.ResNet(new Generator(1));
+        var before = m.NamedBuffers().Select(b => b.Value.ToArray()).ToList();
+        m.Compile(2, 3, 8, 8);
+        var after = m.NamedBuffers().Select(b => b.Value.ToArray()).ToList();
+        Assert.Equal(before, after);
+    }
+
+    [Fact]
+    public void Train_step_is_bit_identical_across_thread_counts()
+    {
+        float[][] Run(int threads)
+        {
+            int saved = Parallelism.MaxThreads;
+            Parallelism.MaxThreads = threads;
+            try
+            {
+                var m = TestNets.ResNet(new Generator(7));
+                var compiled = m.Compile();
+                var x = Tensor.Randn(new Generator(8), 8, 3, 16, 16);
+                compiled.TrainStep(x, Labels(8, 5));
+                return [.. m.Parameters().Select(p => p.Grad!.ToArray()), .. m.NamedBuffers().Select(b => b.Value.ToArray())];
+            }
+            finally
+            {
+                Parallelism.MaxThreads = saved;
+            }
+        }
+        var one = Run(1);
+        var two = Run(2);
+        var three = Run(3);
+        Assert.Equal(one, two);
+        Assert.Equal(one, three);
+    }
+
+    [Fact]
+    public void Train_step_rejects_targets_that_do_not_match()
+    {
+        var compiled = TestNets.Vgg(new Generator(1)).Compile();
+        var x = Tensor.Randn(new Generator(2), 2, 3, 8, 8);
+        Assert.Throws<ShapeException>(() => compiled.TrainStep(x, [1]));
+        Assert.Throws<ArgumentException>(() => compiled.TrainStep(x, [1, 9]));
+    }
+}

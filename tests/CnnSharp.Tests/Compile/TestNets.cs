@@ -1,0 +1,50 @@
+using CnnSharp.Functional;
+using CnnSharp.Modules;
+
+namespace CnnSharp.Tests.Compile;
+
+/// <summary>Small networks for the compiled-path tests: a residual block with a custom forward, and builders.</summary>
+internal static class TestNets
+{
+    /// <summary>torchvision-style BasicBlock: conv3x3-BN-ReLU-conv3x3-BN plus identity or 1x1 projection, then ReLU.</summary>
+    public sealed class Block : Module
+    {
+        private readonly Conv2d _conv1, _conv2;
+        private readonly BatchNorm2d _bn1, _bn2;
+        private readonly Sequential? _down;
+
+        public Block(int inC, int outC, int stride, Generator g)
+        {
+            _conv1 = RegisterModule("conv1", new Conv2d(inC, outC, 3, stride: stride, padding: 1, bias: false, generator: g));
+            _bn1 = RegisterModule("bn1", new BatchNorm2d(outC));
+            _conv2 = RegisterModule("conv2", new Conv2d(outC, outC, 3, padding: 1, bias: false, generator: g));
+            _bn2 = RegisterModule("bn2", new BatchNorm2d(outC));
+            if (stride != 1 || inC != outC)
+                _down = RegisterModule("downsample", new Sequential(new Conv2d(inC, outC, 1, stride: stride, bias: false, generator: g), new BatchNorm2d(outC)));
+        }
+
+        public override Tensor Forward(Tensor input)
+        {
+            var y = F.Relu(_bn1.Forward(_conv1.Forward(input)));
+            y = _bn2.Forward(_conv2.Forward(y));
+            var identity = _down is null ? input : _down.Forward(input);
+            return F.Relu(y + identity);
+        }
+    }
+
+    public static Module ResNet(Generator g) => new Sequential(
+        new Conv2d(3, 8, 3, padding: 1, bias: false, generator: g), new BatchNorm2d(8), new ReLU(),
+        new Block(8, 8, 1, g), new Block(8, 16, 2, g),
+        new AdaptiveAvgPool2d(1), new Flatten(), new Linear(16, 5, generator: g));
+
+    public static Module Vgg(Generator g) => new Sequential(
+        new Conv2d(3, 8, 3, padding: 1, generator: g), new BatchNorm2d(8), new ReLU(),
+        new Conv2d(8, 8, 3, padding: 1, generator: g), new BatchNorm2d(8), new ReLU(),
+        new MaxPool2d(2),
+        new Conv2d(8, 16, 3, padding: 1, generator: g), new BatchNorm2d(16), new ReLU(),
+        new AdaptiveAvgPool2d(1), new Flatten(), new Linear(16, 5, generator: g));
+
+    /// <summary>A copy of <paramref name="source"/>'s state (parameters and buffers) into <paramref name="target"/>.</summary>
+    public static void CopyState(Module source, Module target) =>
+        target.LoadStateDict(source.StateDict().ToDictionary(e => e.Key, e => e.Value.Clone()));
+}
