@@ -104,7 +104,7 @@ public sealed class InteropCliTests : IDisposable
         TensorAssert.Close(model.Forward(input).Data, OnnxRuntimeRunner.Run(File.ReadAllBytes(onnx), input).Data, new Tolerance(1e-4, 1e-5));
     }
 
-    [ConformanceFact]
+    [Fact]
     public void Predict_and_export_accept_pytorch_state_dicts_of_convnet_and_lenet5()
     {
         var images = Images();

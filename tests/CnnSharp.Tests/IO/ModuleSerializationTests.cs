@@ -16,7 +16,7 @@ public sealed class ModuleSerializationTests
     /// </summary>
     private static readonly Tolerance PyTorchLogits = new(1e-5, 1e-6);
 
-    [ConformanceFact]
+    [Fact]
     public void ConvNet_pytorch_state_dict_reproduces_pytorch_logits()
     {
         var model = new ConvNet();
@@ -30,7 +30,7 @@ public sealed class ModuleSerializationTests
         TensorAssert.Close(expected.Data, logits.Data, PyTorchLogits, "seed_convnet logits");
     }
 
-    [ConformanceFact]
+    [Fact]
     public void LeNet5_pytorch_state_dict_reproduces_pytorch_logits()
     {
         var model = LeNet5.Create();
@@ -42,7 +42,7 @@ public sealed class ModuleSerializationTests
         TensorAssert.Close(expected.Data, logits.Data, PyTorchLogits, "lenet5 logits");
     }
 
-    [ConformanceFact]
+    [Fact]
     public void Resaving_a_loaded_pytorch_file_reproduces_it_byte_for_byte()
     {
         using var dir = new TempDirectory();
@@ -56,7 +56,7 @@ public sealed class ModuleSerializationTests
         }
     }
 
-    [ConformanceFact]
+    [Fact]
     public void Pytorch_num_batches_tracked_loads_from_I64_and_saves_as_I64()
     {
         var model = new ConvNet();

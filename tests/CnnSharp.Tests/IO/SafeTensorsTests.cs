@@ -14,7 +14,7 @@ public sealed class SafeTensorsTests
         "layer2.1.running_mean", "layer2.1.running_var", "layer2.1.num_batches_tracked", "fc.weight", "fc.bias",
     ];
 
-    [ConformanceFact]
+    [Fact]
     public void Read_seed_convnet_state_dict_has_pytorch_keys_shapes_and_int64_counters()
     {
         var file = SafeTensors.Read(ConformanceData.PathOf("pytorch-models", "seed_convnet", "state_dict.safetensors"));
@@ -35,7 +35,7 @@ public sealed class SafeTensorsTests
         Assert.Equal(1.1101902f, file["layer1.1.running_var"].ToTensor().Data[0]);
     }
 
-    [ConformanceFact]
+    [Fact]
     public void ReadStateDict_seed_convnet_splits_tensors_and_counters_in_file_order()
     {
         var dict = SafeTensors.ReadStateDict(ConformanceData.PathOf("pytorch-models", "seed_convnet", "state_dict.safetensors"));
@@ -47,7 +47,7 @@ public sealed class SafeTensorsTests
         Assert.Equal(0L, dict.GetInt64("layer2.1.num_batches_tracked"));
     }
 
-    [ConformanceFact]
+    [Fact]
     public void Read_lenet5_state_dict_has_sequential_keys()
     {
         var file = SafeTensors.Read(ConformanceData.PathOf("pytorch-models", "lenet5", "state_dict.safetensors"));
@@ -57,7 +57,7 @@ public sealed class SafeTensorsTests
         Assert.All(file.Entries, e => Assert.Equal(SafeTensorDType.Float32, e.DType));
     }
 
-    [ConformanceFact]
+    [Fact]
     public void StateDict_round_trip_reproduces_pytorch_files_byte_for_byte()
     {
         using var dir = new TempDirectory();

@@ -7,9 +7,11 @@ using Xunit.Abstractions;
 namespace CnnSharp.Tests.Onnx;
 
 /// <summary>
-/// Runs every case of the shared conformance suite (<c>onnx/node</c>, <c>onnx/pytorch-converted</c>,
-/// <c>onnx/pytorch-operator</c>, <c>pytorch-models</c>) through <see cref="OnnxSession"/>: load, feed
-/// <c>test_data_set_0/input_N.pb</c>, compare with <c>output_N.pb</c>. One theory row per case, plus a summary.
+/// Runs every case of the conformance suite (<c>onnx/node</c>, <c>onnx/pytorch-converted</c>,
+/// <c>onnx/pytorch-operator</c>, <c>pytorch-models</c>; see <see cref="ConformanceData"/>) through
+/// <see cref="OnnxSession"/>: load, feed <c>test_data_set_0/input_N.pb</c>, compare with <c>output_N.pb</c>. One
+/// theory row per case present (the vendored ones, plus <c>pytorch-models/resnet18</c> where the full suite is
+/// beside the repository), plus a summary.
 /// </summary>
 /// <remarks>
 /// <para>Tolerance: <c>|actual − expected| ≤ atol + rtol·|expected|</c> element-wise, integer and BOOL outputs exactly.
@@ -31,13 +33,11 @@ public sealed class ConformanceSuiteTests(ITestOutputHelper output)
     public static TheoryData<string> Cases()
     {
         var data = new TheoryData<string>();
-        var cases = CaseNames();
-        if (cases.Count == 0) data.Add("(conformance folder absent)");
-        foreach (string c in cases.Where(c => !KnownSkips.ContainsKey(c))) data.Add(c);
+        foreach (string c in ConformanceData.Cases().Where(c => !KnownSkips.ContainsKey(c))) data.Add(c);
         return data;
     }
 
-    [ConformanceTheory]
+    [Theory]
     [MemberData(nameof(Cases))]
     public void Case_reproduces_the_reference_outputs(string name)
     {
@@ -46,7 +46,7 @@ public sealed class ConformanceSuiteTests(ITestOutputHelper output)
         Assert.True(result.Passed, $"{name}: {result.Detail}");
     }
 
-    [ConformanceFact]
+    [Fact]
     public void Every_case_passes_and_the_counts_are_reported()
     {
         var results = s_results.Value;
@@ -61,10 +61,10 @@ public sealed class ConformanceSuiteTests(ITestOutputHelper output)
         Assert.Equal(0, failed);
     }
 
-    [ConformanceFact]
+    [Fact]
     public void Known_skips_exist_and_still_fail()
     {
-        var all = CaseNames();
+        var all = ConformanceData.Cases();
         foreach (var (name, reason) in KnownSkips)
         {
             Assert.Contains(name, all);
@@ -73,25 +73,8 @@ public sealed class ConformanceSuiteTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Case names relative to the conformance root, e.g. <c>onnx/node/test_abs</c>.</summary>
-    private static List<string> CaseNames()
-    {
-        if (ConformanceData.Root is not { } root) return [];
-        var names = new List<string>();
-        foreach (string suite in new[] { "onnx/node", "onnx/pytorch-converted", "onnx/pytorch-operator", "pytorch-models" })
-        {
-            string folder = Path.Combine(root, suite);
-            if (!Directory.Exists(folder)) continue;
-            names.AddRange(Directory.EnumerateDirectories(folder)
-                .Where(d => File.Exists(Path.Combine(d, "model.onnx")))
-                .Select(d => suite + "/" + Path.GetFileName(d)));
-        }
-        names.Sort(StringComparer.Ordinal);
-        return names;
-    }
-
     private static IReadOnlyDictionary<string, CaseResult> RunAll() =>
-        CaseNames().Where(c => !KnownSkips.ContainsKey(c)).ToDictionary(c => c, RunCase, StringComparer.Ordinal);
+        ConformanceData.Cases().Where(c => !KnownSkips.ContainsKey(c)).ToDictionary(c => c, RunCase, StringComparer.Ordinal);
 
     private static CaseResult RunCase(string name)
     {

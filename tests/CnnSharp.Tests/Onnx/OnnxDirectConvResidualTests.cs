@@ -132,16 +132,24 @@ public sealed class OnnxDirectConvResidualTests
         Assert.Equal((0L, 1L), (chain.DirectRuns, chain.FallbackRuns));
     }
 
-    [ConformanceFact]
-    public void Conformance_resnet18_runs_four_residual_layers_on_the_winograd_split_and_reproduces_pytorch()
+    /// <summary>
+    /// The vendored <c>resnet18_narrow</c> (ResNet-18's layout at a quarter of the width, on a 256x256 input so that its
+    /// residual layers are as large and tiled as ResNet-18's), and ResNet-18 itself where the full suite is present.
+    /// </summary>
+    public static TheoryData<string> ResNets() => ConformanceData.PresentModels("resnet18_narrow", "resnet18");
+
+    [Theory]
+    [MemberData(nameof(ResNets))]
+    public void Conformance_resnet_runs_four_residual_layers_on_the_winograd_split_and_reproduces_pytorch(string name)
     {
-        var session = OnnxSession.Load(ConformanceModels.Model("resnet18"));
+        var session = OnnxSession.Load(ConformanceModels.Model(name));
         var residual = session.Graph.Ops.OfType<DirectConvChainOp>().Where(c => c.Stages[0].Residual).ToArray();
         // The five basic blocks whose Add the 3x3 conv takes (in the downsampling blocks the later 1x1/2 shortcut takes
-        // it): 2 at 56x56, one each at 28x28, 14x14 and 7x7; the 7x7 one has too few tiles for the split.
+        // it): 2 in layer1 (56x56 in ResNet-18, 64x64 in the narrow one), one each in layers 2, 3 and 4; layer4's
+        // (7x7 or 8x8: 4 tiles) has too few tiles for the split.
         Assert.Equal(5, residual.Length);
-        var output = session.Run(ConformanceModels.Input("resnet18"));
-        TensorAssert.Close(TensorAssert.ToDouble(ConformanceModels.Output("resnet18").Data), output.ToArray(), new Tolerance(1e-3, 1e-5));
+        var output = session.Run(ConformanceModels.Input(name));
+        TensorAssert.Close(TensorAssert.ToDouble(ConformanceModels.Output(name).Data), output.ToArray(), new Tolerance(1e-3, 1e-5));
         if (Isa.Level is IsaLevel.V256 or IsaLevel.V512)
             Assert.Equal(4, residual.Sum(c => c.DirectRuns));
     }

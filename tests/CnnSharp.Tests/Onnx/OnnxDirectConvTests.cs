@@ -275,7 +275,7 @@ public sealed class OnnxDirectConvTests
             TensorAssert.Close(expected[name].ToArray(), actual[name].ToArray(), Tolerance.Accumulated, name);
     }
 
-    [ConformanceFact]
+    [Fact]
     public void Conformance_seed_convnet_runs_on_the_direct_kernels_and_reproduces_pytorch()
     {
         var session = OnnxSession.Load(ConformanceModels.Model("seed_convnet"));
