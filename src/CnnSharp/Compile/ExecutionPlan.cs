@@ -60,20 +60,36 @@ internal sealed class ExecutionPlan
     /// <summary>The parameters that receive gradients.</summary>
     public Tensor[] Parameters { get; }
 
+    /// <summary>Per-op forward and backward seconds, accumulated while not null (<see cref="CompiledModel.Profile"/>).</summary>
+    internal double[,]? Timings { get; set; }
+
     /// <summary>Runs every op on <paramref name="input"/>'s storage; the result is in <c>Data[Output]</c>.</summary>
     public void Forward(float[] input)
     {
         for (int v = 0; v < Data.Length; v++)
             if (v == 0 || ReferenceEquals(Data[v], _traceInput)) Data[v] = input;
         _traceInput = input;
-        foreach (var op in Ops) op.Forward(this);
+        if (Timings is null) foreach (var op in Ops) op.Forward(this);
+        else for (int i = 0; i < Ops.Length; i++) Timed(i, 0, forward: true);
     }
 
     /// <summary>Clears every value gradient, then runs the ops' backward in reverse order; the caller has filled
     /// <c>Grad[Output]</c> (after <see cref="ClearGradients"/>) and made sure every parameter's <c>Grad</c> exists.</summary>
     public void Backward()
     {
-        for (int i = Ops.Length - 1; i >= 0; i--) Ops[i].Backward(this);
+        for (int i = Ops.Length - 1; i >= 0; i--)
+        {
+            if (Timings is null) Ops[i].Backward(this);
+            else Timed(i, 1, forward: false);
+        }
+    }
+
+    private void Timed(int op, int column, bool forward)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (forward) Ops[op].Forward(this);
+        else Ops[op].Backward(this);
+        Timings![op, column] += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     /// <summary>Zeroes every value gradient buffer (backward accumulates into them).</summary>

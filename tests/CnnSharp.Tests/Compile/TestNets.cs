@@ -37,12 +37,13 @@ internal static class TestNets
         new Block(8, 8, 1, g), new Block(8, 16, 2, g),
         new AdaptiveAvgPool2d(1), new Flatten(), new Linear(16, 5, generator: g));
 
+    /// <summary>VGG-style: the 16- and 32-channel 3x3 convs run on the direct kernels, the 3-channel stem on the GEMM.</summary>
     public static Module Vgg(Generator g) => new Sequential(
-        new Conv2d(3, 8, 3, padding: 1, generator: g), new BatchNorm2d(8), new ReLU(),
-        new Conv2d(8, 8, 3, padding: 1, generator: g), new BatchNorm2d(8), new ReLU(),
+        new Conv2d(3, 16, 3, padding: 1, generator: g), new BatchNorm2d(16), new ReLU(),
+        new Conv2d(16, 16, 3, padding: 1, generator: g), new BatchNorm2d(16), new ReLU(),
         new MaxPool2d(2),
-        new Conv2d(8, 16, 3, padding: 1, generator: g), new BatchNorm2d(16), new ReLU(),
-        new AdaptiveAvgPool2d(1), new Flatten(), new Linear(16, 5, generator: g));
+        new Conv2d(16, 32, 3, padding: 1, generator: g), new BatchNorm2d(32), new ReLU(),
+        new AdaptiveAvgPool2d(1), new Flatten(), new Linear(32, 5, generator: g));
 
     /// <summary>A copy of <paramref name="source"/>'s state (parameters and buffers) into <paramref name="target"/>.</summary>
     public static void CopyState(Module source, Module target) =>

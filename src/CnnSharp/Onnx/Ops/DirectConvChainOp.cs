@@ -2,7 +2,6 @@ using System.Numerics.Tensors;
 using CnnSharp.Kernels;
 using CnnSharp.Kernels.Direct;
 using CnnSharp.Onnx.Runtime;
-using CnnSharp.Training.Fast;
 
 namespace CnnSharp.Onnx.Ops;
 
@@ -271,7 +270,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
             {
                 var first = plan.Convs[0];
                 int channels = first.InChannels == 1 ? 1 : 16;
-                ToPaddedBlocked(src, first, scratch.X[0].Pointer, unit * channels, channels);
+                BlockedLayout.ToPaddedInput(src, first, scratch.X[0].Pointer, unit * channels, channels);
             }
             else if (_phase == 1)
             {
@@ -284,7 +283,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
             else if (_residual is null)
             {
                 long q = (long)plan.OutHeight * plan.OutWidth;
-                ConvNetEngine.BlockedToChannelMajor(scratch.Final.Pointer + unit * q * 16, dst + unit * q * 16, 16, (int)q);
+                BlockedLayout.ToChannelMajor(scratch.Final.Pointer + unit * q * 16, dst + unit * q * 16, 16, (int)q);
             }
             else
             {
@@ -350,11 +349,11 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
     {
         var convs = plan.Convs;
         var first = convs[0];
-        ToPaddedBlocked(src, first, scratch.X[0].Pointer, 0, first.InChannels);
+        BlockedLayout.ToPaddedInput(src, first, scratch.X[0].Pointer, 0, first.InChannels);
         for (int i = 0; i < convs.Length; i++) RunStage(plan, scratch, i);
         if (residual == null)
         {
-            ConvNetEngine.BlockedToChannelMajor(scratch.Final.Pointer, dst, plan.OutChannels, plan.OutHeight * plan.OutWidth);
+            BlockedLayout.ToChannelMajor(scratch.Final.Pointer, dst, plan.OutChannels, plan.OutHeight * plan.OutWidth);
             return;
         }
         for (int block = 0; block < plan.OutChannels / 16; block++)
@@ -400,33 +399,6 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
             return ((nint)(scratch.X[i + 1].Pointer + next.Padding * next.InputRow + next.Padding * 16), next.InputPlane, next.InputRow);
         }
         return ((nint)scratch.Final.Pointer, (nint)plan.OutHeight * plan.OutWidth * 16, plan.OutWidth * 16);
-    }
-
-    /// <summary>
-    /// Channels [<paramref name="firstChannel"/>, +<paramref name="channels"/>) of an NCHW image → the interior of the
-    /// padded input of <paramref name="c"/> (border zeros stay untouched).
-    /// </summary>
-    private static void ToPaddedBlocked(float* src, DirectConv2d c, float* x, int firstChannel, int channels)
-    {
-        int h = c.Height, w = c.Width, p = c.Padding;
-        if (c.InChannels == 1)
-        {
-            for (int r = 0; r < h; r++)
-                new ReadOnlySpan<float>(src + (long)r * w, w).CopyTo(new Span<float>(x + (r + p) * c.PaddedWidth + p, w));
-            return;
-        }
-        long planeIn = (long)h * w;
-        for (int ch = firstChannel; ch < firstChannel + channels; ch++)
-        {
-            float* s = src + ch * planeIn;
-            float* d = x + ch / 16 * c.InputPlane + p * c.InputRow + p * 16 + ch % 16;
-            for (int r = 0; r < h; r++)
-            {
-                float* sr = s + (long)r * w;
-                float* dr = d + r * c.InputRow;
-                for (int col = 0; col < w; col++) dr[col * 16] = sr[col];
-            }
-        }
     }
 
     /// <summary>How a plan runs its large stages.</summary>

@@ -278,7 +278,7 @@ public sealed unsafe class ConvNetEngine
             BnReluPool.Forward(_path, _y2.Pointer + (long)n * _conv2.OutputImage, _c2 / 16, _half, _half, _bn2.Scale.Pointer, _bn2.Shift.Pointer,
                 ts.Pooled.Pointer, q * 16, _quarter * 16);
             float* f = _feat.Pointer + (long)n * _features;
-            BlockedToChannelMajor(ts.Pooled.Pointer, f, _c2, q);
+            BlockedLayout.ToChannelMajor(ts.Pooled.Pointer, f, _c2, q);
             var feat = new ReadOnlySpan<float>(f, _features);
             for (int k = 0; k < _classes; k++)
                 _logits[n * _classes + k] = (double)b[k] + TensorPrimitives.Dot(new ReadOnlySpan<float>(w, k * _features, _features), feat);
@@ -336,7 +336,7 @@ public sealed unsafe class ConvNetEngine
                 TensorPrimitives.MultiplyAdd(feat, d, gk, gk);
             }
             float* g2 = _g2.Pointer + (long)n * _c2 * q;
-            ChannelMajorToBlocked(ts.FeatureGrad.Pointer, g2, _c2, q);
+            BlockedLayout.FromChannelMajor(ts.FeatureGrad.Pointer, g2, _c2, q);
             BnReluPool.BackwardStats(_path, _y2.Pointer + (long)n * _conv2.OutputImage, _c2 / 16, _half, _half, _bn2.Scale.Pointer, _bn2.Shift.Pointer,
                 _bn2.Mean.Pointer, _bn2.InvStd.Pointer, g2, q * 16, _quarter * 16, cs.StatA, cs.StatB);
         }
@@ -470,28 +470,6 @@ public sealed unsafe class ConvNetEngine
     {
         parameter.Grad ??= Tensor.Zeros(parameter.Shape);
         return parameter.Grad.Data;
-    }
-
-    // [C/16][q][16] -> [C][q] (PyTorch's flatten order of a (C, H, W) map).
-    internal static void BlockedToChannelMajor(float* src, float* dst, int channels, int q)
-    {
-        for (int c = 0; c < channels; c++)
-        {
-            float* s = src + (long)c / 16 * q * 16 + c % 16;
-            float* d = dst + (long)c * q;
-            for (int i = 0; i < q; i++) d[i] = s[i * 16];
-        }
-    }
-
-    // [C][q] -> [C/16][q][16].
-    internal static void ChannelMajorToBlocked(float* src, float* dst, int channels, int q)
-    {
-        for (int c = 0; c < channels; c++)
-        {
-            float* s = src + (long)c * q;
-            float* d = dst + (long)c / 16 * q * 16 + c % 16;
-            for (int i = 0; i < q; i++) d[i * 16] = s[i];
-        }
     }
 
     /// <summary>Per-layer BN vectors (aligned, one float per channel) and batch sums.</summary>

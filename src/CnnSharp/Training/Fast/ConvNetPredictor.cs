@@ -164,7 +164,7 @@ public sealed unsafe class ConvNetPredictor
         else
             c2.ForwardImage(x2, _w2.Pointer, _b2.Pointer, sc.Y2.Pointer, c2.OutputPlane, _half * 16, null, null, relu: true);
         BnReluPool.Forward(_path, sc.Y2.Pointer, _c2 / 16, _half, _half, _one.Pointer, _zero.Pointer, sc.Pooled.Pointer, q * 16, _quarter * 16);
-        ConvNetEngine.BlockedToChannelMajor(sc.Pooled.Pointer, sc.Features.Pointer, _c2, q);
+        BlockedLayout.ToChannelMajor(sc.Pooled.Pointer, sc.Features.Pointer, _c2, q);
         var feat = new ReadOnlySpan<float>(sc.Features.Pointer, _features);
         float* o = _out + (long)n * _classes;
         for (int k = 0; k < _classes; k++)

@@ -1,0 +1,165 @@
+using CnnSharp.Kernels;
+using CnnSharp.Kernels.Direct;
+
+namespace CnnSharp.Compile.Ops;
+
+/// <summary>
+/// A stride-1 convolution on the register-blocked direct kernels (<see cref="DirectConv2d"/>): forward, input gradient
+/// (the forward kernel over the padded output gradient with transposed, flipped weights) and weight gradient, image by
+/// image, with the NCHW ↔ blocked conversions at the op's edges.
+/// </summary>
+/// <remarks>
+/// <para>Eligible: one group, stride 1, dilation 1, a square kernel, the same padding on every side and at most
+/// kernel − 1, C = 1 or a multiple of 16, K a multiple of 16 (<see cref="Supports"/>); other convolutions use
+/// <see cref="Conv2dOp"/>.</para>
+/// <para>Threads: the batch is cut into a fixed number of image chunks, whatever the thread count, each with its own
+/// weight-gradient accumulator, summed in chunk order: every bit of every result is the same for any thread count.</para>
+/// <para>Memory (allocated once): the padded blocked input (kept for the weight gradient), the blocked output, and in
+/// backward the padded blocked output gradient and the blocked input gradient.</para>
+/// </remarks>
+internal sealed unsafe class DirectConv2dOp : CompiledOp
+{
+    private const int MaxChunks = 8;
+
+    private readonly Tensor _weight;
+    private readonly Tensor? _bias;
+    private readonly Conv2dGeometry _g;
+    private readonly DirectConv2d _plan;
+    private readonly DirectConv2d? _dxPlan;
+    private readonly AlignedBuffer _packed, _x, _y;
+    private readonly AlignedBuffer? _packedT, _dy, _dx, _bias16;
+    private readonly AlignedBuffer[] _acc;
+    private readonly nint[] _accPointers;
+    private readonly int _chunks;
+    private readonly Action<int, int> _forward, _backward;
+    private ExecutionPlan? _exec;
+    private bool _inputGrad;
+
+    public DirectConv2dOp(int input, int output, Conv2dSpec spec, bool differentiable) : base([input], output)
+    {
+        _weight = spec.Weight;
+        _bias = spec.Bias;
+        _g = spec.Geometry;
+        var level = Isa.Level;
+        _plan = new DirectConv2d(_g.C, _g.K, _g.KH, _g.PadTop, _g.H, _g.W, level);
+        _packed = new AlignedBuffer(_plan.WeightLength);
+        _x = new AlignedBuffer(_g.N * _plan.InputImage);
+        _y = new AlignedBuffer(_g.N * _plan.OutputImage);
+        if (_bias is not null) _bias16 = new AlignedBuffer(_g.K);
+        _chunks = Math.Max(1, Math.Min(MaxChunks, _g.N));
+        _acc = [];
+        _accPointers = [];
+        if (differentiable)
+        {
+            if (_g.C % 16 == 0)
+            {
+                _dxPlan = DirectConv2d.ForBackwardInput(_plan);
+                _packedT = new AlignedBuffer(_dxPlan.WeightLength);
+                _dx = new AlignedBuffer(_g.N * _dxPlan.OutputImage);
+            }
+            // The padded blocked output gradient: the input-gradient plan's input layout (padding kernel − 1 − p).
+            int pad = _g.KH - 1 - _g.PadTop, ph = _g.OutH + 2 * pad, pw = _g.OutW + 2 * pad;
+            _dyPadding = pad;
+            _dyRow = pw * 16;
+            _dyPlane = ph * _dyRow;
+            _dy = new AlignedBuffer(_g.N * (_g.K / 16) * _dyPlane);
+            _acc = [.. Enumerable.Range(0, _chunks).Select(_ => new AlignedBuffer(_plan.WeightLength))];
+            _accPointers = [.. _acc.Select(a => (nint)a.Pointer)];
+        }
+        _forward = ForwardChunk;
+        _backward = BackwardChunk;
+    }
+
+    private readonly int _dyPadding, _dyRow, _dyPlane;
+
+    /// <summary>Whether the direct kernels take this convolution (see the class remarks).</summary>
+    public static bool Supports(in Conv2dGeometry g) =>
+        g.Groups == 1 && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.KH == g.KW
+        && g.PadTop == g.PadLeft && g.PadTop == g.PadBottom && g.PadTop == g.PadRight && g.PadTop <= g.KH - 1
+        && (g.C == 1 || g.C % 16 == 0) && g.K % 16 == 0 && g.OutH > 0 && g.OutW > 0;
+
+    public override string Name => $"Conv2d direct {_g.C}->{_g.K} {_g.KH}x{_g.KW}";
+
+    public override IEnumerable<Tensor> Parameters => _bias is null ? [_weight] : [_weight, _bias];
+
+    public override void Forward(ExecutionPlan plan)
+    {
+        _exec = plan;
+        _plan.PackWeights(_weight.Data, transposeAndFlip: false, _packed.Pointer);
+        if (_bias is not null) _bias.Data.CopyTo(_bias16!.Span);
+        Parallelism.For(_chunks, _forward);
+    }
+
+    private void ForwardChunk(int c0, int c1)
+    {
+        int q = _g.OutH * _g.OutW;
+        fixed (float* src = _exec!.Data[Inputs[0]], dst = _exec.Data[Output])
+        {
+            for (int n = Start(c0); n < Start(c1); n++)
+            {
+                float* x = _x.Pointer + (long)n * _plan.InputImage;
+                float* y = _y.Pointer + (long)n * _plan.OutputImage;
+                BlockedLayout.ToPaddedInput(src + (long)n * _g.C * _g.H * _g.W, _plan, x, 0, _g.C);
+                _plan.ForwardImage(x, _packed.Pointer, _bias is null ? null : _bias16!.Pointer, y, _plan.OutputPlane, _g.OutW * 16, null, null, relu: false);
+                BlockedLayout.ToChannelMajor(y, dst + (long)n * _g.K * q, _g.K, q);
+            }
+        }
+    }
+
+    private int Start(int chunk) => (int)((long)_g.N * chunk / _chunks);
+
+    public override void Backward(ExecutionPlan plan)
+    {
+        _exec = plan;
+        _inputGrad = plan.Grad[Inputs[0]] is not null;
+        if (_inputGrad && _dxPlan is not null) _dxPlan.PackWeights(_weight.Data, transposeAndFlip: true, _packedT!.Pointer);
+        Parallelism.For(_chunks, _backward);
+        if (_weight.RequiresGrad) _plan.UnpackWeightGrad(_accPointers, _weight.Grad!.Data, accumulate: true);
+        if (_bias is { RequiresGrad: true }) Conv2dKernels.BackwardBias(plan.Grad[Output], _bias.Grad!.Data, _g);
+        if (_inputGrad && _dxPlan is null) Conv2dKernels.BackwardInput(plan.Grad[Output], _weight.Data, plan.Grad[Inputs[0]], _g);
+    }
+
+    private void BackwardChunk(int c0, int c1)
+    {
+        int q = _g.OutH * _g.OutW, inQ = _g.H * _g.W;
+        fixed (float* gy = _exec!.Grad[Output], gx = _exec.Grad[Inputs[0]])
+        {
+            for (int chunk = c0; chunk < c1; chunk++)
+            {
+                float* acc = _acc[chunk].Pointer;
+                _acc[chunk].Clear();
+                for (int n = Start(chunk); n < Start(chunk + 1); n++)
+                {
+                    float* dy = _dy!.Pointer + (long)n * (_g.K / 16) * _dyPlane;
+                    float* interior = dy + _dyPadding * _dyRow + _dyPadding * 16;
+                    ToPadded(gy + (long)n * _g.K * q, interior);
+                    if (_inputGrad && _dxPlan is not null)
+                    {
+                        float* dx = _dx!.Pointer + (long)n * _dxPlan.OutputImage;
+                        _dxPlan.ForwardImage(dy, _packedT!.Pointer, null, dx, _dxPlan.OutputPlane, _g.W * 16, null, null, relu: false);
+                        BlockedLayout.ToChannelMajor(dx, gx + (long)n * _g.C * inQ, _g.C, inQ, accumulate: true);
+                    }
+                    if (_weight.RequiresGrad)
+                        _plan.WeightGradImage(_x.Pointer + (long)n * _plan.InputImage, interior, _dyPlane, _dyRow, acc);
+                }
+            }
+        }
+    }
+
+    // (K, Ho, Wo) → the interior of the padded blocked gradient image.
+    private void ToPadded(float* src, float* interior)
+    {
+        int ho = _g.OutH, wo = _g.OutW;
+        for (int k = 0; k < _g.K; k++)
+        {
+            float* s = src + (long)k * ho * wo;
+            float* d = interior + k / 16 * _dyPlane + k % 16;
+            for (int r = 0; r < ho; r++)
+            {
+                float* sr = s + r * wo;
+                float* dr = d + r * _dyRow;
+                for (int col = 0; col < wo; col++) dr[col * 16] = sr[col];
+            }
+        }
+    }
+}

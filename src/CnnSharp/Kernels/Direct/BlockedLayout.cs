@@ -1,0 +1,60 @@
+namespace CnnSharp.Kernels.Direct;
+
+/// <summary>
+/// Conversions between PyTorch's channel-major image layout (C, H, W) and the direct kernels' blocked layouts:
+/// unpadded [C/16][H][W][16] and padded [C/16][H+2p][W+2p][16] (a single-channel image pads as [H+2p][W+2p]).
+/// </summary>
+/// <remarks>The one implementation shared by the compiled executor, the seed ConvNet engine and predictor, and the ONNX
+/// direct-conv chains. Padded writes fill the interior only, so a buffer's zero border is set once.</remarks>
+internal static unsafe class BlockedLayout
+{
+    /// <summary>[C/16][q][16] → [C][q] (q = H·W, PyTorch's flatten order), overwriting or adding into <paramref name="dst"/>.</summary>
+    public static void ToChannelMajor(float* src, float* dst, int channels, int q, bool accumulate = false)
+    {
+        for (int c = 0; c < channels; c++)
+        {
+            float* s = src + (long)c / 16 * q * 16 + c % 16;
+            float* d = dst + (long)c * q;
+            if (accumulate) for (int i = 0; i < q; i++) d[i] += s[i * 16];
+            else for (int i = 0; i < q; i++) d[i] = s[i * 16];
+        }
+    }
+
+    /// <summary>[C][q] → [C/16][q][16].</summary>
+    public static void FromChannelMajor(float* src, float* dst, int channels, int q)
+    {
+        for (int c = 0; c < channels; c++)
+        {
+            float* s = src + (long)c * q;
+            float* d = dst + (long)c / 16 * q * 16 + c % 16;
+            for (int i = 0; i < q; i++) d[i * 16] = s[i];
+        }
+    }
+
+    /// <summary>
+    /// Channels [<paramref name="firstChannel"/>, +<paramref name="channels"/>) of a (C, H, W) image → the interior of
+    /// <paramref name="c"/>'s padded input (border zeros stay untouched).
+    /// </summary>
+    public static void ToPaddedInput(float* src, DirectConv2d c, float* x, int firstChannel, int channels)
+    {
+        int h = c.Height, w = c.Width, p = c.Padding;
+        if (c.InChannels == 1)
+        {
+            for (int r = 0; r < h; r++)
+                new ReadOnlySpan<float>(src + (long)r * w, w).CopyTo(new Span<float>(x + (r + p) * c.PaddedWidth + p, w));
+            return;
+        }
+        long planeIn = (long)h * w;
+        for (int ch = firstChannel; ch < firstChannel + channels; ch++)
+        {
+            float* s = src + ch * planeIn;
+            float* d = x + ch / 16 * c.InputPlane + p * c.InputRow + p * 16 + ch % 16;
+            for (int r = 0; r < h; r++)
+            {
+                float* sr = s + (long)r * w;
+                float* dr = d + r * c.InputRow;
+                for (int col = 0; col < w; col++) dr[col * 16] = sr[col];
+            }
+        }
+    }
+}
