@@ -243,8 +243,7 @@ internal static class PlanBuilder
         int x = n.Inputs[0];
         return n.Spec switch
         {
-            Conv2dSpec c when n.Fold is null && n.Residual < 0 && !n.Relu && DirectConv2dOp.Supports(c.Geometry) =>
-                new DirectConv2dOp(x, n.Output, c, differentiable),
+            Conv2dSpec c when n.Residual < 0 && DirectConv2dOp.Supports(c.Geometry) => new DirectConv2dOp(x, n.Output, c, differentiable, n.Fold, n.Relu),
             Conv2dSpec c => new Conv2dOp(x, n.Output, c, n.Fold, n.Residual, n.Relu),
             BatchNormSpec b => new BatchNormOp(x, n.Output, shapes[x], b, b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Relu),
             ActivationSpec a => new ActivationOp(x, n.Output, a.Kind),

@@ -35,17 +35,21 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
     private ExecutionPlan? _exec;
     private bool _inputGrad;
 
-    public DirectConv2dOp(int input, int output, Conv2dSpec spec, bool differentiable) : base([input], output)
+    public DirectConv2dOp(int input, int output, Conv2dSpec spec, bool differentiable, BatchNormSpec? fold = null, bool relu = false)
+        : base([input], output)
     {
         _weight = spec.Weight;
         _bias = spec.Bias;
+        _fold = fold;
+        _relu = relu;
         _g = spec.Geometry;
         var level = Isa.Level;
         _plan = new DirectConv2d(_g.C, _g.K, _g.KH, _g.PadTop, _g.H, _g.W, level);
         _packed = new AlignedBuffer(_plan.WeightLength);
         _x = new AlignedBuffer(_g.N * _plan.InputImage);
         _y = new AlignedBuffer(_g.N * _plan.OutputImage);
-        if (_bias is not null) _bias16 = new AlignedBuffer(_g.K);
+        if (_bias is not null || fold is not null) _bias16 = new AlignedBuffer(_g.K);
+        if (fold is not null) _folded = new float[_weight.Numel];
         _chunks = Math.Max(1, Math.Min(MaxChunks, _g.N));
         _acc = [];
         _accPointers = [];
@@ -71,6 +75,9 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
     }
 
     private readonly int _dyPadding, _dyRow, _dyPlane;
+    private readonly BatchNormSpec? _fold;
+    private readonly bool _relu;
+    private readonly float[]? _folded;
 
     /// <summary>Whether the direct kernels take this convolution (see the class remarks).</summary>
     public static bool Supports(in Conv2dGeometry g) =>
@@ -78,15 +85,23 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
         && g.PadTop == g.PadLeft && g.PadTop == g.PadBottom && g.PadTop == g.PadRight && g.PadTop <= g.KH - 1
         && (g.C == 1 || g.C % 16 == 0) && g.K % 16 == 0 && g.OutH > 0 && g.OutW > 0;
 
-    public override string Name => $"Conv2d direct {_g.C}->{_g.K} {_g.KH}x{_g.KW}";
+    public override string Name => $"Conv2d direct {_g.C}->{_g.K} {_g.KH}x{_g.KW}" + (_fold is null ? "" : "+BatchNorm(folded)") + (_relu ? "+ReLU" : "");
 
     public override IEnumerable<Tensor> Parameters => _bias is null ? [_weight] : [_weight, _bias];
 
     public override void Forward(ExecutionPlan plan)
     {
         _exec = plan;
-        _plan.PackWeights(_weight.Data, transposeAndFlip: false, _packed.Pointer);
-        if (_bias is not null) _bias.Data.CopyTo(_bias16!.Span);
+        if (_fold is not null)
+        {
+            BatchNormFolding.Fold(_weight.Data, _bias is null ? default : _bias.Data, _fold, _g.K, _folded, _bias16!.Span);
+            _plan.PackWeights(_folded, transposeAndFlip: false, _packed.Pointer);
+        }
+        else
+        {
+            _plan.PackWeights(_weight.Data, transposeAndFlip: false, _packed.Pointer);
+            if (_bias is not null) _bias.Data.CopyTo(_bias16!.Span);
+        }
         Parallelism.For(_chunks, _forward);
     }
 
@@ -100,7 +115,7 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
                 float* x = _x.Pointer + (long)n * _plan.InputImage;
                 float* y = _y.Pointer + (long)n * _plan.OutputImage;
                 BlockedLayout.ToPaddedInput(src + (long)n * _g.C * _g.H * _g.W, _plan, x, 0, _g.C);
-                _plan.ForwardImage(x, _packed.Pointer, _bias is null ? null : _bias16!.Pointer, y, _plan.OutputPlane, _g.OutW * 16, null, null, relu: false);
+                _plan.ForwardImage(x, _packed.Pointer, _bias16 is null ? null : _bias16.Pointer, y, _plan.OutputPlane, _g.OutW * 16, null, null, _relu);
                 BlockedLayout.ToChannelMajor(y, dst + (long)n * _g.K * q, _g.K, q);
             }
         }
@@ -110,6 +125,7 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
 
     public override void Backward(ExecutionPlan plan)
     {
+        if (_fold is not null || _relu) throw new InvalidOperationException("DirectConv2dOp: fused inference form has no backward");
         _exec = plan;
         _inputGrad = plan.Grad[Inputs[0]] is not null;
         if (_inputGrad && _dxPlan is not null) _dxPlan.PackWeights(_weight.Data, transposeAndFlip: true, _packedT!.Pointer);

@@ -2,21 +2,6 @@ using CnnSharp.Kernels;
 
 namespace CnnSharp.Compile.Ops;
 
-/// <summary>Max pooling; in training plans the argmax is kept in a preallocated buffer for backward.</summary>
-internal sealed class MaxPool2dOp(int input, int output, Pool2dGeometry g, bool training) : CompiledOp([input], output)
-{
-    private readonly int[] _argmax = training ? new int[g.Planes * g.OutH * g.OutW] : [];
-
-    public override string Name => $"MaxPool2d({g.KH}x{g.KW}/{g.StrideH})";
-
-    public override void Forward(ExecutionPlan plan) => Pool2dKernels.MaxForward(plan.Data[Inputs[0]], plan.Data[Output], _argmax, g);
-
-    public override void Backward(ExecutionPlan plan)
-    {
-        if (plan.Grad[Inputs[0]] is { } dx) Pool2dKernels.MaxBackward(plan.Grad[Output], _argmax, dx, g);
-    }
-}
-
 /// <summary>Average pooling.</summary>
 internal sealed class AvgPool2dOp(int input, int output, AvgPool2dSpec spec) : CompiledOp([input], output)
 {
