@@ -1,4 +1,5 @@
 using CnnSharp.Autograd;
+using CnnSharp.Compile;
 using CnnSharp.Data;
 using CnnSharp.Functional;
 using CnnSharp.Modules;
@@ -22,6 +23,11 @@ public static class Evaluator
     public static EvaluationResult Evaluate(Module model, IDataset data, int batchSize = 1000, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
+        return Evaluate(model, model.Forward, data, batchSize, cancellationToken);
+    }
+
+    private static EvaluationResult Evaluate(Module model, Func<Tensor, Tensor> forward, IDataset data, int batchSize, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         bool wasTraining = model.Training;
@@ -34,7 +40,7 @@ public static class Evaluator
             foreach (var batch in new DataLoader(data, batchSize, reuseBuffers: true).Batches(0))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var logits = model.Forward(batch.Images);
+                var logits = forward(batch.Images);
                 lossSum += F.CrossEntropy(logits, batch.Labels, Reduction.Sum).Item();
                 var predicted = logits.ArgMax(1);
                 for (int i = 0; i < predicted.Length; i++)
@@ -49,6 +55,21 @@ public static class Evaluator
         {
             model.Train(wasTraining);
         }
+    }
+
+    /// <summary>
+    /// As <see cref="Evaluate(Module, IDataset, int, CancellationToken)"/>, running the compiled model's planned inference
+    /// (the module is put in eval mode for the evaluation and restored afterwards).
+    /// </summary>
+    /// <param name="model">The compiled model.</param>
+    /// <param name="data">The labelled images.</param>
+    /// <param name="batchSize">Images per forward pass.</param>
+    /// <param name="cancellationToken">Stops between batches.</param>
+    /// <returns>Accuracy and mean cross-entropy over <paramref name="data"/>.</returns>
+    public static EvaluationResult Evaluate(CompiledModel model, IDataset data, int batchSize = 1000, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Evaluate(model.Module, model.Forward, data, batchSize, cancellationToken);
     }
 
     /// <summary>

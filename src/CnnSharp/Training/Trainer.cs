@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using CnnSharp.Compile;
 using CnnSharp.Data;
 using CnnSharp.Functional;
 using CnnSharp.IO;
@@ -34,7 +35,11 @@ public sealed class Trainer
         Optimizer = optimizer;
         Options = options;
         _engine = options.FastPath ? CreateEngine(model, out _batchNormEps) : null;
+        _compiled = options.FastPath && _engine is null ? model.Compile() : null;
     }
+
+    // Every other model trains on the compiled executor (planned buffers, fused ops); null on the eager path.
+    private readonly CompiledModel? _compiled;
 
     private readonly ConvNetEngine? _engine;
     private readonly float _batchNormEps;
@@ -97,6 +102,12 @@ public sealed class Trainer
             float fast = _engine.TrainStep(images, labels);
             Optimizer.Step();
             return fast;
+        }
+        if (_compiled is not null)
+        {
+            float compiled = _compiled.TrainStep(images, labels);
+            Optimizer.Step();
+            return compiled;
         }
         Optimizer.ZeroGrad();
         var loss = F.CrossEntropy(Model.Forward(images), labels);
@@ -169,6 +180,7 @@ public sealed class Trainer
 
     private EvaluationResult Evaluate(IDataset test, CancellationToken cancellationToken)
     {
+        if (_compiled is not null) return Evaluator.Evaluate(_compiled, test, Options.EvaluationBatchSize, cancellationToken);
         if (_engine is null) return Evaluator.Evaluate(Model, test, Options.EvaluationBatchSize, cancellationToken);
         if (_predictor is null) _predictor = new ConvNetPredictor(Model.StateDict(), _batchNormEps);
         else _predictor.Refresh();
