@@ -136,6 +136,12 @@ internal sealed class TrainCommand
                 console.MarkupLine($"[yellow]interrupted[/] ({(signal == PosixSignal.SIGTERM ? "SIGTERM" : "SIGINT")}): {Markup.Escape(Kept(options, lastSaved))}");
                 return signal == PosixSignal.SIGTERM ? 143 : 130;
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException && lastSaved is not null)
+            {
+                // A save failed after earlier ones worked (e.g. the disk filled up): the earlier checkpoint is intact.
+                console.MarkupLine($"[red]error:[/] {Markup.Escape($"{e.Message}; {Kept(options, lastSaved)}")}");
+                return 1;
+            }
             catch (TrainingDivergedException e)
             {
                 console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");

@@ -75,6 +75,21 @@ public sealed class TrainFaultCliTests : IDisposable
         Assert.Empty(Directory.GetFiles(_dir.Path));
     }
 
+    [Fact]
+    public void A_disk_that_fills_during_the_run_names_the_checkpoint_kept()
+    {
+        string output = _dir.File("run.safetensors");
+        // Opens: 1 the probe, 2 epoch 1's checkpoint, 3 epoch 2's.
+        using var full = FileFaults.DiskFull(failOnOpen: 3, afterBytes: 5000);
+
+        var (code, text) = Invoke(Train(output, "--epochs", "3"));
+
+        Assert.Equal(1, code);
+        Assert.Contains($"No space left on device : '{output}'; kept checkpoint {output} (epoch 1)", text, StringComparison.Ordinal);
+        Assert.Equal("1", SafeTensors.Read(output).Metadata["epoch"]);
+        Assert.Empty(Directory.GetFiles(_dir.Path, "*.tmp"));
+    }
+
     // A checkpoint of one epoch on synthetic digits: seed 5, batch 20, Adam or SGD (momentum 0.9), lr 0.01.
     private string FirstCheckpoint(OptimizerKind optimizer)
     {
