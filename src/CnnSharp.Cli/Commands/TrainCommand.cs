@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using CnnSharp.Cli.Rendering;
 using CnnSharp.Training;
 using Spectre.Console;
@@ -41,6 +42,11 @@ internal sealed class TrainCommand
     private readonly Option<bool> _generic = new("--generic") { Description = "Use the generic autograd path instead of the fused ConvNet engine (slower; for comparison)" };
     private readonly Option<string?> _resume = new("--resume") { Description = "Continue from this checkpoint (weights, optimizer state, epoch)" };
 
+    private readonly Option<bool> _allowChanged = new("--allow-changed-hyperparameters")
+    {
+        Description = "With --resume: accept a --seed, --batch-size, --lr, --optimizer or --momentum other than the checkpoint's",
+    };
+
     private TrainCommand()
     {
         _lr.Validators.Add(r =>
@@ -66,7 +72,7 @@ internal sealed class TrainCommand
 
     private Command Build() => new("train", "Train the seed's ConvNet on MNIST and report per-epoch loss, test accuracy, time and throughput")
     {
-        _epochs, _batchSize, _lr, _optimizer, _momentum, _seed, _dataDir, _output, _threads, _limit, _testLimit, _resume, _generic,
+        _epochs, _batchSize, _lr, _optimizer, _momentum, _seed, _dataDir, _output, _threads, _limit, _testLimit, _resume, _allowChanged, _generic,
     };
 
     /// <summary>The training settings the parsed command line asks for.</summary>
@@ -84,6 +90,7 @@ internal sealed class TrainCommand
         Limit = parse.GetValue(_limit),
         TestLimit = parse.GetValue(_testLimit),
         ResumeFrom = parse.GetValue(_resume),
+        AllowChangedHyperparameters = parse.GetValue(_allowChanged),
         FastPath = !parse.GetValue(_generic),
     };
 
@@ -96,16 +103,81 @@ internal sealed class TrainCommand
         return (errors.Count == 0 ? c.Bind(parse) : null, errors);
     }
 
+    /// <summary>Exit code of a run stopped because the loss or the weights became NaN or infinite.</summary>
+    internal const int DivergedExitCode = 3;
+
     /// <summary>Runs the training with progress on <paramref name="console"/>; returns the exit code.</summary>
+    /// <remarks>
+    /// Exit codes: 0 done; 1 an error (options, files, data, output locked, disk full); 3 diverged (the last finite checkpoint
+    /// is kept); 130 interrupted by SIGINT (Ctrl+C), 143 by SIGTERM, both between batches and saying which checkpoint is
+    /// kept. A second signal ends the process at once, which the atomic checkpoint writes make safe.
+    /// </remarks>
     internal static int Run(TrainingOptions options, IAnsiConsole console)
     {
+        // Signals are handled from before the header, so whoever sees the header can interrupt cleanly.
+        using var interrupt = new TrainingInterrupt();
         var view = new TrainingView(console);
         view.Header(options);
+        EpochReport? lastSaved = null;
         return ErrorReporting.Guard(console, () =>
         {
-            var run = view.Show((epochs, batches, fetch) => Trainer.Run(options, epochs, batches, fetch));
-            view.Summary(run);
-            return 0;
+            try
+            {
+                var run = view.Show((epochs, batches, fetch) => Trainer.Run(options, new SyncProgress<EpochReport>(r =>
+                {
+                    if (r.CheckpointPath is not null) lastSaved = r;
+                    epochs.Report(r);
+                }), batches, fetch, interrupt.Token));
+                view.Summary(run);
+                return 0;
+            }
+            catch (OperationCanceledException) when (interrupt.Signal is PosixSignal signal)
+            {
+                console.MarkupLine($"[yellow]interrupted[/] ({(signal == PosixSignal.SIGTERM ? "SIGTERM" : "SIGINT")}): {Markup.Escape(Kept(options, lastSaved))}");
+                return signal == PosixSignal.SIGTERM ? 143 : 130;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException && lastSaved is not null)
+            {
+                // A save failed after earlier ones worked (e.g. the disk filled up): the earlier checkpoint is intact.
+                console.MarkupLine($"[red]error:[/] {Markup.Escape($"{e.Message}; {Kept(options, lastSaved)}")}");
+                return 1;
+            }
+            catch (TrainingDivergedException e)
+            {
+                console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                return DivergedExitCode;
+            }
+            catch (HyperparameterMismatchException e)
+            {
+                string option = OptionName(e.Setting);
+                console.MarkupLine($"[red]error:[/] {Markup.Escape(
+                    $"{option} {OptionValue(e.RequestedValue)} differs from the {OptionValue(e.CheckpointValue)} that {e.Checkpoint} was trained with; " +
+                    $"resume with {option} {OptionValue(e.CheckpointValue)}, or pass --allow-changed-hyperparameters to change it on purpose")}");
+                return 1;
+            }
         });
     }
+
+    // What an interrupted run leaves: the checkpoint of its last finished epoch, or the file that was there before.
+    private static string Kept(TrainingOptions options, EpochReport? lastSaved)
+    {
+        if (lastSaved?.CheckpointPath is string path)
+            return $"kept checkpoint {path} (epoch {lastSaved.Epoch.ToString(CultureInfo.InvariantCulture)}); continue with --resume {path}";
+        if (options.OutputPath is null) return "no checkpoint is written by this run (no --output)";
+        string untouched = File.Exists(options.OutputPath) ? $"; {options.OutputPath} is unchanged" : "";
+        return $"no checkpoint was written (no epoch finished){untouched}";
+    }
+
+    private static string OptionName(string setting) => setting switch
+    {
+        nameof(TrainingOptions.Seed) => "--seed",
+        nameof(TrainingOptions.BatchSize) => "--batch-size",
+        nameof(TrainingOptions.LearningRate) => "--lr",
+        nameof(TrainingOptions.Momentum) => "--momentum",
+        nameof(TrainingOptions.Optimizer) => "--optimizer",
+        _ => setting,
+    };
+
+    // The checkpoint records the optimizer's class name (Adam, Sgd); the option takes it in lower case.
+    private static string OptionValue(string value) => value is "Adam" or "Sgd" ? value.ToLowerInvariant() : value;
 }

@@ -121,33 +121,60 @@ public sealed class Trainer
     /// <paramref name="train"/> in the order the data loader draws from (seed, e - 1), so a run resumed at an epoch
     /// boundary sees the same batches as an uninterrupted one.
     /// </summary>
+    /// <remarks>
+    /// <para>With <see cref="TrainingOptions.OutputPath"/> set, the output is checked before the first batch (its directory
+    /// exists and takes a file the size of a checkpoint), locked against other runs until Fit returns, and temporary files
+    /// that killed runs left beside it are deleted.</para>
+    /// <para>Divergence: every batch's loss must be finite, and after every epoch every parameter and buffer must be; if not,
+    /// Fit stops without saving, so the checkpoint at the output path keeps the last finite weights.</para>
+    /// </remarks>
     /// <param name="train">Training samples.</param>
     /// <param name="test">Evaluated after every epoch; null skips evaluation (the report then holds NaN).</param>
     /// <param name="progress">Receives each epoch's report.</param>
     /// <param name="startEpoch">First epoch to run (greater than 1 when resuming from a checkpoint).</param>
     /// <param name="cancellationToken">Stops between batches.</param>
     /// <returns>The reports of the epochs run.</returns>
+    /// <exception cref="TrainingDivergedException">A loss, parameter or buffer became NaN or infinite.</exception>
+    /// <exception cref="OutputLockedException">Another run writes <see cref="TrainingOptions.OutputPath"/>.</exception>
+    /// <exception cref="IOException">The output cannot be written (missing directory, disk full); the message names the output path.</exception>
+    /// <exception cref="UnauthorizedAccessException">The output directory is not writable.</exception>
     public IReadOnlyList<EpochReport> Fit(IDataset train, IDataset? test, IProgress<EpochReport>? progress = null, int startEpoch = 1,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentOutOfRangeException.ThrowIfLessThan(startEpoch, 1);
+        using var output = Options.OutputPath is string path ? TrainingOutput.Open(path, ProbeBytes(Model)) : null;
+        return FitEpochs(train, test, progress, startEpoch, kept: null, cancellationToken);
+    }
+
+    // The loop behind Fit, once the output (if any) is open; kept is a checkpoint at the output path that already holds
+    // finite weights (the one a run resumes from), named when the run diverges before writing its own.
+    private List<EpochReport> FitEpochs(IDataset train, IDataset? test, IProgress<EpochReport>? progress, int startEpoch,
+        (string Path, int Epoch)? kept, CancellationToken cancellationToken)
+    {
         var loader = new DataLoader(train, Options.BatchSize, shuffle: true, seed: Options.Seed, reuseBuffers: true);
         var reports = new List<EpochReport>();
+        var state = Model.StateDict(); // the live tensors, for the end-of-epoch divergence check
         for (int epoch = startEpoch; epoch <= Options.Epochs; epoch++)
         {
             Model.Train();
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
             int images = 0, batchIndex = 0;
+            float loss = float.NaN;
             foreach (var batch in loader.Batches(epoch - 1))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                float loss = TrainStep(batch.Images, batch.Labels);
+                loss = TrainStep(batch.Images, batch.Labels);
+                batchIndex++;
+                if (!float.IsFinite(loss)) throw Diverged(epoch, batchIndex, loss, "loss", kept);
                 lossSum += (double)loss * batch.Count;
                 images += batch.Count;
-                BatchProgress?.Report(new BatchReport(epoch, ++batchIndex, loader.BatchCount, loss));
+                BatchProgress?.Report(new BatchReport(epoch, batchIndex, loader.BatchCount, loss));
             }
+            // The loss of a step does not see the weights that step produced, and NaN weights can even leave a finite
+            // loss (ReLU and max-pool drop NaN); so the state itself is checked once per epoch, before it is saved.
+            if (FirstNonFinite(state) is string bad) throw Diverged(epoch, null, loss, bad, kept);
             var trainTime = clock.Elapsed;
 
             clock.Restart();
@@ -159,15 +186,9 @@ public sealed class Trainer
             string? checkpoint = null;
             if (Options.OutputPath is string path)
             {
-                Checkpoint.Save(path, Model, Optimizer, epoch, new Dictionary<string, string>
-                {
-                    ["test_accuracy"] = eval.Accuracy.ToString("R", CultureInfo.InvariantCulture),
-                    ["train_loss"] = (lossSum / Math.Max(1, images)).ToString("R", CultureInfo.InvariantCulture),
-                    ["lr"] = Optimizer.Lr.ToString("R", CultureInfo.InvariantCulture),
-                    ["seed"] = Options.Seed.ToString(CultureInfo.InvariantCulture),
-                    ["batch_size"] = Options.BatchSize.ToString(CultureInfo.InvariantCulture),
-                });
+                Checkpoint.Save(path, Model, Optimizer, epoch, CheckpointMetadata(eval, lossSum / Math.Max(1, images)));
                 checkpoint = Path.GetFullPath(path);
+                kept = (checkpoint, epoch);
             }
 
             var report = new EpochReport(epoch, Options.Epochs, images == 0 ? double.NaN : lossSum / images, eval.MeanLoss, eval.Accuracy,
@@ -177,6 +198,38 @@ public sealed class Trainer
         }
         return reports;
     }
+
+    // Metadata keys recording the run's settings; a resumed run is checked against them (CheckResumeSettings).
+    private const string SeedKey = "seed", BatchSizeKey = "batch_size", LrKey = "lr", MomentumKey = "momentum", OptimizerKey = "optimizer";
+
+    private Dictionary<string, string> CheckpointMetadata(EvaluationResult eval, double trainLoss)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var metadata = new Dictionary<string, string>
+        {
+            ["test_accuracy"] = eval.Accuracy.ToString("R", inv),
+            ["train_loss"] = trainLoss.ToString("R", inv),
+            [LrKey] = Optimizer.Lr.ToString("R", inv),
+            [SeedKey] = Options.Seed.ToString(inv),
+            [BatchSizeKey] = Options.BatchSize.ToString(inv),
+        };
+        if (Optimizer is Sgd) metadata[MomentumKey] = Options.Momentum.ToString("R", inv);
+        return metadata;
+    }
+
+    private static TrainingDivergedException Diverged(int epoch, int? batch, float loss, string what, (string Path, int Epoch)? kept) =>
+        new(epoch, batch, loss, what, kept?.Path, kept?.Epoch);
+
+    /// <summary>The key of the first entry holding a NaN or an infinity, or null when all are finite.</summary>
+    internal static string? FirstNonFinite(IEnumerable<KeyValuePair<string, Tensor>> state)
+    {
+        foreach (var (key, tensor) in state)
+            if (!Finite.All(tensor.Data)) return key;
+        return null;
+    }
+
+    // Room for one checkpoint: the model's state plus up to two optimizer buffers per value (Adam), plus the header.
+    private static long ProbeBytes(Module model) => 3 * model.StateDict().Sum(e => 4L * e.Value.Numel) + (1 << 16);
 
     private EvaluationResult Evaluate(IDataset test, CancellationToken cancellationToken)
     {
@@ -198,24 +251,62 @@ public sealed class Trainer
     /// <param name="fetchProgress">Receives download progress when MNIST has to be fetched.</param>
     /// <param name="cancellationToken">Stops the fetch or the training between batches.</param>
     /// <returns>The trained model, its optimizer and the epoch reports.</returns>
+    /// <exception cref="HyperparameterMismatchException">Resuming with a setting other than the checkpoint's (see <see cref="TrainingOptions.AllowChangedHyperparameters"/>).</exception>
+    /// <exception cref="TrainingDivergedException">The loss or the weights became NaN or infinite; the last finite checkpoint is kept.</exception>
+    /// <exception cref="OutputLockedException">Another run writes <see cref="TrainingOptions.OutputPath"/>.</exception>
+    /// <exception cref="IOException">The output cannot be written (missing directory, disk full), checked before the data is loaded.</exception>
     public static TrainingRun Run(TrainingOptions options, IProgress<EpochReport>? progress = null, IProgress<BatchReport>? batchProgress = null,
         IProgress<FetchProgress>? fetchProgress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         if (options.Threads is int threads) Parallelism.MaxThreads = threads;
+        var model = new ConvNet(Mnist.NumClasses, new Generator(options.Seed));
+        var optimizer = CreateOptimizer(model, options);
+        // The output is checked and locked before the data is loaded (or fetched), so a bad path fails in a second.
+        using var output = options.OutputPath is string path ? TrainingOutput.Open(path, ProbeBytes(model)) : null;
+
+        int startEpoch = 1;
+        (string Path, int Epoch)? kept = null;
+        if (options.ResumeFrom is string resume)
+        {
+            CheckResumeSettings(resume, SafeTensors.Read(resume).Metadata, options, optimizer);
+            int epoch = Checkpoint.Load(resume, model, optimizer).Epoch;
+            startEpoch = epoch + 1;
+            if (options.OutputPath is string o && Path.GetFullPath(o) == Path.GetFullPath(resume)) kept = (Path.GetFullPath(resume), epoch);
+        }
+
         var mnist = Mnist.Load(options.DataDirectory, fetch: true, fetchProgress, cancellationToken);
         var train = DatasetPrefix.Take(mnist.Train, options.Limit);
         var test = DatasetPrefix.Take(mnist.Test, options.TestLimit);
-
-        var model = new ConvNet(Mnist.NumClasses, new Generator(options.Seed));
-        var optimizer = CreateOptimizer(model, options);
-        int startEpoch = 1;
-        if (options.ResumeFrom is string resume)
-            startEpoch = Checkpoint.Load(resume, model, optimizer).Epoch + 1;
         var trainer = new Trainer(model, optimizer, options) { BatchProgress = batchProgress };
-        var reports = trainer.Fit(train, test, progress, startEpoch, cancellationToken);
+        var reports = trainer.FitEpochs(train, test, progress, startEpoch, kept, cancellationToken);
         return new TrainingRun(model, optimizer, reports, train.Count, test.Count);
+    }
+
+    /// <summary>
+    /// Throws <see cref="HyperparameterMismatchException"/> when <paramref name="options"/> ask for a seed, batch size, learning
+    /// rate, optimizer or momentum other than the one the checkpoint at <paramref name="path"/> recorded (settings it did not
+    /// record are not checked), unless <see cref="TrainingOptions.AllowChangedHyperparameters"/> is set.
+    /// </summary>
+    internal static void CheckResumeSettings(string path, IReadOnlyDictionary<string, string> metadata, TrainingOptions options, Optimizer optimizer)
+    {
+        if (options.AllowChangedHyperparameters) return;
+        var inv = CultureInfo.InvariantCulture;
+        // The optimizer first: its state would not load into another optimizer, which would be reported as a key mismatch.
+        if (metadata.TryGetValue(OptimizerKey, out var kind) && kind != optimizer.GetType().Name)
+            throw new HyperparameterMismatchException(path, nameof(TrainingOptions.Optimizer), kind, optimizer.GetType().Name);
+        if (metadata.TryGetValue(SeedKey, out var seed) && seed != options.Seed.ToString(inv))
+            throw new HyperparameterMismatchException(path, nameof(TrainingOptions.Seed), seed, options.Seed.ToString(inv));
+        if (metadata.TryGetValue(BatchSizeKey, out var batch) && batch != options.BatchSize.ToString(inv))
+            throw new HyperparameterMismatchException(path, nameof(TrainingOptions.BatchSize), batch, options.BatchSize.ToString(inv));
+        if (metadata.TryGetValue(LrKey, out var lr) && !SameFloat(lr, options.LearningRate))
+            throw new HyperparameterMismatchException(path, nameof(TrainingOptions.LearningRate), lr, options.LearningRate.ToString("R", inv));
+        if (optimizer is Sgd && metadata.TryGetValue(MomentumKey, out var momentum) && !SameFloat(momentum, options.Momentum))
+            throw new HyperparameterMismatchException(path, nameof(TrainingOptions.Momentum), momentum, options.Momentum.ToString("R", inv));
+
+        static bool SameFloat(string recorded, float requested) =>
+            float.TryParse(recorded, NumberStyles.Float, CultureInfo.InvariantCulture, out float value) && value == requested;
     }
 }
 

@@ -40,6 +40,14 @@ public sealed record TrainingOptions
     /// <summary>A checkpoint to resume from: its weights, optimizer state and epoch; training continues with the next epoch.</summary>
     public string? ResumeFrom { get; init; }
 
+    /// <summary>
+    /// When resuming, accept a seed, batch size, learning rate, optimizer or momentum that differs from the one the
+    /// checkpoint recorded (e.g. to lower the learning rate on purpose). Off by default: a changed value throws
+    /// <see cref="HyperparameterMismatchException"/>, because a silently changed setting makes the resumed run differ from
+    /// the one that wrote the checkpoint.
+    /// </summary>
+    public bool AllowChangedHyperparameters { get; init; }
+
     /// <summary>Threads the kernels may use; null keeps the current setting (all cores by default).</summary>
     public int? Threads { get; init; }
 

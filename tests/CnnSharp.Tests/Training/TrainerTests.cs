@@ -21,13 +21,6 @@ public sealed class TrainerTests : IDisposable
         return (model, new Trainer(model, Trainer.CreateOptimizer(model, options), options));
     }
 
-    private sealed class Collect<T> : IProgress<T>
-    {
-        public List<T> Items { get; } = [];
-
-        public void Report(T value) => Items.Add(value);
-    }
-
     [Fact]
     public void Fit_learns_synthetic_digits_and_reports_every_epoch()
     {

@@ -52,6 +52,9 @@ public sealed unsafe class ConvNetEngine
     private float* _images;
     private int _count, _active, _chunkCount;
 
+    // Set when a batch-norm layer's batch statistics are not finite (NaN or infinite activations): the loss is then NaN.
+    private bool _nonFiniteStatistics;
+
     private readonly Action<int, int> _forward1, _forward2, _forward3, _backward1, _backward2, _backward3;
 
     /// <summary>Binds the engine to the live tensors of a seed ConvNet's state dict (e.g. <c>model.StateDict()</c>).</summary>
@@ -118,6 +121,11 @@ public sealed unsafe class ConvNetEngine
     /// One training step: forward (batch statistics), mean cross-entropy against <paramref name="labels"/>, backward into
     /// the parameters' gradients, running-statistics update. Returns the batch's mean loss.
     /// </summary>
+    /// <remarks>
+    /// The loss is NaN when a trainable parameter or a batch-norm batch statistic is NaN or infinite, even where the
+    /// forward pass would hide it (ReLU and max-pool drop NaN, so NaN convolution weights can leave finite logits): a
+    /// diverged model never reports a finite loss. The check reads each parameter once per step.
+    /// </remarks>
     /// <param name="images">Shape (N, 1, S, S), S = <see cref="ImageSize"/>.</param>
     /// <param name="labels">N class indices.</param>
     /// <exception cref="ShapeException">The images do not have shape (N, 1, S, S) or N differs from the label count.</exception>
@@ -139,6 +147,8 @@ public sealed unsafe class ConvNetEngine
         _active = Math.Min(ThreadsOverride ?? Parallelism.MaxThreads, _chunkCount);
         EnsureCapacity(n, _active, _chunkCount);
 
+        bool finite = ParametersFinite();
+        _nonFiniteStatistics = false;
         PrepareWeights();
         fixed (float* img = images.Data)
         {
@@ -166,8 +176,14 @@ public sealed unsafe class ConvNetEngine
         ReduceConvGradient(_conv2, _p.Conv2Weight, _p.Conv2Bias, useConv2: true);
         Run(_backward3);
         ReduceConvGradient(_conv1, _p.Conv1Weight, _p.Conv1Bias, useConv2: false);
-        return (float)loss;
+        return finite && !_nonFiniteStatistics ? (float)loss : float.NaN;
     }
+
+    // The trainable tensors (the running statistics do not enter a training step).
+    private bool ParametersFinite() =>
+        Finite.All(_p.Conv1Weight.Data) && Finite.All(_p.Conv1Bias.Data) && Finite.All(_p.Bn1Weight.Data) && Finite.All(_p.Bn1Bias.Data)
+        && Finite.All(_p.Conv2Weight.Data) && Finite.All(_p.Conv2Bias.Data) && Finite.All(_p.Bn2Weight.Data) && Finite.All(_p.Bn2Bias.Data)
+        && Finite.All(_p.FcWeight.Data) && Finite.All(_p.FcBias.Data);
 
     private void Run(Action<int, int> phase) => WorkerPool.Shared.RunDynamic(_active, _chunkCount, phase);
 
@@ -407,6 +423,7 @@ public sealed unsafe class ConvNetEngine
             double mean = s / count;
             double var = Math.Max(0, q / count - mean * mean);
             double invStd = 1.0 / Math.Sqrt(var + _eps);
+            if (!double.IsFinite(mean) || !double.IsFinite(var)) _nonFiniteStatistics = true;
             bn.Mean.Span[ch] = (float)mean;
             bn.InvStd.Span[ch] = (float)invStd;
             float scale = (float)(g[ch] * invStd);
