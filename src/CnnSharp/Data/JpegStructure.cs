@@ -15,8 +15,10 @@ namespace CnnSharp.Data;
 /// progressive 8-bit frame (SOF0/1/2) with 1, 3 or 4 components, one or more scans (at most <see cref="MaxScans"/>),
 /// each followed by its entropy-coded data, and EOI. A file that ends before EOI is truncated. For sequential frames,
 /// a scan's data must hold at least two bits per 8x8 block it covers (one for the shortest DC code, one for the
-/// shortest end-of-block code), which rejects a small file whose header claims a large image: the decoder would pad
-/// the missing data with zeros and classify an image that is not there.</para>
+/// shortest end-of-block code), and for progressive frames every component needs a DC scan (before its AC scans) of
+/// at least one bit per block. This rejects a small file whose header claims a large image (the decoder would pad the
+/// missing data with zeros and classify an image that is not there) and bounds the decoder's work by the file's size:
+/// at most 8 blocks per byte, times <see cref="MaxScans"/>.</para>
 /// </remarks>
 internal static class JpegStructure
 {
@@ -36,6 +38,7 @@ internal static class JpegStructure
         int pos = 2, scans = 0, width = 0, height = 0, hMax = 0, vMax = 0;
         bool sequential = false;
         Component[]? components = null;
+        bool[] dcCoded = [];
         while (true)
         {
             if (pos >= bytes.Length) throw Error(source, $"truncated: the file ends at offset {pos} before the EOI marker");
@@ -47,6 +50,7 @@ internal static class JpegStructure
             if (marker == Eoi)
             {
                 if (scans == 0) throw Error(source, $"EOI at offset {markerOffset} before any image data (no SOS scan)");
+                if (dcCoded.Contains(false)) throw Error(source, "a colour component has no DC scan (truncated or corrupt)");
                 return (width, height);
             }
             bool known = marker is Sof0 or Sof1 or Sof2 or Dht or Sos or Dqt or Dri or Com or (>= 0xE0 and <= 0xEF);
@@ -69,6 +73,7 @@ internal static class JpegStructure
                     hMax = components.Max(c => c.H);
                     vMax = components.Max(c => c.V);
                     sequential = marker != Sof2;
+                    dcCoded = new bool[components.Length];
                     break;
                 case Dri:
                     if (length != 4) throw Error(source, $"DRI segment at offset {markerOffset} has length {length} (must be 4)");
@@ -76,10 +81,17 @@ internal static class JpegStructure
                 case Sos:
                     if (components is null) throw Error(source, $"scan at offset {markerOffset} before the frame header (SOF)");
                     if (++scans > MaxScans) throw Error(source, $"more than {MaxScans} scans");
-                    long blocks = ScanBlocks(segment, components, width, height, hMax, vMax, source, markerOffset);
+                    var (blocks, listed) = ScanBlocks(segment, components, width, height, hMax, vMax, source, markerOffset);
+                    bool dcScan = segment[1 + 2 * listed.Length] == 0;  // spectral selection starts at 0
+                    if (!sequential && !dcScan && listed.Any(i => !dcCoded[i]))
+                        throw Error(source, $"progressive AC scan at offset {markerOffset} before its components' DC scan");
+                    foreach (int i in listed) dcCoded[i] |= dcScan;
                     int dataStart = pos;
                     pos = EntropyDataEnd(bytes, pos, source);
-                    if (sequential && 8L * (pos - dataStart) < 2 * blocks)
+                    // Bits every block of the scan needs at the least: sequential, a DC and an end-of-block code; a
+                    // progressive DC scan, one code or one refinement bit (AC scans can cover many blocks in one run).
+                    int minimumBits = sequential ? 2 : dcScan ? 1 : 0;
+                    if (8L * (pos - dataStart) < minimumBits * blocks)
                         throw Error(source, $"truncated or corrupt: the scan at offset {markerOffset} has {pos - dataStart} bytes of data, "
                             + $"too few for the {blocks} blocks of a {width}x{height} image");
                     break;
@@ -109,13 +121,17 @@ internal static class JpegStructure
         return components;
     }
 
-    /// <summary>A lower bound on the 8x8 blocks a scan codes: each listed component's own blocks, without MCU padding.</summary>
-    private static long ScanBlocks(ReadOnlySpan<byte> s, Component[] components, int width, int height, int hMax, int vMax, string source, int offset)
+    /// <summary>
+    /// A lower bound on the 8x8 blocks a scan codes (each listed component's own blocks, without MCU padding), and the
+    /// frame indices of the components it lists.
+    /// </summary>
+    private static (long Blocks, int[] Listed) ScanBlocks(ReadOnlySpan<byte> s, Component[] components, int width, int height, int hMax, int vMax, string source, int offset)
     {
         int count = s.Length > 0 ? s[0] : 0;
         if (count is < 1 or > 4 || s.Length != 4 + 2 * count)
             throw Error(source, $"scan header at offset {offset} lists {count} components in {s.Length + 2} bytes");
         long blocks = 0;
+        var listed = new int[count];
         for (int i = 0; i < count; i++)
         {
             int id = s[1 + 2 * i];
@@ -124,8 +140,9 @@ internal static class JpegStructure
             var c = components[index];
             long w = ((long)width * c.H + hMax - 1) / hMax, h = ((long)height * c.V + vMax - 1) / vMax;
             blocks += (w + 7) / 8 * ((h + 7) / 8);
+            listed[i] = index;
         }
-        return blocks;
+        return (blocks, listed);
     }
 
     /// <summary>

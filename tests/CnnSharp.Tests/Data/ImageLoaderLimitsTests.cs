@@ -94,6 +94,24 @@ public sealed class ImageLoaderLimitsTests
     }
 
     [Fact]
+    public void A_progressive_jpeg_needs_a_dc_scan_with_a_bit_per_block_before_its_ac_scans()
+    {
+        byte[] jpeg = File.ReadAllBytes(Fixture("colour_square_64x48_progressive_restart.jpg"));
+        int sof = jpeg.AsSpan().IndexOf([(byte)0xFF, (byte)0xC2]), sos = jpeg.AsSpan().IndexOf([(byte)0xFF, (byte)0xDA]);
+
+        // The frame header claims 6000x6000 (36 megapixels, within the limit): the first (DC) scan is far too short.
+        byte[] claim = (byte[])jpeg.Clone();
+        BinaryPrimitives.WriteUInt16BigEndian(claim.AsSpan(sof + 5), 6000);
+        BinaryPrimitives.WriteUInt16BigEndian(claim.AsSpan(sof + 7), 6000);
+        Assert.Contains("too few for the", Assert.Throws<ImageFormatException>(() => ImageLoader.Decode(claim, "claim.jpg")).Message);
+
+        // The first scan's spectral selection made to start at 1: an AC scan before any DC scan.
+        byte[] ac = (byte[])jpeg.Clone();
+        ac[sos + 5 + 2 * ac[sos + 4]] = 1;
+        Assert.Contains("before its components' DC scan", Assert.Throws<ImageFormatException>(() => ImageLoader.Decode(ac, "ac.jpg")).Message);
+    }
+
+    [Fact]
     public void Progressive_jpeg_with_restart_markers_decodes_as_the_baseline_one()
     {
         var options = new ImagePreprocessing(3, 48, 64, ImageInversion.Never, KeepAspectRatio: false);
