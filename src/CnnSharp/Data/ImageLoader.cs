@@ -93,6 +93,8 @@ public static class ImageLoader
     }
 
     /// <summary>Decodes PNG or JPEG bytes as a (C, H, W) tensor.</summary>
+    /// <remarks>Safe for any bytes (the fuzz harness's entry point): it returns, in time and memory proportional to the
+    /// header's pixel count and bounded by <see cref="MaxPixels"/>, or throws one of the exceptions below; it never hangs.</remarks>
     /// <param name="bytes">The whole file content.</param>
     /// <param name="sourceName">Name used in error messages.</param>
     /// <param name="options">The target format; null means <see cref="ImagePreprocessing.Mnist"/>.</param>
