@@ -36,34 +36,72 @@ internal static class PredictCommand
         return command;
     }
 
+    /// <summary>
+    /// Classifies each readable image and prints its top-k classes. An image that cannot be read (missing, not a usable
+    /// PNG/JPEG) is reported on its own line, naming the file and the reason, and the others are still classified.
+    /// </summary>
+    /// <returns>0 when every image was classified; 1 when any image could not be read (after the table of the others),
+    /// or when the model cannot be loaded or run.</returns>
     internal static int Run(string modelPath, IReadOnlyList<string> imagePaths, int topK, bool noInvert, int? threads, IAnsiConsole console) =>
         InteropErrors.Guard(console, () =>
         {
             if (threads is int t) Parallelism.MaxThreads = t;
             var source = ModelSource.Load(modelPath, noInvert ? ImageInversion.Never : ImageInversion.Auto);
-            var batch = ImageLoader.LoadBatch(imagePaths, source.Input);
-            var output = source.Forward(batch);
-            if (output.Rank != 2 || output.Shape[0] != imagePaths.Count)
-                throw new InvalidDataException($"{modelPath}: expected (N, classes) scores for {imagePaths.Count} images, got {output.Shape}");
-            var probabilities = ToProbabilities(output);
-            int classes = output.Shape[1], k = Math.Min(topK, classes);
-
-            console.MarkupLine($"[grey]{Markup.Escape(source.Description)}[/]");
-            var table = new Table().AddColumn("image").AddColumn(new TableColumn("rank").RightAligned())
-                .AddColumn(new TableColumn("class").RightAligned()).AddColumn(new TableColumn("probability").RightAligned());
-            for (int i = 0; i < imagePaths.Count; i++)
-            {
-                var row = probabilities.Data.Slice(i * classes, classes).ToArray();
-                var ranked = Enumerable.Range(0, classes).OrderByDescending(c => row[c]).ThenBy(c => c).Take(k).ToList();
-                for (int r = 0; r < ranked.Count; r++)
-                {
-                    table.AddRow(r == 0 ? Markup.Escape(imagePaths[i]) : "", (r + 1).ToString(CultureInfo.InvariantCulture),
-                        ranked[r].ToString(CultureInfo.InvariantCulture), (row[ranked[r]] * 100).ToString("F2", CultureInfo.InvariantCulture) + "%");
-                }
-            }
-            console.Write(table);
-            return 0;
+            var (paths, batch) = LoadReadable(imagePaths, source.Input, console);
+            if (batch is not null) PrintTopK(source, modelPath, paths, batch, topK, console);
+            int failed = imagePaths.Count - paths.Count;
+            if (failed == 0) return 0;
+            console.MarkupLine($"[red]{failed} of {imagePaths.Count} images could not be read[/]");
+            return 1;
         });
+
+    /// <summary>Loads each image on its own; a file that fails is reported and left out. Null batch when none loads.</summary>
+    private static (List<string> Paths, Tensor? Batch) LoadReadable(IReadOnlyList<string> imagePaths, ImagePreprocessing input, IAnsiConsole console)
+    {
+        var paths = new List<string>();
+        var images = new List<Tensor>();
+        foreach (string path in imagePaths)
+        {
+            try
+            {
+                images.Add(ImageLoader.Load(path, input));
+                paths.Add(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            }
+        }
+        if (images.Count == 0) return (paths, null);
+        int size = input.Channels * input.Height * input.Width;
+        var data = new float[images.Count * size];
+        for (int i = 0; i < images.Count; i++) images[i].Data.CopyTo(data.AsSpan(i * size, size));
+        return (paths, new Tensor(data, new Shape(images.Count, input.Channels, input.Height, input.Width)));
+    }
+
+    private static void PrintTopK(ModelSource source, string modelPath, List<string> imagePaths, Tensor batch, int topK, IAnsiConsole console)
+    {
+        var output = source.Forward(batch);
+        if (output.Rank != 2 || output.Shape[0] != imagePaths.Count)
+            throw new InvalidDataException($"{modelPath}: expected (N, classes) scores for {imagePaths.Count} images, got {output.Shape}");
+        var probabilities = ToProbabilities(output);
+        int classes = output.Shape[1], k = Math.Min(topK, classes);
+
+        console.MarkupLine($"[grey]{Markup.Escape(source.Description)}[/]");
+        var table = new Table().AddColumn("image").AddColumn(new TableColumn("rank").RightAligned())
+            .AddColumn(new TableColumn("class").RightAligned()).AddColumn(new TableColumn("probability").RightAligned());
+        for (int i = 0; i < imagePaths.Count; i++)
+        {
+            var row = probabilities.Data.Slice(i * classes, classes).ToArray();
+            var ranked = Enumerable.Range(0, classes).OrderByDescending(c => row[c]).ThenBy(c => c).Take(k).ToList();
+            for (int r = 0; r < ranked.Count; r++)
+            {
+                table.AddRow(r == 0 ? Markup.Escape(imagePaths[i]) : "", (r + 1).ToString(CultureInfo.InvariantCulture),
+                    ranked[r].ToString(CultureInfo.InvariantCulture), (row[ranked[r]] * 100).ToString("F2", CultureInfo.InvariantCulture) + "%");
+            }
+        }
+        console.Write(table);
+    }
 
     /// <summary>
     /// Softmax over the classes, unless each row already is a probability distribution (non-negative, summing to 1, as

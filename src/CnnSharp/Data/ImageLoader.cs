@@ -39,10 +39,16 @@ public sealed record ImagePreprocessing(int Channels = 1, int Height = 28, int W
 /// pixel ring); pad to a square with the border's mean value when <see cref="ImagePreprocessing.KeepAspectRatio"/>;
 /// resize to the target size, each axis separately: area averaging (exact fractional pixel coverage) when shrinking,
 /// bilinear interpolation with half-pixel centres (PyTorch's <c>align_corners=False</c>) when enlarging.</para>
-/// <para>Safety: only PNG and JPEG signatures are accepted (other formats stb_image knows, such as GIF, are refused
-/// before the decoder sees them); the header's width and height are checked against <see cref="MaxPixels"/> before
-/// decoding, and files above <see cref="MaxFileBytes"/> are refused before they are read; every decoder failure becomes
-/// an <see cref="ImageFormatException"/> naming the file.</para>
+/// <para>Safety (hostile files): only PNG and JPEG signatures are accepted (other formats stb_image knows, such as GIF,
+/// are refused before the decoder sees them); files above <see cref="MaxFileBytes"/> are refused before they are read.
+/// The container is then walked by this library, not the decoder (<c>PngStructure</c>: chunk lengths, types, CRCs,
+/// IHDR, a bounded inflate of the pixel data to exactly the size the header needs; <c>JpegStructure</c>: every marker
+/// segment's length, one 8-bit frame, scans, enough scan data for the image, EOI), and the header's size is checked
+/// against <see cref="MaxPixels"/>, all before decoding; a truncated file is refused, not decoded with made-up pixels.
+/// The decoder reads from a stream that cannot seek backwards or past its end, nor be read at its end more than a
+/// few times, so no input can make it loop. Work and memory are proportional to the image's pixels (the pad to a
+/// square is computed, never materialised). Every failure is an <see cref="ImageFormatException"/> naming the file.
+/// See docs/interop.md, "Image decoding limits".</para>
 /// </remarks>
 public static class ImageLoader
 {
@@ -64,6 +70,7 @@ public static class ImageLoader
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var o = Validate(options);
+        if (Directory.Exists(path)) throw new ImageFormatException(path, "is a directory, not an image file");
         long length = new FileInfo(path).Length;
         if (length > MaxFileBytes)
             throw new ImageFormatException(path, $"file is {length} bytes, above the {MaxFileBytes}-byte limit for images");
@@ -86,6 +93,8 @@ public static class ImageLoader
     }
 
     /// <summary>Decodes PNG or JPEG bytes as a (C, H, W) tensor.</summary>
+    /// <remarks>Safe for any bytes (the fuzz harness's entry point): it returns, in time and memory proportional to the
+    /// header's pixel count and bounded by <see cref="MaxPixels"/>, or throws one of the exceptions below; it never hangs.</remarks>
     /// <param name="bytes">The whole file content.</param>
     /// <param name="sourceName">Name used in error messages.</param>
     /// <param name="options">The target format; null means <see cref="ImagePreprocessing.Mnist"/>.</param>
@@ -110,7 +119,7 @@ public static class ImageLoader
     private static Tensor DecodeValidated(byte[] bytes, string source, ImagePreprocessing o)
     {
         var (rgba, width, height) = DecodeRgba(bytes, source);
-        int pixels = width * height;
+        int pixels = width * height;  // at most MaxPixels: checked from the header before decoding
         int planes = o.Channels;
         var values = new float[planes][];
         var luma = new float[pixels];
@@ -139,38 +148,44 @@ public static class ImageLoader
             foreach (var plane in values)
                 for (int p = 0; p < pixels; p++) plane[p] = 1f - plane[p];
 
-        int srcW = width, srcH = height;
-        if (o.KeepAspectRatio && width != height)
-        {
-            int side = Math.Max(width, height);
-            for (int c = 0; c < planes; c++) values[c] = PadToSquare(values[c], width, height, side);
-            srcW = srcH = side;
-        }
-
+        // The pad to a square is never materialised: a 100000x1 image would need a 10^10-pixel square. The resize
+        // weights are computed on the padded axes, and the padded pixels' share of each output (all of one value, the
+        // border's mean) is one weight, so the work and memory stay proportional to the image's own pixels.
+        bool pad = o.KeepAspectRatio && width != height;
+        int side = Math.Max(width, height);
+        var columns = AxisWeights(width, pad ? side : width, o.Width);
+        var rows = AxisWeights(height, pad ? side : height, o.Height);
         var output = new float[planes * o.Height * o.Width];
-        var columns = AxisWeights(srcW, o.Width);
-        var rows = AxisWeights(srcH, o.Height);
-        var temp = new float[srcH * o.Width];
+        var temp = new float[height * o.Width];
         for (int c = 0; c < planes; c++)
         {
             var src = values[c];
-            for (int y = 0; y < srcH; y++)
+            double fill = pad ? BorderMean(src, width, height) : 0;
+            for (int y = 0; y < height; y++)
                 for (int x = 0; x < o.Width; x++)
                 {
-                    double sum = 0;
-                    foreach (var (i, w) in columns[x]) sum += w * src[y * srcW + i];
+                    double sum = fill * columns[x].Padding;
+                    foreach (var (i, w) in columns[x].Taps) sum += w * src[y * width + i];
                     temp[y * o.Width + x] = (float)sum;
                 }
             var dst = output.AsSpan(c * o.Height * o.Width, o.Height * o.Width);
             for (int y = 0; y < o.Height; y++)
                 for (int x = 0; x < o.Width; x++)
                 {
-                    double sum = 0;
-                    foreach (var (i, w) in rows[y]) sum += w * temp[i * o.Width + x];
+                    double sum = fill * rows[y].Padding;
+                    foreach (var (i, w) in rows[y].Taps) sum += w * temp[i * o.Width + x];
                     dst[y * o.Width + x] = (float)sum;
                 }
         }
         return new Tensor(output, new Shape(planes, o.Height, o.Width));
+    }
+
+    /// <summary>Refuses a size from a header before anything is allocated for it.</summary>
+    /// <exception cref="ImageFormatException">Width or height is zero, or the image has more than <see cref="MaxPixels"/> pixels.</exception>
+    internal static void CheckDimensions(string source, string kind, long width, long height)
+    {
+        if (width <= 0 || height <= 0 || width * height > MaxPixels)
+            throw new ImageFormatException(source, $"{kind} is {width}x{height} pixels; images must be non-empty and at most {MaxPixels} pixels");
     }
 
     private static (byte[] Rgba, int Width, int Height) DecodeRgba(byte[] bytes, string source)
@@ -184,31 +199,19 @@ public static class ImageLoader
         }
         string kind = png ? "PNG" : "JPEG";
 
-        ImageInfo? info;
-        try
-        {
-            using var stream = new MemoryStream(bytes, writable: false);
-            info = ImageInfo.FromStream(stream);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new ImageFormatException(source, $"{kind} header is unreadable: {e.Message}", e);
-        }
-        if (info is not ImageInfo header)
-            throw new ImageFormatException(source, $"{kind} header is unreadable (corrupt or truncated)");
-        if (header.Width <= 0 || header.Height <= 0 || (long)header.Width * header.Height > MaxPixels)
-            throw new ImageFormatException(source, $"{kind} is {header.Width}x{header.Height} pixels; images must be non-empty and at most {MaxPixels} pixels");
-
+        // Our own walk of the container first (StbImageSharp's ImageInfo is never called: its header probe loops on a
+        // bad segment length), then the decode on a stream that cannot seek backwards or be read past its end for long.
+        var (width, height) = png ? PngStructure.Validate(bytes, source) : JpegStructure.Validate(bytes, source);
         ImageResult result;
         try
         {
-            result = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlueAlpha);
+            result = ImageResult.FromStream(new GuardedImageStream(bytes), ColorComponents.RedGreenBlueAlpha);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new ImageFormatException(source, $"{kind} data is corrupt or truncated: {e.Message}", e);
         }
-        if (result is null || result.Width != header.Width || result.Height != header.Height
+        if (result is null || result.Width != width || result.Height != height
             || result.Data is null || result.Data.Length != (long)result.Width * result.Height * 4)
             throw new ImageFormatException(source, $"{kind} decoding produced no usable pixels (corrupt or truncated)");
         return (result.Data, result.Width, result.Height);
@@ -233,48 +236,62 @@ public static class ImageLoader
         return sum / count;
     }
 
-    private static float[] PadToSquare(float[] plane, int width, int height, int side)
+    /// <summary>
+    /// For each output index, the image's input indices and weights that make it (area when shrinking, bilinear when
+    /// enlarging), computed on an axis of <paramref name="padded"/> pixels with the image's <paramref name="length"/>
+    /// centred in it, and the total weight that falls on the padding.
+    /// </summary>
+    private static ((int Index, double Weight)[] Taps, double Padding)[] AxisWeights(int length, int padded, int output)
     {
-        var result = new float[side * side];
-        Array.Fill(result, (float)BorderMean(plane, width, height));
-        int top = (side - height) / 2, left = (side - width) / 2;
-        for (int y = 0; y < height; y++)
-            plane.AsSpan(y * width, width).CopyTo(result.AsSpan((top + y) * side + left, width));
-        return result;
-    }
-
-    /// <summary>For each output index, the input indices and weights that make it (area when shrinking, bilinear when enlarging).</summary>
-    private static (int Index, double Weight)[][] AxisWeights(int input, int output)
-    {
-        var weights = new (int, double)[output][];
-        if (input == output)
-        {
-            for (int o = 0; o < output; o++) weights[o] = [(o, 1.0)];
-            return weights;
-        }
-        double scale = (double)input / output;
+        int lead = (padded - length) / 2;
+        var weights = new ((int, double)[], double)[output];
+        double scale = (double)padded / output;
+        var taps = new List<(int, double)>();
         for (int o = 0; o < output; o++)
         {
-            if (input > output)
+            taps.Clear();
+            double padding = 0;
+            if (padded > output)
             {
                 double start = o * scale, end = (o + 1) * scale;
-                var taps = new List<(int, double)>();
-                for (int i = (int)Math.Floor(start); i < Math.Min(input, (int)Math.Ceiling(end)); i++)
+                // The padding's share in closed form: no loop over a thin image's long padded axis.
+                padding = (Overlap(start, end, 0, lead) + Overlap(start, end, lead + length, padded)) / scale;
+                for (int i = Math.Max((int)Math.Floor(start), lead); i < Math.Min((int)Math.Ceiling(end), lead + length); i++)
                 {
-                    double overlap = Math.Min(end, i + 1) - Math.Max(start, i);
-                    if (overlap > 0) taps.Add((i, overlap / scale));
+                    double overlap = Overlap(start, end, i, i + 1);
+                    if (overlap > 0) taps.Add((i - lead, overlap / scale));
                 }
-                weights[o] = [.. taps];
+            }
+            else if (padded == output)
+            {
+                Add(o, 1.0);
             }
             else
             {
-                double src = Math.Clamp((o + 0.5) * scale - 0.5, 0, input - 1);
+                double src = Math.Clamp((o + 0.5) * scale - 0.5, 0, padded - 1);
                 int i0 = (int)Math.Floor(src);
-                int i1 = Math.Min(i0 + 1, input - 1);
+                int i1 = Math.Min(i0 + 1, padded - 1);
                 double t = src - i0;
-                weights[o] = i1 == i0 ? [(i0, 1.0)] : [(i0, 1 - t), (i1, t)];
+                if (i1 == i0)
+                {
+                    Add(i0, 1.0);
+                }
+                else
+                {
+                    Add(i0, 1 - t);
+                    Add(i1, t);
+                }
+            }
+            weights[o] = ([.. taps], padding);
+
+            void Add(int i, double w)
+            {
+                if (i >= lead && i < lead + length) taps.Add((i - lead, w));
+                else padding += w;
             }
         }
         return weights;
     }
+
+    private static double Overlap(double start, double end, double from, double to) => Math.Max(0, Math.Min(end, to) - Math.Max(start, from));
 }

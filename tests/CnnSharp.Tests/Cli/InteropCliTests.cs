@@ -147,6 +147,31 @@ public sealed class InteropCliTests : IDisposable
     }
 
     [Fact]
+    public void Predict_reports_each_bad_image_and_still_classifies_the_others()
+    {
+        // Before: the first unreadable image aborted the whole batch, and a hostile JPEG hung it.
+        var (model, checkpoint) = Checkpointed();
+        var images = Images();
+        string notImage = _dir.File("notes.png"), missing = _dir.File("missing.png"), hostile = _dir.File("hang.jpg");
+        File.WriteAllText(notImage, "not an image");
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "images", "hostile", "jpeg_app0_length_ffff.jpg"), hostile);
+        var (code, output) = Data.ImageLoaderHostileTests.WithinTimeLimit(
+            () => Invoke(["predict", "--model", checkpoint, "--topk", "2", images[0], notImage, missing, hostile, images[1]]), "predict");
+        Assert.Equal(1, code);
+        Assert.Contains("notes.png: not a PNG or JPEG file", output);
+        Assert.Contains("missing.png", output);
+        Assert.Contains("hang.jpg: JPEG truncated: segment 0xffe0 at offset 2 claims 65535 bytes", output);
+        Assert.Contains("3 of 5 images could not be read", output);
+        AssertPrinted(output, Expected(model, images, 2));
+        Assert.Equal(3, output.Split('\n').Count(line => line.StartsWith("error:", StringComparison.Ordinal)));
+
+        var (allBad, allBadOutput) = Invoke("predict", "--model", checkpoint, notImage);
+        Assert.Equal(1, allBad);
+        Assert.Contains("1 of 1 images could not be read", allBadOutput);
+        Assert.DoesNotContain("probability", allBadOutput);
+    }
+
+    [Fact]
     public void Predict_and_export_refuse_a_file_that_holds_no_known_model()
     {
         string other = _dir.File("other.safetensors");

@@ -157,10 +157,11 @@ public sealed class ImageLoaderTests
     public void Huge_dimensions_are_refused_from_the_header_without_decoding()
     {
         byte[] png = PngWriter.Gray(2, 2, (_, _) => 0);
-        // IHDR width/height live at bytes 16..24; claim 10000 x 5000 (5e7 pixels, within stb_image's own limits). The CRC
-        // is now wrong too, which stb_image ignores, so only the size check stands between this file and a 200 MB decode.
+        // IHDR width/height live at bytes 16..24; claim 10000 x 5000 (5e7 pixels, within stb_image's own limits), with a
+        // valid CRC, so only the size check stands between this file and a 200 MB decode.
         BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(16), 10_000);
         BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(20), 5_000);
+        PngWriter.RewriteCrc(png, 8);
         var e = Assert.Throws<ImageFormatException>(() => ImageLoader.Decode(png, "huge.png"));
         Assert.Contains("10000x5000 pixels", e.Message);
     }

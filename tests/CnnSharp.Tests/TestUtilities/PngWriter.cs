@@ -1,14 +1,13 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using CnnSharp.Data;
 
 namespace CnnSharp.Tests.TestUtilities;
 
 /// <summary>A minimal PNG encoder for test images: 8-bit gray (1 channel), RGB (3) or RGBA (4), filter 0, zlib via .NET.</summary>
 internal static class PngWriter
 {
-    private static readonly uint[] s_crcTable = BuildCrcTable();
-
     public static byte[] Encode(int width, int height, int channels, byte[] pixels)
     {
         if (pixels.Length != width * height * channels) throw new ArgumentException("pixel count does not match the size");
@@ -43,6 +42,13 @@ internal static class PngWriter
         return Encode(width, height, 1, pixels);
     }
 
+    /// <summary>Recomputes the CRC of the chunk at <paramref name="offset"/> of <paramref name="png"/> after a test edited it.</summary>
+    public static void RewriteCrc(byte[] png, int offset)
+    {
+        int length = BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(offset));
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(offset + 8 + length), PngStructure.Crc32(png.AsSpan(offset + 4, 4 + length)));
+    }
+
     private static void WriteChunk(Stream s, string type, byte[] data)
     {
         Span<byte> length = stackalloc byte[4];
@@ -51,26 +57,7 @@ internal static class PngWriter
         byte[] typeAndData = [.. Encoding.ASCII.GetBytes(type), .. data];
         s.Write(typeAndData);
         Span<byte> crc = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(typeAndData));
+        BinaryPrimitives.WriteUInt32BigEndian(crc, PngStructure.Crc32(typeAndData));
         s.Write(crc);
-    }
-
-    private static uint Crc32(byte[] bytes)
-    {
-        uint c = 0xFFFFFFFF;
-        foreach (byte b in bytes) c = s_crcTable[(c ^ b) & 0xFF] ^ (c >> 8);
-        return c ^ 0xFFFFFFFF;
-    }
-
-    private static uint[] BuildCrcTable()
-    {
-        var table = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-            table[n] = c;
-        }
-        return table;
     }
 }
