@@ -82,7 +82,9 @@ internal static class Program
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         foreach (var r in reports)
         {
-            string findings = r.Findings.Count == 0 ? "0" : $"{r.Findings.Count} ({string.Join("; ", r.Findings.Select(f => f.Kind + ": " + f.Signature))})";
+            string findings = r.Findings.Count == 0
+                ? "0"
+                : $"{r.Findings.Count} ({string.Join(", ", r.Findings.GroupBy(f => f.Kind).Select(g => $"{g.Count()} {g.Key}"))})";
             Console.WriteLine($"| {r.Target} | {r.Iterations} | {r.Iterations / Math.Max(r.Elapsed.TotalSeconds, 1e-3):0} | {r.Outcomes} | {r.CorpusSize} | {findings} |");
         }
         int total = reports.Sum(r => r.Findings.Count);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace CnnSharp.Fuzz;
@@ -13,14 +14,17 @@ internal sealed record TargetReport(string Target, long Iterations, int CorpusSi
 /// <summary>
 /// Fuzzes one target: runs the seeds, then mutates corpus entries until the time or iteration budget is spent. An input
 /// whose outcome class is new (a new exception type, message shape or throwing method, or a new success description) joins
-/// the corpus: a cheap stand-in for coverage feedback. Findings are deduplicated by signature and saved as they occur.
+/// the corpus, at most 64 per throwing method: a cheap stand-in for coverage feedback. Findings are deduplicated by
+/// signature and saved as they occur.
 /// </summary>
 internal sealed partial class TargetRun(FuzzTarget target, FuzzSettings settings)
 {
     private const int MaxCorpus = 4096;
+    private const int MaxPerSite = 64;
 
     private readonly List<byte[]> _corpus = [];
     private readonly HashSet<string> _outcomes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _perSite = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Finding> _findings = new(StringComparer.Ordinal);
 
     public TargetReport Run()
@@ -67,21 +71,25 @@ internal sealed partial class TargetRun(FuzzTarget target, FuzzSettings settings
             Record(new Finding(target.Name, "hang", "hang", $"no result after {settings.Timeout.TotalSeconds:0.#} s; the fuzzer stops this target (a thread cannot be aborted)", input));
             return false;
         }
-        string signature;
+        string signature, site;
         if (outcome.Error is { } error)
         {
-            signature = $"{error.GetType().Name}|{Normalize(error.Message)}|{error.TargetSite?.DeclaringType?.Name}.{error.TargetSite?.Name}";
+            site = $"{error.GetType().Name}|{error.TargetSite?.DeclaringType?.Name}.{error.TargetSite?.Name}";
+            signature = $"{site}|{Normalize(error.Message)}";
             if (!target.IsExpected(error))
-                Record(new Finding(target.Name, "exception", $"{error.GetType().FullName} at {TopFrame(error)}", error.ToString(), input));
+                Record(new Finding(target.Name, "exception", $"{error.GetType().FullName} {TopFrame(error)}", error.ToString(), input));
         }
         else
         {
-            signature = "ok|" + outcome.Feature;
+            // Success descriptions are few by design: each is its own site.
+            site = signature = "ok|" + outcome.Feature;
         }
         if (outcome.AllocatedBytes > settings.MaxAllocatedBytes)
             Record(new Finding(target.Name, "memory", $"memory, {Describe(outcome)}",
                 $"{outcome.AllocatedBytes} bytes allocated for a {input.Length}-byte input (limit {settings.MaxAllocatedBytes}); outcome {signature}", input));
-        if ((_outcomes.Add(signature) || keep) && _corpus.Count < MaxCorpus)
+        // A message can still carry names the input chose; the cap per throwing site keeps them from filling the corpus.
+        bool novel = _outcomes.Add(signature) && CollectionsMarshal.GetValueRefOrAddDefault(_perSite, site, out _)++ < MaxPerSite;
+        if ((novel || keep) && _corpus.Count < MaxCorpus)
         {
             _corpus.Add(input);
             if (!keep && settings.CorpusOutDirectory is { } dir)
@@ -129,23 +137,20 @@ internal sealed partial class TargetRun(FuzzTarget target, FuzzSettings settings
         return frame is null ? "?" : InLineNumber().Replace(frame, "");
     }
 
-    /// <summary>A message's shape: numbers and quoted names replaced, so each distinct check counts once.</summary>
+    /// <summary>
+    /// A message's shape: its first words, without numbers, quoted names or raw JSON, so each distinct check counts once
+    /// whatever values the input put in it.
+    /// </summary>
     private static string Normalize(string message)
     {
-        string shape = Quoted().Replace(NumberLists().Replace(Numbers().Replace(message, "#"), "#"), "'_'");
-        shape = new string([.. shape.Where(c => !char.IsControl(c))]);
-        return shape.Length > 120 ? shape[..120] : shape;
+        var words = Quoted().Replace(message, " ").Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(w => w.TrimEnd(':', ',', '.', ';'))
+            .Where(w => w.Length > 0 && w.All(char.IsAsciiLetter))
+            .Take(12);
+        return string.Join(' ', words);
     }
 
-    // Decimal and hexadecimal numbers (a hexadecimal word needs a digit: "0x1F", "1A", not "Add").
-    [GeneratedRegex(@"\b0x[0-9A-Fa-f]+\b|-?\b[0-9A-Fa-f]*\d[0-9A-Fa-f]*(\.\d+)?\b")]
-    private static partial Regex Numbers();
-
-    // A shape or list of any length counts once: "(#, #, #)" is "(#)".
-    [GeneratedRegex(@"#(, ?#)+")]
-    private static partial Regex NumberLists();
-
-    [GeneratedRegex(@"'[^']*'")]
+    [GeneratedRegex(@"'[^']*'|""[^""]*""")]
     private static partial Regex Quoted();
 
     [GeneratedRegex(@" in .*:line \d+$")]

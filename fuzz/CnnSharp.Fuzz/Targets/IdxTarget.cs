@@ -1,4 +1,5 @@
 using CnnSharp.Data;
+using CnnSharp.Tests.TestUtilities;
 
 namespace CnnSharp.Fuzz.Targets;
 
@@ -11,7 +12,7 @@ internal sealed class IdxTarget : FuzzTarget
     {
         var array = IdxReader.Read(new MemoryStream(input, writable: false), "fuzz.idx");
         // A forward-only stream takes the chunked path, which must agree.
-        var streamed = IdxReader.Read(new ForwardOnlyStream(input), "fuzz.idx");
+        var streamed = IdxReader.Read(new NonSeekableStream(input, chunk: 4096), "fuzz.idx");
         if (!streamed.Data.AsSpan().SequenceEqual(array.Data))
             throw new InvalidOperationException("seekable and forward-only reads disagree");
         return $"rank {array.Shape.Rank}, {(array.Data.Length == 0 ? "empty" : "data")}";
@@ -24,22 +25,5 @@ internal sealed class IdxTarget : FuzzTarget
     {
         int rank = input.Length > 3 ? Math.Min((int)input[3], 8) : 0;
         return Enumerable.Range(0, rank).Select(i => new LengthField(4 + 4 * i, 4, BigEndian: true));
-    }
-
-    /// <summary>A read-only, non-seekable view of a byte array.</summary>
-    private sealed class ForwardOnlyStream(byte[] data) : Stream
-    {
-        private readonly MemoryStream _inner = new(data, writable: false);
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -16,15 +16,16 @@ internal sealed class SafeTensorsTarget : FuzzTarget
     {
         var file = SafeTensors.Deserialize(input, "fuzz.safetensors");
         string dtypes = string.Join(",", file.Entries.Select(e => e.DType).Distinct().Order());
+        string described = $"{Math.Min(file.Count, 4)} tensors of {dtypes}, metadata {file.Metadata.Count > 0}";
         try
         {
             file.ToStateDict();
         }
         catch (SafeTensorsFormatException)
         {
-            return $"{file.Count}:{dtypes}:not-a-state-dict";
+            return described + ", not a state dict";
         }
-        return $"{Math.Min(file.Count, 4)}:{dtypes}:{file.Metadata.Count > 0}";
+        return described;
     }
 
     public override bool IsExpected(Exception error) => error is SafeTensorsFormatException;

@@ -130,7 +130,7 @@ public sealed class OnnxSession
     /// <summary>Runs a model that has one required input and returns its first output.</summary>
     /// <param name="input">The input tensor, shaped as the model declares.</param>
     /// <exception cref="InvalidOperationException">The model does not have exactly one required input.</exception>
-    /// <exception cref="ShapeException">The input's shape disagrees with the declaration, or an operator rejects the shapes it meets (the message names the node).</exception>
+    /// <exception cref="ShapeException">The input's shape disagrees with the declaration, or an operator rejects the shapes it meets or would produce a tensor above <see cref="OnnxSessionOptions.MaxTensorElements"/> (the message names the node).</exception>
     public Tensor Run(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -143,7 +143,7 @@ public sealed class OnnxSession
     /// <param name="inputs">One tensor per required input (and optionally per overridable initializer), by name.</param>
     /// <returns>The outputs; integer and BOOL outputs are converted to float32 (use the <see cref="OnnxTensor"/> overload to keep their types).</returns>
     /// <exception cref="ArgumentException">An input is missing, unknown, or declared with a non-float type.</exception>
-    /// <exception cref="ShapeException">An input's shape disagrees with the declaration, or an operator rejects the shapes it meets (the message names the node).</exception>
+    /// <exception cref="ShapeException">An input's shape disagrees with the declaration, or an operator rejects the shapes it meets or would produce a tensor above <see cref="OnnxSessionOptions.MaxTensorElements"/> (the message names the node).</exception>
     public IReadOnlyDictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -164,7 +164,7 @@ public sealed class OnnxSession
     /// <param name="inputs">One tensor per required input (and optionally per overridable initializer), by name.</param>
     /// <returns>The outputs by name: floating-point results as FLOAT, integer and BOOL results with their ONNX type.</returns>
     /// <exception cref="ArgumentException">An input is missing, unknown, or of a type the declaration does not allow.</exception>
-    /// <exception cref="ShapeException">An input's shape disagrees with the declaration, or an operator rejects the shapes it meets (the message names the node).</exception>
+    /// <exception cref="ShapeException">An input's shape disagrees with the declaration, or an operator rejects the shapes it meets or would produce a tensor above <see cref="OnnxSessionOptions.MaxTensorElements"/> (the message names the node).</exception>
     public IReadOnlyDictionary<string, OnnxTensor> Run(IReadOnlyDictionary<string, OnnxTensor> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);

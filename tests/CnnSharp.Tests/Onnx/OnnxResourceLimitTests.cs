@@ -71,6 +71,22 @@ public sealed class OnnxResourceLimitTests
     }
 
     [Fact]
+    public void Outputs_of_one_node_cannot_overrun_the_folding_budget_together()
+    {
+        // 100 folded elements leave 50: each half of the Split fits in them, both together do not.
+        var graph = new OnnxTestGraph().Initializer("s", new long[] { 100 }, 1)
+            .Node("ConstantOfShape", "fill", ["s"], ["c"])
+            .Node("Split", "halves", ["c"], ["a", "b"], ("axis", 0L))
+            .Node("Add", "add", ["a", "b"], ["y"]).Output("y");
+
+        var error = Assert.Throws<OnnxFormatException>(() => graph.Session(new OnnxSessionOptions { MaxFoldedElements = 150 }));
+
+        Assert.Contains("halves", error.Message);
+        Assert.Contains("200 elements, more than the budget of 150", error.Message);
+        Assert.NotNull(graph.Session(new OnnxSessionOptions { MaxFoldedElements = 250 }));
+    }
+
+    [Fact]
     public void Constant_nodes_do_not_spend_the_folding_budget()
     {
         // Their values are already in the file; only values computed at load count.
