@@ -32,6 +32,24 @@ public sealed class OnnxSessionOptions
     /// summation order; convolutions large enough to be split inside an image keep the ordinary path.
     /// </summary>
     public bool FuseDirectConvolutions { get; init; } = true;
+
+    /// <summary>
+    /// The most elements one tensor computed while running the model may have (default 2^28 = 268,435,456: 1 GiB of
+    /// float32, 2 GiB of integer values, which are held as int64). A larger output, such as an Expand, Tile, Pad or
+    /// ConstantOfShape to a shape read from the model, is refused before it is allocated: <see cref="OnnxSession.Run(Tensor)"/>
+    /// throws a <see cref="ShapeException"/> naming the node, the shape and this limit.
+    /// </summary>
+    public long MaxTensorElements { get; init; } = 1L << 28;
+
+    /// <summary>
+    /// The budget, in elements summed over every value, for constant folding at load time (default 2^26 = 67,108,864:
+    /// 256 MiB of float32). Every node whose inputs are all constants is computed once when the session is built; a
+    /// model whose folded values would exceed this budget (a few bytes of ConstantOfShape can ask for gigabytes) is
+    /// rejected with an <see cref="OnnxFormatException"/> naming the node, the shape and the budget, before the value is
+    /// allocated. Constant nodes do not count: their values are already in the file. Raise it for a model that really
+    /// computes large constants (for example a Transpose of a large weight stored untransposed).
+    /// </summary>
+    public long MaxFoldedElements { get; init; } = 1L << 26;
 }
 
 /// <summary>
@@ -63,10 +81,14 @@ public sealed class OnnxSession
     /// <param name="model">A loaded model (see <see cref="OnnxModel.Load"/>).</param>
     /// <param name="options">Settings; null for the defaults.</param>
     /// <exception cref="OnnxUnsupportedException">The model uses an operator, opset, attribute or attribute value CnnSharp does not support; the message names the node, operator and attribute.</exception>
-    /// <exception cref="OnnxFormatException">A node breaks its operator's specification (wrong input count, attribute type, invalid constant shapes).</exception>
+    /// <exception cref="OnnxFormatException">A node breaks its operator's specification (wrong input count, attribute type, invalid constant shapes), or constant folding would exceed <see cref="OnnxSessionOptions.MaxFoldedElements"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A limit in <paramref name="options"/> is not positive.</exception>
     public OnnxSession(OnnxModel model, OnnxSessionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        options ??= new OnnxSessionOptions();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxTensorElements, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxFoldedElements, nameof(options));
         if (model.Opset is < OpRegistry.MinOpset or > OpRegistry.MaxOpset)
             throw new OnnxUnsupportedException(model.Source, null, null,
                 $"opset {model.Opset} is not supported (CnnSharp runs opsets {OpRegistry.MinOpset} to {OpRegistry.MaxOpset})");
@@ -76,7 +98,7 @@ public sealed class OnnxSession
                 throw new OnnxUnsupportedException(model.Source, null, null, $"graph input '{input.Name}' is not a tensor (sequences, maps and optionals are not supported)");
         }
         Model = model;
-        _graph = new ExecutionGraph(model, options ?? new OnnxSessionOptions());
+        _graph = new ExecutionGraph(model, options);
         InputNames = new ReadOnlyCollection<string>(model.Graph.RuntimeInputs.Select(i => i.Name).ToArray());
         OutputNames = new ReadOnlyCollection<string>(model.Graph.Outputs.Select(o => o.Name).ToArray());
     }
@@ -108,7 +130,7 @@ public sealed class OnnxSession
     /// <summary>Runs a model that has one required input and returns its first output.</summary>
     /// <param name="input">The input tensor, shaped as the model declares.</param>
     /// <exception cref="InvalidOperationException">The model does not have exactly one required input.</exception>
-    /// <exception cref="ShapeException">The input's shape disagrees with the declaration, or an operator rejects the shapes it meets (the message names the node).</exception>
+    /// <exception cref="ShapeException">The input's shape disagrees with the declaration, or an operator rejects the shapes it meets or would produce a tensor above <see cref="OnnxSessionOptions.MaxTensorElements"/> (the message names the node).</exception>
     public Tensor Run(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -121,7 +143,7 @@ public sealed class OnnxSession
     /// <param name="inputs">One tensor per required input (and optionally per overridable initializer), by name.</param>
     /// <returns>The outputs; integer and BOOL outputs are converted to float32 (use the <see cref="OnnxTensor"/> overload to keep their types).</returns>
     /// <exception cref="ArgumentException">An input is missing, unknown, or declared with a non-float type.</exception>
-    /// <exception cref="ShapeException">An input's shape disagrees with the declaration, or an operator rejects the shapes it meets (the message names the node).</exception>
+    /// <exception cref="ShapeException">An input's shape disagrees with the declaration, or an operator rejects the shapes it meets or would produce a tensor above <see cref="OnnxSessionOptions.MaxTensorElements"/> (the message names the node).</exception>
     public IReadOnlyDictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -142,7 +164,7 @@ public sealed class OnnxSession
     /// <param name="inputs">One tensor per required input (and optionally per overridable initializer), by name.</param>
     /// <returns>The outputs by name: floating-point results as FLOAT, integer and BOOL results with their ONNX type.</returns>
     /// <exception cref="ArgumentException">An input is missing, unknown, or of a type the declaration does not allow.</exception>
-    /// <exception cref="ShapeException">An input's shape disagrees with the declaration, or an operator rejects the shapes it meets (the message names the node).</exception>
+    /// <exception cref="ShapeException">An input's shape disagrees with the declaration, or an operator rejects the shapes it meets or would produce a tensor above <see cref="OnnxSessionOptions.MaxTensorElements"/> (the message names the node).</exception>
     public IReadOnlyDictionary<string, OnnxTensor> Run(IReadOnlyDictionary<string, OnnxTensor> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);

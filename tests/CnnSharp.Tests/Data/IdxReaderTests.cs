@@ -1,4 +1,5 @@
 using CnnSharp.Data;
+using CnnSharp.Tests.TestUtilities;
 
 namespace CnnSharp.Tests.Data;
 
@@ -220,28 +221,5 @@ public sealed class IdxReaderTests : IDisposable
     {
         var ex = ReadFails("short", [0, 0]);
         Assert.IsAssignableFrom<IOException>(ex);
-    }
-
-    /// <summary>A read-only stream that cannot seek and returns at most 7 bytes per read.</summary>
-    private sealed class NonSeekableStream(byte[] data) : Stream
-    {
-        private int _position;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            int n = Math.Min(Math.Min(count, 7), data.Length - _position);
-            Array.Copy(data, _position, buffer, offset, n);
-            _position += n;
-            return n;
-        }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

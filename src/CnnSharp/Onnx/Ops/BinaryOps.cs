@@ -232,7 +232,7 @@ internal sealed class VariadicOp : OnnxOp
             outputs[0] = ctx.Copy(acc);
             return;
         }
-        var scratch = new OpContext(null);
+        var scratch = ctx.Unpooled();
         for (int i = 1; i < inputs.Length; i++)
         {
             var next = inputs[i] ?? throw new ShapeException($"{_name}: input #{i} is empty");

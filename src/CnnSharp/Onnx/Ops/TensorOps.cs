@@ -272,7 +272,7 @@ internal sealed class PadOp : OnnxOp
         if (pads.Length != 2 * rank)
             throw new ShapeException($"Pad: {pads.Length} pads for input {Shape.Format(x.Shape)}; expected {2 * rank} (begin and end per dimension)");
         double value = _fromInputs && inputs.Length > 2 && inputs[2] is { } v ? v.ScalarAsDouble("Pad constant_value") : _attributeValue;
-        var maps = new int[rank][];
+        var outShape = new int[rank];
         for (int d = 0; d < rank; d++)
         {
             int size = x.Shape[d];
@@ -283,11 +283,20 @@ internal sealed class PadOp : OnnxOp
             if (outSize < 0) throw new ShapeException($"Pad: pads [{string.Join(", ", pads)}] remove more than dimension {d} of {Shape.Format(x.Shape)} holds");
             if (_mode != "constant" && size == 0 && outSize > 0)
                 throw new ShapeException($"Pad: {_mode} mode cannot pad the empty dimension {d} of {Shape.Format(x.Shape)}");
-            var map = new int[Layout.Dim(outSize, "Pad", "output size")];
-            for (int i = 0; i < map.Length; i++) map[i] = Source(i - begin, size);
+            outShape[d] = Layout.Dim(outSize, "Pad", "output size");
+        }
+        // The output first: its size check bounds the index maps too (each is one output dimension long).
+        var y = ctx.Like(x, outShape);
+        outputs[0] = y;
+        // An empty output has nothing to copy, and a map for its other dimensions would be sized by the file alone.
+        if (y.Count == 0) return;
+        var maps = new int[rank][];
+        for (int d = 0; d < rank; d++)
+        {
+            var map = new int[outShape[d]];
+            for (int i = 0; i < map.Length; i++) map[i] = Source(i - pads[d], x.Shape[d]);
             maps[d] = map;
         }
-        var y = ctx.Like(x, maps.Select(m => m.Length).ToArray());
         if (x.IsFloat) Layout.MapCopy(x.Floats, x.Shape, maps, y.Floats, (float)value);
         else Layout.MapCopy(x.Longs, x.Shape, maps, y.Longs, (long)value);
         outputs[0] = y;
@@ -329,16 +338,25 @@ internal sealed class TileOp : OnnxOp
         long[] repeats = inputs[1]!.ToLongs("Tile repeats");
         if (repeats.Length != x.Rank)
             throw new ShapeException($"Tile: {repeats.Length} repeats for input {Shape.Format(x.Shape)}");
-        var maps = new int[x.Rank][];
+        var outShape = new int[x.Rank];
         for (int d = 0; d < x.Rank; d++)
         {
             if (repeats[d] < 0 || repeats[d] > Array.MaxLength) throw new ShapeException($"Tile: repeat {repeats[d]} is out of range");
+            outShape[d] = Layout.Dim(x.Shape[d] * repeats[d], "Tile", "output size");
+        }
+        // The output first: its size check bounds the index maps too (each is one output dimension long).
+        var y = ctx.Like(x, outShape);
+        outputs[0] = y;
+        // An empty output has nothing to copy, and a map for its other dimensions would be sized by the file alone.
+        if (y.Count == 0) return;
+        var maps = new int[x.Rank][];
+        for (int d = 0; d < x.Rank; d++)
+        {
             int size = x.Shape[d];
-            var map = new int[Layout.Dim(size * repeats[d], "Tile", "output size")];
+            var map = new int[outShape[d]];
             for (int i = 0; i < map.Length; i++) map[i] = i % size;
             maps[d] = map;
         }
-        var y = ctx.Like(x, maps.Select(m => m.Length).ToArray());
         if (x.IsFloat) Layout.MapCopy(x.Floats, x.Shape, maps, y.Floats, 0f);
         else Layout.MapCopy(x.Longs, x.Shape, maps, y.Longs, 0L);
         outputs[0] = y;

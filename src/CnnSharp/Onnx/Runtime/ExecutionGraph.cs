@@ -32,12 +32,14 @@ internal sealed class ExecutionGraph
     private readonly bool[] _staticValue;
     private readonly int _valueCount;
     private readonly BufferPool _pool = new();
+    private readonly long _maxTensorElements;
     private readonly Dictionary<string, OnnxValue?[]> _staticCache = new(StringComparer.Ordinal);
     private string? _lastSignature;
 
     public ExecutionGraph(OnnxModel model, OnnxSessionOptions options)
     {
         _source = model.Source;
+        _maxTensorElements = options.MaxTensorElements;
         var graph = model.Graph;
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         int Id(string name)
@@ -65,7 +67,10 @@ internal sealed class ExecutionGraph
         _outputIds = graph.Outputs.Select(o => ids[o.Name]).ToArray();
 
         var steps = new List<Step>();
-        var folding = new OpContext(null);
+        // Folding spends one budget over all nodes: each value is checked against what is left before it is allocated.
+        long budget = options.MaxFoldedElements, folded = 0;
+        var folding = new OpContext(null, budget, left =>
+            $"the {left} elements left of the constant-folding budget (OnnxSessionOptions.MaxFoldedElements = {budget})");
         foreach (var node in graph.Nodes)
         {
             var op = OpRegistry.Create(node, model.Opset, _source, index => constants[ids[node.Inputs[index]]]);
@@ -74,9 +79,19 @@ internal sealed class ExecutionGraph
             var step = new Step(node, op, inputIds, outputIds);
             if (op.IsDeterministic && inputIds.All(i => i < 0 || constants[i] is not null))
             {
+                // A Constant node's value is already in the file (and in memory): it does not spend the budget.
+                bool counts = op is not ConstantOp;
+                folding.MaxElements = counts ? budget - folded : long.MaxValue;
                 var results = Execute(folding, step, constants, outputIds.Select(o => o >= 0).ToArray(), atLoad: true);
                 for (int k = 0; k < outputIds.Length; k++)
-                    if (outputIds[k] >= 0) constants[outputIds[k]] = results[k];
+                {
+                    if (outputIds[k] < 0) continue;
+                    constants[outputIds[k]] = results[k];
+                    if (counts && results[k] is { } value) folded += value.Count;
+                }
+                // Each value was checked against what was left; several outputs of one node may still add up past it.
+                if (folded > budget)
+                    throw new OnnxFormatException(_source, $"{node.DisplayName}: its outputs bring the constants folded at load time to {folded} elements, more than the budget of {budget} (OnnxSessionOptions.MaxFoldedElements)", null);
                 continue;
             }
             steps.Add(step);
@@ -194,9 +209,9 @@ internal sealed class ExecutionGraph
             staticValues = new OnnxValue?[_valueCount];
         }
 
-        var ctx = new OpContext(_pool);
+        var ctx = new OpContext(_pool, _maxTensorElements, DescribeRunLimit);
         var observer = StepObserver;
-        var staticCtx = new OpContext(null);
+        var staticCtx = new OpContext(null, _maxTensorElements, DescribeRunLimit);
         foreach (var step in _steps)
         {
             if (step.IsStatic)
@@ -242,6 +257,8 @@ internal sealed class ExecutionGraph
         }
         return result;
     }
+
+    private static string DescribeRunLimit(long limit) => $"the limit of {limit} elements per tensor (OnnxSessionOptions.MaxTensorElements)";
 
     private bool IsInputId(int id)
     {

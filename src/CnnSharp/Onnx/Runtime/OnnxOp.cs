@@ -26,14 +26,49 @@ internal abstract class OnnxOp
     public virtual IReadOnlyList<int> ShapeInputs => [];
 }
 
-/// <summary>What an executing operator may use: fresh output storage and which outputs the graph consumes.</summary>
+/// <summary>
+/// What an executing operator may use: fresh output storage and which outputs the graph consumes. Every value it hands
+/// out is checked against an element limit first, so a shape taken from a model file (ConstantOfShape, Expand, Tile,
+/// Pad, Reshape targets…) cannot make the runtime allocate more than the session allows.
+/// </summary>
 internal sealed class OpContext
 {
     private readonly BufferPool? _pool;
+    private readonly Func<long, string> _describeLimit;
     private bool[] _requested = [];
 
-    /// <summary>A context allocating from <paramref name="pool"/>, or plain arrays when null (load-time folding).</summary>
-    public OpContext(BufferPool? pool) => _pool = pool;
+    /// <summary>
+    /// A context allocating from <paramref name="pool"/>, or plain arrays when null (load-time folding), refusing any
+    /// value of more than <paramref name="maxElements"/> elements.
+    /// </summary>
+    /// <param name="pool">The session's buffer pool, or null.</param>
+    /// <param name="maxElements">The most elements one value may have.</param>
+    /// <param name="describeLimit">Names the limit in the error message, given its current value (which option sets it).</param>
+    public OpContext(BufferPool? pool, long maxElements, Func<long, string> describeLimit)
+    {
+        _pool = pool;
+        MaxElements = maxElements;
+        _describeLimit = describeLimit;
+    }
+
+    /// <summary>The most elements one value may have; load-time folding lowers it as its budget is used up.</summary>
+    public long MaxElements { get; set; }
+
+    /// <summary>A context without a pool and with the same limit, for an operator's own temporary values.</summary>
+    public OpContext Unpooled() => new(null, MaxElements, _describeLimit);
+
+    /// <summary>
+    /// The element count of <paramref name="shape"/>, after checking it against <see cref="MaxElements"/>: operators that
+    /// build index maps or scratch sized by an output shape call this before allocating them.
+    /// </summary>
+    /// <exception cref="ShapeException">The shape has a negative dimension or more elements than allowed.</exception>
+    public int Reserve(int[] shape)
+    {
+        int n = OnnxValue.Numel(shape);
+        if (n > MaxElements)
+            throw new ShapeException($"output shape {Shape.Format(shape)} has {n} elements, more than {_describeLimit(MaxElements)}");
+        return n;
+    }
 
     /// <summary>The node being executed (for error messages).</summary>
     public OnnxNode? Node { get; private set; }
@@ -56,14 +91,14 @@ internal sealed class OpContext
     /// <summary>A float value of <paramref name="shape"/> with undefined contents.</summary>
     public OnnxValue Floats(int[] shape)
     {
-        int n = OnnxValue.Numel(shape);
+        int n = Reserve(shape);
         return OnnxValue.FromFloats(_pool?.RentFloats(n) ?? new float[n], shape);
     }
 
     /// <summary>An integer/BOOL value of <paramref name="shape"/> with undefined contents.</summary>
     public OnnxValue Longs(int[] shape, OnnxDataType dataType = OnnxDataType.Int64)
     {
-        int n = OnnxValue.Numel(shape);
+        int n = Reserve(shape);
         return OnnxValue.FromLongs(_pool?.RentLongs(n) ?? new long[n], shape, dataType);
     }
 
