@@ -29,6 +29,8 @@ internal static class ExportCommand
     internal static int Run(string checkpointPath, string outputPath, int opset, IAnsiConsole console) =>
         InteropErrors.Guard(console, () =>
         {
+            // Before anything is read: export --checkpoint a.safetensors --output a.safetensors once replaced the checkpoint with ONNX bytes.
+            OutputPath.Check(outputPath, "--output", checkpointPath, "--checkpoint");
             var model = ModelSource.LoadModule(checkpointPath);
             OnnxExporter.Export(model, [1, 1, 28, 28], outputPath, opset);
             long bytes = new FileInfo(outputPath).Length;
