@@ -7,12 +7,18 @@ namespace CnnSharp.Cli;
 
 internal static class Program
 {
-    public static int Main(string[] args) => BuildRootCommand(AnsiConsole.Console).Parse(args).Invoke();
+    /// <summary>The exit code of a command line that does not parse (unknown option, bad or out-of-range value): 2, as usage errors of Unix tools.</summary>
+    public const int UsageError = 2;
+
+    public static int Main(string[] args) => Invoke(BuildRootCommand(AnsiConsole.Console).Parse(args));
 
     /// <summary>The <c>cnnsharp</c> command tree, writing to <paramref name="console"/>.</summary>
     /// <remarks>
-    /// A plain command named <c>cnnsharp</c> with help and version options, rather than <see cref="RootCommand"/>, whose name
-    /// is the running executable's (<c>CnnSharp.Cli</c> under <c>dotnet run</c>); help then reads <c>cnnsharp train [options]</c>.
+    /// <para>A plain command named <c>cnnsharp</c> with help and version options, rather than <see cref="RootCommand"/>, whose name
+    /// is the running executable's (<c>CnnSharp.Cli</c> under <c>dotnet run</c>); help then reads <c>cnnsharp train [options]</c>.</para>
+    /// <para><c>BuildRootCommand(console).Parse(args)</c> parses and validates a command line without running it, and never
+    /// throws for any strings: every conversion and range problem is in <see cref="ParseResult.Errors"/>, and when that is
+    /// empty every option's <c>GetValue</c> succeeds. Run the result with <see cref="Invoke"/>.</para>
     /// </remarks>
     internal static Command BuildRootCommand(IAnsiConsole console)
     {
@@ -26,5 +32,17 @@ internal static class Program
         root.Add(PredictCommand.Create(console));
         root.Add(ExportCommand.Create(console));
         return root;
+    }
+
+    /// <summary>
+    /// Runs a parsed command line: a command's own exit code, or <see cref="UsageError"/> after printing the parse errors
+    /// and the command's help when it did not parse.
+    /// </summary>
+    internal static int Invoke(ParseResult parse, InvocationConfiguration? configuration = null)
+    {
+        int code = parse.Invoke(configuration);
+        // With errors no command runs: the error action printed them (as does --version's, which refuses other arguments);
+        // only --help goes ahead despite them.
+        return parse.Errors.Count > 0 && parse.Action is not HelpAction ? UsageError : code;
     }
 }

@@ -14,8 +14,14 @@ internal static class ErrorReporting
         {
             return action();
         }
+        catch (OptimizerMismatchException e) when (e.SavedOptimizer is "Adam" or "Sgd")
+        {
+            // The library cannot name the CLI's options; here the fix is one flag away.
+            console.MarkupLine($"[red]error:[/] {Markup.Escape($"{e.Path} holds {e.SavedOptimizer} optimizer state; run with --optimizer {e.SavedOptimizer.ToLowerInvariant()}, or without --resume")}");
+            return 1;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or SafeTensorsFormatException
-                                      or StateDictException or ChecksumMismatchException or IdxFormatException or ArgumentException)
+                                      or StateDictException or OptimizerMismatchException or ChecksumMismatchException or IdxFormatException or ArgumentException)
         {
             console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return 1;

@@ -22,8 +22,8 @@ internal static class EvaluateCommand
         };
         var dataDir = CommonOptions.DataDirectory();
         var threads = CommonOptions.Threads();
-        var batchSize = CommonOptions.Positive(new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1000 });
-        var limit = CommonOptions.Positive(new Option<int?>("--limit") { Description = "Evaluate on only the first N test images" });
+        var batchSize = CommonOptions.BatchSize("Images per forward pass", 1000);
+        var limit = CommonOptions.Limit("--limit", "Evaluate on only the first N test images", CommonOptions.TestImages, "MNIST test set");
         var command = new Command("evaluate", "Report a checkpoint's accuracy and loss on the 10,000 MNIST test images")
         {
             checkpoint, dataDir, threads, batchSize, limit,

@@ -16,13 +16,8 @@ internal static class ExportCommand
             Required = true,
         };
         var output = new Option<string>("--output", "-o") { Description = "The ONNX file to write", Required = true };
-        var opset = new Option<int>("--opset") { Description = $"ONNX opset ({OnnxExporter.DefaultOpset} to {OnnxExporter.MaxOpset})", DefaultValueFactory = _ => OnnxExporter.DefaultOpset };
-        opset.Validators.Add(r =>
-        {
-            int v = r.GetValue(opset);
-            if (v is < OnnxExporter.DefaultOpset or > OnnxExporter.MaxOpset)
-                r.AddError($"--opset must be {OnnxExporter.DefaultOpset} to {OnnxExporter.MaxOpset}, got {v}");
-        });
+        var opset = NumericOption.Int("--opset", $"ONNX opset ({OnnxExporter.DefaultOpset} to {OnnxExporter.MaxOpset})", OnnxExporter.DefaultOpset,
+            OnnxExporter.DefaultOpset, OnnxExporter.MaxOpset);
         var command = new Command("export", "Write a trained model as ONNX (dynamic batch, batch norm in eval form) for ONNX Runtime and other engines")
         {
             checkpoint, output, opset,
@@ -34,6 +29,8 @@ internal static class ExportCommand
     internal static int Run(string checkpointPath, string outputPath, int opset, IAnsiConsole console) =>
         InteropErrors.Guard(console, () =>
         {
+            // Before anything is read: export --checkpoint a.safetensors --output a.safetensors once replaced the checkpoint with ONNX bytes.
+            OutputPath.Check(outputPath, "--output", checkpointPath, "--checkpoint");
             var model = ModelSource.LoadModule(checkpointPath);
             OnnxExporter.Export(model, [1, 1, 28, 28], outputPath, opset);
             long bytes = new FileInfo(outputPath).Length;

@@ -20,7 +20,8 @@ internal static class PredictCommand
             Description = "A checkpoint from 'cnnsharp train', a PyTorch state dict (.safetensors) of ConvNet or LeNet-5, or an .onnx model",
             Required = true,
         };
-        var topK = CommonOptions.Positive(new Option<int>("--topk", "-k") { Description = "Classes to print per image", DefaultValueFactory = _ => 5 });
+        var topK = NumericOption.Int("--topk", "Classes to print per image", 5);
+        topK.Aliases.Add("-k");
         var noInvert = new Option<bool>("--no-invert")
         {
             Description = "Do not invert dark-on-light images (by default an image with a bright border is inverted, as MNIST digits are light on black)",

@@ -12,22 +12,12 @@ internal sealed class TrainCommand
 {
     private static readonly TrainingOptions s_defaults = new();
 
-    private readonly Option<int> _epochs = CommonOptions.Positive(new Option<int>("--epochs")
-    {
-        Description = "Passes over the training set",
-        DefaultValueFactory = _ => s_defaults.Epochs,
-    });
-
-    private readonly Option<int> _batchSize = CommonOptions.Positive(new Option<int>("--batch-size")
-    {
-        Description = "Images per mini-batch",
-        DefaultValueFactory = _ => s_defaults.BatchSize,
-    });
-
-    private readonly Option<float> _lr = new("--lr") { Description = "Learning rate", DefaultValueFactory = _ => s_defaults.LearningRate };
+    private readonly Option<int> _epochs = NumericOption.Int("--epochs", "Passes over the training set", s_defaults.Epochs);
+    private readonly Option<int> _batchSize = CommonOptions.BatchSize("Images per mini-batch", s_defaults.BatchSize);
+    private readonly Option<float> _lr = NumericOption.Float("--lr", "Learning rate", s_defaults.LearningRate);
     private readonly Option<string> _optimizer = new("--optimizer") { Description = "adam or sgd", DefaultValueFactory = _ => "adam" };
-    private readonly Option<float> _momentum = new("--momentum") { Description = "SGD momentum (ignored by Adam)", DefaultValueFactory = _ => s_defaults.Momentum };
-    private readonly Option<ulong> _seed = new("--seed") { Description = "Seed of the weight initialisation and the shuffling", DefaultValueFactory = _ => s_defaults.Seed };
+    private readonly Option<float> _momentum = NumericOption.Float("--momentum", "SGD momentum (ignored by Adam)", s_defaults.Momentum, allowZero: true);
+    private readonly Option<ulong> _seed = NumericOption.UInt64("--seed", "Seed of the weight initialisation and the shuffling", s_defaults.Seed);
     private readonly Option<string?> _dataDir = CommonOptions.DataDirectory();
 
     private readonly Option<string> _output = new("--output", "-o")
@@ -37,8 +27,8 @@ internal sealed class TrainCommand
     };
 
     private readonly Option<int?> _threads = CommonOptions.Threads();
-    private readonly Option<int?> _limit = CommonOptions.Positive(new Option<int?>("--limit") { Description = "Train on only the first N training images (quick runs)" });
-    private readonly Option<int?> _testLimit = CommonOptions.Positive(new Option<int?>("--test-limit") { Description = "Evaluate on only the first N test images" });
+    private readonly Option<int?> _limit = CommonOptions.Limit("--limit", "Train on only the first N training images (quick runs)", CommonOptions.TrainImages, "MNIST training set");
+    private readonly Option<int?> _testLimit = CommonOptions.Limit("--test-limit", "Evaluate on only the first N test images", CommonOptions.TestImages, "MNIST test set");
     private readonly Option<bool> _generic = new("--generic") { Description = "Use the generic autograd path instead of the fused ConvNet engine (slower; for comparison)" };
     private readonly Option<string?> _resume = new("--resume") { Description = "Continue from this checkpoint (weights, optimizer state, epoch)" };
 
@@ -47,20 +37,7 @@ internal sealed class TrainCommand
         Description = "With --resume: accept a --seed, --batch-size, --lr, --optimizer or --momentum other than the checkpoint's",
     };
 
-    private TrainCommand()
-    {
-        _lr.Validators.Add(r =>
-        {
-            float v = r.GetValue(_lr);
-            if (!(v > 0f) || !float.IsFinite(v)) r.AddError($"--lr must be a positive number, got {v.ToString(CultureInfo.InvariantCulture)}");
-        });
-        _momentum.Validators.Add(r =>
-        {
-            float v = r.GetValue(_momentum);
-            if (!(v >= 0f) || !float.IsFinite(v)) r.AddError($"--momentum must be >= 0, got {v.ToString(CultureInfo.InvariantCulture)}");
-        });
-        _optimizer.AcceptOnlyFromAmong("adam", "sgd");
-    }
+    private TrainCommand() => _optimizer.AcceptOnlyFromAmong("adam", "sgd");
 
     public static Command Create(IAnsiConsole console)
     {

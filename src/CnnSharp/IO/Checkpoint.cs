@@ -26,6 +26,9 @@ public static class Checkpoint
     /// <summary>Metadata key of the epoch number.</summary>
     public const string EpochKey = "epoch";
 
+    /// <summary>Metadata key of the optimizer's type name (<c>Adam</c>, <c>Sgd</c>), present when optimizer state was saved.</summary>
+    public const string OptimizerKey = "optimizer";
+
     private const string FormatKey = "cnnsharp.checkpoint";
     private const string FormatVersion = "1";
 
@@ -49,7 +52,7 @@ public static class Checkpoint
             [EpochKey] = epoch.ToString(CultureInfo.InvariantCulture),
             ["model"] = model.GetType().Name,
         };
-        if (optimizer is not null) header["optimizer"] = optimizer.GetType().Name;
+        if (optimizer is not null) header[OptimizerKey] = optimizer.GetType().Name;
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
         {
             if (!header.TryAdd(key, value))
@@ -79,6 +82,16 @@ public static class Checkpoint
             yield return SafeTensorEntry.FromTensor(OptimizerPrefix + key, tensor);
     }
 
+    /// <summary>A metadata value for a message: at most 40 characters, control characters shown as '?'.</summary>
+    private static string Printable(string text)
+    {
+        string shown = text.Length <= 40 ? text : text[..40] + "...";
+        return string.Create(shown.Length, shown, (span, s) =>
+        {
+            for (int i = 0; i < s.Length; i++) span[i] = char.IsControl(s[i]) ? '?' : s[i];
+        });
+    }
+
     // PyTorch keeps BatchNorm's batch counter as an int64 scalar; CnnSharp holds it in a one-element float buffer.
     private static bool IsCounter(string key, Tensor tensor) =>
         tensor.Numel == 1 && (key == "num_batches_tracked" || key.EndsWith(".num_batches_tracked", StringComparison.Ordinal));
@@ -92,17 +105,22 @@ public static class Checkpoint
     /// <param name="optimizer">Receives the optimizer state; null ignores it.</param>
     /// <returns>The epoch and the metadata stored with the checkpoint.</returns>
     /// <exception cref="SafeTensorsFormatException">The file is not valid safetensors.</exception>
-    /// <exception cref="InvalidDataException">The file lacks the checkpoint metadata (epoch) or holds an entry of an unusable dtype.</exception>
+    /// <exception cref="InvalidDataException">The file lacks the checkpoint metadata (epoch), its epoch is not a whole number, or it holds an entry of an unusable dtype.</exception>
     /// <exception cref="StateDictException">The keys or shapes do not fit the model or optimizer.</exception>
+    /// <exception cref="OptimizerMismatchException">The checkpoint holds another optimizer type's state than <paramref name="optimizer"/>'s.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     public static CheckpointInfo Load(string path, Module model, Optimizer? optimizer = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
         var file = SafeTensors.Read(path);
-        if (!file.Metadata.TryGetValue(EpochKey, out var epochText)
-            || !int.TryParse(epochText, NumberStyles.None, CultureInfo.InvariantCulture, out int epoch))
+        if (!file.Metadata.TryGetValue(EpochKey, out var epochText))
             throw new InvalidDataException($"{path}: not a CnnSharp checkpoint (no '{EpochKey}' in __metadata__)");
+        if (!int.TryParse(epochText, NumberStyles.None, CultureInfo.InvariantCulture, out int epoch))
+            throw new InvalidDataException($"{path}: __metadata__ '{EpochKey}' is \"{Printable(epochText)}\", expected the number of epochs completed (a whole number >= 0)");
+        // Checked before any state moves: another optimizer's entries would otherwise be reported key by key.
+        if (optimizer is not null && file.Metadata.TryGetValue(OptimizerKey, out var saved) && saved != optimizer.GetType().Name)
+            throw new OptimizerMismatchException(path, saved, optimizer.GetType().Name);
 
         var modelState = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var optimizerState = new Dictionary<string, Tensor>(StringComparer.Ordinal);

@@ -14,17 +14,17 @@ public static partial class SafeTensors
     {
         long start = stream.Position;
         long fileLength = stream.Length - start;
-        if (fileLength < 8)
-            throw Error(source, null, 0, $"file is {fileLength} bytes, too short for the 8-byte header length at offset 0");
-
         Span<byte> prefix = stackalloc byte[8];
-        stream.ReadExactly(prefix);
+        int prefixLength = stream.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
+        if (fileLength < 8 || prefixLength < 8)
+            throw PrefixError(source, prefix[..prefixLength], $"file is {fileLength} bytes, too short for the 8-byte header length at offset 0");
+
         ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (n > MaxHeaderLength)
-            throw Error(source, null, 0, $"header length {n} (file bytes 0..8) exceeds the {MaxHeaderLength}-byte limit");
+            throw PrefixError(source, prefix, $"header length {n} (file bytes 0..8) exceeds the {MaxHeaderLength}-byte limit");
         long headerLength = (long)n;
         if (headerLength > fileLength - 8)
-            throw Error(source, null, 0, $"header length {headerLength} (file bytes 0..8) runs past the end of the file: {fileLength} bytes leave at most {fileLength - 8}");
+            throw PrefixError(source, prefix, $"header length {headerLength} (file bytes 0..8) runs past the end of the file: {fileLength} bytes leave at most {fileLength - 8}");
 
         // Bounded by both the 100 MB cap and the real file length, so this allocation is safe.
         var headerBytes = new byte[headerLength];
@@ -248,6 +248,15 @@ public static partial class SafeTensors
     };
 
     private static string Truncate(string text) => text.Length <= 60 ? text : text[..60] + "...";
+
+    /// <summary>
+    /// The error for a file whose 8-byte prefix is no plausible header length: when its first bytes are another format's
+    /// signature, "x.png is a PNG image, not a safetensors file" (the header length read from a PNG says nothing useful).
+    /// </summary>
+    private static SafeTensorsFormatException PrefixError(string source, ReadOnlySpan<byte> head, string message) =>
+        FileSignature.Describe(head) is string kind
+            ? new SafeTensorsFormatException(source, null, 0, $"{source} is {kind}, not a safetensors file")
+            : Error(source, null, 0, message);
 
     private static SafeTensorsFormatException Error(string source, string? tensor, long? offset, string message, Exception? inner = null) =>
         new(source, tensor, offset, $"{source}: {message}", inner);

@@ -49,12 +49,14 @@ public static partial class SafeTensors
 
     /// <summary>Reads and validates a safetensors file.</summary>
     /// <param name="path">The file path (used in error messages).</param>
-    /// <exception cref="SafeTensorsFormatException">The file breaks a rule of the format (see remarks on <see cref="SafeTensors"/>).</exception>
-    /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <exception cref="SafeTensorsFormatException">The file breaks a rule of the format (see remarks on <see cref="SafeTensors"/>); a file of
+    /// another kind recognised by its first bytes (PNG, JPEG, ONNX, zip or pickle from <c>torch.save</c>, gzip, IDX) is named as such.</exception>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/> ("x: file not found").</exception>
+    /// <exception cref="IOException">The path is a directory ("x is a directory, expected a file"), or the file cannot be read.</exception>
     public static SafeTensorsFile Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        using var stream = InputFile.OpenRead(path);
         return Read(stream, path);
     }
 

@@ -11,7 +11,7 @@ internal static class OnnxProtobuf
     public static byte[] ReadFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        using var stream = IO.InputFile.OpenRead(path);
         if (stream.Length > MaxFileLength)
             throw new OnnxFormatException(path, $"file is {stream.Length} bytes, above the 2 GiB protobuf limit", null);
         var bytes = new byte[stream.Length];

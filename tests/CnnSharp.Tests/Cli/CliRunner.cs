@@ -19,7 +19,7 @@ internal static class CliRunner
             Out = new AnsiConsoleOutput(writer),
         });
         console.Profile.Width = width;
-        int code = Program.BuildRootCommand(console).Parse(args).Invoke(new System.CommandLine.InvocationConfiguration { Output = writer, Error = writer });
+        int code = Program.Invoke(Program.BuildRootCommand(console).Parse(args), new System.CommandLine.InvocationConfiguration { Output = writer, Error = writer });
         return (code, writer.ToString());
     }
 }
