@@ -16,10 +16,14 @@ Per model <name> (vgg_small, resnet8) it writes:
                            weights (grad.<key>), and every running_mean / running_var after that one training forward
                            (after.<key>)
 
-The references are computed in float64 from the exactly representable float16/float32 values, so they are the exact
+The input is redrawn until every ReLU input of the training forward is at least MARGIN away from 0 and every 2x2
+max-pool window's largest value, unless 0, leads the next by MARGIN: at a kink, float32 rounding could take the other side and move
+a whole patch of the gradient (one flipped ReLU in ResNet8's layer1 changes a 5x5x3 patch of the input gradient by
+~20%), which no tolerance should have to absorb. The references are computed in float64 from the exactly representable float16/float32 values, so they are the exact
 answers CnnSharp's float32 results are compared with. The safetensors files are written by hand (no safetensors package
 in Debian): an 8-byte little-endian header length, a JSON header padded with spaces to a multiple of 8, the data.
 """
+import copy
 import json
 import os
 import struct
@@ -29,6 +33,7 @@ import zlib
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "peers"))
@@ -36,6 +41,7 @@ from torch_models import ResNet8, VggSmall  # noqa: E402
 
 OUT = os.path.normpath(os.path.join(HERE, "..", "CnnSharp.Tests", "Fixtures", "models"))
 SEED = 20251203
+MARGIN = 1e-5
 DTYPES = {torch.float16: ("F16", "<f2"), torch.float32: ("F32", "<f4"), torch.float64: ("F64", "<f8"), torch.int64: ("I64", "<i8")}
 
 
@@ -69,6 +75,48 @@ def randomise(model, r):
                 t.copy_(t.half().float())
 
 
+class KinkWatch:
+    """Records, while active, the smallest |input| of any ReLU and the smallest top-two gap of any 2x2 max-pool window."""
+
+    def __init__(self):
+        self.relu, self.pool = F.relu, F.max_pool2d
+        self.closest = float("inf")
+
+    def _relu(self, x, inplace=False):
+        self.closest = min(self.closest, x.detach().abs().min().item())
+        return self.relu(x, inplace=inplace)
+
+    def _pool(self, x, *args, **kwargs):
+        n, c, h, w = x.shape
+        windows = x.detach()[:, :, :h // 2 * 2, :w // 2 * 2].reshape(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 2, 4, 3, 5)
+        top = windows.reshape(n, c, h // 2, w // 2, 4).sort(dim=-1, descending=True).values
+        # Windows of ReLU zeros tie exactly, and harmlessly: the gradient that reaches them is killed by the ReLU.
+        gaps = (top[..., 0] - top[..., 1])[top[..., 0] > 0]
+        if gaps.numel():
+            self.closest = min(self.closest, gaps.min().item())
+        return self.pool(x, *args, **kwargs)
+
+    def __enter__(self):
+        F.relu, F.max_pool2d = self._relu, self._pool
+        return self
+
+    def __exit__(self, *exc):
+        F.relu, F.max_pool2d = self.relu, self.pool
+
+
+def draw_input(model, r):
+    """A batch-2 input (and labels) whose training forward stays MARGIN away from every ReLU and max-pool kink."""
+    probe = copy.deepcopy(model).double().train()
+    for attempt in range(200):
+        x32 = torch.from_numpy(r.standard_normal((2, 3, 32, 32)).astype(np.float32))
+        labels = torch.from_numpy(r.integers(0, 10, 2).astype(np.int64))
+        with torch.no_grad(), KinkWatch() as watch:
+            probe(x32.double())
+        if watch.closest >= MARGIN:
+            return x32, labels, attempt
+    raise RuntimeError("no input kept its distance from the kinks in 200 draws")
+
+
 def fixture(name, ctor):
     torch.manual_seed(SEED)
     r = np.random.default_rng([SEED, zlib.crc32(name.encode())])
@@ -84,8 +132,7 @@ def fixture(name, ctor):
     write_safetensors(os.path.join(OUT, name + ".safetensors"),
                       [(k, v.half() if v.is_floating_point() else v) for k, v in state.items()])
 
-    x32 = torch.from_numpy(r.standard_normal((2, 3, 32, 32)).astype(np.float32))
-    labels = torch.from_numpy(r.integers(0, 10, 2).astype(np.int64))
+    x32, labels, attempt = draw_input(model, r)
     model = model.double()
     x = x32.double().requires_grad_()
     model.eval()
@@ -102,7 +149,7 @@ def fixture(name, ctor):
           ("grad." + last, params[last].grad)]
     io += [("after." + k, v) for k, v in model.state_dict().items() if k.endswith(("running_mean", "running_var"))]
     write_safetensors(os.path.join(OUT, name + "_io.safetensors"), io)
-    print(f"{name}: {len(keys)} state-dict entries, loss {loss.item():.6f}")
+    print(f"{name}: {len(keys)} state-dict entries, loss {loss.item():.6f}, input draw {attempt}")
 
 
 def main():
