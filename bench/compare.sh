@@ -23,12 +23,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-  echo "PyTorch not found: installing Debian's python3-torch" >&2
-  apt-get update -qq && apt-get install -y -qq python3-torch >&2
-fi
-
-dotnet build -c Release bench/CnnSharp.Benchmarks -v quiet -nologo >&2
+. bench/torch-peer.sh
 cnnsharp=(dotnet bench/CnnSharp.Benchmarks/bin/Release/net10.0/CnnSharp.Benchmarks.dll e2e --threads "$threads" --epochs "$epochs" --data "$data")
 torch=(/usr/bin/python3 bench/peers/pytorch_convnet.py --threads "$threads" --epochs "$epochs" --data "$data")
 tuned='glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824'

@@ -103,10 +103,10 @@ internal static class EndToEnd
         {
             ["peer"] = "cnnsharp " + SimdLabel(),
             ["threads"] = threads,
-            ["epoch_s"] = Median(epochTimes),
-            ["eval_img_s"] = testCount / Median(evalTimes),
-            ["b1_ms"] = Median(latency),
-            ["peak_rss_mib"] = PeakRssMib(),
+            ["epoch_s"] = ProcessStats.Median(epochTimes),
+            ["eval_img_s"] = testCount / ProcessStats.Median(evalTimes),
+            ["b1_ms"] = ProcessStats.Median(latency),
+            ["peak_rss_mib"] = ProcessStats.PeakRssMib(),
             ["test_acc"] = correct / (double)testCount,
             ["managed_bytes_per_step"] = steps > 10 ? stepBytes / (double)(steps - 10) : double.NaN,
             ["managed_bytes_per_step_with_loader"] = loopBytesPerStep,
@@ -116,24 +116,4 @@ internal static class EndToEnd
     }
 
     private static string SimdLabel() => CnnSharp.Kernels.Isa.Level.ToString();
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var v = values.Order().ToArray();
-        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
-    }
-
-    private static double PeakRssMib()
-    {
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/self/status"))
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    return double.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
-        }
-        catch (IOException)
-        {
-        }
-        return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
-    }
 }

@@ -12,7 +12,7 @@ internal static class ExportCommand
     {
         var checkpoint = new Option<string>("--checkpoint", "-c")
         {
-            Description = "A checkpoint from 'cnnsharp train', or a PyTorch state dict (.safetensors) of ConvNet or LeNet-5",
+            Description = "A checkpoint from 'cnnsharp train', or a PyTorch state dict (.safetensors) of ConvNet, LeNet-5 or VggSmall",
             Required = true,
         };
         var output = new Option<string>("--output", "-o") { Description = "The ONNX file to write", Required = true };
@@ -31,10 +31,10 @@ internal static class ExportCommand
         {
             // Before anything is read: export --checkpoint a.safetensors --output a.safetensors once replaced the checkpoint with ONNX bytes.
             OutputPath.Check(outputPath, "--output", checkpointPath, "--checkpoint");
-            var model = ModelSource.LoadModule(checkpointPath);
-            OnnxExporter.Export(model, [1, 1, 28, 28], outputPath, opset);
+            var (model, input) = ModelSource.LoadModule(checkpointPath);
+            OnnxExporter.Export(model, [1, input.Channels, input.Height, input.Width], outputPath, opset);
             long bytes = new FileInfo(outputPath).Length;
-            console.MarkupLine($"wrote [green]{Markup.Escape(outputPath)}[/]: {model.GetType().Name}, opset {opset.ToString(CultureInfo.InvariantCulture)}, input (batch, 1, 28, 28), {bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes");
+            console.MarkupLine($"wrote [green]{Markup.Escape(outputPath)}[/]: {model.GetType().Name}, opset {opset.ToString(CultureInfo.InvariantCulture)}, input (batch, {input.Channels.ToString(CultureInfo.InvariantCulture)}, {input.Height.ToString(CultureInfo.InvariantCulture)}, {input.Width.ToString(CultureInfo.InvariantCulture)}), {bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes");
             return 0;
         });
 }

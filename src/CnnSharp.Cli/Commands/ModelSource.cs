@@ -9,40 +9,50 @@ namespace CnnSharp.Cli.Commands;
 /// <summary>A model <c>predict</c> can run: its forward pass, the image format it takes, and a one-line description.</summary>
 internal sealed record ModelSource(Func<Tensor, Tensor> Forward, ImagePreprocessing Input, string Description)
 {
-    /// <summary>The architectures a checkpoint or PyTorch state dict may hold, recognised by their exact key sets.</summary>
-    private static readonly (string Name, Func<Module> Create)[] s_architectures =
+    // Declared before s_architectures: static initialisers run in textual order.
+    private static readonly ImagePreprocessing s_colour32 = new(3, 32, 32, ImageInversion.Never);
+
+    /// <summary>
+    /// The architectures a checkpoint or PyTorch state dict may hold, recognised by their exact key sets, with the images
+    /// they take: MNIST format for the digit models; 3x32x32 colour (CIFAR-10 sized), never inverted, for the others.
+    /// </summary>
+    private static readonly (string Name, Func<Module> Create, ImagePreprocessing Input)[] s_architectures =
     [
-        (nameof(ConvNet), () => new ConvNet()),
-        (nameof(LeNet5), () => LeNet5.Create()),
+        (nameof(ConvNet), () => new ConvNet(), ImagePreprocessing.Mnist),
+        (nameof(LeNet5), () => LeNet5.Create(), ImagePreprocessing.Mnist),
+        (nameof(VggSmall), () => new VggSmall(), s_colour32),
+        (nameof(ResNet8), () => new ResNet8(), s_colour32),
     ];
 
     /// <summary>Loads an <c>.onnx</c> file with <see cref="OnnxSession"/>, or a checkpoint / state dict into its architecture.</summary>
     public static ModelSource Load(string path, ImageInversion inversion)
     {
         if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return LoadOnnx(path, inversion);
-        var model = LoadModule(path);
+        var (model, input) = LoadModule(path);
         model.Eval();
-        // Both known architectures take MNIST-format images.
-        return new ModelSource(model.Forward, ImagePreprocessing.Mnist with { Inversion = inversion }, $"{model.GetType().Name} from {path}");
+        // --no-invert only matters for the digit models: colour images are never inverted.
+        if (input.Channels == 1) input = input with { Inversion = inversion };
+        return new ModelSource(model.Forward, input, $"{model.GetType().Name} from {path}");
     }
 
     /// <summary>
-    /// A <see cref="ConvNet"/> or LeNet-5 with the weights of <paramref name="path"/>: a CnnSharp training checkpoint
-    /// (<see cref="Checkpoint"/>) or a PyTorch state dict saved with safetensors. The architecture is the one whose
-    /// state-dict keys the file holds (optimizer entries aside).
+    /// A known model (<see cref="ConvNet"/>, LeNet-5, <see cref="VggSmall"/>, <see cref="ResNet8"/>) with the weights of
+    /// <paramref name="path"/>: a CnnSharp training checkpoint (<see cref="Checkpoint"/>) or a PyTorch state dict saved
+    /// with safetensors; the architecture is the one whose state-dict keys the file holds (optimizer entries aside).
+    /// Also returns the images that architecture takes.
     /// </summary>
     /// <exception cref="InvalidDataException">The keys match no known architecture.</exception>
-    public static Module LoadModule(string path)
+    public static (Module Model, ImagePreprocessing Input) LoadModule(string path)
     {
         var file = SafeTensors.Read(path);
         var keys = file.Names.Where(n => !n.StartsWith(Checkpoint.OptimizerPrefix, StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
-        foreach (var (name, create) in s_architectures)
+        foreach (var (_, create, input) in s_architectures)
         {
             var model = create();
             if (!model.StateDict().Select(e => e.Key).ToHashSet(StringComparer.Ordinal).SetEquals(keys)) continue;
             if (file.Metadata.ContainsKey(Checkpoint.EpochKey)) Checkpoint.Load(path, model);
             else model.LoadSafetensors(file);
-            return model;
+            return (model, input);
         }
         throw new InvalidDataException(
             $"{path}: its {keys.Count} tensors match no known model ({string.Join(", ", s_architectures.Select(a => a.Name))}); first keys: {string.Join(", ", keys.Take(4))}");

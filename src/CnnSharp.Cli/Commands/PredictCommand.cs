@@ -17,7 +17,7 @@ internal static class PredictCommand
     {
         var model = new Option<string>("--model", "-m")
         {
-            Description = "A checkpoint from 'cnnsharp train', a PyTorch state dict (.safetensors) of ConvNet or LeNet-5, or an .onnx model",
+            Description = "A checkpoint from 'cnnsharp train', a PyTorch state dict (.safetensors) of ConvNet, LeNet-5, VggSmall or ResNet8, or an .onnx model",
             Required = true,
         };
         var topK = NumericOption.Int("--topk", "Classes to print per image", 5);

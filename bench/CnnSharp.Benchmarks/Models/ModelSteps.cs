@@ -1,0 +1,51 @@
+using CnnSharp.Autograd;
+using CnnSharp.Modules;
+using CnnSharp.Optimizers;
+using CnnSharp.Training;
+using CnnSharp.Training.Fast;
+
+namespace CnnSharp.Benchmarks.Models;
+
+/// <summary>
+/// The two functions the <c>models</c> benchmark times, built in one place for every execution path: a training step
+/// (forward, cross-entropy, backward, Adam step; returns the loss) and an eval forward at batch (no gradients recorded;
+/// the caller switches the model to eval mode first).
+/// </summary>
+internal sealed record ModelSteps(Func<Tensor, int[], float> Step, Func<Tensor, Tensor> Eval)
+{
+    /// <summary>Adam's learning rate, as in the PyTorch peer.</summary>
+    public const float LearningRate = 1e-3f;
+
+    /// <summary>Builds the step and the eval forward of <paramref name="model"/> on <paramref name="path"/>.</summary>
+    /// <exception cref="NotSupportedException">The path cannot run this model, or is not in this build.</exception>
+    public static ModelSteps Build(Module model, ExecutionPath path, int[] inputShape)
+    {
+        var optimizer = new Adam(model.Parameters(), LearningRate);
+        switch (path)
+        {
+            case ExecutionPath.Eager:
+            {
+                var trainer = new Trainer(model, optimizer, new TrainingOptions { FastPath = false });
+                return new ModelSteps(trainer.TrainStep, x =>
+                {
+                    using (GradMode.NoGrad()) return model.Forward(x);
+                });
+            }
+            case ExecutionPath.Fused:
+            {
+                var trainer = new Trainer(model, optimizer, new TrainingOptions { FastPath = true });
+                if (!trainer.UsesFastPath) throw new NotSupportedException($"the fused engine runs only the seed ConvNet, not {model.GetType().Name}");
+                // Built at the first eval call (a warm-up one), so it folds the weights the training steps left.
+                ConvNetPredictor? predictor = null;
+                return new ModelSteps(trainer.TrainStep, x => (predictor ??= new ConvNetPredictor(model.StateDict())).Predict(x));
+            }
+            case ExecutionPath.Compiled:
+                // The compiled executor plugs in here: model.Compile(inputShape) provides the training step (with this
+                // optimizer) and the eval forward; the harness around these two delegates stays the same.
+                throw new NotSupportedException(
+                    $"--compiled: this build has no compiled executor (model.Compile) yet; input {Shape.Format(inputShape)} would be compiled here");
+            default:
+                throw new ArgumentOutOfRangeException(nameof(path), path, "unknown execution path");
+        }
+    }
+}
