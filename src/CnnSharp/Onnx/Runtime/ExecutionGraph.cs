@@ -84,7 +84,7 @@ internal sealed class ExecutionGraph
 
         if (options.FoldBatchNorm) steps = GraphFusion.FoldBatchNorm(steps, ref constants, _outputIds);
         if (options.FuseConvAdd) steps = GraphFusion.FuseConvAdd(steps, _outputIds);
-        if (options.FuseConvRelu) steps = GraphFusion.FuseConvRelu(steps, _outputIds);
+        if (options.FuseConvRelu) steps = GraphFusion.FuseConvRelu(steps, _outputIds, constants);
         foreach (var s in steps)
         {
             // Constant convolution weights are packed for the GEMM once, here, instead of on every run.
