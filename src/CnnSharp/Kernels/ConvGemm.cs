@@ -96,14 +96,7 @@ internal static unsafe class ConvGemm
         ArgumentNullException.ThrowIfNull(weights);
         if (!weights.Matches(g, weights.Level))
             throw new ArgumentException($"ConvGemm: packed weights ({weights.K}, {weights.CPerGroup}, {weights.KH}, {weights.KW}) groups {weights.Groups} do not match the geometry {g}", nameof(weights));
-        Check(input.Length, (long)g.N * g.C * g.H * g.W, nameof(input));
-        if (!bias.IsEmpty) Check(bias.Length, g.K, nameof(bias));
-        Check(output.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(output));
-        if (!residual.IsEmpty)
-        {
-            Check(residual.Length, output.Length, nameof(residual));
-            if (residual.Overlaps(output)) throw new ArgumentException("ConvGemm: the residual overlaps the output", nameof(residual));
-        }
+        ConvOperands.CheckForward("ConvGemm", input, bias, residual, output, g);
         if (g.N == 0) return;
 
         bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs;
@@ -178,11 +171,6 @@ internal static unsafe class ConvGemm
         int pixelParts = Math.Min(parts, panels);
         int rowParts = Math.Min((parts + pixelParts - 1) / pixelParts, rowPanels);
         return new WorkSplit(pixelParts, rowParts, false);
-    }
-
-    private static void Check(int actual, long expected, string name)
-    {
-        if (actual != expected) throw new ArgumentException($"ConvGemm: {name} has {actual} values, the geometry needs {expected}", name);
     }
 
     /// <summary>One call's constants and operand addresses (pinned by the caller for the call), shared by its work units.</summary>

@@ -65,15 +65,8 @@ internal static unsafe class GroupedConv2d
         Span<float> output, in Conv2dGeometry g, float min, float max, IsaLevel level, int threads, long parallelThresholdMacs)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
-        Check(input.Length, (long)g.N * g.C * g.H * g.W, nameof(input));
-        Check(weight.Length, (long)g.K * g.CPerGroup * g.KH * g.KW, nameof(weight));
-        if (!bias.IsEmpty) Check(bias.Length, g.K, nameof(bias));
-        Check(output.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(output));
-        if (!residual.IsEmpty)
-        {
-            Check(residual.Length, output.Length, nameof(residual));
-            if (residual.Overlaps(output)) throw new ArgumentException("GroupedConv2d: the residual overlaps the output", nameof(residual));
-        }
+        ConvOperands.CheckForward("GroupedConv2d", input, bias, residual, output, g);
+        ConvOperands.Check("GroupedConv2d", weight.Length, (long)g.K * g.CPerGroup * g.KH * g.KW, nameof(weight));
         if (output.IsEmpty) return;
 
         var work = new Work(g, level, min, max);
@@ -86,12 +79,6 @@ internal static unsafe class GroupedConv2d
             if (units == 1) work.RunUnit(0, 0);
             else WorkerPool.Shared.RunDynamic(threads, units, work.RunUnit);
         }
-    }
-
-    private static void Check(int actual, long expected, string name)
-    {
-        // The kernel works through raw pointers, so a size mismatch must never get past this point.
-        if (actual != expected) throw new ArgumentException($"GroupedConv2d: {name} has {actual} values, the geometry needs {expected}", name);
     }
 
     /// <summary>One call's geometry, phase layout and operand addresses (pinned by the caller), shared by its units.</summary>
