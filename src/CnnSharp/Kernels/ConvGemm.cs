@@ -668,6 +668,20 @@ internal static unsafe class ConvGemm
             float* rr = res is null ? null : res + r * ldc;
             float b = bias is null ? 0f : bias[r];
             int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                // The 32-wide AVX-512 tile in two full vectors (the same lane-wise operations as below).
+                var bv = Vector512.Create(b);
+                var mv512 = Vector512.Create(max);
+                for (; j <= cols - 16; j += 16)
+                {
+                    var v = Vector512.Load(row + j) + bv;
+                    if (rr is not null) v += Vector512.Load(rr + j);
+                    if (relu) v = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), Vector512<float>.Zero, v);
+                    if (clamp) v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, mv512), mv512, v);
+                    v.Store(row + j);
+                }
+            }
             if (Vector256.IsHardwareAccelerated)
             {
                 var bv = Vector256.Create(b);
