@@ -24,7 +24,9 @@ namespace CnnSharp.Kernels;
 /// q = oh·Wh + ow, every tap is one contiguous run at a fixed offset, so the inner loop is
 /// <c>acc[q..q+4V) += w_t · buf[off_t + q ..]</c> with vector loads only, at any stride and for planes narrower than a
 /// vector (7×7 stages fill whole vectors). Columns ow ≥ OutW of the flattened product are computed and discarded when
-/// the results are copied out with the epilogue. Stride-2 columns are deinterleaved with AVX-512/AVX2 permutes.</para>
+/// the results are copied out with the epilogue. Stride-2 columns are deinterleaved with AVX-512/AVX2 permutes. The
+/// output is processed in strips of rows (<see cref="DefaultStripFloats"/>), the buffer holding only the padded rows a
+/// strip reads, so copy, taps and epilogue work in L1.</para>
 /// <para>Threads: the (image, group) pairs are cut into contiguous ranges claimed by <see cref="WorkerPool.RunDynamic"/>;
 /// every output value is computed by one unit in a fixed order, so results do not depend on the thread count.</para>
 /// </remarks>
@@ -35,6 +37,12 @@ internal static unsafe class GroupedConv2d
 
     /// <summary>Input channels per group up to which the direct kernel beats the per-group GEMM.</summary>
     internal const int MaxDirectChannelsPerGroup = 8;
+
+    /// <summary>
+    /// Output floats per row strip (about 8 KB): a strip's padded input rows and sums stay in L1 between the copy, the
+    /// taps and the epilogue, instead of whole planes making three round trips through L2.
+    /// </summary>
+    internal const int DefaultStripFloats = 2048;
 
     /// <summary>Work units aimed at per thread, so a late or descheduled thread leaves its share to the others.</summary>
     private const int UnitsPerThread = 8;
@@ -62,14 +70,15 @@ internal static unsafe class GroupedConv2d
     /// <summary>As the public overload at an explicit ISA level, thread count and parallel threshold (tests and benchmarks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
-        Span<float> output, in Conv2dGeometry g, float min, float max, IsaLevel level, int threads, long parallelThresholdMacs)
+        Span<float> output, in Conv2dGeometry g, float min, float max, IsaLevel level, int threads, long parallelThresholdMacs,
+        int stripFloats = DefaultStripFloats)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ConvOperands.CheckForward("GroupedConv2d", input, bias, residual, output, g);
         ConvOperands.Check("GroupedConv2d", weight.Length, (long)g.K * g.CPerGroup * g.KH * g.KW, nameof(weight));
         if (output.IsEmpty) return;
 
-        var work = new Work(g, level, min, max);
+        var work = new Work(g, level, min, max, stripFloats);
         int items = g.N * g.Groups;
         bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs && items > 1;
         int units = parallel ? Math.Min(items, threads * UnitsPerThread) : 1;
@@ -87,21 +96,23 @@ internal static unsafe class GroupedConv2d
         private readonly Conv2dGeometry _g;
         private readonly IsaLevel _level;
         private readonly float _min, _max;
-        private readonly int _hh, _wh, _phasePlane, _channelSize, _taps, _block, _span, _bufferLength;
+        private readonly int _hh, _wh, _phasePlane, _channelSize, _taps, _block, _span, _bufferLength, _stripRows;
         private readonly int[] _tapOffsets;
         private float* _x, _w, _bias, _residual, _y;
         private int _items, _units;
 
-        public Work(Conv2dGeometry g, IsaLevel level, float min, float max)
+        public Work(Conv2dGeometry g, IsaLevel level, float min, float max, int stripFloats)
         {
             _g = g;
             _level = level;
             _min = min;
             _max = max;
-            int hn = (g.OutH - 1) * g.StrideH + (g.KH - 1) * g.DilationH + 1;
             int wn = (g.OutW - 1) * g.StrideW + (g.KW - 1) * g.DilationW + 1;
-            _hh = (hn + g.StrideH - 1) / g.StrideH;
             _wh = (wn + g.StrideW - 1) / g.StrideW;
+            // The output is computed in strips of _stripRows rows; the buffer holds the padded rows one strip reads.
+            _stripRows = Math.Clamp(stripFloats / _wh, 1, g.OutH);
+            int hn = (_stripRows - 1) * g.StrideH + (g.KH - 1) * g.DilationH + 1;
+            _hh = (hn + g.StrideH - 1) / g.StrideH;
             _phasePlane = _hh * _wh;
             _channelSize = g.StrideH * g.StrideW * _phasePlane;
             _taps = g.CPerGroup * g.KH * g.KW;
@@ -119,7 +130,7 @@ internal static unsafe class GroupedConv2d
             // Four vectors per register block; the flattened output is computed in whole blocks (the excess is discarded),
             // so the buffer extends past the last tap's run by up to a block, zeroed.
             _block = 4 * Isa.Lanes(level);
-            _span = (g.OutH * _wh + _block - 1) / _block * _block;
+            _span = (_stripRows * _wh + _block - 1) / _block * _block;
             _bufferLength = Math.Max(g.CPerGroup * _channelSize, maxOffset + _span);
         }
 
@@ -145,36 +156,44 @@ internal static unsafe class GroupedConv2d
             for (int item = from; item < to; item++)
             {
                 int n = item / _g.Groups, group = item % _g.Groups;
-                Pad(n, group, buffer);
-                for (int kk = 0; kk < _g.KPerGroup; kk++)
+                for (int oh0 = 0; oh0 < _g.OutH; oh0 += _stripRows)
                 {
-                    int k = group * _g.KPerGroup + kk;
-                    float* w = _w + (nint)k * _taps;
-                    switch (_level)
+                    int rows = Math.Min(_stripRows, _g.OutH - oh0);
+                    int span = (rows * _wh + _block - 1) / _block * _block;
+                    Pad(n, group, oh0, buffer);
+                    for (int kk = 0; kk < _g.KPerGroup; kk++)
                     {
-                        case IsaLevel.V512: Accumulate<Vector512<float>, V512Ops>(buffer, w, acc); break;
-                        case IsaLevel.V256: Accumulate<Vector256<float>, V256Ops>(buffer, w, acc); break;
-                        case IsaLevel.V128: Accumulate<Vector128<float>, V128Ops>(buffer, w, acc); break;
-                        default: Accumulate<float, ScalarOps>(buffer, w, acc); break;
-                    }
-                    nint plane = (nint)_g.OutH * _g.OutW, at = ((nint)n * _g.K + k) * plane;
-                    float b = _bias is null ? 0f : _bias[k];
-                    float* r = _residual is null ? null : _residual + at;
-                    switch (_level)
-                    {
-                        case IsaLevel.V512: Store<Vector512<float>, V512Ops>(acc, b, r, _y + at); break;
-                        case IsaLevel.V256: Store<Vector256<float>, V256Ops>(acc, b, r, _y + at); break;
-                        case IsaLevel.V128: Store<Vector128<float>, V128Ops>(acc, b, r, _y + at); break;
-                        default: Store<float, ScalarOps>(acc, b, r, _y + at); break;
+                        int k = group * _g.KPerGroup + kk;
+                        float* w = _w + (nint)k * _taps;
+                        switch (_level)
+                        {
+                            case IsaLevel.V512: Accumulate<Vector512<float>, V512Ops>(buffer, w, acc, span); break;
+                            case IsaLevel.V256: Accumulate<Vector256<float>, V256Ops>(buffer, w, acc, span); break;
+                            case IsaLevel.V128: Accumulate<Vector128<float>, V128Ops>(buffer, w, acc, span); break;
+                            default: Accumulate<float, ScalarOps>(buffer, w, acc, span); break;
+                        }
+                        nint at = ((nint)n * _g.K + k) * _g.OutH * _g.OutW + (nint)oh0 * _g.OutW;
+                        float b = _bias is null ? 0f : _bias[k];
+                        float* r = _residual is null ? null : _residual + at;
+                        switch (_level)
+                        {
+                            case IsaLevel.V512: Store<Vector512<float>, V512Ops>(acc, rows, b, r, _y + at); break;
+                            case IsaLevel.V256: Store<Vector256<float>, V256Ops>(acc, rows, b, r, _y + at); break;
+                            case IsaLevel.V128: Store<Vector128<float>, V128Ops>(acc, rows, b, r, _y + at); break;
+                            default: Store<float, ScalarOps>(acc, rows, b, r, _y + at); break;
+                        }
                     }
                 }
             }
         }
 
-        /// <summary>Copies the group's input channels of image n into the zero-padded, phase-split buffer.</summary>
+        /// <summary>
+        /// Copies the padded rows that output rows oh0.. read (from padded row sH·oh0 on) of the group's input channels
+        /// of image n into the zero-padded, phase-split buffer.
+        /// </summary>
         // Hot from the first call (once per group): tiered compilation's first tier would run for many calls.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Pad(int n, int group, float* buffer)
+        private void Pad(int n, int group, int oh0, float* buffer)
         {
             var g = _g;
             new Span<float>(buffer, _bufferLength).Clear();
@@ -186,9 +205,10 @@ internal static unsafe class GroupedConv2d
             {
                 float* src = _x + ((nint)n * g.C + group * g.CPerGroup + c) * g.H * g.W;
                 float* channel = buffer + (nint)c * _channelSize;
-                for (int row = 0; row < g.H; row++)
+                int first = sH * oh0 - g.PadTop;
+                for (int row = Math.Max(0, first); row < g.H; row++)
                 {
-                    int pr = row + g.PadTop;
+                    int pr = row - first;
                     if (pr >= _hh * sH) break;
                     float* rowBase = channel + (pr % sH) * sW * _phasePlane + (nint)(pr / sH) * _wh;
                     float* s = src + (nint)row * g.W;
@@ -218,12 +238,12 @@ internal static unsafe class GroupedConv2d
 
         /// <summary><c>acc[q] = Σ_t w[t]·buffer[off_t + q]</c> for q in [0, span), four vectors at a time.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Accumulate<TV, TOps>(float* buffer, float* w, float* acc) where TV : struct where TOps : IVecOps<TV>
+        private void Accumulate<TV, TOps>(float* buffer, float* w, float* acc, int span) where TV : struct where TOps : IVecOps<TV>
         {
             int lanes = TOps.Lanes, taps = _taps;
             fixed (int* offsets = _tapOffsets)
             {
-                for (int q = 0; q < _span; q += _block)
+                for (int q = 0; q < span; q += _block)
                 {
                     TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
                     float* bq = buffer + q;
@@ -244,14 +264,14 @@ internal static unsafe class GroupedConv2d
             }
         }
 
-        /// <summary>Row oh of the output plane: <c>y = clamp((acc[oh·Wh + ow] + b) + r)</c> for ow &lt; OutW.</summary>
+        /// <summary>Rows [0, rows) of a strip: <c>y[oh, ow] = clamp((acc[oh·Wh + ow] + b) + r[oh, ow])</c> for ow &lt; OutW.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Store<TV, TOps>(float* acc, float b, float* residual, float* y) where TV : struct where TOps : IVecOps<TV>
+        private void Store<TV, TOps>(float* acc, int rows, float b, float* residual, float* y) where TV : struct where TOps : IVecOps<TV>
         {
             int lanes = TOps.Lanes, width = _g.OutW;
             bool clampLow = !float.IsNegativeInfinity(_min), clampHigh = !float.IsPositiveInfinity(_max);
             TV bv = TOps.Splat(b), lo = TOps.Splat(_min), hi = TOps.Splat(_max);
-            for (int oh = 0; oh < _g.OutH; oh++)
+            for (int oh = 0; oh < rows; oh++)
             {
                 float* src = acc + (nint)oh * _wh, dst = y + (nint)oh * width;
                 float* r = residual is null ? null : residual + (nint)oh * width;

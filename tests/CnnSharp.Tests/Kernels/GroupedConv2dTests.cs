@@ -26,6 +26,7 @@ public sealed class GroupedConv2dTests
         new(2, 8, 9, 9, 4, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 2, true),      // grouped: 4 channels per group
         new(1, 12, 6, 6, 6, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1), 3, false),    // grouped pointwise
         new(1, 2, 3, 40, 2, 3, 3, (4, 4), (1, 1, 1, 1), (1, 1), 2, true),     // stride 4 (generic phase split)
+        new(1, 2, 70, 66, 2, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 2, true),    // several default strips
     ];
 
     private static IEnumerable<ConvCase> AllCases() => ConvCases.All.Where(c => c.Groups > 1).Concat(Cases);
@@ -36,7 +37,8 @@ public sealed class GroupedConv2dTests
         return GradCheck.RandomValues(g.N * g.K * g.OutH * g.OutW, 977);
     }
 
-    private static float[] Run(ConvCase c, IsaLevel level, float min, float max, bool residual, int threads = 1, long threshold = long.MaxValue)
+    private static float[] Run(ConvCase c, IsaLevel level, float min, float max, bool residual, int threads = 1, long threshold = long.MaxValue,
+        int stripFloats = GroupedConv2d.DefaultStripFloats)
     {
         var g = c.Geometry;
         var y = new float[g.N * g.K * g.OutH * g.OutW];
@@ -44,7 +46,7 @@ public sealed class GroupedConv2dTests
         // Poison this thread's buffers: the kernel must zero what it reads.
         Scratch.GetSpan(Scratch.Slot.GroupedInput, 1 << 14).Fill(float.NaN);
         GroupedConv2d.Forward(ConvCases.Input(c), ConvCases.Weight(c), c.HasBias ? ConvCases.Bias(c) : default,
-            residual ? Residual(c) : default, y, g, min, max, level, threads, threshold);
+            residual ? Residual(c) : default, y, g, min, max, level, threads, threshold, stripFloats);
         return y;
     }
 
@@ -61,9 +63,11 @@ public sealed class GroupedConv2dTests
     [Theory, MemberData(nameof(Levels))]
     public void Forward_matches_reference(int level)
     {
+        // Whole planes in one strip (the default for these sizes), one output row per strip, and uneven strips.
         foreach (var c in AllCases())
-            TensorAssert.Close(Expected(c, float.NegativeInfinity, float.PositiveInfinity, false),
-                Run(c, (IsaLevel)level, float.NegativeInfinity, float.PositiveInfinity, false), Tolerance.Accumulated, c.ToString());
+            foreach (int strip in new[] { GroupedConv2d.DefaultStripFloats, 1, 37 })
+                TensorAssert.Close(Expected(c, float.NegativeInfinity, float.PositiveInfinity, false),
+                    Run(c, (IsaLevel)level, float.NegativeInfinity, float.PositiveInfinity, false, stripFloats: strip), Tolerance.Accumulated, $"{c} strip {strip}");
     }
 
     [Theory, MemberData(nameof(Levels))]
@@ -84,6 +88,7 @@ public sealed class GroupedConv2dTests
             var one = Run(c, Isa.Level, 0f, 6f, true);
             foreach (int threads in new[] { 2, 3, 5 })
                 Assert.Equal(one, Run(c, Isa.Level, 0f, 6f, true, threads, threshold: 0));
+            Assert.Equal(one, Run(c, Isa.Level, 0f, 6f, true, stripFloats: 1)); // strips change no sum
         }
     }
 
