@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # ONNX inference side by side: CnnSharp's OnnxSession vs ONNX Runtime 1.31.1 (bench-only NuGet dependency) on the
-# conformance suite's ResNet-18 and the seed's ConvNet, batch 1 and batch 32, in one process.
+# conformance suite's ResNet-18 and the seed's ConvNet, and torchvision's MobileNet-v2 and ShuffleNet-v2 x1.0 (seeded
+# random weights, bench/fixtures/, not committed: exported by bench/peers/export_onnx_fixtures.py when missing and
+# Debian's python3-torch/python3-torchvision/python3-onnx are installed, else those rows are skipped with a message),
+# batch 1 and batch 32, in one process.
 #
 #   bench/compare-onnx.sh [--threads T] [--rounds N] [--warmup W] [--single-thread] [--profile] [--conformance DIR]
 #
@@ -28,7 +31,20 @@ while [ $# -gt 0 ]; do
 done
 
 dotnet build -c Release bench/CnnSharp.OrtPeer -v quiet -nologo >&2
-peer=(dotnet bench/CnnSharp.OrtPeer/bin/Release/net10.0/CnnSharp.OrtPeer.dll --models resnet18,seed_convnet --batches 1,32
+models=resnet18,seed_convnet
+for m in mobilenet_v2 shufflenet_v2_x1_0; do
+  if [ ! -f "bench/fixtures/$m/model.onnx" ]; then
+    if /usr/bin/python3 -c 'import torch, torchvision, onnx' 2>/dev/null; then
+      /usr/bin/python3 bench/peers/export_onnx_fixtures.py --out bench/fixtures --models "$m" >&2
+    else
+      echo "skipping $m: bench/fixtures/$m/model.onnx is missing and python3-torch/python3-torchvision/python3-onnx are not installed (apt-get install -y python3-torch python3-torchvision python3-onnx)" >&2
+      continue
+    fi
+  fi
+  models="$models,$m"
+done
+
+peer=(dotnet bench/CnnSharp.OrtPeer/bin/Release/net10.0/CnnSharp.OrtPeer.dll --models "$models" --fixtures bench/fixtures --batches 1,32
   --rounds "$rounds" --warmup "$warmup" "${extra[@]}")
 "${peer[@]}" --threads "$threads"
 if [ "$single" = 1 ] && [ "$threads" != 1 ]; then

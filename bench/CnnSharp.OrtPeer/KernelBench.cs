@@ -184,6 +184,53 @@ internal static unsafe partial class KernelBench
         }
     }
 
+    /// <summary>
+    /// MobileNet-v2's depthwise 3x3 layers (and ShuffleNet-v2's stride-2 one) at batch 1 with ReLU6: the direct
+    /// <see cref="GroupedConv2d"/> kernel against the per-group packed GEMM it replaced, interleaved, best wall-clock run.
+    /// </summary>
+    public static void Depthwise(int rounds, int threads)
+    {
+        (int C, int H, int S)[] layers = [(32, 112, 1), (96, 112, 2), (144, 56, 1), (144, 56, 2), (192, 28, 1), (192, 28, 2),
+            (384, 14, 1), (576, 14, 1), (576, 14, 2), (960, 7, 1), (232, 14, 2)];
+        Console.WriteLine($"depthwise 3x3 + bias + ReLU6, batch 1, {threads} thread(s), best of {rounds} interleaved rounds, SIMD {Isa.Level}");
+        Console.WriteLine("| C x H x W, stride | GEMM (ms) | direct (ms) | direct / GEMM |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        double sumGemm = 0, sumDirect = 0;
+        foreach (var (c, h, s) in layers)
+        {
+            var g = Conv2dGeometry.Create([1, c, h, h], [c, 1, 3, 3], (s, s), (1, 1, 1, 1), (1, 1), c, "depthwise");
+            var w = Random(c * 9, 4);
+            var x = Random(c * h * h, 3);
+            var b = Random(c, 5);
+            var y = new float[c * g.OutH * g.OutW];
+            var packed = new PackedConvWeights(w, c, 1, 3, 3, c, Isa.Level);
+            void Gemm() => ConvGemm.Forward(x, packed, b, default, y, g, true, threads, ConvGemm.ParallelThresholdMacs, 6f);
+            void Direct() => GroupedConv2d.Forward(x, w, b, default, y, g, 0f, 6f, Isa.Level, threads, GroupedConv2d.ParallelThresholdMacs);
+            for (int i = 0; i < 20; i++)
+            {
+                Gemm();
+                Direct();
+            }
+            double gemm = double.MaxValue, direct = double.MaxValue;
+            for (int r = 0; r < rounds; r++)
+            {
+                gemm = Math.Min(gemm, WallSeconds(Gemm));
+                direct = Math.Min(direct, WallSeconds(Direct));
+            }
+            sumGemm += gemm;
+            sumDirect += direct;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {c}x{h}x{h}, s{s} | {gemm * 1000:F3} | {direct * 1000:F3} | {direct / gemm:F2} |"));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| all | {sumGemm * 1000:F3} | {sumDirect * 1000:F3} | {sumDirect / sumGemm:F2} |"));
+    }
+
+    private static double WallSeconds(Action action)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        action();
+        return (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+    }
+
     private static void Row(string kernel, string shape, double seconds, double flops, double peak)
     {
         double gflops = flops / seconds / 1e9;

@@ -39,6 +39,11 @@ internal static class Program
             KernelBench.Run(o.Rounds);
             return 0;
         }
+        if (o.Depthwise)
+        {
+            KernelBench.Depthwise(o.Rounds, o.Threads);
+            return 0;
+        }
         if (o.Scaling)
         {
             KernelBench.Scaling(o.Rounds);
@@ -67,6 +72,7 @@ internal static class Program
         foreach (string model in o.Models)
         {
             string path = Path.Combine(root, "pytorch-models", model, "model.onnx");
+            if (!File.Exists(path) && o.Fixtures is not null) path = Path.Combine(o.Fixtures, model, "model.onnx");
             if (!File.Exists(path))
             {
                 Console.Error.WriteLine($"{path}: not found");
@@ -461,11 +467,15 @@ internal static class Program
         public const string Usage = """
             usage: CnnSharp.OrtPeer [--models resnet18,seed_convnet] [--batches 1,32] [--threads 2] [--rounds 15]
                                     [--warmup 3] [--round-ms 100] [--profile] [--profile-top 12] [--conformance DIR]
+                                    [--fixtures DIR]
                    CnnSharp.OrtPeer --kernels [--rounds 15]
                    CnnSharp.OrtPeer --tune [MC:KC:NC,...] [--cold] [--rounds 15]
                    CnnSharp.OrtPeer --scaling [--rounds 15]
+                   CnnSharp.OrtPeer --depthwise [--rounds 15] [--threads 2]
               Models are read from DIR/pytorch-models/<name>/model.onnx (DIR: --conformance, CNNSHARP_CONFORMANCE,
-              or shared/conformance in a folder above the program). --profile adds CnnSharp's time per operator.
+              or shared/conformance in a folder above the program), else from FIXTURES/<name>/model.onnx (--fixtures:
+              bench/fixtures, written by bench/peers/export_onnx_fixtures.py). --profile adds CnnSharp's time per operator.
+              --depthwise: MobileNet-v2's depthwise layers at batch 1, direct kernel vs the per-group GEMM, interleaved.
               --kernels: single-thread GEMM/convolution/pooling efficiency against an FMA loop, in thread CPU time.
               --tune: the packed convolution's cache blocks on ResNet-18's layer shapes, candidates interleaved.
               --scaling: batch-1 packed convolutions on 1 and 2 threads (wall clock).
@@ -480,6 +490,8 @@ internal static class Program
         public bool Profile { get; private set; }
         public int ProfileTop { get; private set; } = 12;
         public string? Conformance { get; private set; }
+        public string? Fixtures { get; private set; }
+        public bool Depthwise { get; private set; }
         public bool Help { get; private set; }
         public bool Kernels { get; private set; }
         public string? Tune { get; private set; }
@@ -509,6 +521,8 @@ internal static class Program
                     case "--profile": o.Profile = true; break;
                     case "--profile-top": o.ProfileTop = Positive(); break;
                     case "--conformance": o.Conformance = Next(); break;
+                    case "--fixtures": o.Fixtures = Next(); break;
+                    case "--depthwise": o.Depthwise = true; break;
                     case "--kernels": o.Kernels = true; break;
                     case "--scaling": o.Scaling = true; break;
                     case "--cold": o.Cold = true; break;

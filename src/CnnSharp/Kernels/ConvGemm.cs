@@ -86,30 +86,24 @@ internal static unsafe class ConvGemm
 
     /// <summary>
     /// As the residual overload, splitting the work for <paramref name="threads"/> threads when the convolution has at
-    /// least <paramref name="parallelThresholdMacs"/> multiply-adds (tests exercise every split this way).
+    /// least <paramref name="parallelThresholdMacs"/> multiply-adds (tests exercise every split this way), and clamping
+    /// the result at <paramref name="max"/> after the ReLU (ReLU6 and other Clip(0, max) fused in; NaN stays NaN).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Forward(ReadOnlySpan<float> input, PackedConvWeights weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
-        Span<float> output, in Conv2dGeometry g, bool relu, int threads, long parallelThresholdMacs)
+        Span<float> output, in Conv2dGeometry g, bool relu, int threads, long parallelThresholdMacs, float max = float.PositiveInfinity)
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (!weights.Matches(g, weights.Level))
             throw new ArgumentException($"ConvGemm: packed weights ({weights.K}, {weights.CPerGroup}, {weights.KH}, {weights.KW}) groups {weights.Groups} do not match the geometry {g}", nameof(weights));
-        Check(input.Length, (long)g.N * g.C * g.H * g.W, nameof(input));
-        if (!bias.IsEmpty) Check(bias.Length, g.K, nameof(bias));
-        Check(output.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(output));
-        if (!residual.IsEmpty)
-        {
-            Check(residual.Length, output.Length, nameof(residual));
-            if (residual.Overlaps(output)) throw new ArgumentException("ConvGemm: the residual overlaps the output", nameof(residual));
-        }
+        ConvOperands.CheckForward("ConvGemm", input, bias, residual, output, g);
         if (g.N == 0) return;
 
         bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs;
         // (A threshold below MinUnitMacs, as tests pass, also allows smaller units.)
         var split = parallel ? Split(g, weights.Blocking, weights.RowsPadded, threads, Math.Min(MinUnitMacs, parallelThresholdMacs)) : new WorkSplit(1, 1, false);
         int units = g.N * split.PixelParts * split.RowParts;
-        var work = new Work(g, weights, weights.Blocking, split.PixelParts, split.RowParts, relu);
+        var work = new Work(g, weights, weights.Blocking, split.PixelParts, split.RowParts, relu, max);
         fixed (float* px = input, pb = bias, pr = residual, py = output)
         {
             work.Bind(px, bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, py);
@@ -179,19 +173,15 @@ internal static unsafe class ConvGemm
         return new WorkSplit(pixelParts, rowParts, false);
     }
 
-    private static void Check(int actual, long expected, string name)
-    {
-        if (actual != expected) throw new ArgumentException($"ConvGemm: {name} has {actual} values, the geometry needs {expected}", name);
-    }
-
     /// <summary>One call's constants and operand addresses (pinned by the caller for the call), shared by its work units.</summary>
-    private sealed class Work(Conv2dGeometry g, PackedConvWeights weights, Blocking blk, int jParts, int mParts, bool relu)
+    private sealed class Work(Conv2dGeometry g, PackedConvWeights weights, Blocking blk, int jParts, int mParts, bool relu, float max)
     {
         private readonly Conv2dGeometry _g = g;
         private readonly PackedConvWeights _w = weights;
         private readonly Blocking _blk = blk;
         private readonly int _jParts = jParts, _mParts = mParts;
         private readonly bool _relu = relu;
+        private readonly float _max = max;
         private float* _x, _bias, _residual, _y;
         // Shared-B mode: every image zero-padded (or the input itself) and its whole column matrix packed once.
         private float* _images, _sharedB;
@@ -314,7 +304,7 @@ internal static unsafe class ConvGemm
             var kernel = Gemm.MicroKernel(_w.Level, out int mr, out int nr);
             float* tile = stackalloc float[mr * nr];
             int p = _g.OutH * _g.OutW;
-            bool epilogue = bG is not null || _relu || rG is not null;
+            bool epilogue = bG is not null || _relu || rG is not null || _max < float.PositiveInfinity;
             for (int ic = m0; ic < m1; ic += _blk.MC)
             {
                 int icEnd = Math.Min(ic + _blk.MC, m1);
@@ -333,14 +323,14 @@ internal static unsafe class ConvGemm
                         if (rows == mr && cols == nr)
                         {
                             kernel(kc, aPanel, bPanel, cTile, p, !first);
-                            if (last && epilogue) Epilogue(cTile, p, mr, nr, bRow, rTile, _relu);
+                            if (last && epilogue) Epilogue(cTile, p, mr, nr, bRow, rTile, _relu, _max);
                         }
                         else
                         {
                             // A last panel of at most 8 pixels needs only half of the 16-wide tile.
                             if (cols <= 8 && nr == 16 && mr == 6) Kernel6x8V256(kc, aPanel, bPanel, tile);
                             else kernel(kc, aPanel, bPanel, tile, nr, false);
-                            StoreEdge(tile, nr, cTile, p, rows, cols, !first, last ? bRow : null, last ? rTile : null, last && _relu);
+                            StoreEdge(tile, nr, cTile, p, rows, cols, !first, last ? bRow : null, last ? rTile : null, last && _relu, last ? _max : float.PositiveInfinity);
                         }
                     }
                 }
@@ -664,18 +654,34 @@ internal static unsafe class ConvGemm
     private static float Sel(bool take) => take ? BitConverter.Int32BitsToSingle(-1) : 0f;
 
     /// <summary>
-    /// <c>c[r, j] = relu?((c[r, j] + bias[r]) + res[r, j])</c> over a full tile (no bias: + 0; no residual: none; NaN
-    /// stays NaN). The residual tile has C's layout (same leading dimension).
+    /// <c>c[r, j] = min(relu?((c[r, j] + bias[r]) + res[r, j]), max)</c> over a full tile (no bias: + 0; no residual: none;
+    /// NaN stays NaN). The residual tile has C's layout (same leading dimension).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Epilogue(float* c, nint ldc, int rows, int cols, float* bias, float* res, bool relu)
+    private static void Epilogue(float* c, nint ldc, int rows, int cols, float* bias, float* res, bool relu, float max)
     {
+        bool clamp = max < float.PositiveInfinity;
+        var mv = Vector256.Create(max);
         for (int r = 0; r < rows; r++)
         {
             float* row = c + r * ldc;
             float* rr = res is null ? null : res + r * ldc;
             float b = bias is null ? 0f : bias[r];
             int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                // The 32-wide AVX-512 tile in two full vectors (the same lane-wise operations as below).
+                var bv = Vector512.Create(b);
+                var mv512 = Vector512.Create(max);
+                for (; j <= cols - 16; j += 16)
+                {
+                    var v = Vector512.Load(row + j) + bv;
+                    if (rr is not null) v += Vector512.Load(rr + j);
+                    if (relu) v = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), Vector512<float>.Zero, v);
+                    if (clamp) v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, mv512), mv512, v);
+                    v.Store(row + j);
+                }
+            }
             if (Vector256.IsHardwareAccelerated)
             {
                 var bv = Vector256.Create(b);
@@ -684,6 +690,7 @@ internal static unsafe class ConvGemm
                     var v = Vector256.Load(row + j) + bv;
                     if (rr is not null) v += Vector256.Load(rr + j);
                     if (relu) v = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), Vector256<float>.Zero, v);
+                    if (clamp) v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, mv), mv, v);
                     v.Store(row + j);
                 }
             }
@@ -691,7 +698,8 @@ internal static unsafe class ConvGemm
             {
                 float v = row[j] + b;
                 if (rr is not null) v += rr[j];
-                row[j] = relu && v < 0f ? 0f : v;
+                if (relu && v < 0f) v = 0f;
+                row[j] = v > max ? max : v;
             }
         }
     }
@@ -700,7 +708,7 @@ internal static unsafe class ConvGemm
     /// Writes the valid rows × cols corner of a computed tile: add to C or overwrite, then bias, the residual and ReLU when
     /// given (in <see cref="Epilogue"/>'s order).
     /// </summary>
-    private static void StoreEdge(float* tile, int ldt, float* c, nint ldc, int rows, int cols, bool accumulate, float* bias, float* res, bool relu)
+    private static void StoreEdge(float* tile, int ldt, float* c, nint ldc, int rows, int cols, bool accumulate, float* bias, float* res, bool relu, float max)
     {
         for (int r = 0; r < rows; r++)
         {
@@ -712,7 +720,8 @@ internal static unsafe class ConvGemm
             {
                 float v = (accumulate ? dst[j] + src[j] : src[j]) + b;
                 if (rr is not null) v += rr[j];
-                dst[j] = relu && v < 0f ? 0f : v;
+                if (relu && v < 0f) v = 0f;
+                dst[j] = v > max ? max : v;
             }
         }
     }

@@ -30,9 +30,13 @@ internal static unsafe class Scratch
         Offsets = 5,
         /// <summary>Packed convolution: the packed column matrix of whole images, shared by the threads of one call.</summary>
         SharedColumns = 6,
+        /// <summary>Grouped/depthwise convolution: one group's input channels, zero-padded and split into stride phases.</summary>
+        GroupedInput = 7,
+        /// <summary>Grouped/depthwise convolution: one output channel's sums before the epilogue.</summary>
+        GroupedOutput = 8,
     }
 
-    private const int SlotCount = 7;
+    private const int SlotCount = 9;
 
     [ThreadStatic] private static float[]?[]? t_buffers;
 

@@ -13,8 +13,8 @@ public sealed class OnnxSessionOptions
     public bool FoldBatchNorm { get; init; } = true;
 
     /// <summary>
-    /// Apply a Relu in place on the output of the Conv before it when that output feeds nothing else (default true).
-    /// The result is identical to running the two nodes.
+    /// Apply a Relu, or a Clip(0, max) with load-time bounds (PyTorch's ReLU6), in place on the output of the Conv
+    /// before it when that output feeds nothing else (default true). The result is identical to running the two nodes.
     /// </summary>
     public bool FuseConvRelu { get; init; } = true;
 

@@ -42,6 +42,22 @@ public sealed class ConvGemmTests
     }
 
     [Theory, MemberData(nameof(Levels))]
+    public void Forward_clamps_at_max_after_relu(int level)
+    {
+        // ReLU6-style Clip(0, max) fused into the epilogue, full tiles and edge tiles, with and without a residual.
+        foreach (var c in ConvCases.All)
+        {
+            var g = c.Geometry;
+            var packed = new PackedConvWeights(ConvCases.Weight(c), c.K, c.C / c.Groups, c.KH, c.KW, c.Groups, (IsaLevel)level);
+            var residual = GradCheck.RandomValues(g.N * g.K * g.OutH * g.OutW, 31);
+            var y = new float[residual.Length];
+            ConvGemm.Forward(ConvCases.Input(c), packed, c.HasBias ? ConvCases.Bias(c) : default, residual, y, g, true, 1, long.MaxValue, max: 0.25f);
+            var expected = Expected(c, relu: false).Select((v, i) => Math.Min(Math.Max(v + residual[i], 0), 0.25)).ToArray();
+            TensorAssert.Close(expected, y, Tolerance.Accumulated, c.ToString());
+        }
+    }
+
+    [Theory, MemberData(nameof(Levels))]
     public void Forward_crosses_every_cache_block_boundary(int level)
     {
         // 594 taps (several KC slices at every level), 100 output channels (an MC boundary, not a multiple of MR),

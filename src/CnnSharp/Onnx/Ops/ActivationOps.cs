@@ -165,6 +165,29 @@ internal sealed class ClipOp : OnnxOp
         }
     }
 
+    /// <summary>
+    /// The bounds when they are fixed at load time (the attributes, or inputs 1 and 2 omitted or scalar float constants),
+    /// for fusing the Clip into the operator before it; false when a bound is computed at run time.
+    /// </summary>
+    /// <param name="inputIds">The step's value ids (-1: omitted).</param>
+    /// <param name="constants">The load-time constants by value id.</param>
+    /// <param name="min">The lower bound (−∞ when omitted).</param>
+    /// <param name="max">The upper bound (+∞ when omitted).</param>
+    internal bool TryFixedBounds(ReadOnlySpan<int> inputIds, OnnxValue?[] constants, out float min, out float max)
+    {
+        min = _min;
+        max = _max;
+        if (_attributeForm) return true;
+        for (int k = 1; k < inputIds.Length; k++)
+        {
+            if (inputIds[k] < 0) continue;
+            if (constants[inputIds[k]] is not { IsFloat: true, Count: 1 } bound) return false;
+            if (k == 1) min = bound.Floats[0];
+            else max = bound.Floats[0];
+        }
+        return true;
+    }
+
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
         var x = inputs[0]!;

@@ -86,7 +86,9 @@ internal sealed class WindowAttributes
 /// <summary>
 /// Conv (1-D and 2-D): <c>y[n,k,oh,ow] = B[k] + Σ_{c,i,j} x[n, g·C/G + c, oh·sH − padTop + i·dH, ow·sW − padLeft + j·dW] · W[k,c,i,j]</c>
 /// with G = <c>group</c>, as an implicit GEMM (<see cref="ConvGemm"/>) with weights packed once at load time and bias and
-/// a fused ReLU applied in the GEMM's epilogue. A 1-D convolution runs as a 2-D one of height 1.
+/// a fused ReLU (or Clip(0, max), ReLU6) applied in the GEMM's epilogue. Depthwise and narrow grouped convolutions
+/// (<see cref="GroupedConv2d.Prefers"/>) run on the direct <see cref="GroupedConv2d"/> kernel instead, with the same
+/// epilogue. A 1-D convolution runs as a 2-D one of height 1.
 /// </summary>
 /// <remarks>
 /// <see cref="GraphFusion"/> may give the step a fourth input, a residual r from a following <c>Add</c> fused in
@@ -117,7 +119,7 @@ internal sealed class ConvOp : OnnxOp
         }
     }
 
-    private ConvOp(ConvOp other, bool relu, bool residual)
+    private ConvOp(ConvOp other, bool relu, bool residual, float max = float.PositiveInfinity)
     {
         _window = other._window;
         _groups = other._groups;
@@ -125,6 +127,7 @@ internal sealed class ConvOp : OnnxOp
         _packedFrom = other._packedFrom;
         FusedRelu = relu;
         FusedResidual = residual;
+        FusedMax = max;
     }
 
     // Weights packed for the GEMM micro-kernel at load time (constant weights only), and the array they were packed from.
@@ -140,6 +143,8 @@ internal sealed class ConvOp : OnnxOp
         if (!weight.IsFloat || weight.Rank is < 3 or > 4) return;
         int k = weight.Shape[0], cg = weight.Shape[1], kh = weight.Rank == 4 ? weight.Shape[2] : 1, kw = weight.Shape[^1];
         if (k <= 0 || cg <= 0 || kh <= 0 || kw <= 0 || k % _groups != 0) return; // the run reports the shape error
+        // The direct grouped kernel reads the weights as they are; its choice depends only on the channel counts.
+        if (GroupedConv2d.Prefers(new Conv2dGeometry { C = cg * _groups, K = k, Groups = _groups })) return;
         _packed = new PackedConvWeights(weight.Floats, k, cg, kh, kw, _groups, Isa.Level);
         _packedFrom = weight.Floats;
     }
@@ -150,6 +155,12 @@ internal sealed class ConvOp : OnnxOp
     /// <summary>Whether a following Add is fused in: input 3 is the residual added before the Relu.</summary>
     public bool FusedResidual { get; }
 
+    /// <summary>
+    /// Upper clamp applied after the fused Relu (a following <c>Clip(0, max)</c>, ReLU6, fused in); +∞ when none.
+    /// Only set together with <see cref="FusedRelu"/>.
+    /// </summary>
+    public float FusedMax { get; } = float.PositiveInfinity;
+
     /// <summary>The window attributes (read by the load-time fusions).</summary>
     internal WindowAttributes Window => _window;
 
@@ -158,6 +169,9 @@ internal sealed class ConvOp : OnnxOp
 
     /// <summary>The same convolution followed by an in-place Relu.</summary>
     public ConvOp WithFusedRelu() => new(this, relu: true, FusedResidual);
+
+    /// <summary>The same convolution followed by an in-place <c>Clip(0, max)</c> (<paramref name="max"/> ≥ 0).</summary>
+    public ConvOp WithFusedClip(float max) => new(this, relu: true, FusedResidual, max);
 
     /// <summary>The same convolution followed by an Add of input 3 (only before any Relu is fused in).</summary>
     public ConvOp WithFusedResidual() =>
@@ -175,24 +189,40 @@ internal sealed class ConvOp : OnnxOp
             throw new ShapeException($"Conv: bias of shape {Shape.Format(bias.Shape)} does not match the {g.K} output channels of weight {Shape.Format(w.Shape)}");
         int[] outShape = x.Rank == 3 ? [g.N, g.K, g.OutW] : [g.N, g.K, g.OutH, g.OutW];
         var y = ctx.Floats(outShape);
+        var residual = FusedResidual ? inputs[3]! : null;
+        bool residualFits = residual is null || (residual.IsFloat && residual.Shape.AsSpan().SequenceEqual(outShape));
+        var b = bias is null ? default : bias.Floats.AsSpan();
+        if (GroupedConv2d.Prefers(g))
+        {
+            GroupedConv2d.Forward(x.Floats, w.Floats, b, residual is not null && residualFits ? residual.Floats : default, y.Floats, g,
+                FusedRelu && residualFits ? 0f : float.NegativeInfinity, residualFits ? FusedMax : float.PositiveInfinity);
+            outputs[0] = residualFits ? y : AddThenClamp(ctx, y, residual!);
+            return;
+        }
         var level = Isa.Level;
         var packed = _packed is { } p && ReferenceEquals(_packedFrom, w.Floats) && p.Matches(g, level)
             ? p
             : new PackedConvWeights(w.Floats, g.K, g.CPerGroup, g.KH, g.KW, g.Groups, level);
-        var b = bias is null ? default : bias.Floats.AsSpan();
-        var residual = FusedResidual ? inputs[3]! : null;
-        if (residual is not null && (!residual.IsFloat || !residual.Shape.AsSpan().SequenceEqual(outShape)))
+        if (!residualFits)
         {
             // A residual of another shape (broadcast) or type: the fused nodes one after the other.
             ConvGemm.Forward(x.Floats, packed, b, y.Floats, g, relu: false);
-            var sum = BinaryOp.Compute(ctx, BinaryKind.Add, y, residual, "Add");
-            // The sum is float: Add rejects a non-float residual next to the float convolution output.
-            if (FusedRelu) TensorPrimitives.Max(sum.Floats, 0f, sum.Floats);
-            outputs[0] = sum;
+            outputs[0] = AddThenClamp(ctx, y, residual!);
             return;
         }
-        ConvGemm.Forward(x.Floats, packed, b, residual is null ? default : residual.Floats, y.Floats, g, FusedRelu);
+        ConvGemm.Forward(x.Floats, packed, b, residual is null ? default : residual.Floats, y.Floats, g, FusedRelu,
+            Parallelism.MaxThreads, ConvGemm.ParallelThresholdMacs, FusedMax);
         outputs[0] = y;
+    }
+
+    /// <summary>The fused Add (broadcasting) and then the fused Relu/Clip, as the original nodes compute them.</summary>
+    private OnnxValue AddThenClamp(OpContext ctx, OnnxValue y, OnnxValue residual)
+    {
+        var sum = BinaryOp.Compute(ctx, BinaryKind.Add, y, residual, "Add");
+        // The sum is float: Add rejects a non-float residual next to the float convolution output.
+        if (FusedRelu) TensorPrimitives.Max(sum.Floats, 0f, sum.Floats);
+        if (FusedMax < float.PositiveInfinity) TensorPrimitives.Min(sum.Floats, FusedMax, sum.Floats);
+        return sum;
     }
 
     private Conv2dGeometry Geometry(int[] xShape, int[] wShape, string op)

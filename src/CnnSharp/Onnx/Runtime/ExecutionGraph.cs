@@ -35,6 +35,10 @@ internal sealed class ExecutionGraph
     private readonly long _maxTensorElements;
     private readonly Dictionary<string, OnnxValue?[]> _staticCache = new(StringComparer.Ordinal);
     private string? _lastSignature;
+    // The input shapes _lastSignature was built from, so a run with the same shapes skips formatting the key.
+    private int[][] _lastShapes = [];
+    // Reused by every run (Run is not re-entrant): the value slots, cleared after each run so no buffer stays referenced.
+    private OnnxValue?[]? _slots;
 
     public ExecutionGraph(OnnxModel model, OnnxSessionOptions options)
     {
@@ -99,7 +103,7 @@ internal sealed class ExecutionGraph
 
         if (options.FoldBatchNorm) steps = GraphFusion.FoldBatchNorm(steps, ref constants, _outputIds);
         if (options.FuseConvAdd) steps = GraphFusion.FuseConvAdd(steps, _outputIds);
-        if (options.FuseConvRelu) steps = GraphFusion.FuseConvRelu(steps, _outputIds);
+        if (options.FuseConvRelu) steps = GraphFusion.FuseConvRelu(steps, _outputIds, constants);
         foreach (var s in steps)
         {
             // Constant convolution weights are packed for the GEMM once, here, instead of on every run.
@@ -183,21 +187,42 @@ internal sealed class ExecutionGraph
     /// </summary>
     public OnnxValue[] Run(OnnxValue?[] inputs)
     {
-        var slots = new OnnxValue?[_valueCount];
+        var slots = _slots ??= new OnnxValue?[_valueCount];
+        try
+        {
+            return Run(inputs, slots);
+        }
+        finally
+        {
+            Array.Clear(slots);
+        }
+    }
+
+    private OnnxValue[] Run(OnnxValue?[] inputs, OnnxValue?[] slots)
+    {
         Array.Copy(_constants, slots, _valueCount);
-        var signature = new StringBuilder();
+        bool sameShapes = _lastSignature is not null && _lastShapes.Length == _inputs.Length;
         for (int i = 0; i < _inputs.Length; i++)
         {
             var value = inputs[i] ?? _inputs[i].Default ?? throw new InvalidOperationException($"graph input #{i} has no value");
             slots[_inputs[i].Id] = value;
-            signature.Append(Shape.Format(value.Shape)).Append(';');
+            sameShapes = sameShapes && value.Shape.AsSpan().SequenceEqual(_lastShapes[i]);
         }
-        string key = signature.ToString();
-        if (_lastSignature != key)
+        if (!sameShapes)
         {
-            _pool.Clear();
-            _lastSignature = key;
+            var signature = new StringBuilder();
+            _lastShapes = new int[_inputs.Length][];
+            for (int i = 0; i < _inputs.Length; i++)
+            {
+                var shape = slots[_inputs[i].Id]!.Shape;
+                _lastShapes[i] = (int[])shape.Clone();
+                signature.Append(Shape.Format(shape)).Append(';');
+            }
+            string signatureKey = signature.ToString();
+            if (_lastSignature != signatureKey) _pool.Clear();
+            _lastSignature = signatureKey;
         }
+        string key = _lastSignature!;
         bool cached = _staticCache.TryGetValue(key, out var staticValues);
         if (cached)
         {
@@ -227,7 +252,7 @@ internal sealed class ExecutionGraph
                 continue;
             }
             long started = observer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
-            var outputs = Execute(ctx, step, slots, step.Requested, atLoad: false);
+            var outputs = Execute(ctx, step, slots, step.Requested, atLoad: false, step.Scratch());
             if (observer is not null)
             {
                 long elapsed = System.Diagnostics.Stopwatch.GetTimestamp() - started;
@@ -235,6 +260,7 @@ internal sealed class ExecutionGraph
             }
             for (int k = 0; k < step.Outputs.Length; k++)
                 if (step.Outputs[k] >= 0) slots[step.Outputs[k]] = outputs[k];
+            step.ClearScratch();
             // The slot keeps its value object: a later Shape-like step may still read its shape (never its storage).
             foreach (int v in step.Release)
                 if (slots[v] is { } dead) _pool.Return(dead);
@@ -246,14 +272,13 @@ internal sealed class ExecutionGraph
         }
 
         var result = new OnnxValue[_outputIds.Length];
-        var handedOut = new HashSet<OnnxValue>(ReferenceEqualityComparer.Instance);
         for (int k = 0; k < _outputIds.Length; k++)
         {
             int id = _outputIds[k];
             var value = slots[id] ?? throw new InvalidOperationException($"graph output #{k} was not computed");
             // Constants, inputs and cached values stay with the session; a value listed twice is handed out twice.
             bool owned = !_staticValue[id] && _constants[id] is null && !IsInputId(id);
-            result[k] = owned && handedOut.Add(value) ? value : value.Clone();
+            result[k] = owned && Array.IndexOf(result, value, 0, k) < 0 ? value : value.Clone();
         }
         return result;
     }
@@ -269,11 +294,13 @@ internal sealed class ExecutionGraph
     /// <summary>Index of a graph input by name, or -1.</summary>
     public int InputIndex(string name) => _inputIndex.GetValueOrDefault(name, -1);
 
-    private OnnxValue?[] Execute(OpContext ctx, Step step, OnnxValue?[] slots, bool[] requested, bool atLoad)
+    private OnnxValue?[] Execute(OpContext ctx, Step step, OnnxValue?[] slots, bool[] requested, bool atLoad,
+        (OnnxValue?[] Inputs, OnnxValue?[] Outputs)? scratch = null)
     {
-        var inputs = new OnnxValue?[step.Inputs.Length];
+        // Dynamic steps reuse their operand arrays from run to run (no allocation per step); others get fresh ones.
+        var inputs = scratch?.Inputs ?? new OnnxValue?[step.Inputs.Length];
         for (int k = 0; k < inputs.Length; k++) inputs[k] = step.Inputs[k] < 0 ? null : slots[step.Inputs[k]];
-        var outputs = new OnnxValue?[step.Outputs.Length];
+        var outputs = scratch?.Outputs ?? new OnnxValue?[step.Outputs.Length];
         ctx.Begin(step.Node, requested);
         try
         {
@@ -305,5 +332,18 @@ internal sealed class ExecutionGraph
         public bool IsStatic { get; set; }
         public bool[] Requested { get; set; } = [];
         public int[] Release { get; set; } = [];
+
+        private OnnxValue?[]? _inputValues, _outputValues;
+
+        /// <summary>This step's operand arrays for a run (sized on first use; Inputs and Outputs are fixed by then).</summary>
+        public (OnnxValue?[] Inputs, OnnxValue?[] Outputs) Scratch() =>
+            (_inputValues ??= new OnnxValue?[Inputs.Length], _outputValues ??= new OnnxValue?[Outputs.Length]);
+
+        /// <summary>Drops the references the operand arrays hold after the step ran.</summary>
+        public void ClearScratch()
+        {
+            if (_inputValues is not null) Array.Clear(_inputValues);
+            if (_outputValues is not null) Array.Clear(_outputValues);
+        }
     }
 }

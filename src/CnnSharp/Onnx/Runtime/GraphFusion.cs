@@ -72,9 +72,11 @@ internal static class GraphFusion
 
     /// <summary>
     /// Replaces Conv → Relu by one Conv that clamps its own output at zero, when the convolution's output feeds nothing
-    /// but that Relu and is not a graph output. The result is identical (max(x, 0) on the same values).
+    /// but that Relu and is not a graph output. The result is identical (max(x, 0) on the same values). With
+    /// <paramref name="constants"/>, a <c>Clip(0, max)</c> with load-time bounds and max ≥ 0 (PyTorch's ReLU6 exports as
+    /// Clip(0, 6)) fuses the same way, clamping at max too (<see cref="ConvOp.FusedMax"/>).
     /// </summary>
-    public static List<ExecutionGraph.Step> FuseConvRelu(List<ExecutionGraph.Step> steps, int[] graphOutputs)
+    public static List<ExecutionGraph.Step> FuseConvRelu(List<ExecutionGraph.Step> steps, int[] graphOutputs, OnnxValue?[]? constants = null)
     {
         var consumers = new Dictionary<int, int>();
         foreach (var s in steps)
@@ -89,11 +91,15 @@ internal static class GraphFusion
         var removed = new HashSet<ExecutionGraph.Step>(ReferenceEqualityComparer.Instance);
         foreach (var relu in steps)
         {
-            if (relu.Op is not UnaryOp { Kind: UnaryKind.Relu }) continue;
+            float max;
+            if (relu.Op is UnaryOp { Kind: UnaryKind.Relu }) max = float.PositiveInfinity;
+            else if (relu.Op is ClipOp clip && constants is not null && clip.TryFixedBounds(relu.Inputs, constants, out float lo, out max)
+                && lo == 0f && max >= 0f) { }
+            else continue;
             int x = relu.Inputs[0];
-            if (!producer.TryGetValue(x, out var conv) || conv.Op is not ConvOp convOp || convOp.FusedRelu) continue;
+            if (x < 0 || !producer.TryGetValue(x, out var conv) || conv.Op is not ConvOp convOp || convOp.FusedRelu) continue;
             if (consumers.GetValueOrDefault(x) != 1 || outputs.Contains(x) || conv.Outputs.Length != 1) continue;
-            conv.Op = convOp.WithFusedRelu();
+            conv.Op = float.IsPositiveInfinity(max) ? convOp.WithFusedRelu() : convOp.WithFusedClip(max);
             conv.Outputs = [relu.Outputs[0]];
             producer[relu.Outputs[0]] = conv;
             removed.Add(relu);
@@ -165,7 +171,7 @@ internal static class GraphFusion
     /// its ordinary path in NCHW. The chain's output is converted back to NCHW, so a following Flatten/Reshape sees
     /// PyTorch's (C, H, W) order.</para>
     /// <para>A stage is a Conv whose weight (and bias, if any) are load-time constants, with one group, stride 1,
-    /// dilation 1, a square k×k kernel, the same padding on all four sides, K output channels a multiple of 16 and C
+    /// dilation 1, a square k×k kernel with k ≥ 2, the same padding on all four sides, K output channels a multiple of 16 and C
     /// input channels 1 or a multiple of 16 (<see cref="Kernels.Direct.DirectConv2d"/>'s constraints); its fused Relu
     /// (<see cref="FuseConvRelu"/>) is kept. A MaxPool joins the stage when it is the only consumer of a Conv with a
     /// fused Relu, has kernel 2x2, stride 2, no padding, dilation 1, ceil_mode 0 and an Indices output nobody reads.
@@ -237,12 +243,14 @@ internal static class GraphFusion
     /// <param name="residual">Accept only a Conv with a fused residual Add (input 3, a value), else only one without.</param>
     private static DirectConvStage? DirectStage(ExecutionGraph.Step step, OnnxValue?[] constants, bool residual = false)
     {
-        if (step.Op is not ConvOp conv || conv.FusedResidual != residual || step.Inputs.Length < 2 || step.Inputs[0] < 0 || step.Inputs[1] < 0) return null;
+        if (step.Op is not ConvOp conv || conv.FusedResidual != residual || conv.FusedMax < float.PositiveInfinity || step.Inputs.Length < 2 || step.Inputs[0] < 0 || step.Inputs[1] < 0) return null;
         if (residual && (step.Inputs.Length != 4 || step.Inputs[3] < 0)) return null;
         if (step.Outputs.Length != 1 || step.Outputs[0] < 0) return null;
         if (constants[step.Inputs[1]] is not { IsFloat: true, Rank: 4 } w) return null;
         int k = w.Shape[0], c = w.Shape[1], kh = w.Shape[2], kw = w.Shape[3];
-        if (k <= 0 || k % 16 != 0 || (c != 1 && (c <= 0 || c % 16 != 0)) || kh != kw || kh < 1) return null;
+        // A 1x1 convolution stays on the GEMM: its input is already the GEMM's operand, and the layout conversions at the
+        // chain's ends cost more than the direct kernel saves (MobileNet-v2's projections ran 5x slower in a chain).
+        if (k <= 0 || k % 16 != 0 || (c != 1 && (c <= 0 || c % 16 != 0)) || kh != kw || kh < 2) return null;
         OnnxValue? bias = null;
         if (step.Inputs.Length > 2 && step.Inputs[2] >= 0)
         {

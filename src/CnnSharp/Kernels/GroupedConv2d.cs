@@ -1,0 +1,337 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using CnnSharp.Kernels.Direct;
+
+namespace CnnSharp.Kernels;
+
+/// <summary>
+/// Direct forward convolution for depthwise and narrow grouped convolutions (few input channels per group, e.g.
+/// MobileNet's and ShuffleNet's 3x3/5x5 depthwise layers) on NCHW, vectorised across output pixels, with bias, an
+/// optional residual and a clamp applied as the results are stored.
+/// </summary>
+/// <remarks>
+/// <para>Formula (as <see cref="Conv2dKernels.Forward"/>), then the epilogue:
+/// <c>y[n,k,oh,ow] = min(max((Σ_{c,i,j} x[n, g·Cg + c, oh·sH − pT + i·dH, ow·sW − pL + j·dW]·w[k,c,i,j] + b[k]) + r[n,k,oh,ow], lo), hi)</c>,
+/// zero outside the input, with r the optional residual and [lo, hi] the clamp (±∞: none; NaN stays NaN). Any stride,
+/// dilation and padding.</para>
+/// <para>Why not the GEMM: a depthwise group is a 1 × (KH·KW) by (KH·KW) × P product, a single row, so the GEMM's
+/// register tile (8 or 6 rows) is almost all waste, and every group pays the packing of a column matrix it uses once.</para>
+/// <para>Method: each input channel of a group is copied once into a zero-padded buffer split into stride phases:
+/// phase (a, b) holds the padded pixels (sH·r + a, sW·c + b) as a plane of Hh × Wh with Hh = ⌈Hn/sH⌉, Wh = ⌈Wn/sW⌉
+/// (Hn × Wn: the padded extent the windows read). Tap (i, j) of output (oh, ow) then reads phase
+/// ((i·dH) mod sH, (j·dW) mod sW) at row oh + ⌊i·dH/sH⌋, column ow + ⌊j·dW/sW⌋; over the output pixels flattened as
+/// q = oh·Wh + ow, every tap is one contiguous run at a fixed offset, so the inner loop is
+/// <c>acc[q..q+4V) += w_t · buf[off_t + q ..]</c> with vector loads only, at any stride and for planes narrower than a
+/// vector (7×7 stages fill whole vectors). Columns ow ≥ OutW of the flattened product are computed and discarded when
+/// the results are copied out with the epilogue. Stride-2 columns are deinterleaved with AVX-512/AVX2 permutes. The
+/// output is processed in strips of rows (<see cref="DefaultStripFloats"/>), the buffer holding only the padded rows a
+/// strip reads, so copy, taps and epilogue work in L1.</para>
+/// <para>Threads: the (image, group) pairs are cut into contiguous ranges claimed by <see cref="WorkerPool.RunDynamic"/>;
+/// every output value is computed by one unit in a fixed order, so results do not depend on the thread count.</para>
+/// </remarks>
+internal static unsafe class GroupedConv2d
+{
+    /// <summary>Below this many multiply-adds (a few microseconds) a convolution stays on the calling thread.</summary>
+    internal const long ParallelThresholdMacs = 1L << 20;
+
+    /// <summary>Input channels per group up to which the direct kernel beats the per-group GEMM.</summary>
+    internal const int MaxDirectChannelsPerGroup = 8;
+
+    /// <summary>
+    /// Output floats per row strip (about 8 KB): a strip's padded input rows and sums stay in L1 between the copy, the
+    /// taps and the epilogue, instead of whole planes making three round trips through L2.
+    /// </summary>
+    internal const int DefaultStripFloats = 2048;
+
+    /// <summary>Work units aimed at per thread, so a late or descheduled thread leaves its share to the others.</summary>
+    private const int UnitsPerThread = 8;
+
+    /// <summary>
+    /// Whether the ONNX runtime runs this convolution on this kernel rather than the per-group GEMM: grouped, with at
+    /// most <see cref="MaxDirectChannelsPerGroup"/> input channels per group (depthwise: one), or with fewer output
+    /// channels per group than the GEMM's smallest register tile has rows.
+    /// </summary>
+    public static bool Prefers(in Conv2dGeometry g) => g.Groups > 1 && (g.CPerGroup <= MaxDirectChannelsPerGroup || g.KPerGroup < 4);
+
+    /// <summary>Forward convolution at <see cref="Isa.Level"/> on up to <see cref="Parallelism.MaxThreads"/> threads (see the class remarks).</summary>
+    /// <param name="input">x, shape (N, C, H, W).</param>
+    /// <param name="weight">w, shape (K, C/G, KH, KW) (not packed).</param>
+    /// <param name="bias">b, shape (K), or empty.</param>
+    /// <param name="residual">r, shape (N, K, OutH, OutW) like y, or empty; may not overlap y.</param>
+    /// <param name="output">y, shape (N, K, OutH, OutW); fully overwritten.</param>
+    /// <param name="g">The validated geometry.</param>
+    /// <param name="min">Lower clamp (<see cref="float.NegativeInfinity"/>: none; 0: ReLU).</param>
+    /// <param name="max">Upper clamp (<see cref="float.PositiveInfinity"/>: none; 6 with min 0: ReLU6).</param>
+    public static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
+        Span<float> output, in Conv2dGeometry g, float min, float max) =>
+        Forward(input, weight, bias, residual, output, g, min, max, Isa.Level, Parallelism.MaxThreads, ParallelThresholdMacs);
+
+    /// <summary>As the public overload at an explicit ISA level, thread count and parallel threshold (tests and benchmarks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
+        Span<float> output, in Conv2dGeometry g, float min, float max, IsaLevel level, int threads, long parallelThresholdMacs,
+        int stripFloats = DefaultStripFloats)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        ConvOperands.CheckForward("GroupedConv2d", input, bias, residual, output, g);
+        ConvOperands.Check("GroupedConv2d", weight.Length, (long)g.K * g.CPerGroup * g.KH * g.KW, nameof(weight));
+        if (output.IsEmpty) return;
+
+        var work = new Work(g, level, min, max, stripFloats);
+        int items = g.N * g.Groups;
+        bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs && items > 1;
+        int units = parallel ? Math.Min(items, threads * UnitsPerThread) : 1;
+        fixed (float* px = input, pw = weight, pb = bias, pr = residual, py = output)
+        {
+            work.Bind(px, pw, bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, py, items, units);
+            if (units == 1) work.RunUnit(0, 0);
+            else WorkerPool.Shared.RunDynamic(threads, units, work.RunUnit);
+        }
+    }
+
+    /// <summary>One call's geometry, phase layout and operand addresses (pinned by the caller), shared by its units.</summary>
+    private sealed class Work
+    {
+        private readonly Conv2dGeometry _g;
+        private readonly IsaLevel _level;
+        private readonly float _min, _max;
+        private readonly int _hh, _wh, _phasePlane, _channelSize, _taps, _block, _span, _bufferLength, _stripRows;
+        private readonly int[] _tapOffsets;
+        private float* _x, _w, _bias, _residual, _y;
+        private int _items, _units;
+
+        public Work(Conv2dGeometry g, IsaLevel level, float min, float max, int stripFloats)
+        {
+            _g = g;
+            _level = level;
+            _min = min;
+            _max = max;
+            int wn = (g.OutW - 1) * g.StrideW + (g.KW - 1) * g.DilationW + 1;
+            _wh = (wn + g.StrideW - 1) / g.StrideW;
+            // The output is computed in strips of _stripRows rows; the buffer holds the padded rows one strip reads.
+            _stripRows = Math.Clamp(stripFloats / _wh, 1, g.OutH);
+            int hn = (_stripRows - 1) * g.StrideH + (g.KH - 1) * g.DilationH + 1;
+            _hh = (hn + g.StrideH - 1) / g.StrideH;
+            _phasePlane = _hh * _wh;
+            _channelSize = g.StrideH * g.StrideW * _phasePlane;
+            _taps = g.CPerGroup * g.KH * g.KW;
+            _tapOffsets = new int[_taps];
+            int maxOffset = 0;
+            for (int c = 0, t = 0; c < g.CPerGroup; c++)
+                for (int i = 0; i < g.KH; i++)
+                    for (int j = 0; j < g.KW; j++, t++)
+                    {
+                        int di = i * g.DilationH, dj = j * g.DilationW;
+                        int phase = (di % g.StrideH) * g.StrideW + dj % g.StrideW;
+                        _tapOffsets[t] = c * _channelSize + phase * _phasePlane + di / g.StrideH * _wh + dj / g.StrideW;
+                        maxOffset = Math.Max(maxOffset, _tapOffsets[t]);
+                    }
+            // Four vectors per register block; the flattened output is computed in whole blocks (the excess is discarded),
+            // so the buffer extends past the last tap's run by up to a block, zeroed.
+            _block = 4 * Isa.Lanes(level);
+            _span = (_stripRows * _wh + _block - 1) / _block * _block;
+            _bufferLength = Math.Max(g.CPerGroup * _channelSize, maxOffset + _span);
+        }
+
+        public void Bind(float* x, float* w, float* bias, float* residual, float* y, int items, int units)
+        {
+            _x = x;
+            _w = w;
+            _bias = bias;
+            _residual = residual;
+            _y = y;
+            _items = items;
+            _units = units;
+        }
+
+        /// <summary>Unit u: the (image, group) items [u·items/units, (u+1)·items/units), group fastest.</summary>
+        // Hot from the first call (once per group): tiered compilation's first tier would run for many calls.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void RunUnit(int u, int thread)
+        {
+            int from = (int)((long)_items * u / _units), to = (int)((long)_items * (u + 1) / _units);
+            float* buffer = Scratch.Get(Scratch.Slot.GroupedInput, _bufferLength);
+            float* acc = Scratch.Get(Scratch.Slot.GroupedOutput, _span);
+            for (int item = from; item < to; item++)
+            {
+                int n = item / _g.Groups, group = item % _g.Groups;
+                for (int oh0 = 0; oh0 < _g.OutH; oh0 += _stripRows)
+                {
+                    int rows = Math.Min(_stripRows, _g.OutH - oh0);
+                    int span = (rows * _wh + _block - 1) / _block * _block;
+                    Pad(n, group, oh0, buffer);
+                    for (int kk = 0; kk < _g.KPerGroup; kk++)
+                    {
+                        int k = group * _g.KPerGroup + kk;
+                        float* w = _w + (nint)k * _taps;
+                        switch (_level)
+                        {
+                            case IsaLevel.V512: Accumulate<Vector512<float>, V512Ops>(buffer, w, acc, span); break;
+                            case IsaLevel.V256: Accumulate<Vector256<float>, V256Ops>(buffer, w, acc, span); break;
+                            case IsaLevel.V128: Accumulate<Vector128<float>, V128Ops>(buffer, w, acc, span); break;
+                            default: Accumulate<float, ScalarOps>(buffer, w, acc, span); break;
+                        }
+                        nint at = ((nint)n * _g.K + k) * _g.OutH * _g.OutW + (nint)oh0 * _g.OutW;
+                        float b = _bias is null ? 0f : _bias[k];
+                        float* r = _residual is null ? null : _residual + at;
+                        switch (_level)
+                        {
+                            case IsaLevel.V512: Store<Vector512<float>, V512Ops>(acc, rows, b, r, _y + at); break;
+                            case IsaLevel.V256: Store<Vector256<float>, V256Ops>(acc, rows, b, r, _y + at); break;
+                            case IsaLevel.V128: Store<Vector128<float>, V128Ops>(acc, rows, b, r, _y + at); break;
+                            default: Store<float, ScalarOps>(acc, rows, b, r, _y + at); break;
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Copies the padded rows that output rows oh0.. read (from padded row sH·oh0 on) of the group's input channels
+        /// of image n into the zero-padded, phase-split buffer.
+        /// </summary>
+        // Hot from the first call (once per group): tiered compilation's first tier would run for many calls.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Pad(int n, int group, int oh0, float* buffer)
+        {
+            var g = _g;
+            new Span<float>(buffer, _bufferLength).Clear();
+            int sH = g.StrideH, sW = g.StrideW;
+            // Columns of the input that land inside the read extent (the rest are never read).
+            int count = Math.Min(g.W, _wh * sW - g.PadLeft);
+            if (count <= 0) return;
+            for (int c = 0; c < g.CPerGroup; c++)
+            {
+                float* src = _x + ((nint)n * g.C + group * g.CPerGroup + c) * g.H * g.W;
+                float* channel = buffer + (nint)c * _channelSize;
+                int first = sH * oh0 - g.PadTop;
+                for (int row = Math.Max(0, first); row < g.H; row++)
+                {
+                    int pr = row - first;
+                    if (pr >= _hh * sH) break;
+                    float* rowBase = channel + (pr % sH) * sW * _phasePlane + (nint)(pr / sH) * _wh;
+                    float* s = src + (nint)row * g.W;
+                    if (sW == 1)
+                    {
+                        new ReadOnlySpan<float>(s, count).CopyTo(new Span<float>(rowBase + g.PadLeft, count));
+                    }
+                    else if (sW == 2)
+                    {
+                        // Input column c goes to padded column pL + c: phase (pL + c) mod 2, index ⌊(pL + c)/2⌋.
+                        int p0 = g.PadLeft & 1;
+                        float* even = rowBase + p0 * _phasePlane + g.PadLeft / 2;
+                        float* odd = rowBase + (1 - p0) * _phasePlane + (g.PadLeft + 1) / 2;
+                        Deinterleave(s, count, even, odd);
+                    }
+                    else
+                    {
+                        for (int col = 0; col < count; col++)
+                        {
+                            int pc = col + g.PadLeft;
+                            rowBase[(pc % sW) * _phasePlane + pc / sW] = s[col];
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary><c>acc[q] = Σ_t w[t]·buffer[off_t + q]</c> for q in [0, span), four vectors at a time.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Accumulate<TV, TOps>(float* buffer, float* w, float* acc, int span) where TV : struct where TOps : IVecOps<TV>
+        {
+            int lanes = TOps.Lanes, taps = _taps;
+            fixed (int* offsets = _tapOffsets)
+            {
+                for (int q = 0; q < span; q += _block)
+                {
+                    TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+                    float* bq = buffer + q;
+                    for (int t = 0; t < taps; t++)
+                    {
+                        TV wt = TOps.Broadcast(w + t);
+                        float* p = bq + offsets[t];
+                        a0 = TOps.Fma(TOps.Load(p), wt, a0);
+                        a1 = TOps.Fma(TOps.Load(p + lanes), wt, a1);
+                        a2 = TOps.Fma(TOps.Load(p + 2 * lanes), wt, a2);
+                        a3 = TOps.Fma(TOps.Load(p + 3 * lanes), wt, a3);
+                    }
+                    TOps.Store(acc + q, a0);
+                    TOps.Store(acc + q + lanes, a1);
+                    TOps.Store(acc + q + 2 * lanes, a2);
+                    TOps.Store(acc + q + 3 * lanes, a3);
+                }
+            }
+        }
+
+        /// <summary>Rows [0, rows) of a strip: <c>y[oh, ow] = clamp((acc[oh·Wh + ow] + b) + r[oh, ow])</c> for ow &lt; OutW.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Store<TV, TOps>(float* acc, int rows, float b, float* residual, float* y) where TV : struct where TOps : IVecOps<TV>
+        {
+            int lanes = TOps.Lanes, width = _g.OutW;
+            bool clampLow = !float.IsNegativeInfinity(_min), clampHigh = !float.IsPositiveInfinity(_max);
+            TV bv = TOps.Splat(b), lo = TOps.Splat(_min), hi = TOps.Splat(_max);
+            for (int oh = 0; oh < rows; oh++)
+            {
+                float* src = acc + (nint)oh * _wh, dst = y + (nint)oh * width;
+                float* r = residual is null ? null : residual + (nint)oh * width;
+                int j = 0;
+                for (; j <= width - lanes; j += lanes)
+                {
+                    TV v = TOps.Add(TOps.Load(src + j), bv);
+                    if (r is not null) v = TOps.Add(v, TOps.Load(r + j));
+                    // Select keeps v where the comparison is false, so NaN passes through both clamps.
+                    if (clampLow) v = TOps.Select(TOps.Greater(lo, v), lo, v);
+                    if (clampHigh) v = TOps.Select(TOps.Greater(v, hi), hi, v);
+                    TOps.Store(dst + j, v);
+                }
+                for (; j < width; j++)
+                {
+                    float v = src[j] + b;
+                    if (r is not null) v += r[j];
+                    if (_min > v) v = _min;
+                    if (v > _max) v = _max;
+                    dst[j] = v;
+                }
+            }
+        }
+    }
+
+    /// <summary>Even elements of <c>src[0..count)</c> to <c>even[0..)</c>, odd ones to <c>odd[0..)</c>.</summary>
+    // Hot from the first call (once per group): tiered compilation's first tier would run for many calls.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Deinterleave(float* src, int count, float* even, float* odd)
+    {
+        int i = 0;
+        if (Avx512F.IsSupported)
+        {
+            var evenIndex = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var oddIndex = evenIndex + Vector512<int>.One;
+            for (; i <= count - 32; i += 32)
+            {
+                var a = Vector512.Load(src + i);
+                var b = Vector512.Load(src + i + 16);
+                Avx512F.PermuteVar16x32x2(a, evenIndex, b).Store(even + i / 2);
+                Avx512F.PermuteVar16x32x2(a, oddIndex, b).Store(odd + i / 2);
+            }
+        }
+        if (Avx2.IsSupported)
+        {
+            for (; i <= count - 16; i += 16)
+            {
+                var a = Vector256.Load(src + i);
+                var b = Vector256.Load(src + i + 8);
+                // Within each 128-bit half: [a0 a2 b0 b2 | a4 a6 b4 b6]; then the 64-bit quarters reordered 0, 2, 1, 3.
+                var e = Avx.Shuffle(a, b, 0b10_00_10_00);
+                var o = Avx.Shuffle(a, b, 0b11_01_11_01);
+                Avx2.Permute4x64(e.AsDouble(), 0b11_01_10_00).AsSingle().Store(even + i / 2);
+                Avx2.Permute4x64(o.AsDouble(), 0b11_01_10_00).AsSingle().Store(odd + i / 2);
+            }
+        }
+        for (; i < count; i++)
+        {
+            if ((i & 1) == 0) even[i >> 1] = src[i];
+            else odd[i >> 1] = src[i];
+        }
+    }
+}
