@@ -40,10 +40,19 @@ internal sealed record ModelSteps(Func<Tensor, int[], float> Step, Func<Tensor, 
                 return new ModelSteps(trainer.TrainStep, x => (predictor ??= new ConvNetPredictor(model.StateDict())).Predict(x));
             }
             case ExecutionPath.Compiled:
-                // The compiled executor plugs in here: model.Compile(inputShape) provides the training step (with this
-                // optimizer) and the eval forward; the harness around these two delegates stays the same.
-                throw new NotSupportedException(
-                    $"--compiled: this build has no compiled executor (model.Compile) yet; input {Shape.Format(inputShape)} would be compiled here");
+            {
+                var compiled = model.Compile(inputShape);
+                if (compiled.FallbackReason is string reason) throw new NotSupportedException($"--compiled: {model.GetType().Name} runs eagerly: {reason}");
+                return new ModelSteps((x, y) =>
+                {
+                    float loss = compiled.TrainStep(x, y);
+                    optimizer.Step();
+                    return loss;
+                }, x =>
+                {
+                    using (GradMode.NoGrad()) return compiled.Forward(x);
+                });
+            }
             default:
                 throw new ArgumentOutOfRangeException(nameof(path), path, "unknown execution path");
         }
