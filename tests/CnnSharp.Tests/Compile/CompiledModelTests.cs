@@ -119,6 +119,17 @@ public sealed class CompiledModelTests
     }
 
     [Fact]
+    public void Wide_stride_one_convs_take_the_direct_or_winograd_kernels()
+    {
+        var plan = TestNets.Vgg(new Generator(1)).Compile().Describe(6, 3, 16, 16);
+        // 16->16 at 16x16 has 16 output tiles of 4x4: Winograd where the ISA has 256-bit vectors, direct below.
+        Assert.Contains(Isa.Level >= IsaLevel.V256 ? "Conv2d winograd 16->16 3x3" : "Conv2d direct 16->16 3x3", plan);
+        // 16->32 at 8x8 (4 tiles) stays direct; the 3-channel stem takes the GEMM.
+        Assert.Contains("Conv2d direct 16->32 3x3", plan);
+        Assert.Contains("Conv2d -> (6, 16, 16, 16)", plan);
+    }
+
+    [Fact]
     public void Backward_after_a_later_forward_is_a_clear_error()
     {
         var m = TestNets.Vgg(new Generator(1));

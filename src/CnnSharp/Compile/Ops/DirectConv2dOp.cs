@@ -70,9 +70,31 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
             _acc = [.. Enumerable.Range(0, _chunks).Select(_ => new AlignedBuffer(_plan.WeightLength))];
             _accPointers = [.. _acc.Select(a => (nint)a.Pointer)];
         }
+        // Winograd (F(4x4, 3x3) or F(2x2, 5x5)) for the forward and input-gradient passes when there are enough output
+        // tiles to amortise the transforms (7x7-tile layers measured no faster in the ONNX chains); same layouts.
+        _wino = WinogradConv2d.For(_plan);
+        if (_wino is not null && Tiles(_wino) < MinWinogradTiles) _wino = null;
+        if (_wino is not null)
+        {
+            _winoPacked = new AlignedBuffer(_wino.PackedLength);
+            if (_dxPlan is not null)
+            {
+                _winoDx = WinogradConv2d.ForBackwardInput(_wino);
+                _winoDxPacked = new AlignedBuffer(_winoDx.PackedLength);
+            }
+            int scratch = Math.Max(_wino.ScratchLength, _winoDx?.ScratchLength ?? 0);
+            _scratch = [.. Enumerable.Range(0, _chunks).Select(_ => new AlignedBuffer(scratch))];
+        }
         _forward = ForwardChunk;
         _backward = BackwardChunk;
     }
+
+    private const int MinWinogradTiles = 16;
+    private readonly WinogradConv2d? _wino, _winoDx;
+    private readonly AlignedBuffer? _winoPacked, _winoDxPacked;
+    private readonly AlignedBuffer[] _scratch = [];
+
+    private static int Tiles(WinogradConv2d w) => w.TileRows * w.TileColumns;
 
     private readonly int _dyPadding, _dyRow, _dyPlane;
     private readonly BatchNormSpec? _fold;
@@ -85,7 +107,7 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
         && g.PadTop == g.PadLeft && g.PadTop == g.PadBottom && g.PadTop == g.PadRight && g.PadTop <= g.KH - 1
         && (g.C == 1 || g.C % 16 == 0) && g.K % 16 == 0 && g.OutH > 0 && g.OutW > 0;
 
-    public override string Name => $"Conv2d direct {_g.C}->{_g.K} {_g.KH}x{_g.KW}" + (_fold is null ? "" : "+BatchNorm(folded)") + (_relu ? "+ReLU" : "");
+    public override string Name => $"Conv2d {(_wino is null ? "direct" : "winograd")} {_g.C}->{_g.K} {_g.KH}x{_g.KW}" + (_fold is null ? "" : "+BatchNorm(folded)") + (_relu ? "+ReLU" : "");
 
     public override IEnumerable<Tensor> Parameters => _bias is null ? [_weight] : [_weight, _bias];
 
@@ -95,13 +117,14 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
         if (_fold is not null)
         {
             BatchNormFolding.Fold(_weight.Data, _bias is null ? default : _bias.Data, _fold, _g.K, _folded, _bias16!.Span);
-            _plan.PackWeights(_folded, transposeAndFlip: false, _packed.Pointer);
         }
-        else
+        else if (_bias is not null)
         {
-            _plan.PackWeights(_weight.Data, transposeAndFlip: false, _packed.Pointer);
-            if (_bias is not null) _bias.Data.CopyTo(_bias16!.Span);
+            _bias.Data.CopyTo(_bias16!.Span);
         }
+        ReadOnlySpan<float> w = _fold is null ? _weight.Data : _folded;
+        if (_wino is not null) _wino.PackWeights(w, transposeAndFlip: false, _winoPacked!.Pointer);
+        else _plan.PackWeights(w, transposeAndFlip: false, _packed.Pointer);
         Parallelism.For(_chunks, _forward);
     }
 
@@ -110,12 +133,15 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
         int q = _g.OutH * _g.OutW;
         fixed (float* src = _exec!.Data[Inputs[0]], dst = _exec.Data[Output])
         {
-            for (int n = Start(c0); n < Start(c1); n++)
+            for (int chunk = c0; chunk < c1; chunk++)
+            for (int n = Start(chunk); n < Start(chunk + 1); n++)
             {
                 float* x = _x.Pointer + (long)n * _plan.InputImage;
                 float* y = _y.Pointer + (long)n * _plan.OutputImage;
                 BlockedLayout.ToPaddedInput(src + (long)n * _g.C * _g.H * _g.W, _plan, x, 0, _g.C);
-                _plan.ForwardImage(x, _packed.Pointer, _bias16 is null ? null : _bias16.Pointer, y, _plan.OutputPlane, _g.OutW * 16, null, null, _relu);
+                float* bias = _bias16 is null ? null : _bias16.Pointer;
+                if (_wino is not null) _wino.ForwardImage(x, _winoPacked!.Pointer, bias, y, _plan.OutputPlane, _g.OutW * 16, null, null, _relu, _scratch[chunk].Pointer);
+                else _plan.ForwardImage(x, _packed.Pointer, bias, y, _plan.OutputPlane, _g.OutW * 16, null, null, _relu);
                 BlockedLayout.ToChannelMajor(y, dst + (long)n * _g.K * q, _g.K, q);
             }
         }
@@ -128,7 +154,8 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
         if (_fold is not null || _relu) throw new InvalidOperationException("DirectConv2dOp: fused inference form has no backward");
         _exec = plan;
         _inputGrad = plan.Grad[Inputs[0]] is not null;
-        if (_inputGrad && _dxPlan is not null) _dxPlan.PackWeights(_weight.Data, transposeAndFlip: true, _packedT!.Pointer);
+        if (_inputGrad && _winoDx is not null) _winoDx.PackWeights(_weight.Data, transposeAndFlip: true, _winoDxPacked!.Pointer);
+        else if (_inputGrad && _dxPlan is not null) _dxPlan.PackWeights(_weight.Data, transposeAndFlip: true, _packedT!.Pointer);
         Parallelism.For(_chunks, _backward);
         if (_weight.RequiresGrad) _plan.UnpackWeightGrad(_accPointers, _weight.Grad!.Data, accumulate: true);
         if (_bias is { RequiresGrad: true }) Conv2dKernels.BackwardBias(plan.Grad[Output], _bias.Grad!.Data, _g);
@@ -152,7 +179,9 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
                     if (_inputGrad && _dxPlan is not null)
                     {
                         float* dx = _dx!.Pointer + (long)n * _dxPlan.OutputImage;
-                        _dxPlan.ForwardImage(dy, _packedT!.Pointer, null, dx, _dxPlan.OutputPlane, _g.W * 16, null, null, relu: false);
+                        if (_winoDx is not null)
+                            _winoDx.ForwardImage(dy, _winoDxPacked!.Pointer, null, dx, _dxPlan.OutputPlane, _g.W * 16, null, null, relu: false, _scratch[chunk].Pointer);
+                        else _dxPlan.ForwardImage(dy, _packedT!.Pointer, null, dx, _dxPlan.OutputPlane, _g.W * 16, null, null, relu: false);
                         BlockedLayout.ToChannelMajor(dx, gx + (long)n * _g.C * inQ, _g.C, inQ, accumulate: true);
                     }
                     if (_weight.RequiresGrad)
