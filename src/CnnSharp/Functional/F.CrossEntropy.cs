@@ -1,4 +1,5 @@
 using CnnSharp.Autograd;
+using CnnSharp.Kernels;
 
 namespace CnnSharp.Functional;
 
@@ -27,23 +28,7 @@ public static partial class F
         // probs keeps softmax(x) for the backward pass; perSample the unreduced losses.
         var probs = GC.AllocateUninitializedArray<float>(n * c);
         var perSample = new double[n];
-        for (int i = 0; i < n; i++)
-        {
-            var row = x.Slice(i * c, c);
-            var p = probs.AsSpan(i * c, c);
-            float max = float.NegativeInfinity;
-            foreach (float v in row) max = Math.Max(max, v);
-            double sum = 0;
-            for (int j = 0; j < c; j++)
-            {
-                float e = MathF.Exp(row[j] - max);
-                p[j] = e;
-                sum += e;
-            }
-            float inv = (float)(1.0 / sum);
-            for (int j = 0; j < c; j++) p[j] *= inv;
-            perSample[i] = max + Math.Log(sum) - row[targets[i]];
-        }
+        for (int i = 0; i < n; i++) perSample[i] = CrossEntropyKernels.RowLoss(x.Slice(i * c, c), targets[i], probs.AsSpan(i * c, c));
         var y = Reduce(perSample, reduction);
         y.SetGradFn(new CrossEntropyBackward(logits, probs, (int[])targets.Clone(), c, reduction));
         return y;

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace CnnSharp.Kernels;
 
 /// <summary>Cross-entropy of logits against class indices with its gradient, in one pass per row (log-sum-exp).</summary>
@@ -19,22 +21,40 @@ internal static class CrossEntropyKernels
         float invN = 1f / n;
         for (int i = 0; i < n; i++)
         {
-            var row = logits.Slice(i * c, c);
             var g = gradLogits.Slice(i * c, c);
-            float max = float.NegativeInfinity;
-            foreach (float v in row) max = Math.Max(max, v);
-            double sum = 0;
-            for (int j = 0; j < c; j++)
-            {
-                float e = MathF.Exp(row[j] - max);
-                g[j] = e;
-                sum += e;
-            }
-            float scale = (float)(1.0 / sum) * invN;
-            for (int j = 0; j < c; j++) g[j] *= scale;
+            total += RowLoss(logits.Slice(i * c, c), targets[i], g);
+            for (int j = 0; j < c; j++) g[j] *= invN;
             g[targets[i]] -= invN;
-            total += max + Math.Log(sum) - row[targets[i]];
         }
         return total / n;
+    }
+
+    /// <summary>
+    /// One row's <c>log Σ_j exp(x_j) − x_t</c> (log-sum-exp with the maximum subtracted first, the sum in double) and,
+    /// when <paramref name="probabilities"/> is not empty, <c>softmax(x)</c> written into it: the one log-sum-exp of the
+    /// library (autograd cross-entropy, the compiled executor, the seed engine and evaluation all call it).
+    /// </summary>
+    /// <param name="row">The logits x, length C.</param>
+    /// <param name="target">t in [0, C).</param>
+    /// <param name="probabilities">Length C, or empty.</param>
+    /// <returns>The row's loss (NaN when a logit is NaN).</returns>
+    public static double RowLoss<T>(ReadOnlySpan<T> row, int target, Span<T> probabilities) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T max = T.NegativeInfinity;
+        foreach (T v in row) max = T.Max(max, v);
+        double sum = 0;
+        bool keep = !probabilities.IsEmpty;
+        for (int j = 0; j < row.Length; j++)
+        {
+            T e = T.Exp(row[j] - max);
+            if (keep) probabilities[j] = e;
+            sum += double.CreateTruncating(e);
+        }
+        if (keep)
+        {
+            T inv = T.CreateTruncating(1.0 / sum);
+            for (int j = 0; j < row.Length; j++) probabilities[j] *= inv;
+        }
+        return double.CreateTruncating(max) + Math.Log(sum) - double.CreateTruncating(row[target]);
     }
 }

@@ -2,6 +2,7 @@ using CnnSharp.Autograd;
 using CnnSharp.Compile;
 using CnnSharp.Data;
 using CnnSharp.Functional;
+using CnnSharp.Kernels;
 using CnnSharp.Modules;
 using CnnSharp.Training.Fast;
 
@@ -101,9 +102,7 @@ public static class Evaluator
                 var row = logits.AsSpan(i * classes, classes);
                 int best = 0;
                 for (int k = 1; k < classes; k++) if (row[k] > row[best]) best = k;
-                double sum = 0;
-                foreach (float v in row) sum += Math.Exp(v - (double)row[best]);
-                lossSum += row[best] + Math.Log(sum) - row[batch.Labels[i]];
+                lossSum += CrossEntropyKernels.RowLoss(row, batch.Labels[i], Span<float>.Empty);
                 if (best == batch.Labels[i]) correct++;
             }
             count += n;

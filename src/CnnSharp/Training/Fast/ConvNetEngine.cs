@@ -309,13 +309,8 @@ public sealed unsafe class ConvNetEngine
         {
             var row = _logits.AsSpan(i * k, k);
             var drow = _dlogits.AsSpan(i * k, k);
-            double max = double.NegativeInfinity;
-            foreach (double v in row) max = Math.Max(max, v);
-            double sum = 0;
-            for (int j = 0; j < k; j++) sum += Math.Exp(row[j] - max);
-            double lse = max + Math.Log(sum);
-            total += lse - row[labels[i]];
-            for (int j = 0; j < k; j++) drow[j] = Math.Exp(row[j] - lse) / n;
+            total += CrossEntropyKernels.RowLoss<double>(row, labels[i], drow);
+            for (int j = 0; j < k; j++) drow[j] /= n;
             drow[labels[i]] -= 1.0 / n;
         }
         var fcBiasGrad = GradOf(_p.FcBias);
