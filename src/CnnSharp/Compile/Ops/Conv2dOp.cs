@@ -49,7 +49,7 @@ internal sealed class Conv2dOp : CompiledOp
         ReadOnlySpan<float> w = _weight.Data, b = _bias is null ? default : _bias.Data;
         if (_fold is not null)
         {
-            BatchNormFolding.Fold(_weight.Data, b, _fold, _g.K, _foldedWeight!, _foldedBias!);
+            Fold(_fold, _weight.Data, b, _foldedWeight!, _foldedBias!);
             w = _foldedWeight;
             b = _foldedBias;
         }
@@ -57,6 +57,11 @@ internal sealed class Conv2dOp : CompiledOp
         ReadOnlySpan<float> r = _residual >= 0 ? plan.Data[_residual] : default;
         ConvGemm.Forward(plan.Data[Inputs[0]], _packed, b, r, plan.Data[Output], _g, _relu);
     }
+
+    /// <summary>Folds <paramref name="bn"/>'s current running statistics and affine parameters into a conv's weight and bias.</summary>
+    internal static void Fold(BatchNormSpec bn, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> foldedWeight, Span<float> foldedBias) =>
+        BatchNormFolding.Fold(weight, bias, bn.Weight is null ? default : bn.Weight.Data, bn.Bias is null ? default : bn.Bias.Data,
+            bn.RunningMean!.Data, bn.RunningVar!.Data, bn.Eps, foldedWeight, foldedBias);
 
     public override void Backward(ExecutionPlan plan)
     {

@@ -116,7 +116,7 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
         _exec = plan;
         if (_fold is not null)
         {
-            BatchNormFolding.Fold(_weight.Data, _bias is null ? default : _bias.Data, _fold, _g.K, _folded, _bias16!.Span);
+            Conv2dOp.Fold(_fold, _weight.Data, _bias is null ? default : _bias.Data, _folded, _bias16!.Span);
         }
         else if (_bias is not null)
         {

@@ -1,3 +1,4 @@
+using CnnSharp.Kernels;
 using CnnSharp.Onnx.Ops;
 
 namespace CnnSharp.Onnx.Runtime;
@@ -51,13 +52,7 @@ internal static class GraphFusion
             float[] scale = p[0]!.Floats, beta = p[1]!.Floats, mean = p[2]!.Floats, variance = p[3]!.Floats;
             var newW = new float[w.Count];
             var newB = new float[k];
-            int per = w.Count / k;
-            for (int ch = 0; ch < k; ch++)
-            {
-                double s = scale[ch] / Math.Sqrt(variance[ch] + (double)bnOp.Epsilon);
-                for (int i = 0; i < per; i++) newW[ch * per + i] = (float)(w.Floats[ch * per + i] * s);
-                newB[ch] = (float)(((b?.Floats[ch] ?? 0) - mean[ch]) * s + beta[ch]);
-            }
+            BatchNormFolding.Fold(w.Floats, b is null ? default : b.Floats, scale, beta, mean, variance, bnOp.Epsilon, newW, newB);
             int wId = constants.Length, bId = constants.Length + 1;
             Array.Resize(ref constants, constants.Length + 2);
             constants[wId] = OnnxValue.FromFloats(newW, (int[])w.Shape.Clone());

@@ -174,14 +174,8 @@ public sealed unsafe class ConvNetPredictor
     private void Fold(DirectConv2d plan, ReadOnlySpan<float> w, ReadOnlySpan<float> b, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
         ReadOnlySpan<float> mean, ReadOnlySpan<float> var, AlignedBuffer packed, AlignedBuffer bias)
     {
-        int outC = gamma.Length, per = w.Length / outC;
         var folded = new float[w.Length];
-        for (int o = 0; o < outC; o++)
-        {
-            double s = gamma[o] / Math.Sqrt((double)var[o] + _eps);
-            for (int i = 0; i < per; i++) folded[o * per + i] = (float)(w[o * per + i] * s);
-            bias.Span[o] = (float)((b[o] - (double)mean[o]) * s + beta[o]);
-        }
+        BatchNormFolding.Fold(w, b, gamma, beta, mean, var, _eps, folded, bias.Span);
         if (plan == _conv2 && _wino2 is not null) _wino2.PackWeights(folded, transposeAndFlip: false, packed.Pointer);
         else plan.PackWeights(folded, transposeAndFlip: false, packed.Pointer);
     }
