@@ -1,4 +1,5 @@
 using System.Globalization;
+using CnnSharp.Cli.Commands;
 using CnnSharp.Data;
 using CnnSharp.Kernels;
 using CnnSharp.Training;
@@ -23,8 +24,9 @@ internal sealed class TrainingView(IAnsiConsole console)
             $"Training [bold]ConvNet[/] on MNIST: {o.Epochs} epoch(s), batch {o.BatchSize}, {optimizer}, lr {o.LearningRate.ToString(s_inv)}");
         console.MarkupLine(
             $"seed {o.Seed}, {(o.Threads ?? Parallelism.MaxThreads).ToString(s_inv)} thread(s)" +
-            (o.Limit is int l ? $", first {l.ToString("N0", s_inv)} training images" : "") +
-            (o.TestLimit is int tl ? $", first {tl.ToString("N0", s_inv)} test images" : "") +
+            // The count trained on, not the one asked for: a limit past the end of the set takes all of it.
+            (o.Limit is int l ? $", first {Math.Min(l, CommonOptions.TrainImages).ToString("N0", s_inv)} training images" : "") +
+            (o.TestLimit is int tl ? $", first {Math.Min(tl, CommonOptions.TestImages).ToString("N0", s_inv)} test images" : "") +
             (o.ResumeFrom is string r ? $", resuming from {Markup.Escape(r)}" : ""));
     }
 

@@ -1,3 +1,4 @@
+using CnnSharp.IO;
 using StbImageSharp;
 
 namespace CnnSharp.Data;
@@ -47,7 +48,8 @@ public sealed record ImagePreprocessing(int Channels = 1, int Height = 28, int W
 /// against <see cref="MaxPixels"/>, all before decoding; a truncated file is refused, not decoded with made-up pixels.
 /// The decoder reads from a stream that cannot seek backwards or past its end, nor be read at its end more than a
 /// few times, so no input can make it loop. Work and memory are proportional to the image's pixels (the pad to a
-/// square is computed, never materialised). Every failure is an <see cref="ImageFormatException"/> naming the file.
+/// square is computed, never materialised). Every failure of a file's bytes is an <see cref="ImageFormatException"/>
+/// naming the file; a missing path or a directory is a <see cref="FileNotFoundException"/> or <see cref="IOException"/> saying so.
 /// See docs/interop.md, "Image decoding limits".</para>
 /// </remarks>
 public static class ImageLoader
@@ -64,17 +66,25 @@ public static class ImageLoader
     /// <param name="path">A PNG or JPEG file.</param>
     /// <param name="options">The target format; null means <see cref="ImagePreprocessing.Mnist"/>.</param>
     /// <exception cref="ImageFormatException">The file is not a usable PNG/JPEG (message names it).</exception>
-    /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>: "x: file not found".</exception>
+    /// <exception cref="IOException">The file cannot be read, or <paramref name="path"/> is a directory: "x is a directory, expected a file".</exception>
+    /// <exception cref="UnauthorizedAccessException">The file exists but may not be read.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The options ask for other than 1 or 3 channels or a non-positive size.</exception>
     public static Tensor Load(string path, ImagePreprocessing? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var o = Validate(options);
-        if (Directory.Exists(path)) throw new ImageFormatException(path, "is a directory, not an image file");
-        long length = new FileInfo(path).Length;
-        if (length > MaxFileBytes)
-            throw new ImageFormatException(path, $"file is {length} bytes, above the {MaxFileBytes}-byte limit for images");
-        return DecodeValidated(File.ReadAllBytes(path), path, o);
+        // InputFile names a directory as one (the OS says only "access denied") and a missing file as not found.
+        byte[] bytes;
+        using (var stream = InputFile.OpenRead(path))
+        {
+            long length = stream.Length;
+            if (length > MaxFileBytes)
+                throw new ImageFormatException(path, $"file is {length} bytes, above the {MaxFileBytes}-byte limit for images");
+            bytes = new byte[length];
+            stream.ReadExactly(bytes);
+        }
+        return DecodeValidated(bytes, path, o);
     }
 
     /// <summary>Loads several images as one (N, C, H, W) batch, in the given order.</summary>

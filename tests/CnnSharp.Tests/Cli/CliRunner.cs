@@ -11,6 +11,14 @@ internal static class CliRunner
     public static (int ExitCode, string Output) Invoke(int width, params string[] args)
     {
         var writer = new StringWriter();
+        var console = PlainConsole(writer, width);
+        int code = Program.Invoke(Program.BuildRootCommand(console).Parse(args), new System.CommandLine.InvocationConfiguration { Output = writer, Error = writer });
+        return (code, writer.ToString());
+    }
+
+    /// <summary>A plain, colourless, non-interactive console <paramref name="width"/> columns wide that writes to <paramref name="writer"/>.</summary>
+    public static IAnsiConsole PlainConsole(StringWriter writer, int width)
+    {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Ansi = AnsiSupport.No,
@@ -19,7 +27,6 @@ internal static class CliRunner
             Out = new AnsiConsoleOutput(writer),
         });
         console.Profile.Width = width;
-        int code = Program.Invoke(Program.BuildRootCommand(console).Parse(args), new System.CommandLine.InvocationConfiguration { Output = writer, Error = writer });
-        return (code, writer.ToString());
+        return console;
     }
 }

@@ -153,17 +153,21 @@ public sealed class InteropCliTests : IDisposable
         var (model, checkpoint) = Checkpointed();
         var images = Images();
         string notImage = _dir.File("notes.png"), missing = _dir.File("missing.png"), hostile = _dir.File("hang.jpg");
+        string directory = _dir.File("scans") + Path.DirectorySeparatorChar;
+        Directory.CreateDirectory(directory);
         File.WriteAllText(notImage, "not an image");
         File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "images", "hostile", "jpeg_app0_length_ffff.jpg"), hostile);
         var (code, output) = Data.ImageLoaderHostileTests.WithinTimeLimit(
-            () => Invoke(["predict", "--model", checkpoint, "--topk", "2", images[0], notImage, missing, hostile, images[1]]), "predict");
+            () => Invoke(["predict", "--model", checkpoint, "--topk", "2", images[0], notImage, missing, hostile, directory, images[1]]), "predict");
         Assert.Equal(1, code);
         Assert.Contains("notes.png: not a PNG or JPEG file", output);
-        Assert.Contains("missing.png", output);
+        Assert.Contains($"{missing}: file not found", output);
         Assert.Contains("hang.jpg: JPEG truncated: segment 0xffe0 at offset 2 claims 65535 bytes", output);
-        Assert.Contains("3 of 5 images could not be read", output);
+        // Before: the OS's "Access to the path is denied".
+        Assert.Contains($"{directory} is a directory, expected a file", output);
+        Assert.Contains("4 of 6 images could not be read", output);
         AssertPrinted(output, Expected(model, images, 2));
-        Assert.Equal(3, output.Split('\n').Count(line => line.StartsWith("error:", StringComparison.Ordinal)));
+        Assert.Equal(4, output.Split('\n').Count(line => line.StartsWith("error:", StringComparison.Ordinal)));
 
         var (allBad, allBadOutput) = Invoke("predict", "--model", checkpoint, notImage);
         Assert.Equal(1, allBad);

@@ -232,8 +232,12 @@ public sealed class ImageLoaderLimitsTests
     [Fact]
     public void A_directory_is_named_as_one()
     {
+        // Before: "Access to the path is denied" from the OS, with or without a trailing separator.
         using var dir = new TempDirectory();
-        var e = Assert.Throws<ImageFormatException>(() => ImageLoader.Load(dir.Path));
-        Assert.Contains("is a directory", e.Message);
+        foreach (string path in new[] { dir.Path, dir.Path + Path.DirectorySeparatorChar })
+        {
+            var e = Assert.Throws<IOException>(() => ImageLoader.Load(path));
+            Assert.Equal($"{path} is a directory, expected a file", e.Message);
+        }
     }
 }
