@@ -65,9 +65,10 @@ public static partial class F
             {
                 mean[ch] = (float)batchMean[ch];
                 invStd[ch] = (float)(1.0 / Math.Sqrt(batchVar[ch] + eps));
-                if (!rm.IsEmpty) rm[ch] = (float)((1.0 - momentum) * rm[ch] + momentum * batchMean[ch]);
-                // PyTorch's running_var uses the unbiased batch variance (M/(M-1)); normalisation uses the biased one.
-                if (!rv.IsEmpty) rv[ch] = (float)((1.0 - momentum) * rv[ch] + momentum * batchVar[ch] * m / (m - 1));
+                float runMean = rm.IsEmpty ? 0f : rm[ch], runVar = rv.IsEmpty ? 0f : rv[ch];
+                BatchNormKernels.UpdateRunningStatistics(ref runMean, ref runVar, batchMean[ch], batchVar[ch], m, momentum);
+                if (!rm.IsEmpty) rm[ch] = runMean;
+                if (!rv.IsEmpty) rv[ch] = runVar;
             }
         }
         else

@@ -20,6 +20,23 @@ internal static unsafe class BatchNormKernels
     internal const int VectorSegment = 32;
 
     /// <summary>
+    /// PyTorch's running-statistics update for one channel: <c>rm = (1 − m)·rm + m·mean</c> and
+    /// <c>rv = (1 − m)·rv + m·var·M/(M − 1)</c> (running_var takes the unbiased batch variance; normalisation uses the biased
+    /// one), computed in double. The one implementation for autograd, the compiled executor and the seed engine.
+    /// </summary>
+    /// <param name="runningMean">The channel's running mean, updated.</param>
+    /// <param name="runningVar">The channel's running variance, updated.</param>
+    /// <param name="mean">The batch mean.</param>
+    /// <param name="biasedVariance">The batch's biased variance.</param>
+    /// <param name="count">M, the values per channel in the batch (more than 1).</param>
+    /// <param name="momentum">m.</param>
+    public static void UpdateRunningStatistics(ref float runningMean, ref float runningVar, double mean, double biasedVariance, double count, double momentum)
+    {
+        runningMean = (float)((1.0 - momentum) * runningMean + momentum * mean);
+        runningVar = (float)((1.0 - momentum) * runningVar + momentum * biasedVariance * count / (count - 1));
+    }
+
+    /// <summary>
     /// Per-channel mean and biased variance <c>var[c] = sum (x - mean[c])^2 / M</c>, accumulated in double.
     /// </summary>
     /// <remarks>

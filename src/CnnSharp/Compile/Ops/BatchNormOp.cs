@@ -85,9 +85,10 @@ internal sealed class BatchNormOp : CompiledOp
             var (mean, variance) = FusedBatchNormKernels.Statistics(x, _n, _c, _s, c);
             _mean[c] = (float)mean;
             _invStd[c] = (float)(1.0 / Math.Sqrt(variance + _spec.Eps));
-            if (_spec.RunningMean is { } rm) rm.Data[c] = (float)((1.0 - momentum) * rm.Data[c] + momentum * mean);
-            // PyTorch's running_var uses the unbiased batch variance (M/(M-1)); normalisation uses the biased one.
-            if (_spec.RunningVar is { } rv) rv.Data[c] = (float)((1.0 - momentum) * rv.Data[c] + momentum * variance * m / (m - 1));
+            float runMean = _spec.RunningMean?.Data[c] ?? 0f, runVar = _spec.RunningVar?.Data[c] ?? 0f;
+            BatchNormKernels.UpdateRunningStatistics(ref runMean, ref runVar, mean, variance, m, momentum);
+            if (_spec.RunningMean is { } rm) rm.Data[c] = runMean;
+            if (_spec.RunningVar is { } rv) rv.Data[c] = runVar;
         }
     }
 

@@ -424,9 +424,7 @@ public sealed unsafe class ConvNetEngine
             float scale = (float)(g[ch] * invStd);
             bn.Scale.Span[ch] = scale;
             bn.Shift.Span[ch] = (float)(b[ch] - mean * scale);
-            // PyTorch's running_var uses the unbiased batch variance (count / (count - 1)).
-            rm[ch] = (float)((1 - _momentum) * rm[ch] + _momentum * mean);
-            rv[ch] = (float)((1 - _momentum) * rv[ch] + _momentum * var * count / (count - 1));
+            BatchNormKernels.UpdateRunningStatistics(ref rm[ch], ref rv[ch], mean, var, count, _momentum);
         }
         batches.Data[0] += 1;
     }
