@@ -34,14 +34,24 @@ internal sealed class CliProcess : IDisposable
         }
     }
 
+    private const string EnvTool = "/usr/bin/env";
+
     public static CliProcess Start(params string[] args)
     {
-        var info = new ProcessStartInfo(DotnetHost())
+        // A test run started from a background job or script inherits SIGINT ignored, and so would the CLI; coreutils'
+        // env restores the default disposition so the signal tests test the CLI, not how the test run was launched.
+        bool resetSignals = OperatingSystem.IsLinux() && File.Exists(EnvTool);
+        var info = new ProcessStartInfo(resetSignals ? EnvTool : DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (resetSignals)
+        {
+            info.ArgumentList.Add("--default-signal=INT");
+            info.ArgumentList.Add(DotnetHost());
+        }
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CnnSharp.Cli.dll"));
         foreach (string a in args) info.ArgumentList.Add(a);
         return new CliProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the CLI"));
