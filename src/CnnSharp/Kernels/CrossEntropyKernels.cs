@@ -43,18 +43,15 @@ internal static class CrossEntropyKernels
         T max = T.NegativeInfinity;
         foreach (T v in row) max = T.Max(max, v);
         double sum = 0;
-        bool keep = !probabilities.IsEmpty;
-        for (int j = 0; j < row.Length; j++)
+        foreach (T v in row) sum += double.CreateTruncating(T.Exp(v - max));
+        double lse = double.CreateTruncating(max) + Math.Log(sum);
+        // exp(x − lse) rather than exp(x − max)/sum: one more exp per class, and the seed engine's gradients stay bit for
+        // bit what they were before the log-sum-exps were merged.
+        if (!probabilities.IsEmpty)
         {
-            T e = T.Exp(row[j] - max);
-            if (keep) probabilities[j] = e;
-            sum += double.CreateTruncating(e);
+            T shift = T.CreateTruncating(lse);
+            for (int j = 0; j < row.Length; j++) probabilities[j] = T.Exp(row[j] - shift);
         }
-        if (keep)
-        {
-            T inv = T.CreateTruncating(1.0 / sum);
-            for (int j = 0; j < row.Length; j++) probabilities[j] *= inv;
-        }
-        return double.CreateTruncating(max) + Math.Log(sum) - double.CreateTruncating(row[target]);
+        return lse - double.CreateTruncating(row[target]);
     }
 }
