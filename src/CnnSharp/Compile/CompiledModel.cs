@@ -12,8 +12,10 @@ namespace CnnSharp.Compile;
 /// <para>Capture: the module's forward is traced once per (input shape, train/eval mode, differentiable or not) on a
 /// random input, recording every op through the autograd hooks; batch-norm running statistics are restored after the
 /// trace. Plans are cached; a new batch size or a mode switch traces again, like a recompilation after a guard fails.</para>
-/// <para>Fallback: a model whose trace contains an op without a compiled form runs eagerly through the module (the reason
-/// is in <see cref="FallbackReason"/>); compilation never fails a model that runs eagerly.</para>
+/// <para>Graph breaks: an op without a compiled form but with an eager replay (LeakyReLU, Dropout, Softmax, broadcasting
+/// arithmetic, reductions, ...) runs as an eager island inside the plan, the ops around it compiled
+/// (<see cref="GraphBreaks"/>). An op with neither (1-D convolution, Lp pooling) makes the whole model run eagerly through
+/// the module, the reason in <see cref="FallbackReason"/>: compilation never fails a model that runs eagerly.</para>
 /// <para>Aliasing: the plan reuses its buffers on every call. A tensor returned by <see cref="Forward"/> is a copy; its
 /// backward must run before the next <see cref="Forward"/> or <see cref="TrainStep"/> (otherwise an
 /// <see cref="InvalidOperationException"/> says so).</para>
@@ -30,6 +32,9 @@ public sealed class CompiledModel
 
     /// <summary>Why the most recently used plan runs eagerly, or null when it is compiled.</summary>
     public string? FallbackReason { get; private set; }
+
+    /// <summary>The ops of the most recently used plan that run eagerly inside it (graph breaks), by autograd node name.</summary>
+    public IReadOnlyList<string> GraphBreaks { get; private set; } = [];
 
     /// <summary>Plans <paramref name="inputShape"/> now for the module's current mode (inference and training plans).</summary>
     /// <returns>This model.</returns>
@@ -155,6 +160,7 @@ public sealed class CompiledModel
             _plans[key] = entry = (plan, failure);
         }
         FallbackReason = entry.Failure;
+        GraphBreaks = entry.Plan?.GraphBreaks ?? [];
         return entry.Plan;
     }
 

@@ -35,3 +35,9 @@ internal sealed record ReshapeSpec : OpSpec;
 
 /// <summary><c>F.Linear</c>.</summary>
 internal sealed record LinearSpec(Tensor Weight, Tensor? Bias) : OpSpec;
+
+/// <summary>
+/// An op without a compiled form that can run inside a plan as an eager island (a graph break): <paramref name="Replay"/>
+/// recomputes it, with autograd, from its inputs in the recorded node's input order.
+/// </summary>
+internal sealed record EagerSpec(Func<Tensor[], Tensor> Replay) : OpSpec;

@@ -21,6 +21,11 @@ internal static class PlanBuilder
         public BatchNormSpec? Fold { get; set; }
         public int Residual { get; set; } = -1;
         public bool Dead { get; set; }
+
+        /// <summary>For an eager island: the recorded op and which of its input slots read which values.</summary>
+        public TracedOp? Traced { get; init; }
+
+        public (int Slot, int Value)[] Slots { get; init; } = [];
     }
 
     /// <summary>Traces <paramref name="model"/> on a random input of <paramref name="inputShape"/> and plans it.</summary>
@@ -44,6 +49,17 @@ internal static class PlanBuilder
             {
                 failure = $"op {op.Name} (output {op.Output.Shape}) has no compiled form";
                 return null;
+            }
+            if (spec is EagerSpec)
+            {
+                // Graph break: every input that is a value is read from the plan; parameters and constants are used as recorded.
+                var slots = new List<(int Slot, int Value)>();
+                for (int i = 0; i < op.Inputs.Length; i++)
+                    if (values.TryGetValue(op.Inputs[i], out int v)) slots.Add((i, v));
+                values[op.Output] = shapes.Count;
+                shapes.Add(op.Output.Shape);
+                nodes.Add(new GraphNode(spec, [.. slots.Select(s => s.Value).Distinct()], shapes.Count - 1) { Traced = op, Slots = [.. slots] });
+                continue;
             }
             int dataInputs = spec is AddSpec ? 2 : 1;
             var ids = new int[dataInputs];
@@ -90,8 +106,9 @@ internal static class PlanBuilder
         var norms = model.NamedModules().Select(m => m.Value).OfType<BatchNormBase>()
             .Where(b => b.RunningMean is not null).ToDictionary<BatchNormBase, Tensor, BatchNormBase>(b => b.RunningMean!, b => b, ReferenceEqualityComparer.Instance);
         var ops = live.Where(n => n.Spec is not ReshapeSpec).Select(n => CreateOp(n, shapes, differentiable, norms)).ToArray();
+        var breaks = live.Where(n => n.Spec is EagerSpec).Select(n => n.Traced!.Name).ToList();
         failure = null;
-        return new ExecutionPlan([.. shapes], data, grad, ops, outputId, model.Training, []);
+        return new ExecutionPlan([.. shapes], data, grad, ops, outputId, model.Training, breaks);
     }
 
     private static Tracer? Trace(Module model, Shape inputShape, out Tensor input, out Tensor output, out string? failure)
@@ -228,6 +245,7 @@ internal static class PlanBuilder
                 Conv2dSpec c => c.Weight.RequiresGrad || c.Bias is { RequiresGrad: true },
                 BatchNormSpec b => b.Weight is { RequiresGrad: true } || b.Bias is { RequiresGrad: true },
                 LinearSpec l => l.Weight.RequiresGrad || l.Bias is { RequiresGrad: true },
+                EagerSpec => n.Traced!.Inputs.Where((t, i) => !n.Slots.Any(s => s.Slot == i)).Any(t => t.RequiresGrad),
                 _ => false,
             };
             requires[n.Output] = parameters || n.Inputs.Any(v => requires[v]);
@@ -240,7 +258,7 @@ internal static class PlanBuilder
 
     private static CompiledOp CreateOp(GraphNode n, List<Shape> shapes, bool differentiable, Dictionary<Tensor, BatchNormBase> norms)
     {
-        int x = n.Inputs[0];
+        int x = n.Inputs.Length > 0 ? n.Inputs[0] : -1;
         return n.Spec switch
         {
             Conv2dSpec c when n.Residual < 0 && DirectConv2dOp.Supports(c.Geometry) => new DirectConv2dOp(x, n.Output, c, differentiable, n.Fold, n.Relu),
@@ -252,6 +270,7 @@ internal static class PlanBuilder
             AdaptiveAvgPool2dSpec a => new AdaptiveAvgPool2dOp(x, n.Output, a.Geometry),
             AddSpec => new AddOp(n.Inputs[0], n.Inputs[1], n.Output, n.Relu),
             LinearSpec l => new LinearOp(x, n.Output, l, shapes[x].Numel / shapes[x][-1]),
+            EagerSpec e => new EagerOp(n.Traced!.Name, e.Replay, n.Traced.Inputs, n.Slots, [.. shapes], n.Output),
             _ => throw new InvalidOperationException($"Compile: no op for {n.Spec.GetType().Name}"),
         };
     }

@@ -1,4 +1,5 @@
 using CnnSharp.Kernels;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
@@ -32,6 +33,10 @@ public static partial class F
         AdaptivePool2dKernels.MaxForward(x.Data, y.Data, argmax.AsSpan(0, y.Numel), g);
         if (record) y.SetGradFn(new ArgmaxPoolBackward(x, argmax, g.Planes, g.H * g.W, g.OutH * g.OutW));
         else PoolOutput.Release(argmax, record);
+        if (record && Tracer.Current is not null) TraceAdaptiveMaxPool2d(y, outputSize);
         return y;
     }
+
+    private static void TraceAdaptiveMaxPool2d(Tensor y, (int H, int W) outputSize) =>
+        Tracer.Describe(y, new EagerSpec(i => AdaptiveMaxPool2d(i[0], outputSize)));
 }

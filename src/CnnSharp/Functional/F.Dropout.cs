@@ -1,10 +1,15 @@
 using System.Numerics.Tensors;
 using CnnSharp.Autograd;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
 public static partial class F
 {
+    // Replays draw a fresh mask from the same generator at every step, as the eager module does.
+    private static void TraceDropout(Tensor y, float p, Generator? generator) =>
+        Tracer.Describe(y, new EagerSpec(i => Dropout(i[0], p, training: true, generator)));
+
     /// <summary>Inverted dropout (PyTorch's <c>F.dropout</c>): zeroes each element with probability p and scales the rest by 1/(1-p).</summary>
     /// <remarks>
     /// In training mode <c>y = x * mask / (1 - p)</c> with <c>mask ~ Bernoulli(1 - p)</c> drawn element by element in row-major
@@ -34,6 +39,7 @@ public static partial class F
         var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Multiply(x.Data, scaleMask, y.Data);
         y.SetGradFn(new DropoutBackward(x, scaleMask));
+        if (Tracer.Current is not null) TraceDropout(y, p, generator);
         return y;
     }
 }

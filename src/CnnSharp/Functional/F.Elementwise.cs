@@ -36,6 +36,7 @@ public static partial class F
         TensorPrimitives.Multiply(x.Data, scale, y.Data);
         if (shift != 0f) TensorPrimitives.Add(y.Data, shift, y.Data);
         y.SetGradFn(new ScaleBackward(x, scale));
+        if (Tracer.Current is not null) TraceAffine(y, scale, shift);
         return y;
     }
 
@@ -46,6 +47,7 @@ public static partial class F
         var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Exp(x.Data, y.Data);
         y.SetGradFn(new ExpBackward(x, y));
+        if (Tracer.Current is not null) Tracer.Describe(y, new EagerSpec(static i => Exp(i[0])));
         return y;
     }
 
@@ -56,6 +58,7 @@ public static partial class F
         var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Log(x.Data, y.Data);
         y.SetGradFn(new LogBackward(x));
+        if (Tracer.Current is not null) Tracer.Describe(y, new EagerSpec(static i => Log(i[0])));
         return y;
     }
 
@@ -74,7 +77,7 @@ public static partial class F
                 default: TensorPrimitives.Divide(a.Data, b.Data, y.Data); break;
             }
             y.SetGradFn(new BinaryBackward(a, b, kind, a.Shape));
-            if (kind == BinaryKind.Add && Tracer.Current is not null) Tracer.Describe(y, new AddSpec());
+            if (Tracer.Current is not null) TraceBinary(y, kind, op);
             return y;
         }
         var shape = Broadcast.ResultShape(a.Shape, b.Shape, op);
@@ -83,8 +86,15 @@ public static partial class F
         Broadcast.ForEach(shape, Broadcast.Strides(a.Shape, shape), Broadcast.Strides(b.Shape, shape), (i, ia, ib) =>
             yd[i] = Apply(kind, ad[ia], bd[ib]));
         result.SetGradFn(new BinaryBackward(a, b, kind, shape));
+        if (Tracer.Current is not null) TraceBinary(result, kind, op, broadcast: true);
         return result;
     }
+
+    // Same-shape adds compile (AddSpec); every other binary op runs as an eager island.
+    private static void TraceBinary(Tensor y, BinaryKind kind, string op, bool broadcast = false) =>
+        Tracer.Describe(y, kind == BinaryKind.Add && !broadcast ? new AddSpec() : new EagerSpec(i => Binary(i[0], i[1], kind, op)));
+
+    private static void TraceAffine(Tensor y, float scale, float shift) => Tracer.Describe(y, new EagerSpec(i => Affine(i[0], scale, shift)));
 
     internal static float Apply(BinaryKind kind, float x, float y) => kind switch
     {

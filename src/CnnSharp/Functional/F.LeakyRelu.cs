@@ -1,10 +1,14 @@
 using CnnSharp.Autograd;
 using CnnSharp.Kernels;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
 public static partial class F
 {
+    // A separate method so the replay closure is allocated only while tracing.
+    private static void TraceLeakyRelu(Tensor y, float slope) => Tracer.Describe(y, new EagerSpec(i => LeakyRelu(i[0], slope)));
+
     /// <summary>Leaky ReLU <c>x &gt; 0 ? x : negativeSlope * x</c>, element-wise (PyTorch's <c>F.leaky_relu</c>).</summary>
     /// <remarks>The gradient is 1 for x &gt; 0 and <paramref name="negativeSlope"/> otherwise (including x = 0, as in PyTorch).</remarks>
     /// <param name="x">Any shape.</param>
@@ -16,6 +20,7 @@ public static partial class F
         var y = Tensor.Uninitialized(x.Shape);
         ActivationKernels.LeakyReluForward(x.Data, y.Data, negativeSlope);
         y.SetGradFn(new LeakyReluBackward(x, negativeSlope));
+        if (Tracer.Current is not null) TraceLeakyRelu(y, negativeSlope);
         return y;
     }
 }

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using CnnSharp.Autograd;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
@@ -13,6 +14,7 @@ public static partial class F
         foreach (float v in x.Data) s += v;
         var y = Tensor.Scalar((float)s);
         y.SetGradFn(new SumAllBackward(x, 1f));
+        if (Tracer.Current is not null) Tracer.Describe(y, new EagerSpec(static i => Sum(i[0])));
         return y;
     }
 
@@ -24,6 +26,7 @@ public static partial class F
         foreach (float v in x.Data) s += v;
         var y = Tensor.Scalar((float)(s / x.Numel));
         y.SetGradFn(new SumAllBackward(x, 1f / x.Numel));
+        if (Tracer.Current is not null) Tracer.Describe(y, new EagerSpec(static i => Mean(i[0])));
         return y;
     }
 
@@ -74,6 +77,9 @@ public static partial class F
         return (outer, shape[dim], inner);
     }
 
+    private static void TraceReduceDim(Tensor y, int dim, bool keepDim, bool mean) =>
+        Tracer.Describe(y, new EagerSpec(i => ReduceDim(i[0], dim, keepDim, mean)));
+
     private static Tensor ReduceDim(Tensor x, int dim, bool keepDim, bool mean)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -96,6 +102,7 @@ public static partial class F
             }
         }
         y.SetGradFn(new ReduceDimBackward(x, outer, size, inner, scale));
+        if (Tracer.Current is not null) TraceReduceDim(y, dim, keepDim, mean);
         return y;
     }
 }

@@ -1,5 +1,6 @@
 using CnnSharp.Autograd;
 using CnnSharp.Kernels;
+using CnnSharp.Compile;
 
 namespace CnnSharp.Functional;
 
@@ -19,6 +20,9 @@ public static partial class F
     public static Tensor Softmax(Tensor x, int dim) => SoftmaxOp(x, dim, log: false, "Softmax");
 
     /// <summary>Softmax (<paramref name="log"/> false) or log-softmax along <paramref name="dim"/>, with its backward node.</summary>
+    private static void TraceSoftmax(Tensor y, int dim, bool log, string op) =>
+        Tracer.Describe(y, new EagerSpec(i => SoftmaxOp(i[0], dim, log, op)));
+
     private static Tensor SoftmaxOp(Tensor x, int dim, bool log, string op)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -26,6 +30,7 @@ public static partial class F
         var y = Tensor.Uninitialized(x.Shape);
         SoftmaxKernels.Forward(x.Data, y.Data, outer, size, inner, log);
         y.SetGradFn(new SoftmaxBackward(x, y.Storage, outer, size, inner, log));
+        if (Tracer.Current is not null) TraceSoftmax(y, dim, log, op);
         return y;
     }
 

@@ -145,13 +145,73 @@ public sealed class CompiledModelTests
     public void Unsupported_op_falls_back_to_eager_with_a_reason()
     {
         var g = new Generator(1);
-        var m = new Sequential(new Conv2d(1, 4, 3, generator: g), new LeakyReLU(0.1f), new Flatten(), new Linear(4 * 6 * 6, 3, generator: g));
+        var m = new Sequential(new Conv2d(1, 4, 3, generator: g), new LPPool2d(2, 2), new Flatten(), new Linear(4 * 3 * 3, 3, generator: g));
         var compiled = m.Compile(2, 1, 8, 8);
         Assert.NotNull(compiled.FallbackReason);
-        Assert.Contains("LeakyRelu", compiled.FallbackReason, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("LpPool2d", compiled.FallbackReason, StringComparison.OrdinalIgnoreCase);
         var x = Tensor.Randn(new Generator(2), 2, 1, 8, 8);
         using var _ = CnnSharp.Autograd.GradMode.NoGrad();
         TensorAssert.Close(m.Forward(x).Data, compiled.Forward(x).Data, Tolerance.Float32, "fallback output");
+    }
+
+    /// <summary>A model mixing compiled ops with ops that only have an eager form, a broadcasting multiply by a parameter
+    /// and a reduction among them.</summary>
+    private sealed class IslandNet : Module
+    {
+        private readonly Conv2d _conv;
+        private readonly BatchNorm2d _bn;
+        private readonly Linear _fc;
+        private readonly Tensor _gate;
+
+        public IslandNet(Generator g)
+        {
+            _conv = RegisterModule("conv", new Conv2d(3, 16, 3, padding: 1, generator: g));
+            _bn = RegisterModule("bn", new BatchNorm2d(16));
+            _fc = RegisterModule("fc", new Linear(16, 5, generator: g));
+            _gate = RegisterParameter("gate", Tensor.Randn(g, 1, 16, 1, 1));
+        }
+
+        public override Tensor Forward(Tensor input)
+        {
+            var y = F.LeakyRelu(_bn.Forward(_conv.Forward(input)), 0.1f);
+            y = F.Relu(y * _gate + y);
+            var pooled = F.Mean(y, 3);
+            pooled = F.Mean(pooled, 2);
+            return F.LogSoftmax(_fc.Forward(pooled), 1);
+        }
+    }
+
+    [Fact]
+    public void Ops_without_a_compiled_form_run_as_eager_islands_with_the_same_results()
+    {
+        var eager = new IslandNet(new Generator(4));
+        var m = new IslandNet(new Generator(4));
+        TestNets.CopyState(eager, m);
+        var compiled = m.Compile(4, 3, 8, 8);
+        Assert.Null(compiled.FallbackReason);
+        Assert.Contains("LeakyRelu", string.Join(",", compiled.GraphBreaks), StringComparison.OrdinalIgnoreCase);
+        string plan = compiled.Describe(4, 3, 8, 8);
+        Assert.Contains("BatchNorm(batch stats) ->", plan, StringComparison.Ordinal);
+        Assert.Contains("Linear(16->5) ->", plan, StringComparison.Ordinal);
+        Assert.Contains("(graph break)", plan, StringComparison.Ordinal);
+        int[] labels = [0, 3, 1, 4];
+        for (int step = 0; step < 2; step++)
+        {
+            var x = Tensor.Randn(new Generator((ulong)(9 + step)), 4, 3, 8, 8);
+            eager.ZeroGrad();
+            var loss = F.CrossEntropy(eager.Forward(x), labels);
+            loss.Backward();
+            float compiledLoss = compiled.TrainStep(x, labels);
+            Assert.Equal(loss.Item(), compiledLoss, 4);
+            var cp = m.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
+            foreach (var (key, p) in eager.NamedParameters())
+                TensorAssert.Close(p.Grad!.Data, cp[key].Grad!.Data, Grads, $"step {step} grad {key}");
+        }
+        eager.Eval();
+        m.Eval();
+        using var _ = CnnSharp.Autograd.GradMode.NoGrad();
+        var probe = Tensor.Randn(new Generator(3), 4, 3, 8, 8);
+        TensorAssert.Close(eager.Forward(probe).Data, compiled.Forward(probe).Data, Forward, "eval output");
     }
 
     [Fact]
