@@ -14,8 +14,9 @@ namespace CnnSharp.Compile.Ops;
 /// <see cref="Conv2dOp"/>.</para>
 /// <para>Threads: the batch is cut into a fixed number of image chunks, whatever the thread count, each with its own
 /// weight-gradient accumulator, summed in chunk order: every bit of every result is the same for any thread count.</para>
-/// <para>Memory (allocated once): the padded blocked input (kept for the weight gradient), the blocked output, and in
-/// backward the padded blocked output gradient and the blocked input gradient.</para>
+/// <para>Memory (allocated once): the padded blocked input of the whole batch (kept for the weight gradient); the blocked
+/// output, padded blocked output gradient and blocked input gradient are one image per chunk (each image is converted
+/// back to NCHW before the chunk's next image), so they cost chunks/N of a batch.</para>
 /// </remarks>
 internal sealed unsafe class DirectConv2dOp : CompiledOp
 {
@@ -46,11 +47,11 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
         var level = Isa.Level;
         _plan = new DirectConv2d(_g.C, _g.K, _g.KH, _g.PadTop, _g.H, _g.W, level);
         _packed = new AlignedBuffer(_plan.WeightLength);
+        _chunks = Math.Max(1, Math.Min(MaxChunks, _g.N));
         _x = new AlignedBuffer(_g.N * _plan.InputImage);
-        _y = new AlignedBuffer(_g.N * _plan.OutputImage);
+        _y = new AlignedBuffer(_chunks * _plan.OutputImage);
         if (_bias is not null || fold is not null) _bias16 = new AlignedBuffer(_g.K);
         if (fold is not null) _folded = new float[_weight.Numel];
-        _chunks = Math.Max(1, Math.Min(MaxChunks, _g.N));
         _acc = [];
         _accPointers = [];
         if (differentiable)
@@ -59,14 +60,14 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
             {
                 _dxPlan = DirectConv2d.ForBackwardInput(_plan);
                 _packedT = new AlignedBuffer(_dxPlan.WeightLength);
-                _dx = new AlignedBuffer(_g.N * _dxPlan.OutputImage);
+                _dx = new AlignedBuffer(_chunks * _dxPlan.OutputImage);
             }
             // The padded blocked output gradient: the input-gradient plan's input layout (padding kernel − 1 − p).
             int pad = _g.KH - 1 - _g.PadTop, ph = _g.OutH + 2 * pad, pw = _g.OutW + 2 * pad;
             _dyPadding = pad;
             _dyRow = pw * 16;
             _dyPlane = ph * _dyRow;
-            _dy = new AlignedBuffer(_g.N * (_g.K / 16) * _dyPlane);
+            _dy = new AlignedBuffer(_chunks * (_g.K / 16) * _dyPlane);
             _acc = [.. Enumerable.Range(0, _chunks).Select(_ => new AlignedBuffer(_plan.WeightLength))];
             _accPointers = [.. _acc.Select(a => (nint)a.Pointer)];
         }
@@ -137,7 +138,7 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
             for (int n = Start(chunk); n < Start(chunk + 1); n++)
             {
                 float* x = _x.Pointer + (long)n * _plan.InputImage;
-                float* y = _y.Pointer + (long)n * _plan.OutputImage;
+                float* y = _y.Pointer + (long)chunk * _plan.OutputImage;
                 BlockedLayout.ToPaddedInput(src + (long)n * _g.C * _g.H * _g.W, _plan, x, 0, _g.C);
                 float* bias = _bias16 is null ? null : _bias16.Pointer;
                 if (_wino is not null) _wino.ForwardImage(x, _winoPacked!.Pointer, bias, y, _plan.OutputPlane, _g.OutW * 16, null, null, _relu, _scratch[chunk].Pointer);
@@ -173,12 +174,12 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
                 _acc[chunk].Clear();
                 for (int n = Start(chunk); n < Start(chunk + 1); n++)
                 {
-                    float* dy = _dy!.Pointer + (long)n * (_g.K / 16) * _dyPlane;
+                    float* dy = _dy!.Pointer + (long)chunk * (_g.K / 16) * _dyPlane;
                     float* interior = dy + _dyPadding * _dyRow + _dyPadding * 16;
                     ToPadded(gy + (long)n * _g.K * q, interior);
                     if (_inputGrad && _dxPlan is not null)
                     {
-                        float* dx = _dx!.Pointer + (long)n * _dxPlan.OutputImage;
+                        float* dx = _dx!.Pointer + (long)chunk * _dxPlan.OutputImage;
                         if (_winoDx is not null)
                             _winoDx.ForwardImage(dy, _winoDxPacked!.Pointer, null, dx, _dxPlan.OutputPlane, _g.W * 16, null, null, relu: false, _scratch[chunk].Pointer);
                         else _dxPlan.ForwardImage(dy, _packedT!.Pointer, null, dx, _dxPlan.OutputPlane, _g.W * 16, null, null, relu: false);
