@@ -85,7 +85,6 @@ public sealed class CompiledModel
             else p.Grad.Data.Clear();
         }
         plan.Forward(input.Storage);
-        plan.ClearGradients();
         double loss = CrossEntropyKernels.ForwardBackward(plan.Data[plan.Output], targets, plan.Grad[plan.Output], shape[0], shape[1]);
         plan.Backward();
         return (float)loss;
@@ -174,7 +173,6 @@ public sealed class CompiledModel
             if (owner._generation != generation)
                 throw new InvalidOperationException("CompiledModel: backward of an output whose plan has run again since; call Backward before the next Forward, or use the eager module");
             foreach (var p in plan.Parameters) GradOf(p);
-            plan.ClearGradients();
             gradOutput.Data.CopyTo(plan.Grad[plan.Output]);
             plan.Backward();
             if (input.RequiresGrad && plan.Grad[0] is { } gx)

@@ -13,7 +13,8 @@ namespace CnnSharp.Compile;
 /// </remarks>
 internal sealed class ExecutionPlan
 {
-    internal ExecutionPlan(Shape[] shapes, float[][] data, float[]?[] grad, CompiledOp[] ops, int output, bool training, IReadOnlyList<string> breaks)
+    internal ExecutionPlan(Shape[] shapes, float[][] data, float[]?[] grad, CompiledOp[] ops, int output, bool training, IReadOnlyList<string> breaks,
+        float[][][] clearBefore)
     {
         Shapes = shapes;
         Data = data;
@@ -23,15 +24,14 @@ internal sealed class ExecutionPlan
         Training = training;
         GraphBreaks = breaks;
         Parameters = [.. ops.SelectMany(o => o.Parameters).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>()];
-        _gradBuffers = [.. grad.Where(g => g is not null).Distinct(ReferenceEqualityComparer.Instance).Cast<float[]>()
-            .OrderByDescending(g => g.Length)];
-        _clearBody = (start, end) =>
-        {
-            for (int i = start; i < end; i++) Array.Clear(_gradBuffers[i]);
-        };
+        _clearBefore = clearBefore;
+        _clearBody = (start, end) => Array.Clear(_clearing!, start, end - start);
     }
 
-    private readonly float[][] _gradBuffers;
+    // The gradient buffers to zero before each op's backward: gradients are shared between values by lifetime, so each is
+    // cleared when its value's gradient starts (the first op writing it), not once per step.
+    private readonly float[][][] _clearBefore;
+    private float[]? _clearing;
     // The storage value 0 and its reshapes point at (the last input run), swapped for the next input.
     private float[]? _traceInput;
     private readonly Action<int, int> _clearBody;
@@ -73,12 +73,17 @@ internal sealed class ExecutionPlan
         else for (int i = 0; i < Ops.Length; i++) Timed(i, 0, forward: true);
     }
 
-    /// <summary>Clears every value gradient, then runs the ops' backward in reverse order; the caller has filled
-    /// <c>Grad[Output]</c> (after <see cref="ClearGradients"/>) and made sure every parameter's <c>Grad</c> exists.</summary>
+    /// <summary>Runs the ops' backward in reverse order, zeroing each gradient buffer as its value's gradient starts; the
+    /// caller has written <c>Grad[Output]</c> (overwritten, not accumulated) and made sure every parameter's <c>Grad</c> exists.</summary>
     public void Backward()
     {
         for (int i = Ops.Length - 1; i >= 0; i--)
         {
+            foreach (var buffer in _clearBefore[i])
+            {
+                _clearing = buffer;
+                Chunks.Run(buffer.Length, _clearBody);
+            }
             if (Timings is null) Ops[i].Backward(this);
             else Timed(i, 1, forward: false);
         }
@@ -92,9 +97,4 @@ internal sealed class ExecutionPlan
         Timings![op, column] += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
-    /// <summary>Zeroes every value gradient buffer (backward accumulates into them).</summary>
-    public void ClearGradients()
-    {
-        Kernels.Parallelism.For(_gradBuffers.Length, _clearBody);
-    }
 }

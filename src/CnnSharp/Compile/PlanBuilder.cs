@@ -100,15 +100,16 @@ internal static class PlanBuilder
         foreach (var (id, storage) in constants) data[id] = storage;
         AllocateData(live, shapes, alias, data, reuse: !differentiable, outputId);
 
-        var grad = new float[]?[shapes.Count];
-        if (differentiable) AllocateGrad(live, shapes, alias, grad, inputRequiresGrad);
-
         var norms = model.NamedModules().Select(m => m.Value).OfType<BatchNormBase>()
             .Where(b => b.RunningMean is not null).ToDictionary<BatchNormBase, Tensor, BatchNormBase>(b => b.RunningMean!, b => b, ReferenceEqualityComparer.Instance);
         var ops = live.Where(n => n.Spec is not ReshapeSpec).Select(n => CreateOp(n, shapes, differentiable, norms)).ToArray();
         var breaks = live.Where(n => n.Spec is EagerSpec).Select(n => n.Traced!.Name).ToList();
+        var grad = new float[]?[shapes.Count];
+        var clearBefore = new List<float[]>[ops.Length];
+        for (int i = 0; i < ops.Length; i++) clearBefore[i] = [];
+        if (differentiable) AllocateGrad(live, ops, shapes, alias, grad, inputRequiresGrad, outputId, clearBefore);
         failure = null;
-        return new ExecutionPlan([.. shapes], data, grad, ops, outputId, model.Training, breaks);
+        return new ExecutionPlan([.. shapes], data, grad, ops, outputId, model.Training, breaks, [.. clearBefore.Select(c => c.ToArray())]);
     }
 
     private static Tracer? Trace(Module model, Shape inputShape, out Tensor input, out Tensor output, out string? failure)
@@ -234,7 +235,12 @@ internal static class PlanBuilder
         bool IsConstant(int v) => !live.Any(n => n.Output == v);
     }
 
-    private static void AllocateGrad(List<GraphNode> live, List<Shape> shapes, int[] alias, float[]?[] grad, bool inputRequiresGrad)
+    // Gradient buffers are shared between values whose gradient lifetimes do not overlap. In backward time (op i's
+    // backward runs at t = ops - 1 - i), a value's gradient lives from the first backward step that writes it (its last
+    // consumer, where it is cleared first) to its producer's backward, which reads it; the model output's is written by
+    // the loss before backward starts and the input's is read after it ends.
+    private static void AllocateGrad(List<GraphNode> live, CompiledOp[] ops, List<Shape> shapes, int[] alias, float[]?[] grad,
+        bool inputRequiresGrad, int outputId, List<float[]>[] clearBefore)
     {
         var requires = new bool[shapes.Count];
         requires[0] = inputRequiresGrad;
@@ -250,10 +256,45 @@ internal static class PlanBuilder
             };
             requires[n.Output] = parameters || n.Inputs.Any(v => requires[v]);
         }
+        for (int v = 0; v < shapes.Count; v++) requires[alias[v]] |= requires[v];
+
+        int count = ops.Length;
+        var firstWrite = new int[shapes.Count];
+        var lastRead = new int[shapes.Count];
+        Array.Fill(firstWrite, int.MaxValue);
+        Array.Fill(lastRead, -1);
+        for (int i = 0; i < count; i++)
+        {
+            int t = count - 1 - i;
+            foreach (int v in ops[i].Inputs) firstWrite[alias[v]] = Math.Min(firstWrite[alias[v]], t);
+            lastRead[alias[ops[i].Output]] = Math.Max(lastRead[alias[ops[i].Output]], t);
+        }
+        firstWrite[alias[outputId]] = -1;
+        lastRead[alias[0]] = count;
+
+        var roots = Enumerable.Range(0, shapes.Count).Where(v => alias[v] == v && requires[v] && firstWrite[v] != int.MaxValue)
+            .OrderBy(v => firstWrite[v]).ToList();
+        var pool = new List<(float[] Buffer, int BusyUntil)>();
+        foreach (int r in roots)
+        {
+            int size = shapes[r].Numel;
+            int hit = pool.FindIndex(p => p.Buffer.Length == size && p.BusyUntil < firstWrite[r]);
+            float[] buffer;
+            if (hit >= 0)
+            {
+                buffer = pool[hit].Buffer;
+                pool[hit] = (buffer, Math.Max(lastRead[r], firstWrite[r]));
+            }
+            else
+            {
+                buffer = new float[size];
+                pool.Add((buffer, Math.Max(lastRead[r], firstWrite[r])));
+            }
+            grad[r] = buffer;
+            if (firstWrite[r] >= 0) clearBefore[count - 1 - firstWrite[r]].Add(buffer);
+        }
         for (int v = 0; v < shapes.Count; v++)
-            if (requires[v] && alias[v] == v) grad[v] = new float[shapes[v].Numel];
-        for (int v = 0; v < shapes.Count; v++)
-            if (requires[v] && alias[v] != v) grad[v] = grad[alias[v]];
+            if (alias[v] != v && grad[alias[v]] is { } g && requires[v]) grad[v] = g;
     }
 
     private static CompiledOp CreateOp(GraphNode n, List<Shape> shapes, bool differentiable, Dictionary<Tensor, BatchNormBase> norms)
