@@ -27,6 +27,29 @@ public sealed class LayeringTests
         Assert.True(offenders.Count == 0, "Kernels mention Tensor: " + string.Join(", ", offenders));
     }
 
+    /// <summary>
+    /// The ONNX runtime and the compiled executor sit beside the training loop, not on it: neither may use
+    /// <c>CnnSharp.Training</c> (the fast kernels they share live in <c>Kernels</c>). Checked on the source, since calls
+    /// inside method bodies are invisible to reflection.
+    /// </summary>
+    [Theory]
+    [InlineData("Onnx")]
+    [InlineData("Compile")]
+    [InlineData("Kernels")]
+    public void Folder_does_not_use_the_training_layer(string folder)
+    {
+        var repo = new DirectoryInfo(AppContext.BaseDirectory);
+        while (repo is not null && !File.Exists(Path.Combine(repo.FullName, "CnnSharp.slnx"))) repo = repo.Parent;
+        Assert.NotNull(repo);
+        string root = Path.Combine(repo.FullName, "src", "CnnSharp", folder);
+        var files = Directory.GetFiles(root, "*.cs", SearchOption.AllDirectories);
+        Assert.NotEmpty(files);
+        var offenders = files.Where(f => File.ReadAllText(f) is var text
+            && (text.Contains("CnnSharp.Training", StringComparison.Ordinal) || text.Contains("ConvNetEngine", StringComparison.Ordinal)))
+            .Select(f => Path.GetRelativePath(repo.FullName, f)).ToList();
+        Assert.True(offenders.Count == 0, $"{folder} uses the training layer: " + string.Join(", ", offenders));
+    }
+
     private static bool MentionsTensor(Type t)
     {
         if (t.HasElementType) return MentionsTensor(t.GetElementType()!);
