@@ -42,7 +42,8 @@ internal static class EvaluateCommand
             var mnist = Rendering.FetchView.Load(console, dataDirectory);
             IDataset test = limit is int n && n < mnist.Test.Count ? mnist.Test.Slice(0, n) : mnist.Test;
             var clock = Stopwatch.StartNew();
-            var result = Evaluator.Evaluate(model, test, batchSize);
+            // The compiled executor: batch norm folded into the convolutions, buffers planned once for the batch size.
+            var result = Evaluator.Evaluate(model.Compile(), test, batchSize);
             clock.Stop();
 
             var table = new Table().AddColumn("checkpoint").AddColumn("epoch").AddColumn(new TableColumn("test images").RightAligned())

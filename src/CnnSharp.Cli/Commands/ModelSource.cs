@@ -1,3 +1,4 @@
+using CnnSharp.Autograd;
 using CnnSharp.Data;
 using CnnSharp.IO;
 using CnnSharp.Models;
@@ -32,7 +33,11 @@ internal sealed record ModelSource(Func<Tensor, Tensor> Forward, ImagePreprocess
         model.Eval();
         // --no-invert only matters for the digit models: colour images are never inverted.
         if (input.Channels == 1) input = input with { Inversion = inversion };
-        return new ModelSource(model.Forward, input, $"{model.GetType().Name} from {path}");
+        var compiled = model.Compile();
+        return new ModelSource(x =>
+        {
+            using (GradMode.NoGrad()) return compiled.Forward(x);
+        }, input, $"{model.GetType().Name} from {path}");
     }
 
     /// <summary>
