@@ -18,7 +18,8 @@ namespace CnnSharp.Compile;
 /// the module, the reason in <see cref="FallbackReason"/>: compilation never fails a model that runs eagerly.</para>
 /// <para>Aliasing: the plan reuses its buffers on every call. A tensor returned by <see cref="Forward"/> is a copy; its
 /// backward must run before the next <see cref="Forward"/> or <see cref="TrainStep"/> (otherwise an
-/// <see cref="InvalidOperationException"/> says so).</para>
+/// <see cref="InvalidOperationException"/> says so). For the same reason a compiled model is not safe for concurrent
+/// calls from several threads (each call already uses every core); compile one per thread if you need that.</para>
 /// </remarks>
 public sealed class CompiledModel
 {

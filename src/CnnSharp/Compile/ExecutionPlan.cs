@@ -25,6 +25,8 @@ internal sealed class ExecutionPlan
         GraphBreaks = breaks;
         Parameters = [.. ops.SelectMany(o => o.Parameters).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>()];
         _clearBefore = clearBefore;
+        // Values without a buffer of their own read the input: value 0 and its reshapes (and fused-away values, unused).
+        _inputValues = [.. Enumerable.Range(0, data.Length).Where(v => v == 0 || data[v] is null)];
         _clearBody = (start, end) => Array.Clear(_clearing!, start, end - start);
     }
 
@@ -32,8 +34,7 @@ internal sealed class ExecutionPlan
     // cleared when its value's gradient starts (the first op writing it), not once per step.
     private readonly float[][][] _clearBefore;
     private float[]? _clearing;
-    // The storage value 0 and its reshapes point at (the last input run), swapped for the next input.
-    private float[]? _traceInput;
+    private readonly int[] _inputValues;
     private readonly Action<int, int> _clearBody;
 
     /// <summary>Each value's shape.</summary>
@@ -66,9 +67,7 @@ internal sealed class ExecutionPlan
     /// <summary>Runs every op on <paramref name="input"/>'s storage; the result is in <c>Data[Output]</c>.</summary>
     public void Forward(float[] input)
     {
-        for (int v = 0; v < Data.Length; v++)
-            if (v == 0 || ReferenceEquals(Data[v], _traceInput)) Data[v] = input;
-        _traceInput = input;
+        foreach (int v in _inputValues) Data[v] = input;
         if (Timings is null) foreach (var op in Ops) op.Forward(this);
         else for (int i = 0; i < Ops.Length; i++) Timed(i, 0, forward: true);
     }

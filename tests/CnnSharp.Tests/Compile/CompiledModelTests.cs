@@ -215,6 +215,21 @@ public sealed class CompiledModelTests
     }
 
     [Fact]
+    public void A_model_that_reshapes_its_input_first_reads_each_new_input()
+    {
+        var g = new Generator(6);
+        var eager = new Sequential(new Flatten(), new Linear(2 * 4 * 4, 8, generator: g), new ReLU(), new Linear(8, 3, generator: g));
+        var compiled = eager.Compile(5, 2, 4, 4);
+        Assert.Null(compiled.FallbackReason);
+        using var _ = CnnSharp.Autograd.GradMode.NoGrad();
+        for (int i = 0; i < 3; i++)
+        {
+            var x = Tensor.Randn(new Generator((ulong)(40 + i)), 5, 2, 4, 4);
+            TensorAssert.Close(eager.Forward(x).Data, compiled.Forward(x).Data, Forward, $"input {i}");
+        }
+    }
+
+    [Fact]
     public void Tracing_leaves_running_statistics_untouched()
     {
         var m = TestNets.ResNet(new Generator(1));
