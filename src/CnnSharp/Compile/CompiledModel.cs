@@ -77,8 +77,7 @@ public sealed class CompiledModel
         ArgumentNullException.ThrowIfNull(targets);
         var plan = Resolve(input.Shape, Module.Training, differentiable: true, inputGrad: false);
         if (plan is null) return EagerStep(input, targets);
-        var shape = plan.Shapes[plan.Output];
-        CheckTargets(shape, targets);
+        var (n, classes) = Functional.F.ValidateClassTargets("CompiledModel.TrainStep", plan.Shapes[plan.Output], targets);
         ++_generation;
         foreach (var p in plan.Parameters)
         {
@@ -86,7 +85,7 @@ public sealed class CompiledModel
             else p.Grad.Data.Clear();
         }
         plan.Forward(input.Storage);
-        double loss = CrossEntropyKernels.ForwardBackward(plan.Data[plan.Output], targets, plan.Grad[plan.Output], shape[0], shape[1]);
+        double loss = CrossEntropyKernels.ForwardBackward(plan.Data[plan.Output], targets, plan.Grad[plan.Output], n, classes);
         plan.Backward();
         return (float)loss;
     }
@@ -138,17 +137,6 @@ public sealed class CompiledModel
         var loss = Functional.F.CrossEntropy(Module.Forward(input), targets);
         loss.Backward();
         return loss.Item();
-    }
-
-    private static void CheckTargets(Shape output, int[] targets)
-    {
-        if (output.Rank != 2)
-            throw new ShapeException($"CompiledModel.TrainStep: cross-entropy needs a (N, C) output, the model returns {output}");
-        if (targets.Length != output[0])
-            throw new ShapeException($"CompiledModel.TrainStep: the model returns {output} but there are {targets.Length} targets");
-        for (int i = 0; i < targets.Length; i++)
-            if ((uint)targets[i] >= (uint)output[1])
-                throw new ArgumentException($"CompiledModel.TrainStep: target {targets[i]} at index {i} is out of range for {output[1]} classes", nameof(targets));
     }
 
     private ExecutionPlan? Resolve(Shape shape, bool training, bool differentiable, bool inputGrad)

@@ -13,7 +13,7 @@ namespace CnnSharp.Compile;
 /// </remarks>
 internal sealed class ExecutionPlan
 {
-    internal ExecutionPlan(Shape[] shapes, float[][] data, float[]?[] grad, CompiledOp[] ops, int output, bool training, IReadOnlyList<string> breaks,
+    internal ExecutionPlan(Shape[] shapes, float[][] data, float[]?[] grad, CompiledOp[] ops, int output, IReadOnlyList<string> breaks,
         float[][][] clearBefore)
     {
         Shapes = shapes;
@@ -21,7 +21,6 @@ internal sealed class ExecutionPlan
         Grad = grad;
         Ops = ops;
         Output = output;
-        Training = training;
         GraphBreaks = breaks;
         Parameters = [.. ops.SelectMany(o => o.Parameters).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>()];
         _clearBefore = clearBefore;
@@ -51,9 +50,6 @@ internal sealed class ExecutionPlan
 
     /// <summary>The output value's id.</summary>
     public int Output { get; }
-
-    /// <summary>Whether the plan was traced in training mode (batch statistics, running-stat updates).</summary>
-    public bool Training { get; }
 
     /// <summary>Ops that run eagerly inside the plan (graph breaks), by name.</summary>
     public IReadOnlyList<string> GraphBreaks { get; }

@@ -98,7 +98,7 @@ internal static class PlanBuilder
 
         var data = new float[shapes.Count][];
         foreach (var (id, storage) in constants) data[id] = storage;
-        AllocateData(live, shapes, alias, data, reuse: !differentiable, outputId);
+        AllocateData(live, shapes, alias, data, reuse: !differentiable, outputId, constants.Keys.ToHashSet());
 
         var norms = model.NamedModules().Select(m => m.Value).OfType<BatchNormBase>()
             .Where(b => b.RunningMean is not null).ToDictionary<BatchNormBase, Tensor, BatchNormBase>(b => b.RunningMean!, b => b, ReferenceEqualityComparer.Instance);
@@ -109,7 +109,7 @@ internal static class PlanBuilder
         for (int i = 0; i < ops.Length; i++) clearBefore[i] = [];
         if (differentiable) AllocateGrad(live, ops, shapes, alias, grad, inputRequiresGrad, outputId, clearBefore);
         failure = null;
-        return new ExecutionPlan([.. shapes], data, grad, ops, outputId, model.Training, breaks, [.. clearBefore.Select(c => c.ToArray())]);
+        return new ExecutionPlan([.. shapes], data, grad, ops, outputId, breaks, [.. clearBefore.Select(c => c.ToArray())]);
     }
 
     private static Tracer? Trace(Module model, Shape inputShape, out Tensor input, out Tensor output, out string? failure)
@@ -205,7 +205,8 @@ internal static class PlanBuilder
         }
     }
 
-    private static void AllocateData(List<GraphNode> live, List<Shape> shapes, int[] alias, float[][] data, bool reuse, int outputId)
+    private static void AllocateData(List<GraphNode> live, List<Shape> shapes, int[] alias, float[][] data, bool reuse, int outputId,
+        HashSet<int> constants)
     {
         var lastUse = new int[shapes.Count];
         Array.Fill(lastUse, -1);
@@ -227,12 +228,10 @@ internal static class PlanBuilder
             foreach (int v in n.Inputs.Distinct())
             {
                 int root = alias[v];
-                if (root != 0 && lastUse[root] == i && data[root] is { } buffer && !IsConstant(root)) free.Add(buffer);
+                if (root != 0 && lastUse[root] == i && data[root] is { } buffer && !constants.Contains(root)) free.Add(buffer);
             }
         }
         for (int v = 0; v < shapes.Count; v++) if (alias[v] != v && alias[v] != 0) data[v] = data[alias[v]];
-
-        bool IsConstant(int v) => !live.Any(n => n.Output == v);
     }
 
     // Gradient buffers are shared between values whose gradient lifetimes do not overlap. In backward time (op i's

@@ -57,16 +57,22 @@ public static partial class F
     private static (int N, int C) ValidateClassTargets(string op, Tensor input, int[] targets)
     {
         ArgumentNullException.ThrowIfNull(input);
+        return ValidateClassTargets(op, input.Shape, targets);
+    }
+
+    /// <summary>Checks class-index targets against an (N, C) score shape (shared with the compiled executor's loss).</summary>
+    internal static (int N, int C) ValidateClassTargets(string op, Shape input, int[] targets)
+    {
         ArgumentNullException.ThrowIfNull(targets);
         if (input.Rank != 2)
-            throw new ShapeException($"{op}: input must be 2-D (N, C), got shape {input.Shape}");
-        int n = input.Shape[0], c = input.Shape[1];
+            throw new ShapeException($"{op}: input must be 2-D (N, C), got shape {input}");
+        int n = input[0], c = input[1];
         if (targets.Length != n)
-            throw new ShapeException($"{op}: input has batch size {n} but there are {targets.Length} targets (input {input.Shape}, targets ({targets.Length}))");
+            throw new ShapeException($"{op}: input has batch size {n} but there are {targets.Length} targets (input {input}, targets ({targets.Length}))");
         for (int i = 0; i < n; i++)
         {
             if ((uint)targets[i] >= (uint)c)
-                throw new ArgumentException($"{op}: target {targets[i]} at index {i} is out of range for {c} classes (input {input.Shape})", nameof(targets));
+                throw new ArgumentException($"{op}: target {targets[i]} at index {i} is out of range for {c} classes (input {input})", nameof(targets));
         }
         return (n, c);
     }
