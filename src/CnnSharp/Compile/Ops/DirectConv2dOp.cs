@@ -176,7 +176,7 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
                 {
                     float* dy = _dy!.Pointer + (long)chunk * (_g.K / 16) * _dyPlane;
                     float* interior = dy + _dyPadding * _dyRow + _dyPadding * 16;
-                    ToPadded(gy + (long)n * _g.K * q, interior);
+                    BlockedLayout.ToBlockedInterior(gy + (long)n * _g.K * q, interior, 0, _g.K, _g.OutH, _g.OutW, _dyPlane, _dyRow);
                     if (_inputGrad && _dxPlan is not null)
                     {
                         float* dx = _dx!.Pointer + (long)chunk * _dxPlan.OutputImage;
@@ -188,23 +188,6 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
                     if (_weight.RequiresGrad)
                         _plan.WeightGradImage(_x.Pointer + (long)n * _plan.InputImage, interior, _dyPlane, _dyRow, acc);
                 }
-            }
-        }
-    }
-
-    // (K, Ho, Wo) → the interior of the padded blocked gradient image.
-    private void ToPadded(float* src, float* interior)
-    {
-        int ho = _g.OutH, wo = _g.OutW;
-        for (int k = 0; k < _g.K; k++)
-        {
-            float* s = src + (long)k * ho * wo;
-            float* d = interior + k / 16 * _dyPlane + k % 16;
-            for (int r = 0; r < ho; r++)
-            {
-                float* sr = s + r * wo;
-                float* dr = d + r * _dyRow;
-                for (int col = 0; col < wo; col++) dr[col * 16] = sr[col];
             }
         }
     }

@@ -44,15 +44,24 @@ internal static unsafe class BlockedLayout
                 new ReadOnlySpan<float>(src + (long)r * w, w).CopyTo(new Span<float>(x + (r + p) * c.PaddedWidth + p, w));
             return;
         }
+        ToBlockedInterior(src, x + p * c.InputRow + p * 16, firstChannel, channels, h, w, c.InputPlane, c.InputRow);
+    }
+
+    /// <summary>
+    /// Channels [<paramref name="firstChannel"/>, +<paramref name="channels"/>) of a (C, H, W) image → a blocked image
+    /// whose pixel (0, 0) of block 0 is <paramref name="interior"/>, with the given plane and row strides (floats).
+    /// </summary>
+    public static void ToBlockedInterior(float* src, float* interior, int firstChannel, int channels, int h, int w, nint plane, nint row)
+    {
         long planeIn = (long)h * w;
         for (int ch = firstChannel; ch < firstChannel + channels; ch++)
         {
             float* s = src + ch * planeIn;
-            float* d = x + ch / 16 * c.InputPlane + p * c.InputRow + p * 16 + ch % 16;
+            float* d = interior + ch / 16 * plane + ch % 16;
             for (int r = 0; r < h; r++)
             {
                 float* sr = s + (long)r * w;
-                float* dr = d + r * c.InputRow;
+                float* dr = d + r * row;
                 for (int col = 0; col < w; col++) dr[col * 16] = sr[col];
             }
         }
