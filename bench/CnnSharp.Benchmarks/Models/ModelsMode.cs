@@ -12,9 +12,10 @@ namespace CnnSharp.Benchmarks.Models;
 /// per step, and peak RSS. Prints one JSON object, field names shared with <c>bench/peers/pytorch_models.py</c>.
 /// </summary>
 /// <remarks>
-/// <c>models --model NAME [--threads 2] [--steps 20] [--warmup 3] [--seed 1] [--compiled]</c>; NAME is one of
+/// <c>models --model NAME [--threads 2] [--steps 20] [--warmup 3] [--seed 1] [--compiled] [--profile]</c>; NAME is one of
 /// <see cref="ModelWorkload.All"/>. Without <c>--compiled</c> each model runs on its default path (the Module API on the
-/// autograd engine; the fused engine for <c>convnet_fused</c>).
+/// autograd engine; the fused engine for <c>convnet_fused</c>). <c>--profile</c> also prints the compiled training
+/// plan's per-op forward/backward times (<see cref="CompiledModel.Profile"/>) to stderr.
 /// </remarks>
 internal static class ModelsMode
 {
@@ -36,7 +37,7 @@ internal static class ModelsMode
         string? name = null;
         int threads = 2, steps = 20, warmup = 3;
         ulong seed = 1;
-        bool compiled = false;
+        bool compiled = false, profile = false;
         for (int i = 1; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -49,6 +50,7 @@ internal static class ModelsMode
                 case "--warmup": warmup = Positive(); break;
                 case "--seed": seed = ulong.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--compiled": compiled = true; break;
+                case "--profile": profile = true; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
@@ -108,6 +110,12 @@ internal static class ModelsMode
             ["loss_last"] = lastLoss,
         };
         Console.WriteLine(JsonSerializer.Serialize(result));
+        if (profile)
+        {
+            // Per fused op of the compiled training plan, to stderr so the JSON line stays machine-readable.
+            model.Train();
+            Console.Error.WriteLine(model.Compile(workload.InputShape).Profile(input, labels));
+        }
         return 0;
     }
 }
