@@ -51,7 +51,10 @@ public sealed partial class Tensor
     }
 
     /// <summary>Uniform samples in [<paramref name="low"/>, <paramref name="high"/>) (PyTorch's <c>uniform_</c>).</summary>
-    public static Tensor Uniform(Shape shape, float low = 0f, float high = 1f, Generator? generator = null)
+    /// <remarks>Every random factory (<see cref="Rand"/>, <see cref="Randn"/>, <see cref="Uniform"/>, <see cref="Normal"/>) takes
+    /// the generator first (null: <see cref="Generator.Default"/>); the in-place initialisers of <c>Init</c> take the
+    /// tensor first and the generator last, as <c>torch.nn.init</c> does.</remarks>
+    public static Tensor Uniform(Generator? generator, Shape shape, float low = 0f, float high = 1f)
     {
         var g = generator ?? Generator.Default;
         var data = new float[shape.Numel];
@@ -60,10 +63,10 @@ public sealed partial class Tensor
     }
 
     /// <summary>Uniform samples in [0, 1) (PyTorch's <c>torch.rand</c>).</summary>
-    public static Tensor Rand(Generator? generator, params int[] shape) => Uniform(new Shape(shape), 0f, 1f, generator);
+    public static Tensor Rand(Generator? generator, params int[] shape) => Uniform(generator, new Shape(shape));
 
     /// <summary>Normal samples with the given mean and standard deviation (PyTorch's <c>normal_</c>).</summary>
-    public static Tensor Normal(Shape shape, float mean = 0f, float std = 1f, Generator? generator = null)
+    public static Tensor Normal(Generator? generator, Shape shape, float mean = 0f, float std = 1f)
     {
         var g = generator ?? Generator.Default;
         var data = new float[shape.Numel];
@@ -72,5 +75,5 @@ public sealed partial class Tensor
     }
 
     /// <summary>Standard normal samples (PyTorch's <c>torch.randn</c>).</summary>
-    public static Tensor Randn(Generator? generator, params int[] shape) => Normal(new Shape(shape), 0f, 1f, generator);
+    public static Tensor Randn(Generator? generator, params int[] shape) => Normal(generator, new Shape(shape));
 }

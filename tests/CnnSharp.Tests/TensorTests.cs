@@ -83,14 +83,14 @@ public sealed class TensorTests
     [Fact]
     public void Random_factories_are_reproducible_for_a_seed_and_have_the_right_moments()
     {
-        var a = Tensor.Normal(new Shape(20000), 1f, 2f, new Generator(3));
-        var b = Tensor.Normal(new Shape(20000), 1f, 2f, new Generator(3));
+        var a = Tensor.Normal(new Generator(3), new Shape(20000), 1f, 2f);
+        var b = Tensor.Normal(new Generator(3), new Shape(20000), 1f, 2f);
         Assert.Equal(a.ToArray(), b.ToArray());
         double mean = a.ToArray().Average(v => (double)v);
         double var = a.ToArray().Average(v => (v - mean) * (v - mean));
         Assert.InRange(mean, 0.95, 1.05);
         Assert.InRange(var, 3.8, 4.2);
-        var u = Tensor.Uniform(new Shape(10000), -2f, 3f, new Generator(4));
+        var u = Tensor.Uniform(new Generator(4), new Shape(10000), -2f, 3f);
         Assert.All(u.ToArray(), v => Assert.InRange(v, -2f, 3f));
         Assert.InRange(u.ToArray().Average(v => (double)v), 0.4, 0.6);
     }

@@ -15,7 +15,7 @@ public abstract class Module
     private readonly List<KeyValuePair<string, Tensor>> _buffers = [];
     private readonly List<KeyValuePair<string, Module>> _children = [];
 
-    /// <summary>True in training mode (the default), false after <see cref="Eval"/>.</summary>
+    /// <summary>True in training mode (the default), false after <see cref="CnnSharp.ModuleExtensions.Eval{T}"/>.</summary>
     public bool Training { get; private set; } = true;
 
     /// <summary>Computes the module's output.</summary>
@@ -133,16 +133,14 @@ public abstract class Module
             if (stateDict.TryGetValue(key, out var source)) source.Data.CopyTo(target.Data);
     }
 
-    /// <summary>Sets training mode on this module and all descendants; returns this module.</summary>
-    public Module Train(bool mode = true)
+    /// <summary>Sets training mode on this module and all descendants (what <see cref="CnnSharp.ModuleExtensions.Train{T}"/> and
+    /// <see cref="CnnSharp.ModuleExtensions.Eval{T}"/> call; they return the module as its own type).</summary>
+    /// <param name="mode">True for training mode, false for evaluation mode.</param>
+    public void SetTraining(bool mode)
     {
         Training = mode;
-        foreach (var c in _children) c.Value.Train(mode);
-        return this;
+        foreach (var c in _children) c.Value.SetTraining(mode);
     }
-
-    /// <summary>Sets evaluation mode (batch norm uses running statistics, dropout is the identity); returns this module.</summary>
-    public Module Eval() => Train(false);
 
     /// <summary>
     /// Compiles this module into planned, fused execution (like <c>torch.compile</c>): see <see cref="Compile.CompiledModel"/>.
@@ -155,10 +153,17 @@ public abstract class Module
         return inputShape.Length == 0 ? compiled : compiled.Prepare(inputShape);
     }
 
-    /// <summary>Clears the gradients of all parameters (sets them to null, PyTorch's default <c>set_to_none=True</c>).</summary>
-    public void ZeroGrad()
+    /// <summary>
+    /// Clears the gradients of all parameters: sets them to null (PyTorch 2's default <c>set_to_none=True</c>), or fills them
+    /// with zeros in place when <paramref name="setToNone"/> is false. Same semantics as <see cref="Optimizers.Optimizer.ZeroGrad"/>.
+    /// </summary>
+    public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var p in Parameters()) p.Grad = null;
+        foreach (var p in Parameters())
+        {
+            if (setToNone) p.Grad = null;
+            else p.Grad?.Data.Clear();
+        }
     }
 
     /// <summary>A one-line description of this module's settings, used by <see cref="ToString"/>.</summary>

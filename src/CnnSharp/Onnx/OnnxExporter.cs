@@ -88,7 +88,7 @@ public static class OnnxExporter
             using var noGrad = GradMode.NoGrad();
             var builder = new OnnxGraphBuilder();
             builder.Input(InputName, [null, .. inputShape.Skip(1).Select(d => (int?)d)], BatchDimension);
-            var input = Tensor.Uniform(new Shape(inputShape), generator: new Generator(0x5eed));
+            var input = Tensor.Uniform(new Generator(0x5eed), new Shape(inputShape));
             var result = new Walker(builder).Visit(model, "", new Flow(InputName, input, BatchIntact: true));
             var dims = result.Traced.Shape.Dims.ToArray().Select((d, i) => i == 0 && result.BatchIntact ? (int?)null : d).ToList();
             builder.Output(result.Value, OutputName, dims, BatchDimension);

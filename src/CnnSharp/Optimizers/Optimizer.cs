@@ -66,10 +66,12 @@ public abstract class Optimizer
     public abstract void Step();
 
     /// <summary>
-    /// Clears the gradients: fills them with zeros in place (PyTorch 1.13's default, which reuses the buffers), or sets them
-    /// to null when <paramref name="setToNone"/>.
+    /// Clears the gradients: sets them to null (PyTorch 2's default <c>set_to_none=True</c>; the next backward allocates
+    /// them and <see cref="Step"/> skips parameters without one), or fills them with zeros in place when
+    /// <paramref name="setToNone"/> is false (PyTorch 1.13's default, which reuses the buffers). Same semantics as
+    /// <see cref="Modules.Module.ZeroGrad"/>.
     /// </summary>
-    public void ZeroGrad(bool setToNone = false)
+    public void ZeroGrad(bool setToNone = true)
     {
         foreach (var p in _parameters)
         {

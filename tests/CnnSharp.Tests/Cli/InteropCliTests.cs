@@ -99,7 +99,7 @@ public sealed class InteropCliTests : IDisposable
         Assert.True(code == 0, output);
         Assert.Contains("ConvNet, opset 15", output);
         Assert.Equal(15, OnnxModel.Load(onnx).Opset);
-        var input = Tensor.Uniform(new Shape(3, 1, 28, 28), 0f, 1f, new Generator(4));
+        var input = Tensor.Uniform(new Generator(4), new Shape(3, 1, 28, 28), 0f, 1f);
         model.Eval();
         TensorAssert.Close(model.Forward(input).Data, OnnxRuntimeRunner.Run(File.ReadAllBytes(onnx), input).Data, new Tolerance(1e-4, 1e-5));
     }

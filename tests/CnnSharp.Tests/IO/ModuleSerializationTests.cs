@@ -246,7 +246,7 @@ public sealed class ModuleSerializationTests
         foreach (var (key, buffer) in model.NamedBuffers())
         {
             if (key.EndsWith("num_batches_tracked", StringComparison.Ordinal)) buffer.Data[0] = 123;
-            else Tensor.Uniform(buffer.Shape, 0.5f, 1.5f, g).Data.CopyTo(buffer.Data);
+            else Tensor.Uniform(g, buffer.Shape, 0.5f, 1.5f).Data.CopyTo(buffer.Data);
         }
         return model;
     }

@@ -77,7 +77,7 @@ public sealed class OnnxExporterTests
         RandomizeBatchNorm(model, seed: 99);
         byte[] onnx = OnnxExporter.ExportToBytes(model, [1, .. sample]);
 
-        var input = Tensor.Uniform(new Shape([3, .. sample]), -1f, 1f, new Generator(7));
+        var input = Tensor.Uniform(new Generator(7), new Shape([3, .. sample]), -1f, 1f);
         model.Eval();
         var expected = model.Forward(input);
         var actual = OnnxRuntimeRunner.Run(onnx, input);
@@ -99,7 +99,7 @@ public sealed class OnnxExporterTests
             onnx.Graph.Initializers.Select(t => t.Name).Order(StringComparer.Ordinal));
         Assert.Equal(13, onnx.Opset);
 
-        var input = Tensor.Uniform(new Shape(5, 1, 28, 28), 0f, 1f, new Generator(8));
+        var input = Tensor.Uniform(new Generator(8), new Shape(5, 1, 28, 28), 0f, 1f);
         model.Eval();
         TensorAssert.Close(model.Forward(input).Data, OnnxRuntimeRunner.Run(OnnxExporter.ExportToBytes(model, [1, 1, 28, 28]), input).Data, Runtime, "ConvNet");
     }
@@ -111,7 +111,7 @@ public sealed class OnnxExporterTests
         var (model, sample) = s_cases[name]();
         RandomizeBatchNorm(model, seed: 98);
         var session = new OnnxSession(OnnxModel.Parse(OnnxExporter.ExportToBytes(model, [1, .. sample]), name));
-        var input = Tensor.Uniform(new Shape([2, .. sample]), -1f, 1f, new Generator(9));
+        var input = Tensor.Uniform(new Generator(9), new Shape([2, .. sample]), -1f, 1f);
         model.Eval();
         var expected = model.Forward(input);
         var actual = session.Run(input);
@@ -124,7 +124,7 @@ public sealed class OnnxExporterTests
     {
         var model = new SeedConvNet(new Generator(22));
         RandomizeBatchNorm(model, seed: 6);
-        var input = Tensor.Uniform(new Shape(2, 1, 28, 28), 0f, 1f, new Generator(10));
+        var input = Tensor.Uniform(new Generator(10), new Shape(2, 1, 28, 28), 0f, 1f);
         model.Eval();
         TensorAssert.Close(model.Forward(input).Data, OnnxRuntimeRunner.Run(OnnxExporter.ExportToBytes(model, [1, 1, 28, 28]), input).Data, Runtime, "SeedConvNet");
     }
@@ -161,7 +161,7 @@ public sealed class OnnxExporterTests
         Assert.Equal("output", output.Name);
         Assert.Equal("batch", output.Shape![0].Param);
         Assert.Equal(18L, output.Shape![1].Value);
-        var x = Tensor.Uniform(new Shape(2, 1, 5, 5), generator: G(2));
+        var x = Tensor.Uniform(G(2), new Shape(2, 1, 5, 5));
         TensorAssert.Close(model.Forward(x).Data, OnnxRuntimeRunner.Run(bytes, x).Data, Runtime);
     }
 
@@ -260,10 +260,10 @@ public sealed class OnnxExporterTests
         foreach (var (_, m) in model.NamedModules())
         {
             if (m is not BatchNormBase bn) continue;
-            Tensor.Uniform(bn.RunningMean!.Shape, -0.5f, 0.5f, g).Data.CopyTo(bn.RunningMean.Data);
-            Tensor.Uniform(bn.RunningVar!.Shape, 0.5f, 2f, g).Data.CopyTo(bn.RunningVar.Data);
-            Tensor.Uniform(bn.Weight!.Shape, 0.5f, 1.5f, g).Data.CopyTo(bn.Weight.Data);
-            Tensor.Uniform(bn.Bias!.Shape, -0.5f, 0.5f, g).Data.CopyTo(bn.Bias.Data);
+            Tensor.Uniform(g, bn.RunningMean!.Shape, -0.5f, 0.5f).Data.CopyTo(bn.RunningMean.Data);
+            Tensor.Uniform(g, bn.RunningVar!.Shape, 0.5f, 2f).Data.CopyTo(bn.RunningVar.Data);
+            Tensor.Uniform(g, bn.Weight!.Shape, 0.5f, 1.5f).Data.CopyTo(bn.Weight.Data);
+            Tensor.Uniform(g, bn.Bias!.Shape, -0.5f, 0.5f).Data.CopyTo(bn.Bias.Data);
         }
     }
 

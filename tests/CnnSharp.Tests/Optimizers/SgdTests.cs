@@ -73,12 +73,32 @@ public sealed class SgdTests
         Assert.Equal(["state.0.momentum_buffer"], opt.StateDict().Select(e => e.Key));
 
         var grad = a.Grad;
-        opt.ZeroGrad();
+        opt.ZeroGrad(setToNone: false);
         Assert.Same(grad, a.Grad); // zeroed in place (PyTorch 1.13's default), buffer reused
         Assert.Equal([0f, 0f], a.Grad!.ToArray());
-        opt.ZeroGrad(setToNone: true);
-        Assert.Null(a.Grad);
+        opt.ZeroGrad();
+        Assert.Null(a.Grad); // PyTorch 2's default, as Module.ZeroGrad
     }
+
+    [Fact]
+    public void Module_and_optimizer_zero_grad_have_the_same_semantics()
+    {
+        var model = new CnnSharp.Modules.Linear(3, 2, generator: new Generator(1));
+        var opt = new Sgd(model.Parameters(), lr: 0.1f);
+        foreach (var p in model.Parameters()) p.Grad = Tensor.Ones(p.Shape.ToArray());
+        var kept = model.Weight.Grad;
+        model.ZeroGrad(setToNone: false);
+        Assert.Same(kept, model.Weight.Grad);
+        Assert.All(model.Parameters(), p => Assert.All(p.Grad!.ToArray(), v => Assert.Equal(0f, v)));
+        opt.ZeroGrad(setToNone: false);
+        Assert.Same(kept, model.Weight.Grad);
+        model.ZeroGrad();
+        Assert.All(model.Parameters(), p => Assert.Null(p.Grad));
+        foreach (var p in model.Parameters()) p.Grad = Tensor.Ones(p.Shape.ToArray());
+        opt.ZeroGrad();
+        Assert.All(model.Parameters(), p => Assert.Null(p.Grad));
+    }
+
 
     [Fact]
     public void Steps_after_the_first_allocate_nothing()
