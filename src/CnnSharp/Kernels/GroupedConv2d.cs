@@ -116,7 +116,7 @@ internal static unsafe class GroupedConv2d
         ConvOperands.Check("GroupedConv2d", weight.Length, (long)g.K * g.CPerGroup * g.KH * g.KW, nameof(weight));
         if (output.IsEmpty) return;
 
-        var work = new Work(g, 1, 1, level, min, max, stripFloats);
+        var work = GetWork(g, 1, 1, level, min, max, stripFloats);
         int items = g.N * g.Groups;
         bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs && items > 1;
         int units = parallel ? Math.Min(items, threads * UnitsPerThread) : 1;
@@ -124,7 +124,7 @@ internal static unsafe class GroupedConv2d
         {
             work.Bind(px, pw, bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, py, items, units);
             if (units == 1) work.RunUnit(0, 0);
-            else WorkerPool.Shared.RunDynamic(threads, units, work.RunUnit);
+            else WorkerPool.Shared.RunDynamic(threads, units, work.RunUnitAction);
         }
     }
 
@@ -163,7 +163,7 @@ internal static unsafe class GroupedConv2d
                     var dst = flipped.AsSpan(((group * cg + c) * kg + kk) * area, area);
                     for (int i = 0; i < area; i++) dst[i] = src[area - 1 - i];
                 }
-            var work = new Work(t, g.StrideH, g.StrideW, level, float.NegativeInfinity, float.PositiveInfinity, stripFloats);
+            var work = GetWork(t, g.StrideH, g.StrideW, level, float.NegativeInfinity, float.PositiveInfinity, stripFloats);
             int items = t.N * t.Groups;
             bool parallel = threads > 1 && t.Macs >= parallelThresholdMacs && items > 1;
             int units = parallel ? Math.Min(items, threads * UnitsPerThread) : 1;
@@ -172,7 +172,7 @@ internal static unsafe class GroupedConv2d
                 // dx is both the residual and the output of the epilogue: y = acc + dx, element by element.
                 work.Bind(pdy, pw, null, pdx, pdx, items, units);
                 if (units == 1) work.RunUnit(0, 0);
-                else WorkerPool.Shared.RunDynamic(threads, units, work.RunUnit);
+                else WorkerPool.Shared.RunDynamic(threads, units, work.RunUnitAction);
             }
         }
         finally
@@ -204,7 +204,7 @@ internal static unsafe class GroupedConv2d
         ConvOperands.Check("GroupedConv2d", gradWeight.Length, wSize, nameof(gradWeight));
         if (g.N == 0 || gradOutput.IsEmpty) return;
 
-        var work = new Work(g, 1, 1, level, float.NegativeInfinity, float.PositiveInfinity, stripFloats);
+        var work = GetWork(g, 1, 1, level, float.NegativeInfinity, float.PositiveInfinity, stripFloats);
         int chunks = Math.Min(WeightGradChunks, g.N), units = chunks * g.Groups;
         bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs && units > 1;
         float[] partials = ArrayPool<float>.Shared.Rent(chunks * wSize);
@@ -215,7 +215,7 @@ internal static unsafe class GroupedConv2d
                 work.BindWeight(px, pdy, pp, chunks);
                 if (!parallel)
                     for (int u = 0; u < units; u++) work.RunWeightUnit(u, 0);
-                else WorkerPool.Shared.RunDynamic(threads, units, work.RunWeightUnit);
+                else WorkerPool.Shared.RunDynamic(threads, units, work.RunWeightUnitAction);
             }
             for (int chunk = 0; chunk < chunks; chunk++)
                 TensorPrimitives.Add(gradWeight, partials.AsSpan(chunk * wSize, wSize), gradWeight);
@@ -224,6 +224,28 @@ internal static unsafe class GroupedConv2d
         {
             ArrayPool<float>.Shared.Return(partials);
         }
+    }
+
+    /// <summary>Work objects (layouts, tap offsets, delegates) kept per thread, so a steady state of calls allocates nothing.</summary>
+    private const int WorkCacheSize = 64;
+
+    [ThreadStatic] private static Work?[]? t_works;
+    [ThreadStatic] private static int t_nextWork;
+
+    /// <summary>
+    /// This thread's <see cref="Work"/> for the parameters (built on first use, then reused; the least recently built of
+    /// <see cref="WorkCacheSize"/> is replaced). Safe because a call binds and runs its work before returning, and a
+    /// thread runs one call at a time.
+    /// </summary>
+    private static Work GetWork(in Conv2dGeometry g, int upH, int upW, IsaLevel level, float min, float max, int stripFloats)
+    {
+        var works = t_works ??= new Work?[WorkCacheSize];
+        foreach (var w in works)
+            if (w is not null && w.Matches(g, upH, upW, level, min, max, stripFloats)) return w;
+        var fresh = new Work(g, upH, upW, level, min, max, stripFloats);
+        works[t_nextWork] = fresh;
+        t_nextWork = (t_nextWork + 1) % WorkCacheSize;
+        return fresh;
     }
 
     /// <summary>
@@ -241,12 +263,22 @@ internal static unsafe class GroupedConv2d
         private readonly int[] _tapOffsets;
         private float* _x, _w, _bias, _residual, _y, _dy, _partials;
         private int _items, _units, _chunks;
+        private readonly int _stripFloats;
+
+        /// <summary><see cref="RunUnit"/> and <see cref="RunWeightUnit"/> as delegates, created once.</summary>
+        public readonly Action<int, int> RunUnitAction, RunWeightUnitAction;
+
+        public bool Matches(in Conv2dGeometry g, int upH, int upW, IsaLevel level, float min, float max, int stripFloats) =>
+            _g == g && _upH == upH && _upW == upW && _level == level && _min.Equals(min) && _max.Equals(max) && _stripFloats == stripFloats;
 
         public Work(Conv2dGeometry g, int upH, int upW, IsaLevel level, float min, float max, int stripFloats)
         {
             _g = g;
             _upH = upH;
             _upW = upW;
+            _stripFloats = stripFloats;
+            RunUnitAction = RunUnit;
+            RunWeightUnitAction = RunWeightUnit;
             _level = level;
             _min = min;
             _max = max;

@@ -162,6 +162,27 @@ public sealed class GroupedConv2dTests
     }
 
     [Fact]
+    public void Steady_state_calls_allocate_nothing()
+    {
+        var c = new ConvCase(2, 6, 9, 11, 12, 3, 3, (2, 2), (1, 1, 1, 1), (1, 1), 6, true);
+        var g = c.Geometry;
+        float[] x = ConvCases.Input(c), w = ConvCases.Weight(c), b = ConvCases.Bias(c);
+        var y = new float[g.N * g.K * g.OutH * g.OutW];
+        float[] dx = new float[x.Length], dw = new float[w.Length];
+        void Step()
+        {
+            GroupedConv2d.Forward(x, w, b, default, y, g, 0f, 6f, Isa.Level, 1, long.MaxValue);
+            GroupedConv2d.BackwardInput(y, w, dx, g, Isa.Level, 1, long.MaxValue);
+            GroupedConv2d.BackwardWeight(x, y, dw, g, Isa.Level, 1, long.MaxValue);
+        }
+        Step();
+        Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Step();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Backward_rejects_mismatched_lengths()
     {
         var g = new ConvCase(1, 2, 4, 4, 2, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 2, false).Geometry;
