@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ONNX inference side by side: CnnSharp's OnnxSession vs ONNX Runtime 1.31.1 (bench-only NuGet dependency) on the
 # conformance suite's ResNet-18 and the seed's ConvNet, and torchvision's MobileNet-v2 and ShuffleNet-v2 x1.0 (seeded
-# random weights, bench/fixtures/, not committed: exported by bench/peers/export_onnx_fixtures.py when missing and
+# random weights, committed in bench/fixtures/; re-exported by bench/peers/export_onnx_fixtures.py when missing and
 # Debian's python3-torch/python3-torchvision/python3-onnx are installed, else those rows are skipped with a message),
 # batch 1 and batch 32, in one process.
 #

@@ -23,6 +23,9 @@ namespace CnnSharp.Kernels;
 /// output and input-gradient slices are disjoint, so forward and backward-data are race-free and independent of the thread
 /// count. Backward-weight gives each of a fixed number of image chunks a private gradient, summed in chunk order at the
 /// end (the same bits for any thread count). With a single image the GEMMs themselves run in parallel instead.</para>
+/// <para>Depthwise and narrow grouped convolutions (<see cref="GroupedConv2d.Prefers"/>, and
+/// <see cref="GroupedConv2d.PrefersBackwardInput"/> for backward-data) run on the direct <see cref="GroupedConv2d"/>
+/// kernels instead, forward and backward, with the same threading guarantees.</para>
 /// <para>Backward kernels accumulate (<c>+=</c>) into their gradient spans.</para>
 /// </remarks>
 internal static unsafe class Conv2dKernels
@@ -45,6 +48,11 @@ internal static unsafe class Conv2dKernels
         if (!bias.IsEmpty) CheckLength(bias.Length, g.K, nameof(bias));
         CheckLength(output.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(output));
         if (g.N == 0) return;
+        if (GroupedConv2d.Prefers(g))
+        {
+            GroupedConv2d.Forward(input, weight, bias, default, output, g, float.NegativeInfinity, float.PositiveInfinity);
+            return;
+        }
         var packed = t_packedWeights ??= new PackedConvWeights();
         packed.Pack(weight, g.K, g.CPerGroup, g.KH, g.KW, g.Groups, Isa.Level);
         ConvGemm.Forward(input, packed, bias, output, g, relu: false);
@@ -65,6 +73,11 @@ internal static unsafe class Conv2dKernels
         CheckLength(weight.Length, WeightSize(g), nameof(weight));
         CheckLength(gradInput.Length, (long)g.N * g.C * g.H * g.W, nameof(gradInput));
         if (g.N == 0) return;
+        if (GroupedConv2d.PrefersBackwardInput(g))
+        {
+            GroupedConv2d.BackwardInput(gradOutput, weight, gradInput, g);
+            return;
+        }
         var geo = g;
         fixed (float* pdy = gradOutput, pw = weight, pdx = gradInput)
         {
@@ -114,6 +127,11 @@ internal static unsafe class Conv2dKernels
         int wSize = (int)WeightSize(g);
         CheckLength(gradWeight.Length, wSize, nameof(gradWeight));
         if (g.N == 0) return;
+        if (GroupedConv2d.Prefers(g))
+        {
+            GroupedConv2d.BackwardWeight(input, gradOutput, gradWeight, g);
+            return;
+        }
         var geo = g;
         // A fixed number of image chunks, whatever the thread count, so the summation order (and so every bit of the
         // result) is the same on any machine; the chunks are then spread over the threads.

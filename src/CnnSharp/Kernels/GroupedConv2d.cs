@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -6,9 +8,9 @@ using CnnSharp.Kernels.Direct;
 namespace CnnSharp.Kernels;
 
 /// <summary>
-/// Direct forward convolution for depthwise and narrow grouped convolutions (few input channels per group, e.g.
-/// MobileNet's and ShuffleNet's 3x3/5x5 depthwise layers) on NCHW, vectorised across output pixels, with bias, an
-/// optional residual and a clamp applied as the results are stored.
+/// Direct convolution, forward and backward, for depthwise and narrow grouped convolutions (few input channels per group,
+/// e.g. MobileNet's and ShuffleNet's 3x3/5x5 depthwise layers, with any channel multiplier) on NCHW, vectorised across
+/// output pixels, with bias, an optional residual and a clamp applied as the forward results are stored.
 /// </summary>
 /// <remarks>
 /// <para>Formula (as <see cref="Conv2dKernels.Forward"/>), then the epilogue:
@@ -16,7 +18,11 @@ namespace CnnSharp.Kernels;
 /// zero outside the input, with r the optional residual and [lo, hi] the clamp (±∞: none; NaN stays NaN). Any stride,
 /// dilation and padding.</para>
 /// <para>Why not the GEMM: a depthwise group is a 1 × (KH·KW) by (KH·KW) × P product, a single row, so the GEMM's
-/// register tile (8 or 6 rows) is almost all waste, and every group pays the packing of a column matrix it uses once.</para>
+/// register tile (8 or 6 rows) is almost all waste, and every group pays the packing of a column matrix it uses once.
+/// Depthwise convolution is memory-bound (KH·KW multiply-adds per value read), so the layout choice is about traffic:
+/// the kernel stays on NCHW planes (no layout conversion pass over the tensor, which would cost as much as the
+/// convolution) and vectorises along the flattened pixels of one channel, each input value read from memory once per
+/// output channel of its group and each output written once.</para>
 /// <para>Method: each input channel of a group is copied once into a zero-padded buffer split into stride phases:
 /// phase (a, b) holds the padded pixels (sH·r + a, sW·c + b) as a plane of Hh × Wh with Hh = ⌈Hn/sH⌉, Wh = ⌈Wn/sW⌉
 /// (Hn × Wn: the padded extent the windows read). Tap (i, j) of output (oh, ow) then reads phase
@@ -27,8 +33,17 @@ namespace CnnSharp.Kernels;
 /// the results are copied out with the epilogue. Stride-2 columns are deinterleaved with AVX-512/AVX2 permutes. The
 /// output is processed in strips of rows (<see cref="DefaultStripFloats"/>), the buffer holding only the padded rows a
 /// strip reads, so copy, taps and epilogue work in L1.</para>
-/// <para>Threads: the (image, group) pairs are cut into contiguous ranges claimed by <see cref="WorkerPool.RunDynamic"/>;
-/// every output value is computed by one unit in a fixed order, so results do not depend on the thread count.</para>
+/// <para>Backward-data is the transposed convolution run on the same machinery (<see cref="Transposed"/>): a stride-1
+/// convolution of dy, zero-upsampled by the stride as it is copied into the buffer (no upsampled tensor is built), with
+/// the flipped, group-transposed weights, accumulated into dx in the epilogue. At stride s, (s²−1)/s² of its
+/// multiply-adds hit inserted zeros; MobileNet-v2 has 4 such layers of 17. Backward-weight reuses the padded input
+/// buffer: over one strip, <c>dw[k,t] += Σ_q dy'[q]·buf[off_t + q]</c>, with dy' the strip's output gradient laid out at
+/// row pitch Wh and zeros in the discarded columns: a dot product of two contiguous L1-resident runs per tap.</para>
+/// <para>Threads: forward and backward-data cut the (image, group) pairs into contiguous ranges claimed by
+/// <see cref="WorkerPool.RunDynamic"/>; every output value is computed by one unit in a fixed order, so results do not
+/// depend on the thread count. Backward-weight cuts the batch into <see cref="WeightGradChunks"/> fixed image chunks
+/// (whatever the thread count), each (chunk, group) unit summing into a private gradient; the chunks are added in
+/// order at the end, so the weight gradient has the same bits for any thread count.</para>
 /// </remarks>
 internal static unsafe class GroupedConv2d
 {
@@ -44,6 +59,9 @@ internal static unsafe class GroupedConv2d
     /// </summary>
     internal const int DefaultStripFloats = 2048;
 
+    /// <summary>Fixed image chunks of the weight gradient (see the class remarks): enough to balance up to 8 threads.</summary>
+    internal const int WeightGradChunks = 8;
+
     /// <summary>Work units aimed at per thread, so a late or descheduled thread leaves its share to the others.</summary>
     private const int UnitsPerThread = 8;
 
@@ -53,6 +71,26 @@ internal static unsafe class GroupedConv2d
     /// channels per group than the GEMM's smallest register tile has rows.
     /// </summary>
     public static bool Prefers(in Conv2dGeometry g) => g.Groups > 1 && (g.CPerGroup <= MaxDirectChannelsPerGroup || g.KPerGroup < 4);
+
+    /// <summary>
+    /// Whether backward-data runs on this kernel: <see cref="Prefers"/> of the transposed convolution (whose groups have
+    /// Kg input and Cg output channels).
+    /// </summary>
+    public static bool PrefersBackwardInput(in Conv2dGeometry g) =>
+        g.Groups > 1 && (g.KPerGroup <= MaxDirectChannelsPerGroup || g.CPerGroup < 4);
+
+    /// <summary>
+    /// The geometry of backward-data as a forward convolution: input dy (N, K, OutH, OutW) zero-upsampled by the stride
+    /// (see <see cref="Work"/>), stride 1, the same dilation and groups, output (N, C, H, W), padding
+    /// <c>(KH−1)·dH − pT</c> above and <c>(KW−1)·dW − pL</c> left (negative: rows or columns cropped).
+    /// </summary>
+    internal static Conv2dGeometry Transposed(in Conv2dGeometry g) => new()
+    {
+        N = g.N, C = g.K, H = g.OutH, W = g.OutW, K = g.C, KH = g.KH, KW = g.KW, StrideH = 1, StrideW = 1,
+        PadTop = (g.KH - 1) * g.DilationH - g.PadTop, PadLeft = (g.KW - 1) * g.DilationW - g.PadLeft,
+        PadBottom = g.H - 1 + g.PadTop - (g.OutH - 1) * g.StrideH, PadRight = g.W - 1 + g.PadLeft - (g.OutW - 1) * g.StrideW,
+        DilationH = g.DilationH, DilationW = g.DilationW, Groups = g.Groups, OutH = g.H, OutW = g.W,
+    };
 
     /// <summary>Forward convolution at <see cref="Isa.Level"/> on up to <see cref="Parallelism.MaxThreads"/> threads (see the class remarks).</summary>
     /// <param name="input">x, shape (N, C, H, W).</param>
@@ -78,7 +116,7 @@ internal static unsafe class GroupedConv2d
         ConvOperands.Check("GroupedConv2d", weight.Length, (long)g.K * g.CPerGroup * g.KH * g.KW, nameof(weight));
         if (output.IsEmpty) return;
 
-        var work = new Work(g, level, min, max, stripFloats);
+        var work = GetWork(g, 1, 1, level, min, max, stripFloats);
         int items = g.N * g.Groups;
         bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs && items > 1;
         int units = parallel ? Math.Min(items, threads * UnitsPerThread) : 1;
@@ -86,24 +124,161 @@ internal static unsafe class GroupedConv2d
         {
             work.Bind(px, pw, bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, py, items, units);
             if (units == 1) work.RunUnit(0, 0);
-            else WorkerPool.Shared.RunDynamic(threads, units, work.RunUnit);
+            else WorkerPool.Shared.RunDynamic(threads, units, work.RunUnitAction);
         }
     }
 
-    /// <summary>One call's geometry, phase layout and operand addresses (pinned by the caller), shared by its units.</summary>
+    /// <summary>
+    /// Backward-data at <see cref="Isa.Level"/> on up to <see cref="Parallelism.MaxThreads"/> threads:
+    /// <c>dx[n,c,ih,iw] += Σ dy[n,k,oh,ow]·w[k,c,i,j]</c> over every (k in c's group, oh, ow, i, j) whose window read (ih, iw).
+    /// </summary>
+    /// <param name="gradOutput">dy, shape (N, K, OutH, OutW).</param>
+    /// <param name="weight">w, shape (K, C/G, KH, KW).</param>
+    /// <param name="gradInput">dx, shape (N, C, H, W); accumulated into.</param>
+    /// <param name="g">The validated geometry of the forward convolution.</param>
+    public static void BackwardInput(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput, in Conv2dGeometry g) =>
+        BackwardInput(gradOutput, weight, gradInput, g, Isa.Level, Parallelism.MaxThreads, ParallelThresholdMacs);
+
+    /// <summary>As the public overload at an explicit ISA level, thread count and parallel threshold (tests and benchmarks).</summary>
+    internal static void BackwardInput(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput, in Conv2dGeometry g,
+        IsaLevel level, int threads, long parallelThresholdMacs, int stripFloats = DefaultStripFloats)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        ConvOperands.Check("GroupedConv2d", gradOutput.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(gradOutput));
+        ConvOperands.Check("GroupedConv2d", weight.Length, (long)g.K * g.CPerGroup * g.KH * g.KW, nameof(weight));
+        ConvOperands.Check("GroupedConv2d", gradInput.Length, (long)g.N * g.C * g.H * g.W, nameof(gradInput));
+        if (gradInput.IsEmpty) return;
+
+        // The transposed convolution's weights: w'[G·Cg + c, kk, i, j] = w[G·Kg + kk, c, KH−1−i, KW−1−j].
+        var t = Transposed(g);
+        int cg = g.CPerGroup, kg = g.KPerGroup, area = g.KH * g.KW;
+        float[] flipped = ArrayPool<float>.Shared.Rent(weight.Length);
+        try
+        {
+            for (int k = 0; k < g.K; k++)
+                for (int c = 0; c < cg; c++)
+                {
+                    int group = k / kg, kk = k % kg;
+                    var src = weight.Slice((k * cg + c) * area, area);
+                    var dst = flipped.AsSpan(((group * cg + c) * kg + kk) * area, area);
+                    for (int i = 0; i < area; i++) dst[i] = src[area - 1 - i];
+                }
+            var work = GetWork(t, g.StrideH, g.StrideW, level, float.NegativeInfinity, float.PositiveInfinity, stripFloats);
+            int items = t.N * t.Groups;
+            bool parallel = threads > 1 && t.Macs >= parallelThresholdMacs && items > 1;
+            int units = parallel ? Math.Min(items, threads * UnitsPerThread) : 1;
+            fixed (float* pdy = gradOutput, pw = flipped, pdx = gradInput)
+            {
+                // dx is both the residual and the output of the epilogue: y = acc + dx, element by element.
+                work.Bind(pdy, pw, null, pdx, pdx, items, units);
+                if (units == 1) work.RunUnit(0, 0);
+                else WorkerPool.Shared.RunDynamic(threads, units, work.RunUnitAction);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(flipped);
+        }
+    }
+
+    /// <summary>
+    /// Backward-weight at <see cref="Isa.Level"/> on up to <see cref="Parallelism.MaxThreads"/> threads:
+    /// <c>dw[k,c,i,j] += Σ_{n,oh,ow} dy[n,k,oh,ow]·x[n, g·Cg + c, oh·sH − pT + i·dH, ow·sW − pL + j·dW]</c>, the same bits
+    /// for any thread count (see the class remarks).
+    /// </summary>
+    /// <param name="input">x, shape (N, C, H, W).</param>
+    /// <param name="gradOutput">dy, shape (N, K, OutH, OutW).</param>
+    /// <param name="gradWeight">dw, shape (K, C/G, KH, KW); accumulated into.</param>
+    /// <param name="g">The validated geometry.</param>
+    public static void BackwardWeight(ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight, in Conv2dGeometry g) =>
+        BackwardWeight(input, gradOutput, gradWeight, g, Isa.Level, Parallelism.MaxThreads, ParallelThresholdMacs);
+
+    /// <summary>As the public overload at an explicit ISA level, thread count and parallel threshold (tests and benchmarks).</summary>
+    internal static void BackwardWeight(ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight, in Conv2dGeometry g,
+        IsaLevel level, int threads, long parallelThresholdMacs, int stripFloats = DefaultStripFloats)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        ConvOperands.Check("GroupedConv2d", input.Length, (long)g.N * g.C * g.H * g.W, nameof(input));
+        ConvOperands.Check("GroupedConv2d", gradOutput.Length, (long)g.N * g.K * g.OutH * g.OutW, nameof(gradOutput));
+        int wSize = g.K * g.CPerGroup * g.KH * g.KW;
+        ConvOperands.Check("GroupedConv2d", gradWeight.Length, wSize, nameof(gradWeight));
+        if (g.N == 0 || gradOutput.IsEmpty) return;
+
+        var work = GetWork(g, 1, 1, level, float.NegativeInfinity, float.PositiveInfinity, stripFloats);
+        int chunks = Math.Min(WeightGradChunks, g.N), units = chunks * g.Groups;
+        bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs && units > 1;
+        float[] partials = ArrayPool<float>.Shared.Rent(chunks * wSize);
+        try
+        {
+            fixed (float* px = input, pdy = gradOutput, pp = partials)
+            {
+                work.BindWeight(px, pdy, pp, chunks);
+                if (!parallel)
+                    for (int u = 0; u < units; u++) work.RunWeightUnit(u, 0);
+                else WorkerPool.Shared.RunDynamic(threads, units, work.RunWeightUnitAction);
+            }
+            for (int chunk = 0; chunk < chunks; chunk++)
+                TensorPrimitives.Add(gradWeight, partials.AsSpan(chunk * wSize, wSize), gradWeight);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(partials);
+        }
+    }
+
+    /// <summary>Work objects (layouts, tap offsets, delegates) kept per thread, so a steady state of calls allocates nothing.</summary>
+    private const int WorkCacheSize = 64;
+
+    [ThreadStatic] private static Work?[]? t_works;
+    [ThreadStatic] private static int t_nextWork;
+
+    /// <summary>
+    /// This thread's <see cref="Work"/> for the parameters (built on first use, then reused; the least recently built of
+    /// <see cref="WorkCacheSize"/> is replaced). Safe because a call binds and runs its work before returning, and a
+    /// thread runs one call at a time.
+    /// </summary>
+    private static Work GetWork(in Conv2dGeometry g, int upH, int upW, IsaLevel level, float min, float max, int stripFloats)
+    {
+        var works = t_works ??= new Work?[WorkCacheSize];
+        foreach (var w in works)
+            if (w is not null && w.Matches(g, upH, upW, level, min, max, stripFloats)) return w;
+        var fresh = new Work(g, upH, upW, level, min, max, stripFloats);
+        works[t_nextWork] = fresh;
+        t_nextWork = (t_nextWork + 1) % WorkCacheSize;
+        return fresh;
+    }
+
+    /// <summary>
+    /// One call's geometry, phase layout and operand addresses (pinned by the caller), shared by its units. The input may
+    /// be zero-upsampled by (upH, upW): input pixel (r, c) sits at (r·upH, c·upW) of a grid whose other points are zero
+    /// (backward-data's transposed convolution; its paddings may then be negative, cropping the upsampled input).
+    /// </summary>
     private sealed class Work
     {
         private readonly Conv2dGeometry _g;
         private readonly IsaLevel _level;
         private readonly float _min, _max;
+        private readonly int _upH, _upW;
         private readonly int _hh, _wh, _phasePlane, _channelSize, _taps, _block, _span, _bufferLength, _stripRows;
         private readonly int[] _tapOffsets;
-        private float* _x, _w, _bias, _residual, _y;
-        private int _items, _units;
+        private float* _x, _w, _bias, _residual, _y, _dy, _partials;
+        private int _items, _units, _chunks;
+        private readonly int _stripFloats;
 
-        public Work(Conv2dGeometry g, IsaLevel level, float min, float max, int stripFloats)
+        /// <summary><see cref="RunUnit"/> and <see cref="RunWeightUnit"/> as delegates, created once.</summary>
+        public readonly Action<int, int> RunUnitAction, RunWeightUnitAction;
+
+        public bool Matches(in Conv2dGeometry g, int upH, int upW, IsaLevel level, float min, float max, int stripFloats) =>
+            _g == g && _upH == upH && _upW == upW && _level == level && _min.Equals(min) && _max.Equals(max) && _stripFloats == stripFloats;
+
+        public Work(Conv2dGeometry g, int upH, int upW, IsaLevel level, float min, float max, int stripFloats)
         {
             _g = g;
+            _upH = upH;
+            _upW = upW;
+            _stripFloats = stripFloats;
+            RunUnitAction = RunUnit;
+            RunWeightUnitAction = RunWeightUnit;
             _level = level;
             _min = min;
             _max = max;
@@ -143,6 +318,108 @@ internal static unsafe class GroupedConv2d
             _y = y;
             _items = items;
             _units = units;
+        }
+
+        public void BindWeight(float* x, float* dy, float* partials, int chunks)
+        {
+            _x = x;
+            _dy = dy;
+            _partials = partials;
+            _chunks = chunks;
+        }
+
+        /// <summary>
+        /// Weight-gradient unit u: image chunk u / G (of <see cref="_chunks"/>), group u mod G, summed over the chunk's images
+        /// and strips in order into the chunk's private gradient slice (overwritten).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void RunWeightUnit(int u, int thread)
+        {
+            var g = _g;
+            int chunk = u / g.Groups, group = u % g.Groups;
+            int n0 = (int)((long)g.N * chunk / _chunks), n1 = (int)((long)g.N * (chunk + 1) / _chunks);
+            int wSize = g.K * _taps;
+            float* dw = _partials + (nint)chunk * wSize + (nint)group * g.KPerGroup * _taps;
+            new Span<float>(dw, g.KPerGroup * _taps).Clear();
+            float* buffer = Scratch.Get(Scratch.Slot.GroupedInput, _bufferLength);
+            float* dyStrip = Scratch.Get(Scratch.Slot.GroupedOutput, _span);
+            for (int n = n0; n < n1; n++)
+                for (int oh0 = 0; oh0 < g.OutH; oh0 += _stripRows)
+                {
+                    int rows = Math.Min(_stripRows, g.OutH - oh0);
+                    int span = (rows * _wh + _block - 1) / _block * _block;
+                    Pad(n, group, oh0, buffer);
+                    for (int kk = 0; kk < g.KPerGroup; kk++)
+                    {
+                        int k = group * g.KPerGroup + kk;
+                        // dy' at row pitch Wh, zero in the discarded columns and past the strip, so they add nothing.
+                        new Span<float>(dyStrip, span).Clear();
+                        float* src = _dy + ((nint)n * g.K + k) * g.OutH * g.OutW + (nint)oh0 * g.OutW;
+                        for (int oh = 0; oh < rows; oh++)
+                            new ReadOnlySpan<float>(src + (nint)oh * g.OutW, g.OutW).CopyTo(new Span<float>(dyStrip + (nint)oh * _wh, g.OutW));
+                        float* dwk = dw + (nint)kk * _taps;
+                        switch (_level)
+                        {
+                            case IsaLevel.V512: WeightTaps<Vector512<float>, V512Ops>(buffer, dyStrip, span, dwk); break;
+                            case IsaLevel.V256: WeightTaps<Vector256<float>, V256Ops>(buffer, dyStrip, span, dwk); break;
+                            case IsaLevel.V128: WeightTaps<Vector128<float>, V128Ops>(buffer, dyStrip, span, dwk); break;
+                            default: WeightTaps<float, ScalarOps>(buffer, dyStrip, span, dwk); break;
+                        }
+                    }
+                }
+        }
+
+        /// <summary>
+        /// <c>dw[t] += Σ_{q&lt;span} dy[q]·buffer[off_t + q]</c> for every tap, four taps at a time sharing each load of dy;
+        /// lanes summed in a fixed order.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void WeightTaps<TV, TOps>(float* buffer, float* dy, int span, float* dw) where TV : struct where TOps : IVecOps<TV>
+        {
+            int lanes = TOps.Lanes, taps = _taps;
+            fixed (int* offsets = _tapOffsets)
+            {
+                int t = 0;
+                for (; t <= taps - 4; t += 4)
+                {
+                    float* p0 = buffer + offsets[t], p1 = buffer + offsets[t + 1], p2 = buffer + offsets[t + 2], p3 = buffer + offsets[t + 3];
+                    TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+                    for (int q = 0; q < span; q += lanes)
+                    {
+                        TV d = TOps.Load(dy + q);
+                        a0 = TOps.Fma(TOps.Load(p0 + q), d, a0);
+                        a1 = TOps.Fma(TOps.Load(p1 + q), d, a1);
+                        a2 = TOps.Fma(TOps.Load(p2 + q), d, a2);
+                        a3 = TOps.Fma(TOps.Load(p3 + q), d, a3);
+                    }
+                    dw[t] += SumLanes<TV, TOps>(a0);
+                    dw[t + 1] += SumLanes<TV, TOps>(a1);
+                    dw[t + 2] += SumLanes<TV, TOps>(a2);
+                    dw[t + 3] += SumLanes<TV, TOps>(a3);
+                }
+                for (; t < taps; t++)
+                {
+                    float* p = buffer + offsets[t];
+                    TV a0 = TOps.Zero, a1 = TOps.Zero;
+                    // span is a whole number of 4-vector blocks.
+                    for (int q = 0; q < span; q += 2 * lanes)
+                    {
+                        a0 = TOps.Fma(TOps.Load(p + q), TOps.Load(dy + q), a0);
+                        a1 = TOps.Fma(TOps.Load(p + q + lanes), TOps.Load(dy + q + lanes), a1);
+                    }
+                    dw[t] += SumLanes<TV, TOps>(TOps.Add(a0, a1));
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static float SumLanes<TV, TOps>(TV v) where TV : struct where TOps : IVecOps<TV>
+        {
+            float* lanes = stackalloc float[16];
+            TOps.Store(lanes, v);
+            float s = 0f;
+            for (int i = 0; i < TOps.Lanes; i++) s += lanes[i];
+            return s;
         }
 
         /// <summary>Unit u: the (image, group) items [u·items/units, (u+1)·items/units), group fastest.</summary>
@@ -189,7 +466,7 @@ internal static unsafe class GroupedConv2d
 
         /// <summary>
         /// Copies the padded rows that output rows oh0.. read (from padded row sH·oh0 on) of the group's input channels
-        /// of image n into the zero-padded, phase-split buffer.
+        /// of image n into the zero-padded, phase-split buffer (upsampling the input when the work says so).
         /// </summary>
         // Hot from the first call (once per group): tiered compilation's first tier would run for many calls.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -197,38 +474,44 @@ internal static unsafe class GroupedConv2d
         {
             var g = _g;
             new Span<float>(buffer, _bufferLength).Clear();
-            int sH = g.StrideH, sW = g.StrideW;
-            // Columns of the input that land inside the read extent (the rest are never read).
-            int count = Math.Min(g.W, _wh * sW - g.PadLeft);
-            if (count <= 0) return;
+            int sH = g.StrideH, sW = g.StrideW, uH = _upH, uW = _upW;
+            // Input columns [col0, col1) land inside the read extent, at padded column pL + col·uW in [0, Wh·sW).
+            int limit = _wh * sW - g.PadLeft;
+            if (limit <= 0) return;
+            int col0 = g.PadLeft >= 0 ? 0 : (-g.PadLeft + uW - 1) / uW;
+            int col1 = Math.Min(g.W, (limit + uW - 1) / uW);
+            if (col1 <= col0) return;
+            bool contiguous = uW == 1 && col0 == 0;
+            // The (upsampled) input row at padded row 0 of the buffer.
+            int first = sH * oh0 - g.PadTop;
+            int row0 = first <= 0 ? 0 : (first + uH - 1) / uH;
             for (int c = 0; c < g.CPerGroup; c++)
             {
                 float* src = _x + ((nint)n * g.C + group * g.CPerGroup + c) * g.H * g.W;
                 float* channel = buffer + (nint)c * _channelSize;
-                int first = sH * oh0 - g.PadTop;
-                for (int row = Math.Max(0, first); row < g.H; row++)
+                for (int row = row0; row < g.H; row++)
                 {
-                    int pr = row - first;
+                    int pr = row * uH - first;
                     if (pr >= _hh * sH) break;
                     float* rowBase = channel + (pr % sH) * sW * _phasePlane + (nint)(pr / sH) * _wh;
                     float* s = src + (nint)row * g.W;
-                    if (sW == 1)
+                    if (contiguous && sW == 1)
                     {
-                        new ReadOnlySpan<float>(s, count).CopyTo(new Span<float>(rowBase + g.PadLeft, count));
+                        new ReadOnlySpan<float>(s, col1).CopyTo(new Span<float>(rowBase + g.PadLeft, col1));
                     }
-                    else if (sW == 2)
+                    else if (contiguous && sW == 2)
                     {
                         // Input column c goes to padded column pL + c: phase (pL + c) mod 2, index ⌊(pL + c)/2⌋.
                         int p0 = g.PadLeft & 1;
                         float* even = rowBase + p0 * _phasePlane + g.PadLeft / 2;
                         float* odd = rowBase + (1 - p0) * _phasePlane + (g.PadLeft + 1) / 2;
-                        Deinterleave(s, count, even, odd);
+                        Deinterleave(s, col1, even, odd);
                     }
                     else
                     {
-                        for (int col = 0; col < count; col++)
+                        for (int col = col0; col < col1; col++)
                         {
-                            int pc = col + g.PadLeft;
+                            int pc = g.PadLeft + col * uW;
                             rowBase[(pc % sW) * _phasePlane + pc / sW] = s[col];
                         }
                     }

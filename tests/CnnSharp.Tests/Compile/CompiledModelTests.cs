@@ -14,7 +14,7 @@ public sealed class CompiledModelTests
     private static readonly Tolerance Forward = new(2e-4, 2e-5);
     private static readonly Tolerance Grads = new(2e-3, 2e-5);
 
-    public static TheoryData<string> Models => new() { "resnet", "vgg", "convnet", "lenet5" };
+    public static TheoryData<string> Models => new() { "resnet", "vgg", "convnet", "lenet5", "mobilenet" };
 
     private static (Module Eager, Module Compiled, int[] Shape) Pair(string name)
     {
@@ -22,6 +22,7 @@ public sealed class CompiledModelTests
         {
             "resnet" => TestNets.ResNet(new Generator(3)),
             "vgg" => TestNets.Vgg(new Generator(3)),
+            "mobilenet" => TestNets.MobileNet(new Generator(3)),
             "convnet" => new ConvNet(generator: new Generator(3)),
             _ => LeNet5.Create(generator: new Generator(3)),
         };
@@ -75,7 +76,7 @@ public sealed class CompiledModelTests
         for (int step = 0; step < 3; step++)
         {
             var x = Tensor.Randn(new Generator((ulong)(20 + step)), shape);
-            int classes = name is "resnet" or "vgg" ? 5 : 10;
+            int classes = name is "resnet" or "vgg" or "mobilenet" ? 5 : 10;
             var labels = Labels(shape[0], classes);
             eager.ZeroGrad();
             var loss = F.CrossEntropy(eager.Forward(x), labels);
@@ -107,7 +108,7 @@ public sealed class CompiledModelTests
         var compiled = m.Compile();
         var x = Tensor.Randn(new Generator(4), shape).RequiresGrad_();
         var xc = x.Detach().RequiresGrad_();
-        int classes = name is "resnet" or "vgg" ? 5 : 10;
+        int classes = name is "resnet" or "vgg" or "mobilenet" ? 5 : 10;
         var labels = Labels(shape[0], classes);
         F.CrossEntropy(eager.Forward(x), labels).Backward();
         F.CrossEntropy(compiled.Forward(xc), labels).Backward();
@@ -239,8 +240,10 @@ public sealed class CompiledModelTests
         Assert.Equal(before, after);
     }
 
-    [Fact]
-    public void Train_step_is_bit_identical_across_thread_counts()
+    [Theory]
+    [InlineData("resnet")]
+    [InlineData("mobilenet")]
+    public void Train_step_is_bit_identical_across_thread_counts(string name)
     {
         float[][] Run(int threads)
         {
@@ -248,7 +251,7 @@ public sealed class CompiledModelTests
             Parallelism.MaxThreads = threads;
             try
             {
-                var m = TestNets.ResNet(new Generator(7));
+                var m = name == "resnet" ? TestNets.ResNet(new Generator(7)) : TestNets.MobileNet(new Generator(7));
                 var compiled = m.Compile();
                 var x = Tensor.Randn(new Generator(8), 8, 3, 16, 16);
                 compiled.TrainStep(x, Labels(8, 5));

@@ -45,6 +45,19 @@ internal static class TestNets
         new Conv2d(16, 32, 3, padding: 1, generator: g), new BatchNorm2d(32), new ReLU(),
         new AdaptiveAvgPool2d(1), new Flatten(), new Linear(32, 5, generator: g));
 
+    /// <summary>
+    /// MobileNet-style: depthwise 3x3 (multiplier 1, then 2 at stride 2), 1x1 pointwise, a 4-group 3x3 conv and a dilated
+    /// 5x5 depthwise conv, with batch norm and ReLU: the grouped convolutions run on the direct grouped kernels.
+    /// </summary>
+    public static Module MobileNet(Generator g) => new Sequential(
+        new Conv2d(3, 8, 3, stride: 2, padding: 1, bias: false, generator: g), new BatchNorm2d(8), new ReLU(),
+        new Conv2d(8, 8, 3, padding: 1, groups: 8, bias: false, generator: g), new BatchNorm2d(8), new ReLU(),
+        new Conv2d(8, 16, 1, bias: false, generator: g), new BatchNorm2d(16),
+        new Conv2d(16, 32, 3, stride: 2, padding: 1, groups: 16, generator: g), new BatchNorm2d(32), new ReLU(),
+        new Conv2d(32, 32, 3, padding: 1, groups: 4, generator: g), new ReLU(),
+        new Conv2d(32, 32, 5, padding: 4, dilation: 2, groups: 32, generator: g), new BatchNorm2d(32), new ReLU(),
+        new AdaptiveAvgPool2d(1), new Flatten(), new Linear(32, 5, generator: g));
+
     /// <summary>A copy of <paramref name="source"/>'s state (parameters and buffers) into <paramref name="target"/>.</summary>
     public static void CopyState(Module source, Module target) =>
         target.LoadStateDict(source.StateDict().ToDictionary(e => e.Key, e => e.Value.Clone()));

@@ -6,7 +6,8 @@ namespace CnnSharp.Tests.Kernels;
 /// <summary>
 /// The direct depthwise/grouped convolution against the float64 reference at every SIMD level: every stride phase
 /// layout (strides 1-4, dilation, asymmetric padding), planes narrower and wider than a vector, channel multipliers,
-/// the bias/residual/clamp epilogue, and bit-identical results for every thread count.
+/// the bias/residual/clamp epilogue, and bit-identical results for every thread count; backward-data (the transposed
+/// convolution on an upsampled, possibly cropped input) and backward-weight against the float64 adjoint likewise.
 /// </summary>
 public sealed class GroupedConv2dTests
 {
@@ -27,6 +28,12 @@ public sealed class GroupedConv2dTests
         new(1, 12, 6, 6, 6, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1), 3, false),    // grouped pointwise
         new(1, 2, 3, 40, 2, 3, 3, (4, 4), (1, 1, 1, 1), (1, 1), 2, true),     // stride 4 (generic phase split)
         new(1, 2, 70, 66, 2, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 2, true),    // several default strips
+        new(3, 6, 9, 9, 6, 3, 3, (1, 1), (0, 0, 0, 0), (1, 1), 6, true),      // padding 0
+        new(2, 4, 13, 11, 8, 5, 5, (2, 2), (2, 2, 2, 2), (1, 1), 4, true),    // 5x5 s2, multiplier 2
+        new(2, 3, 11, 9, 3, 3, 3, (1, 1), (2, 2, 2, 2), (2, 2), 3, false),    // dilation 2, "same" padding
+        new(1, 2, 5, 6, 2, 3, 3, (2, 2), (3, 3, 3, 3), (1, 1), 2, true),      // padding past the kernel: cropped transposed input
+        new(9, 4, 6, 5, 8, 3, 3, (2, 1), (1, 0, 2, 1), (1, 1), 2, true),      // groups 2, 9 images (uneven weight chunks)
+        new(10, 8, 5, 7, 8, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 4, true),     // groups 4, more images than weight chunks
     ];
 
     private static IEnumerable<ConvCase> AllCases() => ConvCases.All.Where(c => c.Groups > 1).Concat(Cases);
@@ -90,6 +97,99 @@ public sealed class GroupedConv2dTests
                 Assert.Equal(one, Run(c, Isa.Level, 0f, 6f, true, threads, threshold: 0));
             Assert.Equal(one, Run(c, Isa.Level, 0f, 6f, true, stripFloats: 1)); // strips change no sum
         }
+    }
+
+    private static (float[] Dx, float[] Dw) RunBackward(ConvCase c, IsaLevel level, int threads = 1, long threshold = long.MaxValue,
+        int stripFloats = GroupedConv2d.DefaultStripFloats)
+    {
+        var g = c.Geometry;
+        float[] x = ConvCases.Input(c), w = ConvCases.Weight(c), dy = GradCheck.RandomValues(g.N * g.K * g.OutH * g.OutW, 5);
+        // The kernels accumulate: start from 1.
+        var dx = Enumerable.Repeat(1f, x.Length).ToArray();
+        var dw = Enumerable.Repeat(1f, w.Length).ToArray();
+        Scratch.GetSpan(Scratch.Slot.GroupedInput, 1 << 14).Fill(float.NaN);
+        Scratch.GetSpan(Scratch.Slot.GroupedOutput, 1 << 14).Fill(float.NaN);
+        GroupedConv2d.BackwardInput(dy, w, dx, g, level, threads, threshold, stripFloats);
+        GroupedConv2d.BackwardWeight(x, dy, dw, g, level, threads, threshold, stripFloats);
+        return (dx, dw);
+    }
+
+    [Theory, MemberData(nameof(Levels))]
+    public void Backward_matches_reference(int level)
+    {
+        foreach (var c in AllCases())
+        {
+            var g = c.Geometry;
+            var dy = GradCheck.RandomValues(g.N * g.K * g.OutH * g.OutW, 5);
+            var (dxRef, dwRef, _) = Reference.Conv2dBackward(TensorAssert.ToDouble(ConvCases.Input(c)), TensorAssert.ToDouble(ConvCases.Weight(c)),
+                TensorAssert.ToDouble(dy), c.InputShape, c.WeightShape, c.Stride, c.Pads, c.Dilation, c.Groups);
+            foreach (int strip in new[] { GroupedConv2d.DefaultStripFloats, 1, 37 })
+            {
+                var (dx, dw) = RunBackward(c, (IsaLevel)level, stripFloats: strip);
+                TensorAssert.Close(dxRef.Select(v => v + 1).ToArray(), dx, Tolerance.Accumulated, $"dx {c} strip {strip}");
+                TensorAssert.Close(dwRef.Select(v => v + 1).ToArray(), dw, Tolerance.Accumulated, $"dw {c} strip {strip}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Gradients_are_identical_for_every_thread_count()
+    {
+        foreach (var c in AllCases())
+        {
+            var (dx, dw) = RunBackward(c, Isa.Level);
+            foreach (int threads in new[] { 2, 3, 5 })
+            {
+                var (dxT, dwT) = RunBackward(c, Isa.Level, threads, threshold: 0);
+                Assert.Equal(dx, dxT);
+                Assert.Equal(dw, dwT);
+            }
+        }
+    }
+
+    [Fact]
+    public void Transposed_geometry_maps_the_output_back_onto_the_input()
+    {
+        foreach (var c in AllCases())
+        {
+            var g = c.Geometry;
+            var t = GroupedConv2d.Transposed(g);
+            // A stride-1 convolution over the upsampled dy ((OutH−1)·sH + 1 rows) with these paddings yields exactly H rows.
+            Assert.Equal(g.H, (g.OutH - 1) * g.StrideH + 1 + t.PadTop + t.PadBottom - (g.KH - 1) * g.DilationH);
+            Assert.Equal(g.W, (g.OutW - 1) * g.StrideW + 1 + t.PadLeft + t.PadRight - (g.KW - 1) * g.DilationW);
+            Assert.Equal((g.C, g.K, g.KPerGroup, g.CPerGroup), (t.K, t.C, t.CPerGroup, t.KPerGroup));
+        }
+    }
+
+    [Fact]
+    public void Steady_state_calls_allocate_nothing()
+    {
+        var c = new ConvCase(2, 6, 9, 11, 12, 3, 3, (2, 2), (1, 1, 1, 1), (1, 1), 6, true);
+        var g = c.Geometry;
+        float[] x = ConvCases.Input(c), w = ConvCases.Weight(c), b = ConvCases.Bias(c);
+        var y = new float[g.N * g.K * g.OutH * g.OutW];
+        float[] dx = new float[x.Length], dw = new float[w.Length];
+        void Step()
+        {
+            GroupedConv2d.Forward(x, w, b, default, y, g, 0f, 6f, Isa.Level, 1, long.MaxValue);
+            GroupedConv2d.BackwardInput(y, w, dx, g, Isa.Level, 1, long.MaxValue);
+            GroupedConv2d.BackwardWeight(x, y, dw, g, Isa.Level, 1, long.MaxValue);
+        }
+        Step();
+        Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Step();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Backward_rejects_mismatched_lengths()
+    {
+        var g = new ConvCase(1, 2, 4, 4, 2, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 2, false).Geometry;
+        Assert.Throws<ArgumentException>(() => GroupedConv2d.BackwardInput(new float[31], new float[18], new float[32], g));
+        Assert.Throws<ArgumentException>(() => GroupedConv2d.BackwardInput(new float[32], new float[18], new float[33], g));
+        Assert.Throws<ArgumentException>(() => GroupedConv2d.BackwardWeight(new float[32], new float[32], new float[17], g));
+        Assert.Throws<ArgumentException>(() => GroupedConv2d.BackwardWeight(new float[32], new float[30], new float[18], g));
     }
 
     [Fact]

@@ -47,6 +47,9 @@ public static class ConvCases
         new(2, 3, 6, 6, 2, 3, 3, (4, 4), (1, 1, 1, 1), (1, 1), 1, true),   // stride larger than the kernel
         new(2, 2, 6, 6, 3, 2, 2, (1, 1), (0, 0, 0, 0), (1, 1), 1, true),   // even kernel
         new(1, 2, 3, 3, 2, 3, 3, (1, 1), (2, 2, 2, 2), (1, 1), 1, true),   // padding wider than half the kernel
+        new(2, 3, 7, 9, 6, 3, 3, (2, 2), (1, 1, 1, 1), (1, 1), 3, true),   // depthwise, multiplier 2, stride 2, odd sizes
+        new(1, 4, 8, 7, 4, 3, 3, (1, 1), (2, 2, 2, 2), (2, 2), 4, false),  // depthwise, dilation 2
+        new(2, 2, 5, 6, 2, 3, 3, (2, 1), (3, 3, 3, 3), (1, 1), 2, true),   // depthwise, padding past the kernel
     ];
 
     public static TheoryData<int> Indices()

@@ -8,6 +8,8 @@ namespace CnnSharp.Compile.Ops;
 /// </summary>
 /// <remarks>
 /// Weights are packed on every forward (a training step changes them; packing is a small fraction of the convolution).
+/// Depthwise and narrow grouped convolutions (<see cref="GroupedConv2d.Prefers"/>) run on the direct grouped kernel
+/// instead (no packing), forward and backward (through <see cref="Conv2dKernels"/>).
 /// Folding: <c>w'[k] = w[k]·γ[k]/√(var[k] + ε)</c>, <c>b'[k] = (b[k] − mean[k])·γ[k]/√(var[k] + ε) + β[k]</c>, recomputed
 /// per forward from the module's current tensors, the one place the compiled path folds batch norm. Backward is only
 /// defined for the unfused form (folding happens in inference plans only).
@@ -53,8 +55,13 @@ internal sealed class Conv2dOp : CompiledOp
             w = _foldedWeight;
             b = _foldedBias;
         }
-        _packed.Pack(w, _g.K, _g.CPerGroup, _g.KH, _g.KW, _g.Groups, Isa.Level);
         ReadOnlySpan<float> r = _residual >= 0 ? plan.Data[_residual] : default;
+        if (GroupedConv2d.Prefers(_g))
+        {
+            GroupedConv2d.Forward(plan.Data[Inputs[0]], w, b, r, plan.Data[Output], _g, _relu ? 0f : float.NegativeInfinity, float.PositiveInfinity);
+            return;
+        }
+        _packed.Pack(w, _g.K, _g.CPerGroup, _g.KH, _g.KW, _g.Groups, Isa.Level);
         ConvGemm.Forward(plan.Data[Inputs[0]], _packed, b, r, plan.Data[Output], _g, _relu);
     }
 
