@@ -36,7 +36,7 @@ internal static class EvaluateCommand
     internal static int Run(string checkpointPath, string? dataDirectory, int? threads, int batchSize, int? limit, IAnsiConsole console) =>
         ErrorReporting.Guard(console, () =>
         {
-            if (threads is int t) Parallelism.MaxThreads = t;
+            if (threads is int t) ExecutionOptions.Default = ExecutionOptions.Default with { Threads = t };
             var model = new ConvNet(Mnist.NumClasses);
             var info = Checkpoint.Load(checkpointPath, model);
             var mnist = Rendering.FetchView.Load(console, dataDirectory);

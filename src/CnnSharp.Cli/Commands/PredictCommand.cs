@@ -46,7 +46,7 @@ internal static class PredictCommand
     internal static int Run(string modelPath, IReadOnlyList<string> imagePaths, int topK, bool noInvert, int? threads, IAnsiConsole console) =>
         InteropErrors.Guard(console, () =>
         {
-            if (threads is int t) Parallelism.MaxThreads = t;
+            if (threads is int t) ExecutionOptions.Default = ExecutionOptions.Default with { Threads = t };
             var source = ModelSource.Load(modelPath, noInvert ? ImageInversion.Never : ImageInversion.Auto);
             var (paths, batch) = LoadReadable(imagePaths, source.Input, console);
             if (batch is not null) PrintTopK(source, modelPath, paths, batch, topK, console);

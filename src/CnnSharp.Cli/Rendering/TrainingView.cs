@@ -23,7 +23,7 @@ internal sealed class TrainingView(IAnsiConsole console)
         console.MarkupLine(
             $"Training [bold]ConvNet[/] on MNIST: {o.Epochs} epoch(s), batch {o.BatchSize}, {optimizer}, lr {o.LearningRate.ToString(s_inv)}");
         console.MarkupLine(
-            $"seed {o.Seed}, {(o.Threads ?? Parallelism.MaxThreads).ToString(s_inv)} thread(s)" +
+            $"seed {o.Seed}, {(o.Threads ?? ExecutionOptions.Current.Threads).ToString(s_inv)} thread(s)" +
             // The count trained on, not the one asked for: a limit past the end of the set takes all of it.
             (o.Limit is int l ? $", first {Math.Min(l, CommonOptions.TrainImages).ToString("N0", s_inv)} training images" : "") +
             (o.TestLimit is int tl ? $", first {Math.Min(tl, CommonOptions.TestImages).ToString("N0", s_inv)} test images" : "") +

@@ -39,8 +39,8 @@ internal static class Isa
     /// <summary>The best level the hardware accelerates in this process.</summary>
     public static IsaLevel Detected { get; } = Detect();
 
-    /// <summary>Upper bound on <see cref="Level"/> (default <see cref="IsaLevel.V512"/>): lower it to force a fallback path process-wide.</summary>
-    public static IsaLevel MaxLevel { get; set; } = IsaLevel.V512;
+    /// <summary>Upper bound on <see cref="Level"/>: <see cref="ExecutionOptions.MaxSimd"/> of the current options.</summary>
+    public static IsaLevel MaxLevel => (IsaLevel)ExecutionOptions.Current.MaxSimd;
 
     /// <summary>The level the kernels use: the innermost <see cref="Use"/> scope's, else <c>min(Detected, MaxLevel)</c>.</summary>
     public static IsaLevel Level => s_override.Value ?? (Detected < MaxLevel ? Detected : MaxLevel);

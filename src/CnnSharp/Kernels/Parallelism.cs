@@ -1,22 +1,20 @@
 namespace CnnSharp.Kernels;
 
 /// <summary>
-/// The library's thread budget for kernels. Work is split statically into at most <see cref="MaxThreads"/> contiguous chunks.
+/// The kernels' view of the thread budget (<see cref="ExecutionOptions.Current"/>), and a static split of a range over
+/// the worker pool. The public way to set threads is <see cref="ExecutionOptions"/>.
 /// </summary>
-public static class Parallelism
+internal static class Parallelism
 {
-    private static int s_maxThreads = Environment.ProcessorCount;
-
-    /// <summary>Maximum number of threads a kernel may use (default: the processor count). Set to 1 for single-threaded runs.</summary>
+    /// <summary>
+    /// Threads a kernel may use now: <see cref="ExecutionOptions.Current"/>'s. Setting it replaces the process default
+    /// (tests and benchmarks; library code uses <see cref="ExecutionOptions.Use"/> scopes).
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
     public static int MaxThreads
     {
-        get => s_maxThreads;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            s_maxThreads = value;
-        }
+        get => ExecutionOptions.Current.Threads;
+        set => ExecutionOptions.Default = ExecutionOptions.Default with { Threads = value };
     }
 
     /// <summary>

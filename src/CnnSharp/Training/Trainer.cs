@@ -260,7 +260,8 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (options.Threads is int threads) Parallelism.MaxThreads = threads;
+        // The run's thread count applies to this run only (its call flow), not to the rest of the process.
+        using var scope = options.Threads is int threads ? ExecutionOptions.Use(ExecutionOptions.Current with { Threads = threads }) : default;
         var model = new ConvNet(Mnist.NumClasses, new Generator(options.Seed));
         var optimizer = CreateOptimizer(model, options);
         // The output is checked and locked before the data is loaded (or fetched), so a bad path fails in a second.

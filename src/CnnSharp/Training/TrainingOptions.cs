@@ -48,7 +48,8 @@ public sealed record TrainingOptions
     /// </summary>
     public bool AllowChangedHyperparameters { get; init; }
 
-    /// <summary>Threads the kernels may use; null keeps the current setting (all cores by default).</summary>
+    /// <summary>Threads the kernels may use during this run (a scoped <see cref="ExecutionOptions"/>, not a process-wide
+    /// change); null keeps <see cref="ExecutionOptions.Current"/> (all cores by default).</summary>
     public int? Threads { get; init; }
 
     /// <summary>Train on only the first this many training images (quick runs); null uses all 60,000.</summary>
