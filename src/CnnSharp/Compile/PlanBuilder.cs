@@ -6,8 +6,8 @@ namespace CnnSharp.Compile;
 
 /// <summary>
 /// Builds an <see cref="ExecutionPlan"/> from a traced forward pass: maps tensors to values, drops dead ops, fuses
-/// (batch norm + ReLU, add + ReLU; in inference plans also conv + folded batch norm + residual add + ReLU), and
-/// allocates every buffer once.
+/// (direct-kernel conv chains with their batch norm, ReLU and max pooling: <see cref="ConvChainOp"/>; batch norm + ReLU,
+/// add + ReLU; in inference plans also conv + folded batch norm + residual add + ReLU), and allocates every buffer once.
 /// </summary>
 internal static class PlanBuilder
 {
