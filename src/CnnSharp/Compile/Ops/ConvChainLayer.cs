@@ -11,7 +11,8 @@ namespace CnnSharp.Compile.Ops;
 /// <remarks>
 /// Batch buffers (blocked, one image after another): <see cref="X"/>, the padded conv input (training plans only; the
 /// weight gradient reads it); <see cref="Y"/>, the conv output before batch norm (the stage's epilogue and its backward
-/// recompute everything else from it); <see cref="G"/>, the gradient of the stage's output (training plans only).
+/// recompute everything else from it; inference plans keep it per thread unless batch statistics need the whole batch);
+/// <see cref="G"/>, the gradient of the stage's output (training plans only).
 /// </remarks>
 internal sealed unsafe class ConvChainLayer
 {
@@ -49,7 +50,7 @@ internal sealed unsafe class ConvChainLayer
         Ones.AsSpan().Fill(1f);
         SumDz = new double[g.K];
         SumDzXhat = new double[g.K];
-        Y = new AlignedBuffer(g.N * Plan.OutputImage);
+        if (differentiable || stage.Norm is { Training: true }) Y = new AlignedBuffer(g.N * Plan.OutputImage);
         Accumulators = [];
         AccumulatorPointers = [];
         if (!differentiable) return;
@@ -93,7 +94,7 @@ internal sealed unsafe class ConvChainLayer
     public float[] Ones { get; }
     public double[] SumDz { get; }
     public double[] SumDzXhat { get; }
-    public AlignedBuffer Y { get; }
+    public AlignedBuffer? Y { get; }
     public AlignedBuffer? X { get; }
     public AlignedBuffer? G { get; }
     public AlignedBuffer[] Accumulators { get; }

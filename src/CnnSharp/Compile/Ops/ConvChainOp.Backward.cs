@@ -55,7 +55,7 @@ internal sealed unsafe partial class ConvChainOp
         {
             for (int n = start; n < end; n++)
             {
-                BnReluPool.BackwardInput(_level, layer.Stage.Relu, layer.Stage.Pool is not null, layer.Y.Pointer + (long)n * p.OutputImage, layer.Blocks,
+                BnReluPool.BackwardInput(_level, layer.Stage.Relu, layer.Stage.Pool is not null, layer.Y!.Pointer + (long)n * p.OutputImage, layer.Blocks,
                     layer.OutH, layer.OutW, layer.Scale.Pointer, layer.Shift.Pointer, layer.G!.Pointer + (long)n * layer.OutputImage,
                     layer.PoolH * layer.PoolW * 16, layer.PoolW * 16, layer.CoefA.Pointer, layer.CoefB.Pointer, layer.CoefC.Pointer,
                     interior, layer.DyPlane, layer.DyRow, stats + 2 * _statStride);
@@ -80,7 +80,7 @@ internal sealed unsafe partial class ConvChainOp
     private void PassA(ConvChainLayer l, int n, float* g, double* stats)
     {
         if (!l.NeedsPassA) return;
-        BnReluPool.BackwardStats(_level, l.Stage.Relu, l.Stage.Pool is not null, l.Y.Pointer + (long)n * l.Plan.OutputImage, l.Blocks, l.OutH, l.OutW,
+        BnReluPool.BackwardStats(_level, l.Stage.Relu, l.Stage.Pool is not null, l.Y!.Pointer + (long)n * l.Plan.OutputImage, l.Blocks, l.OutH, l.OutW,
             l.Scale.Pointer, l.Shift.Pointer, l.Mean.Pointer, l.InvStd.Pointer, g, l.PoolH * l.PoolW * 16, l.PoolW * 16, stats, stats + _statStride);
     }
 }

@@ -10,10 +10,11 @@ namespace CnnSharp.Compile.Ops;
 /// hand-fused engine to any such chain.
 /// </summary>
 /// <remarks>
-/// <para>Forward, one phase per stage and a last one: phase s writes stage s − 1's epilogue (batch norm as an affine map,
+/// <para>Forward, one step per stage and a last one: step s writes stage s − 1's epilogue (batch norm as an affine map,
 /// ReLU, pooling: <see cref="BnReluPool"/>) straight into conv s's padded blocked input (phase 0 copies the NCHW input
-/// there) and runs conv s (direct or Winograd), whose epilogue adds the batch-norm sums; between phases the batch
-/// statistics are finished and the running statistics updated; the last phase writes the last epilogue as NCHW.</para>
+/// there) and runs conv s (direct or Winograd), whose epilogue adds the batch-norm sums; after a training-mode batch
+/// norm's step the batch statistics are finished and the running statistics updated (a barrier: the steps in between
+/// run image by image in one parallel phase); the last step writes the last epilogue as NCHW.</para>
 /// <para>Backward, from the last stage down: pass A of a training-mode batch norm (sums of dz and dz·xhat, the pooling
 /// argmax and ReLU mask recomputed from the pre-norm conv output), then per stage pass B (the input gradient of the
 /// epilogue, written into the padded layout of the conv's input-gradient kernel), the weight gradient, and the conv's
@@ -23,8 +24,9 @@ namespace CnnSharp.Compile.Ops;
 /// a function of the batch size only) that the worker pool's threads claim dynamically; each chunk has its own
 /// statistics and weight-gradient accumulators, summed in chunk order, so every result is bit-identical for any thread
 /// count.</para>
-/// <para>Memory: per stage the conv output before batch norm for the batch and, in training plans, the padded conv input
-/// and the output gradient; per thread one image of scratch. Inference plans keep conv inputs per thread.</para>
+/// <para>Memory: per stage, in training plans, the conv output before batch norm, the padded conv input and the output
+/// gradient for the batch; per thread one image of scratch. Inference plans keep conv inputs and outputs per thread,
+/// except the conv output before a training-mode batch norm (its batch statistics come first).</para>
 /// </remarks>
 internal sealed unsafe partial class ConvChainOp : CompiledOp
 {
@@ -40,7 +42,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     private readonly Action<int, int> _forward, _backward;
     private ThreadScratch[] _threads = [];
     private ExecutionPlan? _exec;
-    private int _phase, _active;
+    private int _phase, _phaseEnd, _active;
     private bool _inputGrad;
 
     public ConvChainOp(int input, int output, ConvChainSpec spec, bool differentiable, bool inputRequiresGrad, Func<BatchNormSpec, BatchNormBase?> modules)
@@ -102,10 +104,14 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
             l.PackWeights(inputGradient: false);
             if (l.Stage.Norm is { Training: false }) l.SetRunningAffine();
         }
-        for (_phase = 0; _phase <= _layers.Length; _phase++)
+        // Step j < L writes conv j's input and runs conv j; step L writes the chain's output. Only a training-mode batch
+        // norm needs a barrier (its batch statistics) before the next step, so the steps in between share one phase.
+        for (int a = 0, b; a <= _layers.Length; a = b + 1)
         {
+            for (b = a; b < _layers.Length && !_layers[b].TrainNorm; b++) { }
+            (_phase, _phaseEnd) = (a, b);
             Run(_forward);
-            if (_phase < _layers.Length && _layers[_phase].TrainNorm) _layers[_phase].FinishStatistics(_chunkStatPointers, _chunks, _statStride);
+            if (b < _layers.Length) _layers[b].FinishStatistics(_chunkStatPointers, _chunks, _statStride);
         }
     }
 
@@ -114,45 +120,50 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         var ts = _threads[thread];
         double* stats = (double*)_chunkStats[chunk].Pointer;
         var (start, end) = Chunk(chunk);
-        int s = _phase;
-        var layer = s < _layers.Length ? _layers[s] : null;
-        if (layer is { TrainNorm: true }) new Span<double>(stats, 2 * _statStride).Clear();
+        if (_phaseEnd < _layers.Length) new Span<double>(stats, 2 * _statStride).Clear();
         fixed (float* input = _exec!.Data[Inputs[0]], output = _exec.Data[Output])
         {
             for (int n = start; n < end; n++)
-            {
-                float* x = layer is null ? null : _differentiable ? layer.X!.Pointer + (long)n * layer.Plan.InputImage : ts.Inputs[s].Pointer;
-                if (s == 0)
-                {
-                    var g = layer!.Geometry;
-                    BlockedLayout.ToPaddedInput(input + (long)n * g.C * g.H * g.W, layer.Plan, x, 0, g.C);
-                }
-                else
-                {
-                    var prev = _layers[s - 1];
-                    float* y = prev.Y.Pointer + (long)n * prev.Plan.OutputImage;
-                    if (layer is null)
-                    {
-                        // The chain's output: the last epilogue as one blocked image, then PyTorch's (C, H, W) order.
-                        int q = prev.PoolH * prev.PoolW;
-                        BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
-                            prev.Shift.Pointer, ts.Output.Pointer, q * 16, prev.PoolW * 16);
-                        BlockedLayout.ToChannelMajor(ts.Output.Pointer, output + (long)n * prev.Geometry.K * q, prev.Geometry.K, q);
-                        continue;
-                    }
-                    var p = layer.Plan;
-                    BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
-                        prev.Shift.Pointer, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow);
-                }
-                ConvolveImage(layer, x, n, ts, layer.TrainNorm ? stats : null);
-            }
+                for (int s = _phase; s <= _phaseEnd; s++) ForwardStep(s, n, ts, stats, input, output);
         }
     }
 
-    private void ConvolveImage(ConvChainLayer layer, float* x, int n, ThreadScratch ts, double* stats)
+    private void ForwardStep(int s, int n, ThreadScratch ts, double* stats, float* input, float* output)
+    {
+        var layer = s < _layers.Length ? _layers[s] : null;
+        float* x = layer is null ? null : _differentiable ? layer.X!.Pointer + (long)n * layer.Plan.InputImage : ts.Inputs[s].Pointer;
+        if (s == 0)
+        {
+            var g = layer!.Geometry;
+            BlockedLayout.ToPaddedInput(input + (long)n * g.C * g.H * g.W, layer.Plan, x, 0, g.C);
+        }
+        else
+        {
+            var prev = _layers[s - 1];
+            float* y = PreNorm(s - 1, n, ts);
+            if (layer is null)
+            {
+                // The chain's output: the last epilogue as one blocked image, then PyTorch's (C, H, W) order.
+                int q = prev.PoolH * prev.PoolW;
+                BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
+                    prev.Shift.Pointer, ts.Output.Pointer, q * 16, prev.PoolW * 16);
+                BlockedLayout.ToChannelMajor(ts.Output.Pointer, output + (long)n * prev.Geometry.K * q, prev.Geometry.K, q);
+                return;
+            }
+            var p = layer.Plan;
+            BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
+                prev.Shift.Pointer, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow);
+        }
+        ConvolveImage(layer, x, PreNorm(s, n, ts), ts, layer.TrainNorm ? stats : null);
+    }
+
+    // Stage s's conv output for image n: in the batch buffer, or (inference plans, no batch statistics) per thread.
+    private float* PreNorm(int s, int n, ThreadScratch ts) =>
+        _layers[s].Y is { } y ? y.Pointer + (long)n * _layers[s].Plan.OutputImage : ts.PreNorm[s].Pointer;
+
+    private void ConvolveImage(ConvChainLayer layer, float* x, float* y, ThreadScratch ts, double* stats)
     {
         var p = layer.Plan;
-        float* y = layer.Y.Pointer + (long)n * p.OutputImage;
         float* bias = layer.Bias16 is null ? null : layer.Bias16.Pointer;
         float* sum = null, sumSq = null;
         if (stats != null)
@@ -185,6 +196,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
             Output = new AlignedBuffer(last.OutputImage);
             Winograd = new AlignedBuffer(layers.Max(l => Math.Max(l.Wino?.ScratchLength ?? 0, l.WinoDx?.ScratchLength ?? 0)));
             Inputs = differentiable ? [] : [.. layers.Select(l => new AlignedBuffer(l.Plan.InputImage))];
+            PreNorm = [.. layers.Select(l => new AlignedBuffer(l.Y is null ? l.Plan.OutputImage : 0))];
             Dy = differentiable ? [.. layers.Select(l => new AlignedBuffer(l.DyImage))] : [];
             Dx = differentiable && layers[0].DxPlan is { } dx ? new AlignedBuffer(dx.OutputImage) : null;
         }
@@ -194,6 +206,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         public AlignedBuffer Output { get; }
         public AlignedBuffer Winograd { get; }
         public AlignedBuffer[] Inputs { get; }
+        public AlignedBuffer[] PreNorm { get; }
         public AlignedBuffer[] Dy { get; }
         public AlignedBuffer? Dx { get; }
     }

@@ -128,6 +128,12 @@ public sealed class ConvChainOpTests
                 p.Data.CopyTo(q.Data);
             }
         }
+        // An inference plan in training mode: batch statistics (and a running-statistics update) without backward.
+        using (CnnSharp.Autograd.GradMode.NoGrad())
+        {
+            var x = Tensor.Randn(new Generator(40), shape);
+            AssertClose(eager.Forward(x).Data, compiled.Forward(x).Data, 1e-4, "no-grad training-mode output");
+        }
         var buffers = m.NamedBuffers().ToDictionary(b => b.Key, b => b.Value);
         foreach (var (key, b) in eager.NamedBuffers()) AssertClose(b.Data, buffers[key].Data, 1e-4, $"buffer {key}");
 
