@@ -41,3 +41,15 @@ internal sealed record LinearSpec(Tensor Weight, Tensor? Bias) : OpSpec;
 /// recomputes it, with autograd, from its inputs in the recorded node's input order.
 /// </summary>
 internal sealed record EagerSpec(Func<Tensor[], Tensor> Replay) : OpSpec;
+
+/// <summary>
+/// One stage of a <see cref="ConvChainSpec"/>: a direct-kernel convolution, then optionally batch norm, ReLU and 2x2/2
+/// max pooling, in that order.
+/// </summary>
+internal sealed record ConvChainStage(Conv2dSpec Conv, BatchNormSpec? Norm, bool Relu, Pool2dGeometry? Pool);
+
+/// <summary>
+/// A fused chain of <see cref="ConvChainStage"/>s whose intermediate values have no other reader: the activations stay
+/// channel-blocked between the stages (built by the plan's chain pass, never traced directly).
+/// </summary>
+internal sealed record ConvChainSpec(ConvChainStage[] Stages) : OpSpec;

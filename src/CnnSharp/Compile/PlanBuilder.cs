@@ -6,8 +6,8 @@ namespace CnnSharp.Compile;
 
 /// <summary>
 /// Builds an <see cref="ExecutionPlan"/> from a traced forward pass: maps tensors to values, drops dead ops, fuses
-/// (batch norm + ReLU, add + ReLU; in inference plans also conv + folded batch norm + residual add + ReLU), and
-/// allocates every buffer once.
+/// (direct-kernel conv chains with their batch norm, ReLU and max pooling: <see cref="ConvChainOp"/>; batch norm + ReLU,
+/// add + ReLU; in inference plans also conv + folded batch norm + residual add + ReLU), and allocates every buffer once.
 /// </summary>
 internal static class PlanBuilder
 {
@@ -89,6 +89,7 @@ internal static class PlanBuilder
         }
 
         MarkDead(nodes, outputId);
+        FuseChains(nodes, outputId);
         Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
         var live = nodes.Where(n => !n.Dead).ToList();
 
@@ -102,7 +103,7 @@ internal static class PlanBuilder
 
         var norms = model.NamedModules().Select(m => m.Value).OfType<BatchNormBase>()
             .Where(b => b.RunningMean is not null).ToDictionary<BatchNormBase, Tensor, BatchNormBase>(b => b.RunningMean!, b => b, ReferenceEqualityComparer.Instance);
-        var ops = live.Where(n => n.Spec is not ReshapeSpec).Select(n => CreateOp(n, shapes, differentiable, norms)).ToArray();
+        var ops = live.Where(n => n.Spec is not ReshapeSpec).Select(n => CreateOp(n, shapes, differentiable, inputRequiresGrad, norms)).ToArray();
         var breaks = live.Where(n => n.Spec is EagerSpec).Select(n => n.Traced!.Name).ToList();
         var grad = new float[]?[shapes.Count];
         var clearBefore = new List<float[]>[ops.Length];
@@ -148,6 +149,62 @@ internal static class PlanBuilder
             bool effect = n.Spec is BatchNormSpec { Training: true, RunningMean: not null };
             if (!needed.Contains(n.Output) && !effect) { n.Dead = true; continue; }
             foreach (int v in n.Inputs) needed.Add(v);
+        }
+    }
+
+    // Conv chains (ConvChainOp): from each direct-kernel convolution, absorb batch norm, ReLU and 2x2/2 max pooling, then
+    // the next direct-kernel convolution, as long as each value in between has that one reader (and is not the output).
+    // In both plan kinds: the chain subsumes folding batch norm into a direct conv (its epilogue applies the affine map).
+    private static void FuseChains(List<GraphNode> nodes, int outputId)
+    {
+        var readers = new Dictionary<int, List<GraphNode>>();
+        foreach (var n in nodes.Where(n => !n.Dead))
+            foreach (int v in n.Inputs.Distinct())
+            {
+                if (!readers.TryGetValue(v, out var list)) readers[v] = list = [];
+                list.Add(n);
+            }
+        GraphNode? Next(int v) =>
+            v != outputId && readers.TryGetValue(v, out var list) && list.Count == 1 && list[0].Inputs.Length == 1 && list[0].Inputs[0] == v ? list[0] : null;
+
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var first = nodes[i];
+            if (first.Dead || first.Spec is not Conv2dSpec c0 || !ConvChainOp.Supports(c0.Geometry)) continue;
+            var stages = new List<ConvChainStage>();
+            var conv = first;
+            int value;
+            while (true)
+            {
+                var spec = (Conv2dSpec)conv.Spec;
+                conv.Dead = true;
+                value = conv.Output;
+                BatchNormSpec? norm = null;
+                bool relu = false;
+                Pool2dGeometry? pool = null;
+                if (Next(value) is { Spec: BatchNormSpec b } bn && (b.Training || b is { RunningMean: not null, RunningVar: not null }))
+                {
+                    norm = b;
+                    bn.Dead = true;
+                    value = bn.Output;
+                }
+                if (Next(value) is { Spec: ActivationSpec { Kind: ActivationKind.Relu } } r)
+                {
+                    relu = true;
+                    r.Dead = true;
+                    value = r.Output;
+                }
+                if (Next(value) is { Spec: MaxPool2dSpec m } mp && ConvChainOp.SupportsPool(m.Geometry))
+                {
+                    pool = m.Geometry;
+                    mp.Dead = true;
+                    value = mp.Output;
+                }
+                stages.Add(new ConvChainStage(spec, norm, relu, pool));
+                if (Next(value) is { Spec: Conv2dSpec c } nextConv && ConvChainOp.Supports(c.Geometry)) conv = nextConv;
+                else break;
+            }
+            nodes[i] = new GraphNode(new ConvChainSpec([.. stages]), first.Inputs, value);
         }
     }
 
@@ -248,6 +305,8 @@ internal static class PlanBuilder
             bool parameters = n.Spec switch
             {
                 Conv2dSpec c => c.Weight.RequiresGrad || c.Bias is { RequiresGrad: true },
+                ConvChainSpec chain => chain.Stages.Any(s => s.Conv.Weight.RequiresGrad || s.Conv.Bias is { RequiresGrad: true }
+                    || s.Norm?.Weight is { RequiresGrad: true } || s.Norm?.Bias is { RequiresGrad: true }),
                 BatchNormSpec b => b.Weight is { RequiresGrad: true } || b.Bias is { RequiresGrad: true },
                 LinearSpec l => l.Weight.RequiresGrad || l.Bias is { RequiresGrad: true },
                 EagerSpec => n.Traced!.Inputs.Where((t, i) => !n.Slots.Any(s => s.Slot == i)).Any(t => t.RequiresGrad),
@@ -296,12 +355,13 @@ internal static class PlanBuilder
             if (alias[v] != v && grad[alias[v]] is { } g && requires[v]) grad[v] = g;
     }
 
-    private static CompiledOp CreateOp(GraphNode n, List<Shape> shapes, bool differentiable, Dictionary<Tensor, BatchNormBase> norms)
+    private static CompiledOp CreateOp(GraphNode n, List<Shape> shapes, bool differentiable, bool inputRequiresGrad, Dictionary<Tensor, BatchNormBase> norms)
     {
         int x = n.Inputs.Length > 0 ? n.Inputs[0] : -1;
         return n.Spec switch
         {
-            Conv2dSpec c when n.Residual < 0 && DirectConv2dOp.Supports(c.Geometry) => new DirectConv2dOp(x, n.Output, c, differentiable, n.Fold, n.Relu),
+            ConvChainSpec chain => new ConvChainOp(x, n.Output, chain, differentiable, differentiable && inputRequiresGrad && x == 0,
+                b => b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean)),
             Conv2dSpec c => new Conv2dOp(x, n.Output, c, n.Fold, n.Residual, n.Relu),
             BatchNormSpec b => new BatchNormOp(x, n.Output, shapes[x], b, b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Relu),
             ActivationSpec a => new ActivationOp(x, n.Output, a.Kind),

@@ -1,0 +1,256 @@
+using CnnSharp.Kernels;
+using CnnSharp.Kernels.Direct;
+using CnnSharp.Modules;
+
+namespace CnnSharp.Compile.Ops;
+
+/// <summary>
+/// The planned state of one <see cref="ConvChainStage"/> inside a <see cref="ConvChainOp"/>: kernels, packed weights,
+/// the batch-norm affine map and backward coefficients, and the batch buffers backward reads.
+/// </summary>
+/// <remarks>
+/// Batch buffers (blocked, one image after another): <see cref="X"/>, the padded conv input (training plans only; the
+/// weight gradient reads it); <see cref="Y"/>, the conv output before batch norm (the stage's epilogue and its backward
+/// recompute everything else from it; inference plans keep it per thread unless batch statistics need the whole batch);
+/// <see cref="G"/>, the gradient of the stage's output (training plans only).
+/// </remarks>
+internal sealed unsafe class ConvChainLayer
+{
+    // Winograd (F(4x4, 3x3) or F(2x2, 5x5)) pays off only with enough output tiles to amortise the transforms.
+    private const int MinWinogradTiles = 16;
+
+    public ConvChainLayer(ConvChainStage stage, BatchNormBase? module, bool differentiable, bool firstWithInputGrad, int chunks, IsaLevel level)
+    {
+        Stage = stage;
+        Module = module;
+        var g = stage.Conv.Geometry;
+        Geometry = g;
+        Weight = stage.Conv.Weight;
+        Bias = stage.Conv.Bias;
+        Plan = new DirectConv2d(g.C, g.K, g.KH, g.PadTop, g.H, g.W, level);
+        Blocks = g.K / 16;
+        OutH = g.OutH;
+        OutW = g.OutW;
+        PoolH = stage.Pool is null ? OutH : OutH / 2;
+        PoolW = stage.Pool is null ? OutW : OutW / 2;
+        Wino = WinogradConv2d.For(Plan);
+        if (Wino is not null && Wino.TileRows * Wino.TileColumns < MinWinogradTiles) Wino = null;
+        Packed = new AlignedBuffer(Wino?.PackedLength ?? Plan.WeightLength);
+        if (Bias is not null) Bias16 = new AlignedBuffer(g.K);
+        Scale = new AlignedBuffer(g.K);
+        Shift = new AlignedBuffer(g.K);
+        Mean = new AlignedBuffer(g.K);
+        InvStd = new AlignedBuffer(g.K);
+        CoefA = new AlignedBuffer(g.K);
+        CoefB = new AlignedBuffer(g.K);
+        CoefC = new AlignedBuffer(g.K);
+        Scale.Span.Fill(1f);
+        CoefA.Span.Fill(1f);
+        Ones = new float[g.K];
+        Ones.AsSpan().Fill(1f);
+        SumDz = new double[g.K];
+        SumDzXhat = new double[g.K];
+        if (differentiable || stage.Norm is { Training: true }) Y = new AlignedBuffer(g.N * Plan.OutputImage);
+        Accumulators = [];
+        AccumulatorPointers = [];
+        if (!differentiable) return;
+        X = new AlignedBuffer(g.N * Plan.InputImage);
+        G = new AlignedBuffer(g.N * OutputImage);
+        Accumulators = [.. Enumerable.Range(0, chunks).Select(_ => new AlignedBuffer(Plan.WeightLength))];
+        AccumulatorPointers = [.. Accumulators.Select(a => (nint)a.Pointer)];
+        DyPadding = g.KH - 1 - g.PadTop;
+        DyRow = (OutW + 2 * DyPadding) * 16;
+        DyPlane = (OutH + 2 * DyPadding) * DyRow;
+        if (g.C % 16 == 0 || firstWithInputGrad)
+        {
+            // A single-channel input's gradient runs as a 16-channel one whose weights are zero beyond channel 0.
+            DxPlan = new DirectConv2d(g.K, Math.Max(16, g.C), g.KH, DyPadding, OutH, OutW, level);
+            if (g.C == 1) PaddedWeight = new float[g.K * 16 * g.KH * g.KW];
+            else if (Wino is not null) WinoDx = WinogradConv2d.ForBackwardInput(Wino);
+            PackedT = new AlignedBuffer(WinoDx?.PackedLength ?? DxPlan.WeightLength);
+        }
+    }
+
+    public ConvChainStage Stage { get; }
+    public BatchNormBase? Module { get; }
+    public Conv2dGeometry Geometry { get; }
+    public Tensor Weight { get; }
+    public Tensor? Bias { get; }
+    public DirectConv2d Plan { get; }
+    public WinogradConv2d? Wino { get; }
+    public DirectConv2d? DxPlan { get; }
+    public WinogradConv2d? WinoDx { get; }
+    public float[]? PaddedWeight { get; }
+    public AlignedBuffer Packed { get; }
+    public AlignedBuffer? PackedT { get; }
+    public AlignedBuffer? Bias16 { get; }
+    public AlignedBuffer Scale { get; }
+    public AlignedBuffer Shift { get; }
+    public AlignedBuffer Mean { get; }
+    public AlignedBuffer InvStd { get; }
+    public AlignedBuffer CoefA { get; }
+    public AlignedBuffer CoefB { get; }
+    public AlignedBuffer CoefC { get; }
+    public float[] Ones { get; }
+    public double[] SumDz { get; }
+    public double[] SumDzXhat { get; }
+    public AlignedBuffer? Y { get; }
+    public AlignedBuffer? X { get; }
+    public AlignedBuffer? G { get; }
+    public AlignedBuffer[] Accumulators { get; }
+    public nint[] AccumulatorPointers { get; }
+
+    /// <summary>Output channel blocks (K/16).</summary>
+    public int Blocks { get; }
+    public int OutH { get; }
+    public int OutW { get; }
+
+    /// <summary>The stage's output size (after pooling, floor).</summary>
+    public int PoolH { get; }
+    public int PoolW { get; }
+
+    /// <summary>Floats of one image of the stage's output (blocked).</summary>
+    public int OutputImage => Geometry.K * PoolH * PoolW;
+
+    /// <summary>The padded conv output gradient (the input-gradient plan's input layout): padding, row and plane strides.</summary>
+    public int DyPadding { get; }
+    public int DyRow { get; }
+    public int DyPlane { get; }
+    public int DyImage => Blocks * DyPlane;
+
+    public bool TrainNorm => Stage.Norm is { Training: true };
+
+    /// <summary>Backward needs the batch sums of dz and dz·xhat: training-mode batch norm, or affine parameters that learn.</summary>
+    public bool NeedsPassA => Stage.Norm is { } n && (n.Training || n.Weight is { RequiresGrad: true } || n.Bias is { RequiresGrad: true });
+
+    public string Name
+    {
+        get
+        {
+            var g = Geometry;
+            string norm = Stage.Norm is null ? "" : Stage.Norm.Training ? "+BatchNorm" : "+BatchNorm(running stats)";
+            return $"Conv2d {(Wino is null ? "direct" : "winograd")} {g.C}->{g.K} {g.KH}x{g.KW}{norm}{(Stage.Relu ? "+ReLU" : "")}{(Stage.Pool is null ? "" : "+MaxPool2x2")}";
+        }
+    }
+
+    /// <summary>Packs the forward weights and the bias; with <paramref name="inputGradient"/>, the input-gradient weights too.</summary>
+    public void PackWeights(bool inputGradient)
+    {
+        if (Wino is not null) Wino.PackWeights(Weight.Data, transposeAndFlip: false, Packed.Pointer);
+        else Plan.PackWeights(Weight.Data, transposeAndFlip: false, Packed.Pointer);
+        Bias?.Data.CopyTo(Bias16!.Span);
+        if (!inputGradient || DxPlan is null) return;
+        if (WinoDx is not null) WinoDx.PackWeights(Weight.Data, transposeAndFlip: true, PackedT!.Pointer);
+        else if (PaddedWeight is null) DxPlan.PackWeights(Weight.Data, transposeAndFlip: true, PackedT!.Pointer);
+        else
+        {
+            int taps = Geometry.KH * Geometry.KW;
+            var w = Weight.Data;
+            for (int k = 0; k < Geometry.K; k++) w.Slice(k * taps, taps).CopyTo(PaddedWeight.AsSpan(k * 16 * taps, taps));
+            DxPlan.PackWeights(PaddedWeight, transposeAndFlip: true, PackedT!.Pointer);
+        }
+    }
+
+    /// <summary>The affine map of evaluation-mode batch norm (running statistics), as <see cref="BatchNormOp"/> computes it.</summary>
+    public void SetRunningAffine()
+    {
+        var n = Stage.Norm!;
+        ReadOnlySpan<float> rm = n.RunningMean!.Data, rv = n.RunningVar!.Data;
+        ReadOnlySpan<float> gamma = n.Weight is null ? Ones : n.Weight.Data, beta = n.Bias is null ? default : n.Bias.Data;
+        for (int c = 0; c < Geometry.K; c++)
+        {
+            float invStd = (float)(1.0 / Math.Sqrt((double)rv[c] + n.Eps));
+            Mean.Span[c] = rm[c];
+            InvStd.Span[c] = invStd;
+            float scale = gamma[c] * invStd;
+            Scale.Span[c] = scale;
+            Shift.Span[c] = (beta.IsEmpty ? 0f : beta[c]) - rm[c] * scale;
+            CoefA.Span[c] = scale;
+        }
+    }
+
+    // The chunk sums: per chunk, three runs of `stride` doubles (sum and sum of squares, or the pass-A sums; the conv
+    // bias gradient).
+
+    /// <summary>
+    /// Training-mode batch norm: batch mean and variance from the per-chunk sums (in chunk order), the affine map, and the
+    /// running-statistics update of <c>F.BatchNorm</c>/<see cref="BatchNormBase"/> (momentum, or the cumulative average
+    /// when momentum is null; unbiased variance in running_var; num_batches_tracked).
+    /// </summary>
+    public void FinishStatistics(ReadOnlySpan<nint> chunkSums, int chunks, int stride)
+    {
+        var n = Stage.Norm!;
+        bool update = Module is { TrackRunningStats: true };
+        float steps = update ? Module!.NumBatchesTracked!.Data[0] + 1 : 0;
+        float momentum = Module is null ? n.Momentum : Module.Momentum ?? (update ? 1f / steps : 0f);
+        double count = (double)Geometry.N * OutH * OutW;
+        ReadOnlySpan<float> gamma = n.Weight is null ? Ones : n.Weight.Data, beta = n.Bias is null ? default : n.Bias.Data;
+        int k = Geometry.K;
+        for (int c = 0; c < k; c++)
+        {
+            double s = 0, q = 0;
+            for (int i = 0; i < chunks; i++)
+            {
+                s += ((double*)chunkSums[i])[c];
+                q += ((double*)chunkSums[i])[stride + c];
+            }
+            double mean = s / count, variance = Math.Max(0, q / count - mean * mean), invStd = 1.0 / Math.Sqrt(variance + n.Eps);
+            Mean.Span[c] = (float)mean;
+            InvStd.Span[c] = (float)invStd;
+            float scale = (float)(gamma[c] * invStd);
+            Scale.Span[c] = scale;
+            Shift.Span[c] = (float)((beta.IsEmpty ? 0.0 : beta[c]) - mean * scale);
+            float runMean = n.RunningMean?.Data[c] ?? 0f, runVar = n.RunningVar?.Data[c] ?? 0f;
+            BatchNormKernels.UpdateRunningStatistics(ref runMean, ref runVar, mean, variance, count, momentum);
+            if (n.RunningMean is { } rm) rm.Data[c] = runMean;
+            if (n.RunningVar is { } rv) rv.Data[c] = runVar;
+        }
+        if (update) Module!.NumBatchesTracked!.Data[0] = steps;
+    }
+
+    /// <summary>
+    /// Batch-norm parameter gradients (added into <c>Grad</c>) and pass B's coefficients from the per-chunk pass-A sums;
+    /// evaluation-mode batch norm keeps dx = scale·dz.
+    /// </summary>
+    public void FinishBackward(ReadOnlySpan<nint> chunkSums, int chunks, int stride)
+    {
+        var n = Stage.Norm!;
+        int k = Geometry.K;
+        SumDz.AsSpan().Clear();
+        SumDzXhat.AsSpan().Clear();
+        for (int i = 0; i < chunks; i++)
+            for (int c = 0; c < k; c++)
+            {
+                SumDz[c] += ((double*)chunkSums[i])[c];
+                SumDzXhat[c] += ((double*)chunkSums[i])[stride + c];
+            }
+        if (n.Weight is { RequiresGrad: true } w)
+        {
+            var gw = w.Grad!.Data;
+            for (int c = 0; c < k; c++) gw[c] += (float)SumDzXhat[c];
+        }
+        if (n.Bias is { RequiresGrad: true } b)
+        {
+            var gb = b.Grad!.Data;
+            for (int c = 0; c < k; c++) gb[c] += (float)SumDz[c];
+        }
+        if (n.Training)
+            BnReluPool.BackwardCoefficients(n.Weight is null ? Ones : n.Weight.Data, Mean.Span, InvStd.Span, SumDz, SumDzXhat,
+                (double)Geometry.N * OutH * OutW, CoefA.Span, CoefB.Span, CoefC.Span);
+    }
+
+    /// <summary>Adds the chunks' weight gradients (in chunk order) and bias gradient sums into the parameters' <c>Grad</c>.</summary>
+    public void ReduceConvGradient(ReadOnlySpan<nint> chunkSums, int chunks, int stride)
+    {
+        if (Weight.RequiresGrad) Plan.UnpackWeightGrad(AccumulatorPointers.AsSpan(0, chunks), Weight.Grad!.Data, accumulate: true);
+        if (Bias is not { RequiresGrad: true }) return;
+        var db = Bias.Grad!.Data;
+        int k = Geometry.K;
+        for (int c = 0; c < k; c++)
+        {
+            double s = 0;
+            for (int i = 0; i < chunks; i++) s += ((double*)chunkSums[i])[2 * stride + c];
+            db[c] += (float)s;
+        }
+    }
+}

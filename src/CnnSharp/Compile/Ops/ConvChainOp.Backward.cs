@@ -1,0 +1,86 @@
+using CnnSharp.Kernels.Direct;
+
+namespace CnnSharp.Compile.Ops;
+
+/// <summary>The backward phases of <see cref="ConvChainOp"/> (see its remarks).</summary>
+internal sealed unsafe partial class ConvChainOp
+{
+    public override void Backward(ExecutionPlan plan)
+    {
+        BeginStep(plan);
+        _inputGrad = plan.Grad[Inputs[0]] is not null;
+        for (int s = 0; s < _layers.Length; s++) _layers[s].PackWeights(inputGradient: s > 0 || _inputGrad);
+        int last = _layers.Length - 1;
+        _phase = _layers.Length;
+        Run(_backward);
+        if (_layers[last].Stage.Norm is not null) _layers[last].FinishBackward(_chunkStatPointers, _chunks, _statStride);
+        for (_phase = last; _phase >= 0; _phase--)
+        {
+            Run(_backward);
+            _layers[_phase].ReduceConvGradient(_chunkStatPointers, _chunks, _statStride);
+            if (_phase > 0 && _layers[_phase - 1].Stage.Norm is not null) _layers[_phase - 1].FinishBackward(_chunkStatPointers, _chunks, _statStride);
+        }
+    }
+
+    private void BackwardChunk(int chunk, int thread)
+    {
+        var ts = _threads[thread];
+        double* stats = (double*)_chunkStats[chunk].Pointer;
+        new Span<double>(stats, 3 * _statStride).Clear();
+        var (start, end) = Chunk(chunk);
+        int s = _phase;
+        if (s == _layers.Length)
+        {
+            // The chain output's gradient, blocked, then the last stage's pass A.
+            var l = _layers[s - 1];
+            int q = l.PoolH * l.PoolW;
+            fixed (float* gy = _exec!.Grad[Output])
+            {
+                for (int n = start; n < end; n++)
+                {
+                    float* g = l.G!.Pointer + (long)n * l.OutputImage;
+                    BlockedLayout.FromChannelMajor(gy + (long)n * l.Geometry.K * q, g, l.Geometry.K, q);
+                    PassA(l, n, g, stats);
+                }
+            }
+            return;
+        }
+        var layer = _layers[s];
+        var acc = layer.Accumulators[chunk];
+        if (layer.Weight.RequiresGrad) acc.Clear();
+        float* dy = ts.Dy[s].Pointer;
+        float* interior = dy + layer.DyPadding * layer.DyRow + layer.DyPadding * 16;
+        var p = layer.Plan;
+        fixed (float* gx = _exec!.Grad[Inputs[0]])
+        {
+            for (int n = start; n < end; n++)
+            {
+                BnReluPool.BackwardInput(_level, layer.Stage.Relu, layer.Stage.Pool is not null, layer.Y!.Pointer + (long)n * p.OutputImage, layer.Blocks,
+                    layer.OutH, layer.OutW, layer.Scale.Pointer, layer.Shift.Pointer, layer.G!.Pointer + (long)n * layer.OutputImage,
+                    layer.PoolH * layer.PoolW * 16, layer.PoolW * 16, layer.CoefA.Pointer, layer.CoefB.Pointer, layer.CoefC.Pointer,
+                    interior, layer.DyPlane, layer.DyRow, stats + 2 * _statStride);
+                if (layer.Weight.RequiresGrad) p.WeightGradImage(layer.X!.Pointer + (long)n * p.InputImage, interior, layer.DyPlane, layer.DyRow, acc.Pointer);
+                if (s == 0 && !_inputGrad) continue;
+                var dxPlan = layer.DxPlan!;
+                float* dx = s > 0 ? _layers[s - 1].G!.Pointer + (long)n * _layers[s - 1].OutputImage : ts.Dx!.Pointer;
+                if (layer.WinoDx is not null)
+                    layer.WinoDx.ForwardImage(dy, layer.PackedT!.Pointer, null, dx, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false, ts.Winograd.Pointer);
+                else dxPlan.ForwardImage(dy, layer.PackedT!.Pointer, null, dx, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false);
+                if (s > 0) PassA(_layers[s - 1], n, dx, stats);
+                else
+                {
+                    var g = layer.Geometry;
+                    BlockedLayout.ToChannelMajor(dx, gx + (long)n * g.C * g.H * g.W, g.C, g.H * g.W, accumulate: true);
+                }
+            }
+        }
+    }
+
+    // Pass A of a stage's batch norm for image n, given the gradient of the stage's output.
+    private void PassA(ConvChainLayer l, int n, float* g, double* stats)
+    {
+        if (!l.NeedsPassA) return;
+        BnReluPool.BackwardStats(_level, l.Stage.Relu, l.Stage.Pool is not null, l.Y!.Pointer + (long)n * l.Plan.OutputImage, l.Blocks, l.OutH, l.OutW,
+            l.Scale.Pointer, l.Shift.Pointer, l.Mean.Pointer, l.InvStd.Pointer, g, l.PoolH * l.PoolW * 16, l.PoolW * 16, stats, stats + _statStride);
+    }
+}

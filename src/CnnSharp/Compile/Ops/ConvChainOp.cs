@@ -1,0 +1,213 @@
+using CnnSharp.Kernels;
+using CnnSharp.Kernels.Direct;
+using CnnSharp.Modules;
+
+namespace CnnSharp.Compile.Ops;
+
+/// <summary>
+/// A chain of direct-kernel convolution stages, each conv [+ batch norm] [+ ReLU] [+ 2x2/2 max pool], with the
+/// activations channel-blocked from the chain's NCHW input to its NCHW output: the generalisation of the seed ConvNet's
+/// hand-fused engine to any such chain.
+/// </summary>
+/// <remarks>
+/// <para>Forward, one step per stage and a last one: step s writes stage s − 1's epilogue (batch norm as an affine map,
+/// ReLU, pooling: <see cref="BnReluPool"/>) straight into conv s's padded blocked input (phase 0 copies the NCHW input
+/// there) and runs conv s (direct or Winograd), whose epilogue adds the batch-norm sums; after a training-mode batch
+/// norm's step the batch statistics are finished and the running statistics updated (a barrier: the steps in between
+/// run image by image in one parallel phase); the last step writes the last epilogue as NCHW.</para>
+/// <para>Backward, from the last stage down: pass A of a training-mode batch norm (sums of dz and dz·xhat, the pooling
+/// argmax and ReLU mask recomputed from the pre-norm conv output), then per stage pass B (the input gradient of the
+/// epilogue, written into the padded layout of the conv's input-gradient kernel), the weight gradient, and the conv's
+/// input gradient, which is the previous stage's output gradient, followed at once by that stage's pass A. The chain
+/// input's gradient is computed only when the plan has one.</para>
+/// <para>Threads: the batch is cut into a fixed number of image chunks (about <see cref="ImagesPerChunk"/> images each,
+/// a function of the batch size only) that the worker pool's threads claim dynamically; each chunk has its own
+/// statistics and weight-gradient accumulators, summed in chunk order, so every result is bit-identical for any thread
+/// count.</para>
+/// <para>Memory: per stage, in training plans, the conv output before batch norm, the padded conv input and the output
+/// gradient for the batch; per thread one image of scratch. Inference plans keep conv inputs and outputs per thread,
+/// except the conv output before a training-mode batch norm (its batch statistics come first).</para>
+/// </remarks>
+internal sealed unsafe partial class ConvChainOp : CompiledOp
+{
+    /// <summary>Images per work chunk (the seed engine's measured balance of idle tail against accumulator cost).</summary>
+    internal const int ImagesPerChunk = 5;
+
+    private readonly ConvChainLayer[] _layers;
+    private readonly IsaLevel _level;
+    private readonly int _n, _chunks, _statStride;
+    private readonly AlignedBuffer[] _chunkStats;
+    private readonly nint[] _chunkStatPointers;
+    private readonly bool _differentiable;
+    private readonly Action<int, int> _forward, _backward;
+    private ThreadScratch[] _threads = [];
+    private ExecutionPlan? _exec;
+    private int _phase, _phaseEnd, _active;
+    private bool _inputGrad;
+
+    public ConvChainOp(int input, int output, ConvChainSpec spec, bool differentiable, bool inputRequiresGrad, Func<BatchNormSpec, BatchNormBase?> modules)
+        : base([input], output)
+    {
+        _level = Isa.Level;
+        _differentiable = differentiable;
+        _n = spec.Stages[0].Conv.Geometry.N;
+        _chunks = (_n + ImagesPerChunk - 1) / ImagesPerChunk;
+        _layers = [.. spec.Stages.Select((s, i) => new ConvChainLayer(s, s.Norm is null ? null : modules(s.Norm), differentiable,
+            i == 0 && inputRequiresGrad, _chunks, _level))];
+        _statStride = (_layers.Max(l => l.Geometry.K) + 7) / 8 * 8;
+        // Doubles on the pinned heap (an AlignedBuffer of twice the floats): sums, sums of squares / pass-A sums, bias gradient.
+        _chunkStats = [.. Enumerable.Range(0, _chunks).Select(_ => new AlignedBuffer(2 * 3 * _statStride))];
+        _chunkStatPointers = [.. _chunkStats.Select(b => (nint)b.Pointer)];
+        _forward = ForwardChunk;
+        _backward = BackwardChunk;
+    }
+
+    /// <summary>Whether a convolution can be a chain stage: one group, stride 1, dilation 1, a square kernel, the same
+    /// padding on every side and at most kernel − 1, C = 1 or a multiple of 16, K a multiple of 16.</summary>
+    public static bool Supports(in Conv2dGeometry g) =>
+        g.Groups == 1 && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.KH == g.KW
+        && g.PadTop == g.PadLeft && g.PadTop == g.PadBottom && g.PadTop == g.PadRight && g.PadTop <= g.KH - 1
+        && (g.C == 1 || g.C % 16 == 0) && g.K % 16 == 0 && g.OutH > 0 && g.OutW > 0;
+
+    /// <summary>Whether a max pooling can end a chain stage: 2x2, stride 2, no padding or dilation, floor mode.</summary>
+    public static bool SupportsPool(in Pool2dGeometry g) =>
+        g.KH == 2 && g.KW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0
+        && g.DilationH == 1 && g.DilationW == 1 && !g.CeilMode && g.OutH > 0 && g.OutW > 0;
+
+    public override string Name => "ConvChain[" + string.Join(" | ", _layers.Select(l => l.Name)) + "]";
+
+    public override IEnumerable<Tensor> Parameters =>
+        _layers.SelectMany(l => new[] { l.Weight, l.Bias, l.Stage.Norm?.Weight, l.Stage.Norm?.Bias }).Where(t => t is not null).Cast<Tensor>();
+
+    private (int Start, int End) Chunk(int chunk) => ((int)((long)_n * chunk / _chunks), (int)((long)_n * (chunk + 1) / _chunks));
+
+    private void Run(Action<int, int> body) => WorkerPool.Shared.RunDynamic(_active, _chunks, body);
+
+    private void BeginStep(ExecutionPlan plan)
+    {
+        _exec = plan;
+        _active = Math.Max(1, Math.Min(Parallelism.MaxThreads, _chunks));
+        if (_active > _threads.Length)
+        {
+            var grown = new ThreadScratch[_active];
+            Array.Copy(_threads, grown, _threads.Length);
+            for (int t = _threads.Length; t < _active; t++) grown[t] = new ThreadScratch(_layers, _differentiable);
+            _threads = grown;
+        }
+    }
+
+    public override void Forward(ExecutionPlan plan)
+    {
+        BeginStep(plan);
+        foreach (var l in _layers)
+        {
+            l.PackWeights(inputGradient: false);
+            if (l.Stage.Norm is { Training: false }) l.SetRunningAffine();
+        }
+        // Step j < L writes conv j's input and runs conv j; step L writes the chain's output. Only a training-mode batch
+        // norm needs a barrier (its batch statistics) before the next step, so the steps in between share one phase.
+        for (int a = 0, b; a <= _layers.Length; a = b + 1)
+        {
+            for (b = a; b < _layers.Length && !_layers[b].TrainNorm; b++) { }
+            (_phase, _phaseEnd) = (a, b);
+            Run(_forward);
+            if (b < _layers.Length) _layers[b].FinishStatistics(_chunkStatPointers, _chunks, _statStride);
+        }
+    }
+
+    private void ForwardChunk(int chunk, int thread)
+    {
+        var ts = _threads[thread];
+        double* stats = (double*)_chunkStats[chunk].Pointer;
+        var (start, end) = Chunk(chunk);
+        if (_phaseEnd < _layers.Length) new Span<double>(stats, 2 * _statStride).Clear();
+        fixed (float* input = _exec!.Data[Inputs[0]], output = _exec.Data[Output])
+        {
+            for (int n = start; n < end; n++)
+                for (int s = _phase; s <= _phaseEnd; s++) ForwardStep(s, n, ts, stats, input, output);
+        }
+    }
+
+    private void ForwardStep(int s, int n, ThreadScratch ts, double* stats, float* input, float* output)
+    {
+        var layer = s < _layers.Length ? _layers[s] : null;
+        float* x = layer is null ? null : _differentiable ? layer.X!.Pointer + (long)n * layer.Plan.InputImage : ts.Inputs[s].Pointer;
+        if (s == 0)
+        {
+            var g = layer!.Geometry;
+            BlockedLayout.ToPaddedInput(input + (long)n * g.C * g.H * g.W, layer.Plan, x, 0, g.C);
+        }
+        else
+        {
+            var prev = _layers[s - 1];
+            float* y = PreNorm(s - 1, n, ts);
+            if (layer is null)
+            {
+                // The chain's output: the last epilogue as one blocked image, then PyTorch's (C, H, W) order.
+                int q = prev.PoolH * prev.PoolW;
+                BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
+                    prev.Shift.Pointer, ts.Output.Pointer, q * 16, prev.PoolW * 16);
+                BlockedLayout.ToChannelMajor(ts.Output.Pointer, output + (long)n * prev.Geometry.K * q, prev.Geometry.K, q);
+                return;
+            }
+            var p = layer.Plan;
+            BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
+                prev.Shift.Pointer, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow);
+        }
+        ConvolveImage(layer, x, PreNorm(s, n, ts), ts, layer.TrainNorm ? stats : null);
+    }
+
+    // Stage s's conv output for image n: in the batch buffer, or (inference plans, no batch statistics) per thread.
+    private float* PreNorm(int s, int n, ThreadScratch ts) =>
+        _layers[s].Y is { } y ? y.Pointer + (long)n * _layers[s].Plan.OutputImage : ts.PreNorm[s].Pointer;
+
+    private void ConvolveImage(ConvChainLayer layer, float* x, float* y, ThreadScratch ts, double* stats)
+    {
+        var p = layer.Plan;
+        float* bias = layer.Bias16 is null ? null : layer.Bias16.Pointer;
+        float* sum = null, sumSq = null;
+        if (stats != null)
+        {
+            ts.Sum.Clear();
+            ts.SumSq.Clear();
+            sum = ts.Sum.Pointer;
+            sumSq = ts.SumSq.Pointer;
+        }
+        if (layer.Wino is not null)
+            layer.Wino.ForwardImage(x, layer.Packed.Pointer, bias, y, p.OutputPlane, p.OutWidth * 16, sum, sumSq, relu: false, ts.Winograd.Pointer);
+        else p.ForwardImage(x, layer.Packed.Pointer, bias, y, p.OutputPlane, p.OutWidth * 16, sum, sumSq, relu: false);
+        if (stats == null) return;
+        for (int c = 0; c < p.OutChannels; c++)
+        {
+            stats[c] += sum[c];
+            stats[_statStride + c] += sumSq[c];
+        }
+    }
+
+    /// <summary>One thread's per-image scratch (its contents never outlive one image; padded borders stay zero).</summary>
+    private sealed class ThreadScratch
+    {
+        public ThreadScratch(ConvChainLayer[] layers, bool differentiable)
+        {
+            int k = layers.Max(l => l.Geometry.K);
+            Sum = new AlignedBuffer(k);
+            SumSq = new AlignedBuffer(k);
+            var last = layers[^1];
+            Output = new AlignedBuffer(last.OutputImage);
+            Winograd = new AlignedBuffer(layers.Max(l => Math.Max(l.Wino?.ScratchLength ?? 0, l.WinoDx?.ScratchLength ?? 0)));
+            Inputs = differentiable ? [] : [.. layers.Select(l => new AlignedBuffer(l.Plan.InputImage))];
+            PreNorm = [.. layers.Select(l => new AlignedBuffer(l.Y is null ? l.Plan.OutputImage : 0))];
+            Dy = differentiable ? [.. layers.Select(l => new AlignedBuffer(l.DyImage))] : [];
+            Dx = differentiable && layers[0].DxPlan is { } dx ? new AlignedBuffer(dx.OutputImage) : null;
+        }
+
+        public AlignedBuffer Sum { get; }
+        public AlignedBuffer SumSq { get; }
+        public AlignedBuffer Output { get; }
+        public AlignedBuffer Winograd { get; }
+        public AlignedBuffer[] Inputs { get; }
+        public AlignedBuffer[] PreNorm { get; }
+        public AlignedBuffer[] Dy { get; }
+        public AlignedBuffer? Dx { get; }
+    }
+}

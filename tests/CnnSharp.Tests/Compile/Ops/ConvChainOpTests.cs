@@ -1,0 +1,261 @@
+using CnnSharp.Compile;
+using CnnSharp.Compile.Ops;
+using CnnSharp.Functional;
+using CnnSharp.Kernels;
+using CnnSharp.Models;
+using CnnSharp.Modules;
+using CnnSharp.Training.Fast;
+using Xunit;
+
+namespace CnnSharp.Tests.Compile.Ops;
+
+/// <summary>
+/// The fused conv chain (<see cref="ConvChainOp"/>) against the eager modules for every stage shape it takes (batch norm
+/// in training or evaluation mode or none, ReLU or none, pooling or none, single- and 16k-channel inputs, 3x3 and 5x5
+/// kernels, padding 0 to k − 1, odd sizes under pooling, batches not divisible by the chunk size), against the seed
+/// engine, across thread counts, and for allocation.
+/// </summary>
+/// <remarks>Gradients are compared by relative L2 error per tensor (as in <see cref="RandomStackTests"/>): both sides
+/// round differently, so a value within rounding of a ReLU or pooling kink may legitimately take the other branch.</remarks>
+public sealed class ConvChainOpTests
+{
+    /// <summary>One stage: output channels, kernel, padding, batch norm (0 none, 1 momentum 0.1, 2 cumulative average,
+    /// 3 without affine parameters), ReLU, 2x2 max pooling.</summary>
+    public readonly record struct StageShape(int K, int Kernel, int Pad, int Norm, bool Relu, bool Pool);
+
+    public static TheoryData<string> Chains => new()
+    {
+        "1x28 b7: 16 k5 p2 bn relu pool; 32 k5 p2 bn relu pool",     // the seed ConvNet's shape, 7 images (chunks of 3 and 4)
+        "16x11 b6: 16 k3 p1 - relu -; 32 k3 p0 bn - pool",           // odd size into a floor pool (9 -> 4)
+        "1x13 b4: 16 k3 p0 bn2 - pool; 16 k5 p4 - - -",               // cumulative-average momentum, odd pool, padding k - 1
+        "16x10 b3: 16 k5 p2 bn3 relu -; 16 k3 p1 bn relu pool; 32 k3 p1 - - pool",
+        "32x8 b5: 16 k3 p2 - - -",                                    // a single bare conv
+    };
+
+    private static (int C, int Size, int N, StageShape[] Stages) Parse(string spec)
+    {
+        var head = spec.Split(':')[0].Split(' ');
+        var cs = head[0].Split('x');
+        var stages = spec.Split(':')[1].Split(';').Select(s =>
+        {
+            var t = s.Trim().Split(' ');
+            int norm = t[3] switch { "bn" => 1, "bn2" => 2, "bn3" => 3, _ => 0 };
+            return new StageShape(int.Parse(t[0]), int.Parse(t[1][1..]), int.Parse(t[2][1..]), norm, t[4] == "relu", t[5] == "pool");
+        }).ToArray();
+        return (int.Parse(cs[0]), int.Parse(cs[1]), int.Parse(head[1][1..]), stages);
+    }
+
+    private static Module Build(string spec, ulong seed, out int[] shape)
+    {
+        var (c, size, n, stages) = Parse(spec);
+        shape = [n, c, size, size];
+        var g = new Generator(seed);
+        var layers = new List<Module>();
+        foreach (var s in stages)
+        {
+            layers.Add(new Conv2d(c, s.K, s.Kernel, padding: s.Pad, bias: s.Norm != 3, generator: g));
+            size = size + 2 * s.Pad - s.Kernel + 1;
+            if (s.Norm > 0) layers.Add(new BatchNorm2d(s.K, momentum: s.Norm == 2 ? null : 0.1f, affine: s.Norm != 3));
+            if (s.Relu) layers.Add(new ReLU());
+            if (s.Pool)
+            {
+                layers.Add(new MaxPool2d(2));
+                size /= 2;
+            }
+            c = s.K;
+        }
+        layers.Add(new Flatten());
+        layers.Add(new Linear(c * size * size, 5, generator: g));
+        return new Sequential([.. layers]);
+    }
+
+    private static (Module Eager, Module Compiled, int[] Shape) Pair(string spec)
+    {
+        var eager = Build(spec, 11, out var shape);
+        var compiled = Build(spec, 11, out _);
+        TestNets.CopyState(eager, compiled);
+        return (eager, compiled, shape);
+    }
+
+    private static int[] Labels(int n) => [.. Enumerable.Range(0, n).Select(i => (i * 3 + 1) % 5)];
+
+    private static double RelativeError(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double diff = 0, norm = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            diff += Math.Pow(expected[i] - actual[i], 2);
+            norm += Math.Pow(expected[i], 2);
+        }
+        return Math.Sqrt(diff) / Math.Max(Math.Sqrt(norm), 1e-3);
+    }
+
+    private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double limit, string what)
+    {
+        double e = RelativeError(expected, actual);
+        Assert.True(e < limit, $"{what}: relative error {e:E2}");
+    }
+
+    private static void AssertGradients(Module eager, Module compiled, string what)
+    {
+        var cp = compiled.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
+        foreach (var (key, p) in eager.NamedParameters()) AssertClose(p.Grad!.Data, cp[key].Grad!.Data, 2e-3, $"{what} grad {key}");
+    }
+
+    [Theory, MemberData(nameof(Chains))]
+    public void Train_steps_match_eager_gradients_and_running_stats(string spec)
+    {
+        var (eager, m, shape) = Pair(spec);
+        var compiled = m.Compile(shape);
+        Assert.Null(compiled.FallbackReason);
+        string plan = compiled.Describe(shape);
+        Assert.Contains("ConvChain[", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("BatchNorm(batch stats) ->", plan, StringComparison.Ordinal); // every norm inside the chain
+        var labels = Labels(shape[0]);
+        for (int step = 0; step < 3; step++)
+        {
+            var x = Tensor.Randn(new Generator((ulong)(30 + step)), shape);
+            eager.ZeroGrad();
+            var loss = F.CrossEntropy(eager.Forward(x), labels);
+            loss.Backward();
+            float compiledLoss = compiled.TrainStep(x, labels);
+            Assert.True(Math.Abs(loss.Item() - compiledLoss) <= 1e-4 * Math.Max(1, Math.Abs(loss.Item())), $"step {step}: loss {loss.Item()} vs {compiledLoss}");
+            AssertGradients(eager, m, $"step {step}");
+            foreach (var ((_, p), (_, q)) in eager.NamedParameters().Zip(m.NamedParameters()))
+            {
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(p.Grad!.Data, -0.05f, p.Data, p.Data);
+                p.Data.CopyTo(q.Data);
+            }
+        }
+        // An inference plan in training mode: batch statistics (and a running-statistics update) without backward.
+        using (CnnSharp.Autograd.GradMode.NoGrad())
+        {
+            var x = Tensor.Randn(new Generator(40), shape);
+            AssertClose(eager.Forward(x).Data, compiled.Forward(x).Data, 1e-4, "no-grad training-mode output");
+        }
+        var buffers = m.NamedBuffers().ToDictionary(b => b.Key, b => b.Value);
+        foreach (var (key, b) in eager.NamedBuffers()) AssertClose(b.Data, buffers[key].Data, 1e-4, $"buffer {key}");
+
+        // Evaluation mode: running statistics as an affine map, in an inference plan and in a training plan.
+        eager.Eval();
+        m.Eval();
+        var probe = Tensor.Randn(new Generator(5), shape);
+        using (CnnSharp.Autograd.GradMode.NoGrad())
+            AssertClose(eager.Forward(probe).Data, compiled.Forward(probe).Data, 1e-4, "eval output");
+        Assert.Contains("ConvChain[", compiled.Describe(shape), StringComparison.Ordinal);
+        eager.ZeroGrad();
+        F.CrossEntropy(eager.Forward(probe), labels).Backward();
+        compiled.TrainStep(probe, labels);
+        AssertGradients(eager, m, "eval-mode step");
+    }
+
+    [Theory, MemberData(nameof(Chains))]
+    public void Input_gradient_matches_eager(string spec)
+    {
+        var (eager, m, shape) = Pair(spec);
+        var compiled = m.Compile();
+        var x = Tensor.Randn(new Generator(4), shape).RequiresGrad_();
+        var xc = x.Detach().RequiresGrad_();
+        var labels = Labels(shape[0]);
+        F.CrossEntropy(eager.Forward(x), labels).Backward();
+        F.CrossEntropy(compiled.Forward(xc), labels).Backward();
+        Assert.Null(compiled.FallbackReason);
+        AssertClose(x.Grad!.Data, xc.Grad!.Data, 2e-3, "input grad");
+        AssertGradients(eager, m, "autograd");
+    }
+
+    [Fact]
+    public void Seed_convnet_and_vgg_small_run_their_convolutions_as_chains()
+    {
+        string convnet = new ConvNet(generator: new Generator(1)).Compile().Describe(4, 1, 28, 28);
+        Assert.Contains("ConvChain[Conv2d direct 1->16 5x5+BatchNorm+ReLU+MaxPool2x2 | Conv2d", convnet, StringComparison.Ordinal);
+        Assert.Contains("16->32 5x5+BatchNorm+ReLU+MaxPool2x2]", convnet, StringComparison.Ordinal);
+        string vgg = new VggSmall(generator: new Generator(1)).Compile().Describe(2, 3, 32, 32);
+        // The 3-channel stem takes the GEMM; the four 32k-channel convs form one chain.
+        Assert.Contains("32->32 3x3+BatchNorm+ReLU+MaxPool2x2 | Conv2d", vgg, StringComparison.Ordinal);
+        Assert.Contains("64->128 3x3+BatchNorm+ReLU]", vgg, StringComparison.Ordinal);
+        Assert.Single(vgg.Split(Environment.NewLine), l => l.StartsWith("ConvChain[", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Train_step_matches_the_seed_engine()
+    {
+        var model = new ConvNet(generator: new Generator(5));
+        var twin = new ConvNet(generator: new Generator(5));
+        TestNets.CopyState(model, twin);
+        var engine = new ConvNetEngine(twin.StateDict());
+        var compiled = model.Compile();
+        var labels = Enumerable.Range(0, 12).Select(i => (i * 7 + 2) % 10).ToArray();
+        for (int step = 0; step < 2; step++)
+        {
+            var x = Tensor.Randn(new Generator((ulong)(60 + step)), 12, 1, 28, 28);
+            float a = compiled.TrainStep(x, labels), b = engine.TrainStep(x, labels);
+            Assert.True(Math.Abs(a - b) <= 1e-5 * Math.Max(1, Math.Abs(b)), $"loss {a} vs engine {b}");
+            var tp = twin.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
+            foreach (var (key, p) in model.NamedParameters())
+            {
+                // The conv biases before training-mode batch norm have a gradient that is zero up to rounding on both sides.
+                if (key.EndsWith(".0.bias", StringComparison.Ordinal)) continue;
+                AssertClose(tp[key].Grad!.Data, p.Grad!.Data, 1e-4, $"step {step} grad {key}");
+            }
+            foreach (var ((_, p), (_, q)) in model.NamedParameters().Zip(twin.NamedParameters()))
+            {
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(q.Grad!.Data, -0.1f, q.Data, q.Data);
+                q.Data.CopyTo(p.Data);
+            }
+        }
+        var tb = twin.NamedBuffers().ToDictionary(b => b.Key, b => b.Value);
+        foreach (var (key, b) in model.NamedBuffers()) AssertClose(tb[key].Data, b.Data, 1e-5, $"buffer {key}");
+    }
+
+    [Fact]
+    public void Train_step_is_bit_identical_across_thread_counts()
+    {
+        float[][] Run(int threads)
+        {
+            int saved = Parallelism.MaxThreads;
+            Parallelism.MaxThreads = threads;
+            try
+            {
+                var m = Build("16x10 b13: 16 k5 p2 bn3 relu -; 16 k3 p1 bn relu pool; 32 k3 p1 - - pool", 3, out var shape);
+                var x = Tensor.Randn(new Generator(8), shape);
+                var compiled = m.Compile();
+                compiled.TrainStep(x, Labels(shape[0]));
+                compiled.TrainStep(x, Labels(shape[0]));
+                var input = x.Detach().RequiresGrad_();
+                F.Sum(compiled.Forward(input)).Backward();
+                return [.. m.Parameters().Select(p => p.Grad!.ToArray()), .. m.NamedBuffers().Select(b => b.Value.ToArray()), input.Grad!.ToArray()];
+            }
+            finally
+            {
+                Parallelism.MaxThreads = saved;
+            }
+        }
+        var one = Run(1);
+        Assert.Equal(one, Run(2));
+        Assert.Equal(one, Run(3));
+    }
+
+    [Fact]
+    public void Steady_state_chain_forward_and_backward_allocate_nothing()
+    {
+        var m = new ConvNet(generator: new Generator(2));
+        int[] shape = [10, 1, 28, 28];
+        var plan = PlanBuilder.Build(m, new Shape(shape), differentiable: true, inputRequiresGrad: false, out var failure)!;
+        Assert.Null(failure);
+        var chain = Assert.Single(plan.Ops.OfType<ConvChainOp>());
+        foreach (var p in plan.Parameters) p.Grad = Tensor.Zeros(p.Shape);
+        var x = Tensor.Randn(new Generator(3), shape);
+        plan.Forward(x.Storage);
+        plan.Grad[plan.Output]!.AsSpan().Fill(0.01f);
+        plan.Backward();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 3; i++)
+        {
+            chain.Forward(plan);
+            chain.Backward(plan);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
