@@ -3,9 +3,10 @@ using CnnSharp.Kernels;
 namespace CnnSharp.Autograd;
 
 /// <summary>
-/// A caching allocator for the eager path's intermediate gradient buffers, in the spirit of PyTorch's CUDA caching
-/// allocator: a buffer the backward sweep has finished with goes back to a free list keyed by its exact length, and the
-/// next request of that length (the same layer's gradient in the next step) takes it instead of a fresh array.
+/// A caching allocator for the eager path, in the spirit of PyTorch's CUDA caching allocator: an intermediate gradient
+/// buffer the backward sweep has finished with goes back to a free list keyed by its exact length, and the next request
+/// of that length takes it instead of a fresh array: a gradient later in the sweep, or an op's output in the next
+/// step's forward (so cached buffers are not left idle while the activations pile up).
 /// </summary>
 /// <remarks>
 /// <para>What is cached, and why it is safe: only the gradients of <em>non-leaf</em> tensors that
@@ -19,9 +20,11 @@ namespace CnnSharp.Autograd;
 /// <para>Exact lengths, because a <see cref="Tensor"/>'s storage is exactly <c>Numel</c> long; a training loop asks for
 /// the same lengths every step. Buffers under <see cref="MinLength"/> floats are left to the GC (gen-0 arrays, cheap);
 /// the large ones (LOH arrays of 85 KB and more) are what made the eager step trigger a gen-2 collection.</para>
+/// <para>Taking is always safe (a cached buffer has no other holder); only giving back needs the proof above, so op
+/// outputs take from the cache (<c>Tensor.Uninitialized</c>) but are never given back.</para>
 /// <para>At most <see cref="CapacityBytes"/> are held; a buffer that would exceed it empties the cache first (stale
-/// lengths from another batch size or model go), then is kept. Rented buffers are zero-filled (in parallel when large),
-/// as a fresh array would be. Thread-safe (one lock around the free lists).</para>
+/// lengths from another batch size or model go), then is kept. Gradient buffers are zero-filled when taken (in
+/// parallel when large), as a fresh array would be. Thread-safe (one lock around the free lists).</para>
 /// </remarks>
 internal static class CachingAllocator
 {
@@ -44,20 +47,27 @@ internal static class CachingAllocator
         }
     }
 
+    /// <summary>An array of exactly <paramref name="length"/> floats with unspecified contents (an op's output, which the
+    /// op overwrites), from the cache when one is free.</summary>
+    public static float[] Rent(int length) => TryTake(length) ?? GC.AllocateUninitializedArray<float>(length);
+
     /// <summary>A zero-filled array of exactly <paramref name="length"/> floats, from the cache when one is free.</summary>
     public static float[] RentZeroed(int length)
     {
-        float[]? buffer = null;
-        if (length >= MinLength)
-        {
-            lock (s_lock)
-            {
-                if (s_free.TryGetValue(length, out var stack) && stack.TryPop(out buffer)) s_cachedBytes -= (long)length * sizeof(float);
-            }
-        }
-        if (buffer is null) return new float[length];
+        if (TryTake(length) is not { } buffer) return new float[length];
         ElementBlocks.Clear(buffer);
         return buffer;
+    }
+
+    private static float[]? TryTake(int length)
+    {
+        if (length < MinLength) return null;
+        lock (s_lock)
+        {
+            if (!s_free.TryGetValue(length, out var stack) || !stack.TryPop(out var buffer)) return null;
+            s_cachedBytes -= (long)length * sizeof(float);
+            return buffer;
+        }
     }
 
     /// <summary>Gives <paramref name="buffer"/> back; the caller must hold no other reference to it.</summary>
