@@ -21,7 +21,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>A tensor whose contents are unspecified (it will be fully overwritten). For ops and kernels.</summary>
-    internal static Tensor Uninitialized(Shape shape) => new(GC.AllocateUninitializedArray<float>(shape.Numel), shape);
+    /// <remarks>Large ones reuse a buffer the eager path's caching allocator holds, when one of that length is free.</remarks>
+    internal static Tensor Uninitialized(Shape shape) => new(Autograd.CachingAllocator.Rent(shape.Numel), shape);
 
     /// <summary>A tensor copying <paramref name="data"/> with the given shape.</summary>
     /// <exception cref="ShapeException">The element count differs from the shape's.</exception>

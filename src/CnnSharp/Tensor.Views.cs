@@ -92,7 +92,6 @@ file sealed class ReshapeBackward(Tensor input) : Node(input)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
-        var g = GradOf(input);
-        if (!g.IsEmpty) System.Numerics.Tensors.TensorPrimitives.Add(g, gradOutput.Data, g);
+        if (GradStorageOf(input) is { } g) Kernels.ElementBlocks.Accumulate(g, gradOutput.Storage);
     }
 }

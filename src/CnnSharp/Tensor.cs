@@ -92,10 +92,37 @@ public sealed partial class Tensor
     /// <summary>
     /// Returns the gradient buffer, creating a zero-filled one on first use. Backward nodes accumulate (<c>+=</c>) into it.
     /// </summary>
+    /// <remarks>A non-leaf tensor's buffer comes from <see cref="CachingAllocator"/>; the engine hands it back through
+    /// <see cref="ReleaseGrad"/> once the tensor's node has consumed it.</remarks>
     internal Span<float> GradSpanForAccumulate()
     {
-        Grad ??= new Tensor(new float[_data.Length], Shape);
+        if (Grad is null)
+        {
+            if (IsLeaf)
+            {
+                Grad = new Tensor(new float[_data.Length], Shape);
+            }
+            else
+            {
+                Grad = new Tensor(CachingAllocator.RentZeroed(_data.Length), Shape);
+                _cachedGrad = Grad;
+            }
+        }
         return Grad.Data;
+    }
+
+    // The gradient this tensor took from the caching allocator (only ever a non-leaf's, only during a backward sweep).
+    private Tensor? _cachedGrad;
+
+    /// <summary>
+    /// Clears <see cref="Grad"/>; when <paramref name="recycle"/> and it is still the buffer taken from the caching
+    /// allocator, that buffer goes back to the cache (the engine calls this once nothing can read it any more).
+    /// </summary>
+    internal void ReleaseGrad(bool recycle)
+    {
+        if (recycle && Grad is { } g && ReferenceEquals(g, _cachedGrad)) CachingAllocator.Return(g.Storage);
+        _cachedGrad = null;
+        Grad = null;
     }
 
     /// <summary>

@@ -19,18 +19,21 @@ internal static class Engine
 
         var order = TopologicalOrder(root);
         // Intermediate gradients start from zero for each sweep; leaves keep accumulating (PyTorch semantics).
-        foreach (var t in order) if (!t.IsLeaf) t.Grad = null;
+        // (A leftover from a sweep that threw is dropped, not recycled.)
+        foreach (var t in order) if (!t.IsLeaf) t.ReleaseGrad(recycle: false);
 
         var seed = root.GradSpanForAccumulate();
         if (gradient is null) seed[0] += 1f;
-        else System.Numerics.Tensors.TensorPrimitives.Add(seed, gradient.Data, seed);
+        else Kernels.ElementBlocks.Accumulate(root.Grad!.Storage, gradient.Storage);
 
         for (int i = order.Count - 1; i >= 0; i--)
         {
             var t = order[i];
             if (t.GradFn is null || t.Grad is null) continue;
             t.GradFn.Backward(t.Grad);
-            t.Grad = null; // non-leaf gradients are not retained (PyTorch's default), which also frees memory early
+            // Non-leaf gradients are not retained (PyTorch's default): once its node has read it, nothing can reach the
+            // buffer, so it goes back to the caching allocator for the next tensor of that size (this sweep or the next step's).
+            t.ReleaseGrad(recycle: true);
         }
     }
 

@@ -33,4 +33,13 @@ public abstract class Node
         ArgumentNullException.ThrowIfNull(input);
         return input.RequiresGrad ? input.GradSpanForAccumulate() : Span<float>.Empty;
     }
+
+    /// <summary>As <see cref="GradOf"/>, as the backing array (for kernels split over threads), or null if it needs no grad.</summary>
+    private protected static float[]? GradStorageOf(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!input.RequiresGrad) return null;
+        input.GradSpanForAccumulate();
+        return input.Grad!.Storage;
+    }
 }

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using CnnSharp.Autograd;
 using CnnSharp.Compile;
+using CnnSharp.Kernels;
 
 namespace CnnSharp.Functional;
 
@@ -37,7 +38,9 @@ public static partial class F
             for (int i = 0; i < scaleMask.Length; i++) scaleMask[i] = rng.NextFloat() < p ? 0f : keepScale;
         }
         var y = Tensor.Uninitialized(x.Shape);
-        TensorPrimitives.Multiply(x.Data, scaleMask, y.Data);
+        // The mask is drawn in order on the caller (one generator stream); applying it splits over threads.
+        float[] xd = x.Storage, yd = y.Storage;
+        ElementBlocks.For(yd.Length, (s, e) => TensorPrimitives.Multiply(xd.AsSpan(s, e - s), scaleMask.AsSpan(s, e - s), yd.AsSpan(s, e - s)));
         y.SetGradFn(new DropoutBackward(x, scaleMask));
         if (Tracer.Current is not null) TraceDropout(y, p, generator);
         return y;
@@ -49,7 +52,7 @@ file sealed class DropoutBackward(Tensor x, float[] scaleMask) : Node(x)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
-        var gx = GradOf(x);
-        if (!gx.IsEmpty) TensorPrimitives.MultiplyAdd(gradOutput.Data, scaleMask, gx, gx);
+        if (GradStorageOf(x) is { } gx)
+            ElementBlocks.MapGradient(scaleMask, gradOutput.Storage, gx, static (mask, gy, g) => TensorPrimitives.MultiplyAdd(gy, mask, g, g));
     }
 }

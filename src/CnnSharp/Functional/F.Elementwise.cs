@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using CnnSharp.Autograd;
 using CnnSharp.Compile;
+using CnnSharp.Kernels;
 
 namespace CnnSharp.Functional;
 
@@ -10,31 +12,32 @@ namespace CnnSharp.Functional;
 /// </summary>
 public static partial class F
 {
-    internal enum BinaryKind { Add, Sub, Mul, Div }
-
     /// <summary>Element-wise <c>a + b</c> with broadcasting.</summary>
     /// <exception cref="ShapeException">The shapes cannot be broadcast.</exception>
-    public static Tensor Add(Tensor a, Tensor b) => Binary(a, b, BinaryKind.Add, "Add");
+    public static Tensor Add(Tensor a, Tensor b) => Binary(a, b, Arithmetic.Add, "Add");
 
     /// <summary>Element-wise <c>a - b</c> with broadcasting.</summary>
     /// <exception cref="ShapeException">The shapes cannot be broadcast.</exception>
-    public static Tensor Sub(Tensor a, Tensor b) => Binary(a, b, BinaryKind.Sub, "Sub");
+    public static Tensor Sub(Tensor a, Tensor b) => Binary(a, b, Arithmetic.Sub, "Sub");
 
     /// <summary>Element-wise <c>a * b</c> with broadcasting.</summary>
     /// <exception cref="ShapeException">The shapes cannot be broadcast.</exception>
-    public static Tensor Mul(Tensor a, Tensor b) => Binary(a, b, BinaryKind.Mul, "Mul");
+    public static Tensor Mul(Tensor a, Tensor b) => Binary(a, b, Arithmetic.Mul, "Mul");
 
     /// <summary>Element-wise <c>a / b</c> with broadcasting.</summary>
     /// <exception cref="ShapeException">The shapes cannot be broadcast.</exception>
-    public static Tensor Div(Tensor a, Tensor b) => Binary(a, b, BinaryKind.Div, "Div");
+    public static Tensor Div(Tensor a, Tensor b) => Binary(a, b, Arithmetic.Div, "Div");
 
     /// <summary><c>x * scale + shift</c> element-wise (scalar affine map).</summary>
     public static Tensor Affine(Tensor x, float scale, float shift = 0f)
     {
         ArgumentNullException.ThrowIfNull(x);
         var y = Tensor.Uninitialized(x.Shape);
-        TensorPrimitives.Multiply(x.Data, scale, y.Data);
-        if (shift != 0f) TensorPrimitives.Add(y.Data, shift, y.Data);
+        ElementBlocks.Map(x.Storage, y.Storage, (input, output) =>
+        {
+            TensorPrimitives.Multiply(input, scale, output);
+            if (shift != 0f) TensorPrimitives.Add(output, shift, output);
+        });
         y.SetGradFn(new ScaleBackward(x, scale));
         if (Tracer.Current is not null) TraceAffine(y, scale, shift);
         return y;
@@ -45,7 +48,7 @@ public static partial class F
     {
         ArgumentNullException.ThrowIfNull(x);
         var y = Tensor.Uninitialized(x.Shape);
-        TensorPrimitives.Exp(x.Data, y.Data);
+        ElementBlocks.Map(x.Storage, y.Storage, TensorPrimitives.Exp);
         y.SetGradFn(new ExpBackward(x, y));
         if (Tracer.Current is not null) Tracer.Describe(y, new EagerSpec(static i => Exp(i[0])));
         return y;
@@ -56,86 +59,121 @@ public static partial class F
     {
         ArgumentNullException.ThrowIfNull(x);
         var y = Tensor.Uninitialized(x.Shape);
-        TensorPrimitives.Log(x.Data, y.Data);
+        ElementBlocks.Map(x.Storage, y.Storage, TensorPrimitives.Log);
         y.SetGradFn(new LogBackward(x));
         if (Tracer.Current is not null) Tracer.Describe(y, new EagerSpec(static i => Log(i[0])));
         return y;
     }
 
-    private static Tensor Binary(Tensor a, Tensor b, BinaryKind kind, string op)
+    private static Tensor Binary(Tensor a, Tensor b, Arithmetic kind, string op)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        if (a.Shape == b.Shape)
+        bool broadcast = a.Shape != b.Shape;
+        var shape = broadcast ? Broadcast.ResultShape(a.Shape, b.Shape, op) : a.Shape;
+        var rows = new BroadcastRows(a.Shape, b.Shape, shape);
+        var y = Tensor.Uninitialized(shape);
+        float[] ad = a.Storage, bd = b.Storage, yd = y.Storage;
+        Parallelism.For(rows.Count, (r0, r1) =>
         {
-            var y = Tensor.Uninitialized(a.Shape);
-            switch (kind)
+            for (int r = r0; r < r1; r++)
             {
-                case BinaryKind.Add: TensorPrimitives.Add(a.Data, b.Data, y.Data); break;
-                case BinaryKind.Sub: TensorPrimitives.Subtract(a.Data, b.Data, y.Data); break;
-                case BinaryKind.Mul: TensorPrimitives.Multiply(a.Data, b.Data, y.Data); break;
-                default: TensorPrimitives.Divide(a.Data, b.Data, y.Data); break;
+                var row = rows.Row(r);
+                BinaryKernels.Forward(kind, rows.A(ad, row), rows.B(bd, row), yd.AsSpan(row.Start, row.Length));
             }
-            y.SetGradFn(new BinaryBackward(a, b, kind, a.Shape));
-            if (Tracer.Current is not null) TraceBinary(y, kind, op);
-            return y;
-        }
-        var shape = Broadcast.ResultShape(a.Shape, b.Shape, op);
-        var result = Tensor.Uninitialized(shape);
-        float[] ad = a.Storage, bd = b.Storage, yd = result.Storage;
-        Broadcast.ForEach(shape, Broadcast.Strides(a.Shape, shape), Broadcast.Strides(b.Shape, shape), (i, ia, ib) =>
-            yd[i] = Apply(kind, ad[ia], bd[ib]));
-        result.SetGradFn(new BinaryBackward(a, b, kind, shape));
-        if (Tracer.Current is not null) TraceBinary(result, kind, op, broadcast: true);
-        return result;
+        }, rows.MinRowsPerChunk);
+        y.SetGradFn(new BinaryBackward(a, b, kind, rows));
+        if (Tracer.Current is not null) TraceBinary(y, kind, op, broadcast);
+        return y;
     }
 
     // Same-shape adds compile (AddSpec); every other binary op runs as an eager island.
-    private static void TraceBinary(Tensor y, BinaryKind kind, string op, bool broadcast = false) =>
-        Tracer.Describe(y, kind == BinaryKind.Add && !broadcast ? new AddSpec() : new EagerSpec(i => Binary(i[0], i[1], kind, op)));
+    private static void TraceBinary(Tensor y, Arithmetic kind, string op, bool broadcast) =>
+        Tracer.Describe(y, kind == Arithmetic.Add && !broadcast ? new AddSpec() : new EagerSpec(i => Binary(i[0], i[1], kind, op)));
 
     private static void TraceAffine(Tensor y, float scale, float shift) => Tracer.Describe(y, new EagerSpec(i => Affine(i[0], scale, shift)));
-
-    internal static float Apply(BinaryKind kind, float x, float y) => kind switch
-    {
-        BinaryKind.Add => x + y,
-        BinaryKind.Sub => x - y,
-        BinaryKind.Mul => x * y,
-        _ => x / y,
-    };
 }
 
-file sealed class BinaryBackward(Tensor a, Tensor b, F.BinaryKind kind, Shape outShape) : Node(a, b)
+/// <summary>
+/// Row by row over the forward's <see cref="BroadcastRows"/>: an operand with the output's size takes its rows in parallel;
+/// a broadcast one takes, per row, the sum of the row's terms (its one value repeated, e.g. a per-channel bias: rows summed
+/// in parallel, then added in row order) or the row's terms themselves (a run shared by several rows, e.g. an (F) vector
+/// against (N, F): rows added in order on one thread). Either way the bits do not depend on the thread count.
+/// </summary>
+file sealed class BinaryBackward(Tensor a, Tensor b, Arithmetic kind, BroadcastRows rows) : Node(a, b)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
-        Span<float> ga = GradOf(a), gb = GradOf(b);
-        float[] gaArr = a.RequiresGrad ? a.Grad!.Storage : [], gbArr = b.RequiresGrad ? b.Grad!.Storage : [];
-        float[] ad = a.Storage, bd = b.Storage, gy = gradOutput.Storage;
-        bool needA = !ga.IsEmpty, needB = !gb.IsEmpty;
-        Broadcast.ForEach(outShape, Broadcast.Strides(a.Shape, outShape), Broadcast.Strides(b.Shape, outShape), (i, ia, ib) =>
+        if (GradStorageOf(a) is { } ga) Accumulate(forA: true, ga, gradOutput.Storage);
+        if (GradStorageOf(b) is { } gb) Accumulate(forA: false, gb, gradOutput.Storage);
+    }
+
+    private void Accumulate(bool forA, float[] g, float[] gy)
+    {
+        float[] ad = a.Storage, bd = b.Storage;
+        if (forA ? rows.AFull : rows.BFull)
         {
-            float g = gy[i];
-            switch (kind)
+            Parallelism.For(rows.Count, (r0, r1) => WithScratch(rows.MaxLength, scratch =>
             {
-                case F.BinaryKind.Add:
-                    if (needA) gaArr[ia] += g;
-                    if (needB) gbArr[ib] += g;
-                    break;
-                case F.BinaryKind.Sub:
-                    if (needA) gaArr[ia] += g;
-                    if (needB) gbArr[ib] -= g;
-                    break;
-                case F.BinaryKind.Mul:
-                    if (needA) gaArr[ia] += g * bd[ib];
-                    if (needB) gbArr[ib] += g * ad[ia];
-                    break;
-                default:
-                    if (needA) gaArr[ia] += g / bd[ib];
-                    if (needB) gbArr[ib] -= g * ad[ia] / (bd[ib] * bd[ib]);
-                    break;
+                for (int r = r0; r < r1; r++)
+                {
+                    var row = rows.Row(r);
+                    BinaryKernels.Accumulate(kind, forA, gy.AsSpan(row.Start, row.Length), rows.A(ad, row), rows.B(bd, row),
+                        g.AsSpan(forA ? row.OffsetA : row.OffsetB, row.Length), scratch.AsSpan(0, row.Length));
+                }
+            }), rows.MinRowsPerChunk);
+        }
+        else if (forA ? rows.AScalar : rows.BScalar)
+        {
+            var sums = ArrayPool<float>.Shared.Rent(rows.Count);
+            try
+            {
+                Parallelism.For(rows.Count, (r0, r1) => WithScratch(rows.MaxLength, scratch =>
+                {
+                    for (int r = r0; r < r1; r++)
+                    {
+                        var row = rows.Row(r);
+                        var terms = scratch.AsSpan(0, row.Length);
+                        BinaryKernels.Contribution(kind, forA, gy.AsSpan(row.Start, row.Length), rows.A(ad, row), rows.B(bd, row), terms);
+                        sums[r] = ElementBlocks.Sum(terms);
+                    }
+                }), rows.MinRowsPerChunk);
+                for (int r = 0; r < rows.Count; r++)
+                {
+                    var row = rows.Row(r);
+                    g[forA ? row.OffsetA : row.OffsetB] += sums[r];
+                }
             }
-        });
+            finally
+            {
+                ArrayPool<float>.Shared.Return(sums);
+            }
+        }
+        else
+        {
+            WithScratch(rows.MaxLength, scratch =>
+            {
+                for (int r = 0; r < rows.Count; r++)
+                {
+                    var row = rows.Row(r);
+                    BinaryKernels.Accumulate(kind, forA, gy.AsSpan(row.Start, row.Length), rows.A(ad, row), rows.B(bd, row),
+                        g.AsSpan(forA ? row.OffsetA : row.OffsetB, row.Length), scratch.AsSpan(0, row.Length));
+                }
+            });
+        }
+    }
+
+    private static void WithScratch(int length, Action<float[]> body)
+    {
+        var scratch = ArrayPool<float>.Shared.Rent(length);
+        try
+        {
+            body(scratch);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratch);
+        }
     }
 }
 
@@ -143,8 +181,8 @@ file sealed class ScaleBackward(Tensor x, float scale) : Node(x)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
-        var g = GradOf(x);
-        if (!g.IsEmpty) TensorPrimitives.MultiplyAdd(gradOutput.Data, scale, g, g);
+        if (GradStorageOf(x) is { } g)
+            ElementBlocks.MapGradient(gradOutput.Storage, gradOutput.Storage, g, (_, gy, gx) => TensorPrimitives.MultiplyAdd(gy, scale, gx, gx));
     }
 }
 
@@ -152,8 +190,8 @@ file sealed class ExpBackward(Tensor x, Tensor y) : Node(x)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
-        var g = GradOf(x);
-        if (!g.IsEmpty) TensorPrimitives.MultiplyAdd(gradOutput.Data, y.Data, g, g);
+        if (GradStorageOf(x) is { } g)
+            ElementBlocks.MapGradient(y.Storage, gradOutput.Storage, g, static (output, gy, gx) => TensorPrimitives.MultiplyAdd(gy, output, gx, gx));
     }
 }
 
@@ -161,9 +199,7 @@ file sealed class LogBackward(Tensor x) : Node(x)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
-        var g = GradOf(x);
-        if (g.IsEmpty) return;
-        ReadOnlySpan<float> gy = gradOutput.Data, xd = x.Data;
-        for (int i = 0; i < g.Length; i++) g[i] += gy[i] / xd[i];
+        if (GradStorageOf(x) is { } g)
+            ElementBlocks.MapGradient(x.Storage, gradOutput.Storage, g, static (input, gy, gx) => BinaryKernels.AccumulateQuotient(gy, input, gx));
     }
 }

@@ -18,7 +18,7 @@ public static partial class F
     {
         ArgumentNullException.ThrowIfNull(x);
         var y = Tensor.Uninitialized(x.Shape);
-        ActivationKernels.LeakyReluForward(x.Data, y.Data, negativeSlope);
+        ElementBlocks.Map(x.Storage, y.Storage, (input, output) => ActivationKernels.LeakyReluForward(input, output, negativeSlope));
         y.SetGradFn(new LeakyReluBackward(x, negativeSlope));
         if (Tracer.Current is not null) TraceLeakyRelu(y, negativeSlope);
         return y;
@@ -30,7 +30,7 @@ file sealed class LeakyReluBackward(Tensor x, float negativeSlope) : Node(x)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
-        var gx = GradOf(x);
-        if (!gx.IsEmpty) ActivationKernels.LeakyReluBackward(x.Data, gradOutput.Data, gx, negativeSlope);
+        if (GradStorageOf(x) is { } gx)
+            ElementBlocks.MapGradient(x.Storage, gradOutput.Storage, gx, (input, gy, g) => ActivationKernels.LeakyReluBackward(input, gy, g, negativeSlope));
     }
 }

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using CnnSharp.Autograd;
 using CnnSharp.Compile;
+using CnnSharp.Kernels;
 
 namespace CnnSharp.Functional;
 
@@ -111,8 +112,8 @@ file sealed class SumAllBackward(Tensor x, float scale) : Node(x)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
-        var g = GradOf(x);
-        if (!g.IsEmpty) TensorPrimitives.Add(g, gradOutput.Data[0] * scale, g);
+        float step = gradOutput.Data[0] * scale;
+        if (GradStorageOf(x) is { } g) ElementBlocks.For(g.Length, (s, e) => TensorPrimitives.Add(g.AsSpan(s, e - s), step, g.AsSpan(s, e - s)));
     }
 }
 

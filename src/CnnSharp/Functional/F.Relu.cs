@@ -14,7 +14,7 @@ public static partial class F
     {
         ArgumentNullException.ThrowIfNull(x);
         var y = Tensor.Uninitialized(x.Shape);
-        ActivationKernels.ReluForward(x.Data, y.Data);
+        ElementBlocks.Map(x.Storage, y.Storage, ActivationKernels.ReluForward);
         y.SetGradFn(new ReluBackward(x, y.Storage));
         if (Tracer.Current is not null) Tracer.Describe(y, new ActivationSpec(ActivationKind.Relu));
         return y;
@@ -26,7 +26,6 @@ file sealed class ReluBackward(Tensor x, float[] output) : Node(x)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
-        var gx = GradOf(x);
-        if (!gx.IsEmpty) ActivationKernels.ReluBackward(output, gradOutput.Data, gx);
+        if (GradStorageOf(x) is { } gx) ElementBlocks.MapGradient(output, gradOutput.Storage, gx, ActivationKernels.ReluBackward);
     }
 }

@@ -14,7 +14,7 @@ public static partial class F
     {
         ArgumentNullException.ThrowIfNull(x);
         var y = Tensor.Uninitialized(x.Shape);
-        ActivationKernels.SigmoidForward(x.Data, y.Data);
+        ElementBlocks.Map(x.Storage, y.Storage, ActivationKernels.SigmoidForward);
         y.SetGradFn(new SigmoidBackward(x, y.Storage));
         if (Tracer.Current is not null) Tracer.Describe(y, new ActivationSpec(ActivationKind.Sigmoid));
         return y;
@@ -26,7 +26,6 @@ file sealed class SigmoidBackward(Tensor x, float[] output) : Node(x)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
-        var gx = GradOf(x);
-        if (!gx.IsEmpty) ActivationKernels.SigmoidBackward(output, gradOutput.Data, gx);
+        if (GradStorageOf(x) is { } gx) ElementBlocks.MapGradient(output, gradOutput.Storage, gx, ActivationKernels.SigmoidBackward);
     }
 }

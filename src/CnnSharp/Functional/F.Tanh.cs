@@ -14,7 +14,7 @@ public static partial class F
     {
         ArgumentNullException.ThrowIfNull(x);
         var y = Tensor.Uninitialized(x.Shape);
-        ActivationKernels.TanhForward(x.Data, y.Data);
+        ElementBlocks.Map(x.Storage, y.Storage, ActivationKernels.TanhForward);
         y.SetGradFn(new TanhBackward(x, y.Storage));
         if (Tracer.Current is not null) Tracer.Describe(y, new ActivationSpec(ActivationKind.Tanh));
         return y;
@@ -26,7 +26,6 @@ file sealed class TanhBackward(Tensor x, float[] output) : Node(x)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
-        var gx = GradOf(x);
-        if (!gx.IsEmpty) ActivationKernels.TanhBackward(output, gradOutput.Data, gx);
+        if (GradStorageOf(x) is { } gx) ElementBlocks.MapGradient(output, gradOutput.Storage, gx, ActivationKernels.TanhBackward);
     }
 }

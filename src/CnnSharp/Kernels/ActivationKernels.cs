@@ -10,8 +10,10 @@ namespace CnnSharp.Kernels;
 /// backward kernels accumulate (<c>+=</c>) into gradInput.
 /// </summary>
 /// <remarks>
-/// The masked kernels (ReLU, LeakyReLU) process <see cref="Vector{T}.Count"/> lanes at a time with a compare mask and a
-/// conditional select; the remainder (length mod lane count) runs the equivalent scalar code shown in each comment.
+/// The hand-vectorised kernels (ReLU, LeakyReLU with a compare mask and a conditional select; the sigmoid and tanh
+/// derivatives) process <see cref="Vector{T}.Count"/> lanes at a time; the remainder (length mod lane count) runs the same
+/// arithmetic in scalar code, in the same order (.NET does not contract a*b + c into an FMA), so an element's bits do not
+/// depend on whether it fell in the vector body or the tail.
 /// </remarks>
 internal static class ActivationKernels
 {
@@ -80,7 +82,16 @@ internal static class ActivationKernels
     public static void SigmoidBackward(ReadOnlySpan<float> output, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
     {
         Debug.Assert(output.Length == gradOutput.Length && gradInput.Length == output.Length);
-        for (int i = 0; i < output.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && output.Length >= Vector<float>.Count)
+        {
+            var yv = MemoryMarshal.Cast<float, Vector<float>>(output);
+            var gy = MemoryMarshal.Cast<float, Vector<float>>(gradOutput);
+            var gx = MemoryMarshal.Cast<float, Vector<float>>(gradInput);
+            for (int v = 0; v < yv.Length; v++) gx[v] += gy[v] * yv[v] * (Vector<float>.One - yv[v]);
+            i = yv.Length * Vector<float>.Count;
+        }
+        for (; i < output.Length; i++)
         {
             float y = output[i];
             gradInput[i] += gradOutput[i] * y * (1f - y);
@@ -94,7 +105,16 @@ internal static class ActivationKernels
     public static void TanhBackward(ReadOnlySpan<float> output, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
     {
         Debug.Assert(output.Length == gradOutput.Length && gradInput.Length == output.Length);
-        for (int i = 0; i < output.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && output.Length >= Vector<float>.Count)
+        {
+            var yv = MemoryMarshal.Cast<float, Vector<float>>(output);
+            var gy = MemoryMarshal.Cast<float, Vector<float>>(gradOutput);
+            var gx = MemoryMarshal.Cast<float, Vector<float>>(gradInput);
+            for (int v = 0; v < yv.Length; v++) gx[v] += gy[v] * (Vector<float>.One - yv[v] * yv[v]);
+            i = yv.Length * Vector<float>.Count;
+        }
+        for (; i < output.Length; i++)
         {
             float y = output[i];
             gradInput[i] += gradOutput[i] * (1f - y * y);

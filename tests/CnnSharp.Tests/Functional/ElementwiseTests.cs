@@ -14,27 +14,35 @@ public sealed class ElementwiseTests
         { [4, 1, 1], [1, 2, 3] },
     };
 
-    private static double[] RefBinary(double[] a, int[] sa, double[] b, int[] sb, Func<double, double, double> f)
+    /// <summary>For every output element of broadcasting <paramref name="sa"/> with <paramref name="sb"/>: the flat indices it reads in a and b.</summary>
+    internal static (int[] A, int[] B) BroadcastIndices(int[] sa, int[] sb)
     {
         int rank = Math.Max(sa.Length, sb.Length);
         int[] Pad(int[] s) => Enumerable.Repeat(1, rank - s.Length).Concat(s).ToArray();
         int[] pa = Pad(sa), pb = Pad(sb);
         var so = pa.Zip(pb, Math.Max).ToArray();
         int n = so.Aggregate(1, (x, y) => x * y);
-        var result = new double[n];
+        var ia = new int[n];
+        var ib = new int[n];
         var idx = new int[rank];
         for (int i = 0; i < n; i++)
         {
             int rem = i;
             for (int d = rank - 1; d >= 0; d--) { idx[d] = rem % so[d]; rem /= so[d]; }
-            int ia = 0, ib = 0;
             for (int d = 0; d < rank; d++)
             {
-                ia = ia * pa[d] + (pa[d] == 1 ? 0 : idx[d]);
-                ib = ib * pb[d] + (pb[d] == 1 ? 0 : idx[d]);
+                ia[i] = ia[i] * pa[d] + (pa[d] == 1 ? 0 : idx[d]);
+                ib[i] = ib[i] * pb[d] + (pb[d] == 1 ? 0 : idx[d]);
             }
-            result[i] = f(a[ia], b[ib]);
         }
+        return (ia, ib);
+    }
+
+    internal static double[] RefBinary(double[] a, int[] sa, double[] b, int[] sb, Func<double, double, double> f)
+    {
+        var (ia, ib) = BroadcastIndices(sa, sb);
+        var result = new double[ia.Length];
+        for (int i = 0; i < result.Length; i++) result[i] = f(a[ia[i]], b[ib[i]]);
         return result;
     }
 
