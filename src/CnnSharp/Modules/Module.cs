@@ -18,11 +18,38 @@ public abstract class Module
     /// <summary>True in training mode (the default), false after <see cref="CnnSharp.ModuleExtensions.Eval{T}"/>.</summary>
     public bool Training { get; private set; } = true;
 
-    /// <summary>Computes the module's output.</summary>
-    public abstract Tensor Forward(Tensor input);
+    /// <summary>Computes the module's output from one input; every one-input module overrides this.</summary>
+    /// <remarks>
+    /// A module whose forward takes several tensors overrides <see cref="Forward(Tensor[])"/> instead; calling this
+    /// one-input form on it throws (like PyTorch's <c>nn.Module.forward</c>, which raises when a module does not define it).
+    /// </remarks>
+    /// <exception cref="NotImplementedException">The module does not define a one-input forward.</exception>
+    public virtual Tensor Forward(Tensor input) =>
+        throw new NotImplementedException($"{GetType().Name} does not define Forward(Tensor); if its forward takes several inputs, call Forward(a, b, ...)");
 
-    /// <summary>Same as <see cref="Forward"/> (PyTorch's <c>module(x)</c>).</summary>
+    /// <summary>
+    /// Computes the module's output from several inputs (PyTorch's <c>forward(*args)</c>), e.g. <c>head.Forward(a, b)</c>
+    /// for a two-input head. Override this in a module that takes several tensors and check their number there.
+    /// </summary>
+    /// <remarks>
+    /// The base accepts exactly one input and calls <see cref="Forward(Tensor)"/>, so one-input modules need not override
+    /// it. <c>Sequential</c>, <c>Module.Compile</c>, the trainer and the ONNX exporter feed one tensor: multi-input modules
+    /// are for eager use, or as the top of a model whose one-input parts are compiled.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The number of inputs is not one (for modules that do not override this).</exception>
+    public virtual Tensor Forward(params Tensor[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Length != 1)
+            throw new ArgumentException($"{GetType().Name}.Forward takes one input, got {inputs.Length}", nameof(inputs));
+        return Forward(inputs[0]);
+    }
+
+    /// <summary>Same as <see cref="Forward(Tensor)"/> (PyTorch's <c>module(x)</c>).</summary>
     public Tensor Call(Tensor input) => Forward(input);
+
+    /// <summary>Same as <see cref="Forward(Tensor[])"/> (PyTorch's <c>module(a, b)</c>).</summary>
+    public Tensor Call(params Tensor[] inputs) => Forward(inputs);
 
     /// <summary>Registers a trainable parameter (its <see cref="Tensor.RequiresGrad"/> is set) and returns it.</summary>
     protected Tensor RegisterParameter(string name, Tensor value)

@@ -11,7 +11,7 @@ namespace CnnSharp.Onnx;
 
 /// <summary>
 /// Writes a model built from CnnSharp's modules as an ONNX file (default opset 13) that ONNX Runtime and other engines
-/// run with the same outputs as <see cref="Module.Forward"/> in eval mode.
+/// run with the same outputs as <see cref="Module.Forward(Tensor)"/> in eval mode.
 /// </summary>
 /// <remarks>
 /// <para>Supported: <see cref="Sequential"/> (nested freely), <see cref="ConvNet"/> (its reshape before <c>fc</c> becomes
