@@ -1,6 +1,8 @@
 using CnnSharp.Functional;
 using CnnSharp.Models;
 using CnnSharp.Modules;
+using CnnSharp.Optimizers;
+using CnnSharp.Optimizers.Schedulers;
 
 namespace CnnSharp.Tests;
 
@@ -23,5 +25,26 @@ public sealed class ReadmeExampleTests
         Assert.True(logits.Shape.Equals([8, 10]));
         Assert.True(y.Shape.Equals([8, 4, 14, 14]));
         Assert.True(pooled.Shape.Equals([8, 1, 14, 14]));
+    }
+
+    [Fact]
+    public void Schedule_snippet_warms_up_then_anneals()
+    {
+        var model = new Sequential(new Conv2d(1, 4, 3, padding: 1, generator: new Generator(1)), new GroupNorm(2, 4), new ReLU(),
+            new Upsample(2.0), new Flatten(), new Linear(4 * 8 * 8, 3, generator: new Generator(2)));
+        var opt = new AdamW(model.Parameters(), lr: 1e-3f, weightDecay: 0.05f);
+        var schedule = new SequentialLr(opt, [new LinearLr(opt, startFactor: 0.1, totalIters: 2),
+                                              new CosineAnnealingLr(opt, tMax: 18)], milestones: [2]);
+        Assert.Equal(1e-4f, opt.Lr, 1e-9f);
+        var x = Tensor.Randn(new Generator(3), 2, 1, 4, 4);
+        for (int epoch = 0; epoch < 3; epoch++)
+        {
+            opt.ZeroGrad();
+            F.CrossEntropy(model.Forward(x), [0, 2]).Backward();
+            Assert.True(GradClip.ClipGradNorm(model.Parameters(), 1.0) > 0);
+            opt.Step();
+            schedule.Step();
+        }
+        Assert.Equal(1e-3 * (1 + Math.Cos(Math.PI / 18)) / 2, opt.LrExact, 12); // epoch 3: one step into the cosine
     }
 }

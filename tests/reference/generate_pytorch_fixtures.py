@@ -251,6 +251,103 @@ add("flatten_n2_c3_4x5", "torch.flatten(input, start_dim=1, end_dim=-1)", lambda
     {"start_dim": 1, "end_dim": -1})
 
 
+
+def conv_transpose2d(name, n, c, h, w, o, k, stride=1, padding=0, output_padding=0, dilation=1, groups=1, bias=True,
+                     note=None):
+    kh, kw = pair(k)
+    call = ("F.conv_transpose2d(input, weight, %s, stride=%s, padding=%s, output_padding=%s, groups=%d, dilation=%s)"
+            % ("bias" if bias else "None", tup(stride), tup(padding), tup(output_padding), groups, tup(dilation)))
+
+    def make(r):
+        d = {"input": randn(r, n, c, h, w), "weight": randn(r, c, o // groups, kh, kw, scale=0.5)}
+        if bias:
+            d["bias"] = randn(r, o)
+        return d
+    params = {"stride": pair(stride), "padding": pair(padding), "output_padding": pair(output_padding),
+              "dilation": pair(dilation), "groups": groups, "bias": bias, "kernel_size": [kh, kw],
+              "in_channels": c, "out_channels": o}
+    add(name, call, make, params, grad=["input", "weight"] + (["bias"] if bias else []), note=note)
+
+
+conv_transpose2d("conv_transpose2d_n2_c3_o4_k3_s1_p0_4x5", 2, 3, 4, 5, 4, 3)
+conv_transpose2d("conv_transpose2d_n2_c4_o2_k4_s2_p1_5x4", 2, 4, 5, 4, 2, 4, stride=2, padding=1,
+                 note="The usual 2x upsampling layer (kernel 4, stride 2, padding 1).")
+conv_transpose2d("conv_transpose2d_n1_c2_o3_k3_s2_p1_op1_4x4", 1, 2, 4, 4, 3, 3, stride=2, padding=1, output_padding=1,
+                 note="output_padding adds rows/columns at the bottom/right only.")
+conv_transpose2d("conv_transpose2d_n2_c4_o6_k3x2_s2x1_p1x0_g2_nobias_3x4", 2, 4, 3, 4, 6, (3, 2), stride=(2, 1),
+                 padding=(1, 0), groups=2, bias=False)
+conv_transpose2d("conv_transpose2d_n1_c2_o2_k3_s1_p2_d2_op1_5x5", 1, 2, 5, 5, 2, 3, padding=2, dilation=2,
+                 output_padding=1, note="output_padding 1 >= stride 1 is allowed because it is below the dilation.")
+
+
+def interpolate(name, shape, mode, size=None, scale_factor=None, align_corners=None, note=None):
+    call = "F.interpolate(input, size=%s, scale_factor=%s, mode=%r%s)" % (
+        None if size is None else tup(size), None if scale_factor is None else repr(scale_factor), mode,
+        "" if align_corners is None else ", align_corners=%s" % align_corners)
+    params = {"mode": mode, "size": None if size is None else pair(size),
+              "scale_factor": None if scale_factor is None else [float(v) for v in pair(scale_factor)]
+              if not isinstance(scale_factor, float) else [scale_factor, scale_factor],
+              "align_corners": bool(align_corners)}
+    add(name, call, lambda r: {"input": randn(r, *shape)}, params, note=note)
+
+
+interpolate("interpolate_nearest_scale2_n2_c2_3x4", (2, 2, 3, 4), "nearest", scale_factor=2)
+interpolate("interpolate_nearest_size5x7_n1_c2_3x4", (1, 2, 3, 4), "nearest", size=(5, 7),
+            note="Nearest source index floor(dst * in / out), so some rows repeat and others do not.")
+interpolate("interpolate_nearest_size2x3_down_n1_c1_5x7", (1, 1, 5, 7), "nearest", size=(2, 3))
+interpolate("interpolate_nearest_scale1.5_n1_c1_4x5", (1, 1, 4, 5), "nearest", scale_factor=1.5,
+            note="With scale_factor the kernel uses 1/scale_factor, not in/out (out = floor(in * scale)).")
+interpolate("interpolate_bilinear_scale2_n2_c2_3x4", (2, 2, 3, 4), "bilinear", scale_factor=2, align_corners=False)
+interpolate("interpolate_bilinear_size5x7_n1_c2_3x4", (1, 2, 3, 4), "bilinear", size=(5, 7), align_corners=False)
+interpolate("interpolate_bilinear_align_size5x7_n1_c2_3x4", (1, 2, 3, 4), "bilinear", size=(5, 7), align_corners=True)
+interpolate("interpolate_bilinear_align_scale2_n1_c1_1x3", (1, 1, 1, 3), "bilinear", scale_factor=2,
+            align_corners=True, note="A 1-pixel axis with align_corners: every output reads pixel 0.")
+interpolate("interpolate_bilinear_down_size3x2_n1_c2_7x5", (1, 2, 7, 5), "bilinear", size=(3, 2),
+            align_corners=False)
+interpolate("interpolate_bilinear_scale1.5_n1_c1_4x5", (1, 1, 4, 5), "bilinear", scale_factor=1.5,
+            align_corners=False)
+
+
+def group_norm(name, shape, groups, affine=True, eps=1e-5, note=None):
+    c = shape[1]
+    call = "F.group_norm(input, %d, %s, eps=%r)" % (groups, "weight, bias" if affine else "None, None", eps)
+
+    def make(r):
+        d = {"input": randn(r, *shape, scale=2.0) + np.float32(0.5)}
+        if affine:
+            d["weight"] = randn(r, c)
+            d["bias"] = randn(r, c)
+        return d
+    add(name, call, make, {"num_groups": groups, "eps": eps, "affine": affine},
+        grad=("input", "weight", "bias") if affine else ("input",), note=note)
+
+
+group_norm("group_norm_g2_n2_c6_4x3", (2, 6, 4, 3), 2)
+group_norm("group_norm_g1_n3_c4_2x3", (3, 4, 2, 3), 1, note="One group: LayerNorm over (C, H, W) per sample.")
+group_norm("group_norm_g4_n2_c4_3x3_instance", (2, 4, 3, 3), 4, eps=1e-3, note="groups == channels: instance norm.")
+group_norm("group_norm_g2_n2_c4_5_noaffine", (2, 4, 5), 2, affine=False, note="A 3-D (N, C, L) input.")
+
+
+def layer_norm(name, shape, normalized_shape, affine=True, eps=1e-5, note=None):
+    call = "F.layer_norm(input, %s, %s, eps=%r)" % (
+        "(" + ", ".join(str(v) for v in normalized_shape) + ("," if len(normalized_shape) == 1 else "") + ")",
+        "weight, bias" if affine else "None, None", eps)
+
+    def make(r):
+        d = {"input": randn(r, *shape, scale=2.0) + np.float32(0.5)}
+        if affine:
+            d["weight"] = randn(r, *normalized_shape)
+            d["bias"] = randn(r, *normalized_shape)
+        return d
+    add(name, call, make, {"normalized_shape": list(normalized_shape), "eps": eps, "elementwise_affine": affine},
+        grad=("input", "weight", "bias") if affine else ("input",), note=note)
+
+
+layer_norm("layer_norm_last_n4_d6", (4, 6), (6,))
+layer_norm("layer_norm_last2_n2_c3_4x5", (2, 3, 4, 5), (4, 5))
+layer_norm("layer_norm_chw_n2_c3_2x2_eps1e-3", (2, 3, 2, 2), (3, 2, 2), eps=1e-3)
+layer_norm("layer_norm_noaffine_n3_c2_7", (3, 2, 7), (7,), affine=False)
+
 # ---- evaluation and output ---------------------------------------------------------------------------------------
 
 def tensor_json(t, dtype):

@@ -104,12 +104,14 @@ internal static class ConvSettings
         if (outChannels % groups != 0) throw new ShapeException($"{op}: out_channels must be divisible by groups ({description})");
     }
 
-    /// <summary>PyTorch's <c>_ConvNd.extra_repr</c>: padding and dilation only when not default, groups when not 1, bias only when absent.</summary>
-    public static string Repr(int inChannels, int outChannels, string kernel, string stride, string? padding, string? dilation, int groups, bool hasBias)
+    /// <summary>PyTorch's <c>_ConvNd.extra_repr</c>: padding, dilation and output padding only when not default, groups when not 1, bias only when absent.</summary>
+    public static string Repr(int inChannels, int outChannels, string kernel, string stride, string? padding, string? dilation, int groups, bool hasBias,
+        string? outputPadding = null)
     {
         var s = $"{inChannels}, {outChannels}, kernel_size={kernel}, stride={stride}";
         if (padding is not null) s += $", padding={padding}";
         if (dilation is not null) s += $", dilation={dilation}";
+        if (outputPadding is not null) s += $", output_padding={outputPadding}";
         if (groups != 1) s += $", groups={groups}";
         if (!hasBias) s += ", bias=False";
         return s;

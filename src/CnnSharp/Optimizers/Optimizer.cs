@@ -51,6 +51,31 @@ public abstract class Optimizer
         }
     }
 
+    /// <summary>
+    /// The learning rate as the double the update uses. Learning-rate schedulers read and write it (PyTorch's
+    /// <c>group['lr']</c>, a Python float), so a schedule computes in double exactly as PyTorch's does; <see cref="Lr"/>
+    /// then shows its float rounding.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative or non-finite value.</exception>
+    public double LrExact
+    {
+        get => LrAsDouble;
+        set
+        {
+            if (!(value >= 0) || double.IsInfinity(value) || float.IsInfinity((float)value))
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"{GetType().Name}: learning rate must be finite and >= 0");
+            _lr = (float)value;
+            LrAsDouble = value;
+        }
+    }
+
+    /// <summary>
+    /// The learning rate a schedule starts from (PyTorch's <c>group['initial_lr']</c>): set by the first scheduler attached
+    /// to this optimizer (to the learning rate at that time) and shared by every later one, so schedulers chained in a
+    /// <see cref="Schedulers.SequentialLr"/> all start from the same base. Null until a scheduler is attached.
+    /// </summary>
+    public double? InitialLr { get; internal set; }
+
     /// <summary><see cref="Lr"/> as the double nearest its shortest decimal form (0.001f gives 0.001), as PyTorch sees a Python float.</summary>
     protected double LrAsDouble { get; private set; }
 

@@ -15,17 +15,21 @@ public sealed class OptimizerFixtureTests
     [
         "adam_default", "adam_lr_betas_eps", "adam_weight_decay_amsgrad", "adam_skips_none_grad",
         "sgd_plain", "sgd_momentum_dampening_weight_decay", "sgd_nesterov",
+        "adamw_default", "adamw_lr_weight_decay_amsgrad", "adamw_skips_none_grad",
+        "rmsprop_default", "rmsprop_alpha_eps_weight_decay", "rmsprop_momentum_centered", "rmsprop_momentum",
     ];
 
     private static Optimizer Create(string name, JsonElement kwargs, Tensor[] parameters)
     {
         float Get(string key, float fallback) => kwargs.TryGetProperty(key, out var v) ? (float)v.GetDouble() : fallback;
         bool GetBool(string key) => kwargs.TryGetProperty(key, out var v) && v.GetBoolean();
+        (float, float)? betas = kwargs.TryGetProperty("betas", out var b) ? ((float)b[0].GetDouble(), (float)b[1].GetDouble()) : null;
+        if (name.StartsWith("adamw", StringComparison.Ordinal))
+            return new AdamW(parameters, Get("lr", 1e-3f), betas, Get("eps", 1e-8f), Get("weight_decay", 1e-2f), GetBool("amsgrad"));
         if (name.StartsWith("adam", StringComparison.Ordinal))
-        {
-            (float, float)? betas = kwargs.TryGetProperty("betas", out var b) ? ((float)b[0].GetDouble(), (float)b[1].GetDouble()) : null;
             return new Adam(parameters, Get("lr", 1e-3f), betas, Get("eps", 1e-8f), Get("weight_decay", 0f), GetBool("amsgrad"));
-        }
+        if (name.StartsWith("rmsprop", StringComparison.Ordinal))
+            return new RmsProp(parameters, Get("lr", 1e-2f), Get("alpha", 0.99f), Get("eps", 1e-8f), Get("weight_decay", 0f), Get("momentum", 0f), GetBool("centered"));
         return new Sgd(parameters, Get("lr", float.NaN), Get("momentum", 0f), Get("dampening", 0f), Get("weight_decay", 0f), GetBool("nesterov"));
     }
 

@@ -110,6 +110,18 @@ public sealed class Fixture
         return element.EnumerateArray().Select(e => e.GetInt32()).ToArray();
     }
 
+    /// <summary>A list-of-numbers parameter as doubles.</summary>
+    public double[] Doubles(string name)
+    {
+        var element = Param(name);
+        if (element.ValueKind != JsonValueKind.Array)
+            throw new InvalidDataException($"{Name}.json: param '{name}' is {element.ValueKind}, not a list");
+        return element.EnumerateArray().Select(e => e.GetDouble()).ToArray();
+    }
+
+    /// <summary>Whether parameter <paramref name="name"/> is JSON null (an optional argument left out of the call).</summary>
+    public bool IsNull(string name) => Param(name).ValueKind == JsonValueKind.Null;
+
     /// <summary>Directory holding the PyTorch fixtures in the test output.</summary>
     public static string Directory => Path.Combine(AppContext.BaseDirectory, "Fixtures", "pytorch");
 
