@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using CnnSharp.Data;
 
 namespace CnnSharp.Tests.Data;
 
@@ -35,6 +36,16 @@ internal static class DataTestFiles
     public static byte[] Images(int count, int rows, int cols) => Idx(count, rows, cols);
 
     public static string Sha256(byte[] data) => Convert.ToHexStringLower(SHA256.HashData(data));
+
+    /// <summary>An executable shell script in <paramref name="directory"/> standing in for a program such as npm or apt-get.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public static string FakeProgram(string directory, string name, string body)
+    {
+        string path = System.IO.Path.Combine(directory, $"fake-{name}-{Guid.NewGuid():N}");
+        File.WriteAllText(path, "#!/bin/sh\n" + body);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
 }
 
 /// <summary>A unique temporary directory removed on dispose.</summary>
@@ -59,5 +70,16 @@ internal sealed class ScratchDirectory : IDisposable
     {
         try { Directory.Delete(Path, recursive: true); }
         catch (IOException) { }
+    }
+}
+
+/// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool and race the assertions).</summary>
+internal sealed class SyncProgress(Action<FetchProgress> report) : IProgress<FetchProgress>
+{
+    private readonly object _lock = new();
+
+    public void Report(FetchProgress value)
+    {
+        lock (_lock) report(value);
     }
 }

