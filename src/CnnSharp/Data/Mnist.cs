@@ -59,11 +59,7 @@ public static class Mnist
 
     /// <summary>True when all four files exist in <paramref name="directory"/> (their contents are not checked).</summary>
     /// <param name="directory">The directory; null means <see cref="DefaultDirectory"/>.</param>
-    public static bool IsPresent(string? directory = null)
-    {
-        string dir = directory ?? DefaultDirectory;
-        return Array.TrueForAll(Files, f => File.Exists(Path.Combine(dir, f.Name)));
-    }
+    public static bool IsPresent(string? directory = null) => DataFiles.Missing(directory ?? DefaultDirectory, Files).Count == 0;
 
     /// <summary>Loads the training and test sets, fetching missing files first when <paramref name="fetch"/> is true.</summary>
     /// <param name="directory">Directory holding (or to receive) the four uncompressed files; null means <see cref="DefaultDirectory"/>.</param>

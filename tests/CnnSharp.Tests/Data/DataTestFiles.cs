@@ -37,6 +37,14 @@ internal static class DataTestFiles
 
     public static string Sha256(byte[] data) => Convert.ToHexStringLower(SHA256.HashData(data));
 
+    public static byte[] Gzip(byte[] data)
+    {
+        using var ms = new MemoryStream();
+        using (var gz = new System.IO.Compression.GZipStream(ms, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            gz.Write(data);
+        return ms.ToArray();
+    }
+
     /// <summary>An executable shell script in <paramref name="directory"/> standing in for a program such as npm or apt-get.</summary>
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public static string FakeProgram(string directory, string name, string body)

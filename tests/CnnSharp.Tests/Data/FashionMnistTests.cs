@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.IO.Compression;
 using System.Text;
 using CnnSharp.Data;
 
@@ -50,14 +49,6 @@ public sealed class FashionMnistTests : IDisposable
     private static byte[] Deb(string dataName, byte[] data) =>
         Ar(("debian-binary", "2.0\n"u8.ToArray()), ("control.tar.xz", [1, 2, 3]), (dataName, data));
 
-    private static byte[] Gzip(byte[] data)
-    {
-        using var ms = new MemoryStream();
-        using (var gz = new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true))
-            gz.Write(data);
-        return ms.ToArray();
-    }
-
     /// <summary>A data.tar like the package's: directories, the gzipped files, and an unrelated file.</summary>
     private static byte[] DataTar(byte[]? labelsGz = null)
     {
@@ -66,9 +57,9 @@ public sealed class FashionMnistTests : IDisposable
         {
             tar.WriteEntry(new GnuTarEntry(TarEntryType.Directory, Dir));
             void Add(string name, byte[] data) => tar.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
-            Add("./usr/share/doc/README.gz", Gzip("not data"u8.ToArray()));
-            Add(Dir + "tiny-images-idx3-ubyte.gz", Gzip(s_images));
-            Add(Dir + "tiny-labels-idx1-ubyte.gz", labelsGz ?? Gzip(s_labels));
+            Add("./usr/share/doc/README.gz", DataTestFiles.Gzip("not data"u8.ToArray()));
+            Add(Dir + "tiny-images-idx3-ubyte.gz", DataTestFiles.Gzip(s_images));
+            Add(Dir + "tiny-labels-idx1-ubyte.gz", labelsGz ?? DataTestFiles.Gzip(s_labels));
         }
         return ms.ToArray();
     }
@@ -98,7 +89,7 @@ public sealed class FashionMnistTests : IDisposable
     public void ExtractFromPackage_reads_plain_and_gzipped_data_members(string member)
     {
         byte[] tar = DataTar();
-        Fetcher().ExtractFromPackage(WriteDeb(Deb(member, member.EndsWith(".gz", StringComparison.Ordinal) ? Gzip(tar) : tar)), Target);
+        Fetcher().ExtractFromPackage(WriteDeb(Deb(member, member.EndsWith(".gz", StringComparison.Ordinal) ? DataTestFiles.Gzip(tar) : tar)), Target);
         AssertExtracted();
     }
 
@@ -151,7 +142,7 @@ public sealed class FashionMnistTests : IDisposable
     {
         byte[] wrong = DataTestFiles.Labels(1, 1, 1, 1, 1); // same length, other bytes
         var ex = Assert.Throws<ChecksumMismatchException>(() =>
-            Fetcher().ExtractFromPackage(WriteDeb(Deb("data.tar", DataTar(Gzip(wrong)))), Target));
+            Fetcher().ExtractFromPackage(WriteDeb(Deb("data.tar", DataTar(DataTestFiles.Gzip(wrong)))), Target));
         Assert.Contains("tiny-labels-idx1-ubyte.gz", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(Directory.GetFiles(Target), f => Path.GetFileName(f) == "tiny-labels-idx1-ubyte" || f.EndsWith(".tmp", StringComparison.Ordinal));
     }
@@ -161,7 +152,7 @@ public sealed class FashionMnistTests : IDisposable
     {
         // GZipStream returns what it has at an early end of the stream without an error; the SHA-256 catches it.
         Assert.Throws<ChecksumMismatchException>(() =>
-            Fetcher().ExtractFromPackage(WriteDeb(Deb("data.tar", DataTar(Gzip(s_labels)[..12]))), Target));
+            Fetcher().ExtractFromPackage(WriteDeb(Deb("data.tar", DataTar(DataTestFiles.Gzip(s_labels)[..12]))), Target));
     }
 
     [Fact]
