@@ -16,7 +16,8 @@ internal static class DebPackage
     /// Writes every file of <paramref name="files"/> found in the package as <c>{packageDirectory}{name}.gz</c> into
     /// <paramref name="directory"/>, decompressed, SHA-256 checked and renamed into place.
     /// </summary>
-    /// <param name="debPath">The package file.</param>
+    /// <param name="deb">The package: a seekable stream whose offset 0 is the package's first byte (not disposed).</param>
+    /// <param name="debName">The package's name in messages.</param>
     /// <param name="packageDirectory">Directory inside the package, without a leading "./" and with a trailing '/', e.g. "usr/share/datasets/fashion-mnist/".</param>
     /// <param name="files">The files wanted.</param>
     /// <param name="directory">Target directory (must exist).</param>
@@ -26,11 +27,9 @@ internal static class DebPackage
     /// <returns>The names written, in package order.</returns>
     /// <exception cref="ArchiveFormatException">The package is malformed, or lacks a wanted file; the message names the file, member and offset.</exception>
     /// <exception cref="ChecksumMismatchException">A file's decompressed SHA-256 is not the published one.</exception>
-    public static List<string> ExtractGzipped(string debPath, string packageDirectory, IReadOnlyList<DataFile> files, string directory,
+    public static List<string> ExtractGzipped(Stream deb, string debName, string packageDirectory, IReadOnlyList<DataFile> files, string directory,
         IProgress<FetchProgress>? progress, string sourceName, CancellationToken cancellationToken)
     {
-        string debName = Path.GetFileName(debPath);
-        using var deb = new FileStream(debPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         var members = ArArchive.ReadMembers(deb, debName);
         CheckDebianBinary(deb, members, debName);
         var data = members.FirstOrDefault(m => m.Name.StartsWith("data.tar", StringComparison.Ordinal));
@@ -80,6 +79,14 @@ internal static class DebPackage
             throw new ArchiveFormatException(where, -1,
                 $"has no {string.Join(", ", missing.Select(f => packageDirectory + f.Name + ".gz"))}");
         return written;
+    }
+
+    /// <summary>Opens the package file at <paramref name="debPath"/> and extracts from it (see the stream overload).</summary>
+    public static List<string> ExtractGzipped(string debPath, string packageDirectory, IReadOnlyList<DataFile> files, string directory,
+        IProgress<FetchProgress>? progress, string sourceName, CancellationToken cancellationToken)
+    {
+        using var deb = new FileStream(debPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return ExtractGzipped(deb, Path.GetFileName(debPath), packageDirectory, files, directory, progress, sourceName, cancellationToken);
     }
 
     /// <summary>A .deb starts with the member "debian-binary" holding the format version "2.x\n".</summary>

@@ -10,9 +10,8 @@ namespace CnnSharp.Tests.Data;
 /// </summary>
 public sealed class FashionMnistTests : IDisposable
 {
-    private const string Dir = "./usr/share/datasets/fashion-mnist/";
-    private static readonly byte[] s_labels = DataTestFiles.Labels(5, 0, 4, 1, 9);
-    private static readonly byte[] s_images = DataTestFiles.Images(5, 4, 4);
+    private static readonly byte[] s_labels = DataTestFiles.FashionLabels;
+    private static readonly byte[] s_images = DataTestFiles.FashionImages;
 
     private static readonly DataFile[] s_files =
     [
@@ -31,38 +30,11 @@ public sealed class FashionMnistTests : IDisposable
     /// <summary>The committed data.tar.xz of a miniature package (see Fixtures/deb/make_fixture.py).</summary>
     private static byte[] XzFixture() => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "deb", "fashion-mini.data.tar.xz"));
 
-    /// <summary>An ar archive of the members, each header written as GNU ar does (name + '/', decimal size, "`\n").</summary>
-    internal static byte[] Ar(params (string Name, byte[] Data)[] members)
-    {
-        using var ms = new MemoryStream();
-        ms.Write("!<arch>\n"u8);
-        foreach (var (name, data) in members)
-        {
-            string header = $"{name + "/",-16}{"0",-12}{"0",-6}{"0",-6}{"100644",-8}{data.Length,-10}`\n";
-            ms.Write(Encoding.ASCII.GetBytes(header));
-            ms.Write(data);
-            if (data.Length % 2 == 1) ms.WriteByte((byte)'\n');
-        }
-        return ms.ToArray();
-    }
+    private static byte[] Deb(string dataName, byte[] data) => DataTestFiles.Deb(dataName, data);
 
-    private static byte[] Deb(string dataName, byte[] data) =>
-        Ar(("debian-binary", "2.0\n"u8.ToArray()), ("control.tar.xz", [1, 2, 3]), (dataName, data));
+    private static byte[] Ar(params (string Name, byte[] Data)[] members) => DataTestFiles.Ar(members);
 
-    /// <summary>A data.tar like the package's: directories, the gzipped files, and an unrelated file.</summary>
-    private static byte[] DataTar(byte[]? labelsGz = null)
-    {
-        using var ms = new MemoryStream();
-        using (var tar = new TarWriter(ms, TarEntryFormat.Gnu, leaveOpen: true))
-        {
-            tar.WriteEntry(new GnuTarEntry(TarEntryType.Directory, Dir));
-            void Add(string name, byte[] data) => tar.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
-            Add("./usr/share/doc/README.gz", DataTestFiles.Gzip("not data"u8.ToArray()));
-            Add(Dir + "tiny-images-idx3-ubyte.gz", DataTestFiles.Gzip(s_images));
-            Add(Dir + "tiny-labels-idx1-ubyte.gz", labelsGz ?? DataTestFiles.Gzip(s_labels));
-        }
-        return ms.ToArray();
-    }
+    private static byte[] DataTar(byte[]? labelsGz = null) => DataTestFiles.FashionDataTar(labelsGz);
 
     private string WriteDeb(byte[] deb) => _dir.Write("dataset-fashion-mnist_0.0-1_all.deb", deb);
 
