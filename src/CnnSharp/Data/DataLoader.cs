@@ -169,7 +169,7 @@ public sealed class DataLoader : IEnumerable<Batch>
         {
             for (int b = startBatch; b < batches; b++)
             {
-                Batch batch = Await(pending!);
+                Batch batch = pending!.GetAwaiter().GetResult(); // rethrows the load's exception unwrapped
                 pending = b + 1 < batches ? Prefetch(order, b + 1, epoch) : null;
                 yield return batch;
             }
@@ -178,7 +178,10 @@ public sealed class DataLoader : IEnumerable<Batch>
         {
             // Leaving early: let the background batch finish before its buffers can be handed out again.
             if (pending is not null)
-                ((IAsyncResult)pending).AsyncWaitHandle.WaitOne();
+            {
+                try { pending.Wait(); }
+                catch (AggregateException) { /* the consumer has left; the error of a batch it never asked for is moot */ }
+            }
         }
     }
 
@@ -191,19 +194,6 @@ public sealed class DataLoader : IEnumerable<Batch>
             Load(order, b, batch, epoch);
             return batch;
         });
-    }
-
-    private static Batch Await(Task<Batch> task)
-    {
-        try
-        {
-            return task.GetAwaiter().GetResult();
-        }
-        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
-        {
-            ExceptionDispatchInfo.Throw(ex.InnerExceptions[0]);
-            throw;
-        }
     }
 
     /// <summary>The batch object for batch <paramref name="b"/>: fresh, or shared (alternating between two for full batches).</summary>
