@@ -28,7 +28,7 @@ internal abstract class FuzzTarget
     public static IReadOnlyList<FuzzTarget> All { get; } =
     [
         new Targets.SafeTensorsTarget(), new Targets.OnnxTarget(), new Targets.IdxTarget(),
-        new Targets.ImageTarget("png"), new Targets.ImageTarget("jpeg"), new Targets.CliTarget(),
+        new Targets.ImageTarget("png"), new Targets.ImageTarget("jpeg"), new Targets.DebTarget(), new Targets.CliTarget(),
     ];
 }
 

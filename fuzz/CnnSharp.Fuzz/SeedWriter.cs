@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using CnnSharp.IO;
+using CnnSharp.Tests.Data;
 using CnnSharp.Tests.Onnx;
 using CnnSharp.Tests.TestUtilities;
 
@@ -46,6 +47,12 @@ internal static class SeedWriter
             Save("jpeg", Path.GetFileName(jpeg), File.ReadAllBytes(jpeg));
 
         foreach (var (name, model) in OnnxSeeds()) Save("onnx", name, model);
+
+        // Miniature dataset-fashion-mnist packages: the xz test fixture, and the same tar plain and gzipped.
+        byte[] xz = File.ReadAllBytes(Path.Combine(repositoryRoot, "tests", "CnnSharp.Tests", "Fixtures", "deb", "fashion-mini.data.tar.xz"));
+        Save("deb", "mini-xz.deb", DataTestFiles.Deb("data.tar.xz", xz));
+        Save("deb", "mini-tar.deb", DataTestFiles.Deb("data.tar", DataTestFiles.FashionDataTar()));
+        Save("deb", "mini-gz.deb", DataTestFiles.Deb("data.tar.gz", DataTestFiles.Gzip(DataTestFiles.FashionDataTar())));
 
         string[][] commands =
         [

@@ -1,3 +1,5 @@
+using CnnSharp.Data;
+using CnnSharp.Data.Transforms;
 using CnnSharp.Functional;
 using CnnSharp.Models;
 using CnnSharp.Modules;
@@ -46,5 +48,18 @@ public sealed class ReadmeExampleTests
             schedule.Step();
         }
         Assert.Equal(1e-3 * (1 + Math.Cos(Math.PI / 18)) / 2, opt.LrExact, 12); // epoch 3: one step into the cosine
+    }
+
+    [Fact]
+    public void Augmentation_snippet_runs_with_the_documented_shapes()
+    {
+        // The README's loader line, over 300 blank 28x28 images instead of the fetched Fashion-MNIST training set.
+        var train = new MnistDataset(new byte[300 * 28 * 28], new byte[300]);
+        var augment = new Compose(new RandomCrop(28, padding: 2), new RandomHorizontalFlip(), new Normalize([0.2860f], [0.3530f]));
+        var loader = new DataLoader(train, 128, shuffle: true, seed: 1, transform: augment, numWorkers: 2);
+        var batches = loader.ToList();
+        Assert.Equal([128, 128, 44], batches.Select(b => b.Count));
+        Assert.True(batches[0].Images.Shape.Equals([128, 1, 28, 28]));
+        Assert.Equal(-0.2860f / 0.3530f, batches[0].Images.Data[0]); // black pixels (and padding) normalised
     }
 }

