@@ -292,7 +292,9 @@ internal sealed class PickleMachine
     private string ReadLine()
     {
         int end = Array.IndexOf(_data, (byte)'\n', _pos, Math.Min(MaxLineLength, _data.Length - _pos));
-        if (end < 0) throw Error($"a GLOBAL/INST name is not terminated by a newline within {MaxLineLength} bytes");
+        if (end < 0)
+            throw Error(_data.Length - _pos < MaxLineLength ? "the pickle ends inside an opcode (truncated file?)"
+                : $"a GLOBAL/INST name is not terminated by a newline within {MaxLineLength} bytes");
         string line = ReadString((ulong)(end - _pos));
         _pos++;
         return line;
