@@ -212,6 +212,16 @@ public sealed class TorchFileHostileTests
     }
 
     [Fact]
+    public void A_central_directory_whose_entry_count_disagrees_is_a_format_error()
+    {
+        // Found by the fuzzer (target pt): ZipArchive reads the central directory lazily, on the first use of Entries,
+        // and its InvalidDataException escaped from there untyped.
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "fuzz", "pt-central-directory-count.pt");
+        var ex = Assert.Throws<TorchFormatException>(() => TorchFile.Read(path));
+        Assert.Contains("not a readable zip archive", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Non_tensor_values_and_non_string_keys_are_not_a_state_dict()
     {
         // {1: 2.5}: a plain dict with an int key and a float value.

@@ -50,13 +50,15 @@ internal sealed class TorchArchive : IDisposable
         if (got < 4 || head[0] != (byte)'P' || head[1] != (byte)'K')
             throw new TorchFormatException(file, null, null, NotAZip(head[..got]));
 
-        ZipArchive zip;
+        ZipArchive? zip = null;
         try
         {
             zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+            _ = zip.Entries.Count; // the central directory is read lazily; read it here, where its errors are reported
         }
         catch (InvalidDataException e)
         {
+            zip?.Dispose();
             throw new TorchFormatException(file, null, null, $"not a readable zip archive ({e.Message})", e);
         }
         try
