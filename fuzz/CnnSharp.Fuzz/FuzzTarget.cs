@@ -27,7 +27,7 @@ internal abstract class FuzzTarget
     /// <summary>All targets, in the order <c>--target all</c> runs them.</summary>
     public static IReadOnlyList<FuzzTarget> All { get; } =
     [
-        new Targets.SafeTensorsTarget(), new Targets.OnnxTarget(), new Targets.IdxTarget(),
+        new Targets.SafeTensorsTarget(), new Targets.TorchTarget(), new Targets.OnnxTarget(), new Targets.IdxTarget(),
         new Targets.ImageTarget("png"), new Targets.ImageTarget("jpeg"), new Targets.DebTarget(), new Targets.CliTarget(),
     ];
 }

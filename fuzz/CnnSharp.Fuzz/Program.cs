@@ -14,7 +14,7 @@ internal static class Program
                              [--max-alloc-mb N] [--max-input N] [--seed N] [--corpus DIR] [--findings DIR] [--corpus-out DIR]
                CnnSharp.Fuzz --repro FILE --target NAME      run one file and print what it did
                CnnSharp.Fuzz --make-seeds DIR                write the seed corpus
-        targets: safetensors, onnx, idx, png, jpeg, cli
+        targets: safetensors, pt, onnx, idx, png, jpeg, cli
         --seconds is per target (default 60); --timeout-ms per input (default 2000); --max-alloc-mb per input (default 512).
         """;
 

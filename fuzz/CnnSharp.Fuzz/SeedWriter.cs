@@ -43,6 +43,10 @@ internal static class SeedWriter
         Save("png", "rgba-3x2.png", PngWriter.Encode(3, 2, 4, Enumerable.Range(0, 24).Select(i => (byte)(255 - i * 9)).ToArray()));
         Save("png", "gray-28x1.png", PngWriter.Gray(28, 1, (x, _) => (byte)(9 * x)));
 
+        // Small torch.save files from the test fixtures: views and every storage dtype, protocol 4, a nested checkpoint.
+        foreach (string pt in new[] { "views.pt", "protocol4.pt", "checkpoint.pt" })
+            Save("pt", pt, File.ReadAllBytes(Path.Combine(repositoryRoot, "tests", "CnnSharp.Tests", "Fixtures", "torch", pt)));
+
         foreach (string jpeg in Directory.GetFiles(Path.Combine(repositoryRoot, "tests", "CnnSharp.Tests", "Fixtures", "images"), "*.jpg"))
             Save("jpeg", Path.GetFileName(jpeg), File.ReadAllBytes(jpeg));
 

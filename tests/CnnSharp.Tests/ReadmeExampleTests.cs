@@ -1,6 +1,7 @@
 using CnnSharp.Data;
 using CnnSharp.Data.Transforms;
 using CnnSharp.Functional;
+using CnnSharp.IO;
 using CnnSharp.Models;
 using CnnSharp.Modules;
 using CnnSharp.Optimizers;
@@ -8,7 +9,7 @@ using CnnSharp.Optimizers.Schedulers;
 
 namespace CnnSharp.Tests;
 
-/// <summary>The README's "Library in one screen" snippet, kept compiling and checked.</summary>
+/// <summary>The README's "Library in one screen" and "Loading PyTorch checkpoints" snippets, kept compiling and checked.</summary>
 public sealed class ReadmeExampleTests
 {
     [Fact]
@@ -61,5 +62,20 @@ public sealed class ReadmeExampleTests
         Assert.Equal([128, 128, 44], batches.Select(b => b.Count));
         Assert.True(batches[0].Images.Shape.Equals([128, 1, 28, 28]));
         Assert.Equal(-0.2860f / 0.3530f, batches[0].Images.Data[0]); // black pixels (and padding) normalised
+    }
+
+    [Fact]
+    public void Checkpoint_snippet_loads_a_torch_save_file_and_a_checkpoint_entry()
+    {
+        // The README's calls on the committed fixtures: the seed ConvNet's state dict, and the state dict nested under
+        // "model" in a checkpoint of nn.Sequential(Conv2d(1, 2, 3), BatchNorm2d(2), Flatten(), Linear(2, 3)).
+        string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "torch", name);
+        var model = ModelZoo.Create("convnet");
+        var loaded = model.LoadTorchFile(Fixture("convnet.pt"));
+        Assert.Empty(loaded.MissingKeys);
+        var small = new Sequential(new Conv2d(1, 2, 3), new BatchNorm2d(2), new Flatten(), new Linear(2, 3));
+        var result = small.LoadStateDict(TorchFile.Load(Fixture("checkpoint.pt"), entry: "model"));
+        Assert.Empty(result.UnexpectedKeys);
+        Assert.Equal(TorchFile.Read(Fixture("checkpoint.pt"), entry: "model")["3.bias"].ToFloatArray(), ((Linear)small[3]).Bias!.ToArray());
     }
 }

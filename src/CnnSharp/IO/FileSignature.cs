@@ -15,8 +15,8 @@ internal static class FileSignature
         [0xFF, 0xD8, 0xFF, ..] => "a JPEG image",
         [(byte)'G', (byte)'I', (byte)'F', (byte)'8', ..] => "a GIF image",
         [(byte)'P', (byte)'K', 0x03 or 0x05, 0x04 or 0x06, ..] =>
-            "a zip archive (PyTorch's torch.save format for .pt/.pth files; save the state dict with safetensors.torch.save_file instead)",
-        [0x80, >= 2 and <= 5, ..] => "a Python pickle (a legacy PyTorch .pt/.pth file; save the state dict with safetensors.torch.save_file instead)",
+            "a zip archive (PyTorch's torch.save format for .pt/.pth files: read it with TorchFile.Read or model.LoadTorchFile)",
+        [0x80, >= 2 and <= 5, ..] => "a Python pickle (a legacy PyTorch .pt/.pth file from before PyTorch 1.6; save it again with torch.save or safetensors.torch.save_file)",
         [0x1F, 0x8B, ..] => "a gzip-compressed file",
         [0x00, 0x00, 0x08 or 0x09 or 0x0B or 0x0C or 0x0D or 0x0E, >= 1 and <= 4, ..] => "an IDX data file (such as MNIST images or labels)",
         // ModelProto starts with ir_version (field 1, varint: tag 0x08) and a small version, then another field's tag.

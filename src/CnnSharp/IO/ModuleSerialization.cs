@@ -107,6 +107,43 @@ public static class ModuleSerialization
     }
 
     /// <summary>
+    /// Loads a PyTorch <c>.pt</c>/<c>.pth</c> state dict (<c>torch.save(model.state_dict(), path)</c>) into
+    /// <paramref name="module"/>, reading it with <see cref="TorchFile.Read(string, string?)"/>, which never executes the
+    /// file's pickle; key matching, dtype conversion and errors as for <see cref="LoadSafetensors(Module, string, bool)"/>.
+    /// </summary>
+    /// <param name="module">Receives the values; unchanged when anything is wrong.</param>
+    /// <param name="path">The .pt/.pth file.</param>
+    /// <param name="strict">Require the file's keys to match the module's exactly (PyTorch's default).</param>
+    /// <param name="entry">For a checkpoint dict, the key of the state dict inside it (<c>"model"</c>); null for a bare state dict.</param>
+    /// <returns>The keys left unmatched (both empty after a strict load).</returns>
+    /// <exception cref="UnsafePickleException">The file's pickle asks for a global or opcode outside the allow-list; nothing was run.</exception>
+    /// <exception cref="TorchFormatException">The file is not a readable torch.save state dict.</exception>
+    /// <exception cref="StateDictException">Keys are missing or unexpected (strict), a shape differs, or an entry's dtype cannot be loaded.</exception>
+    public static StateDictLoadResult LoadTorchFile(this Module module, string path, bool strict = true, string? entry = null)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return module.LoadSafetensors(TorchFile.Read(path, entry), strict);
+    }
+
+    /// <summary>
+    /// Loads a <see cref="StateDict"/> (from <see cref="TorchFile.Load"/> or <see cref="SafeTensors.ReadStateDict"/>)
+    /// into <paramref name="module"/>: tensors by key with their shapes checked, int64 scalars into the batch counters
+    /// (<c>num_batches_tracked</c>); all problems reported together, and the module unchanged on error.
+    /// </summary>
+    /// <param name="module">Receives the values.</param>
+    /// <param name="stateDict">The values by PyTorch key.</param>
+    /// <param name="strict">Require the keys to match the module's exactly (PyTorch's default).</param>
+    /// <returns>The keys left unmatched (both empty after a strict load).</returns>
+    /// <exception cref="StateDictException">Keys are missing or unexpected (strict), a shape differs, or an int64 scalar is not under a batch counter.</exception>
+    public static StateDictLoadResult LoadStateDict(this Module module, StateDict stateDict, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(stateDict);
+        return module.LoadSafetensors(new SafeTensorsFile("state dict", stateDict.ToSafeTensorEntries(), SafeTensorsFile.EmptyMetadata), strict);
+    }
+
+    /// <summary>
     /// The module's state dict as safetensors entries in state-dict order: tensors as <paramref name="floatDType"/>,
     /// batch counters (<c>num_batches_tracked</c> buffers) as 0-rank I64.
     /// </summary>

@@ -31,13 +31,16 @@ public sealed class VggSmall : Module, IOnnxExportable
     /// <summary>Builds the network with PyTorch's default initialisation drawn from <paramref name="generator"/>.</summary>
     /// <param name="numClasses">Number of output classes (10 for CIFAR-10).</param>
     /// <param name="generator">Source of the initial weights; null uses <see cref="Generator.Default"/>.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numClasses"/> is not positive.</exception>
-    public VggSmall(int numClasses = 10, Generator? generator = null)
+    /// <param name="inChannels">Channels of the input images (3 for RGB, 1 for grayscale).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A count is not positive.</exception>
+    public VggSmall(int numClasses = 10, Generator? generator = null, int inChannels = 3)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numClasses);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inChannels);
         NumClasses = numClasses;
+        InChannels = inChannels;
         Features = RegisterModule("features", new Sequential(
-            new Conv2d(3, 32, kernelSize: 3, padding: 1, generator: generator), new BatchNorm2d(32), new ReLU(),
+            new Conv2d(inChannels, 32, kernelSize: 3, padding: 1, generator: generator), new BatchNorm2d(32), new ReLU(),
             new Conv2d(32, 32, kernelSize: 3, padding: 1, generator: generator), new BatchNorm2d(32), new ReLU(),
             new MaxPool2d(kernelSize: 2, stride: 2),
             new Conv2d(32, 64, kernelSize: 3, padding: 1, generator: generator), new BatchNorm2d(64), new ReLU(),
@@ -51,7 +54,10 @@ public sealed class VggSmall : Module, IOnnxExportable
     /// <summary>Number of output classes.</summary>
     public int NumClasses { get; }
 
-    /// <summary>The convolution blocks: (N, 3, H, W) → (N, 128, H/4, W/4).</summary>
+    /// <summary>Channels of the input images.</summary>
+    public int InChannels { get; }
+
+    /// <summary>The convolution blocks: (N, <see cref="InChannels"/>, H, W) → (N, 128, H/4, W/4).</summary>
     public Sequential Features { get; }
 
     /// <summary>Global average pooling to (N, 128, 1, 1).</summary>
@@ -61,12 +67,12 @@ public sealed class VggSmall : Module, IOnnxExportable
     public Linear Classifier { get; }
 
     /// <summary>Logits for a batch of images.</summary>
-    /// <param name="input">Images, shape (N, 3, H, W), H and W at least 4 (32x32 by design).</param>
+    /// <param name="input">Images, shape (N, <see cref="InChannels"/>, H, W), H and W at least 4 (32x32 by design).</param>
     /// <returns>Logits, shape (N, <see cref="NumClasses"/>).</returns>
-    /// <exception cref="ShapeException">The input is not (N, 3, H, W), or is smaller than 4x4.</exception>
+    /// <exception cref="ShapeException">The input is not (N, <see cref="InChannels"/>, H, W), or is smaller than 4x4.</exception>
     public override Tensor Forward(Tensor input)
     {
-        ModelInput.RequireImages(nameof(VggSmall), input, channels: 3);
+        ModelInput.RequireImages(nameof(VggSmall), input, InChannels);
         var output = AvgPool.Forward(Features.Forward(input));
         return Classifier.Forward(F.Flatten(output, startDim: 1));
     }

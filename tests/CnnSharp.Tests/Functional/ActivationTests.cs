@@ -10,11 +10,12 @@ public sealed class ActivationTests
     // Distinct values in [-3, 3) that avoid 0 by at least ~0.01, so ReLU's kink is not crossed by h = 1e-6.
     private static float[] Values(int seed) => GradCheck.DistinctValues(60, seed).Select(v => v * 3f).ToArray();
 
-    public static TheoryData<string> Ops => new() { "relu", "leaky", "sigmoid", "tanh" };
+    public static TheoryData<string> Ops => new() { "relu", "relu6", "leaky", "sigmoid", "tanh" };
 
     private static Func<Tensor, Tensor> Op(string name) => name switch
     {
         "relu" => F.Relu,
+        "relu6" => F.Relu6,
         "leaky" => x => F.LeakyRelu(x, 0.2f),
         "sigmoid" => F.Sigmoid,
         _ => F.Tanh,
@@ -23,6 +24,7 @@ public sealed class ActivationTests
     private static Func<double[], double[]> Ref(string name) => name switch
     {
         "relu" => Reference.Relu,
+        "relu6" => Reference.Relu6,
         "leaky" => x => Reference.LeakyRelu(x, 0.2),
         "sigmoid" => Reference.Sigmoid,
         _ => Reference.Tanh,
@@ -50,6 +52,29 @@ public sealed class ActivationTests
         Assert.True(float.IsNaN(y.Data[3]));
         y.Backward(Tensor.Ones(4));
         Assert.Equal(new[] { 0f, 0f, 1f }, x.Grad!.ToArray()[..3]);
+    }
+
+    [Fact]
+    public void Relu6_backward_matches_finite_differences_across_both_kinks()
+    {
+        // Scaled by 9 the grid spans [-9, 9) in steps of 0.3 offset by 0.075: both 0 and 6 are crossed, neither is within h.
+        var v = GradCheck.DistinctValues(60, 3).Select(x => x * 9f).ToArray();
+        Assert.Contains(v, x => x > 6f);
+        Assert.Contains(v, x => x < 0f);
+        GradCheck.Check(s_shape, v, F.Relu6, Reference.Relu6);
+    }
+
+    [Fact]
+    public void Relu6_clamps_to_zero_and_six_and_passes_no_gradient_at_either_end_like_pytorch()
+    {
+        // PyTorch 1.13: F.relu6(torch.tensor([-1., 0., 3., 6., 7., nan])) = [0, 0, 3, 6, 6, nan]; grad of sum = [0, 0, 1, 0, 0, 1]
+        // (hardtanh's backward tests x <= 0 || x >= 6, which NaN fails, so NaN passes its gradient).
+        var x = Tensor.FromArray([-1f, 0f, 3f, 6f, 7f, float.NaN], 6).RequiresGrad_();
+        var y = F.Relu6(x);
+        Assert.Equal(new[] { 0f, 0f, 3f, 6f, 6f }, y.ToArray()[..5]);
+        Assert.True(float.IsNaN(y.Data[5]));
+        y.Backward(Tensor.Ones(6));
+        Assert.Equal(new[] { 0f, 0f, 1f, 0f, 0f, 1f }, x.Grad!.ToArray());
     }
 
     [Fact]

@@ -13,6 +13,7 @@ public sealed class ActivationModuleTests
     {
         var x = Input();
         Assert.Equal(F.Relu(x).ToArray(), new ReLU().Forward(x).ToArray());
+        Assert.Equal(F.Relu6(x).ToArray(), new ReLU6().Forward(x).ToArray());
         Assert.Equal(F.LeakyRelu(x, 0.2f).ToArray(), new LeakyReLU(0.2f).Forward(x).ToArray());
         Assert.Equal(F.Sigmoid(x).ToArray(), new Sigmoid().Forward(x).ToArray());
         Assert.Equal(F.Tanh(x).ToArray(), new Tanh().Forward(x).ToArray());

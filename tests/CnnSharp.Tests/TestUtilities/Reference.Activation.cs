@@ -4,6 +4,8 @@ public static partial class Reference
 {
     public static double[] Relu(double[] x) => x.Select(v => Math.Max(v, 0)).ToArray();
 
+    public static double[] Relu6(double[] x) => x.Select(v => Math.Min(Math.Max(v, 0), 6)).ToArray();
+
     public static double[] LeakyRelu(double[] x, double slope) => x.Select(v => v > 0 ? v : slope * v).ToArray();
 
     public static double[] Sigmoid(double[] x) => x.Select(v => 1 / (1 + Math.Exp(-v))).ToArray();
