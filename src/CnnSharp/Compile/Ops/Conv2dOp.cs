@@ -23,6 +23,8 @@ internal sealed class Conv2dOp : CompiledOp
     private readonly PackedConvWeights _packed = new();
     private readonly float[]? _foldedWeight;
     private readonly float[]? _foldedBias;
+    private readonly bool _frozen;
+    private bool _packedOnce;
 
     public Conv2dOp(int input, int output, Conv2dSpec spec, BatchNormSpec? fold = null, int residual = -1, bool relu = false)
         : base(residual >= 0 ? [input, residual] : [input], output)
@@ -33,6 +35,7 @@ internal sealed class Conv2dOp : CompiledOp
         _fold = fold;
         _relu = relu;
         _residual = residual;
+        _frozen = spec.Frozen && (fold is null || fold.Frozen);
         if (fold is not null)
         {
             _foldedWeight = new float[_weight.Numel];
@@ -49,11 +52,12 @@ internal sealed class Conv2dOp : CompiledOp
         ReadOnlySpan<float> w = _weight.Data, b = _bias is null ? default : _bias.Data;
         if (_fold is not null)
         {
-            Fold(_fold, _weight.Data, b, _foldedWeight!, _foldedBias!);
+            if (!_packedOnce) Fold(_fold, _weight.Data, b, _foldedWeight!, _foldedBias!);
             w = _foldedWeight;
             b = _foldedBias;
         }
-        _packed.Pack(w, _g.K, _g.CPerGroup, _g.KH, _g.KW, _g.Groups, Isa.Level);
+        if (!_packedOnce) _packed.Pack(w, _g.K, _g.CPerGroup, _g.KH, _g.KW, _g.Groups, Isa.Level);
+        _packedOnce = _frozen;
         ReadOnlySpan<float> r = _residual >= 0 ? plan.Data[_residual] : default;
         ConvGemm.Forward(plan.Data[Inputs[0]], _packed, b, r, plan.Data[Output], _g, _relu);
     }

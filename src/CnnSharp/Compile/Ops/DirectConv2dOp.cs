@@ -43,6 +43,7 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
         _bias = spec.Bias;
         _fold = fold;
         _relu = relu;
+        _frozen = spec.Frozen && (fold is null || fold.Frozen);
         _g = spec.Geometry;
         var level = Isa.Level;
         _plan = new DirectConv2d(_g.C, _g.K, _g.KH, _g.PadTop, _g.H, _g.W, level);
@@ -101,6 +102,8 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
     private readonly BatchNormSpec? _fold;
     private readonly bool _relu;
     private readonly float[]? _folded;
+    private readonly bool _frozen;
+    private bool _packedOnce;
 
     /// <summary>Whether the direct kernels take this convolution (see the class remarks).</summary>
     public static bool Supports(in Conv2dGeometry g) =>
@@ -115,6 +118,14 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
     public override void Forward(ExecutionPlan plan)
     {
         _exec = plan;
+        if (!_packedOnce) Pack();
+        _packedOnce = _frozen;
+        Parallelism.For(_chunks, _forward);
+    }
+
+    /// <summary>Folds (or copies) the bias and packs the weights for the kernels: per forward, or once when frozen.</summary>
+    private void Pack()
+    {
         if (_fold is not null)
         {
             Conv2dOp.Fold(_fold, _weight.Data, _bias is null ? default : _bias.Data, _folded, _bias16!.Span);
@@ -126,7 +137,6 @@ internal sealed unsafe class DirectConv2dOp : CompiledOp
         ReadOnlySpan<float> w = _fold is null ? _weight.Data : _folded;
         if (_wino is not null) _wino.PackWeights(w, transposeAndFlip: false, _winoPacked!.Pointer);
         else _plan.PackWeights(w, transposeAndFlip: false, _packed.Pointer);
-        Parallelism.For(_chunks, _forward);
     }
 
     private void ForwardChunk(int c0, int c1)
