@@ -288,10 +288,15 @@ public sealed class OnnxSession
             FallbackReason = "OnnxSessionOptions.CompilePlan is false";
             return null;
         }
-        string input = Model.Graph.RuntimeInputs.Count == 1 ? Model.Graph.RuntimeInputs[0].Name : "";
+        if (Model.Graph.RuntimeInputs.Count != 1)
+        {
+            FallbackReason = $"the model has {Model.Graph.RuntimeInputs.Count} runtime inputs (a compiled plan reads one)";
+            return null;
+        }
+        string input = Model.Graph.RuntimeInputs[0].Name;
         if (given.Count != 1 || !given.TryGetValue(input, out var x))
         {
-            FallbackReason = given.Count > 1 ? "the run overrides an initializer" : $"the model has {Model.Graph.RuntimeInputs.Count} runtime inputs (a compiled plan reads one)";
+            FallbackReason = "the run overrides an initializer";
             return null;
         }
         if (!x.IsFloat)

@@ -71,6 +71,7 @@ internal sealed class OnnxPlanner(OnnxModel model, ExecutionGraph runtime, long 
         var constants = new Dictionary<int, float[]>();
         var nodes = new List<PlanBuilder.GraphNode>();
         var producer = new Dictionary<int, int>();
+        var padded = new Dictionary<int, (int Source, int Top, int Left, int Bottom, int Right)>();
 
         int Emit(OpSpec spec, int[] inputs, string output, Shape shape)
         {
@@ -106,7 +107,7 @@ internal sealed class OnnxPlanner(OnnxModel model, ExecutionGraph runtime, long 
                     if (node.Outputs[k].Length > 0 && known[k] is { } v) slots[node.Outputs[k]] = new Slot(-1, v);
                 continue;
             }
-            if (MapNode(node, op, inputs, shapes, constants, nodes, producer, uses, Emit, slots)) continue;
+            if (MapNode(node, op, inputs, shapes, constants, nodes, producer, uses, Emit, slots, padded)) continue;
             if (!OnlyFirstOutputUsed(node, uses))
             {
                 failure = $"{node.DisplayName} has no compiled form and more than one used output";
@@ -135,6 +136,12 @@ internal sealed class OnnxPlanner(OnnxModel model, ExecutionGraph runtime, long 
                 Slots = [.. planSlots],
             });
             slots[node.Outputs[0]] = new Slot(shapes.Count - 1, null);
+            // A zero Pad of the spatial dimensions: a Conv or AveragePool reading it takes the padding itself, and the
+            // island becomes dead.
+            if (op is PadOp pad && inputs[0] is { Value: >= 0 } source && shapes[source.Value].Rank == 4
+                && pad.ZeroPads(inputs.ElementAtOrDefault(1)?.Constant, inputs.ElementAtOrDefault(2)?.Constant) is [0, 0, var t, var l, 0, 0, var b, var r]
+                && t >= 0 && l >= 0 && b >= 0 && r >= 0 && Math.Max(Math.Max(t, l), Math.Max(b, r)) <= 64)
+                padded[shapes.Count - 1] = (source.Value, (int)t, (int)l, (int)b, (int)r);
         }
 
         var output = slots.GetValueOrDefault(g.Outputs[0].Name, new Slot(-1, null));
@@ -149,7 +156,8 @@ internal sealed class OnnxPlanner(OnnxModel model, ExecutionGraph runtime, long 
     /// <summary>Maps a node with a compiled form onto the graph; false when it has none (it becomes an island).</summary>
     private bool MapNode(OnnxNode node, OnnxOp op, Slot?[] inputs, List<Shape> shapes, Dictionary<int, float[]> constants,
         List<PlanBuilder.GraphNode> nodes, Dictionary<int, int> producer, Dictionary<string, int> uses,
-        Func<OpSpec, int[], string, Shape, int> emit, Dictionary<string, Slot> slots)
+        Func<OpSpec, int[], string, Shape, int> emit, Dictionary<string, Slot> slots,
+        Dictionary<int, (int Source, int Top, int Left, int Bottom, int Right)> padded)
     {
         if (inputs.Length == 0 || inputs[0] is not { Value: >= 0 } xs) return false;
         int x = xs.Value;
@@ -167,6 +175,11 @@ internal sealed class OnnxPlanner(OnnxModel model, ExecutionGraph runtime, long 
                 var window = conv.Window;
                 var (top, bottom) = window.Padding(0, 2, xShape[2], w.Shape[2]);
                 var (left, right) = window.Padding(1, 2, xShape[3], w.Shape[3]);
+                if (padded.TryGetValue(x, out var pad) && uses.GetValueOrDefault(node.Inputs[0]) == 1)
+                {
+                    (x, top, left, bottom, right) = (pad.Source, top + pad.Top, left + pad.Left, bottom + pad.Bottom, right + pad.Right);
+                    xShape = shapes[x];
+                }
                 var geometry = Conv2dGeometry.Create(xShape.ToArray(), w.Shape, (window.Strides?[0] ?? 1, window.Strides?[1] ?? 1),
                     (top, left, bottom, right), (window.Dilations?[0] ?? 1, window.Dilations?[1] ?? 1), conv.Groups, node.DisplayName);
                 if (Const(2) is { } b && b.Count != geometry.K) return false;
@@ -187,11 +200,19 @@ internal sealed class OnnxPlanner(OnnxModel model, ExecutionGraph runtime, long 
                 var window = pool.Window;
                 var (top, bottom) = window.Padding(0, 2, xShape[2], kh);
                 var (left, right) = window.Padding(1, 2, xShape[3], kw);
+                bool countPad = pool.CountIncludePad;
+                // PyTorch exports AvgPool2d(padding, count_include_pad=True) as a zero Pad and an unpadded AveragePool.
+                if (!pool.IsMax && top == 0 && left == 0 && bottom == 0 && right == 0 && padded.TryGetValue(x, out var pad)
+                    && uses.GetValueOrDefault(node.Inputs[0]) == 1)
+                {
+                    (x, top, left, bottom, right, countPad) = (pad.Source, pad.Top, pad.Left, pad.Bottom, pad.Right, true);
+                    xShape = shapes[x];
+                }
                 // The compiled pooling kernels assume PyTorch's rule: no window lies wholly in the padding.
                 if (Math.Max(top, bottom) > kh / 2 || Math.Max(left, right) > kw / 2) return false;
                 var g = Pool2dGeometry.Create(xShape.ToArray(), (kh, kw), (window.Strides?[0] ?? 1, window.Strides?[1] ?? 1),
                     (top, left, bottom, right), (window.Dilations?[0] ?? 1, window.Dilations?[1] ?? 1), pool.CeilMode, node.DisplayName);
-                OpSpec spec = pool.IsMax ? new MaxPool2dSpec(g) : new AvgPool2dSpec(g, pool.CountIncludePad, 0);
+                OpSpec spec = pool.IsMax ? new MaxPool2dSpec(g) : new AvgPool2dSpec(g, countPad, 0);
                 emit(spec, [x], output, new Shape(g.N, g.C, g.OutH, g.OutW));
                 return true;
             }
