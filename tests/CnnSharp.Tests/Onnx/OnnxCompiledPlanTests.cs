@@ -236,42 +236,17 @@ public sealed class OnnxCompiledPlanTests
         }
     }
 
-    /// <summary>A random CNN (conv of random kernel/stride/padding/groups/width, batch norm, activation, pooling, a
-    /// then global average pooling and a linear head), with random batch-norm statistics.</summary>
+    /// <summary><see cref="Compile.RandomStackTests"/>'s random CNN with random batch-norm statistics.</summary>
     private static Module Stack(int seed, out int[] inputShape)
     {
-        var rng = new Random(seed);
-        var g = new Generator((ulong)seed);
-        int channels = rng.Next(2) == 0 ? 1 : 4, size = 10 + rng.Next(3) * 2;
-        inputShape = [1 + rng.Next(3), channels, size, size];
-        var layers = new List<Module>();
-        for (int b = 0, blocks = 2 + rng.Next(2); b < blocks; b++)
-        {
-            int width = rng.Next(3) switch { 0 => 4, 1 => 16, _ => 32 };
-            int kernel = Math.Min(size, rng.Next(3) switch { 0 => 1, 1 => 3, _ => 5 });
-            int stride = size >= 8 && rng.Next(4) == 0 ? 2 : 1, padding = rng.Next(kernel / 2 + 1);
-            int groups = channels % 4 == 0 && width % 4 == 0 && rng.Next(3) == 0 ? 4 : 1;
-            layers.Add(new Conv2d(channels, width, kernel, stride: stride, padding: padding, groups: groups, bias: rng.Next(2) == 0, generator: g));
-            size = (size + 2 * padding - kernel) / stride + 1;
-            channels = width;
-            if (rng.Next(3) != 0) layers.Add(new BatchNorm2d(width));
-            layers.Add(rng.Next(4) switch { 0 => new Tanh(), 1 => new Sigmoid(), _ => new ReLU() });
-            if (size >= 4 && rng.Next(3) == 0)
-            {
-                layers.Add(rng.Next(2) == 0 ? new MaxPool2d(2) : new AvgPool2d(2));
-                size /= 2;
-            }
-        }
-        layers.Add(new AdaptiveAvgPool2d(1));
-        layers.Add(new Flatten());
-        layers.Add(new Linear(channels, 7, generator: g));
-        var model = new Sequential([.. layers]);
+        var model = Compile.RandomStackTests.Stack(seed, out inputShape);
+        var g = new Generator((ulong)seed + 100);
         // Non-trivial running statistics, so folding batch norm into the convolutions is exercised.
         foreach (var (name, buffer) in model.NamedBuffers())
         {
             if (name.EndsWith("running_mean", StringComparison.Ordinal)) Tensor.Randn(g, buffer.Shape.ToArray()).Data.CopyTo(buffer.Data);
             if (name.EndsWith("running_var", StringComparison.Ordinal))
-                for (int i = 0; i < buffer.Numel; i++) buffer.Data[i] = 0.5f + (float)rng.NextDouble();
+                System.Numerics.Tensors.TensorPrimitives.Add(Tensor.Rand(g, buffer.Shape.ToArray()).Data, 0.5f, buffer.Data);
         }
         return model;
     }
