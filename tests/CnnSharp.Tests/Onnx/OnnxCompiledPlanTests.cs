@@ -212,6 +212,20 @@ public sealed class OnnxCompiledPlanTests
         TensorAssert.Close(x.ToArray().Select(v => 3 * v).ToArray(), tripled, Tolerance.Accumulated);
     }
 
+    [Fact]
+    public void Value_above_the_element_limit_is_not_planned_and_the_runtime_refuses_it_by_name()
+    {
+        var graph = new OnnxTestGraph().Input("x", 1, 1, 8, 8).Initializer("w", new float[64], 64, 1, 1, 1)
+            .Node("Conv", "wide", ["x", "w"], ["y"]).Output("y", 1, 64, 8, 8);
+        var session = graph.Session(new OnnxSessionOptions { MaxTensorElements = 1000 });
+
+        var e = Assert.Throws<ShapeException>(() => session.Run(Tensor.Zeros(1, 1, 8, 8)));
+
+        Assert.Equal(OnnxExecutionPath.Runtime, session.LastExecutionPath);
+        Assert.Contains("MaxTensorElements", session.FallbackReason);
+        Assert.Contains("node 'wide'", e.Message);
+    }
+
     public static TheoryData<int> Seeds => [.. Enumerable.Range(1, 8)];
 
     [Theory]

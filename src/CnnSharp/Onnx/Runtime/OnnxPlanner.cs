@@ -150,6 +150,12 @@ internal sealed class OnnxPlanner(OnnxModel model, ExecutionGraph runtime, long 
             failure = "the output is a constant or the input itself (nothing to compile)";
             return null;
         }
+        // The runtime refuses such a value with its limit in the message; the plan would allocate it up front.
+        if (shapes.FirstOrDefault(s => s.Numel > maxTensorElements) is { } large)
+        {
+            failure = $"a value of shape {large} exceeds OnnxSessionOptions.MaxTensorElements ({maxTensorElements})";
+            return null;
+        }
         return new OpGraph(shapes, constants, nodes, output.Value);
     }
 
