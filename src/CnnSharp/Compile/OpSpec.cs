@@ -6,11 +6,20 @@ namespace CnnSharp.Compile;
 internal abstract record OpSpec;
 
 /// <summary><c>F.Conv2d</c>: the data input is the op's first input.</summary>
-internal sealed record Conv2dSpec(Tensor Weight, Tensor? Bias, Conv2dGeometry Geometry) : OpSpec;
+internal sealed record Conv2dSpec(Tensor Weight, Tensor? Bias, Conv2dGeometry Geometry) : OpSpec
+{
+    /// <summary>The weight and bias never change after planning (an imported model's constants): the op packs them once,
+    /// not per forward. With a folded batch norm, the fold is frozen only when that spec is frozen too.</summary>
+    public bool Frozen { get; init; }
+}
 
 /// <summary><c>F.BatchNorm</c>; <paramref name="Momentum"/> is the traced update factor.</summary>
 internal sealed record BatchNormSpec(Tensor? RunningMean, Tensor? RunningVar, Tensor? Weight, Tensor? Bias, bool Training, float Momentum, float Eps)
-    : OpSpec;
+    : OpSpec
+{
+    /// <summary>The statistics and affine parameters never change after planning (see <see cref="Conv2dSpec.Frozen"/>).</summary>
+    public bool Frozen { get; init; }
+}
 
 /// <summary>Element-wise activations.</summary>
 internal enum ActivationKind { Relu, Tanh, Sigmoid }

@@ -5,14 +5,16 @@ using CnnSharp.Modules;
 namespace CnnSharp.Compile;
 
 /// <summary>
-/// Builds an <see cref="ExecutionPlan"/> from a traced forward pass: maps tensors to values, drops dead ops, fuses
-/// (direct-kernel conv chains with their batch norm, ReLU and max pooling: <see cref="ConvChainOp"/>; batch norm + ReLU,
-/// add + ReLU; in inference plans also conv + folded batch norm + residual add + ReLU), and allocates every buffer once.
+/// Builds an <see cref="ExecutionPlan"/> from an <see cref="OpGraph"/>: drops dead ops, fuses (direct-kernel conv chains
+/// with their batch norm, ReLU and max pooling: <see cref="ConvChainOp"/>; batch norm + ReLU, add + ReLU; in inference
+/// plans also conv + folded batch norm + residual add + ReLU), and allocates every buffer once. The graph comes from a
+/// traced forward pass (<see cref="Build"/>, which maps tensors to values) or from an imported ONNX graph
+/// (<c>Onnx.OnnxPlanner</c>).
 /// </summary>
 internal static class PlanBuilder
 {
     /// <summary>A graph node before it becomes an op.</summary>
-    private sealed class GraphNode(OpSpec spec, int[] inputs, int output)
+    internal sealed class GraphNode(OpSpec spec, int[] inputs, int output)
     {
         public OpSpec Spec { get; } = spec;
         public int[] Inputs { get; set; } = inputs;
@@ -35,6 +37,16 @@ internal static class PlanBuilder
     /// <param name="inputRequiresGrad">Also produce the input's gradient.</param>
     /// <param name="failure">Why the model cannot be compiled (the caller runs it eagerly), or null.</param>
     public static ExecutionPlan? Build(Module model, Shape inputShape, bool differentiable, bool inputRequiresGrad, out string? failure)
+    {
+        if (Capture(model, inputShape, out failure) is not { } graph) return null;
+        var norms = model.NamedModules().Select(m => m.Value).OfType<BatchNormBase>()
+            .Where(b => b.RunningMean is not null).ToDictionary<BatchNormBase, Tensor, BatchNormBase>(b => b.RunningMean!, b => b, ReferenceEqualityComparer.Instance);
+        return BuildFromGraph(graph, differentiable, inputRequiresGrad, norms);
+    }
+
+    /// <summary>Traces <paramref name="model"/> on a random input of <paramref name="inputShape"/> into an <see cref="OpGraph"/>;
+    /// <paramref name="failure"/> says why when the trace has no graph form (an op without a compiled form or eager replay).</summary>
+    private static OpGraph? Capture(Module model, Shape inputShape, out string? failure)
     {
         var trace = Trace(model, inputShape, out var input, out var output, out failure);
         if (trace is null) return null;
@@ -87,7 +99,21 @@ internal static class PlanBuilder
             failure = "the forward pass does not compute its output from its input through traced ops";
             return null;
         }
+        failure = null;
+        return new OpGraph(shapes, constants, nodes, outputId);
+    }
 
+    /// <summary>
+    /// Plans <paramref name="graph"/>: drops dead nodes, fuses, allocates every buffer and creates the ops. The graph's
+    /// nodes are consumed (fusion rewrites them).
+    /// </summary>
+    /// <param name="graph">The nodes in execution order; value 0 is the plan input.</param>
+    /// <param name="differentiable">Plan for backward (keeps every activation, no weight folding).</param>
+    /// <param name="inputRequiresGrad">Also produce the input's gradient.</param>
+    /// <param name="norms">The batch-norm modules by running-mean tensor (training plans update their counters); may be empty.</param>
+    public static ExecutionPlan BuildFromGraph(OpGraph graph, bool differentiable, bool inputRequiresGrad, Dictionary<Tensor, BatchNormBase> norms)
+    {
+        var (shapes, constants, nodes, outputId) = (graph.Shapes, graph.Constants, graph.Nodes, graph.Output);
         MarkDead(nodes, outputId);
         FuseChains(nodes, outputId);
         Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
@@ -101,15 +127,12 @@ internal static class PlanBuilder
         foreach (var (id, storage) in constants) data[id] = storage;
         AllocateData(live, shapes, alias, data, reuse: !differentiable, outputId, constants.Keys.ToHashSet());
 
-        var norms = model.NamedModules().Select(m => m.Value).OfType<BatchNormBase>()
-            .Where(b => b.RunningMean is not null).ToDictionary<BatchNormBase, Tensor, BatchNormBase>(b => b.RunningMean!, b => b, ReferenceEqualityComparer.Instance);
         var ops = live.Where(n => n.Spec is not ReshapeSpec).Select(n => CreateOp(n, shapes, differentiable, inputRequiresGrad, norms)).ToArray();
         var breaks = live.Where(n => n.Spec is EagerSpec).Select(n => n.Traced!.Name).ToList();
         var grad = new float[]?[shapes.Count];
         var clearBefore = new List<float[]>[ops.Length];
         for (int i = 0; i < ops.Length; i++) clearBefore[i] = [];
         if (differentiable) AllocateGrad(live, ops, shapes, alias, grad, inputRequiresGrad, outputId, clearBefore);
-        failure = null;
         return new ExecutionPlan([.. shapes], data, grad, ops, outputId, breaks, [.. clearBefore.Select(c => c.ToArray())]);
     }
 

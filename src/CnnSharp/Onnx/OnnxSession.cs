@@ -1,4 +1,5 @@
 using System.Collections.ObjectModel;
+using CnnSharp.Compile;
 using CnnSharp.Onnx.Runtime;
 
 namespace CnnSharp.Onnx;
@@ -29,9 +30,29 @@ public sealed class OnnxSessionOptions
     /// Run chains of small convolutions (stride 1, square kernel, output channels a multiple of 16, input channels 1 or
     /// a multiple of 16, constant weights), each with its Relu and a following 2x2 MaxPool, on the direct convolution
     /// kernels in a channel-blocked layout (default true). Results differ from the unfused operators only by float32
-    /// summation order; convolutions large enough to be split inside an image keep the ordinary path.
+    /// summation order; convolutions large enough to be split inside an image keep the ordinary path. A model in which
+    /// this forms a chain of two or more stages (or a stage with its pool) runs on the ONNX runtime rather than a
+    /// compiled plan: the chain keeps activations blocked from stage to stage, where the compiled plan converts layouts
+    /// around every convolution (the seed ConvNet ran 1.7x slower compiled).
     /// </summary>
     public bool FuseDirectConvolutions { get; init; } = true;
+
+    /// <summary>
+    /// Run the model through the compiled executor (<c>CnnSharp.Compile</c>, the one <c>Module.Compile</c> uses), planned
+    /// once per input shape, when the graph maps onto it (default true). Graphs it cannot express, and runs that override
+    /// an initializer or pass a non-float input, use the ONNX runtime; <see cref="OnnxSession.LastExecutionPath"/> and
+    /// <see cref="OnnxSession.FallbackReason"/> say which ran and why. False always uses the ONNX runtime (its fusion
+    /// options above apply to it only).
+    /// </summary>
+    public bool CompilePlan { get; init; } = true;
+
+    /// <summary>
+    /// Compile graphs with nodes that have no compiled form too, running each such node (Concat, Clip, Softmax, ...)
+    /// inside the plan through its ONNX operator, an island (default false). Off by default because today the ONNX
+    /// runtime runs such graphs faster: an island allocates its output and copies it into the plan, where the runtime
+    /// fuses around those nodes (SqueezeNet's Concat islands ran 1.3x slower).
+    /// </summary>
+    public bool AllowGraphBreaks { get; init; }
 
     /// <summary>
     /// The most elements one tensor computed while running the model may have (default 2^28 = 268,435,456: 1 GiB of
@@ -52,6 +73,19 @@ public sealed class OnnxSessionOptions
     public long MaxFoldedElements { get; init; } = 1L << 26;
 }
 
+/// <summary>Which executor ran an <see cref="OnnxSession"/>'s most recent run.</summary>
+public enum OnnxExecutionPath
+{
+    /// <summary>The session has not run yet.</summary>
+    None,
+
+    /// <summary>The compiled executor's plan for the input shape (<see cref="OnnxSessionOptions.CompilePlan"/>).</summary>
+    CompiledPlan,
+
+    /// <summary>The ONNX runtime (operator by operator, with its own fusions); <see cref="OnnxSession.FallbackReason"/> says why.</summary>
+    Runtime,
+}
+
 /// <summary>
 /// Runs an ONNX model on CnnSharp's kernels (inference). Building a session validates every node (operator, opset,
 /// attributes and their values), folds constants and plans buffer reuse, so an unsupported model fails here, not
@@ -62,6 +96,11 @@ public sealed class OnnxSessionOptions
 /// 1-D and 2-D convolution and pooling. Floating-point tensors (FLOAT, DOUBLE, FLOAT16, BFLOAT16) compute in float32;
 /// integer and BOOL tensors (shape arithmetic, Gather indices) in int64.</para>
 /// <para>Initializers that are also listed as graph inputs are defaults: a run may override them by name.</para>
+/// <para>Execution: a model with one input and one output whose graph maps onto the compiled executor runs through an
+/// execution plan built once per input shape (the same planner, fusions and kernels as <c>Module.Compile</c>; nodes
+/// without a compiled form run inside the plan as islands, <see cref="GraphBreaks"/>); anything else runs on the ONNX
+/// runtime (<see cref="LastExecutionPath"/>, <see cref="FallbackReason"/>). Both give the same results within float32
+/// rounding.</para>
 /// <para>Runs are serialised (one at a time per session); intermediate buffers are reused from run to run while the
 /// input shapes stay the same. Outputs are fresh tensors owned by the caller.</para>
 /// </remarks>
@@ -74,8 +113,14 @@ public sealed class OnnxSessionOptions
 /// </example>
 public sealed class OnnxSession
 {
+    private const int MaxCachedPlans = 8;
+
     private readonly ExecutionGraph _graph;
     private readonly Lock _gate = new();
+    private readonly OnnxPlanner? _planner;
+    private readonly Dictionary<Shape, (ExecutionPlan? Plan, string? Failure)> _plans = [];
+    private readonly bool _allowGraphBreaks;
+    private readonly string? _runtimeFaster;
 
     /// <summary>Builds a session for <paramref name="model"/>.</summary>
     /// <param name="model">A loaded model (see <see cref="OnnxModel.Load"/>).</param>
@@ -99,6 +144,12 @@ public sealed class OnnxSession
         }
         Model = model;
         _graph = new ExecutionGraph(model, options);
+        if (options.CompilePlan) _planner = new OnnxPlanner(model, _graph, options.MaxTensorElements);
+        _allowGraphBreaks = options.AllowGraphBreaks;
+        // The one case where the runtime is known to be faster for a whole graph (see FuseDirectConvolutions).
+        _runtimeFaster = _graph.Ops.OfType<Ops.DirectConvChainOp>().Any(c => c.Stages.Count > 1 || c.Stages[0].Pool is not null)
+            ? "the ONNX runtime fuses this model's convolutions into direct-kernel chains (DirectConvChainOp), faster than the compiled plan today (OnnxSessionOptions.FuseDirectConvolutions = false compiles it)"
+            : null;
         InputNames = new ReadOnlyCollection<string>(model.Graph.RuntimeInputs.Select(i => i.Name).ToArray());
         OutputNames = new ReadOnlyCollection<string>(model.Graph.Outputs.Select(o => o.Name).ToArray());
     }
@@ -120,6 +171,30 @@ public sealed class OnnxSession
 
     /// <summary>The compiled graph (benchmarks attach a per-step observer to it).</summary>
     internal ExecutionGraph Graph => _graph;
+
+    /// <summary>Which executor ran the most recent run.</summary>
+    public OnnxExecutionPath LastExecutionPath { get; private set; }
+
+    /// <summary>Why the most recent run used the ONNX runtime instead of a compiled plan; null when it ran a plan (or none ran).</summary>
+    public string? FallbackReason { get; private set; }
+
+    /// <summary>The nodes the most recent run's plan ran as islands (graph breaks: their ONNX operator inside the plan), by display name.</summary>
+    public IReadOnlyList<string> GraphBreaks { get; private set; } = [];
+
+    /// <summary>
+    /// The compiled plan for an input of <paramref name="inputShape"/>: one line per fused op with its output shape, or
+    /// <c>runtime: </c> and the reason the ONNX runtime runs that shape instead. Plans it (and caches the plan) if needed.
+    /// </summary>
+    public string Describe(params int[] inputShape)
+    {
+        lock (_gate)
+        {
+            if (_planner is null) return "runtime: OnnxSessionOptions.CompilePlan is false";
+            var (plan, failure) = Resolve(new Shape(inputShape));
+            return plan is null ? "runtime: " + failure
+                : string.Join(Environment.NewLine, plan.Ops.Select(o => $"{o.Name} -> {plan.Shapes[o.Output]}"));
+        }
+    }
 
     /// <summary>Number of nodes executed per run, after constant folding and operator fusion.</summary>
     public int ExecutedNodeCount => _graph.StepCount;
@@ -196,7 +271,70 @@ public sealed class OnnxSession
         {
             if (bound[i] is { } value) Check(declared[i], value, symbols);
         }
-        lock (_gate) return _graph.Run(bound);
+        lock (_gate)
+        {
+            if (RunPlan(given) is { } result) return result;
+            LastExecutionPath = OnnxExecutionPath.Runtime;
+            GraphBreaks = [];
+            return _graph.Run(bound);
+        }
+    }
+
+    /// <summary>Runs the compiled plan for the input's shape, or returns null (reason in <see cref="FallbackReason"/>).</summary>
+    private OnnxValue[]? RunPlan(Dictionary<string, OnnxValue> given)
+    {
+        if (_planner is null)
+        {
+            FallbackReason = "OnnxSessionOptions.CompilePlan is false";
+            return null;
+        }
+        if (Model.Graph.RuntimeInputs.Count != 1)
+        {
+            FallbackReason = $"the model has {Model.Graph.RuntimeInputs.Count} runtime inputs (a compiled plan reads one)";
+            return null;
+        }
+        string input = Model.Graph.RuntimeInputs[0].Name;
+        if (given.Count != 1 || !given.TryGetValue(input, out var x))
+        {
+            FallbackReason = "the run overrides an initializer";
+            return null;
+        }
+        if (!x.IsFloat)
+        {
+            FallbackReason = $"input '{input}' is {x.DataType} (a compiled plan reads float32)";
+            return null;
+        }
+        var (plan, failure) = Resolve(new Shape(x.Shape));
+        if (plan is null)
+        {
+            FallbackReason = failure;
+            return null;
+        }
+        plan.Forward(x.Floats);
+        LastExecutionPath = OnnxExecutionPath.CompiledPlan;
+        FallbackReason = null;
+        GraphBreaks = plan.GraphBreaks;
+        return [OnnxValue.FromFloats((float[])plan.Data[plan.Output].Clone(), plan.Shapes[plan.Output].ToArray())];
+    }
+
+    /// <summary>The compiled plan for <paramref name="shape"/>, or null (tests and benchmarks inspect it).</summary>
+    internal ExecutionPlan? PlanFor(Shape shape)
+    {
+        lock (_gate) return _planner is null ? null : Resolve(shape).Plan;
+    }
+
+    private (ExecutionPlan? Plan, string? Failure) Resolve(Shape shape)
+    {
+        if (_runtimeFaster is not null) return (null, _runtimeFaster);
+        if (_plans.TryGetValue(shape, out var entry)) return entry;
+        if (_plans.Count >= MaxCachedPlans) _plans.Clear();
+        var plan = _planner!.Plan(shape, out var failure);
+        if (plan is { GraphBreaks.Count: > 0 } && !_allowGraphBreaks)
+        {
+            failure = $"nodes without a compiled form ({string.Join(", ", plan.GraphBreaks.Distinct())}) would run as islands (OnnxSessionOptions.AllowGraphBreaks allows that)";
+            plan = null;
+        }
+        return _plans[shape] = (plan, failure);
     }
 
     private void Check(OnnxValueInfo info, OnnxValue value, Dictionary<string, (int Size, string Input)> symbols)

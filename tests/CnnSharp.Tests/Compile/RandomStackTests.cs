@@ -15,7 +15,8 @@ public sealed class RandomStackTests
 {
     public static TheoryData<int> Seeds => [.. Enumerable.Range(1, 16)];
 
-    private static Module Stack(int seed, out int[] inputShape)
+    /// <summary>The random stack of <paramref name="seed"/> (also exported to ONNX by <c>OnnxCompiledPlanTests</c>).</summary>
+    internal static Module Stack(int seed, out int[] inputShape)
     {
         var rng = new Random(seed);
         var g = new Generator((ulong)seed);

@@ -51,7 +51,7 @@ public sealed class ConformanceSuiteTests(ITestOutputHelper output)
     {
         var results = s_results.Value;
         int passed = results.Values.Count(r => r.Passed), failed = results.Count - passed;
-        output.WriteLine($"ONNX conformance: {passed} passed, {failed} failed, {KnownSkips.Count} skipped, of {results.Count + KnownSkips.Count} cases");
+        output.WriteLine($"ONNX conformance: {passed} passed, {failed} failed, {KnownSkips.Count} skipped, of {results.Count + KnownSkips.Count} cases; {results.Values.Count(r => r.Compiled)} ran on a compiled plan");
         foreach (var group in results.GroupBy(r => r.Key[..r.Key.LastIndexOf('/')]).OrderBy(g => g.Key, StringComparer.Ordinal))
             output.WriteLine($"  {group.Key}: {group.Count(r => r.Value.Passed)}/{group.Count()}");
         foreach (var (name, reason) in KnownSkips) output.WriteLine($"  skipped {name}: {reason}");
@@ -103,7 +103,10 @@ public sealed class ConformanceSuiteTests(ITestOutputHelper output)
                 string? mismatch = Compare(expected[k], actual[outputName], rtol, atol, ref worst);
                 if (mismatch is not null) return Fail($"output '{outputName}': {mismatch}");
             }
-            return new CaseResult(true, $"ok, max |error| / tolerance = {worst.ToString("F3", CultureInfo.InvariantCulture)} (rtol {rtol:G}, atol {atol:G})", watch.Elapsed);
+            return new CaseResult(true, $"ok, max |error| / tolerance = {worst.ToString("F3", CultureInfo.InvariantCulture)} (rtol {rtol:G}, atol {atol:G}), {session.LastExecutionPath}", watch.Elapsed)
+            {
+                Compiled = session.LastExecutionPath == OnnxExecutionPath.CompiledPlan,
+            };
         }
         catch (Exception e) when (e is OnnxFormatException or OnnxUnsupportedException or ArgumentException or InvalidOperationException or IOException)
         {
@@ -143,5 +146,9 @@ public sealed class ConformanceSuiteTests(ITestOutputHelper output)
         return null;
     }
 
-    private sealed record CaseResult(bool Passed, string Detail, TimeSpan Elapsed);
+    private sealed record CaseResult(bool Passed, string Detail, TimeSpan Elapsed)
+    {
+        /// <summary>The case ran on a compiled plan (<see cref="OnnxSessionOptions.CompilePlan"/>), not the ONNX runtime.</summary>
+        public bool Compiled { get; init; }
+    }
 }

@@ -11,9 +11,11 @@ namespace CnnSharp.Tests.Onnx;
 /// </summary>
 public sealed class OnnxDirectConvBatchTests
 {
-    private static readonly OnnxSessionOptions Unfused = new() { FuseDirectConvolutions = false };
+    // These tests pin the ONNX runtime (its DirectConvChainOp and fusions); the compiled plan has its own tests.
+    private static readonly OnnxSessionOptions Runtime = new() { CompilePlan = false };
+    private static readonly OnnxSessionOptions Unfused = new() { CompilePlan = false, FuseDirectConvolutions = false };
 
-    private static readonly OnnxSessionOptions UnfusedResidual = new() { FuseConvAdd = false, FuseConvRelu = false, FuseDirectConvolutions = false };
+    private static readonly OnnxSessionOptions UnfusedResidual = new() { CompilePlan = false, FuseConvAdd = false, FuseConvRelu = false, FuseDirectConvolutions = false };
 
     private static float[] Random(int count, int seed, float scale)
     {
@@ -64,7 +66,7 @@ public sealed class OnnxDirectConvBatchTests
     {
         using var _ = Isa.Use(v512 ? IsaLevel.V512 : IsaLevel.V256);
         var graph = OnnxDirectConvTests.DeepGraph();
-        var session = graph.Session();
+        var session = graph.Session(Runtime);
         var chain = Assert.Single(session.Graph.Ops.OfType<DirectConvChainOp>());
         // 47x45: the second conv has 47*45*32*16*9 = 9.7 M multiply-adds per image, over the GEMM's split threshold.
         var inputs = new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray(Random(batch * 16 * 47 * 45, batch, 1f), batch, 16, 47, 45) };
@@ -91,7 +93,7 @@ public sealed class OnnxDirectConvBatchTests
     {
         using var _ = Isa.Use(IsaLevel.V256);
         var graph = OnnxDirectConvResidualTests.Block(convFirst);
-        var session = graph.Session();
+        var session = graph.Session(Runtime);
         var chain = Assert.Single(session.Graph.Ops.OfType<DirectConvChainOp>());
         Assert.True(Assert.Single(chain.Stages).Residual);
         var inputs = OnnxDirectConvResidualTests.Inputs(3, 35, 33, 21);
@@ -99,13 +101,13 @@ public sealed class OnnxDirectConvBatchTests
         Assert.Contains(expected, v => v == 0f);
         var got = SameOverThreadsAndImages(session, chain, inputs, expected, "y");
         Assert.Equal((6L, 0L), (chain.DirectRuns, chain.FallbackRuns));
-        Assert.False(got.AsSpan().SequenceEqual(graph.Session(new() { FuseDirectConvolutions = false }).Run(inputs)["y"].ToArray()));
+        Assert.False(got.AsSpan().SequenceEqual(graph.Session(new() { CompilePlan = false, FuseDirectConvolutions = false }).Run(inputs)["y"].ToArray()));
 
         // NaN in the residual of the last image: the fused Conv+Add operator, bit for bit.
         var nanR = OnnxDirectConvResidualTests.Inputs(3, 35, 33, 22);
         nanR["r"].Data[2 * 32 * 35 * 33 + 40] = float.NaN;
         var y = session.Run(nanR)["y"].ToArray();
-        Assert.True(graph.Session(new() { FuseDirectConvolutions = false }).Run(nanR)["y"].ToArray().AsSpan().SequenceEqual(y));
+        Assert.True(graph.Session(new() { CompilePlan = false, FuseDirectConvolutions = false }).Run(nanR)["y"].ToArray().AsSpan().SequenceEqual(y));
         Assert.Contains(y, float.IsNaN);
         Assert.Equal((6L, 1L), (chain.DirectRuns, chain.FallbackRuns));
     }
@@ -126,7 +128,7 @@ public sealed class OnnxDirectConvBatchTests
     {
         using var _ = Isa.Use(IsaLevel.V256);
         var graph = SingleConv(cin, cout, k);
-        var session = graph.Session();
+        var session = graph.Session(Runtime);
         var chain = Assert.Single(session.Graph.Ops.OfType<DirectConvChainOp>());
         var inputs = new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray(Random(3 * cin * size * size, 33, 1f), 3, cin, size, size) };
         chain.ThreadsOverride = 2;

@@ -14,10 +14,12 @@ public sealed class OnnxDirectConvResidualTests
     private const int Channels = 32;
 
     /// <summary>The unfused nodes: Conv, Add, Relu one after the other.</summary>
-    private static readonly OnnxSessionOptions Unfused = new() { FuseConvAdd = false, FuseConvRelu = false, FuseDirectConvolutions = false };
+    // These tests pin the ONNX runtime (its DirectConvChainOp and fusions); the compiled plan has its own tests.
+    private static readonly OnnxSessionOptions Runtime = new() { CompilePlan = false };
+    private static readonly OnnxSessionOptions Unfused = new() { CompilePlan = false, FuseConvAdd = false, FuseConvRelu = false, FuseDirectConvolutions = false };
 
     /// <summary>Conv+Add+Relu on the GEMM path (what runs without the chain).</summary>
-    private static readonly OnnxSessionOptions GemmOnly = new() { FuseDirectConvolutions = false };
+    private static readonly OnnxSessionOptions GemmOnly = new() { CompilePlan = false, FuseDirectConvolutions = false };
 
     private static float[] Random(int count, int seed, float scale)
     {
@@ -58,7 +60,7 @@ public sealed class OnnxDirectConvResidualTests
     {
         using var _ = Isa.Use(v512 ? IsaLevel.V512 : IsaLevel.V256);
         var graph = Block(convFirst);
-        var session = graph.Session();
+        var session = graph.Session(Runtime);
         var chain = Chain(session);
         // 35x33: 35*33*32*32*9 = 10.6 M multiply-adds, over the GEMM's split threshold, 81 4x4 tiles (partial edges).
         var inputs = Inputs(1, 35, 33, 3);
@@ -83,7 +85,7 @@ public sealed class OnnxDirectConvResidualTests
     public void Every_other_run_is_the_fused_conv_add_bit_for_bit()
     {
         var graph = Block(convFirst: false);
-        var session = graph.Session();
+        var session = graph.Session(Runtime);
         var chain = Chain(session);
         var gemm = graph.Session(GemmOnly);
         chain.ThreadsOverride = 2;
@@ -121,7 +123,7 @@ public sealed class OnnxDirectConvResidualTests
             .Initializer("w", Random(Channels * Channels * 9, 1, 1f / MathF.Sqrt(Channels * 9)), Channels, Channels, 3, 3)
             .Node("Conv", "conv", ["x", "w"], ["c"], ("pads", new long[] { 1, 1, 1, 1 }))
             .Node("Add", "add", ["c", "r"], ["s"]).Node("Relu", "relu", ["s"], ["y"]).Output("y");
-        var session = graph.Session();
+        var session = graph.Session(Runtime);
         var chain = Chain(session);
         var inputs = new Dictionary<string, Tensor>
         {
@@ -142,7 +144,7 @@ public sealed class OnnxDirectConvResidualTests
     [MemberData(nameof(ResNets))]
     public void Conformance_resnet_runs_four_residual_layers_on_the_winograd_split_and_reproduces_pytorch(string name)
     {
-        var session = OnnxSession.Load(ConformanceModels.Model(name));
+        var session = OnnxSession.Load(ConformanceModels.Model(name), Runtime);
         var residual = session.Graph.Ops.OfType<DirectConvChainOp>().Where(c => c.Stages[0].Residual).ToArray();
         // The five basic blocks whose Add the 3x3 conv takes (in the downsampling blocks the later 1x1/2 shortcut takes
         // it): 2 in layer1 (56x56 in ResNet-18, 64x64 in the narrow one), one each in layers 2, 3 and 4; layer4's

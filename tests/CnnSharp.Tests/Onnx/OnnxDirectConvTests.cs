@@ -12,7 +12,9 @@ namespace CnnSharp.Tests.Onnx;
 /// </summary>
 public sealed class OnnxDirectConvTests
 {
-    private static readonly OnnxSessionOptions Unfused = new() { FuseDirectConvolutions = false };
+    // These tests pin the ONNX runtime (its DirectConvChainOp and fusions); the compiled plan has its own tests.
+    private static readonly OnnxSessionOptions Runtime = new() { CompilePlan = false };
+    private static readonly OnnxSessionOptions Unfused = new() { CompilePlan = false, FuseDirectConvolutions = false };
 
     private static float[] Random(int count, int seed, float scale)
     {
@@ -64,7 +66,7 @@ public sealed class OnnxDirectConvTests
     [Fact]
     public void Seed_shaped_graph_fuses_both_layers_into_one_chain()
     {
-        var session = SeedGraph().Session();
+        var session = SeedGraph().Session(Runtime);
 
         var chain = Assert.Single(Chains(session));
         Assert.Equal(2, chain.Stages.Count);
@@ -85,7 +87,7 @@ public sealed class OnnxDirectConvTests
     public void Seed_shaped_graph_runs_the_direct_kernels_and_matches_the_unfused_operators(int batch, int? threads)
     {
         var graph = SeedGraph();
-        var fused = graph.Session();
+        var fused = graph.Session(Runtime);
         var chain = Assert.Single(Chains(fused));
         chain.ThreadsOverride = threads;
         var x = Images(batch, 1, 28, 28, batch);
@@ -120,7 +122,7 @@ public sealed class OnnxDirectConvTests
         }
         var expected = Reference.Linear(h, Init("fc.w"), Init("fc.b"), 3, 1568, 10);
 
-        var session = new OnnxSession(model);
+        var session = new OnnxSession(model, Runtime);
         var chain = Assert.Single(Chains(session));
         foreach (var level in new[] { IsaLevel.Scalar, IsaLevel.V128, IsaLevel.V256 })
         {
@@ -138,7 +140,7 @@ public sealed class OnnxDirectConvTests
     {
         // The direct kernels' ReLU and pool use the hardware max, which can turn NaN into 0; the ordinary path propagates it.
         var graph = SeedGraph();
-        var session = graph.Session();
+        var session = graph.Session(Runtime);
         var chain = Assert.Single(Chains(session));
         var data = Images(2, 1, 28, 28, 9).ToArray();
         data[784 + 300] = special; // second image only
@@ -158,12 +160,12 @@ public sealed class OnnxDirectConvTests
     {
         // Near miss: 8 channels is not a multiple of 16, so neither convolution qualifies (the second reads 8 channels).
         var graph = SeedGraph(c1: 8);
-        var session = graph.Session();
+        var session = graph.Session(Runtime);
         Assert.Empty(Chains(session));
         Assert.Equal(2, session.Graph.Ops.OfType<ConvOp>().Count());
 
         var x = Images(2, 1, 28, 28, 3);
-        var reference = SeedGraph(c1: 8).Session(new OnnxSessionOptions { FoldBatchNorm = false, FuseConvRelu = false, FuseDirectConvolutions = false });
+        var reference = SeedGraph(c1: 8).Session(new OnnxSessionOptions { CompilePlan = false, FoldBatchNorm = false, FuseConvRelu = false, FuseDirectConvolutions = false });
         TensorAssert.Close(reference.Run(x).ToArray(), session.Run(x).ToArray(), Tolerance.Accumulated);
     }
 
@@ -172,7 +174,7 @@ public sealed class OnnxDirectConvTests
     {
         // Near miss: a 3x3/2 pool is not the direct kernels' 2x2/2 pool; each conv+relu is its own chain, the pools run as before.
         var graph = SeedGraph(poolKernel: 3);
-        var session = graph.Session();
+        var session = graph.Session(Runtime);
         var chains = Chains(session);
         Assert.Equal(2, chains.Length);
         Assert.All(chains, c => Assert.True(Assert.Single(c.Stages).Pool is null));
@@ -198,7 +200,7 @@ public sealed class OnnxDirectConvTests
     public void Chain_without_pools_on_blocked_input_matches_and_large_inputs_fall_back_at_run_time()
     {
         var graph = DeepGraph();
-        var session = graph.Session();
+        var session = graph.Session(Runtime);
         var chain = Assert.Single(Chains(session));
         Assert.Equal([(16, true), (32, false)], chain.Stages.Select(s => (s.OutChannels, s.Relu)));
         var unfused = graph.Session(Unfused);
@@ -236,7 +238,7 @@ public sealed class OnnxDirectConvTests
     {
         using var _ = Isa.Use(v512 ? IsaLevel.V512 : IsaLevel.V256);
         var graph = DeepGraph();
-        var session = graph.Session();
+        var session = graph.Session(Runtime);
         var chain = Assert.Single(Chains(session));
         // 47x45: the second conv has 47*45*32*16*9 = 9.7 M multiply-adds, over the threshold, so both 3x3 stages run
         // Winograd F(4x4, 3x3) split over the threads; odd sizes give partial 4x4 edge tiles.
@@ -265,7 +267,7 @@ public sealed class OnnxDirectConvTests
     public void An_intermediate_graph_output_ends_the_chain()
     {
         var graph = DeepGraph().Output("r");
-        var session = graph.Session();
+        var session = graph.Session(Runtime);
         // The Relu output is read by the caller, so Conv1+Relu and Conv2 are two chains and "r" is NCHW.
         Assert.Equal(2, Chains(session).Length);
         var x = Images(1, 16, 10, 10, 8);
@@ -278,7 +280,7 @@ public sealed class OnnxDirectConvTests
     [Fact]
     public void Conformance_seed_convnet_runs_on_the_direct_kernels_and_reproduces_pytorch()
     {
-        var session = OnnxSession.Load(ConformanceModels.Model("seed_convnet"));
+        var session = OnnxSession.Load(ConformanceModels.Model("seed_convnet"), Runtime);
         var chain = Assert.Single(Chains(session));
         Assert.Equal(2, chain.Stages.Count);
         var output = session.Run(ConformanceModels.Input("seed_convnet"));

@@ -25,6 +25,8 @@ internal sealed class Conv2dOp : CompiledOp
     private readonly PackedConvWeights _packed = new();
     private readonly float[]? _foldedWeight;
     private readonly float[]? _foldedBias;
+    private readonly bool _frozen;
+    private bool _packedOnce;
 
     public Conv2dOp(int input, int output, Conv2dSpec spec, BatchNormSpec? fold = null, int residual = -1, bool relu = false)
         : base(residual >= 0 ? [input, residual] : [input], output)
@@ -35,6 +37,7 @@ internal sealed class Conv2dOp : CompiledOp
         _fold = fold;
         _relu = relu;
         _residual = residual;
+        _frozen = spec.Frozen && (fold is null || fold.Frozen);
         if (fold is not null)
         {
             _foldedWeight = new float[_weight.Numel];
@@ -51,7 +54,7 @@ internal sealed class Conv2dOp : CompiledOp
         ReadOnlySpan<float> w = _weight.Data, b = _bias is null ? default : _bias.Data;
         if (_fold is not null)
         {
-            Fold(_fold, _weight.Data, b, _foldedWeight!, _foldedBias!);
+            if (!_packedOnce) Fold(_fold, _weight.Data, b, _foldedWeight!, _foldedBias!);
             w = _foldedWeight;
             b = _foldedBias;
         }
@@ -61,7 +64,8 @@ internal sealed class Conv2dOp : CompiledOp
             GroupedConv2d.Forward(plan.Data[Inputs[0]], w, b, r, plan.Data[Output], _g, _relu ? 0f : float.NegativeInfinity, float.PositiveInfinity);
             return;
         }
-        _packed.Pack(w, _g.K, _g.CPerGroup, _g.KH, _g.KW, _g.Groups, Isa.Level);
+        if (!_packedOnce) _packed.Pack(w, _g.K, _g.CPerGroup, _g.KH, _g.KW, _g.Groups, Isa.Level);
+        _packedOnce = _frozen;
         ConvGemm.Forward(plan.Data[Inputs[0]], _packed, b, r, plan.Data[Output], _g, _relu);
     }
 

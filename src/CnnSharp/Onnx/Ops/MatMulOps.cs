@@ -13,6 +13,9 @@ internal sealed class GemmOp : OnnxOp
     private readonly float _alpha, _beta;
     private readonly bool _transA, _transB;
 
+    /// <summary>The attributes (read by the compiled-plan mapping).</summary>
+    internal (float Alpha, float Beta, bool TransA, bool TransB) Attributes => (_alpha, _beta, _transA, _transB);
+
     /// <summary>Up to this many multiply-adds (a few microseconds) a Gemm with transB and no transA runs as dot products.</summary>
     private const long SmallDotMacs = 1L << 20;
 

@@ -43,6 +43,9 @@ internal sealed class PoolOp : OnnxOp
     /// <summary>The <c>ceil_mode</c> attribute.</summary>
     internal bool CeilMode => _ceilMode;
 
+    /// <summary>AveragePool's <c>count_include_pad</c> attribute (read by the compiled-plan mapping).</summary>
+    internal bool CountIncludePad => _countIncludePad;
+
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
         var x = inputs[0]!;
@@ -99,6 +102,9 @@ internal sealed class PoolOp : OnnxOp
 internal sealed class GlobalPoolOp : OnnxOp
 {
     private readonly bool _max;
+
+    /// <summary>True for GlobalMaxPool.</summary>
+    internal bool IsMax => _max;
 
     public GlobalPoolOp(OpBuilder b, bool max)
     {

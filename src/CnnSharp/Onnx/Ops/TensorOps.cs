@@ -264,6 +264,18 @@ internal sealed class PadOp : OnnxOp
 
     public override IReadOnlyList<int> ShapeInputs => [1];
 
+    /// <summary>
+    /// The pads of a constant-mode Pad with value 0 and the given (plan-time) pads and value inputs, else null: the
+    /// compiled plan folds such a Pad into the Conv that reads it.
+    /// </summary>
+    internal long[]? ZeroPads(OnnxValue? pads, OnnxValue? value)
+    {
+        if (_mode != "constant") return null;
+        if (!_fromInputs) return _attributeValue == 0 ? _attributePads : null;
+        if (pads is null || (value is not null && value.ScalarAsDouble("Pad constant_value") != 0)) return null;
+        return pads.ToLongs("Pad pads");
+    }
+
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
         var x = inputs[0]!;

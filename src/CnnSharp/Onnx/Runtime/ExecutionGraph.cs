@@ -24,6 +24,7 @@ internal sealed class ExecutionGraph
     private const int MaxCachedSignatures = 8;
 
     private readonly string _source;
+    private readonly Dictionary<string, int> _ids;
     private readonly OnnxValue?[] _constants;
     private readonly Step[] _steps;
     private readonly (int Id, OnnxValue? Default)[] _inputs;
@@ -59,6 +60,7 @@ internal sealed class ExecutionGraph
             foreach (string o in n.Outputs)
                 if (o.Length > 0) Id(o);
         _valueCount = ids.Count;
+        _ids = ids;
 
         var constants = new OnnxValue?[_valueCount];
         foreach (var t in graph.Initializers)
@@ -166,6 +168,12 @@ internal sealed class ExecutionGraph
         }
         _steps = steps.ToArray();
     }
+
+    /// <summary>
+    /// The load-time value of <paramref name="name"/>: an initializer that is not a graph input, or the output of a
+    /// node folded at load; null otherwise. Shared, not to be modified.
+    /// </summary>
+    internal OnnxValue? Constant(string name) => _ids.TryGetValue(name, out int id) ? _constants[id] : null;
 
     /// <summary>Number of nodes left to execute after constant folding and operator fusion.</summary>
     public int StepCount => _steps.Length;
