@@ -5,7 +5,6 @@ using CnnSharp.Data;
 using CnnSharp.Kernels;
 using CnnSharp.Models;
 using CnnSharp.Optimizers;
-using CnnSharp.Training.Fast;
 
 namespace CnnSharp.Benchmarks;
 
@@ -38,7 +37,7 @@ internal static class EndToEnd
         var mnist = Mnist.Load(data, fetch: true);
         var model = new ConvNet(10, new Generator(seed));
         var optimizer = new Adam(model.Parameters(), 0.001f);
-        var engine = new ConvNetEngine(model.StateDict());
+        var engine = model.Compile(100, 1, 28, 28);
         var loader = new DataLoader(mnist.Train, 100, shuffle: true, seed: seed, reuseBuffers: true);
 
         var epochTimes = new List<double>();
@@ -61,7 +60,8 @@ internal static class EndToEnd
         }
 
         double loopBytesPerStep = (GC.GetAllocatedBytesForCurrentThread() - loopMark) / (double)Math.Max(1, steps - 10);
-        var predictor = new ConvNetPredictor(model.StateDict());
+        model.Eval();
+        using var noGrad = CnnSharp.Autograd.GradMode.NoGrad();
         int testCount = mnist.Test.Count;
         var images = new float[testCount * 784];
         var labels = new int[testCount];
@@ -76,7 +76,7 @@ internal static class EndToEnd
             for (int i = 0; i < testCount; i += 100)
             {
                 int n = Math.Min(100, testCount - i);
-                predictor.Predict(images.AsSpan(i * 784, n * 784), n, logits.AsSpan(i * 10, n * 10));
+                engine.Forward(Tensor.FromArray(images.AsSpan(i * 784, n * 784), n, 1, 28, 28)).Data.CopyTo(logits.AsSpan(i * 10, n * 10));
             }
             evalTimes.Add(clock.Elapsed.TotalSeconds);
         }
@@ -90,12 +90,12 @@ internal static class EndToEnd
 
         Parallelism.MaxThreads = 1;
         var one = new float[10];
-        for (int i = 0; i < 200; i++) predictor.Predict(images.AsSpan(0, 784), 1, one);
+        for (int i = 0; i < 200; i++) engine.Forward(Tensor.FromArray(images.AsSpan(0, 784), 1, 1, 28, 28)).Data.CopyTo(one);
         var latency = new double[1000];
         for (int i = 0; i < latency.Length; i++)
         {
             long t0 = Stopwatch.GetTimestamp();
-            predictor.Predict(images.AsSpan(i * 784, 784), 1, one);
+            engine.Forward(Tensor.FromArray(images.AsSpan(i * 784, 784), 1, 1, 28, 28)).Data.CopyTo(one);
             latency[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         }
 

@@ -21,11 +21,10 @@ internal static class Program
     private static int QuickStep(string[] args)
     {
         int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
-        var state = SyntheticConvNet.StateDict();
         var (images, labels) = SyntheticConvNet.Batch(100);
-        var engine = new CnnSharp.Training.Fast.ConvNetEngine(state);
-        var predictor = new CnnSharp.Training.Fast.ConvNetPredictor(state);
-        var logits = new float[1000];
+        // The tutorial's ConvNet on the compiled executor (what Trainer runs): training plan and eval plan.
+        var model = new CnnSharp.Models.ConvNet(10, new Generator(1));
+        var engine = model.Compile(100, 1, 28, 28);
         for (int t = 1; t <= threads; t++)
         {
             CnnSharp.Kernels.Parallelism.MaxThreads = t;
@@ -55,12 +54,17 @@ internal static class Program
             }
             Console.WriteLine($"   cpu time per step {cpu * 1e3:F3} ms{bestCpu}");
             long alloc = (GC.GetAllocatedBytesForCurrentThread() - alloc0) / 30;
-            for (int r = 0; r < 30; r++)
+            model.Eval();
+            using (CnnSharp.Autograd.GradMode.NoGrad())
             {
-                long t0 = Stopwatch.GetTimestamp();
-                predictor.Predict(images.Data, 100, logits);
-                bestInf = Math.Min(bestInf, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                for (int r = 0; r < 33; r++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    engine.Forward(images);
+                    if (r >= 3) bestInf = Math.Min(bestInf, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                }
             }
+            model.Train();
             Console.WriteLine($"{t} thr: train step {best * 1e3:F3} ms ({16.401e6 * 100 / best / 1e9:F1} GFLOP/s, {best * 600:F2} s/epoch), {alloc} B/step; eval b100 {bestInf * 1e3:F3} ms ({100 / bestInf:F0} img/s)");
         }
         return 0;
@@ -126,22 +130,6 @@ internal static class Program
             }
             walls.Sort();
             cpus.Sort();
-            if (args.Length > 3)
-            {
-                var model = new CnnSharp.Models.ConvNet(10, new Generator(0));
-                CnnSharp.IO.ModuleSerialization.LoadSafetensors(model, args[3]);
-                var predictor = new CnnSharp.Training.Fast.ConvNetPredictor(model.StateDict());
-                var logits = new float[dims[0] * 10];
-                var pw = new List<double>();
-                for (int r = 0; r < 15; r++)
-                {
-                    long s0 = Stopwatch.GetTimestamp();
-                    for (int i = 0; i < reps; i++) predictor.Predict(input.Data, dims[0], logits);
-                    pw.Add(Stopwatch.GetElapsedTime(s0).TotalMilliseconds / reps);
-                }
-                pw.Sort();
-                Console.WriteLine($"   ConvNetPredictor: median {pw[7]:F4} ms, best {pw[0]:F4} ms");
-            }
             Console.WriteLine($"{t} thr: batch {dims[0]} median {walls[7]:F4} ms, best {walls[0]:F4} ms, process CPU {cpus[7]:F4} ms per run; gen0 GCs {GC.CollectionCount(0) - g0}, gen2 {GC.CollectionCount(2) - g2}");
         }
         return 0;

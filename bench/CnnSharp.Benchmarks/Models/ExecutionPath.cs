@@ -6,9 +6,6 @@ internal enum ExecutionPath
     /// <summary>The Module API on the autograd engine: <c>Trainer.TrainStep</c> with the fast path off, forward under no-grad.</summary>
     Eager,
 
-    /// <summary>The seed ConvNet's fused engine: <c>Trainer</c>'s fast path and <c>ConvNetPredictor</c>.</summary>
-    Fused,
-
     /// <summary>The compiled executor, <c>model.Compile(...)</c>, selected by <c>--compiled</c>.</summary>
     Compiled,
 }

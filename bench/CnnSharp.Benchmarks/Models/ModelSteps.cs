@@ -2,7 +2,6 @@ using CnnSharp.Autograd;
 using CnnSharp.Modules;
 using CnnSharp.Optimizers;
 using CnnSharp.Training;
-using CnnSharp.Training.Fast;
 
 namespace CnnSharp.Benchmarks.Models;
 
@@ -30,14 +29,6 @@ internal sealed record ModelSteps(Func<Tensor, int[], float> Step, Func<Tensor, 
                 {
                     using (GradMode.NoGrad()) return model.Forward(x);
                 });
-            }
-            case ExecutionPath.Fused:
-            {
-                var trainer = new Trainer(model, optimizer, new TrainingOptions { FastPath = true });
-                if (!trainer.UsesFastPath) throw new NotSupportedException($"the fused engine runs only the seed ConvNet, not {model.GetType().Name}");
-                // Built at the first eval call (a warm-up one), so it folds the weights the training steps left.
-                ConvNetPredictor? predictor = null;
-                return new ModelSteps(trainer.TrainStep, x => (predictor ??= new ConvNetPredictor(model.StateDict())).Predict(x));
             }
             case ExecutionPath.Compiled:
             {

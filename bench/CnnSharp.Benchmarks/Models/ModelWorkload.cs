@@ -13,7 +13,6 @@ internal sealed record ModelWorkload(string Name, string PeerName, int Batch, in
     public static IReadOnlyList<ModelWorkload> All { get; } =
     [
         new("convnet", "convnet", 100, [1, 28, 28], ExecutionPath.Eager, g => new ConvNet(10, g)),
-        new("convnet_fused", "convnet", 100, [1, 28, 28], ExecutionPath.Fused, g => new ConvNet(10, g)),
         new("lenet5", "lenet5", 100, [1, 28, 28], ExecutionPath.Eager, g => LeNet5.Create(10, g)),
         new("vgg_small", "vgg_small", 64, [3, 32, 32], ExecutionPath.Eager, g => new VggSmall(10, g)),
         new("resnet8", "resnet8", 64, [3, 32, 32], ExecutionPath.Eager, g => new ResNet8(10, g)),

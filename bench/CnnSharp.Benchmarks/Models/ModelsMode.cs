@@ -14,7 +14,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// <remarks>
 /// <c>models --model NAME [--threads 2] [--steps 20] [--warmup 3] [--seed 1] [--compiled] [--profile]</c>; NAME is one of
 /// <see cref="ModelWorkload.All"/>. Without <c>--compiled</c> each model runs on its default path (the Module API on the
-/// autograd engine; the fused engine for <c>convnet_fused</c>). <c>--profile</c> also prints the compiled training
+/// autograd engine). <c>--profile</c> also prints the compiled training
 /// plan's per-op forward/backward times (<see cref="CompiledModel.Profile"/>) to stderr.
 /// </remarks>
 internal static class ModelsMode

@@ -69,7 +69,7 @@ public sealed class CompiledModel
     /// </summary>
     /// <param name="input">The batch, shape as the module expects.</param>
     /// <param name="targets">One class index per sample, in [0, classes).</param>
-    /// <returns>The mean loss (NaN or infinity when the model diverged).</returns>
+    /// <returns>The mean loss; NaN or infinity when the model diverged (always NaN when a parameter is NaN or infinite).</returns>
     /// <exception cref="ArgumentException">The targets do not match the output (count or class range).</exception>
     public float TrainStep(Tensor input, int[] targets)
     {
@@ -79,15 +79,19 @@ public sealed class CompiledModel
         if (plan is null) return EagerStep(input, targets);
         var (n, classes) = Functional.F.ValidateClassTargets("CompiledModel.TrainStep", plan.Shapes[plan.Output], targets);
         ++_generation;
+        // A diverged model never reports a finite loss, even where the forward pass hides a non-finite weight (ReLU and max
+        // pooling can drop NaN): one vectorised pass over each parameter (the largest magnitude is NaN or infinite if any is).
+        bool finite = true;
         foreach (var p in plan.Parameters)
         {
             if (p.Grad is null) p.Grad = Tensor.Zeros(p.Shape);
             else p.Grad.Data.Clear();
+            finite &= p.Numel == 0 || float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(p.Data));
         }
         plan.Forward(input.Storage);
         double loss = CrossEntropyKernels.ForwardBackward(plan.Data[plan.Output], targets, plan.Grad[plan.Output], n, classes);
         plan.Backward();
-        return (float)loss;
+        return finite ? (float)loss : float.NaN;
     }
 
     /// <summary>The fused op list the plan for <paramref name="inputShape"/> runs in the current mode (or the fallback reason).</summary>

@@ -4,7 +4,6 @@ using CnnSharp.Data;
 using CnnSharp.Functional;
 using CnnSharp.Kernels;
 using CnnSharp.Modules;
-using CnnSharp.Training.Fast;
 
 namespace CnnSharp.Training;
 
@@ -71,44 +70,5 @@ public static class Evaluator
     {
         ArgumentNullException.ThrowIfNull(model);
         return Evaluate(model.Module, model.Forward, data, batchSize, cancellationToken);
-    }
-
-    /// <summary>
-    /// The same measurement with the fused eval-mode predictor of the seed ConvNet (batch norm folded; see
-    /// <see cref="ConvNetPredictor"/>); the loss is the mean cross-entropy of its logits, computed in double.
-    /// </summary>
-    /// <param name="predictor">A predictor refreshed from the model's current parameters.</param>
-    /// <param name="data">Labelled samples of shape (1, S, S).</param>
-    /// <param name="batchSize">Samples per call; it changes speed, not the result.</param>
-    /// <param name="cancellationToken">Stops between batches.</param>
-    /// <returns>Accuracy in [0, 1] and mean loss per sample (NaN for an empty data set).</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive.</exception>
-    public static EvaluationResult Evaluate(ConvNetPredictor predictor, IDataset data, int batchSize = 1000, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(predictor);
-        ArgumentNullException.ThrowIfNull(data);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        int classes = predictor.NumClasses;
-        var logits = new float[batchSize * classes];
-        double lossSum = 0;
-        int correct = 0, count = 0;
-        foreach (var batch in new DataLoader(data, batchSize, reuseBuffers: true).Batches(0))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            int n = batch.Count;
-            predictor.Predict(batch.Images.Data, n, logits);
-            for (int i = 0; i < n; i++)
-            {
-                var row = logits.AsSpan(i * classes, classes);
-                int best = 0;
-                for (int k = 1; k < classes; k++) if (row[k] > row[best]) best = k;
-                lossSum += CrossEntropyKernels.RowLoss(row, batch.Labels[i], Span<float>.Empty);
-                if (best == batch.Labels[i]) correct++;
-            }
-            count += n;
-        }
-        return count == 0
-            ? new EvaluationResult(double.NaN, double.NaN, 0, 0)
-            : new EvaluationResult((double)correct / count, lossSum / count, correct, count);
     }
 }

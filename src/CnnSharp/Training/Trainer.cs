@@ -8,7 +8,6 @@ using CnnSharp.Kernels;
 using CnnSharp.Models;
 using CnnSharp.Modules;
 using CnnSharp.Optimizers;
-using CnnSharp.Training.Fast;
 
 namespace CnnSharp.Training;
 
@@ -34,33 +33,16 @@ public sealed class Trainer
         Model = model;
         Optimizer = optimizer;
         Options = options;
-        _engine = options.FastPath ? CreateEngine(model, out _batchNormEps) : null;
-        _compiled = options.FastPath && _engine is null ? model.Compile() : null;
+        _compiled = options.FastPath ? model.Compile() : null;
     }
 
-    // Every other model trains on the compiled executor (planned buffers, fused ops); null on the eager path.
+    // Every model, the tutorial's ConvNet included, trains on the compiled executor (planned buffers, fused conv chains);
+    // null on the eager path.
     private readonly CompiledModel? _compiled;
 
-    private readonly ConvNetEngine? _engine;
-    private readonly float _batchNormEps;
-    private ConvNetPredictor? _predictor;
-
-    /// <summary>Whether steps run on the fused ConvNet engine (<see cref="TrainingOptions.FastPath"/> and a seed ConvNet).</summary>
-    public bool UsesFastPath => _engine is not null;
-
-    // The engine implements exactly the seed's architecture with training-mode batch norm at a fixed momentum.
-    private static ConvNetEngine? CreateEngine(Module model, out float eps)
-    {
-        eps = 0;
-        if (model is not ConvNet) return null;
-        var norms = model.NamedModules().Select(m => m.Value).OfType<BatchNorm2d>().ToList();
-        if (norms.Count != 2 || norms[0].Momentum is not float momentum || norms[1].Momentum != momentum || norms[0].Eps != norms[1].Eps)
-            return null;
-        var state = model.StateDict();
-        if (!ConvNetEngine.Supports(state)) return null;
-        eps = norms[0].Eps;
-        return new ConvNetEngine(state, eps, momentum);
-    }
+    /// <summary>Whether steps run on the compiled executor (<see cref="TrainingOptions.FastPath"/>; <see cref="Module.Compile"/>)
+    /// rather than the eager autograd path.</summary>
+    public bool UsesFastPath => _compiled is not null;
 
     /// <summary>The model being trained.</summary>
     public Module Model { get; }
@@ -88,8 +70,8 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// One optimisation step on a batch: zero the gradients, forward, cross-entropy, backward, optimizer step. On the fast
-    /// path the fused engine overwrites the gradients (the same as zeroing then accumulating) and updates the batch-norm
+    /// One optimisation step on a batch: zero the gradients, forward, cross-entropy, backward, optimizer step. On the
+    /// compiled path the plan overwrites the gradients (the same as zeroing then accumulating) and updates the batch-norm
     /// running statistics, then the optimizer steps.
     /// </summary>
     /// <param name="images">Inputs, shape (N, ...) as the model expects.</param>
@@ -97,12 +79,6 @@ public sealed class Trainer
     /// <returns>The batch's mean loss before the step.</returns>
     public float TrainStep(Tensor images, int[] labels)
     {
-        if (_engine is not null)
-        {
-            float fast = _engine.TrainStep(images, labels);
-            Optimizer.Step();
-            return fast;
-        }
         if (_compiled is not null)
         {
             float compiled = _compiled.TrainStep(images, labels);
@@ -234,10 +210,7 @@ public sealed class Trainer
     private EvaluationResult Evaluate(IDataset test, CancellationToken cancellationToken)
     {
         if (_compiled is not null) return Evaluator.Evaluate(_compiled, test, Options.EvaluationBatchSize, cancellationToken);
-        if (_engine is null) return Evaluator.Evaluate(Model, test, Options.EvaluationBatchSize, cancellationToken);
-        if (_predictor is null) _predictor = new ConvNetPredictor(Model.StateDict(), _batchNormEps);
-        else _predictor.Refresh();
-        return Evaluator.Evaluate(_predictor, test, Options.EvaluationBatchSize, cancellationToken);
+        return Evaluator.Evaluate(Model, test, Options.EvaluationBatchSize, cancellationToken);
     }
 
     /// <summary>

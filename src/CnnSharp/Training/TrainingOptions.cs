@@ -59,10 +59,9 @@ public sealed record TrainingOptions
     public int? TestLimit { get; init; }
 
     /// <summary>
-    /// Train and evaluate the seed's <see cref="Models.ConvNet"/> with the fused engine (<see cref="Fast.ConvNetEngine"/>,
-    /// <see cref="Fast.ConvNetPredictor"/>) instead of the generic autograd path; the results are the same up to float32
-    /// rounding. Ignored (the generic path runs) for other models or batch norm without a fixed momentum. Set false to force
-    /// the generic path.
+    /// Train and evaluate on the compiled executor (<see cref="Modules.Module.Compile"/>: planned buffers, fused conv chains,
+    /// graph breaks for ops without a compiled form) instead of the eager autograd path; the results are the same up to
+    /// float32 rounding. Set false to force the eager path.
     /// </summary>
     public bool FastPath { get; init; } = true;
 

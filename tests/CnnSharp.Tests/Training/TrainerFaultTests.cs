@@ -60,7 +60,7 @@ public sealed class TrainerFaultTests : IDisposable
         Assert.Equal(Path.GetFullPath(options.OutputPath!), e.CheckpointPath);
         if (fast)
         {
-            // The fused engine sees the NaN in the first step's loss.
+            // The compiled step reports NaN loss as soon as a parameter is NaN (the first step after the injection).
             Assert.Equal(1, e.Batch);
             Assert.True(float.IsNaN(e.Loss));
         }

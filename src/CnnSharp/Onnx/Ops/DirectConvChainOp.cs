@@ -432,7 +432,7 @@ internal sealed unsafe class DirectConvChainOp : OnnxOp
                 var c = new DirectConv2d(s.InChannels, s.OutChannels, s.KernelSize, s.Padding, h, w, level);
                 Convs[i] = c;
                 // 5x5 stages with 16k input channels run Winograd F(2x2, 5x5) where the SIMD level allows (as the
-                // training engine and ConvNetPredictor do): 2.8x fewer multiplies, ~1.5x faster measured. In a split
+                // compiled conv chains do): 2.8x fewer multiplies, ~1.5x faster measured. In a split
                 // (batch-1) plan, 3x3 stages run F(4x4, 3x3) over the threads; in a batched plan, image by image.
                 var wino = s.KernelSize == 5 || mode != PlanMode.Direct ? WinogradConv2d.For(c) : null;
                 Winograd[i] = wino;

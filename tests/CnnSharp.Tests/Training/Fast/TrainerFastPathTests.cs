@@ -2,7 +2,6 @@ using CnnSharp.Data;
 using CnnSharp.Models;
 using CnnSharp.Tests.Training;
 using CnnSharp.Training;
-using CnnSharp.Training.Fast;
 
 namespace CnnSharp.Tests.Training.Fast;
 
@@ -56,7 +55,7 @@ public sealed class TrainerFastPathTests
         var data = SyntheticDigits.Create(50, seed: 9);
         foreach (var batch in new DataLoader(data, 25, shuffle: true, seed: 2).Batches(0)) trainer.TrainStep(batch.Images, batch.Labels);
         var generic = Evaluator.Evaluate(trainer.Model, data, 16);
-        var fast = Evaluator.Evaluate(new ConvNetPredictor(trainer.Model.StateDict()), data, 16);
+        var fast = Evaluator.Evaluate(trainer.Model.Compile(), data, 16);
         Assert.Equal(generic.Correct, fast.Correct);
         Assert.Equal(generic.Count, fast.Count);
         Assert.True(Math.Abs(generic.MeanLoss - fast.MeanLoss) <= 1e-4 * Math.Max(1, generic.MeanLoss), $"{fast.MeanLoss} vs {generic.MeanLoss}");
