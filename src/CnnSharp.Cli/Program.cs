@@ -22,7 +22,7 @@ internal static class Program
     /// </remarks>
     internal static Command BuildRootCommand(IAnsiConsole console)
     {
-        var root = new Command("cnnsharp", "CnnSharp: train, evaluate and run the seed's ConvNet on MNIST and export it to ONNX, in pure C#.")
+        var root = new Command("cnnsharp", "CnnSharp: train, evaluate and run the tutorial's ConvNet on MNIST and export it to ONNX, in pure C#.")
         {
             new HelpOption(),
             new VersionOption(),

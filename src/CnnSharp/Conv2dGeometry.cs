@@ -5,7 +5,7 @@ namespace CnnSharp;
 /// the op, its kernels and its backward. Input (N, C, H, W), weight (K, C/groups, KH, KW), output (N, K, OutH, OutW).
 /// </summary>
 /// <remarks>
-/// The output size along each axis is the seed's formula generalised with dilation and asymmetric padding:
+/// The output size along each axis is the tutorial's formula generalised with dilation and asymmetric padding:
 /// <c>out = floor((in + padBegin + padEnd - dilation*(kernel-1) - 1) / stride) + 1</c>; with symmetric padding p,
 /// dilation 1, this is <c>floor((in + 2p - kernel)/stride) + 1</c>.
 /// </remarks>
@@ -54,7 +54,7 @@ public readonly record struct Conv2dGeometry
     public int KPerGroup => K / Groups;
 
     /// <summary>
-    /// The seed's output-size formula with dilation: <c>floor((input + padBegin + padEnd - dilation*(kernel-1) - 1)/stride) + 1</c>,
+    /// The tutorial's output-size formula with dilation: <c>floor((input + padBegin + padEnd - dilation*(kernel-1) - 1)/stride) + 1</c>,
     /// or 0 or less when the (dilated) kernel does not fit in the padded input.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">stride or dilation is not positive.</exception>

@@ -47,7 +47,7 @@ internal sealed class TrainCommand
         return command;
     }
 
-    private Command Build() => new("train", "Train the seed's ConvNet on MNIST and report per-epoch loss, test accuracy, time and throughput")
+    private Command Build() => new("train", "Train the tutorial's ConvNet on MNIST and report per-epoch loss, test accuracy, time and throughput")
     {
         _epochs, _batchSize, _lr, _optimizer, _momentum, _seed, _dataDir, _output, _threads, _limit, _testLimit, _resume, _allowChanged, _generic,
     };

@@ -25,7 +25,7 @@ public enum ImageInversion
 public sealed record ImagePreprocessing(int Channels = 1, int Height = 28, int Width = 28,
     ImageInversion Inversion = ImageInversion.Auto, bool KeepAspectRatio = true)
 {
-    /// <summary>MNIST's format: one channel, 28x28, light on dark (the seed's ConvNet and LeNet-5 input).</summary>
+    /// <summary>MNIST's format: one channel, 28x28, light on dark (the tutorial's ConvNet and LeNet-5 input).</summary>
     public static ImagePreprocessing Mnist { get; } = new();
 }
 

@@ -10,7 +10,7 @@ public static partial class F
     /// <remarks>
     /// <c>out[n, c, i, j] = mean of in[n, c, h, w]</c> over <c>floor(i*H/OutH) &lt;= h &lt; ceil((i+1)*H/OutH)</c> and
     /// <c>floor(j*W/OutW) &lt;= w &lt; ceil((j+1)*W/OutW)</c> (<see cref="AdaptivePool2dGeometry"/>). With output 1 this is the
-    /// seed's global average <c>sum in[n, c, :, :] / (H*W)</c>.
+    /// tutorial's global average <c>sum in[n, c, :, :] / (H*W)</c>.
     /// </remarks>
     /// <param name="x">Shape (N, C, H, W), or (C, H, W) unbatched.</param>
     /// <param name="outputSize">Output height and width, positive.</param>

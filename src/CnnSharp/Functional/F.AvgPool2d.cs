@@ -23,7 +23,7 @@ public static partial class F
     /// <param name="countIncludePad">Count padding taps in the divisor (PyTorch's default true).</param>
     /// <param name="divisorOverride">A fixed positive divisor for every window instead of the window size.</param>
     /// <returns>Shape (N, C, OutH, OutW), or (C, OutH, OutW).</returns>
-    /// <example><code>var pooled = F.AvgPool2d(x, kernelSize: 2); // the seed's 2x2 average pooling</code></example>
+    /// <example><code>var pooled = F.AvgPool2d(x, kernelSize: 2); // the tutorial's 2x2 average pooling</code></example>
     /// <exception cref="ShapeException">The input is not 3-D or 4-D, a parameter is out of range, or the window does not fit the padded input.</exception>
     public static Tensor AvgPool2d(Tensor x, int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false,
         bool countIncludePad = true, int? divisorOverride = null) =>

@@ -11,9 +11,9 @@ public static partial class F
     /// <para>With G = <paramref name="groups"/>, Cg = C/G, Kg = K/G and g = k / Kg (the group of output channel k):</para>
     /// <para><c>out[n,k,oh,ow] = bias[k] + Σ_{c&lt;Cg, i&lt;KH, j&lt;KW} input[n, g·Cg + c, oh·s − p + i·d, ow·s − p + j·d] · weight[k,c,i,j]</c>,
     /// where positions outside the input are zero padding.</para>
-    /// <para>Output size (the seed's formula with dilation): <c>OutH = floor((H + 2p − d·(KH−1) − 1)/s) + 1</c>, likewise for W;
+    /// <para>Output size (the tutorial's formula with dilation): <c>OutH = floor((H + 2p − d·(KH−1) − 1)/s) + 1</c>, likewise for W;
     /// see <see cref="Conv2dGeometry.OutputSize(int, int, int, int, int)"/>.</para>
-    /// <para>The seed's example, a 4×4 input, 3×3 kernel, <c>stride: 2, padding: 1</c>, gives a 2×2 output:
+    /// <para>The tutorial's example, a 4×4 input, 3×3 kernel, <c>stride: 2, padding: 1</c>, gives a 2×2 output:
     /// <c>F.Conv2d(x, w, stride: 2, padding: 1)</c> with x (1, 1, 4, 4) and w (1, 1, 3, 3).</para>
     /// <para>Gradients flow to the input, weight and bias, each only when it requires grad.</para>
     /// </remarks>

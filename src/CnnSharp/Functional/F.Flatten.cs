@@ -5,7 +5,7 @@ public static partial class F
     /// <summary>Flattens dimensions <paramref name="startDim"/>..<paramref name="endDim"/> into one (PyTorch's <c>torch.flatten</c>).</summary>
     /// <remarks>
     /// The result is a view sharing <paramref name="x"/>'s storage (see <see cref="Tensor.Flatten"/>); for (N, C, H, W) with
-    /// startDim 1 it is (N, C*H*W), the seed's flattening. A shape-() input gives shape (1). Note that <c>torch.flatten</c>
+    /// startDim 1 it is (N, C*H*W), the tutorial's flattening. A shape-() input gives shape (1). Note that <c>torch.flatten</c>
     /// starts at dim 0 while the <c>Flatten</c> module (<c>nn.Flatten</c>) starts at dim 1.
     /// </remarks>
     /// <param name="x">Any shape.</param>

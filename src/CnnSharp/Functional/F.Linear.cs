@@ -10,7 +10,7 @@ public static partial class F
     /// <remarks>
     /// <para><c>y[..., o] = bias[o] + Σ_i input[..., i] · weight[o, i]</c>: every leading dimension of the input is kept, the
     /// last one (In) becomes Out. Gradients flow to the input, weight and bias, each only when it requires grad.</para>
-    /// <para>Example: the seed's classifier maps the flattened (N, 1568) features to (N, 10) with a (10, 1568) weight.</para>
+    /// <para>Example: the tutorial's classifier maps the flattened (N, 1568) features to (N, 10) with a (10, 1568) weight.</para>
     /// </remarks>
     /// <param name="input">Shape (..., In), at least 1-D.</param>
     /// <param name="weight">Shape (Out, In).</param>

@@ -5,7 +5,7 @@ namespace CnnSharp.Functional;
 
 public static partial class F
 {
-    /// <summary>2-D power-average (Lp) pooling with a square window (PyTorch's <c>F.lp_pool2d</c>); normType 2 is the seed's L2-norm pooling.</summary>
+    /// <summary>2-D power-average (Lp) pooling with a square window (PyTorch's <c>F.lp_pool2d</c>); normType 2 is the tutorial's L2-norm pooling.</summary>
     /// <remarks>
     /// <c>out[n, c, oh, ow] = (sum over the window of in^p)^(1/p)</c>, no padding, dilation 1. PyTorch computes this as
     /// <c>(avg_pool2d(x^p, ceil_mode) * kH*kW)^(1/p)</c>, and so does this op: a ceil-mode window cut short by the input's end

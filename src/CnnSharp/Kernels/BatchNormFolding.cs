@@ -2,7 +2,7 @@ namespace CnnSharp.Kernels;
 
 /// <summary>
 /// Folds an eval-mode batch norm into the convolution before it (PyTorch's <c>fuse_conv_bn_weights</c>): the one
-/// implementation used by the compiled executor, the seed ConvNet predictor and the ONNX graph fusion.
+/// implementation used by the compiled executor and the ONNX graph fusion.
 /// </summary>
 internal static class BatchNormFolding
 {

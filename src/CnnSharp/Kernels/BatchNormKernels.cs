@@ -22,7 +22,7 @@ internal static unsafe class BatchNormKernels
     /// <summary>
     /// PyTorch's running-statistics update for one channel: <c>rm = (1 − m)·rm + m·mean</c> and
     /// <c>rv = (1 − m)·rv + m·var·M/(M − 1)</c> (running_var takes the unbiased batch variance; normalisation uses the biased
-    /// one), computed in double. The one implementation for autograd, the compiled executor and the seed engine.
+    /// one), computed in double. The one implementation for autograd and the compiled executor.
     /// </summary>
     /// <param name="runningMean">The channel's running mean, updated.</param>
     /// <param name="runningVar">The channel's running variance, updated.</param>

@@ -32,7 +32,7 @@ internal static class CrossEntropyKernels
     /// <summary>
     /// One row's <c>log Σ_j exp(x_j) − x_t</c> (log-sum-exp with the maximum subtracted first, the sum in double) and,
     /// when <paramref name="probabilities"/> is not empty, <c>softmax(x)</c> written into it: the one log-sum-exp of the
-    /// library (autograd cross-entropy, the compiled executor, the seed engine and evaluation all call it).
+    /// library (autograd cross-entropy, the compiled executor and evaluation all call it).
     /// </summary>
     /// <param name="row">The logits x, length C.</param>
     /// <param name="target">t in [0, C).</param>
@@ -45,7 +45,7 @@ internal static class CrossEntropyKernels
         double sum = 0;
         foreach (T v in row) sum += double.CreateTruncating(T.Exp(v - max));
         double lse = double.CreateTruncating(max) + Math.Log(sum);
-        // exp(x − lse) rather than exp(x − max)/sum: one more exp per class, and the seed engine's gradients stay bit for
+        // exp(x − lse) rather than exp(x − max)/sum: one more exp per class, and the compiled path's gradients stay bit for
         // bit what they were before the log-sum-exps were merged.
         if (!probabilities.IsEmpty)
         {

@@ -31,7 +31,7 @@ internal enum IsaLevel
 /// <c>Vector256</c>/<c>Vector512</c> APIs they use have a (slow) software implementation on CPUs without the hardware, so
 /// tests can check every path's arithmetic and blocking on any machine. The per-process alternative is running the suite
 /// with <c>DOTNET_EnableAVX512=0</c> or <c>DOTNET_EnableAVX2=0</c>, which changes <see cref="Detected"/> itself.
-/// The GEMM kernels read <see cref="Level"/> per call; the fused training engine and predictor read it once, when they
+/// The GEMM kernels read <see cref="Level"/> per call; the compiled conv chains and ONNX direct-conv chains read it once, when they
 /// build their direct-kernel plans.
 /// </remarks>
 internal static class Isa
@@ -45,8 +45,9 @@ internal static class Isa
     /// <summary>The level the kernels use: the innermost <see cref="Use"/> scope's, else <c>min(Detected, MaxLevel)</c>.</summary>
     public static IsaLevel Level => s_override.Value ?? (Detected < MaxLevel ? Detected : MaxLevel);
 
-    // AsyncLocal flows into the Parallel.For work items a kernel starts, but not into unrelated concurrent work, so a test
-    // can pin a level without affecting tests running beside it.
+    // AsyncLocal flows with the calling thread's execution context, not into the persistent worker threads (a kernel
+    // resolves the level before it hands chunks to the pool) nor into unrelated concurrent work, so a test can pin a
+    // level without affecting tests running beside it.
     private static readonly AsyncLocal<IsaLevel?> s_override = new();
 
     /// <summary>

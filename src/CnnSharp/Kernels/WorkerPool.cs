@@ -8,8 +8,8 @@ namespace CnnSharp.Kernels;
 /// <c>body(0)</c> on the calling thread and <c>body(1..threads-1)</c> on workers, then waits for all of them.
 /// </summary>
 /// <remarks>
-/// <para>Why not <c>Parallel.For</c>: a training step of the seed's ConvNet has ~10-40 parallel regions; an empty
-/// <c>Parallel.For(0, 2)</c> costs ~6 us per call, a spinning persistent worker ~0.5 us (performance guide, section 3).</para>
+/// <para>Why not <c>Parallel.For</c>: a training step of the tutorial's ConvNet has ~10-40 parallel regions; an empty
+/// <c>Parallel.For(0, 2)</c> costs ~6 us per call, a spinning persistent worker ~0.5 us (measured on this project's 2-core test machines, docs/performance.md).</para>
 /// <para>Handoff: each worker owns a volatile sequence number. The caller publishes the job, bumps the numbers of the
 /// workers it needs, and pulses only those that went to sleep. A worker spins on its number for
 /// <see cref="SpinMicroseconds"/> after its last job, then blocks on its own monitor, so an idle pool burns no CPU. The

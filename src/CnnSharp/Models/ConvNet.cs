@@ -3,7 +3,7 @@ using CnnSharp.Modules;
 namespace CnnSharp.Models;
 
 /// <summary>
-/// The seed's MNIST classifier: two convolution blocks and a linear layer, exactly as in the tutorial's PyTorch
+/// The tutorial's MNIST classifier: two convolution blocks and a linear layer, exactly as in the tutorial's PyTorch
 /// <c>ConvNet</c>, with the same child names so <see cref="Module.StateDict"/> keys match PyTorch's.
 /// </summary>
 /// <remarks>

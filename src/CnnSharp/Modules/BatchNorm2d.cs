@@ -6,7 +6,7 @@ namespace CnnSharp.Modules;
 /// <see cref="BatchNormBase"/> for training/eval behaviour and state-dict keys (<c>weight</c>, <c>bias</c>,
 /// <c>running_mean</c>, <c>running_var</c>, <c>num_batches_tracked</c>).
 /// </remarks>
-/// <example><code>var bn = new BatchNorm2d(16); // after Conv2d(1, 16, ...), as in the seed's ConvNet</code></example>
+/// <example><code>var bn = new BatchNorm2d(16); // after Conv2d(1, 16, ...), as in the tutorial's ConvNet</code></example>
 public sealed class BatchNorm2d : BatchNormBase
 {
     /// <summary>Creates the layer with PyTorch's defaults.</summary>

@@ -7,7 +7,7 @@ namespace CnnSharp.Modules;
 /// <para>Parameters: <c>weight</c> of shape (out, in/groups, KH, KW) and, unless <c>bias: false</c>, <c>bias</c> of shape (out),
 /// initialised as in PyTorch (<see cref="Init.DefaultLayerInit"/>: U(−1/√fan_in, 1/√fan_in) for both, fan_in = in/groups·KH·KW).</para>
 /// <para>Input (N, in, H, W) → output (N, out, OutH, OutW) with <c>OutH = floor((H + 2·pH − dH·(KH−1) − 1)/sH) + 1</c>
-/// (likewise W). The seed's first layer is <c>new Conv2d(1, 16, kernelSize: 5, stride: 1, padding: 2)</c>.</para>
+/// (likewise W). The tutorial's first layer is <c>new Conv2d(1, 16, kernelSize: 5, stride: 1, padding: 2)</c>.</para>
 /// </remarks>
 public sealed class Conv2d : Module
 {

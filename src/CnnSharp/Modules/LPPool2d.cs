@@ -2,7 +2,7 @@ using CnnSharp.Functional;
 
 namespace CnnSharp.Modules;
 
-/// <summary>2-D power-average pooling layer (PyTorch's <c>nn.LPPool2d</c>); normType 2 is the seed's L2-norm pooling.</summary>
+/// <summary>2-D power-average pooling layer (PyTorch's <c>nn.LPPool2d</c>); normType 2 is the tutorial's L2-norm pooling.</summary>
 /// <remarks>
 /// <c>out = (sum over the window of x^p)^(1/p)</c>, no padding; see <see cref="F.LpPool2d(Tensor, double, int, int?, bool)"/> for the
 /// ceil-mode scaling and the gradient at zero-norm windows. No parameters or buffers.

@@ -6,7 +6,7 @@ namespace CnnSharp.Modules;
 /// <remarks>
 /// <para>Parameters: <c>weight</c> of shape (out, in) and, unless <c>bias: false</c>, <c>bias</c> of shape (out), initialised as in
 /// PyTorch (<see cref="Init.DefaultLayerInit"/>: U(−1/√in, 1/√in) for both).</para>
-/// <para>Input (..., in) → output (..., out). The seed's classifier is <c>new Linear(7 * 7 * 32, numClasses)</c>.</para>
+/// <para>Input (..., in) → output (..., out). The tutorial's classifier is <c>new Linear(7 * 7 * 32, numClasses)</c>.</para>
 /// </remarks>
 public sealed class Linear : Module
 {

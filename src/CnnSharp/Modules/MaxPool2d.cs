@@ -8,7 +8,7 @@ namespace CnnSharp.Modules;
 /// <c>OutH = floor_or_ceil((H + 2*padding - dilation*(kernel - 1) - 1) / stride) + 1</c> (ceil mode drops a last window
 /// that would start in the end padding). No parameters or buffers.
 /// </remarks>
-/// <example><code>var pool = new MaxPool2d(kernelSize: 2, stride: 2); // the seed's ConvNet pooling</code></example>
+/// <example><code>var pool = new MaxPool2d(kernelSize: 2, stride: 2); // the tutorial's ConvNet pooling</code></example>
 public sealed class MaxPool2d : Module
 {
     /// <summary>Creates the layer with a square window.</summary>

@@ -33,7 +33,7 @@ public sealed class OnnxSessionOptions
     /// summation order; convolutions large enough to be split inside an image keep the ordinary path. A model in which
     /// this forms a chain of two or more stages (or a stage with its pool) runs on the ONNX runtime rather than a
     /// compiled plan: the chain keeps activations blocked from stage to stage, where the compiled plan converts layouts
-    /// around every convolution (the seed ConvNet ran 1.7x slower compiled).
+    /// around every convolution (the tutorial's ConvNet ran 1.7x slower compiled).
     /// </summary>
     public bool FuseDirectConvolutions { get; init; } = true;
 

@@ -4,7 +4,7 @@ using System.Numerics.Tensors;
 namespace CnnSharp;
 
 /// <summary>
-/// Discrete convolution, cross-correlation and autocorrelation of finite sequences, with the seed's definitions and
+/// Discrete convolution, cross-correlation and autocorrelation of finite sequences, with the tutorial's definitions and
 /// NumPy's <c>full</c>/<c>same</c>/<c>valid</c> windows.
 /// </summary>
 /// <remarks>

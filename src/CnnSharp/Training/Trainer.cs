@@ -214,7 +214,7 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// The whole job behind <c>cnnsharp train</c>: loads MNIST (fetching it when absent), builds the seed's
+    /// The whole job behind <c>cnnsharp train</c>: loads MNIST (fetching it when absent), builds the tutorial's
     /// <see cref="ConvNet"/> from <see cref="TrainingOptions.Seed"/> (or resumes from <see cref="TrainingOptions.ResumeFrom"/>),
     /// and trains it with <see cref="Fit"/>. Pixels are scaled to [0, 1] by the data layer.
     /// </summary>

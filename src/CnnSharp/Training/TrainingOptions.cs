@@ -3,14 +3,14 @@ namespace CnnSharp.Training;
 /// <summary>Which optimizer <see cref="Trainer"/> builds.</summary>
 public enum OptimizerKind
 {
-    /// <summary><see cref="Optimizers.Adam"/> (the seed's choice).</summary>
+    /// <summary><see cref="Optimizers.Adam"/> (the tutorial's choice).</summary>
     Adam,
 
     /// <summary><see cref="Optimizers.Sgd"/> with <see cref="TrainingOptions.Momentum"/>.</summary>
     Sgd,
 }
 
-/// <summary>Settings of a training run; the defaults are the seed's (5 epochs, batch 100, Adam, learning rate 0.001).</summary>
+/// <summary>Settings of a training run; the defaults are the tutorial's (5 epochs, batch 100, Adam, learning rate 0.001).</summary>
 public sealed record TrainingOptions
 {
     /// <summary>Number of passes over the training set.</summary>

@@ -6,7 +6,7 @@ namespace CnnSharp.Compile.Ops;
 
 /// <summary>
 /// A chain of direct-kernel convolution stages, each conv [+ batch norm] [+ ReLU] [+ 2x2/2 max pool], with the
-/// activations channel-blocked from the chain's NCHW input to its NCHW output: the generalisation of the seed ConvNet's
+/// activations channel-blocked from the chain's NCHW input to its NCHW output: the generalisation of the tutorial ConvNet's former
 /// hand-fused engine to any such chain.
 /// </summary>
 /// <remarks>
@@ -30,7 +30,7 @@ namespace CnnSharp.Compile.Ops;
 /// </remarks>
 internal sealed unsafe partial class ConvChainOp : CompiledOp
 {
-    /// <summary>Images per work chunk (the seed engine's measured balance of idle tail against accumulator cost).</summary>
+    /// <summary>Images per work chunk (the former fused engine's measured balance of idle tail against accumulator cost).</summary>
     internal const int ImagesPerChunk = 5;
 
     private readonly ConvChainLayer[] _layers;

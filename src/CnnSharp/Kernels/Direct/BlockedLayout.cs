@@ -4,7 +4,7 @@ namespace CnnSharp.Kernels.Direct;
 /// Conversions between PyTorch's channel-major image layout (C, H, W) and the direct kernels' blocked layouts:
 /// unpadded [C/16][H][W][16] and padded [C/16][H+2p][W+2p][16] (a single-channel image pads as [H+2p][W+2p]).
 /// </summary>
-/// <remarks>The one implementation shared by the compiled executor, the seed ConvNet engine and predictor, and the ONNX
+/// <remarks>The one implementation shared by the compiled executor's conv chains and the ONNX
 /// direct-conv chains. Padded writes fill the interior only, so a buffer's zero border is set once.</remarks>
 internal static unsafe class BlockedLayout
 {

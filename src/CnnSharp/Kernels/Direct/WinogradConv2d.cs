@@ -41,7 +41,7 @@ internal sealed unsafe class WinogradConv2d
 {
 
     /// <summary>
-    /// Default block size: two GEMM runs. Measured on the seed's conv2 (Zen 3), 6 to 49 tiles per block are within the
+    /// Default block size: two GEMM runs. Measured on the tutorial's conv2 (Zen 3), 6 to 49 tiles per block are within the
     /// noise of each other; two runs keep the scratch at ~83 KB per thread (V and M of one block) instead of ~340 KB.
     /// </summary>
     public const int DefaultTilesPerBlock = 12;

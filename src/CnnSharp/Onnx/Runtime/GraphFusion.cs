@@ -161,7 +161,7 @@ internal static class GraphFusion
     /// the activations in the direct kernels' channel-blocked layout from the chain's input to its output.
     /// </summary>
     /// <remarks>
-    /// <para>Decision (the seed ConvNet's speed target): a general rewrite rather than recognising the seed's whole
+    /// <para>Decision (the tutorial's ConvNet's speed target): a general rewrite rather than recognising the tutorial's whole
     /// network, so any graph built of such stages benefits, and everything else (Reshape, Gemm, other operators) keeps
     /// its ordinary path in NCHW. The chain's output is converted back to NCHW, so a following Flatten/Reshape sees
     /// PyTorch's (C, H, W) order.</para>
