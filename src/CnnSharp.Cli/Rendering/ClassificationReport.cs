@@ -10,7 +10,7 @@ internal static class ClassificationReport
     /// <summary>Writes the confusion matrix (rows: true class, columns: predicted) and the precision/recall/F1 table.</summary>
     public static void Render(IAnsiConsole console, ClassificationMetrics m)
     {
-        var matrix = Tables.Create(console).Title("confusion matrix (rows: true class, columns: predicted)").AddColumn("true \\ pred");
+        var matrix = Tables.Create(console).Title("confusion matrix (rows: true class, columns: predicted)").AddColumn("true");
         for (int p = 0; p < m.NumClasses; p++) matrix.AddColumn(new TableColumn(Name(p)).RightAligned());
         for (int a = 0; a < m.NumClasses; a++)
             matrix.AddRow([Name(a), .. Enumerable.Range(0, m.NumClasses).Select(p => m[a, p].ToString(CultureInfo.InvariantCulture))]);

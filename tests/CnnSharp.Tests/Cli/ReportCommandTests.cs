@@ -69,8 +69,9 @@ public sealed class ReportCommandTests : IDisposable
     [Fact]
     public void Evaluate_prints_the_confusion_matrix_and_per_class_metrics()
     {
-        var (code, output) = CliRunner.Invoke(200, "evaluate", "--checkpoint", TinyCheckpoint(), "--data-dir", Mnist.DefaultDirectory, "--limit", "50");
+        var (code, output) = CliRunner.Invoke(80, "evaluate", "--checkpoint", TinyCheckpoint(), "--data-dir", Mnist.DefaultDirectory, "--limit", "50");
         Assert.True(code == 0, output);
+        Assert.All(output.Split('\n'), line => Assert.True(line.TrimEnd('\r').Length <= 80, line));
         Assert.Contains("confusion matrix", output, StringComparison.Ordinal);
         Assert.Contains("precision", output, StringComparison.Ordinal);
         Assert.Contains("macro avg", output, StringComparison.Ordinal);
