@@ -31,6 +31,7 @@ internal static class Program
         root.Add(EvaluateCommand.Create(console));
         root.Add(PredictCommand.Create(console));
         root.Add(ExportCommand.Create(console));
+        root.Add(SummaryCommand.Create(console));
         return root;
     }
 

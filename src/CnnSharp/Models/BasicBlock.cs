@@ -78,9 +78,9 @@ public sealed class BasicBlock : Module
     public override Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var output = F.Relu(Bn1.Forward(Conv1.Forward(input)));
-        output = Bn2.Forward(Conv2.Forward(output));
-        var identity = Downsample is null ? input : Downsample.Forward(input);
+        var output = F.Relu(Bn1.Call(Conv1.Call(input)));
+        output = Bn2.Call(Conv2.Call(output));
+        var identity = Downsample is null ? input : Downsample.Call(input);
         return F.Relu(output + identity);
     }
 }

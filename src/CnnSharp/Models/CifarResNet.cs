@@ -96,9 +96,9 @@ public class CifarResNet : Module
     public override Tensor Forward(Tensor input)
     {
         ModelInput.RequireImages(GetType().Name, input, InChannels);
-        var output = Relu.Forward(Bn1.Forward(Conv1.Forward(input)));
-        output = Layer3.Forward(Layer2.Forward(Layer1.Forward(output)));
-        return Fc.Forward(F.Flatten(AvgPool.Forward(output), startDim: 1));
+        var output = Relu.Call(Bn1.Call(Conv1.Call(input)));
+        output = Layer3.Call(Layer2.Call(Layer1.Call(output)));
+        return Fc.Call(F.Flatten(AvgPool.Call(output), startDim: 1));
     }
 
     /// <summary>

@@ -60,9 +60,9 @@ public sealed class ConvNet : Module
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank != 4 || input.Shape[1] != 1 || input.Shape[2] != 28 || input.Shape[3] != 28)
             throw new ShapeException($"ConvNet: expected input (N, 1, 28, 28), got {input.Shape}");
-        var output = Layer1.Forward(input);
-        output = Layer2.Forward(output);
+        var output = Layer1.Call(input);
+        output = Layer2.Call(output);
         output = output.Reshape(output.Shape[0], -1);
-        return Fc.Forward(output);
+        return Fc.Call(output);
     }
 }

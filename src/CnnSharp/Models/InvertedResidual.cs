@@ -73,7 +73,7 @@ public sealed class InvertedResidual : Module
     public override Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var output = Conv.Forward(input);
+        var output = Conv.Call(input);
         return UseResidual ? input + output : output;
     }
 

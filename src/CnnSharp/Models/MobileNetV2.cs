@@ -105,8 +105,8 @@ public sealed class MobileNetV2 : Module
     public override Tensor Forward(Tensor input)
     {
         ModelInput.RequireImages(nameof(MobileNetV2), input, InChannels);
-        var output = F.AdaptiveAvgPool2d(Features.Forward(input), 1);
-        return Classifier.Forward(F.Flatten(output, startDim: 1));
+        var output = F.AdaptiveAvgPool2d(Features.Call(input), 1);
+        return Classifier.Call(F.Flatten(output, startDim: 1));
     }
 
     /// <summary>

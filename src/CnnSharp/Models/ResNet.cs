@@ -127,8 +127,8 @@ public sealed class ResNet : Module
     public override Tensor Forward(Tensor input)
     {
         ModelInput.RequireImages(nameof(ResNet), input, InChannels);
-        var output = MaxPool.Forward(Relu.Forward(Bn1.Forward(Conv1.Forward(input))));
-        output = Layer4.Forward(Layer3.Forward(Layer2.Forward(Layer1.Forward(output))));
-        return Fc.Forward(F.Flatten(AvgPool.Forward(output), startDim: 1));
+        var output = MaxPool.Call(Relu.Call(Bn1.Call(Conv1.Call(input))));
+        output = Layer4.Call(Layer3.Call(Layer2.Call(Layer1.Call(output))));
+        return Fc.Call(F.Flatten(AvgPool.Call(output), startDim: 1));
     }
 }

@@ -73,8 +73,8 @@ public sealed class VggSmall : Module, IOnnxExportable
     public override Tensor Forward(Tensor input)
     {
         ModelInput.RequireImages(nameof(VggSmall), input, InChannels);
-        var output = AvgPool.Forward(Features.Forward(input));
-        return Classifier.Forward(F.Flatten(output, startDim: 1));
+        var output = AvgPool.Call(Features.Call(input));
+        return Classifier.Call(F.Flatten(output, startDim: 1));
     }
 
     /// <summary>Forward as a chain for <see cref="OnnxExporter"/>: features, avgpool, a Flatten for the reshape, classifier.</summary>

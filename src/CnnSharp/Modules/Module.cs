@@ -46,10 +46,31 @@ public abstract class Module
     }
 
     /// <summary>Same as <see cref="Forward(Tensor)"/> (PyTorch's <c>module(x)</c>).</summary>
-    public Tensor Call(Tensor input) => Forward(input);
+    /// <remarks>
+    /// Like PyTorch's <c>__call__</c>, this is where per-call observation (e.g. <see cref="ModelSummary"/>) happens:
+    /// composite modules call their children with <c>Call</c> so that each child's output is seen; a direct
+    /// <c>Forward</c> call runs the same computation unobserved.
+    /// </remarks>
+    public Tensor Call(Tensor input)
+    {
+        var observer = ForwardObserver.Current;
+        if (observer is null) return Forward(input);
+        observer.Enter(this, new ReadOnlySpan<Tensor>(in input));
+        var output = Forward(input);
+        observer.Exit(this, output);
+        return output;
+    }
 
-    /// <summary>Same as <see cref="Forward(Tensor[])"/> (PyTorch's <c>module(a, b)</c>).</summary>
-    public Tensor Call(params Tensor[] inputs) => Forward(inputs);
+    /// <summary>Same as <see cref="Forward(Tensor[])"/> (PyTorch's <c>module(a, b)</c>); observed as <see cref="Call(Tensor)"/>.</summary>
+    public Tensor Call(params Tensor[] inputs)
+    {
+        var observer = ForwardObserver.Current;
+        if (observer is null) return Forward(inputs);
+        observer.Enter(this, inputs);
+        var output = Forward(inputs);
+        observer.Exit(this, output);
+        return output;
+    }
 
     /// <summary>Registers a trainable parameter (its <see cref="Tensor.RequiresGrad"/> is set) and returns it.</summary>
     protected Tensor RegisterParameter(string name, Tensor value)

@@ -23,10 +23,30 @@ public static class Evaluator
     public static EvaluationResult Evaluate(Module model, IDataset data, int batchSize = 1000, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Evaluate(model, model.Forward, data, batchSize, cancellationToken);
+        return Evaluate(model, model.Forward, data, batchSize, null, cancellationToken);
     }
 
-    private static EvaluationResult Evaluate(Module model, Func<Tensor, Tensor> forward, IDataset data, int batchSize, CancellationToken cancellationToken)
+    /// <summary>
+    /// As <see cref="Evaluate(CompiledModel, IDataset, int, CancellationToken)"/>, also counting every prediction (<see cref="Tensor.ArgMax"/> of the
+    /// logits) against its label in a confusion matrix with per-class precision, recall and F1.
+    /// </summary>
+    /// <param name="model">The compiled classifier; its logits must have <paramref name="numClasses"/> columns.</param>
+    /// <param name="data">Labelled samples with labels in 0..<paramref name="numClasses"/>-1.</param>
+    /// <param name="numClasses">The number of classes K (the matrix is K x K even when some class never occurs).</param>
+    /// <param name="batchSize">Samples per forward pass.</param>
+    /// <param name="cancellationToken">Stops between batches.</param>
+    /// <returns>The accuracy and loss, and the metrics.</returns>
+    /// <exception cref="ArgumentException">The logits do not have <paramref name="numClasses"/> columns.</exception>
+    public static (EvaluationResult Result, ClassificationMetrics Metrics) EvaluateClassification(
+        CompiledModel model, IDataset data, int numClasses, int batchSize = 1000, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var metrics = new ClassificationMetrics(numClasses);
+        return (Evaluate(model.Module, model.Forward, data, batchSize, metrics, cancellationToken), metrics);
+    }
+
+    private static EvaluationResult Evaluate(Module model, Func<Tensor, Tensor> forward, IDataset data, int batchSize,
+        ClassificationMetrics? metrics, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
@@ -42,9 +62,14 @@ public static class Evaluator
                 cancellationToken.ThrowIfCancellationRequested();
                 var logits = forward(batch.Images);
                 lossSum += F.CrossEntropy(logits, batch.Labels, Reduction.Sum).Item();
+                if (metrics is not null && logits.Size(1) != metrics.NumClasses)
+                    throw new ArgumentException($"Evaluate: the model gives {logits.Size(1)} logits per sample, expected {metrics.NumClasses} classes");
                 var predicted = logits.ArgMax(1);
                 for (int i = 0; i < predicted.Length; i++)
+                {
                     if (predicted[i] == batch.Labels[i]) correct++;
+                    metrics?.Add(predicted[i], batch.Labels[i]);
+                }
                 count += batch.Count;
             }
             return count == 0
@@ -69,6 +94,6 @@ public static class Evaluator
     public static EvaluationResult Evaluate(CompiledModel model, IDataset data, int batchSize = 1000, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Evaluate(model.Module, model.Forward, data, batchSize, cancellationToken);
+        return Evaluate(model.Module, model.Forward, data, batchSize, null, cancellationToken);
     }
 }
