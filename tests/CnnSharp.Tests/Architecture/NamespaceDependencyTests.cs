@@ -21,7 +21,7 @@ public sealed partial class NamespaceDependencyTests
         ["Functional"] = ["Autograd", "Kernels", "Compile"],
         ["Losses"] = ["Functional"],
         // Module.Compile is the entry point of the compiled executor.
-        ["Modules"] = ["Functional", "Compile"],
+        ["Modules"] = ["Autograd", "Functional", "Compile"],
         ["Compile"] = ["Autograd", "Functional", "Kernels", "Modules"],
         ["Optimizers"] = ["Modules"],
         ["IO"] = ["Modules", "Optimizers"],
