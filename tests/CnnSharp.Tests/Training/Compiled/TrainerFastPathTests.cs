@@ -3,9 +3,9 @@ using CnnSharp.Models;
 using CnnSharp.Tests.Training;
 using CnnSharp.Training;
 
-namespace CnnSharp.Tests.Training.Fast;
+namespace CnnSharp.Tests.Training.Compiled;
 
-/// <summary>The Trainer picks the fused engine for the seed ConvNet, and it trains like the generic path.</summary>
+/// <summary>The Trainer runs the tutorial's ConvNet on the compiled executor, and it trains like the eager path.</summary>
 public sealed class TrainerFastPathTests
 {
     private static Trainer Create(bool fast, ulong seed)
