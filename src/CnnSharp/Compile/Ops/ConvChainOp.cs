@@ -34,6 +34,8 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     internal const int ImagesPerChunk = 5;
 
     private readonly ConvChainLayer[] _layers;
+    private readonly bool _frozen;
+    private bool _packedOnce;
     private readonly IsaLevel _level;
     private readonly int _n, _chunks, _statStride;
     private readonly AlignedBuffer[] _chunkStats;
@@ -55,6 +57,8 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         _layers = [.. spec.Stages.Select((s, i) => new ConvChainLayer(s, s.Norm is null ? null : modules(s.Norm), differentiable,
             i == 0 && inputRequiresGrad, _chunks, _level))];
         _statStride = (_layers.Max(l => l.Geometry.K) + 7) / 8 * 8;
+        // Imported (ONNX) weights never change after planning: pack them, and the eval batch-norm affine maps, once.
+        _frozen = !differentiable && spec.Stages.All(s => s.Conv.Frozen && (s.Norm is null || (s.Norm.Frozen && !s.Norm.Training)));
         // Doubles on the pinned heap (an AlignedBuffer of twice the floats): sums, sums of squares / pass-A sums, bias gradient.
         _chunkStats = [.. Enumerable.Range(0, _chunks).Select(_ => new AlignedBuffer(2 * 3 * _statStride))];
         _chunkStatPointers = [.. _chunkStats.Select(b => (nint)b.Pointer)];
@@ -99,11 +103,15 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     public override void Forward(ExecutionPlan plan)
     {
         BeginStep(plan);
-        foreach (var l in _layers)
+        if (!_packedOnce)
         {
-            l.PackWeights(inputGradient: false);
-            if (l.Stage.Norm is { Training: false }) l.SetRunningAffine();
+            foreach (var l in _layers)
+            {
+                l.PackWeights(inputGradient: false);
+                if (l.Stage.Norm is { Training: false }) l.SetRunningAffine();
+            }
         }
+        _packedOnce = _frozen;
         // Step j < L writes conv j's input and runs conv j; step L writes the chain's output. Only a training-mode batch
         // norm needs a barrier (its batch statistics) before the next step, so the steps in between share one phase.
         for (int a = 0, b; a <= _layers.Length; a = b + 1)
