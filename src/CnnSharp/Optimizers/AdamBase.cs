@@ -95,11 +95,9 @@ public abstract class AdamBase : Optimizer
                 // AdamW: p = p * (1 - lr * weightDecay), the factor computed in double as PyTorch's Python float is.
                 if (WeightDecay != 0f) TensorPrimitives.Multiply(w, (float)(1 - LrAsDouble * AsDecimalDouble(WeightDecay)), w);
             }
-            else if (WeightDecay != 0f)
+            else
             {
-                var s = _gradScratch.AsSpan(0, w.Length);
-                TensorPrimitives.MultiplyAdd(w, WeightDecay, g, s);
-                g = s;
+                g = WithWeightDecay(g, w, WeightDecay, _gradScratch);
             }
 
             // m = beta1 * m + (1 - beta1) * g

@@ -87,6 +87,19 @@ public abstract class Optimizer
     protected static double AsDecimalDouble(float value) =>
         double.Parse(value.ToString("R", CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// The gradient with an L2 penalty, <c>g + weightDecay·w</c> (PyTorch's non-decoupled <c>weight_decay</c>), written into
+    /// <paramref name="scratch"/> so the parameter's <c>Grad</c> stays untouched as in PyTorch; <paramref name="gradient"/>
+    /// itself when <paramref name="weightDecay"/> is 0.
+    /// </summary>
+    protected static ReadOnlySpan<float> WithWeightDecay(ReadOnlySpan<float> gradient, ReadOnlySpan<float> weight, float weightDecay, float[] scratch)
+    {
+        if (weightDecay == 0f) return gradient;
+        var s = scratch.AsSpan(0, weight.Length);
+        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(weight, weightDecay, gradient, s);
+        return s;
+    }
+
     /// <summary>Updates every parameter that has a gradient (parameters whose <see cref="Tensor.Grad"/> is null are skipped, as in PyTorch).</summary>
     public abstract void Step();
 

@@ -84,12 +84,7 @@ public sealed class RmsProp : Optimizer
             ReadOnlySpan<float> g = p.Grad.Data;
             if (_squareAvg[i] is null) CreateState(i, w.Length);
             _steps[i]++;
-            if (WeightDecay != 0f)
-            {
-                var s = _gradScratch.AsSpan(0, w.Length);
-                TensorPrimitives.MultiplyAdd(w, WeightDecay, g, s);
-                g = s;
-            }
+            g = WithWeightDecay(g, w, WeightDecay, _gradScratch);
             Span<float> v = _squareAvg[i];
             var avg = _avg.AsSpan(0, w.Length);
             // v = alpha * v + (1 - alpha) * g * g  (g*g goes through the avg scratch)

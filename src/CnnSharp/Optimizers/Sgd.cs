@@ -68,13 +68,7 @@ public sealed class Sgd : Optimizer
             if (p.Grad is null) continue;
             Span<float> w = p.Data;
             ReadOnlySpan<float> d = p.Grad.Data;
-            if (WeightDecay != 0f)
-            {
-                // d = g + weightDecay * p, in scratch so that p.Grad is left untouched (PyTorch does not modify it).
-                var s = _scratch.AsSpan(0, w.Length);
-                TensorPrimitives.MultiplyAdd(w, WeightDecay, d, s);
-                d = s;
-            }
+            d = WithWeightDecay(d, w, WeightDecay, _scratch);
             if (Momentum != 0f)
             {
                 var buf = _momentum[i];
