@@ -310,6 +310,41 @@ internal static unsafe partial class KernelBench
         }
     }
 
+    /// <summary>
+    /// The ONNX runtime's direct-conv chains (<c>DirectConvChainOp</c>, the session default for the seed ConvNet) against
+    /// the compiled plan's <c>ConvChainOp</c> (<c>FuseDirectConvolutions = false</c>) on the same file and input, interleaved
+    /// rounds, thread CPU per run of the calling thread (one thread: run with <c>--threads 1</c>).
+    /// </summary>
+    public static void ChainAB(string path, int rounds, int threads)
+    {
+        var runtime = CnnSharp.Onnx.OnnxSession.Load(path);
+        var compiled = CnnSharp.Onnx.OnnxSession.Load(path, new CnnSharp.Onnx.OnnxSessionOptions { FuseDirectConvolutions = false });
+        int[] shape = runtime.Model.Graph.RuntimeInputs[0].FixedShape() ?? throw new InvalidOperationException($"{path}: the input shape is not fixed");
+        var input = Tensor.FromArray(Random(shape.Aggregate(1, (a, b) => a * b), 7), shape);
+        var a = runtime.Run(input).ToArray();
+        var b = compiled.Run(input).ToArray();
+        double diff = a.Zip(b, (u, v) => Math.Abs(u - v)).Max();
+        Parallelism.MaxThreads = threads;
+        for (int i = 0; i < 50; i++)
+        {
+            runtime.Run(input);
+            compiled.Run(input);
+        }
+        double once = ThreadSeconds(() => runtime.Run(input), 1);
+        int inner = Math.Clamp((int)(0.05 / Math.Max(once, 1e-6)), 1, 10_000);
+        var rt = new List<double>();
+        var cp = new List<double>();
+        for (int r = 0; r < rounds; r++)
+        {
+            rt.Add(ThreadSeconds(() => runtime.Run(input), inner));
+            cp.Add(ThreadSeconds(() => compiled.Run(input), inner));
+        }
+        rt.Sort();
+        cp.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{Path.GetFileName(Path.GetDirectoryName(path))} [{string.Join(",", shape)}], {threads} thread(s): runtime ({runtime.LastExecutionPath}) {rt[rounds / 2] * 1000:F4} ms median ({rt[0] * 1000:F4} best), compiled ({compiled.LastExecutionPath}) {cp[rounds / 2] * 1000:F4} ms ({cp[0] * 1000:F4}), compiled / runtime {cp[rounds / 2] / rt[rounds / 2]:F2}, max |diff| {diff:G3} (thread CPU of the caller)"));
+    }
+
     private static double WallSeconds(Action action)
     {
         long t0 = Stopwatch.GetTimestamp();
