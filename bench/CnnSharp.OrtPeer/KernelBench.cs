@@ -224,6 +224,127 @@ internal static unsafe partial class KernelBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| all | {sumGemm * 1000:F3} | {sumDirect * 1000:F3} | {sumDirect / sumGemm:F2} |"));
     }
 
+    /// <summary>
+    /// MobileNet-v2's and ShuffleNet-v2's 1x1 convolutions (+ bias + ReLU6) at <paramref name="batch"/>:
+    /// <see cref="PointwiseConv"/> (B read in place) against <see cref="ConvGemm"/>'s packing path, interleaved rounds,
+    /// best thread CPU time per call (the calling thread's, so meaningful with one thread).
+    /// </summary>
+    public static void Pointwise(int rounds, int threads, int batch)
+    {
+        (int C, int K, int H)[] layers = [(32, 16, 112), (16, 96, 112), (96, 24, 56), (24, 144, 56), (144, 24, 56), (144, 32, 28),
+            (32, 192, 28), (192, 32, 28), (192, 64, 14), (64, 384, 14), (384, 64, 14), (384, 96, 14), (96, 576, 14), (576, 96, 14),
+            (576, 160, 7), (160, 960, 7), (960, 160, 7), (960, 320, 7), (320, 1280, 7), (24, 58, 56), (58, 58, 28), (116, 116, 28),
+            (232, 232, 14), (464, 1024, 7)];
+        Console.WriteLine($"1x1 conv + bias + ReLU6, batch {batch}, {threads} thread(s), best of {rounds} interleaved rounds (thread CPU ms), SIMD {Isa.Level}");
+        Console.WriteLine("| C -> K at H x W | packing GEMM (ms) | in place (ms) | in place / packing |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        double sumOld = 0, sumNew = 0;
+        foreach (var (c, k, h) in layers)
+        {
+            var g = Conv2dGeometry.Create([batch, c, h, h], [k, c, 1, 1], (1, 1), (0, 0, 0, 0), (1, 1), 1, "pointwise");
+            var x = Random(batch * c * h * h, 3);
+            var b = Random(k, 5);
+            var y = new float[batch * k * h * h];
+            var packed = new PackedConvWeights(Random(k * c, 4), k, c, 1, 1, 1, Isa.Level);
+            void Run(bool inPlace)
+            {
+                ConvGemm.UsePointwise = inPlace;
+                ConvGemm.Forward(x, packed, b, default, y, g, true, threads, ConvGemm.ParallelThresholdMacs, 6f);
+            }
+            double once = Best(1, () => Run(false));
+            int inner = Math.Clamp((int)(0.01 / Math.Max(once, 1e-7)), 1, 1000);
+            Best(1, () => Run(true));
+            double old = double.MaxValue, now = double.MaxValue;
+            for (int r = 0; r < rounds; r++)
+            {
+                old = Math.Min(old, ThreadSeconds(() => Run(false), inner));
+                now = Math.Min(now, ThreadSeconds(() => Run(true), inner));
+            }
+            sumOld += old;
+            sumNew += now;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {c} -> {k} at {h}x{h} | {old * 1000:F3} | {now * 1000:F3} | {now / old:F2} |"));
+        }
+        ConvGemm.UsePointwise = true;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| all | {sumOld * 1000:F3} | {sumNew * 1000:F3} | {sumNew / sumOld:F2} |"));
+    }
+
+    /// <summary>
+    /// Whole models (<paramref name="fixtures"/>/&lt;model&gt;/model.onnx, 3x224x224 input) with 1x1 convolutions in place
+    /// vs packed, same session, interleaved rounds, best and median thread CPU per run.
+    /// </summary>
+    public static void PointwiseModels(string fixtures, int[] batches, int rounds)
+    {
+        foreach (string model in new[] { "mobilenet_v2", "shufflenet_v2_x1_0" })
+        {
+            string path = Path.Combine(fixtures, model, "model.onnx");
+            if (!File.Exists(path)) continue;
+            var session = CnnSharp.Onnx.OnnxSession.Load(path);
+            foreach (int batch in batches)
+            {
+                var input = Tensor.FromArray(Random(batch * 3 * 224 * 224, 6), [batch, 3, 224, 224]);
+                void Run(bool inPlace)
+                {
+                    ConvGemm.UsePointwise = inPlace;
+                    session.Run(input);
+                }
+                for (int i = 0; i < 3; i++)
+                {
+                    Run(false);
+                    Run(true);
+                }
+                double once = ThreadSeconds(() => Run(false), 1);
+                int inner = Math.Clamp((int)(0.1 / Math.Max(once, 1e-6)), 1, 100);
+                var old = new List<double>();
+                var now = new List<double>();
+                for (int r = 0; r < rounds; r++)
+                {
+                    old.Add(ThreadSeconds(() => Run(false), inner));
+                    now.Add(ThreadSeconds(() => Run(true), inner));
+                }
+                ConvGemm.UsePointwise = true;
+                old.Sort();
+                now.Sort();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{model} b{batch}: 1x1 packing {old[rounds / 2] * 1000:F2} ms median ({old[0] * 1000:F2} best), in place {now[rounds / 2] * 1000:F2} ms ({now[0] * 1000:F2}), in place / packing {now[rounds / 2] / old[rounds / 2]:F2} (thread CPU, {session.LastExecutionPath})"));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The ONNX runtime's direct-conv chains (<c>DirectConvChainOp</c>, the session default for the seed ConvNet) against
+    /// the compiled plan's <c>ConvChainOp</c> (<c>FuseDirectConvolutions = false</c>) on the same file and input, interleaved
+    /// rounds, thread CPU per run of the calling thread (one thread: run with <c>--threads 1</c>).
+    /// </summary>
+    public static void ChainAB(string path, int rounds, int threads)
+    {
+        var runtime = CnnSharp.Onnx.OnnxSession.Load(path);
+        var compiled = CnnSharp.Onnx.OnnxSession.Load(path, new CnnSharp.Onnx.OnnxSessionOptions { FuseDirectConvolutions = false });
+        int[] shape = runtime.Model.Graph.RuntimeInputs[0].FixedShape() ?? throw new InvalidOperationException($"{path}: the input shape is not fixed");
+        var input = Tensor.FromArray(Random(shape.Aggregate(1, (a, b) => a * b), 7), shape);
+        var a = runtime.Run(input).ToArray();
+        var b = compiled.Run(input).ToArray();
+        double diff = a.Zip(b, (u, v) => Math.Abs(u - v)).Max();
+        Parallelism.MaxThreads = threads;
+        for (int i = 0; i < 50; i++)
+        {
+            runtime.Run(input);
+            compiled.Run(input);
+        }
+        double once = ThreadSeconds(() => runtime.Run(input), 1);
+        int inner = Math.Clamp((int)(0.05 / Math.Max(once, 1e-6)), 1, 10_000);
+        var rt = new List<double>();
+        var cp = new List<double>();
+        for (int r = 0; r < rounds; r++)
+        {
+            rt.Add(ThreadSeconds(() => runtime.Run(input), inner));
+            cp.Add(ThreadSeconds(() => compiled.Run(input), inner));
+        }
+        rt.Sort();
+        cp.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{Path.GetFileName(Path.GetDirectoryName(path))} [{string.Join(",", shape)}], {threads} thread(s): runtime ({runtime.LastExecutionPath}) {rt[rounds / 2] * 1000:F4} ms median ({rt[0] * 1000:F4} best), compiled ({compiled.LastExecutionPath}) {cp[rounds / 2] * 1000:F4} ms ({cp[0] * 1000:F4}), compiled / runtime {cp[rounds / 2] / rt[rounds / 2]:F2}, max |diff| {diff:G3} (thread CPU of the caller)"));
+    }
+
     private static double WallSeconds(Action action)
     {
         long t0 = Stopwatch.GetTimestamp();

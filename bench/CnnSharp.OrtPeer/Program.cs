@@ -39,6 +39,17 @@ internal static class Program
             KernelBench.Run(o.Rounds);
             return 0;
         }
+        if (o.ChainModel is not null)
+        {
+            KernelBench.ChainAB(o.ChainModel, o.Rounds, o.Threads);
+            return 0;
+        }
+        if (o.Pointwise)
+        {
+            KernelBench.Pointwise(o.Rounds, o.Threads, o.Batches[0]);
+            if (o.Fixtures is not null) KernelBench.PointwiseModels(o.Fixtures, o.Batches, o.Rounds);
+            return 0;
+        }
         if (o.Depthwise)
         {
             KernelBench.Depthwise(o.Rounds, o.Threads);
@@ -472,10 +483,14 @@ internal static class Program
                    CnnSharp.OrtPeer --tune [MC:KC:NC,...] [--cold] [--rounds 15]
                    CnnSharp.OrtPeer --scaling [--rounds 15]
                    CnnSharp.OrtPeer --depthwise [--rounds 15] [--threads 2]
+                   CnnSharp.OrtPeer --pointwise [--rounds 15] [--threads 1] [--batches 1]
+                   CnnSharp.OrtPeer --chain-ab <model.onnx> [--rounds 15] [--threads 1]
               Models are read from DIR/pytorch-models/<name>/model.onnx (DIR: --conformance, CNNSHARP_CONFORMANCE,
               or shared/conformance in a folder above the program), else from FIXTURES/<name>/model.onnx (--fixtures:
               bench/fixtures, written by bench/peers/export_onnx_fixtures.py). --profile adds CnnSharp's time per operator.
               --depthwise: MobileNet-v2's depthwise layers at batch 1, direct kernel vs the per-group GEMM, interleaved.
+              --chain-ab: the runtime's DirectConvChainOp vs the compiled plan's ConvChainOp on one file, thread CPU.
+              --pointwise: MobileNet-v2/ShuffleNet-v2 1x1 convs at the first --batches value, in place vs packing, thread CPU.
               --kernels: single-thread GEMM/convolution/pooling efficiency against an FMA loop, in thread CPU time.
               --tune: the packed convolution's cache blocks on ResNet-18's layer shapes, candidates interleaved.
               --scaling: batch-1 packed convolutions on 1 and 2 threads (wall clock).
@@ -492,6 +507,8 @@ internal static class Program
         public string? Conformance { get; private set; }
         public string? Fixtures { get; private set; }
         public bool Depthwise { get; private set; }
+        public bool Pointwise { get; private set; }
+        public string? ChainModel { get; private set; }
         public bool Help { get; private set; }
         public bool Kernels { get; private set; }
         public string? Tune { get; private set; }
@@ -523,6 +540,8 @@ internal static class Program
                     case "--conformance": o.Conformance = Next(); break;
                     case "--fixtures": o.Fixtures = Next(); break;
                     case "--depthwise": o.Depthwise = true; break;
+                    case "--pointwise": o.Pointwise = true; break;
+                    case "--chain-ab": o.ChainModel = Next(); break;
                     case "--kernels": o.Kernels = true; break;
                     case "--scaling": o.Scaling = true; break;
                     case "--cold": o.Cold = true; break;

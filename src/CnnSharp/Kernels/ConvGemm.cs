@@ -38,6 +38,12 @@ internal static unsafe class ConvGemm
     /// </summary>
     internal const long ParallelThresholdMacs = 1L << 23;
 
+    /// <summary>
+    /// Whether 1x1 stride-1 unpadded single-group convolutions that <see cref="PointwiseConv.Prefers"/> run there (B read
+    /// in place) rather than through this class's packing; false only in A/B measurements.
+    /// </summary>
+    internal static bool UsePointwise { get; set; } = true;
+
     /// <summary>Register tile and cache blocks of one SIMD level (MC a multiple of MR, NC of NR).</summary>
     internal readonly record struct Blocking(int MR, int NR, int MC, int KC, int NC);
 
@@ -96,6 +102,12 @@ internal static unsafe class ConvGemm
         ArgumentNullException.ThrowIfNull(weights);
         if (!weights.Matches(g, weights.Level))
             throw new ArgumentException($"ConvGemm: packed weights ({weights.K}, {weights.CPerGroup}, {weights.KH}, {weights.KW}) groups {weights.Groups} do not match the geometry {g}", nameof(weights));
+        if (UsePointwise && PointwiseConv.Takes(g) && PointwiseConv.Prefers(weights))
+        {
+            // 1x1, stride 1, few output channels: a plain GEMM on the image in place, nothing to pack per call.
+            PointwiseConv.Forward(input, weights, bias, residual, output, g, relu, max, threads, parallelThresholdMacs);
+            return;
+        }
         ConvOperands.CheckForward("ConvGemm", input, bias, residual, output, g);
         if (g.N == 0) return;
 
@@ -658,7 +670,7 @@ internal static unsafe class ConvGemm
     /// NaN stays NaN). The residual tile has C's layout (same leading dimension).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Epilogue(float* c, nint ldc, int rows, int cols, float* bias, float* res, bool relu, float max)
+    internal static void Epilogue(float* c, nint ldc, int rows, int cols, float* bias, float* res, bool relu, float max)
     {
         bool clamp = max < float.PositiveInfinity;
         var mv = Vector256.Create(max);
@@ -708,7 +720,7 @@ internal static unsafe class ConvGemm
     /// Writes the valid rows × cols corner of a computed tile: add to C or overwrite, then bias, the residual and ReLU when
     /// given (in <see cref="Epilogue"/>'s order).
     /// </summary>
-    private static void StoreEdge(float* tile, int ldt, float* c, nint ldc, int rows, int cols, bool accumulate, float* bias, float* res, bool relu, float max)
+    internal static void StoreEdge(float* tile, int ldt, float* c, nint ldc, int rows, int cols, bool accumulate, float* bias, float* res, bool relu, float max)
     {
         for (int r = 0; r < rows; r++)
         {

@@ -119,6 +119,41 @@ public sealed class OnnxOperatorTests
     }
 
     [Fact]
+    public void Sum_and_mean_over_trailing_axes_sum_contiguous_runs_and_other_axes_take_the_general_path()
+    {
+        var x = Tensor.FromArray(Enumerable.Range(0, 24).Select(v => (float)v).ToArray(), 2, 3, 2, 2);
+        // Trailing axes [2, 3] (global pooling): output k sums 4k..4k+3 = 16k + 6; the mean is 4k + 1.5.
+        var mean = new OnnxTestGraph().Input("x", 2, 3, 2, 2).Node("ReduceMean", "r", ["x"], ["y"], ("axes", new long[] { 2, 3 })).Output("y").Session().Run(x);
+        Assert.Equal(new Shape(2, 3, 1, 1), mean.Shape);
+        Assert.Equal(Enumerable.Range(0, 6).Select(k => 4 * k + 1.5f).ToArray(), mean.ToArray());
+        var sum = new OnnxTestGraph().Input("x", 2, 3, 2, 2).Node("ReduceSum", "r", ["x", "axes"], ["y"], ("keepdims", 0L))
+            .Initializer("axes", new long[] { -2, -1 }, 2).Output("y").Session().Run(x);
+        Assert.Equal(new Shape(2, 3), sum.Shape);
+        Assert.Equal(Enumerable.Range(0, 6).Select(k => 16f * k + 6).ToArray(), sum.ToArray());
+        // Axis 1 of (2, 3, 1): trailing once the size-1 axis is skipped; [0, 1, 2] and [3, 4, 5].
+        var small = Tensor.FromArray([0f, 1f, 2f, 3f, 4f, 5f], 2, 3, 1);
+        Assert.Equal([3f, 12f], Run(new OnnxTestGraph().Input("x", 2, 3, 1).Node("ReduceSum", "r", ["x", "axes"], ["y"]).Initializer("axes", new long[] { 1 }, 1).Output("y"), small));
+        // Axis 0 is not trailing: the general path, [0+3, 1+4, 2+5].
+        Assert.Equal([3f, 5f, 7f], Run(new OnnxTestGraph().Input("x", 2, 3, 1).Node("ReduceSum", "r", ["x", "axes"], ["y"]).Initializer("axes", new long[] { 0 }, 1).Output("y"), small));
+    }
+
+    [Fact]
+    public void Transpose_of_a_channel_shuffle_moves_whole_planes()
+    {
+        // ShuffleNet's shuffle: (N, G, C/G, H, W) -> (N, C/G, G, H, W); H·W planes stay contiguous, singleton N dropped.
+        int g = 2, cg = 3, h = 2, w = 3;
+        var data = Enumerable.Range(0, g * cg * h * w).Select(v => (float)v).ToArray();
+        var graph = new OnnxTestGraph().Input("x", 1, g, cg, h, w)
+            .Node("Transpose", "t", ["x"], ["y"], ("perm", new long[] { 0, 2, 1, 3, 4 })).Output("y");
+        var expected = new float[data.Length];
+        for (int i = 0; i < cg; i++)
+            for (int j = 0; j < g; j++)
+                for (int p = 0; p < h * w; p++)
+                    expected[(i * g + j) * h * w + p] = data[(j * cg + i) * h * w + p];
+        Assert.Equal(expected, Run(graph, Tensor.FromArray(data, 1, g, cg, h, w)));
+    }
+
+    [Fact]
     public void ReduceSum_with_noop_for_empty_axes_is_an_identity_and_without_it_sums_everything()
     {
         var x = Tensor.FromArray([1f, 2f, 3f, 4f], 2, 2);

@@ -82,6 +82,15 @@ internal sealed class ReduceOp : OnnxOp
         int[] outShape = _keepDims ? keptShape : x.Shape.Where((_, i) => !reduced[i]).ToArray();
         int outCount = OnnxValue.Numel(keptShape);
         int groupSize = Layout.Product(x.Shape.Where((_, i) => reduced[i]).ToArray(), 0, reduced.Count(r => r));
+        if (x.IsFloat && _kind is ReduceKind.Sum or ReduceKind.Mean && TrailingGroup(reduced, x.Shape))
+        {
+            // Global pooling written as ReduceMean over the trailing axes (ShuffleNet's head): each output sums one
+            // contiguous run, in input order as below, without the double copy of the input and the per-element delegate.
+            var yf = ctx.Like(x, outShape);
+            SumRuns(x.Floats, groupSize, yf.Floats, _kind == ReduceKind.Mean);
+            outputs[0] = yf;
+            return;
+        }
         var strides = Broadcasting.Strides(keptShape, x.Shape);
         double[] values = x.IsFloat ? x.Floats.Select(v => (double)v).ToArray() : x.Longs.Select(v => (double)v).ToArray();
 
@@ -127,6 +136,31 @@ internal sealed class ReduceOp : OnnxOp
             else y.Longs[o] = (long)r;
         }
         outputs[0] = y;
+    }
+
+    /// <summary>Whether the reduced axes are exactly the last ones (after dropping size-1 axes), so each output is one contiguous run.</summary>
+    private static bool TrailingGroup(bool[] reduced, int[] shape)
+    {
+        bool seenReduced = false;
+        for (int d = 0; d < shape.Length; d++)
+        {
+            if (shape[d] == 1) continue;
+            if (reduced[d]) seenReduced = true;
+            else if (seenReduced) return false;
+        }
+        return true;
+    }
+
+    /// <summary><c>y[o] = Σ_i x[o·n + i]</c> (divided by n for a mean), summed in double in input order.</summary>
+    private static void SumRuns(float[] x, int n, float[] y, bool mean)
+    {
+        for (int o = 0; o < y.Length; o++)
+        {
+            double sum = 0;
+            var run = x.AsSpan(o * n, n);
+            for (int i = 0; i < run.Length; i++) sum += run[i];
+            y[o] = (float)(mean ? sum / n : sum);
+        }
     }
 
     /// <summary><c>acc[out(i)] = combine(acc[out(i)], x[i], out(i))</c> over every input element i.</summary>

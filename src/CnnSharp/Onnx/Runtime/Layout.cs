@@ -30,14 +30,32 @@ internal static class Layout
     /// </summary>
     public static void StridedCopy<T>(T[] src, long baseOffset, ReadOnlySpan<int> outShape, ReadOnlySpan<long> srcStrides, T[] dst)
     {
-        int rank = outShape.Length;
         int total = OnnxValue.Numel(outShape);
         if (total == 0) return;
+        // Merge adjacent axes that are adjacent in the source too (stride[d-1] = stride[d]·shape[d]) and drop size-1
+        // axes, so rows are as long as possible: a channel shuffle's Transpose copies whole H·W planes, not W-long rows.
+        var mergedShape = new int[outShape.Length];
+        var mergedStrides = new long[outShape.Length];
+        int rank = 0;
+        for (int d = 0; d < outShape.Length; d++)
+        {
+            if (outShape[d] == 1) continue;
+            if (rank > 0 && mergedStrides[rank - 1] == srcStrides[d] * outShape[d])
+            {
+                mergedShape[rank - 1] *= outShape[d];
+                mergedStrides[rank - 1] = srcStrides[d];
+                continue;
+            }
+            mergedShape[rank] = outShape[d];
+            mergedStrides[rank++] = srcStrides[d];
+        }
         if (rank == 0)
         {
             dst[0] = src[baseOffset];
             return;
         }
+        outShape = mergedShape.AsSpan(0, rank);
+        srcStrides = mergedStrides.AsSpan(0, rank);
         int inner = outShape[rank - 1];
         long innerStride = srcStrides[rank - 1];
         var index = new int[rank];

@@ -1,0 +1,182 @@
+using System.Runtime.CompilerServices;
+
+namespace CnnSharp.Kernels;
+
+/// <summary>
+/// Forward 1x1 (pointwise) convolution, stride 1, no padding, one group, as a plain GEMM per image:
+/// <c>y[n] (K × P) = W (K × C) · x[n] (C × P)</c> with P = H·W, the weights packed once (<see cref="PackedConvWeights"/>
+/// of a 1x1 kernel) and the activations read in place as the B matrix: no im2col, no packing of B.
+/// </summary>
+/// <remarks>
+/// <para>Formula: <c>y[n,k,p] = min(relu?((Σ_c w[k,c]·x[n,c,p] + b[k]) + r[n,k,p]), max)</c>, the same order as
+/// <see cref="ConvGemm"/>'s epilogue (bias, then the residual, then the ReLU, then the upper clamp; NaN stays NaN).</para>
+/// <para>Loops: for each NC-pixel block, for each KC-channel slice (the weights' slices), for each MC-row block of the
+/// packed weights, for each NR-wide column panel of the image (rows c at stride P, read straight from x by the strided
+/// micro-kernels (<see cref="Gemm.StridedMicroKernel"/>)), for each MR-tall weight panel: one micro-kernel call writing
+/// (first slice) or adding to (later slices) the output tile in place; the epilogue runs on the tile after the last
+/// slice, while it is in L1. A last panel narrower than NR is copied zero-padded into a small packed panel and runs
+/// the ordinary packed micro-kernel into a scratch tile, as do the rows past K.</para>
+/// <para>Threads: the same units as <see cref="ConvGemm"/> (whole images for a batch of a few images per thread,
+/// otherwise pixel ranges times output-channel ranges of each image), claimed through
+/// <see cref="WorkerPool.RunDynamic"/>. The KC slicing is fixed by the packed weights, so every output value is
+/// summed in the same order whatever the split: results are bit-identical for any thread count.</para>
+/// </remarks>
+internal static unsafe class PointwiseConv
+{
+    /// <summary>Whether <paramref name="g"/> is a convolution this kernel computes (1x1, stride 1, no padding, one group).</summary>
+    public static bool Takes(in Conv2dGeometry g) =>
+        g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.Groups == 1 &&
+        g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0 && g.OutH == g.H && g.OutW == g.W;
+
+    /// <summary>
+    /// Whether reading B in place beats <see cref="ConvGemm"/>'s packing for these weights: only with at most two MR-row
+    /// panels of output channels. Packing a 1x1 convolution's B is a plain vector copy, paid once per B block and shared
+    /// by every row panel; with more than two panels it costs less than the strided reads save (measured on
+    /// MobileNet-v2's and ShuffleNet-v2's 1x1 layers, docs/performance-onnx.md: 32 → 16 channels 0.65x the packing path's
+    /// time, the layers with 24 to 1280 output channels 0.91-1.34x, whole models 1.01-1.04x).
+    /// </summary>
+    public static bool Prefers(PackedConvWeights weights) => weights.RowsPadded <= 2 * weights.MR;
+
+    /// <summary>Forward with the process's thread count (see the class remarks).</summary>
+    /// <param name="input">x, shape (N, C, H, W).</param>
+    /// <param name="weights">The packed 1x1 weights (K, C, 1, 1); must match <paramref name="g"/>.</param>
+    /// <param name="bias">b, shape (K), or empty.</param>
+    /// <param name="residual">r, shape (N, K, H, W), or empty for none; may not overlap y.</param>
+    /// <param name="output">y, shape (N, K, H, W); fully overwritten; may not overlap x.</param>
+    /// <param name="g">The validated geometry (<see cref="Takes"/> must hold).</param>
+    /// <param name="relu">Clamp at zero (after the residual).</param>
+    /// <param name="max">Upper clamp after the ReLU (ReLU6: 6), +∞ for none.</param>
+    public static void Forward(ReadOnlySpan<float> input, PackedConvWeights weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
+        Span<float> output, in Conv2dGeometry g, bool relu, float max = float.PositiveInfinity) =>
+        Forward(input, weights, bias, residual, output, g, relu, max, Parallelism.MaxThreads, ConvGemm.ParallelThresholdMacs);
+
+    /// <summary>As the other overload, with the thread count and the parallel threshold given (tests and benchmarks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Forward(ReadOnlySpan<float> input, PackedConvWeights weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
+        Span<float> output, in Conv2dGeometry g, bool relu, float max, int threads, long parallelThresholdMacs)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (!Takes(g)) throw new ArgumentException($"PointwiseConv: {g} is not a 1x1 stride-1 unpadded single-group convolution", nameof(g));
+        if (!weights.Matches(g, weights.Level))
+            throw new ArgumentException($"PointwiseConv: packed weights ({weights.K}, {weights.CPerGroup}, {weights.KH}, {weights.KW}) groups {weights.Groups} do not match the geometry {g}", nameof(weights));
+        ConvOperands.CheckForward("PointwiseConv", input, bias, residual, output, g);
+        if (g.N == 0) return;
+
+        bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs;
+        var split = parallel ? ConvGemm.Split(g, weights.Blocking, weights.RowsPadded, threads, Math.Min(ConvGemm.MinUnitMacs, parallelThresholdMacs)) : default;
+        // A shared column matrix is what ConvGemm packs for deep layers; here B is never packed, so split the rows only.
+        int pixelParts = !parallel ? 1 : split.SharedColumns ? 1 : split.PixelParts, rowParts = !parallel ? 1 : split.RowParts;
+        var work = new Work(g, weights, pixelParts, rowParts, relu, max);
+        fixed (float* px = input, pb = bias, pr = residual, py = output)
+        {
+            work.Bind(px, bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, py);
+            int units = g.N * pixelParts * rowParts;
+            if (!parallel || units == 1)
+            {
+                for (int u = 0; u < units; u++) work.Run(u);
+            }
+            else
+            {
+                WorkerPool.Shared.RunDynamic(threads, units, work.RunUnit);
+            }
+        }
+        weights.KeepAlive();
+    }
+
+    /// <summary>One call's constants and operand addresses (pinned by the caller for the call), shared by its units.</summary>
+    private sealed class Work(Conv2dGeometry g, PackedConvWeights weights, int jParts, int mParts, bool relu, float max)
+    {
+        private float* _x, _bias, _residual, _y;
+
+        public void Bind(float* x, float* bias, float* residual, float* y)
+        {
+            _x = x;
+            _bias = bias;
+            _residual = residual;
+            _y = y;
+        }
+
+        /// <summary>The <see cref="WorkerPool.RunDynamic"/> body.</summary>
+        public void RunUnit(int u, int thread) => Run(u);
+
+        /// <summary>Unit u = (image, pixel part, row part), row part fastest.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(int u)
+        {
+            var blk = weights.Blocking;
+            var packed = Gemm.MicroKernel(weights.Level, out int mr, out int nr);
+            var strided = Gemm.StridedMicroKernel(weights.Level);
+            int mPart = u % mParts, jPart = u / mParts % jParts, n = u / (mParts * jParts);
+            int p = g.H * g.W, c = g.C, rowsPadded = weights.RowsPadded;
+            int panels = (p + nr - 1) / nr, mPanels = rowsPadded / mr;
+            int q0 = (int)((long)panels * jPart / jParts) * nr, q1 = Math.Min((int)((long)panels * (jPart + 1) / jParts) * nr, p);
+            int m0 = (int)((long)mPanels * mPart / mParts) * mr, m1 = Math.Min((int)((long)mPanels * (mPart + 1) / mParts) * mr, g.K);
+            if (q0 >= q1 || m0 >= m1) return;
+
+            float* x = _x + (nint)n * c * p;
+            float* y = _y + (nint)n * g.K * p;
+            float* res = _residual is null ? null : _residual + (nint)n * g.K * p;
+            float* edgeB = Scratch.Get(Scratch.Slot.GemmPackB, (nint)blk.KC * nr + mr * nr);
+            float* tile = edgeB + (nint)blk.KC * nr;
+            bool epilogue = _bias is not null || relu || res is not null || max < float.PositiveInfinity;
+            for (int jc = q0; jc < q1; jc += blk.NC)
+            {
+                int nc = Math.Min(blk.NC, q1 - jc);
+                int edgeCols = nc % nr, fullEnd = jc + nc - edgeCols;
+                for (int pc = 0; pc < c; pc += blk.KC)
+                {
+                    int kc = Math.Min(blk.KC, c - pc);
+                    bool first = pc == 0, last = pc + kc == c;
+                    float* xSlice = x + (nint)pc * p;
+                    float* wSlice = weights.Pointer + (nint)pc * rowsPadded;
+                    if (edgeCols > 0) PackEdge(xSlice, p, fullEnd, edgeCols, kc, nr, edgeB);
+                    for (int ic = m0; ic < m1; ic += blk.MC)
+                    {
+                        int icEnd = Math.Min(ic + blk.MC, m1);
+                        for (int jr = jc; jr < jc + nc; jr += nr)
+                        {
+                            bool full = jr < fullEnd;
+                            int cols = full ? nr : edgeCols;
+                            for (int ir = ic; ir < icEnd; ir += mr)
+                            {
+                                int rows = Math.Min(mr, icEnd - ir);
+                                float* aPanel = wSlice + (nint)ir * kc;
+                                nint at = (nint)ir * p + jr;
+                                float* bRow = _bias is null ? null : _bias + ir;
+                                float* rTile = res is null ? null : res + at;
+                                if (full && rows == mr)
+                                {
+                                    strided(kc, aPanel, xSlice + jr, p, y + at, p, !first);
+                                    if (last && epilogue) ConvGemm.Epilogue(y + at, p, mr, nr, bRow, rTile, relu, max);
+                                }
+                                else
+                                {
+                                    if (full) strided(kc, aPanel, xSlice + jr, p, tile, nr, false);
+                                    else packed(kc, aPanel, edgeB, tile, nr, false);
+                                    ConvGemm.StoreEdge(tile, nr, y + at, p, rows, cols, !first, last ? bRow : null, last ? rTile : null,
+                                        last && relu, last ? max : float.PositiveInfinity);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Copies the last, narrower than NR, column panel of a KC slice (columns [from, from + cols) of kc rows at stride
+        /// <paramref name="ld"/>) into a packed kc × NR panel, zero beyond <paramref name="cols"/>.
+        /// </summary>
+        private static void PackEdge(float* src, int ld, int from, int cols, int kc, int nr, float* dst)
+        {
+            for (int r = 0; r < kc; r++)
+            {
+                float* s = src + (nint)r * ld + from;
+                float* d = dst + (nint)r * nr;
+                int j = 0;
+                for (; j < cols; j++) d[j] = s[j];
+                for (; j < nr; j++) d[j] = 0f;
+            }
+        }
+    }
+}
