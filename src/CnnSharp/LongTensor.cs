@@ -108,18 +108,5 @@ public sealed class LongTensor
     /// <summary><c>LongTensor(2, 3)</c>: the shape, not the values.</summary>
     public override string ToString() => $"LongTensor{Shape}";
 
-    private int FlatIndex(int[] index)
-    {
-        ArgumentNullException.ThrowIfNull(index);
-        if (index.Length != Rank)
-            throw new ShapeException($"LongTensor indexer: {index.Length} indices for shape {Shape}");
-        int flat = 0;
-        for (int i = 0; i < index.Length; i++)
-        {
-            if ((uint)index[i] >= (uint)Shape[i])
-                throw new IndexOutOfRangeException($"LongTensor indexer: index {index[i]} out of range for dimension {i} of shape {Shape}");
-            flat = flat * Shape[i] + index[i];
-        }
-        return flat;
-    }
+    private int FlatIndex(int[] index) => Shape.FlatIndex(index, "LongTensor");
 }
