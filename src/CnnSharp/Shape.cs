@@ -54,6 +54,27 @@ public sealed class Shape : IEquatable<Shape>, IReadOnlyList<int>
         return a;
     }
 
+    /// <summary>
+    /// The row-major position of a full index (one index per dimension, none negative), for the element indexers of
+    /// <see cref="Tensor"/> and <see cref="LongTensor"/>; <paramref name="owner"/> names the type in the errors.
+    /// </summary>
+    /// <exception cref="ShapeException">The index count differs from <see cref="Rank"/>.</exception>
+    /// <exception cref="IndexOutOfRangeException">An index is outside its dimension.</exception>
+    internal int FlatIndex(int[] index, string owner)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        if (index.Length != _dims.Length)
+            throw new ShapeException($"{owner} indexer: {index.Length} indices for shape {this}");
+        int flat = 0;
+        for (int i = 0; i < index.Length; i++)
+        {
+            if ((uint)index[i] >= (uint)_dims[i])
+                throw new IndexOutOfRangeException($"{owner} indexer: index {index[i]} out of range for dimension {i} of shape {this}");
+            flat = flat * _dims[i] + index[i];
+        }
+        return flat;
+    }
+
     /// <summary>Row-major strides in elements.</summary>
     public int[] Strides()
     {

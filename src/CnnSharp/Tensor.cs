@@ -157,17 +157,5 @@ public sealed partial class Tensor
         set => _data[FlatIndex(index)] = value;
     }
 
-    private int FlatIndex(int[] index)
-    {
-        if (index.Length != Rank)
-            throw new ShapeException($"Tensor indexer: {index.Length} indices for shape {Shape}");
-        int flat = 0;
-        for (int i = 0; i < index.Length; i++)
-        {
-            if ((uint)index[i] >= (uint)Shape[i])
-                throw new IndexOutOfRangeException($"Tensor indexer: index {index[i]} out of range for dimension {i} of shape {Shape}");
-            flat = flat * Shape[i] + index[i];
-        }
-        return flat;
-    }
+    private int FlatIndex(int[] index) => Shape.FlatIndex(index, "Tensor");
 }

@@ -2,37 +2,76 @@ using CnnSharp.Kernels;
 
 namespace CnnSharp.Functional;
 
-/// <summary>NumPy/PyTorch broadcasting: shapes aligned at the trailing dimension; sizes must match or be 1.</summary>
+/// <summary>
+/// NumPy/PyTorch broadcasting: shapes aligned at the trailing dimension; sizes must match or be 1. The one broadcaster of
+/// the library: F's element-wise ops and the ONNX runtime's operators (which hold shapes as arrays) both use it.
+/// </summary>
 internal static class Broadcast
 {
     /// <exception cref="ShapeException">The shapes cannot be broadcast together.</exception>
-    public static Shape ResultShape(Shape a, Shape b, string op)
+    public static Shape ResultShape(Shape a, Shape b, string op) => new(ResultShape(a.Dims, b.Dims, op));
+
+    /// <summary>The broadcast shape of <paramref name="a"/> and <paramref name="b"/> (ONNX's multidirectional broadcasting).</summary>
+    /// <exception cref="ShapeException">The shapes cannot be broadcast together.</exception>
+    public static int[] ResultShape(ReadOnlySpan<int> a, ReadOnlySpan<int> b, string op)
     {
-        int rank = Math.Max(a.Rank, b.Rank);
+        int rank = Math.Max(a.Length, b.Length);
         var dims = new int[rank];
         for (int i = 0; i < rank; i++)
         {
-            int da = i < rank - a.Rank ? 1 : a[i - (rank - a.Rank)];
-            int db = i < rank - b.Rank ? 1 : b[i - (rank - b.Rank)];
+            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
+            int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
             if (da != db && da != 1 && db != 1)
-                throw new ShapeException($"{op}: shapes {a} and {b} cannot be broadcast (dimension {i}: {da} vs {db})");
+                throw new ShapeException($"{op}: shapes {Shape.Format(a)} and {Shape.Format(b)} cannot be broadcast (dimension {i}: {da} vs {db})");
             dims[i] = da == 1 ? db : da;
         }
-        return new Shape(dims);
+        return dims;
+    }
+
+    /// <summary>Whether <paramref name="shape"/> broadcasts to exactly <paramref name="target"/> (one way, as ONNX's unidirectional broadcasting).</summary>
+    public static bool BroadcastsTo(ReadOnlySpan<int> shape, ReadOnlySpan<int> target)
+    {
+        if (shape.Length > target.Length) return false;
+        int offset = target.Length - shape.Length;
+        for (int i = 0; i < shape.Length; i++)
+            if (shape[i] != 1 && shape[i] != target[offset + i]) return false;
+        return true;
     }
 
     /// <summary>Strides of <paramref name="s"/> viewed in <paramref name="result"/>'s rank, 0 where the dimension is broadcast.</summary>
-    public static int[] Strides(Shape s, Shape result)
+    public static int[] Strides(Shape s, Shape result) => Strides(s.Dims, result.Dims);
+
+    /// <summary>Strides of <paramref name="s"/> viewed in <paramref name="result"/>'s rank, 0 where the dimension is broadcast.</summary>
+    public static int[] Strides(ReadOnlySpan<int> s, ReadOnlySpan<int> result)
     {
-        int rank = result.Rank, off = rank - s.Rank;
+        int rank = result.Length, off = rank - s.Length;
         var strides = new int[rank];
         int acc = 1;
-        for (int i = s.Rank - 1; i >= 0; i--)
+        for (int i = s.Length - 1; i >= 0; i--)
         {
             strides[i + off] = s[i] == 1 ? 0 : acc;
             acc *= s[i];
         }
         return strides;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="source"/> (of shape <paramref name="shape"/>) broadcast to <paramref name="target"/> into
+    /// <paramref name="destination"/> (PyTorch's <c>expand</c> materialized; ONNX's Expand and Gemm's C).
+    /// </summary>
+    /// <exception cref="ShapeException"><paramref name="shape"/> does not broadcast to <paramref name="target"/>.</exception>
+    public static void Expand<T>(T[] source, Shape shape, Shape target, Span<T> destination)
+    {
+        if (!BroadcastsTo(shape.Dims, target.Dims)) throw new ShapeException($"Expand: shape {shape} does not broadcast to {target}");
+        var rows = new BroadcastRows(target, shape, target);
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var row = rows.Row(r);
+            var run = rows.B(source, row);
+            var y = destination.Slice(row.Start, row.Length);
+            if (rows.BScalar) y.Fill(run[0]);
+            else run.CopyTo(y);
+        }
     }
 }
 
@@ -139,8 +178,8 @@ internal sealed class BroadcastRows
     }
 
     /// <summary>Operand a's span in a row (its run, or its one value).</summary>
-    public ReadOnlySpan<float> A(float[] a, (int Start, int Length, int OffsetA, int OffsetB) row) => a.AsSpan(row.OffsetA, AScalar ? 1 : row.Length);
+    public ReadOnlySpan<T> A<T>(T[] a, (int Start, int Length, int OffsetA, int OffsetB) row) => a.AsSpan(row.OffsetA, AScalar ? 1 : row.Length);
 
     /// <summary>Operand b's span in a row (its run, or its one value).</summary>
-    public ReadOnlySpan<float> B(float[] b, (int Start, int Length, int OffsetA, int OffsetB) row) => b.AsSpan(row.OffsetB, BScalar ? 1 : row.Length);
+    public ReadOnlySpan<T> B<T>(T[] b, (int Start, int Length, int OffsetA, int OffsetB) row) => b.AsSpan(row.OffsetB, BScalar ? 1 : row.Length);
 }

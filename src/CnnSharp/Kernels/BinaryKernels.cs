@@ -4,11 +4,15 @@ using System.Runtime.InteropServices;
 
 namespace CnnSharp.Kernels;
 
-/// <summary>The four arithmetic operators of the eager path's element-wise binary ops.</summary>
-internal enum Arithmetic { Add, Sub, Mul, Div }
+/// <summary>
+/// The element-wise binary operators: F's Add, Sub, Mul, Div (with gradients) and the ONNX runtime's Add, Sub, Mul, Div,
+/// Pow, Max, Min (forward only: <see cref="BinaryKernels.Contribution"/> and <see cref="BinaryKernels.Accumulate"/>
+/// reject Pow, Max and Min).
+/// </summary>
+internal enum Arithmetic { Add, Sub, Mul, Div, Pow, Max, Min }
 
 /// <summary>
-/// <c>y = a ∘ b</c> (∘ one of +, −, ×, ÷) and its gradients over one row of a broadcast op, where each operand is either a
+/// <c>y = a ∘ b</c> (∘ one of +, −, ×, ÷, and forward only pow, max, min) and its gradients over one row of a broadcast op, where each operand is either a
 /// run as long as the row or a single value repeated along it (a span of length 1).
 /// </summary>
 /// <remarks>
@@ -44,21 +48,37 @@ internal static class BinaryKernels
                 else if (sb) TensorPrimitives.Multiply(a, b[0], y);
                 else TensorPrimitives.Multiply(a, b, y);
                 break;
-            default:
+            case Arithmetic.Div:
                 if (sa) TensorPrimitives.Divide(a[0], b, y);
                 else if (sb) TensorPrimitives.Divide(a, b[0], y);
                 else TensorPrimitives.Divide(a, b, y);
                 break;
+            case Arithmetic.Max:
+                if (sa) TensorPrimitives.Max(b, a[0], y);
+                else if (sb) TensorPrimitives.Max(a, b[0], y);
+                else TensorPrimitives.Max(a, b, y);
+                break;
+            case Arithmetic.Min:
+                if (sa) TensorPrimitives.Min(b, a[0], y);
+                else if (sb) TensorPrimitives.Min(a, b[0], y);
+                else TensorPrimitives.Min(a, b, y);
+                break;
+            default:
+                for (int i = 0; i < y.Length; i++) y[i] = MathF.Pow(a[sa ? 0 : i], b[sb ? 0 : i]);
+                break;
         }
     }
 
-    /// <summary>The scalar operator.</summary>
+    /// <summary>The scalar operator (NaN propagates through Max and Min, as TensorPrimitives does on the vector path).</summary>
     public static float Apply(Arithmetic op, float x, float y) => op switch
     {
         Arithmetic.Add => x + y,
         Arithmetic.Sub => x - y,
         Arithmetic.Mul => x * y,
-        _ => x / y,
+        Arithmetic.Div => x / y,
+        Arithmetic.Pow => MathF.Pow(x, y),
+        Arithmetic.Max => float.IsNaN(x) || float.IsNaN(y) ? float.NaN : Math.Max(x, y),
+        _ => float.IsNaN(x) || float.IsNaN(y) ? float.NaN : Math.Min(x, y),
     };
 
     /// <summary>
@@ -79,7 +99,7 @@ internal static class BinaryKernels
             case Arithmetic.Mul:
                 MultiplyBy(gy, forA ? b : a, contribution);
                 break;
-            default:
+            case Arithmetic.Div:
                 if (forA)
                 {
                     if (b.Length != gy.Length) TensorPrimitives.Divide(gy, b[0], contribution);
@@ -92,6 +112,8 @@ internal static class BinaryKernels
                 else DivideBySquare(contribution, b);
                 TensorPrimitives.Negate(contribution, contribution);
                 break;
+            default:
+                throw NoGradient(op);
         }
     }
 
@@ -118,7 +140,7 @@ internal static class BinaryKernels
                 if (other.Length != gy.Length) TensorPrimitives.MultiplyAdd(gy, other[0], gradient, gradient);
                 else TensorPrimitives.MultiplyAdd(gy, other, gradient, gradient);
                 break;
-            default:
+            case Arithmetic.Div:
                 if (forA)
                 {
                     AccumulateQuotient(gy, b, gradient);
@@ -127,8 +149,12 @@ internal static class BinaryKernels
                 Contribution(op, forA, gy, a, b, scratch);
                 TensorPrimitives.Add(gradient, scratch, gradient);
                 break;
+            default:
+                throw NoGradient(op);
         }
     }
+
+    private static NotSupportedException NoGradient(Arithmetic op) => new($"{op} has no gradient kernel (it runs forward only, in the ONNX runtime)");
 
     /// <summary><c>gradient += numerator / denominator</c>; the denominator has the numerator's length or length 1.</summary>
     public static void AccumulateQuotient(ReadOnlySpan<float> numerator, ReadOnlySpan<float> denominator, Span<float> gradient)

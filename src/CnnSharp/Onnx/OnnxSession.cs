@@ -222,15 +222,14 @@ public sealed class OnnxSession
     public IReadOnlyDictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var values = inputs.ToDictionary(p => p.Key, p => OnnxValue.FromFloats(
-            (p.Value ?? throw new ArgumentException($"{Model.Source}: input '{p.Key}' is null", nameof(inputs))).Storage, p.Value.Shape.ToArray()));
+        var values = inputs.ToDictionary(p => p.Key, p => OnnxValue.FromTensor(
+            p.Value ?? throw new ArgumentException($"{Model.Source}: input '{p.Key}' is null", nameof(inputs))));
         var results = RunValues(values);
         var outputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         for (int k = 0; k < results.Length; k++)
         {
             var v = results[k];
-            float[] data = v.IsFloat ? v.Floats : v.Longs.Select(l => (float)l).ToArray();
-            outputs[OutputNames[k]] = new Tensor(data, new Shape(v.Shape));
+            outputs[OutputNames[k]] = v.IsFloat ? v.AsTensor() : v.AsLongTensor().ToFloat();
         }
         return outputs;
     }

@@ -85,6 +85,10 @@ public sealed class OnnxTensor
         }
     }
 
+    /// <summary>A new int64 tensor with this shape (values as in <see cref="ToInt64Array"/>; BOOL as 0/1).</summary>
+    /// <exception cref="InvalidOperationException">The type is floating point, or a UINT64 value exceeds <see cref="long.MaxValue"/>.</exception>
+    public LongTensor ToLongTensor() => new(ToInt64Array(), Shape);
+
     /// <summary>The values of a BOOL tensor (any non-zero byte is true).</summary>
     /// <exception cref="InvalidOperationException">The type is not BOOL.</exception>
     public bool[] ToBoolArray()
@@ -101,6 +105,14 @@ public sealed class OnnxTensor
     {
         ArgumentNullException.ThrowIfNull(tensor);
         return FromFloats(name, tensor.Data, tensor.Shape);
+    }
+
+    /// <summary>An integer or BOOL tensor (INT64 by default) holding a copy of <paramref name="tensor"/>'s values.</summary>
+    /// <exception cref="ArgumentException">The type is not integer/BOOL, or a value does not fit it.</exception>
+    public static OnnxTensor FromTensor(string name, LongTensor tensor, OnnxDataType dataType = OnnxDataType.Int64)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        return FromInt64(name, tensor.Data, tensor.Shape, dataType);
     }
 
     /// <summary>A floating-point tensor (FLOAT by default; DOUBLE widens exactly, FLOAT16/BFLOAT16 round to nearest even).</summary>

@@ -1,3 +1,4 @@
+using CnnSharp.Functional;
 using System.Numerics.Tensors;
 using CnnSharp.Onnx.Runtime;
 
@@ -232,22 +233,21 @@ internal sealed class PReluOp : OnnxOp
         int[] slopeShape = slope.Shape;
         if (_legacy && slope.Count != 1 && slope.Rank == 1 && x.Rank >= 2 && slope.Count == x.Shape[1])
             slopeShape = [slope.Count, .. Enumerable.Repeat(1, x.Rank - 2)];
-        if (!Broadcasting.BroadcastsTo(slopeShape, x.Shape))
+        if (!Broadcast.BroadcastsTo(slopeShape, x.Shape))
             throw new ShapeException($"PRelu: slope of shape {Shape.Format(slope.Shape)} does not broadcast to input {Shape.Format(x.Shape)}");
         var y = ctx.Floats((int[])x.Shape.Clone());
-        var strides = Broadcasting.Strides(slopeShape, x.Shape);
-        int rank = x.Rank;
-        int length = rank == 0 ? 1 : x.Shape[rank - 1];
-        int step = rank == 0 ? 0 : strides[rank - 1];
-        float[] xs = x.Floats, ss = slope.Floats, ys = y.Floats;
-        Broadcasting.ForEachRow(x.Shape, strides, strides, (o, so, _) =>
+        var rows = new BroadcastRows(new Shape(x.Shape), new Shape(slopeShape), new Shape(x.Shape));
+        for (int r = 0; r < rows.Count; r++)
         {
-            for (int i = 0; i < length; i++)
+            var row = rows.Row(r);
+            ReadOnlySpan<float> xs = rows.A(x.Floats, row), ss = rows.B(slope.Floats, row);
+            var ys = y.Floats.AsSpan(row.Start, row.Length);
+            for (int i = 0; i < ys.Length; i++)
             {
-                float v = xs[o + i];
-                ys[o + i] = v < 0 ? ss[so + i * step] * v : v;
+                float v = xs[i];
+                ys[i] = v < 0 ? ss[rows.BScalar ? 0 : i] * v : v;
             }
-        });
+        }
         outputs[0] = y;
     }
 }

@@ -1,19 +1,9 @@
 using System.Numerics.Tensors;
+using CnnSharp.Functional;
+using CnnSharp.Kernels;
 using CnnSharp.Onnx.Runtime;
 
 namespace CnnSharp.Onnx.Ops;
-
-/// <summary>The element-wise binary operations.</summary>
-internal enum BinaryKind
-{
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Pow,
-    Max,
-    Min,
-}
 
 /// <summary>
 /// Add, Sub, Mul, Div, Pow: <c>y = a ∘ b</c> element-wise with NumPy broadcasting (opset 7 on). Before opset 7 the
@@ -24,13 +14,13 @@ internal enum BinaryKind
 /// exponent type (converted to the base's).</remarks>
 internal sealed class BinaryOp : OnnxOp
 {
-    private readonly BinaryKind _kind;
+    private readonly Arithmetic _kind;
     private readonly string _name;
     private readonly bool _legacy;
     private readonly bool _legacyBroadcast;
     private readonly int? _legacyAxis;
 
-    public BinaryOp(OpBuilder b, BinaryKind kind)
+    public BinaryOp(OpBuilder b, Arithmetic kind)
     {
         _kind = kind;
         _name = b.Node.OpType;
@@ -46,7 +36,7 @@ internal sealed class BinaryOp : OnnxOp
     }
 
     /// <summary>Which operation this is.</summary>
-    public BinaryKind Kind => _kind;
+    public Arithmetic Kind => _kind;
 
     /// <summary>Whether the pre-opset-7 broadcast rule applies (so the operands may need aligning first).</summary>
     public bool IsLegacy => _legacy;
@@ -56,7 +46,7 @@ internal sealed class BinaryOp : OnnxOp
         var a = inputs[0]!;
         var b = inputs[1]!;
         if (_legacy) b = LegacyAlign(a, b);
-        if (_kind == BinaryKind.Pow && a.IsFloat != b.IsFloat) b = Convert(b, a.IsFloat);
+        if (_kind == Arithmetic.Pow && a.IsFloat != b.IsFloat) b = Convert(b, a.IsFloat);
         outputs[0] = Compute(ctx, _kind, a, b, _name);
     }
 
@@ -92,114 +82,41 @@ internal sealed class BinaryOp : OnnxOp
         return OnnxValue.FromLongs(l, v.Shape);
     }
 
-    /// <summary><c>a ∘ b</c> with broadcasting into a fresh value.</summary>
-    public static OnnxValue Compute(OpContext ctx, BinaryKind kind, OnnxValue a, OnnxValue b, string op)
+    /// <summary>
+    /// <c>a ∘ b</c> with broadcasting into a fresh value, row by row over the library's <see cref="BroadcastRows"/> (float
+    /// rows through <see cref="BinaryKernels.Forward"/>, as F's element-wise ops).
+    /// </summary>
+    public static OnnxValue Compute(OpContext ctx, Arithmetic kind, OnnxValue a, OnnxValue b, string op)
     {
         if (a.IsFloat != b.IsFloat)
             throw new ShapeException($"{op}: operand types {a.DataType.ToString().ToUpperInvariant()} and {b.DataType.ToString().ToUpperInvariant()} differ");
-        int[] shape = Broadcasting.Shape(a.Shape, b.Shape, op);
+        int[] shape = Broadcast.ResultShape(a.Shape, b.Shape, op);
         var y = ctx.Like(a, shape);
         if (y.Count == 0) return y;
-        var sa = Broadcasting.Strides(a.Shape, shape);
-        var sb = Broadcasting.Strides(b.Shape, shape);
-        int rank = shape.Length;
-        int length = rank == 0 ? 1 : shape[rank - 1];
-        int stepA = rank == 0 ? 0 : sa[rank - 1], stepB = rank == 0 ? 0 : sb[rank - 1];
-        if (a.IsFloat)
+        var rows = new BroadcastRows(new Shape(a.Shape), new Shape(b.Shape), new Shape(shape));
+        for (int r = 0; r < rows.Count; r++)
         {
-            float[] x1 = a.Floats, x2 = b.Floats, yy = y.Floats;
-            if (a.Count == y.Count && b.Count == y.Count)
+            var row = rows.Row(r);
+            if (a.IsFloat)
             {
-                Row(kind, x1, 0, 1, x2, 0, 1, yy.AsSpan());
-                return y;
+                BinaryKernels.Forward(kind, rows.A(a.Floats, row), rows.B(b.Floats, row), y.Floats.AsSpan(row.Start, row.Length));
+                continue;
             }
-            Broadcasting.ForEachRow(shape, sa, sb, (o, ao, bo) => Row(kind, x1, ao, stepA, x2, bo, stepB, yy.AsSpan(o, length)));
-        }
-        else
-        {
-            long[] x1 = a.Longs, x2 = b.Longs, yy = y.Longs;
-            Broadcasting.ForEachRow(shape, sa, sb, (o, ao, bo) =>
-            {
-                for (int i = 0; i < length; i++) yy[o + i] = Apply(kind, x1[ao + i * stepA], x2[bo + i * stepB], op);
-            });
+            ReadOnlySpan<long> x1 = rows.A(a.Longs, row), x2 = rows.B(b.Longs, row);
+            var yy = y.Longs.AsSpan(row.Start, row.Length);
+            for (int i = 0; i < yy.Length; i++) yy[i] = Apply(kind, x1[rows.AScalar ? 0 : i], x2[rows.BScalar ? 0 : i], op);
         }
         return y;
     }
 
-    /// <summary>One output row: steps are 1 (a contiguous run) or 0 (one value repeated).</summary>
-    private static void Row(BinaryKind kind, float[] a, int ao, int stepA, float[] b, int bo, int stepB, Span<float> y)
+    private static long Apply(Arithmetic kind, long x, long y, string op) => kind switch
     {
-        int n = y.Length;
-        if (stepA == 1 && stepB == 1)
-        {
-            ReadOnlySpan<float> x1 = a.AsSpan(ao, n), x2 = b.AsSpan(bo, n);
-            switch (kind)
-            {
-                case BinaryKind.Add: TensorPrimitives.Add(x1, x2, y); break;
-                case BinaryKind.Sub: TensorPrimitives.Subtract(x1, x2, y); break;
-                case BinaryKind.Mul: TensorPrimitives.Multiply(x1, x2, y); break;
-                case BinaryKind.Div: TensorPrimitives.Divide(x1, x2, y); break;
-                case BinaryKind.Pow: for (int i = 0; i < n; i++) y[i] = MathF.Pow(x1[i], x2[i]); break;
-                case BinaryKind.Max: TensorPrimitives.Max(x1, x2, y); break;
-                case BinaryKind.Min: TensorPrimitives.Min(x1, x2, y); break;
-            }
-        }
-        else if (stepA == 1)
-        {
-            ReadOnlySpan<float> x1 = a.AsSpan(ao, n);
-            float s = b[bo];
-            switch (kind)
-            {
-                case BinaryKind.Add: TensorPrimitives.Add(x1, s, y); break;
-                case BinaryKind.Sub: TensorPrimitives.Subtract(x1, s, y); break;
-                case BinaryKind.Mul: TensorPrimitives.Multiply(x1, s, y); break;
-                case BinaryKind.Div: TensorPrimitives.Divide(x1, s, y); break;
-                case BinaryKind.Pow: for (int i = 0; i < n; i++) y[i] = MathF.Pow(x1[i], s); break;
-                case BinaryKind.Max: TensorPrimitives.Max(x1, s, y); break;
-                case BinaryKind.Min: TensorPrimitives.Min(x1, s, y); break;
-            }
-        }
-        else if (stepB == 1)
-        {
-            ReadOnlySpan<float> x2 = b.AsSpan(bo, n);
-            float s = a[ao];
-            switch (kind)
-            {
-                case BinaryKind.Add: TensorPrimitives.Add(x2, s, y); break;
-                case BinaryKind.Sub: TensorPrimitives.Subtract(s, x2, y); break;
-                case BinaryKind.Mul: TensorPrimitives.Multiply(x2, s, y); break;
-                case BinaryKind.Div: TensorPrimitives.Divide(s, x2, y); break;
-                case BinaryKind.Pow: for (int i = 0; i < n; i++) y[i] = MathF.Pow(s, x2[i]); break;
-                case BinaryKind.Max: TensorPrimitives.Max(x2, s, y); break;
-                case BinaryKind.Min: TensorPrimitives.Min(x2, s, y); break;
-            }
-        }
-        else
-        {
-            y.Fill(Apply(kind, a[ao], b[bo]));
-        }
-    }
-
-    /// <summary>The scalar float operation (NaN propagates through Max and Min, as TensorPrimitives does on the vector path).</summary>
-    public static float Apply(BinaryKind kind, float x, float y) => kind switch
-    {
-        BinaryKind.Add => x + y,
-        BinaryKind.Sub => x - y,
-        BinaryKind.Mul => x * y,
-        BinaryKind.Div => x / y,
-        BinaryKind.Pow => MathF.Pow(x, y),
-        BinaryKind.Max => float.IsNaN(x) || float.IsNaN(y) ? float.NaN : Math.Max(x, y),
-        _ => float.IsNaN(x) || float.IsNaN(y) ? float.NaN : Math.Min(x, y),
-    };
-
-    private static long Apply(BinaryKind kind, long x, long y, string op) => kind switch
-    {
-        BinaryKind.Add => x + y,
-        BinaryKind.Sub => x - y,
-        BinaryKind.Mul => x * y,
-        BinaryKind.Div => y == 0 ? throw new ShapeException($"{op}: integer division by zero") : x / y,
-        BinaryKind.Pow => (long)Math.Pow(x, y),
-        BinaryKind.Max => Math.Max(x, y),
+        Arithmetic.Add => x + y,
+        Arithmetic.Sub => x - y,
+        Arithmetic.Mul => x * y,
+        Arithmetic.Div => y == 0 ? throw new ShapeException($"{op}: integer division by zero") : x / y,
+        Arithmetic.Pow => (long)Math.Pow(x, y),
+        Arithmetic.Max => Math.Max(x, y),
         _ => Math.Min(x, y),
     };
 }
@@ -210,11 +127,11 @@ internal sealed class BinaryOp : OnnxOp
 /// </summary>
 internal sealed class VariadicOp : OnnxOp
 {
-    private readonly BinaryKind _kind;
+    private readonly Arithmetic _kind;
     private readonly bool _mean;
     private readonly string _name;
 
-    public VariadicOp(OpBuilder b, BinaryKind kind, bool mean)
+    public VariadicOp(OpBuilder b, Arithmetic kind, bool mean)
     {
         _kind = kind;
         _mean = mean;

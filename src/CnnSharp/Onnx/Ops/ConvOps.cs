@@ -218,7 +218,7 @@ internal sealed class ConvOp : OnnxOp
     /// <summary>The fused Add (broadcasting) and then the fused Relu/Clip, as the original nodes compute them.</summary>
     private OnnxValue AddThenClamp(OpContext ctx, OnnxValue y, OnnxValue residual)
     {
-        var sum = BinaryOp.Compute(ctx, BinaryKind.Add, y, residual, "Add");
+        var sum = BinaryOp.Compute(ctx, Arithmetic.Add, y, residual, "Add");
         // The sum is float: Add rejects a non-float residual next to the float convolution output.
         if (FusedRelu) TensorPrimitives.Max(sum.Floats, 0f, sum.Floats);
         if (FusedMax < float.PositiveInfinity) TensorPrimitives.Min(sum.Floats, FusedMax, sum.Floats);

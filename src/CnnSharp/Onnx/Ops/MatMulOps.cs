@@ -1,3 +1,4 @@
+using CnnSharp.Functional;
 using System.Numerics.Tensors;
 using CnnSharp.Kernels;
 using CnnSharp.Onnx.Runtime;
@@ -44,14 +45,14 @@ internal sealed class GemmOp : OnnxOp
         if (k != kb) throw new ShapeException($"Gemm: inner dimensions differ, {k} vs {kb} ({Describe()})");
         int[] outShape = [m, n];
         bool addC = c is not null && _beta != 0;
-        if (addC && !Broadcasting.BroadcastsTo(c!.Shape, outShape))
+        if (addC && !Broadcast.BroadcastsTo(c!.Shape, outShape))
             throw new ShapeException($"Gemm: C does not broadcast to ({m}, {n}) ({Describe()})");
 
         var y = ctx.Floats(outShape);
         Span<float> ys = y.Floats;
         if (addC)
         {
-            Broadcasting.Expand(c!.Floats, c.Shape, outShape, y.Floats);
+            Broadcast.Expand(c!.Floats, new Shape(c.Shape), new Shape(outShape), y.Floats);
             if (_beta != 1) TensorPrimitives.Multiply(ys, _beta, ys);
         }
         if (_alpha == 1 || !addC)
@@ -110,7 +111,7 @@ internal sealed class MatMulOp : OnnxOp
         if (k != kb)
             throw new ShapeException($"MatMul: inner dimensions differ, {k} vs {kb} (A {Shape.Format(a.Shape)}, B {Shape.Format(b.Shape)})");
         int[] batchA = sa[..^2], batchB = sb[..^2];
-        int[] batch = Broadcasting.Shape(batchA, batchB, "MatMul");
+        int[] batch = Broadcast.ResultShape(batchA, batchB, "MatMul");
         var shape = new List<int>(batch);
         if (a.Rank > 1) shape.Add(m);
         if (b.Rank > 1) shape.Add(n);
@@ -125,8 +126,8 @@ internal sealed class MatMulOp : OnnxOp
         }
         else
         {
-            var stridesA = Broadcasting.Strides(batchA, batch);
-            var stridesB = Broadcasting.Strides(batchB, batch);
+            var stridesA = Broadcast.Strides(batchA, batch);
+            var stridesB = Broadcast.Strides(batchB, batch);
             var index = new int[batch.Length];
             for (int t = 0; t < batches; t++)
             {

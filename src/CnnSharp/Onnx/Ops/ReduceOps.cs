@@ -1,3 +1,4 @@
+using CnnSharp.Functional;
 using CnnSharp.Onnx.Runtime;
 
 namespace CnnSharp.Onnx.Ops;
@@ -91,7 +92,6 @@ internal sealed class ReduceOp : OnnxOp
             outputs[0] = yf;
             return;
         }
-        var strides = Broadcasting.Strides(keptShape, x.Shape);
         double[] values = x.IsFloat ? x.Floats.Select(v => (double)v).ToArray() : x.Longs.Select(v => (double)v).ToArray();
 
         double[] max = [];
@@ -99,7 +99,7 @@ internal sealed class ReduceOp : OnnxOp
         {
             max = new double[outCount];
             Array.Fill(max, double.NegativeInfinity);
-            Accumulate(values, x.Shape, strides, max, (acc, v, _) => Math.Max(acc, v));
+            Accumulate(values, x.Shape, keptShape, max, (acc, v, _) => Math.Max(acc, v));
         }
         var acc = new double[outCount];
         Array.Fill(acc, _kind switch
@@ -119,7 +119,7 @@ internal sealed class ReduceOp : OnnxOp
             ReduceKind.LogSumExp => (a, v, o) => a + (double.IsNegativeInfinity(max[o]) ? 0 : Math.Exp(v - max[o])),
             _ => (a, v, _) => a + v,
         };
-        Accumulate(values, x.Shape, strides, acc, combine);
+        Accumulate(values, x.Shape, keptShape, acc, combine);
 
         var y = ctx.Like(x, outShape);
         for (int o = 0; o < outCount; o++)
@@ -164,18 +164,19 @@ internal sealed class ReduceOp : OnnxOp
     }
 
     /// <summary><c>acc[out(i)] = combine(acc[out(i)], x[i], out(i))</c> over every input element i.</summary>
-    private static void Accumulate(double[] x, int[] shape, int[] outStrides, double[] acc, Func<double, double, int, double> combine)
+    /// <remarks>Rows of <see cref="BroadcastRows"/> (the input against the kept shape broadcast to it) visit the input in
+    /// row-major order, so the accumulation order is the input's.</remarks>
+    private static void Accumulate(double[] x, int[] shape, int[] keptShape, double[] acc, Func<double, double, int, double> combine)
     {
-        int rank = shape.Length;
-        int length = rank == 0 ? 1 : shape[rank - 1];
-        int step = rank == 0 ? 0 : outStrides[rank - 1];
-        Broadcasting.ForEachRow(shape, outStrides, outStrides, (i0, o0, _) =>
+        var rows = new BroadcastRows(new Shape(shape), new Shape(keptShape), new Shape(shape));
+        for (int r = 0; r < rows.Count; r++)
         {
-            for (int i = 0; i < length; i++)
+            var row = rows.Row(r);
+            for (int i = 0; i < row.Length; i++)
             {
-                int o = o0 + i * step;
-                acc[o] = combine(acc[o], x[i0 + i], o);
+                int o = row.OffsetB + (rows.BScalar ? 0 : i);
+                acc[o] = combine(acc[o], x[row.Start + i], o);
             }
-        });
+        }
     }
 }

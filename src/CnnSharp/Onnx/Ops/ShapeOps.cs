@@ -1,3 +1,4 @@
+using CnnSharp.Functional;
 using CnnSharp.Onnx.Runtime;
 
 namespace CnnSharp.Onnx.Ops;
@@ -283,10 +284,10 @@ internal sealed class ExpandOp : OnnxOp
     {
         var x = inputs[0]!;
         int[] requested = inputs[1]!.ToLongs("Expand shape").Select(d => Layout.Dim(d, "Expand", "dimension")).ToArray();
-        int[] shape = Broadcasting.Shape(x.Shape, requested, "Expand");
+        int[] shape = Broadcast.ResultShape(x.Shape, requested, "Expand");
         var y = ctx.Like(x, shape);
-        if (x.IsFloat) Broadcasting.Expand(x.Floats, x.Shape, shape, y.Floats);
-        else Broadcasting.Expand(x.Longs, x.Shape, shape, y.Longs);
+        if (x.IsFloat) Broadcast.Expand(x.Floats, new Shape(x.Shape), new Shape(shape), y.Floats);
+        else Broadcast.Expand(x.Longs, new Shape(x.Shape), new Shape(shape), y.Longs);
         outputs[0] = y;
     }
 }

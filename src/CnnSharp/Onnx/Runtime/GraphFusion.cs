@@ -128,7 +128,7 @@ internal static class GraphFusion
         var removed = new HashSet<ExecutionGraph.Step>(ReferenceEqualityComparer.Instance);
         foreach (var add in steps)
         {
-            if (add.Op is not BinaryOp { Kind: BinaryKind.Add, IsLegacy: false } || add.Inputs.Length != 2) continue;
+            if (add.Op is not BinaryOp { Kind: Arithmetic.Add, IsLegacy: false } || add.Inputs.Length != 2) continue;
             int best = -1, bestOther = -1;
             for (int side = 0; side < 2; side++)
             {

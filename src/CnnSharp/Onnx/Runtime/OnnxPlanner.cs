@@ -226,7 +226,7 @@ internal sealed class OnnxPlanner(OnnxModel model, ExecutionGraph runtime, long 
                 emit(new AdaptiveAvgPool2dSpec(AdaptivePool2dGeometry.Create(xShape.ToArray(), (1, 1), node.DisplayName)), [x], output,
                     new Shape(xShape[0], xShape[1], 1, 1));
                 return true;
-            case BinaryOp { Kind: BinaryKind.Add } when inputs.Length == 2 && inputs[1] is { } ys:
+            case BinaryOp { Kind: Kernels.Arithmetic.Add } when inputs.Length == 2 && inputs[1] is { } ys:
                 return MapAdd(x, ys, output, shapes, constants, nodes, producer, uses, emit, slots, node);
             case FlattenOp or ReshapeOp or SqueezeOp when inputs.Skip(1).All(s => s is null || s.Value.Constant is not null):
             {

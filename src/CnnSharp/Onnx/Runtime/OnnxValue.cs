@@ -1,37 +1,46 @@
 namespace CnnSharp.Onnx.Runtime;
 
 /// <summary>
-/// A tensor flowing through an executing ONNX graph: element type, shape and row-major storage. Floating-point values
-/// (FLOAT, DOUBLE, FLOAT16, BFLOAT16) compute in float32 and are held in <see cref="Floats"/>; integer and BOOL values
-/// are held as int64 in <see cref="Longs"/> (BOOL as 0/1), with <see cref="DataType"/> recording the declared type.
+/// The runtime's handle on one value of an executing ONNX graph: a library <see cref="CnnSharp.Tensor"/> for
+/// floating-point values (FLOAT, DOUBLE, FLOAT16, BFLOAT16 all compute in float32) or a <see cref="CnnSharp.LongTensor"/>
+/// for integer and BOOL values (BOOL as 0/1), with the declared ONNX element type, which the tensor types do not carry.
+/// It holds no storage of its own: <see cref="Floats"/> and <see cref="Longs"/> are the tensor's arrays, so a value
+/// made from a tensor (implicitly: <c>OnnxValue v = F.Relu(x);</c>) and the tensor taken back out (<see cref="AsTensor"/>)
+/// share their elements.
 /// </summary>
 internal sealed class OnnxValue
 {
-    private OnnxValue(OnnxDataType dataType, int[] shape, float[]? floats, long[]? longs)
+    private readonly Tensor? _tensor;
+    private readonly LongTensor? _longs;
+
+    private OnnxValue(OnnxDataType dataType, int[] shape, Tensor? tensor, LongTensor? longs)
     {
         DataType = dataType;
         Shape = shape;
-        Floats = floats!;
-        Longs = longs!;
+        _tensor = tensor;
+        _longs = longs;
     }
 
     /// <summary>The element type (FLOAT for every floating-point value).</summary>
     public OnnxDataType DataType { get; }
 
-    /// <summary>The dimensions, outermost first. Not to be modified.</summary>
+    /// <summary>
+    /// The dimensions, outermost first (the tensor's <see cref="CnnSharp.Shape"/> as an array, which operators index
+    /// and slice on every run). Not to be modified.
+    /// </summary>
     public int[] Shape { get; }
 
-    /// <summary>The float32 elements; only valid when <see cref="IsFloat"/>.</summary>
-    public float[] Floats { get; }
+    /// <summary>The float32 elements (the <see cref="CnnSharp.Tensor"/>'s storage); only valid when <see cref="IsFloat"/>.</summary>
+    public float[] Floats => _tensor!.Storage;
 
-    /// <summary>The int64 elements (BOOL as 0/1); only valid when not <see cref="IsFloat"/>.</summary>
-    public long[] Longs { get; }
+    /// <summary>The int64 elements (the <see cref="CnnSharp.LongTensor"/>'s storage, BOOL as 0/1); only valid when not <see cref="IsFloat"/>.</summary>
+    public long[] Longs => _longs!.Storage;
 
     /// <summary>True when the value holds float32 data.</summary>
-    public bool IsFloat => DataType == OnnxDataType.Float;
+    public bool IsFloat => _tensor is not null;
 
     /// <summary>Number of elements.</summary>
-    public int Count => IsFloat ? Floats.Length : Longs.Length;
+    public int Count => IsFloat ? _tensor!.Numel : _longs!.Numel;
 
     /// <summary>Number of dimensions.</summary>
     public int Rank => Shape.Length;
@@ -39,11 +48,35 @@ internal sealed class OnnxValue
     /// <summary>The storage array (float[] or long[]).</summary>
     public Array Storage => IsFloat ? Floats : Longs;
 
+    /// <summary>The float value as the library's tensor (sharing its storage).</summary>
+    /// <exception cref="ShapeException">The value is an integer or BOOL value.</exception>
+    public Tensor AsTensor() => _tensor ?? throw new ShapeException($"expected a FLOAT value but got {this}");
+
+    /// <summary>The integer or BOOL value as the library's int64 tensor (sharing its storage).</summary>
+    /// <exception cref="ShapeException">The value is a float value.</exception>
+    public LongTensor AsLongTensor() => _longs ?? throw new ShapeException($"expected an integer value but got {this}");
+
+    /// <summary>A float value over <paramref name="tensor"/> (not copied).</summary>
+    public static OnnxValue FromTensor(Tensor tensor) => new(OnnxDataType.Float, tensor.Shape.ToArray(), tensor, null);
+
+    /// <summary>An integer or BOOL value over <paramref name="tensor"/> (not copied).</summary>
+    public static OnnxValue FromLongTensor(LongTensor tensor, OnnxDataType dataType = OnnxDataType.Int64)
+    {
+        if (IsFloatingType(dataType)) throw new ArgumentException($"OnnxValue: {dataType} is not an integer type", nameof(dataType));
+        return new(dataType, tensor.Shape.ToArray(), null, tensor);
+    }
+
+    /// <summary>A float value over <paramref name="tensor"/> (not copied), so library tensors feed operators directly.</summary>
+    public static implicit operator OnnxValue(Tensor tensor) => FromTensor(tensor);
+
+    /// <summary>An INT64 value over <paramref name="tensor"/> (not copied).</summary>
+    public static implicit operator OnnxValue(LongTensor tensor) => FromLongTensor(tensor);
+
     /// <summary>A float value over <paramref name="data"/> (not copied).</summary>
     public static OnnxValue FromFloats(float[] data, int[] shape)
     {
         CheckCount(data.Length, shape);
-        return new OnnxValue(OnnxDataType.Float, shape, data, null);
+        return new OnnxValue(OnnxDataType.Float, shape, new Tensor(data, new CnnSharp.Shape(shape)), null);
     }
 
     /// <summary>An integer or BOOL value over <paramref name="data"/> (not copied).</summary>
@@ -51,16 +84,14 @@ internal sealed class OnnxValue
     {
         CheckCount(data.Length, shape);
         if (IsFloatingType(dataType)) throw new ArgumentException($"OnnxValue: {dataType} is not an integer type", nameof(dataType));
-        return new OnnxValue(dataType, shape, null, data);
+        return new OnnxValue(dataType, shape, null, new LongTensor(data, new CnnSharp.Shape(shape)));
     }
 
     /// <summary>An uninitialized value of <paramref name="dataType"/> (floating types become FLOAT).</summary>
     public static OnnxValue Create(OnnxDataType dataType, int[] shape)
     {
         int n = Numel(shape);
-        return IsFloatingType(dataType)
-            ? new OnnxValue(OnnxDataType.Float, shape, new float[n], null)
-            : new OnnxValue(dataType, shape, null, new long[n]);
+        return IsFloatingType(dataType) ? FromFloats(new float[n], shape) : FromLongs(new long[n], shape, dataType);
     }
 
     /// <summary>Converts a decoded ONNX tensor (copying its elements).</summary>
@@ -68,8 +99,8 @@ internal sealed class OnnxValue
     {
         int[] shape = tensor.Shape.ToArray();
         return tensor.IsFloatingPoint
-            ? new OnnxValue(OnnxDataType.Float, shape, tensor.ToFloatArray(), null)
-            : new OnnxValue(tensor.DataType, shape, null, tensor.ToInt64Array());
+            ? FromFloats(tensor.ToFloatArray(), shape)
+            : FromLongs(tensor.ToInt64Array(), shape, tensor.DataType);
     }
 
     /// <summary>Converts to an <see cref="OnnxTensor"/> (FLOAT, or this value's integer/BOOL type).</summary>
@@ -79,8 +110,8 @@ internal sealed class OnnxValue
 
     /// <summary>A deep copy.</summary>
     public OnnxValue Clone() => IsFloat
-        ? new OnnxValue(DataType, (int[])Shape.Clone(), (float[])Floats.Clone(), null)
-        : new OnnxValue(DataType, (int[])Shape.Clone(), null, (long[])Longs.Clone());
+        ? FromFloats((float[])Floats.Clone(), (int[])Shape.Clone())
+        : FromLongs((long[])Longs.Clone(), (int[])Shape.Clone(), DataType);
 
     /// <summary>The elements as int64 (integer values as stored; float values must be integral).</summary>
     public long[] ToLongs(string context)

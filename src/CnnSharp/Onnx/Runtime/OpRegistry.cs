@@ -1,3 +1,4 @@
+using CnnSharp.Kernels;
 using CnnSharp.Onnx.Ops;
 
 namespace CnnSharp.Onnx.Runtime;
@@ -17,7 +18,7 @@ internal static class OpRegistry
     private static readonly Dictionary<string, (int Since, Func<OpBuilder, OnnxOp> Create)> s_ops = new(StringComparer.Ordinal)
     {
         ["Abs"] = (1, b => new UnaryOp(b, UnaryKind.Abs)),
-        ["Add"] = (1, b => new BinaryOp(b, BinaryKind.Add)),
+        ["Add"] = (1, b => new BinaryOp(b, Arithmetic.Add)),
         ["AveragePool"] = (1, b => new PoolOp(b, max: false)),
         ["BatchNormalization"] = (1, b => new BatchNormOp(b)),
         ["Cast"] = (1, b => new CastOp(b)),
@@ -29,7 +30,7 @@ internal static class OpRegistry
         ["ConstantOfShape"] = (9, b => new ConstantOfShapeOp(b)),
         ["Conv"] = (1, b => new ConvOp(b)),
         ["ConvTranspose"] = (1, b => new ConvTransposeOp(b)),
-        ["Div"] = (1, b => new BinaryOp(b, BinaryKind.Div)),
+        ["Div"] = (1, b => new BinaryOp(b, Arithmetic.Div)),
         ["Dropout"] = (1, b => new DropoutOp(b)),
         ["Elu"] = (1, b => new UnaryOp(b, UnaryKind.Elu)),
         ["Exp"] = (1, b => new UnaryOp(b, UnaryKind.Exp)),
@@ -49,14 +50,14 @@ internal static class OpRegistry
         ["LogSoftmax"] = (1, b => new SoftmaxOp(b, log: true)),
         ["LRN"] = (1, b => new LrnOp(b)),
         ["MatMul"] = (1, b => new MatMulOp(b)),
-        ["Max"] = (1, b => new VariadicOp(b, BinaryKind.Max, mean: false)),
+        ["Max"] = (1, b => new VariadicOp(b, Arithmetic.Max, mean: false)),
         ["MaxPool"] = (1, b => new PoolOp(b, max: true)),
-        ["Mean"] = (1, b => new VariadicOp(b, BinaryKind.Add, mean: true)),
-        ["Min"] = (1, b => new VariadicOp(b, BinaryKind.Min, mean: false)),
-        ["Mul"] = (1, b => new BinaryOp(b, BinaryKind.Mul)),
+        ["Mean"] = (1, b => new VariadicOp(b, Arithmetic.Add, mean: true)),
+        ["Min"] = (1, b => new VariadicOp(b, Arithmetic.Min, mean: false)),
+        ["Mul"] = (1, b => new BinaryOp(b, Arithmetic.Mul)),
         ["Neg"] = (1, b => new UnaryOp(b, UnaryKind.Neg)),
         ["Pad"] = (1, b => new PadOp(b)),
-        ["Pow"] = (1, b => new BinaryOp(b, BinaryKind.Pow)),
+        ["Pow"] = (1, b => new BinaryOp(b, Arithmetic.Pow)),
         ["PRelu"] = (1, b => new PReluOp(b)),
         ["Reciprocal"] = (1, b => new UnaryOp(b, UnaryKind.Reciprocal)),
         ["ReduceL1"] = (1, b => new ReduceOp(b, ReduceKind.L1)),
@@ -84,8 +85,8 @@ internal static class OpRegistry
         ["Split"] = (1, b => new SplitOp(b)),
         ["Sqrt"] = (1, b => new UnaryOp(b, UnaryKind.Sqrt)),
         ["Squeeze"] = (1, b => new SqueezeOp(b, unsqueeze: false)),
-        ["Sub"] = (1, b => new BinaryOp(b, BinaryKind.Sub)),
-        ["Sum"] = (1, b => new VariadicOp(b, BinaryKind.Add, mean: false)),
+        ["Sub"] = (1, b => new BinaryOp(b, Arithmetic.Sub)),
+        ["Sum"] = (1, b => new VariadicOp(b, Arithmetic.Add, mean: false)),
         ["Tanh"] = (1, b => new UnaryOp(b, UnaryKind.Tanh)),
         ["ThresholdedRelu"] = (10, b => new UnaryOp(b, UnaryKind.ThresholdedRelu)),
         ["Tile"] = (6, b => new TileOp(b)),
