@@ -49,7 +49,9 @@ internal sealed record LinearSpec(Tensor Weight, Tensor? Bias) : OpSpec;
 /// An op without a compiled form that can run inside a plan as an eager island (a graph break): <paramref name="Replay"/>
 /// recomputes it, with autograd, from its inputs in the recorded node's input order.
 /// </summary>
-internal sealed record EagerSpec(Func<Tensor[], Tensor> Replay) : OpSpec;
+/// <remarks>Not sealed: the described forms (<c>DescribedEagerSpecs.cs</c>) add the op's parameters for translators such
+/// as the ONNX exporter, and run in a plan exactly like this one.</remarks>
+internal record EagerSpec(Func<Tensor[], Tensor> Replay) : OpSpec;
 
 /// <summary>
 /// One stage of a <see cref="ConvChainSpec"/>: a direct-kernel convolution, then optionally batch norm, ReLU and 2x2/2

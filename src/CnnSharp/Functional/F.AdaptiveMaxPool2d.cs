@@ -38,5 +38,5 @@ public static partial class F
     }
 
     private static void TraceAdaptiveMaxPool2d(Tensor y, (int H, int W) outputSize) =>
-        Tracer.Describe(y, new EagerSpec(i => AdaptiveMaxPool2d(i[0], outputSize)));
+        Tracer.Describe(y, new AdaptiveMaxPool2dSpec(outputSize, i => AdaptiveMaxPool2d(i[0], outputSize)));
 }

@@ -5,7 +5,7 @@ namespace CnnSharp.Functional;
 
 public static partial class F
 {
-    private static void TraceCat(Tensor y, int dim) => Tracer.Describe(y, new EagerSpec(i => Cat(i, dim)));
+    private static void TraceCat(Tensor y, int dim) => Tracer.Describe(y, new CatSpec(dim, i => Cat(i, dim)));
 
     /// <summary>Concatenates tensors along an existing dimension (PyTorch's <c>torch.cat</c>).</summary>
     /// <remarks>

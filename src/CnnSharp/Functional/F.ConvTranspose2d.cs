@@ -11,7 +11,7 @@ public static partial class F
     // from the recorded node's inputs, so optimiser updates are seen.
     private static void TraceConvTranspose2d(Tensor y, (int H, int W) stride, (int H, int W) padding, (int H, int W) outputPadding,
         (int H, int W) dilation, int groups) =>
-        Tracer.Describe(y, new EagerSpec(i => ConvTranspose2d(i[0], i[1], i.Length > 2 ? i[2] : null, stride, padding, outputPadding, dilation, groups)));
+        Tracer.Describe(y, new ConvTranspose2dSpec(stride, padding, outputPadding, dilation, groups, i => ConvTranspose2d(i[0], i[1], i.Length > 2 ? i[2] : null, stride, padding, outputPadding, dilation, groups)));
 
     /// <summary>2-D transposed convolution (PyTorch's <c>F.conv_transpose2d</c>), the adjoint of <see cref="Conv2d(Tensor, Tensor, Tensor?, int, int, int, int)"/> with square parameters.</summary>
     /// <remarks>See the per-axis overload.</remarks>

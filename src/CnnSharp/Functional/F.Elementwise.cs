@@ -50,7 +50,7 @@ public static partial class F
         var y = Tensor.Uninitialized(x.Shape);
         ElementBlocks.Map(x.Storage, y.Storage, TensorPrimitives.Exp);
         y.SetGradFn(new ExpBackward(x, y));
-        if (Tracer.Current is not null) Tracer.Describe(y, new EagerSpec(static i => Exp(i[0])));
+        if (Tracer.Current is not null) Tracer.Describe(y, new UnarySpec("Exp", static i => Exp(i[0])));
         return y;
     }
 
@@ -61,7 +61,7 @@ public static partial class F
         var y = Tensor.Uninitialized(x.Shape);
         ElementBlocks.Map(x.Storage, y.Storage, TensorPrimitives.Log);
         y.SetGradFn(new LogBackward(x));
-        if (Tracer.Current is not null) Tracer.Describe(y, new EagerSpec(static i => Log(i[0])));
+        if (Tracer.Current is not null) Tracer.Describe(y, new UnarySpec("Log", static i => Log(i[0])));
         return y;
     }
 
@@ -89,9 +89,9 @@ public static partial class F
 
     // Same-shape adds compile (AddSpec); every other binary op runs as an eager island.
     private static void TraceBinary(Tensor y, Arithmetic kind, string op, bool broadcast) =>
-        Tracer.Describe(y, kind == Arithmetic.Add && !broadcast ? new AddSpec() : new EagerSpec(i => Binary(i[0], i[1], kind, op)));
+        Tracer.Describe(y, kind == Arithmetic.Add && !broadcast ? new AddSpec() : new BinarySpec(op, i => Binary(i[0], i[1], kind, op)));
 
-    private static void TraceAffine(Tensor y, float scale, float shift) => Tracer.Describe(y, new EagerSpec(i => Affine(i[0], scale, shift)));
+    private static void TraceAffine(Tensor y, float scale, float shift) => Tracer.Describe(y, new AffineSpec(scale, shift, i => Affine(i[0], scale, shift)));
 }
 
 /// <summary>

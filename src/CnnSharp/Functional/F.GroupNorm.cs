@@ -7,7 +7,7 @@ namespace CnnSharp.Functional;
 public static partial class F
 {
     private static void TraceGroupNorm(Tensor y, int numGroups, bool hasWeight, bool hasBias, float eps) =>
-        Tracer.Describe(y, new EagerSpec(i => GroupNorm(i[0], numGroups, hasWeight ? i[1] : null, hasBias ? i[^1] : null, eps)));
+        Tracer.Describe(y, new GroupNormSpec(numGroups, hasWeight, hasBias, eps, i => GroupNorm(i[0], numGroups, hasWeight ? i[1] : null, hasBias ? i[^1] : null, eps)));
 
     /// <summary>Group normalisation (PyTorch's <c>F.group_norm</c>): statistics per sample over each group of channels.</summary>
     /// <remarks>

@@ -6,7 +6,7 @@ namespace CnnSharp.Functional;
 public static partial class F
 {
     private static void TraceInterpolate(Tensor y, (int H, int W)? size, (double H, double W)? scaleFactor, InterpolationMode mode, bool? alignCorners) =>
-        Tracer.Describe(y, new EagerSpec(i => Interpolate(i[0], size, scaleFactor, mode, alignCorners)));
+        Tracer.Describe(y, new InterpolateSpec(size, scaleFactor, mode, alignCorners ?? false, i => Interpolate(i[0], size, scaleFactor, mode, alignCorners)));
 
     /// <summary>Resizes the spatial dimensions of (N, C, H, W) input (PyTorch 1.13's <c>F.interpolate</c> for 4-D input, nearest and bilinear).</summary>
     /// <remarks>

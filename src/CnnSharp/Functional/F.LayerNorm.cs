@@ -6,7 +6,7 @@ public static partial class F
 {
     // Replay inputs are the node's: x, then weight and bias when given (so the bias is always the last).
     private static void TraceLayerNorm(Tensor y, int[] normalizedShape, bool hasWeight, bool hasBias, float eps) =>
-        Tracer.Describe(y, new EagerSpec(i => LayerNorm(i[0], normalizedShape, hasWeight ? i[1] : null, hasBias ? i[^1] : null, eps)));
+        Tracer.Describe(y, new LayerNormSpec(normalizedShape, hasWeight, hasBias, eps, i => LayerNorm(i[0], normalizedShape, hasWeight ? i[1] : null, hasBias ? i[^1] : null, eps)));
 
     /// <summary>Layer normalisation (PyTorch's <c>F.layer_norm</c>) over the trailing dimensions given by <paramref name="normalizedShape"/>.</summary>
     /// <remarks>

@@ -7,7 +7,7 @@ namespace CnnSharp.Functional;
 public static partial class F
 {
     // A separate method so the replay closure is allocated only while tracing.
-    private static void TraceLeakyRelu(Tensor y, float slope) => Tracer.Describe(y, new EagerSpec(i => LeakyRelu(i[0], slope)));
+    private static void TraceLeakyRelu(Tensor y, float slope) => Tracer.Describe(y, new LeakyReluSpec(slope, i => LeakyRelu(i[0], slope)));
 
     /// <summary>Leaky ReLU <c>x &gt; 0 ? x : negativeSlope * x</c>, element-wise (PyTorch's <c>F.leaky_relu</c>).</summary>
     /// <remarks>The gradient is 1 for x &gt; 0 and <paramref name="negativeSlope"/> otherwise (including x = 0, as in PyTorch).</remarks>

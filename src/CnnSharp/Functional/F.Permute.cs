@@ -5,7 +5,7 @@ namespace CnnSharp.Functional;
 
 public static partial class F
 {
-    private static void TracePermute(Tensor y, int[] dims) => Tracer.Describe(y, new EagerSpec(i => Permute(i[0], dims)));
+    private static void TracePermute(Tensor y, int[] dims) => Tracer.Describe(y, new PermuteSpec(dims, i => Permute(i[0], dims)));
 
     /// <summary>Reorders the dimensions of <paramref name="x"/> (PyTorch's <c>torch.permute</c>): output dimension k is input dimension <c>dims[k]</c>.</summary>
     /// <remarks>

@@ -15,7 +15,7 @@ public static partial class F
         foreach (float v in x.Data) s += v;
         var y = Tensor.Scalar((float)s);
         y.SetGradFn(new SumAllBackward(x, 1f));
-        if (Tracer.Current is not null) Tracer.Describe(y, new EagerSpec(static i => Sum(i[0])));
+        if (Tracer.Current is not null) Tracer.Describe(y, new ReduceSpec(null, false, false, static i => Sum(i[0])));
         return y;
     }
 
@@ -27,7 +27,7 @@ public static partial class F
         foreach (float v in x.Data) s += v;
         var y = Tensor.Scalar((float)(s / x.Numel));
         y.SetGradFn(new SumAllBackward(x, 1f / x.Numel));
-        if (Tracer.Current is not null) Tracer.Describe(y, new EagerSpec(static i => Mean(i[0])));
+        if (Tracer.Current is not null) Tracer.Describe(y, new ReduceSpec(null, false, true, static i => Mean(i[0])));
         return y;
     }
 
@@ -79,7 +79,7 @@ public static partial class F
     }
 
     private static void TraceReduceDim(Tensor y, int dim, bool keepDim, bool mean) =>
-        Tracer.Describe(y, new EagerSpec(i => ReduceDim(i[0], dim, keepDim, mean)));
+        Tracer.Describe(y, new ReduceSpec(dim, keepDim, mean, i => ReduceDim(i[0], dim, keepDim, mean)));
 
     private static Tensor ReduceDim(Tensor x, int dim, bool keepDim, bool mean)
     {

@@ -22,7 +22,7 @@ public static partial class F
         Relu6Forward(x.Data, y.Data);
         y.SetGradFn(new Relu6Backward(x));
         // Compiled plans replay it eagerly (like LeakyReLU): MobileNet is not on the fused paths.
-        if (Tracer.Current is not null) Tracer.Describe(y, new EagerSpec(i => Relu6(i[0])));
+        if (Tracer.Current is not null) Tracer.Describe(y, new Relu6Spec(i => Relu6(i[0])));
         return y;
     }
 

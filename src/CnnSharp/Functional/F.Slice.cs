@@ -6,7 +6,7 @@ namespace CnnSharp.Functional;
 public static partial class F
 {
     private static void TraceSlice(Tensor y, int dim, int? start, int? end, int step) =>
-        Tracer.Describe(y, new EagerSpec(i => Slice(i[0], dim, start, end, step)));
+        Tracer.Describe(y, new SliceSpec(dim, start, end, step, i => Slice(i[0], dim, start, end, step)));
 
     /// <summary>
     /// Elements <c>start, start + step, ...</c> (below <paramref name="end"/>) along <paramref name="dim"/>, like Python's
@@ -49,7 +49,7 @@ public static partial class F
     }
 
     private static void TraceNarrow(Tensor y, int dim, int start, int length) =>
-        Tracer.Describe(y, new EagerSpec(i => Narrow(i[0], dim, start, length)));
+        Tracer.Describe(y, new NarrowSpec(dim, start, length, i => Narrow(i[0], dim, start, length)));
 
     /// <summary>
     /// <paramref name="length"/> consecutive elements from <paramref name="start"/> along <paramref name="dim"/>

@@ -21,7 +21,7 @@ public static partial class F
 
     /// <summary>Softmax (<paramref name="log"/> false) or log-softmax along <paramref name="dim"/>, with its backward node.</summary>
     private static void TraceSoftmax(Tensor y, int dim, bool log, string op) =>
-        Tracer.Describe(y, new EagerSpec(i => SoftmaxOp(i[0], dim, log, op)));
+        Tracer.Describe(y, new SoftmaxSpec(dim, log, i => SoftmaxOp(i[0], dim, log, op)));
 
     private static Tensor SoftmaxOp(Tensor x, int dim, bool log, string op)
     {

@@ -4,7 +4,7 @@ namespace CnnSharp.Functional;
 
 public static partial class F
 {
-    private static void TraceStack(Tensor y, int dim) => Tracer.Describe(y, new EagerSpec(i => Stack(i, dim)));
+    private static void TraceStack(Tensor y, int dim) => Tracer.Describe(y, new StackSpec(dim, i => Stack(i, dim)));
 
     /// <summary>Stacks tensors of one shape along a new dimension (PyTorch's <c>torch.stack</c>).</summary>
     /// <remarks>

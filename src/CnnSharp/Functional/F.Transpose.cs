@@ -4,7 +4,7 @@ namespace CnnSharp.Functional;
 
 public static partial class F
 {
-    private static void TraceTranspose(Tensor y, int dim0, int dim1) => Tracer.Describe(y, new EagerSpec(i => Transpose(i[0], dim0, dim1)));
+    private static void TraceTranspose(Tensor y, int dim0, int dim1) => Tracer.Describe(y, new TransposeSpec(dim0, dim1, i => Transpose(i[0], dim0, dim1)));
 
     /// <summary>Swaps dimensions <paramref name="dim0"/> and <paramref name="dim1"/> (PyTorch's <c>torch.transpose</c>).</summary>
     /// <remarks>

@@ -27,7 +27,7 @@ public sealed class OptionParsingTests
         { "train", "--threads" }, { "train", "--limit" }, { "train", "--test-limit" },
         { "evaluate", "--batch-size" }, { "evaluate", "--threads" }, { "evaluate", "--limit" },
         { "predict", "--topk" }, { "predict", "-k" }, { "predict", "--threads" },
-        { "export", "--opset" },
+        { "export", "--opset" }, { "export", "--batch" },
     };
 
     private static (int ExitCode, string Output) Invoke(string command, params string[] extra) =>

@@ -1,5 +1,4 @@
 using CnnSharp.Modules;
-using CnnSharp.Onnx;
 
 namespace CnnSharp.Tests.TestUtilities;
 
@@ -7,7 +6,7 @@ namespace CnnSharp.Tests.TestUtilities;
 /// The seed's ConvNet, layer for layer and key for key (<c>layer1.0.weight</c> ... <c>fc.bias</c>), with the same
 /// forward (reshape to (N, -1) before <c>fc</c>); stands in for <c>Models.ConvNet</c> in interop tests.
 /// </summary>
-internal sealed class SeedConvNet : Module, IOnnxExportable
+internal sealed class SeedConvNet : Module
 {
     public SeedConvNet(Generator? generator = null)
     {
@@ -25,7 +24,4 @@ internal sealed class SeedConvNet : Module, IOnnxExportable
         var x = Layer2.Forward(Layer1.Forward(input));
         return Fc.Forward(x.Reshape(x.Shape[0], -1));
     }
-
-    public IEnumerable<KeyValuePair<string, Module>> OnnxSequence() =>
-        [new("layer1", Layer1), new("layer2", Layer2), new("flatten", new Flatten()), new("fc", Fc)];
 }
