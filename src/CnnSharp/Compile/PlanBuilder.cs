@@ -116,6 +116,7 @@ internal static class PlanBuilder
         var (shapes, constants, nodes, outputId) = (graph.Shapes, graph.Constants, graph.Nodes, graph.Output);
         MarkDead(nodes, outputId);
         FuseChains(nodes, outputId);
+        if (ResidualChains) FuseResiduals(nodes, outputId);
         Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
         var live = nodes.Where(n => !n.Dead).ToList();
 
@@ -180,15 +181,8 @@ internal static class PlanBuilder
     // In both plan kinds: the chain subsumes folding batch norm into a direct conv (its epilogue applies the affine map).
     private static void FuseChains(List<GraphNode> nodes, int outputId)
     {
-        var readers = new Dictionary<int, List<GraphNode>>();
-        foreach (var n in nodes.Where(n => !n.Dead))
-            foreach (int v in n.Inputs.Distinct())
-            {
-                if (!readers.TryGetValue(v, out var list)) readers[v] = list = [];
-                list.Add(n);
-            }
-        GraphNode? Next(int v) =>
-            v != outputId && readers.TryGetValue(v, out var list) && list.Count == 1 && list[0].Inputs.Length == 1 && list[0].Inputs[0] == v ? list[0] : null;
+        var readers = Readers(nodes);
+        GraphNode? Next(int v) => SoleReader(readers, v, outputId);
 
         for (int i = 0; i < nodes.Count; i++)
         {
@@ -230,6 +224,60 @@ internal static class PlanBuilder
             nodes[i] = new GraphNode(new ConvChainSpec([.. stages]), first.Inputs, value);
         }
     }
+
+    /// <summary>Whether the residual pass runs (on by default; the benchmarks switch it off to A/B the plans in one process).</summary>
+    internal static bool ResidualChains { get; set; } = true;
+
+    // Residual Add (+ ReLU) into the conv chain computing one operand (ConvChainOp adds the other operand, a plan value,
+    // in its last epilogue and splits the gradient in its first backward phase), in both plan kinds. The chain's output
+    // must have the Add as its only reader; the chain then runs where the Add was, after the other operand exists (a
+    // ResNet block computes its projection shortcut after the main branch).
+    private static void FuseResiduals(List<GraphNode> nodes, int outputId)
+    {
+        var readers = Readers(nodes);
+        var producer = new Dictionary<int, int>();
+        for (int i = 0; i < nodes.Count; i++) if (!nodes[i].Dead) producer[nodes[i].Output] = i;
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var add = nodes[i];
+            if (add.Dead || add.Spec is not AddSpec || add.Inputs.Length != 2 || add.Inputs[0] == add.Inputs[1]) continue;
+            for (int side = 0; side < 2; side++)
+            {
+                int v = add.Inputs[side];
+                if (v == outputId || !producer.TryGetValue(v, out int c) || nodes[c] is not { Spec: ConvChainSpec, Residual: < 0 } chain
+                    || readers[v].Count != 1) continue;
+                chain.Residual = add.Inputs[1 - side];
+                chain.Inputs = [chain.Inputs[0], chain.Residual];
+                chain.Output = add.Output;
+                if (SoleReader(readers, add.Output, outputId) is { Spec: ActivationSpec { Kind: ActivationKind.Relu } } relu)
+                {
+                    chain.Relu = true;
+                    relu.Dead = true;
+                    chain.Output = relu.Output;
+                }
+                add.Dead = true;
+                (nodes[c], nodes[i]) = (add, chain);
+                producer[chain.Output] = i;
+                break;
+            }
+        }
+    }
+
+    private static Dictionary<int, List<GraphNode>> Readers(List<GraphNode> nodes)
+    {
+        var readers = new Dictionary<int, List<GraphNode>>();
+        foreach (var n in nodes.Where(n => !n.Dead))
+            foreach (int v in n.Inputs.Distinct())
+            {
+                if (!readers.TryGetValue(v, out var list)) readers[v] = list = [];
+                list.Add(n);
+            }
+        return readers;
+    }
+
+    // The node reading value v when it is v's only reader and has v as its only input (and v is not the plan output).
+    private static GraphNode? SoleReader(Dictionary<int, List<GraphNode>> readers, int v, int outputId) =>
+        v != outputId && readers.TryGetValue(v, out var list) && list.Count == 1 && list[0].Inputs.Length == 1 && list[0].Inputs[0] == v ? list[0] : null;
 
     private static void Fuse(List<GraphNode> nodes, int outputId, int valueCount, bool fold)
     {
@@ -384,7 +432,7 @@ internal static class PlanBuilder
         return n.Spec switch
         {
             ConvChainSpec chain => new ConvChainOp(x, n.Output, chain, differentiable, differentiable && inputRequiresGrad && x == 0,
-                b => b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean)),
+                b => b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Residual, n.Relu),
             Conv2dSpec c => new Conv2dOp(x, n.Output, c, n.Fold, n.Residual, n.Relu),
             BatchNormSpec b => new BatchNormOp(x, n.Output, shapes[x], b, b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Relu),
             ActivationSpec a => new ActivationOp(x, n.Output, a.Kind),

@@ -14,7 +14,9 @@ public sealed class CompiledModelTests
     private static readonly Tolerance Forward = new(2e-4, 2e-5);
     private static readonly Tolerance Grads = new(2e-3, 2e-5);
 
-    public static TheoryData<string> Models => new() { "resnet", "vgg", "convnet", "lenet5", "mobilenet" };
+    // resnet8 (3x32x32) and resnet20 on 1x28x28 (Fashion-MNIST sized) have 16k-channel residual blocks: their conv chains
+    // end in the fused residual Add + ReLU.
+    public static TheoryData<string> Models => new() { "resnet", "vgg", "convnet", "lenet5", "mobilenet", "resnet8", "resnet20_gray" };
 
     private static (Module Eager, Module Compiled, int[] Shape) Pair(string name)
     {
@@ -23,14 +25,42 @@ public sealed class CompiledModelTests
             "resnet" => TestNets.ResNet(new Generator(3)),
             "vgg" => TestNets.Vgg(new Generator(3)),
             "mobilenet" => TestNets.MobileNet(new Generator(3)),
+            "resnet8" => new ResNet8(10, new Generator(3)),
+            "resnet20_gray" => new ResNet20(10, new Generator(3), inChannels: 1),
             "convnet" => new ConvNet(generator: new Generator(3)),
             _ => LeNet5.Create(generator: new Generator(3)),
         };
-        int[] shape = name switch { "convnet" or "lenet5" => [6, 1, 28, 28], _ => [6, 3, 16, 16] };
+        int[] shape = name switch
+        {
+            "convnet" or "lenet5" or "resnet20_gray" => [6, 1, 28, 28],
+            "resnet8" => [6, 3, 32, 32],
+            _ => [6, 3, 16, 16],
+        };
         var a = Make();
         var b = Make();
         TestNets.CopyState(a, b);
         return (a, b, shape);
+    }
+
+    // ResNet20 on 1x28x28 at batch 6: 19 training-mode batch norms amplify float rounding in the gradients (up to ~1.5%
+    // relative L2 error in single batch-norm parameters, measured the same with the residual Add + ReLU fused into the
+    // conv chains or run as separate ops), so its gradients are compared by relative L2 error over each tensor.
+    private static void AssertGradClose(string name, ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+    {
+        if (name != "resnet20_gray")
+        {
+            TensorAssert.Close(expected, actual, Grads, what);
+            return;
+        }
+        double num = 0, den = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double d = expected[i] - actual[i];
+            num += d * d;
+            den += (double)expected[i] * expected[i];
+        }
+        double error = Math.Sqrt(num / Math.Max(den, 1e-30));
+        Assert.True(error <= 3e-2, $"{what}: relative L2 error {error:E2} > 3e-2");
     }
 
     private static int[] Labels(int n, int classes) => [.. Enumerable.Range(0, n).Select(i => (i * 7 + 3) % classes)];
@@ -85,7 +115,7 @@ public sealed class CompiledModelTests
             Assert.Null(compiled.FallbackReason);
             Assert.Equal(loss.Item(), compiledLoss, 4);
             foreach (var (key, p) in eagerParams)
-                TensorAssert.Close(p.Grad!.Data, compiledParams[key].Grad!.Data, Grads, $"step {step} grad {key}");
+                AssertGradClose(name, p.Grad!.Data, compiledParams[key].Grad!.Data, $"step {step} grad {key}");
             // Same SGD update on both, so later steps compare from equal weights.
             foreach (var (key, p) in eagerParams)
             {
@@ -113,10 +143,10 @@ public sealed class CompiledModelTests
         F.CrossEntropy(eager.Forward(x), labels).Backward();
         F.CrossEntropy(compiled.Forward(xc), labels).Backward();
         Assert.Null(compiled.FallbackReason);
-        TensorAssert.Close(x.Grad!.Data, xc.Grad!.Data, Grads, "input grad");
+        AssertGradClose(name, x.Grad!.Data, xc.Grad!.Data, "input grad");
         var cp = m.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
         foreach (var (key, p) in eager.NamedParameters())
-            TensorAssert.Close(p.Grad!.Data, cp[key].Grad!.Data, Grads, $"grad {key}");
+            AssertGradClose(name, p.Grad!.Data, cp[key].Grad!.Data, $"grad {key}");
     }
 
     [Fact]
@@ -241,8 +271,51 @@ public sealed class CompiledModelTests
     }
 
     [Theory]
+    [InlineData("resnet8")]
+    [InlineData("resnet20_gray")]
+    public void Residual_adds_fuse_into_the_conv_chains(string name)
+    {
+        var (_, m, shape) = Pair(name);
+        foreach (bool training in new[] { true, false })
+        {
+            if (training) m.Train();
+            else m.Eval();
+            string plan = m.Compile(shape).Describe(shape);
+            var lines = plan.Split(Environment.NewLine);
+            // Every block's Add + ReLU is the epilogue of the chain computing its main branch; none runs on its own.
+            Assert.DoesNotContain(lines, l => l.StartsWith("Add", StringComparison.Ordinal));
+            int blocks = name == "resnet8" ? 3 : 9;
+            Assert.Equal(blocks, lines.Count(l => l.Contains("+Add+ReLU ->", StringComparison.Ordinal)));
+            Assert.Contains(lines, l => l.Contains($"+Add+ReLU -> ({shape[0]}, 64, ", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Residual_chain_train_steps_do_not_allocate_in_steady_state()
+    {
+        var (_, m, shape) = Pair("resnet8");
+        var compiled = m.Compile(shape);
+        var x = Tensor.Randn(new Generator(2), shape);
+        var labels = Labels(shape[0], 10);
+        // Past tiered JIT compilation first (tier-0 code may allocate), as the trainer's allocation tests do.
+        for (int round = 0; round < 2; round++)
+        {
+            for (int i = 0; i < 35; i++) compiled.TrainStep(x, labels);
+            Thread.Sleep(300);
+        }
+        long start = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) compiled.TrainStep(x, labels);
+        long perStep = (GC.GetAllocatedBytesForCurrentThread() - start) / 10;
+        // The bound docs/compile.md states: a few KB of worker-pool closures (2.6 KB for this plan, from the ops outside
+        // the chains, the same with the residual Add + ReLU as a separate op); the fused residual adds nothing.
+        Assert.True(perStep < 4096, $"{perStep} bytes allocated per training step");
+    }
+
+    [Theory]
     [InlineData("resnet")]
     [InlineData("mobilenet")]
+    [InlineData("resnet8")]
+    [InlineData("resnet20_gray")]
     public void Train_step_is_bit_identical_across_thread_counts(string name)
     {
         float[][] Run(int threads)
@@ -251,10 +324,17 @@ public sealed class CompiledModelTests
             Parallelism.MaxThreads = threads;
             try
             {
-                var m = name == "resnet" ? TestNets.ResNet(new Generator(7)) : TestNets.MobileNet(new Generator(7));
+                Module m = name switch
+                {
+                    "resnet" => TestNets.ResNet(new Generator(7)),
+                    "resnet8" => new ResNet8(10, new Generator(7)),
+                    "resnet20_gray" => new ResNet20(10, new Generator(7), inChannels: 1),
+                    _ => TestNets.MobileNet(new Generator(7)),
+                };
                 var compiled = m.Compile();
-                var x = Tensor.Randn(new Generator(8), 8, 3, 16, 16);
-                compiled.TrainStep(x, Labels(8, 5));
+                int[] shape = name switch { "resnet8" => [12, 3, 32, 32], "resnet20_gray" => [12, 1, 28, 28], _ => [8, 3, 16, 16] };
+                var x = Tensor.Randn(new Generator(8), shape);
+                compiled.TrainStep(x, Labels(shape[0], 5));
                 return [.. m.Parameters().Select(p => p.Grad!.ToArray()), .. m.NamedBuffers().Select(b => b.Value.ToArray())];
             }
             finally

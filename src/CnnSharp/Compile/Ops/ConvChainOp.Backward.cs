@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+using CnnSharp.Kernels;
 using CnnSharp.Kernels.Direct;
 
 namespace CnnSharp.Compile.Ops;
@@ -31,15 +33,18 @@ internal sealed unsafe partial class ConvChainOp
         int s = _phase;
         if (s == _layers.Length)
         {
-            // The chain output's gradient, blocked, then the last stage's pass A.
+            // The chain output's gradient (through the residual add: also the residual's gradient), blocked, then the last
+            // stage's pass A.
             var l = _layers[s - 1];
-            int q = l.PoolH * l.PoolW;
-            fixed (float* gy = _exec!.Grad[Output])
+            int q = l.PoolH * l.PoolW, length = l.Geometry.K * q;
+            fixed (float* gy = _exec!.Grad[Output], y = _exec.Data[Output], gr = _residual ? _exec.Grad[Inputs[1]] : null)
             {
                 for (int n = start; n < end; n++)
                 {
+                    float* gyn = gy + (long)n * length;
+                    if (_residual) gyn = ResidualBackward(gyn, y + (long)n * length, gr == null ? null : gr + (long)n * length, length, ts);
                     float* g = l.G!.Pointer + (long)n * l.OutputImage;
-                    BlockedLayout.FromChannelMajor(gy + (long)n * l.Geometry.K * q, g, l.Geometry.K, q);
+                    BlockedLayout.FromChannelMajor(gyn, g, l.Geometry.K, q);
                     PassA(l, n, g, stats);
                 }
             }
@@ -74,6 +79,24 @@ internal sealed unsafe partial class ConvChainOp
                 }
             }
         }
+    }
+
+    // The residual add's backward for one image (AddOp's arithmetic): adds dy·[y > 0] (or dy) into the residual's
+    // gradient when it has one, and returns the gradient that flows into the chain (the masked copy, or dy itself).
+    private float* ResidualBackward(float* gy, float* y, float* gr, int length, ThreadScratch ts)
+    {
+        var dy = new ReadOnlySpan<float>(gy, length);
+        if (!_residualRelu)
+        {
+            if (gr != null) TensorPrimitives.Add(new ReadOnlySpan<float>(gr, length), dy, new Span<float>(gr, length));
+            return gy;
+        }
+        var output = new ReadOnlySpan<float>(y, length);
+        var masked = ts.Masked.Span[..length];
+        masked.Clear();
+        ActivationKernels.ReluBackward(output, dy, masked);
+        if (gr != null) ActivationKernels.ReluBackward(output, dy, new Span<float>(gr, length));
+        return ts.Masked.Pointer;
     }
 
     // Pass A of a stage's batch norm for image n, given the gradient of the stage's output.

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using CnnSharp.Kernels;
 using CnnSharp.Kernels.Direct;
 using CnnSharp.Modules;
@@ -24,6 +25,9 @@ namespace CnnSharp.Compile.Ops;
 /// a function of the batch size only) that the worker pool's threads claim dynamically; each chunk has its own
 /// statistics and weight-gradient accumulators, summed in chunk order, so every result is bit-identical for any thread
 /// count.</para>
+/// <para>Residual: with a residual operand (a plan value of the output's shape, <c>PlanBuilder</c>'s residual pass), the
+/// last step adds it to the NCHW output image (then ReLU when fused), as <see cref="AddOp"/> does; backward's first phase
+/// passes the output gradient (masked by the ReLU) to that operand's gradient and into the chain.</para>
 /// <para>Memory: per stage, in training plans, the conv output before batch norm, the padded conv input and the output
 /// gradient for the batch; per thread one image of scratch. Inference plans keep conv inputs and outputs per thread,
 /// except the conv output before a training-mode batch norm (its batch statistics come first).</para>
@@ -41,15 +45,20 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     private readonly AlignedBuffer[] _chunkStats;
     private readonly nint[] _chunkStatPointers;
     private readonly bool _differentiable;
+    private readonly bool _residual, _residualRelu;
     private readonly Action<int, int> _forward, _backward;
     private ThreadScratch[] _threads = [];
     private ExecutionPlan? _exec;
     private int _phase, _phaseEnd, _active;
     private bool _inputGrad;
 
-    public ConvChainOp(int input, int output, ConvChainSpec spec, bool differentiable, bool inputRequiresGrad, Func<BatchNormSpec, BatchNormBase?> modules)
-        : base([input], output)
+    // residual: the plan value added to the chain's output (the residual connection), or -1; residualRelu: ReLU after it.
+    public ConvChainOp(int input, int output, ConvChainSpec spec, bool differentiable, bool inputRequiresGrad, Func<BatchNormSpec, BatchNormBase?> modules,
+        int residual = -1, bool residualRelu = false)
+        : base(residual >= 0 ? [input, residual] : [input], output)
     {
+        _residual = residual >= 0;
+        _residualRelu = _residual && residualRelu;
         _level = Isa.Level;
         _differentiable = differentiable;
         _n = spec.Stages[0].Conv.Geometry.N;
@@ -78,7 +87,8 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         g.KH == 2 && g.KW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0
         && g.DilationH == 1 && g.DilationW == 1 && !g.CeilMode && g.OutH > 0 && g.OutW > 0;
 
-    public override string Name => "ConvChain[" + string.Join(" | ", _layers.Select(l => l.Name)) + "]";
+    public override string Name => "ConvChain[" + string.Join(" | ", _layers.Select(l => l.Name)) + "]"
+        + (_residual ? _residualRelu ? "+Add+ReLU" : "+Add" : "");
 
     public override IEnumerable<Tensor> Parameters =>
         _layers.SelectMany(l => new[] { l.Weight, l.Bias, l.Stage.Norm?.Weight, l.Stage.Norm?.Bias }).Where(t => t is not null).Cast<Tensor>();
@@ -95,7 +105,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         {
             var grown = new ThreadScratch[_active];
             Array.Copy(_threads, grown, _threads.Length);
-            for (int t = _threads.Length; t < _active; t++) grown[t] = new ThreadScratch(_layers, _differentiable);
+            for (int t = _threads.Length; t < _active; t++) grown[t] = new ThreadScratch(_layers, _differentiable, _residualRelu);
             _threads = grown;
         }
     }
@@ -129,14 +139,14 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         double* stats = (double*)_chunkStats[chunk].Pointer;
         var (start, end) = Chunk(chunk);
         if (_phaseEnd < _layers.Length) new Span<double>(stats, 2 * _statStride).Clear();
-        fixed (float* input = _exec!.Data[Inputs[0]], output = _exec.Data[Output])
+        fixed (float* input = _exec!.Data[Inputs[0]], output = _exec.Data[Output], residual = _residual ? _exec.Data[Inputs[1]] : null)
         {
             for (int n = start; n < end; n++)
-                for (int s = _phase; s <= _phaseEnd; s++) ForwardStep(s, n, ts, stats, input, output);
+                for (int s = _phase; s <= _phaseEnd; s++) ForwardStep(s, n, ts, stats, input, output, residual);
         }
     }
 
-    private void ForwardStep(int s, int n, ThreadScratch ts, double* stats, float* input, float* output)
+    private void ForwardStep(int s, int n, ThreadScratch ts, double* stats, float* input, float* output, float* residual)
     {
         var layer = s < _layers.Length ? _layers[s] : null;
         float* x = layer is null ? null : _differentiable ? layer.X!.Pointer + (long)n * layer.Plan.InputImage : ts.Inputs[s].Pointer;
@@ -155,7 +165,15 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
                 int q = prev.PoolH * prev.PoolW;
                 BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
                     prev.Shift.Pointer, ts.Output.Pointer, q * 16, prev.PoolW * 16);
-                BlockedLayout.ToChannelMajor(ts.Output.Pointer, output + (long)n * prev.Geometry.K * q, prev.Geometry.K, q);
+                int length = prev.Geometry.K * q;
+                BlockedLayout.ToChannelMajor(ts.Output.Pointer, output + (long)n * length, prev.Geometry.K, q);
+                if (residual != null)
+                {
+                    // The residual add (+ ReLU) on the image just written, while it is in cache; AddOp's arithmetic.
+                    var sum = new Span<float>(output + (long)n * length, length);
+                    TensorPrimitives.Add(sum, new ReadOnlySpan<float>(residual + (long)n * length, length), sum);
+                    if (_residualRelu) TensorPrimitives.Max(sum, 0f, sum);
+                }
                 return;
             }
             var p = layer.Plan;
@@ -195,7 +213,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     /// <summary>One thread's per-image scratch (its contents never outlive one image; padded borders stay zero).</summary>
     private sealed class ThreadScratch
     {
-        public ThreadScratch(ConvChainLayer[] layers, bool differentiable)
+        public ThreadScratch(ConvChainLayer[] layers, bool differentiable, bool residualRelu)
         {
             int k = layers.Max(l => l.Geometry.K);
             Sum = new AlignedBuffer(k);
@@ -207,6 +225,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
             PreNorm = [.. layers.Select(l => new AlignedBuffer(l.Y is null ? l.Plan.OutputImage : 0))];
             Dy = differentiable ? [.. layers.Select(l => new AlignedBuffer(l.DyImage))] : [];
             Dx = differentiable && layers[0].DxPlan is { } dx ? new AlignedBuffer(dx.OutputImage) : null;
+            Masked = new AlignedBuffer(differentiable && residualRelu ? last.OutputImage : 0);
         }
 
         public AlignedBuffer Sum { get; }
@@ -217,5 +236,8 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         public AlignedBuffer[] PreNorm { get; }
         public AlignedBuffer[] Dy { get; }
         public AlignedBuffer? Dx { get; }
+
+        /// <summary>One image of the output gradient masked by the residual ReLU (NCHW).</summary>
+        public AlignedBuffer Masked { get; }
     }
 }

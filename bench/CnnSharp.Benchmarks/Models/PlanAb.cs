@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Globalization;
+using CnnSharp.Compile;
+using CnnSharp.Kernels;
+using CnnSharp.Models;
+using CnnSharp.Modules;
+
+namespace CnnSharp.Benchmarks.Models;
+
+/// <summary>
+/// <c>plan-ab</c> mode: the compiled training step and eval forward of a residual network with the plan's residual pass
+/// off (A: the Add + ReLU a separate op after each conv chain) and on (B: fused into the chain), in one process,
+/// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
+/// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
+/// </summary>
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist] [--threads 2] [--rounds 15]</c>: ResNet8 at batch 64 on 3x32x32
+/// (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10). Synthetic data, no optimiser.</remarks>
+internal static class PlanAb
+{
+    public static int Run(string[] args)
+    {
+        string name = "resnet8";
+        int threads = 2, rounds = 15;
+        for (int i = 1; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--model": name = Next(); break;
+                case "--threads": threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--rounds": rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                default: Console.Error.WriteLine($"plan-ab: unknown option {args[i]}"); return 2;
+            }
+        }
+        Func<Generator, Module> create = name switch
+        {
+            "resnet8" => g => new ResNet8(10, g),
+            "resnet20_fmnist" => g => new ResNet20(10, g, inChannels: 1),
+            _ => throw new ArgumentException($"plan-ab: unknown model {name}"),
+        };
+        int[] shape = name == "resnet8" ? [64, 3, 32, 32] : [128, 1, 28, 28];
+        Parallelism.MaxThreads = threads;
+        var generator = new Generator(1);
+        var input = Tensor.Randn(generator, shape);
+        var labels = new int[shape[0]];
+        for (int i = 0; i < labels.Length; i++) labels[i] = generator.NextInt(10);
+
+        // Each variant's plans (training and eval) are built while the switch has its value; a plan never rebuilds.
+        var variants = new List<(Module Model, CompiledModel Compiled)>();
+        foreach (bool fused in new[] { false, true })
+        {
+            PlanBuilder.ResidualChains = fused;
+            var model = create(new Generator(2));
+            var compiled = model.Compile(shape);
+            compiled.TrainStep(input, labels);
+            model.Eval();
+            using (CnnSharp.Autograd.GradMode.NoGrad()) compiled.Forward(input);
+            model.Train();
+            variants.Add((model, compiled));
+        }
+        PlanBuilder.ResidualChains = true;
+
+        var train = new double[2][];
+        var eval = new double[2][];
+        var trainCpu = new double[2][];
+        for (int v = 0; v < 2; v++) (train[v], eval[v], trainCpu[v]) = (new double[rounds], new double[rounds], new double[rounds]);
+        var process = Process.GetCurrentProcess();
+        for (int r = -2; r < rounds; r++)
+            for (int v = 0; v < 2; v++)
+            {
+                var (model, compiled) = variants[v];
+                model.Train();
+                process.Refresh();
+                var cpu0 = process.TotalProcessorTime;
+                long t0 = Stopwatch.GetTimestamp();
+                compiled.TrainStep(input, labels);
+                double tt = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                process.Refresh();
+                double tc = (process.TotalProcessorTime - cpu0).TotalMilliseconds;
+                model.Eval();
+                t0 = Stopwatch.GetTimestamp();
+                using (CnnSharp.Autograd.GradMode.NoGrad()) compiled.Forward(input);
+                double te = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                if (r < 0) continue;
+                train[v][r] = tt;
+                trainCpu[v][r] = tc;
+                eval[v][r] = te;
+            }
+        Console.WriteLine($"{name} batch {shape[0]}, {threads} threads, {rounds} alternating rounds, ISA {Isa.Level}, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        for (int v = 0; v < 2; v++)
+            Console.WriteLine($"  {(v == 0 ? "A separate Add+ReLU" : "B residual in chain"),-22} train ms {string.Join(' ', train[v].Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}");
+        double ta = ProcessStats.Median(train[0]), tb = ProcessStats.Median(train[1]), ea = ProcessStats.Median(eval[0]), eb = ProcessStats.Median(eval[1]);
+        double ca = ProcessStats.Median(trainCpu[0]), cb = ProcessStats.Median(trainCpu[1]);
+        Console.WriteLine($"median train step A {ta:F1} ms, B {tb:F1} ms, B/A {tb / ta:F3}; eval A {ea:F1} ms, B {eb:F1} ms, B/A {eb / ea:F3}");
+        Console.WriteLine($"median process CPU per train step A {ca:F1} ms, B {cb:F1} ms, B/A {cb / ca:F3}");
+        return 0;
+    }
+}
