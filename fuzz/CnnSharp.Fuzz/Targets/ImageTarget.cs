@@ -28,7 +28,7 @@ internal sealed class ImageTarget(string format) : FuzzTarget
     public override IEnumerable<LengthField> LengthFields(byte[] input) => format == "png" ? PngFields(input) : JpegFields(input);
 
     /// <summary>Each chunk's big-endian length, and the width and height in IHDR.</summary>
-    private static IEnumerable<LengthField> PngFields(byte[] input)
+    private static List<LengthField> PngFields(byte[] input)
     {
         var fields = new List<LengthField> { new(16, 4, true), new(20, 4, true) };
         for (long p = 8; p + 8 <= input.Length && fields.Count < 64;)
@@ -40,7 +40,7 @@ internal sealed class ImageTarget(string format) : FuzzTarget
     }
 
     /// <summary>Each marker segment's big-endian length up to the scan, and the height and width of a frame header.</summary>
-    private static IEnumerable<LengthField> JpegFields(byte[] input)
+    private static List<LengthField> JpegFields(byte[] input)
     {
         var fields = new List<LengthField>();
         for (int p = 2; p + 4 <= input.Length && fields.Count < 64;)

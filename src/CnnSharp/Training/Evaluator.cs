@@ -2,7 +2,6 @@ using CnnSharp.Autograd;
 using CnnSharp.Compile;
 using CnnSharp.Data;
 using CnnSharp.Functional;
-using CnnSharp.Kernels;
 using CnnSharp.Modules;
 
 namespace CnnSharp.Training;

@@ -4,7 +4,6 @@ using CnnSharp.Compile;
 using CnnSharp.Data;
 using CnnSharp.Functional;
 using CnnSharp.IO;
-using CnnSharp.Kernels;
 using CnnSharp.Models;
 using CnnSharp.Modules;
 using CnnSharp.Optimizers;

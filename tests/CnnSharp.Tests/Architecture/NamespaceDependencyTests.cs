@@ -70,7 +70,7 @@ public sealed partial class NamespaceDependencyTests
         Assert.DoesNotContain("Training", code, StringComparison.Ordinal);
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CnnSharp.slnx"))) dir = dir.Parent;

@@ -15,7 +15,7 @@ public sealed class DataLoaderWorkerTests
         return new TensorDataset(Tensor.FromArray(data, n, c, h, w), Enumerable.Range(0, n).Select(i => i % 5).ToArray());
     }
 
-    private static ITransform Augment() => new Compose(
+    private static Compose Augment() => new Compose(
         new RandomCrop(8, padding: 2),
         new RandomHorizontalFlip(),
         new RandomAffine(15, translate: (0.1f, 0.1f), scale: (0.9f, 1.1f), interpolation: Interpolation.Bilinear),

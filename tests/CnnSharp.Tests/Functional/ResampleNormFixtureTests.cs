@@ -31,7 +31,7 @@ public sealed class ResampleNormFixtureTests
         return (v[0], v[1]);
     }
 
-    private static Tensor Run(string name, Fixture f, IReadOnlyDictionary<string, Tensor> inputs)
+    private static Tensor Run(string name, Fixture f, Dictionary<string, Tensor> inputs)
     {
         var x = inputs["input"];
         Tensor? Optional(string key) => inputs.TryGetValue(key, out var t) ? t : null;

@@ -73,7 +73,7 @@ public sealed class ConformanceSuiteTests(ITestOutputHelper output)
         }
     }
 
-    private static IReadOnlyDictionary<string, CaseResult> RunAll() =>
+    private static Dictionary<string, CaseResult> RunAll() =>
         ConformanceData.Cases().Where(c => !KnownSkips.ContainsKey(c)).ToDictionary(c => c, RunCase, StringComparer.Ordinal);
 
     private static CaseResult RunCase(string name)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using CnnSharp.Modules;
 using CnnSharp.Optimizers;
 using CnnSharp.Tests.TestUtilities;
@@ -46,7 +47,7 @@ public sealed class AdamTests
         var p = Tensor.FromArray(p0, n).RequiresGrad_();
         var opt = new Adam([p], lr, (b1, b2), eps, wd, amsgrad);
         var expected = Reference(TensorAssert.ToDouble(p0), [.. grads.Select(g => TensorAssert.ToDouble(g))],
-            double.Parse(lr.ToString("R")), double.Parse(b1.ToString("R")), double.Parse(b2.ToString("R")), eps, wd, amsgrad);
+            double.Parse(lr.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture), double.Parse(b1.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture), double.Parse(b2.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture), eps, wd, amsgrad);
         for (int s = 0; s < steps; s++)
         {
             p.Grad = Tensor.FromArray(grads[s], n);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using CnnSharp.Optimizers;
 using CnnSharp.Tests.TestUtilities;
 
@@ -38,7 +39,7 @@ public sealed class SgdTests
         var p = Tensor.FromArray(p0, n).RequiresGrad_();
         var opt = new Sgd([p], lr, momentum, dampening, wd, nesterov);
         var expected = Reference(TensorAssert.ToDouble(p0), [.. grads.Select(g => TensorAssert.ToDouble(g))],
-            lr, double.Parse(momentum.ToString("R")), double.Parse(dampening.ToString("R")), wd, nesterov);
+            lr, double.Parse(momentum.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture), double.Parse(dampening.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture), wd, nesterov);
         for (int s = 0; s < steps; s++)
         {
             p.Grad = Tensor.FromArray(grads[s], n);

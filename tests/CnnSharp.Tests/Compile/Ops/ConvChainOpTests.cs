@@ -1,3 +1,4 @@
+using System.Globalization;
 using CnnSharp.Compile;
 using CnnSharp.Compile.Ops;
 using CnnSharp.Functional;
@@ -39,12 +40,12 @@ public sealed class ConvChainOpTests
         {
             var t = s.Trim().Split(' ');
             int norm = t[3] switch { "bn" => 1, "bn2" => 2, "bn3" => 3, _ => 0 };
-            return new StageShape(int.Parse(t[0]), int.Parse(t[1][1..]), int.Parse(t[2][1..]), norm, t[4] == "relu", t[5] == "pool");
+            return new StageShape(int.Parse(t[0], CultureInfo.InvariantCulture), int.Parse(t[1][1..], CultureInfo.InvariantCulture), int.Parse(t[2][1..], CultureInfo.InvariantCulture), norm, t[4] == "relu", t[5] == "pool");
         }).ToArray();
-        return (int.Parse(cs[0]), int.Parse(cs[1]), int.Parse(head[1][1..]), stages);
+        return (int.Parse(cs[0], CultureInfo.InvariantCulture), int.Parse(cs[1], CultureInfo.InvariantCulture), int.Parse(head[1][1..], CultureInfo.InvariantCulture), stages);
     }
 
-    private static Module Build(string spec, ulong seed, out int[] shape)
+    private static Sequential Build(string spec, ulong seed, out int[] shape)
     {
         var (c, size, n, stages) = Parse(spec);
         shape = [n, c, size, size];
