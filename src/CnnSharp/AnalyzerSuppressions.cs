@@ -13,5 +13,5 @@ using System.Diagnostics.CodeAnalysis;
     Target = "~M:CnnSharp.Tensor.RequiresGrad_(System.Boolean)",
     Justification = "PyTorch's trailing underscore marks an in-place method (requires_grad_); the name keeps that meaning.")]
 [assembly: SuppressMessage("Usage", "CA2201:Do not raise reserved exception types", Scope = "member",
-    Target = "~M:CnnSharp.Tensor.FlatIndex(System.Int32[])",
+    Target = "~M:CnnSharp.Shape.FlatIndex(System.Int32[],System.String)",
     Justification = "An out-of-range tensor index fails like an out-of-range array index (IndexOutOfRangeException), which callers of the indexer expect.")]

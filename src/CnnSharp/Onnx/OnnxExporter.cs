@@ -77,7 +77,7 @@ public static class OnnxExporter
             // dimension 0; a reshape to (-1) would fold it into the features): they become symbolic in the file.
             var other = dynamicBatch ? ExportTrace.Capture(model, new Shape([inputShape[0] + 1, .. inputShape[1..]])) : null;
             var builder = new OnnxGraphBuilder();
-            var translator = new OnnxTranslator(builder, model, trace, other, opset);
+            var translator = new OnnxTranslator(builder, model, trace, other);
             translator.Translate();
             var proto = new ModelProto
             {

@@ -29,7 +29,6 @@ internal sealed class OnnxTranslator
 {
     private readonly OnnxGraphBuilder _b;
     private readonly ExportTrace _trace;
-    private readonly int _opset;
     private readonly int _batch;
     private readonly Dictionary<Tensor, string> _values = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Tensor, string> _stateNames = new(ReferenceEqualityComparer.Instance);
@@ -40,12 +39,10 @@ internal sealed class OnnxTranslator
     /// <param name="model">The traced model (for the state-dict names of its tensors).</param>
     /// <param name="trace">The trace the graph is built from.</param>
     /// <param name="other">The same model traced at another batch size (dynamic batch), or null (fixed batch).</param>
-    /// <param name="opset">The target opset.</param>
-    public OnnxTranslator(OnnxGraphBuilder builder, Module model, ExportTrace trace, ExportTrace? other, int opset)
+    public OnnxTranslator(OnnxGraphBuilder builder, Module model, ExportTrace trace, ExportTrace? other)
     {
         _b = builder;
         _trace = trace;
-        _opset = opset;
         _batch = trace.Input.Shape[0];
         _dynamicBatch = other is not null;
         foreach (var (key, tensor) in model.NamedParameters().Concat(model.NamedBuffers())) _stateNames.TryAdd(tensor, key);
