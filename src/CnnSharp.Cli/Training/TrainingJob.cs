@@ -41,6 +41,11 @@ internal static class TrainingJob
         options.Validate();
         if (!(job.ValidationSplit >= 0 && job.ValidationSplit < 1))
             throw new ArgumentOutOfRangeException(nameof(job), job.ValidationSplit, "--val-split must be in [0, 1)");
+        // Said before any data is loaded, in the options' own words (the trainer would say it only after the loading).
+        string? monitored = options.EarlyStoppingPatience is not null ? "--early-stopping" : options.BestOnly ? "--best-only"
+            : job.Scheduler == SchedulerKind.Plateau ? "--scheduler plateau" : null;
+        if (monitored is not null && job.ValidationSplit == 0)
+            throw new ArgumentException($"{monitored} watches {Trainer.MonitorName(options.Monitor)}, which needs a validation set: add --val-split (e.g. 0.1)");
         // The run's thread count applies to this run only (its call flow), not to the rest of the process.
         using var scope = job.Threads is int threads ? ExecutionOptions.Use(ExecutionOptions.Current with { Threads = threads }) : default;
 

@@ -139,6 +139,14 @@ public sealed class TrainWorkflowCliTests : IDisposable
     }
 
     [Fact]
+    public void Early_stopping_without_a_validation_split_is_an_error_naming_the_option()
+    {
+        var (code, text) = Invoke(Train(_dir.File("e.safetensors"), "--early-stopping", "2"));
+        Assert.Equal(1, code);
+        Assert.Contains("--early-stopping watches val_loss, which needs a validation set: add --val-split", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Workflow_options_map_onto_the_job_and_the_loop()
     {
         var (job, errors) = TrainCommand.Parse("--model", "resnet8", "--dataset", "fashion-mnist", "--val-split", "0.1", "--augment", "standard",
