@@ -53,23 +53,34 @@ internal static class NumericOption
     public static Option<float> Float(string name, string description, float defaultValue, bool allowZero = false)
     {
         var option = new Option<float>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
-        string requirement = allowZero ? "a finite number >= 0" : "a positive finite number";
-        option.CustomParser = result =>
-        {
-            if (Token(result) is not string text) return defaultValue;
-            if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
-            {
-                result.AddError($"{name}: '{text}' is not a number; expected {requirement}");
-                return defaultValue;
-            }
-            if (!float.IsFinite(value) || (allowZero ? !(value >= 0f) : !(value > 0f)))
-            {
-                result.AddError($"{name} must be {requirement}, got '{text}'");
-                return defaultValue;
-            }
-            return value;
-        };
+        option.CustomParser = result => ParseFloat(result, name, allowZero) ?? defaultValue;
         return option;
+    }
+
+    /// <summary>As <see cref="Float"/>, null when absent.</summary>
+    public static Option<float?> OptionalFloat(string name, string description, bool allowZero = false)
+    {
+        var option = new Option<float?>(name) { Description = description };
+        option.CustomParser = result => ParseFloat(result, name, allowZero);
+        return option;
+    }
+
+    /// <summary>The finite, in-range number of <paramref name="result"/>, or null (after an error, or when absent).</summary>
+    private static float? ParseFloat(ArgumentResult result, string name, bool allowZero)
+    {
+        string requirement = allowZero ? "a finite number >= 0" : "a positive finite number";
+        if (Token(result) is not string text) return null;
+        if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+        {
+            result.AddError($"{name}: '{text}' is not a number; expected {requirement}");
+            return null;
+        }
+        if (!float.IsFinite(value) || (allowZero ? !(value >= 0f) : !(value > 0f)))
+        {
+            result.AddError($"{name} must be {requirement}, got '{text}'");
+            return null;
+        }
+        return value;
     }
 
     /// <summary>The whole-number text of <paramref name="result"/> in [<paramref name="min"/>, <paramref name="max"/>]; <paramref name="min"/> after an error.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using CnnSharp.Cli.Commands;
+using CnnSharp.Cli.Training;
 using CnnSharp.Data;
 using CnnSharp.Kernels;
 using CnnSharp.Training;
@@ -15,19 +16,27 @@ internal sealed class TrainingView(IAnsiConsole console)
 {
     private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
 
-    public void Header(TrainingOptions o)
+    public void Header(TrainingJobOptions job)
     {
-        string optimizer = o.Optimizer == OptimizerKind.Sgd
-            ? $"SGD (momentum {o.Momentum.ToString(s_inv)})"
-            : "Adam";
+        var o = job.Training;
+        string optimizer = o.Optimizer switch
+        {
+            OptimizerKind.Sgd => $"SGD (momentum {o.Momentum.ToString(s_inv)}{(o.Nesterov ? ", Nesterov" : "")})",
+            OptimizerKind.RmsProp => $"RMSprop (momentum {o.Momentum.ToString(s_inv)})",
+            OptimizerKind.AdamW => "AdamW",
+            _ => "Adam",
+        };
+        string dataset = job.Dataset is "mnist" ? "MNIST" : job.Dataset is "fashion-mnist" ? "Fashion-MNIST" : job.Dataset;
         console.MarkupLine(
-            $"Training [bold]ConvNet[/] on MNIST: {o.Epochs} epoch(s), batch {o.BatchSize}, {optimizer}, lr {o.LearningRate.ToString(s_inv)}");
+            $"Training [bold]{Markup.Escape(job.Model)}[/] on {Markup.Escape(dataset)}: {o.Epochs} epoch(s), batch {o.BatchSize}, {optimizer}, lr {o.LearningRate.ToString(s_inv)}" +
+            (job.Scheduler != SchedulerKind.None ? $", {job.Scheduler.ToString().ToLowerInvariant()} schedule" : "") +
+            (job.ValidationSplit > 0 ? $", {(job.ValidationSplit * 100).ToString("0.##", s_inv)}% validation" : ""));
         console.MarkupLine(
-            $"seed {o.Seed}, {(o.Threads ?? ExecutionOptions.Current.Threads).ToString(s_inv)} thread(s)" +
+            $"seed {o.Seed}, {(job.Threads ?? ExecutionOptions.Current.Threads).ToString(s_inv)} thread(s)" +
             // The count trained on, not the one asked for: a limit past the end of the set takes all of it.
-            (o.Limit is int l ? $", first {Math.Min(l, CommonOptions.TrainImages).ToString("N0", s_inv)} training images" : "") +
-            (o.TestLimit is int tl ? $", first {Math.Min(tl, CommonOptions.TestImages).ToString("N0", s_inv)} test images" : "") +
-            (o.ResumeFrom is string r ? $", resuming from {Markup.Escape(r)}" : ""));
+            (job.Limit is int l ? $", first {Math.Min(l, CommonOptions.TrainImages).ToString("N0", s_inv)} training images" : "") +
+            (job.TestLimit is int tl ? $", first {Math.Min(tl, CommonOptions.TestImages).ToString("N0", s_inv)} test images" : "") +
+            (job.ResumeFrom is string r ? $", resuming from {Markup.Escape(r)}" : ""));
     }
 
     /// <summary>Runs <paramref name="work"/> with progress reporters wired to this console.</summary>
@@ -63,42 +72,54 @@ internal sealed class TrainingView(IAnsiConsole console)
     }
 
     internal static string Describe(EpochReport r) =>
-        $"epoch {r.Epoch}/{r.Epochs}  train loss {r.TrainLoss.ToString("F4", s_inv)}  test accuracy {(r.TestAccuracy * 100).ToString("F2", s_inv)}%  " +
-        $"{r.TrainTime.TotalSeconds.ToString("F1", s_inv)} s  {r.ImagesPerSecond.ToString("F0", s_inv)} images/s";
+        $"epoch {r.Epoch}/{r.Epochs}  train loss {r.TrainLoss.ToString("F4", s_inv)}" +
+        (double.IsNaN(r.ValidationAccuracy) ? "" : $"  val loss {r.ValidationLoss.ToString("F4", s_inv)}  val accuracy {Percent(r.ValidationAccuracy)}") +
+        $"  test accuracy {Percent(r.TestAccuracy)}  " +
+        $"{r.TrainTime.TotalSeconds.ToString("F1", s_inv)} s  {r.ImagesPerSecond.ToString("F0", s_inv)} images/s" +
+        (r.StoppedEarly ? "  (early stop)" : "");
+
+    private static string Percent(double fraction) => double.IsNaN(fraction) ? "-" : $"{(fraction * 100).ToString("F2", s_inv)}%";
 
     // Fits beside the progress columns in an 80-column terminal.
     internal static string DescribeShort(EpochReport r) =>
         $"epoch {r.Epoch}/{r.Epochs}  loss {r.TrainLoss.ToString("F4", s_inv)}  acc {(r.TestAccuracy * 100).ToString("F2", s_inv)}%  " +
         $"{r.ImagesPerSecond.ToString("F0", s_inv)} img/s";
 
-    public void Summary(TrainingRun run)
+    public void Summary(TrainingRun run, TrainingOptions options)
     {
         if (run.Reports.Count == 0)
         {
-            console.MarkupLine("No epochs left to run: the checkpoint has already reached --epochs.");
+            console.MarkupLine("No epochs left to run: the checkpoint has already reached --epochs (or early stopping ended it).");
             return;
         }
-        var table = new Table().Title($"ConvNet on MNIST ({run.TrainCount.ToString("N0", s_inv)} training, {run.TestCount.ToString("N0", s_inv)} test images)")
+        bool validation = run.ValidationCount > 0;
+        var table = new Table().Title(Markup.Escape($"{run.ModelName} on {run.Dataset} ({run.TrainCount.ToString("N0", s_inv)} training, " +
+                (validation ? $"{run.ValidationCount.ToString("N0", s_inv)} validation, " : "") + $"{run.TestCount.ToString("N0", s_inv)} test images)"))
             .AddColumn("epoch")
-            .AddColumn(new TableColumn("train loss").RightAligned())
-            .AddColumn(new TableColumn("test loss").RightAligned())
+            .AddColumn(new TableColumn("train loss").RightAligned());
+        if (validation) table.AddColumn(new TableColumn("val loss").RightAligned()).AddColumn(new TableColumn("val accuracy").RightAligned());
+        table.AddColumn(new TableColumn("test loss").RightAligned())
             .AddColumn(new TableColumn("test accuracy").RightAligned())
             .AddColumn(new TableColumn("train time").RightAligned())
             .AddColumn(new TableColumn("images/s").RightAligned())
             .AddColumn(new TableColumn("eval time").RightAligned());
         foreach (var r in run.Reports)
         {
-            table.AddRow(
-                $"{r.Epoch}/{r.Epochs}",
-                r.TrainLoss.ToString("F4", s_inv),
+            var cells = new List<string> { $"{r.Epoch}/{r.Epochs}{(r.CheckpointPath is not null && options.BestOnly ? " *" : "")}", r.TrainLoss.ToString("F4", s_inv) };
+            if (validation) cells.AddRange([r.ValidationLoss.ToString("F4", s_inv), Percent(r.ValidationAccuracy)]);
+            cells.AddRange([
                 r.TestLoss.ToString("F4", s_inv),
-                $"{(r.TestAccuracy * 100).ToString("F2", s_inv)}%",
+                Percent(r.TestAccuracy),
                 $"{r.TrainTime.TotalSeconds.ToString("F1", s_inv)} s",
                 r.ImagesPerSecond.ToString("F0", s_inv),
-                $"{r.EvaluationTime.TotalSeconds.ToString("F1", s_inv)} s");
+                $"{r.EvaluationTime.TotalSeconds.ToString("F1", s_inv)} s"]);
+            table.AddRow(cells.Select(Markup.Escape).ToArray());
         }
         console.Write(table);
-        if (run.Reports.Count > 0 && run.Reports[^1].CheckpointPath is string path)
+        var last = run.Reports[^1];
+        if (last.StoppedEarly)
+            console.MarkupLine(Markup.Escape($"Stopped early after epoch {last.Epoch}: {Trainer.MonitorName(options.Monitor)} did not improve for {options.EarlyStoppingPatience} epoch(s)."));
+        if (run.Reports.LastOrDefault(r => r.CheckpointPath is not null)?.CheckpointPath is string path)
             console.MarkupLine($"Checkpoint: [blue]{Markup.Escape(path)}[/]");
     }
 }

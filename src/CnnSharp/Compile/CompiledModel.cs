@@ -17,7 +17,7 @@ namespace CnnSharp.Compile;
 /// (<see cref="GraphBreaks"/>). An op with neither (1-D convolution, Lp pooling) makes the whole model run eagerly through
 /// the module, the reason in <see cref="FallbackReason"/>: compilation never fails a model that runs eagerly.</para>
 /// <para>Aliasing: the plan reuses its buffers on every call. A tensor returned by <see cref="Forward"/> is a copy; its
-/// backward must run before the next <see cref="Forward"/> or <see cref="TrainStep"/> (otherwise an
+/// backward must run before the next <see cref="Forward"/> or <see cref="TrainStep(Tensor, int[])"/> (otherwise an
 /// <see cref="InvalidOperationException"/> says so). For the same reason a compiled model is not safe for concurrent
 /// calls from several threads (each call already uses every core); compile one per thread if you need that.</para>
 /// </remarks>
@@ -71,12 +71,20 @@ public sealed class CompiledModel
     /// <param name="targets">One class index per sample, in [0, classes).</param>
     /// <returns>The mean loss; NaN or infinity when the model diverged (always NaN when a parameter is NaN or infinite).</returns>
     /// <exception cref="ArgumentException">The targets do not match the output (count or class range).</exception>
-    public float TrainStep(Tensor input, int[] targets)
+    public float TrainStep(Tensor input, int[] targets) => TrainStep(input, targets, out _);
+
+    /// <summary>As <see cref="TrainStep(Tensor, int[])"/>, also counting the samples whose largest logit (the first on ties)
+    /// is at their target: the batch's training accuracy, measured by the same forward pass.</summary>
+    /// <param name="input">The batch, shape as the module expects.</param>
+    /// <param name="targets">One class index per sample, in [0, classes).</param>
+    /// <param name="correct">Samples predicted right.</param>
+    /// <returns>The mean loss, as <see cref="TrainStep(Tensor, int[])"/>.</returns>
+    public float TrainStep(Tensor input, int[] targets, out int correct)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(targets);
         var plan = Resolve(input.Shape, Module.Training, differentiable: true, inputGrad: false);
-        if (plan is null) return EagerStep(input, targets);
+        if (plan is null) return EagerStep(input, targets, out correct);
         var (n, classes) = Functional.F.ValidateClassTargets("CompiledModel.TrainStep", plan.Shapes[plan.Output], targets);
         ++_generation;
         // A diverged model never reports a finite loss, even where the forward pass hides a non-finite weight (ReLU and max
@@ -89,6 +97,7 @@ public sealed class CompiledModel
             finite &= p.Numel == 0 || float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(p.Data));
         }
         plan.Forward(input.Storage);
+        correct = CountCorrect(plan.Data[plan.Output], targets, classes);
         double loss = CrossEntropyKernels.ForwardBackward(plan.Data[plan.Output], targets, plan.Grad[plan.Output], n, classes);
         plan.Backward();
         return finite ? (float)loss : float.NaN;
@@ -103,7 +112,7 @@ public sealed class CompiledModel
     }
 
     /// <summary>
-    /// Runs <paramref name="steps"/> training steps (<see cref="TrainStep"/>, without an optimiser step) and returns a
+    /// Runs <paramref name="steps"/> training steps (<see cref="TrainStep(Tensor, int[])"/>, without an optimiser step) and returns a
     /// table of milliseconds per step spent in each op's forward and backward: where the time goes.
     /// </summary>
     public string Profile(Tensor input, int[] targets, int steps = 5)
@@ -135,10 +144,23 @@ public sealed class CompiledModel
         }
     }
 
-    private float EagerStep(Tensor input, int[] targets)
+    /// <summary>Rows of <paramref name="logits"/> (targets.Length x classes) whose first largest value is at the target.</summary>
+    internal static int CountCorrect(ReadOnlySpan<float> logits, int[] targets, int classes)
+    {
+        int correct = 0;
+        for (int i = 0; i < targets.Length; i++)
+        {
+            if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.Slice(i * classes, classes)) == targets[i]) correct++;
+        }
+        return correct;
+    }
+
+    private float EagerStep(Tensor input, int[] targets, out int correct)
     {
         foreach (var p in Module.Parameters()) p.Grad = null;
-        var loss = Functional.F.CrossEntropy(Module.Forward(input), targets);
+        var logits = Module.Forward(input);
+        var loss = Functional.F.CrossEntropy(logits, targets); // validates the targets against the logits' shape
+        correct = CountCorrect(logits.Data, targets, logits.Size(1));
         loss.Backward();
         return loss.Item();
     }

@@ -13,8 +13,8 @@ namespace CnnSharp.IO;
 /// I64, as PyTorch stores it), so the file loads in PyTorch with <c>safetensors.torch.load_file</c> and
 /// <c>model.load_state_dict(..., strict=False)</c>. Then <c>optimizer.state.{i}.{name}</c> entries (e.g.
 /// <c>optimizer.state.0.exp_avg</c>, <c>optimizer.state.0.step</c>), F32. Metadata: <c>format</c> = <c>pt</c>,
-/// <c>cnnsharp.checkpoint</c> = <c>1</c>, <c>epoch</c>, <c>model</c> and <c>optimizer</c> type names, plus any
-/// caller-supplied strings.</para>
+/// <c>cnnsharp.checkpoint</c> = <c>1</c>, <c>epoch</c>, <c>model</c> (the model's type name unless the caller's metadata
+/// names it, e.g. by its model-zoo name) and the <c>optimizer</c> type name, plus any caller-supplied strings.</para>
 /// <para>Writes are atomic (temporary sibling file, flushed, then renamed over the target): a failed save leaves the
 /// previous checkpoint untouched and no partial file behind.</para>
 /// </remarks>
@@ -37,7 +37,7 @@ public static class Checkpoint
     /// <param name="model">The model whose parameters and buffers are saved.</param>
     /// <param name="optimizer">The optimizer whose state is saved, or null.</param>
     /// <param name="epoch">The number of epochs completed.</param>
-    /// <param name="metadata">Extra strings for <c>__metadata__</c> (they may not replace the reserved keys).</param>
+    /// <param name="metadata">Extra strings for <c>__metadata__</c> (they may not replace the reserved keys other than <c>model</c>).</param>
     /// <exception cref="ArgumentException">A model key starts with <c>optimizer.</c>, or extra metadata uses a reserved key; the previous file is untouched.</exception>
     /// <exception cref="IOException">The file cannot be written; the previous file is untouched.</exception>
     public static void Save(string path, Module model, Optimizer? optimizer, int epoch, IReadOnlyDictionary<string, string>? metadata = null)
@@ -55,7 +55,9 @@ public static class Checkpoint
         if (optimizer is not null) header[OptimizerKey] = optimizer.GetType().Name;
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
         {
-            if (!header.TryAdd(key, value))
+            // "model" may name the architecture more usefully than the type (a model-zoo name such as resnet20).
+            if (key == "model") header[key] = value;
+            else if (!header.TryAdd(key, value))
                 throw new ArgumentException($"Checkpoint: metadata key '{key}' is reserved", nameof(metadata));
         }
         // The entries are built inside the atomic write, so any failure while building or writing them leaves the

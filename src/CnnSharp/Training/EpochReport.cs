@@ -13,6 +13,24 @@ namespace CnnSharp.Training;
 public sealed record EpochReport(int Epoch, int Epochs, double TrainLoss, double TestLoss, double TestAccuracy, int TrainImages,
     TimeSpan TrainTime, TimeSpan EvaluationTime, string? CheckpointPath)
 {
+    /// <summary>The learning rate the epoch started with (per-batch schedules change it within the epoch).</summary>
+    public double Lr { get; init; } = double.NaN;
+
+    /// <summary>Fraction of the epoch's training images whose prediction (before their step) was right, in [0, 1].</summary>
+    public double TrainAccuracy { get; init; } = double.NaN;
+
+    /// <summary>Mean cross-entropy on the validation set after the epoch (NaN without one).</summary>
+    public double ValidationLoss { get; init; } = double.NaN;
+
+    /// <summary>Fraction of the validation set classified correctly after the epoch, in [0, 1] (NaN without one).</summary>
+    public double ValidationAccuracy { get; init; } = double.NaN;
+
+    /// <summary>Whether the monitored metric (<see cref="TrainingOptions.Monitor"/>) improved in this epoch; false without a validation set.</summary>
+    public bool Improved { get; init; }
+
+    /// <summary>Whether early stopping ended the run after this epoch.</summary>
+    public bool StoppedEarly { get; init; }
+
     /// <summary>Training throughput: images per second of <see cref="TrainTime"/>.</summary>
     public double ImagesPerSecond => TrainTime > TimeSpan.Zero ? TrainImages / TrainTime.TotalSeconds : double.NaN;
 }

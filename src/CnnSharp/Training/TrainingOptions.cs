@@ -6,8 +6,24 @@ public enum OptimizerKind
     /// <summary><see cref="Optimizers.Adam"/> (the tutorial's choice).</summary>
     Adam,
 
-    /// <summary><see cref="Optimizers.Sgd"/> with <see cref="TrainingOptions.Momentum"/>.</summary>
+    /// <summary><see cref="Optimizers.Sgd"/> with <see cref="TrainingOptions.Momentum"/> (and <see cref="TrainingOptions.Nesterov"/>).</summary>
     Sgd,
+
+    /// <summary><see cref="Optimizers.AdamW"/> (decoupled weight decay, 0.01 unless <see cref="TrainingOptions.WeightDecay"/> says otherwise).</summary>
+    AdamW,
+
+    /// <summary><see cref="Optimizers.RmsProp"/> with <see cref="TrainingOptions.Momentum"/>.</summary>
+    RmsProp,
+}
+
+/// <summary>The validation metric that early stopping, best-only checkpoints and a plateau schedule watch.</summary>
+public enum MonitorMetric
+{
+    /// <summary>Mean cross-entropy on the validation set; lower is better.</summary>
+    ValLoss,
+
+    /// <summary>Fraction of the validation set classified correctly; higher is better.</summary>
+    ValAccuracy,
 }
 
 /// <summary>Settings of a training run; the defaults are the tutorial's (5 epochs, batch 100, Adam, learning rate 0.001).</summary>
@@ -25,38 +41,55 @@ public sealed record TrainingOptions
     /// <summary>The optimizer.</summary>
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
 
-    /// <summary>Momentum for <see cref="OptimizerKind.Sgd"/> (ignored by Adam).</summary>
+    /// <summary>Momentum for <see cref="OptimizerKind.Sgd"/> and <see cref="OptimizerKind.RmsProp"/> (ignored by Adam and AdamW).</summary>
     public float Momentum { get; init; }
+
+    /// <summary>Weight decay: an L2 penalty added to the gradient (Adam, SGD, RMSprop) or AdamW's decoupled decay; null: the
+    /// optimizer's default (0, and 0.01 for AdamW).</summary>
+    public float? WeightDecay { get; init; }
+
+    /// <summary>Nesterov momentum for <see cref="OptimizerKind.Sgd"/> (needs <see cref="Momentum"/> &gt; 0).</summary>
+    public bool Nesterov { get; init; }
+
+    /// <summary>Clip the gradients' global 2-norm to this value after every backward pass (<see cref="Optimizers.GradClip.ClipGradNorm"/>), before the optimizer step; null: no clipping.</summary>
+    public float? ClipGradNorm { get; init; }
+
+    /// <summary>
+    /// Stop when <see cref="Monitor"/> has not improved by more than <see cref="MinDelta"/> for this many epochs in a row (Keras'
+    /// <c>EarlyStopping(patience)</c>); null: run every epoch. Needs a validation set.
+    /// </summary>
+    public int? EarlyStoppingPatience { get; init; }
+
+    /// <summary>The smallest change of <see cref="Monitor"/> that counts as an improvement (for early stopping and best-only checkpoints), &gt;= 0.</summary>
+    public double MinDelta { get; init; }
+
+    /// <summary>The validation metric watched by early stopping, <see cref="BestOnly"/> and a plateau schedule.</summary>
+    public MonitorMetric Monitor { get; init; } = MonitorMetric.ValLoss;
+
+    /// <summary>Write the checkpoint only after an epoch whose <see cref="Monitor"/> improved, so the file holds the best epoch
+    /// so far (Keras' <c>save_best_only</c>); otherwise after every epoch. Needs a validation set.</summary>
+    public bool BestOnly { get; init; }
+
+    /// <summary>A JSON Lines file receiving one object per epoch (<see cref="MetricsLog"/>), flushed after each; null: none.</summary>
+    public string? MetricsLogPath { get; init; }
+
+    /// <summary>Threads of the training data loader (<see cref="Data.DataLoader.NumWorkers"/>): 0 loads on the training thread.</summary>
+    public int NumWorkers { get; init; }
 
     /// <summary>Seed of the weight initialisation and of the shuffling order.</summary>
     public ulong Seed { get; init; }
 
-    /// <summary>Folder holding (or receiving) the MNIST files; null means the data layer's default cache folder.</summary>
-    public string? DataDirectory { get; init; }
-
-    /// <summary>Where the checkpoint is written after every epoch; null writes none.</summary>
+    /// <summary>Where the checkpoint is written after every epoch (or only improving ones, <see cref="BestOnly"/>); null writes none.</summary>
     public string? OutputPath { get; init; } = "convnet.safetensors";
 
-    /// <summary>A checkpoint to resume from: its weights, optimizer state and epoch; training continues with the next epoch.</summary>
-    public string? ResumeFrom { get; init; }
-
     /// <summary>
-    /// When resuming, accept a seed, batch size, learning rate, optimizer or momentum that differs from the one the
+    /// When resuming (<see cref="Trainer.Resume"/>), accept a seed, batch size, learning rate, optimizer, momentum, weight decay,
+    /// schedule or model/data setting (<see cref="Trainer.CheckpointMetadata"/>) that differs from the one the
     /// checkpoint recorded (e.g. to lower the learning rate on purpose). Off by default: a changed value throws
     /// <see cref="HyperparameterMismatchException"/>, because a silently changed setting makes the resumed run differ from
     /// the one that wrote the checkpoint.
     /// </summary>
     public bool AllowChangedHyperparameters { get; init; }
-
-    /// <summary>Threads the kernels may use during this run (a scoped <see cref="ExecutionOptions"/>, not a process-wide
-    /// change); null keeps <see cref="ExecutionOptions.Current"/> (all cores by default).</summary>
-    public int? Threads { get; init; }
-
-    /// <summary>Train on only the first this many training images (quick runs); null uses all 60,000.</summary>
-    public int? Limit { get; init; }
-
-    /// <summary>Evaluate on only the first this many test images; null uses all 10,000.</summary>
-    public int? TestLimit { get; init; }
 
     /// <summary>
     /// Train and evaluate on the compiled executor (<see cref="Modules.Module.Compile"/>: planned buffers, fused conv chains,
@@ -80,8 +113,13 @@ public sealed record TrainingOptions
         if (!(Momentum >= 0f) || !float.IsFinite(Momentum))
             throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "must be finite and >= 0");
         if (!Enum.IsDefined(Optimizer)) throw new ArgumentOutOfRangeException(nameof(Optimizer), Optimizer, "unknown optimizer");
-        if (Threads is int t) ArgumentOutOfRangeException.ThrowIfNegativeOrZero(t, nameof(Threads));
-        if (Limit is int l) ArgumentOutOfRangeException.ThrowIfNegativeOrZero(l, nameof(Limit));
-        if (TestLimit is int tl) ArgumentOutOfRangeException.ThrowIfNegativeOrZero(tl, nameof(TestLimit));
+        if (WeightDecay is float wd && (!(wd >= 0f) || !float.IsFinite(wd)))
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), wd, "must be finite and >= 0");
+        if (ClipGradNorm is float clip && (!(clip > 0f) || !float.IsFinite(clip)))
+            throw new ArgumentOutOfRangeException(nameof(ClipGradNorm), clip, "must be finite and > 0");
+        if (EarlyStoppingPatience is int p) ArgumentOutOfRangeException.ThrowIfNegativeOrZero(p, nameof(EarlyStoppingPatience));
+        if (!(MinDelta >= 0) || double.IsInfinity(MinDelta)) throw new ArgumentOutOfRangeException(nameof(MinDelta), MinDelta, "must be finite and >= 0");
+        if (!Enum.IsDefined(Monitor)) throw new ArgumentOutOfRangeException(nameof(Monitor), Monitor, "unknown metric");
+        ArgumentOutOfRangeException.ThrowIfNegative(NumWorkers, nameof(NumWorkers));
     }
 }

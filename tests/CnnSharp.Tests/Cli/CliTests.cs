@@ -1,5 +1,6 @@
 using CnnSharp.Cli;
 using CnnSharp.Cli.Commands;
+using CnnSharp.Cli.Training;
 using CnnSharp.Data;
 using CnnSharp.Training;
 
@@ -18,7 +19,9 @@ public sealed class CliTests : IDisposable
     {
         var (options, errors) = TrainCommand.Parse();
         Assert.Empty(errors);
-        Assert.Equal(new TrainingOptions(), options);
+        Assert.Equal(new TrainingOptions(), options!.Training);
+        Assert.Equal(new TrainingJobOptions { Milestones = options.Milestones }, options);
+        Assert.Empty(options.Milestones);
     }
 
     [Fact]
@@ -27,17 +30,20 @@ public sealed class CliTests : IDisposable
         var (options, errors) = TrainCommand.Parse("--epochs", "3", "--batch-size", "64", "--lr", "0.05", "--optimizer", "sgd", "--momentum", "0.9",
             "--seed", "42", "--data-dir", "/data", "--output", "out.safetensors", "--threads", "2", "--limit", "1000", "--test-limit", "500");
         Assert.Empty(errors);
-        Assert.Equal(new TrainingOptions
+        Assert.Equal(new TrainingJobOptions
         {
-            Epochs = 3, BatchSize = 64, LearningRate = 0.05f, Optimizer = OptimizerKind.Sgd, Momentum = 0.9f, Seed = 42, DataDirectory = "/data",
-            OutputPath = "out.safetensors", Threads = 2, Limit = 1000, TestLimit = 500,
+            Training = new TrainingOptions
+            {
+                Epochs = 3, BatchSize = 64, LearningRate = 0.05f, Optimizer = OptimizerKind.Sgd, Momentum = 0.9f, Seed = 42, OutputPath = "out.safetensors",
+            },
+            DataDirectory = "/data", Threads = 2, Limit = 1000, TestLimit = 500, Milestones = options!.Milestones,
         }, options);
     }
 
     [Theory]
     [InlineData("--epochs", "0", "--epochs")]
     [InlineData("--lr", "-1", "--lr")]
-    [InlineData("--optimizer", "rmsprop", "rmsprop")]
+    [InlineData("--optimizer", "adagrad", "adagrad")]
     [InlineData("--threads", "0", "--threads")]
     public void Train_rejects_bad_values_naming_the_option(string option, string value, string expected)
     {

@@ -108,10 +108,10 @@ public sealed class OptionParsingTests
         Assert.Empty(errors);
         Assert.Equal(60_000, options!.Limit);
         Assert.Equal(10_000, options.TestLimit);
-        Assert.Equal(4096, options.BatchSize);
-        Assert.Equal(1e-3f, options.LearningRate);
-        Assert.Equal(ulong.MaxValue, options.Seed);
-        Assert.Equal(int.MaxValue, options.Epochs);
+        Assert.Equal(4096, options.Training.BatchSize);
+        Assert.Equal(1e-3f, options.Training.LearningRate);
+        Assert.Equal(ulong.MaxValue, options.Training.Seed);
+        Assert.Equal(int.MaxValue, options.Training.Epochs);
         Assert.Empty(Parse("evaluate", "--limit", "10000", "--batch-size", "4096").Errors);
         Assert.Empty(Parse("export", "-c", "c", "-o", "o", "--opset", "17").Errors);
     }
@@ -161,7 +161,7 @@ public sealed class OptionParsingTests
             {
                 var (options, errors) = TrainCommand.Parse(args[1..]);
                 Assert.Empty(errors);
-                options!.Validate();
+                options!.Training.Validate();
             }
         }
     }

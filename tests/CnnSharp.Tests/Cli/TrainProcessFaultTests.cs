@@ -61,7 +61,7 @@ public sealed partial class TrainProcessFaultTests : IDisposable
     {
         string output = _dir.File("run.safetensors");
         using var run = CliProcess.Start(Train(output, epochs: 3, limit: 20000));
-        Assert.True(run.WaitForOutput("Training ConvNet", s_timeout), run.Output);
+        Assert.True(run.WaitForOutput("Training convnet", s_timeout), run.Output);
 
         run.Signal("INT");
 

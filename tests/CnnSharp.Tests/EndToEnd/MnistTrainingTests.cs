@@ -1,3 +1,4 @@
+using CnnSharp.Cli.Training;
 using CnnSharp.Data;
 using CnnSharp.Training;
 
@@ -13,12 +14,12 @@ public sealed class MnistTrainingTests : IDisposable
     [Fact]
     public void One_epoch_on_6000_images_reaches_90_percent_on_1000_test_images()
     {
-        var options = new TrainingOptions
+        var options = new TrainingJobOptions
         {
-            Epochs = 1, BatchSize = 100, Seed = 0, Limit = 6000, TestLimit = 1000, OutputPath = _checkpoint,
-            DataDirectory = Mnist.DefaultDirectory,
+            Training = new TrainingOptions { Epochs = 1, BatchSize = 100, Seed = 0, OutputPath = _checkpoint },
+            Limit = 6000, TestLimit = 1000, DataDirectory = Mnist.DefaultDirectory,
         };
-        var run = Trainer.Run(options);
+        var run = TrainingJob.Run(options);
         var report = Assert.Single(run.Reports);
         Assert.Equal(6000, report.TrainImages);
         Assert.Equal(1000, run.TestCount);

@@ -246,17 +246,20 @@ public sealed class TrainerFaultTests : IDisposable
         var options = Options(fast: true) with { Epochs = 1 };
         Create(options).Fit(s_train, null);
         var metadata = SafeTensors.Read(options.OutputPath!).Metadata;
-        var model = new ConvNet(generator: new Generator(1));
 
-        var e = Assert.Throws<HyperparameterMismatchException>(() =>
-            Trainer.CheckResumeSettings(options.OutputPath!, metadata, requested, Trainer.CreateOptimizer(model, requested)));
+        var e = Assert.Throws<HyperparameterMismatchException>(() => CheckResume(options.OutputPath!, metadata, requested));
 
         Assert.Equal(setting, e.Setting);
         Assert.Contains(options.OutputPath!, e.Message, StringComparison.Ordinal);
         Assert.NotEqual(e.CheckpointValue, e.RequestedValue);
-        Trainer.CheckResumeSettings(options.OutputPath!, metadata, requested with { AllowChangedHyperparameters = true },
-            Trainer.CreateOptimizer(model, requested));
-        Trainer.CheckResumeSettings(options.OutputPath!, metadata, options, Trainer.CreateOptimizer(model, options));
+        CheckResume(options.OutputPath!, metadata, requested with { AllowChangedHyperparameters = true });
+        CheckResume(options.OutputPath!, metadata, options);
+    }
+
+    private static void CheckResume(string path, IReadOnlyDictionary<string, string> metadata, TrainingOptions requested)
+    {
+        var model = new ConvNet(generator: new Generator(1));
+        new Trainer(model, Trainer.CreateOptimizer(model, requested), requested).CheckResumeSettings(path, metadata);
     }
 
     [Fact]
@@ -267,8 +270,7 @@ public sealed class TrainerFaultTests : IDisposable
         var metadata = SafeTensors.Read(options.OutputPath!).Metadata;
         var requested = options with { Momentum = 0.5f };
 
-        var e = Assert.Throws<HyperparameterMismatchException>(() => Trainer.CheckResumeSettings(options.OutputPath!, metadata, requested,
-            Trainer.CreateOptimizer(new ConvNet(generator: new Generator(1)), requested)));
+        var e = Assert.Throws<HyperparameterMismatchException>(() => CheckResume(options.OutputPath!, metadata, requested));
 
         Assert.Equal(("Momentum", "0.9", "0.5"), (e.Setting, e.CheckpointValue, e.RequestedValue));
     }

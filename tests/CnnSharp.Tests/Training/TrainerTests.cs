@@ -108,8 +108,10 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal("Epochs", ex.ParamName);
         ex = Assert.Throws<ArgumentOutOfRangeException>(() => new TrainingOptions { LearningRate = float.NaN }.Validate());
         Assert.Equal("LearningRate", ex.ParamName);
-        ex = Assert.Throws<ArgumentOutOfRangeException>(() => new TrainingOptions { Limit = -5 }.Validate());
-        Assert.Equal("Limit", ex.ParamName);
+        ex = Assert.Throws<ArgumentOutOfRangeException>(() => new TrainingOptions { EarlyStoppingPatience = 0 }.Validate());
+        Assert.Equal("EarlyStoppingPatience", ex.ParamName);
+        ex = Assert.Throws<ArgumentOutOfRangeException>(() => new TrainingOptions { ClipGradNorm = -1f }.Validate());
+        Assert.Equal("ClipGradNorm", ex.ParamName);
     }
 
     [Fact]

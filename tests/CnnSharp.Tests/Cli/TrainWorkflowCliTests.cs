@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Text.Json;
+using CnnSharp.Cli.Commands;
+using CnnSharp.Cli.Training;
+using CnnSharp.IO;
+using CnnSharp.Models;
+using CnnSharp.Tests.TestUtilities;
+using CnnSharp.Training;
+
+namespace CnnSharp.Tests.Cli;
+
+/// <summary><c>cnnsharp train</c> with the workflow options, end to end on a small generated image folder.</summary>
+public sealed class TrainWorkflowCliTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public TrainWorkflowCliTests() => Folder = CreateFolder(Path.Combine(_dir.Path, "shapes"));
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Folder { get; }
+
+    // Three classes of 8x8 grayscale images (a bright row, column or diagonal, with noise), 10 images each.
+    private static string CreateFolder(string root)
+    {
+        var random = new Random(7);
+        string[] classes = ["column", "diagonal", "row"];
+        for (int k = 0; k < classes.Length; k++)
+        {
+            Directory.CreateDirectory(Path.Combine(root, classes[k]));
+            for (int n = 0; n < 10; n++)
+            {
+                var pixels = new byte[64];
+                for (int i = 0; i < 64; i++) pixels[i] = (byte)random.Next(0, 40);
+                int at = random.Next(1, 7);
+                for (int j = 0; j < 8; j++)
+                {
+                    int index = k switch { 0 => j * 8 + at, 1 => j * 8 + j, _ => at * 8 + j };
+                    pixels[index] = 255;
+                }
+                File.WriteAllBytes(Path.Combine(root, classes[k], $"{n}.png"), PngWriter.Encode(8, 8, 1, pixels));
+            }
+        }
+        return root;
+    }
+
+    private static (int ExitCode, string Output) Invoke(params string[] args) => CliRunner.Invoke(200, args);
+
+    private string[] Train(string output, params string[] extra) =>
+        ["train", "--model", "lenet5", "--dataset", Folder, "--batch-size", "8", "--output", output, "--threads", "1", .. extra];
+
+    [Fact]
+    public void Lenet5_on_an_image_folder_with_validation_split_and_metrics_log()
+    {
+        string output = _dir.File("lenet5.safetensors"), log = _dir.File("metrics.jsonl");
+
+        var (code, text) = Invoke(Train(output, "--val-split", "0.2", "--epochs", "2", "--metrics-log", log, "--augment", "standard", "--normalize"));
+
+        Assert.True(code == 0, text);
+        Assert.Contains("Training lenet5 on", text, StringComparison.Ordinal);
+        Assert.Contains("val accuracy", text, StringComparison.Ordinal);
+        var lines = File.ReadAllLines(log);
+        Assert.Equal(2, lines.Length);
+        foreach (var line in lines)
+        {
+            using var doc = JsonDocument.Parse(line);
+            Assert.Equal(MetricsLog.Keys, doc.RootElement.EnumerateObject().Select(p => p.Name));
+            Assert.InRange(doc.RootElement.GetProperty("val_accuracy").GetDouble(), 0, 1);
+            Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("test_accuracy").ValueKind); // a folder without test/
+        }
+        var metadata = SafeTensors.Read(output).Metadata;
+        Assert.Equal("lenet5", metadata["model"]);
+        Assert.Equal(("1", "3", "28"), (metadata["in_channels"], metadata["num_classes"], metadata["image_size"]));
+        Assert.Equal(Path.GetFullPath(Folder), metadata["dataset"]);
+        Assert.Equal("column,diagonal,row", metadata["classes"]);
+        Assert.Single(metadata["normalize_mean"].Split(','));
+        // The checkpoint rebuilds from its metadata alone.
+        var model = ModelZoo.Create(metadata["model"], new ZooOptions { NumClasses = int.Parse(metadata["num_classes"], CultureInfo.InvariantCulture) });
+        Checkpoint.Load(output, model);
+    }
+
+    [Fact]
+    public void Json_prints_only_one_json_object_per_epoch()
+    {
+        var (code, text) = Invoke(Train(_dir.File("j.safetensors"), "--epochs", "2", "--json", "--scheduler", "cosine", "--optimizer", "adamw"));
+
+        Assert.Equal(0, code);
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        foreach (var line in lines)
+        {
+            using var doc = JsonDocument.Parse(line);
+            Assert.Equal(MetricsLog.Keys, doc.RootElement.EnumerateObject().Select(p => p.Name));
+        }
+    }
+
+    [Fact]
+    public void Learning_rate_1e30_exits_3_with_a_divergence_message_and_keeps_the_finite_checkpoint()
+    {
+        // The ConvNet (ReLU, batch norm) overflows within two steps at that rate; LeNet-5's tanh saturates and stays finite.
+        string output = _dir.File("run.safetensors");
+        string[] Convnet(params string[] extra)
+        {
+            var args = Train(output, extra);
+            args[Array.IndexOf(args, "lenet5")] = "convnet";
+            return args;
+        }
+        var (code, text) = Invoke(Convnet("--epochs", "1"));
+        Assert.True(code == 0, text);
+
+        (code, text) = Invoke(Convnet("--epochs", "2", "--resume", output, "--lr", "1e30", "--allow-changed-hyperparameters"));
+
+        Assert.True(code == TrainCommand.DivergedExitCode, text);
+        Assert.Contains("training diverged in epoch 2", text, StringComparison.Ordinal);
+        Assert.Contains($"the last finite checkpoint is kept: {output} (epoch 1)", text, StringComparison.Ordinal);
+        var model = ModelZoo.Create("convnet", new ZooOptions { NumClasses = 3 });
+        Assert.Equal(1, Checkpoint.Load(output, model).Epoch);
+        Assert.Null(Trainer.FirstNonFinite(model.StateDict()));
+    }
+
+    [Theory]
+    [InlineData("--model", "convnet", "--model convnet differs from the lenet5 that")]
+    [InlineData("--scheduler", "step", "--scheduler step(step_size=10,gamma=0.1) differs from the none that")]
+    public void Resume_with_a_contradicting_setting_is_refused(string option, string value, string expected)
+    {
+        string first = _dir.File("first.safetensors");
+        Assert.Equal(0, Invoke(Train(first, "--epochs", "1")).ExitCode);
+        string output = _dir.File("second.safetensors");
+        var args = Train(output, "--epochs", "2", "--resume", first);
+        if (option == "--model") args[Array.IndexOf(args, "lenet5")] = value;
+        else args = [.. args, option, value];
+
+        var (code, text) = Invoke(args);
+
+        Assert.True(code == 1, text);
+        Assert.Contains(expected, text, StringComparison.Ordinal);
+        Assert.Contains("--allow-changed-hyperparameters", text, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void Early_stopping_without_a_validation_split_is_an_error_naming_the_option()
+    {
+        var (code, text) = Invoke(Train(_dir.File("e.safetensors"), "--early-stopping", "2"));
+        Assert.Equal(1, code);
+        Assert.Contains("--early-stopping watches val_loss, which needs a validation set: add --val-split", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Workflow_options_map_onto_the_job_and_the_loop()
+    {
+        var (job, errors) = TrainCommand.Parse("--model", "resnet8", "--dataset", "fashion-mnist", "--val-split", "0.1", "--augment", "standard",
+            "--random-crop", "3", "--hflip", "--affine", "--normalize", "--optimizer", "sgd", "--momentum", "0.9", "--nesterov", "--weight-decay", "5e-4",
+            "--scheduler", "multistep", "--milestones", "3,6", "--warmup-epochs", "1", "--clip-grad-norm", "1", "--early-stopping", "3",
+            "--monitor", "val_accuracy", "--best-only", "--metrics-log", "m.jsonl", "--workers", "2");
+        Assert.Empty(errors);
+        Assert.Equal(("resnet8", "fashion-mnist", 0.1f, true, 3, true, true, true), (job!.Model, job.Dataset, (float)job.ValidationSplit, job.StandardAugmentation,
+            job.RandomCropPadding, job.HorizontalFlip, job.Affine, job.Normalize));
+        Assert.Equal((SchedulerKind.MultiStep, 1), (job.Scheduler, job.WarmupEpochs));
+        Assert.Equal([3, 6], job.Milestones);
+        var t = job.Training;
+        Assert.Equal((OptimizerKind.Sgd, true, 5e-4f, 1f, 3, MonitorMetric.ValAccuracy, true, "m.jsonl", 2),
+            (t.Optimizer, t.Nesterov, t.WeightDecay, t.ClipGradNorm, t.EarlyStoppingPatience, t.Monitor, t.BestOnly, t.MetricsLogPath, t.NumWorkers));
+        Assert.Equal("resnet8.safetensors", t.OutputPath);
+        Assert.Contains(TrainCommand.Parse("--milestones", "6,3").Errors, e => e.Contains("--milestones", StringComparison.Ordinal));
+        Assert.Contains(TrainCommand.Parse("--scheduler", "exponential").Errors, e => e.Contains("exponential", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Standard_augmentation_flips_only_non_digit_data()
+    {
+        var mnist = TrainingJob.DataSource.Resolve(new TrainingJobOptions(), ModelZoo.Get("convnet"));
+        var fashion = TrainingJob.DataSource.Resolve(new TrainingJobOptions { Dataset = "fashion-mnist" }, ModelZoo.Get("convnet"));
+        var job = new TrainingJobOptions { StandardAugmentation = true };
+        var digits = Assert.IsType<CnnSharp.Data.Transforms.RandomCrop>(TrainingJob.Augmentation(job, mnist, null));
+        Assert.Equal((2, 2, 2, 2), digits.Padding);
+        var clothes = Assert.IsType<CnnSharp.Data.Transforms.Compose>(TrainingJob.Augmentation(job, fashion, null));
+        Assert.IsType<CnnSharp.Data.Transforms.RandomHorizontalFlip>(clothes.Transforms[1]);
+        Assert.Null(TrainingJob.Augmentation(new TrainingJobOptions(), mnist, null));
+    }
+}
