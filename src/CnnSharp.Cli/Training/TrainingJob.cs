@@ -72,7 +72,7 @@ internal static class TrainingJob
 
         var (fullTrain, fullTest) = source.Load(job.DataDirectory, fetchProgress, cancellationToken);
         IDataset train = Prefix(fullTrain, job.Limit);
-        IDataset? validation = null;
+        Subset? validation = null;
         if (job.ValidationSplit > 0) (train, validation) = DatasetSplit.TrainValidation(train, job.ValidationSplit, options.Seed);
         var test = fullTest is null ? null : Prefix(fullTest, job.TestLimit);
         if (train.Count != trainCount)
