@@ -2,12 +2,13 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using CnnSharp.Cli.Rendering;
+using CnnSharp.Cli.Training;
 using CnnSharp.Training;
 using Spectre.Console;
 
 namespace CnnSharp.Cli.Commands;
 
-/// <summary><c>cnnsharp train</c>: maps its options onto <see cref="TrainingOptions"/> and runs <see cref="Trainer.Run"/>.</summary>
+/// <summary><c>cnnsharp train</c>: maps its options onto <see cref="TrainingOptions"/> and runs <see cref="TrainingJob.Run"/>.</summary>
 internal sealed class TrainCommand
 {
     private static readonly TrainingOptions s_defaults = new();
@@ -100,7 +101,7 @@ internal sealed class TrainCommand
         {
             try
             {
-                var run = view.Show((epochs, batches, fetch) => Trainer.Run(options, new SyncProgress<EpochReport>(r =>
+                var run = view.Show((epochs, batches, fetch) => TrainingJob.Run(options, new SyncProgress<EpochReport>(r =>
                 {
                     if (r.CheckpointPath is not null) lastSaved = r;
                     epochs.Report(r);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using CnnSharp.Cli.Commands;
+using CnnSharp.Cli.Training;
 using CnnSharp.Data;
 using CnnSharp.Kernels;
 using CnnSharp.Training;

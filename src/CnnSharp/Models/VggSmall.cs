@@ -1,6 +1,5 @@
 using CnnSharp.Functional;
 using CnnSharp.Modules;
-using CnnSharp.Onnx;
 
 namespace CnnSharp.Models;
 
@@ -26,7 +25,7 @@ namespace CnnSharp.Models;
 /// <c>classifier.bias</c>, in that order (PyTorch's). Because of the global pooling any input of at least 4x4 works;
 /// 32x32 is the design size.
 /// </remarks>
-public sealed class VggSmall : Module, IOnnxExportable
+public sealed class VggSmall : Module
 {
     /// <summary>Builds the network with PyTorch's default initialisation drawn from <paramref name="generator"/>.</summary>
     /// <param name="numClasses">Number of output classes (10 for CIFAR-10).</param>
@@ -77,7 +76,10 @@ public sealed class VggSmall : Module, IOnnxExportable
         return Classifier.Call(F.Flatten(output, startDim: 1));
     }
 
-    /// <summary>Forward as a chain for <see cref="OnnxExporter"/>: features, avgpool, a Flatten for the reshape, classifier.</summary>
+    /// <summary>
+    /// <see cref="Forward"/> as a chain of named modules: features, avgpool, a <see cref="Flatten"/> for the reshape,
+    /// classifier (ONNX export walks it: <c>CnnSharp.Onnx.OnnxExporter</c>).
+    /// </summary>
     public IEnumerable<KeyValuePair<string, Module>> OnnxSequence() =>
         [new("features", Features), new("avgpool", AvgPool), new("flatten", new Flatten()), new("classifier", Classifier)];
 }

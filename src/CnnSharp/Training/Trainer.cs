@@ -5,7 +5,6 @@ using CnnSharp.Data;
 using CnnSharp.Functional;
 using CnnSharp.IO;
 using CnnSharp.Kernels;
-using CnnSharp.Models;
 using CnnSharp.Modules;
 using CnnSharp.Optimizers;
 
@@ -17,7 +16,8 @@ namespace CnnSharp.Training;
 /// </summary>
 /// <example>
 /// <code>
-/// var run = Trainer.Run(new TrainingOptions { Epochs = 1 }, new Progress&lt;EpochReport&gt;(r => Console.WriteLine(r)));
+/// var trainer = new Trainer(model, Trainer.CreateOptimizer(model, options), options);
+/// var reports = trainer.Fit(train, test, new Progress&lt;EpochReport&gt;(r => Console.WriteLine(r)));
 /// </code>
 /// </example>
 public sealed class Trainer
@@ -125,7 +125,7 @@ public sealed class Trainer
 
     // The loop behind Fit, once the output (if any) is open; kept is a checkpoint at the output path that already holds
     // finite weights (the one a run resumes from), named when the run diverges before writing its own.
-    private List<EpochReport> FitEpochs(IDataset train, IDataset? test, IProgress<EpochReport>? progress, int startEpoch,
+    internal List<EpochReport> FitEpochs(IDataset train, IDataset? test, IProgress<EpochReport>? progress, int startEpoch,
         (string Path, int Epoch)? kept, CancellationToken cancellationToken)
     {
         var loader = new DataLoader(train, Options.BatchSize, shuffle: true, seed: Options.Seed, reuseBuffers: true);
@@ -205,57 +205,12 @@ public sealed class Trainer
     }
 
     // Room for one checkpoint: the model's state plus up to two optimizer buffers per value (Adam), plus the header.
-    private static long ProbeBytes(Module model) => 3 * model.StateDict().Sum(e => 4L * e.Value.Numel) + (1 << 16);
+    internal static long ProbeBytes(Module model) => 3 * model.StateDict().Sum(e => 4L * e.Value.Numel) + (1 << 16);
 
     private EvaluationResult Evaluate(IDataset test, CancellationToken cancellationToken)
     {
         if (_compiled is not null) return Evaluator.Evaluate(_compiled, test, Options.EvaluationBatchSize, cancellationToken);
         return Evaluator.Evaluate(Model, test, Options.EvaluationBatchSize, cancellationToken);
-    }
-
-    /// <summary>
-    /// The whole job behind <c>cnnsharp train</c>: loads MNIST (fetching it when absent), builds the tutorial's
-    /// <see cref="ConvNet"/> from <see cref="TrainingOptions.Seed"/> (or resumes from <see cref="TrainingOptions.ResumeFrom"/>),
-    /// and trains it with <see cref="Fit"/>. Pixels are scaled to [0, 1] by the data layer.
-    /// </summary>
-    /// <param name="options">The run's settings.</param>
-    /// <param name="progress">Receives each epoch's report.</param>
-    /// <param name="batchProgress">Receives each step's loss.</param>
-    /// <param name="fetchProgress">Receives download progress when MNIST has to be fetched.</param>
-    /// <param name="cancellationToken">Stops the fetch or the training between batches.</param>
-    /// <returns>The trained model, its optimizer and the epoch reports.</returns>
-    /// <exception cref="HyperparameterMismatchException">Resuming with a setting other than the checkpoint's (see <see cref="TrainingOptions.AllowChangedHyperparameters"/>).</exception>
-    /// <exception cref="TrainingDivergedException">The loss or the weights became NaN or infinite; the last finite checkpoint is kept.</exception>
-    /// <exception cref="OutputLockedException">Another run writes <see cref="TrainingOptions.OutputPath"/>.</exception>
-    /// <exception cref="IOException">The output cannot be written (missing directory, disk full), checked before the data is loaded.</exception>
-    public static TrainingRun Run(TrainingOptions options, IProgress<EpochReport>? progress = null, IProgress<BatchReport>? batchProgress = null,
-        IProgress<FetchProgress>? fetchProgress = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        // The run's thread count applies to this run only (its call flow), not to the rest of the process.
-        using var scope = options.Threads is int threads ? ExecutionOptions.Use(ExecutionOptions.Current with { Threads = threads }) : default;
-        var model = new ConvNet(Mnist.NumClasses, new Generator(options.Seed));
-        var optimizer = CreateOptimizer(model, options);
-        // The output is checked and locked before the data is loaded (or fetched), so a bad path fails in a second.
-        using var output = options.OutputPath is string path ? TrainingOutput.Open(path, ProbeBytes(model)) : null;
-
-        int startEpoch = 1;
-        (string Path, int Epoch)? kept = null;
-        if (options.ResumeFrom is string resume)
-        {
-            CheckResumeSettings(resume, SafeTensors.Read(resume).Metadata, options, optimizer);
-            int epoch = Checkpoint.Load(resume, model, optimizer).Epoch;
-            startEpoch = epoch + 1;
-            if (options.OutputPath is string o && Path.GetFullPath(o) == Path.GetFullPath(resume)) kept = (Path.GetFullPath(resume), epoch);
-        }
-
-        var mnist = Mnist.Load(options.DataDirectory, fetch: true, fetchProgress, cancellationToken);
-        var train = DatasetPrefix.Take(mnist.Train, options.Limit);
-        var test = DatasetPrefix.Take(mnist.Test, options.TestLimit);
-        var trainer = new Trainer(model, optimizer, options) { BatchProgress = batchProgress };
-        var reports = trainer.FitEpochs(train, test, progress, startEpoch, kept, cancellationToken);
-        return new TrainingRun(model, optimizer, reports, train.Count, test.Count);
     }
 
     /// <summary>
@@ -283,11 +238,3 @@ public sealed class Trainer
             float.TryParse(recorded, NumberStyles.Float, CultureInfo.InvariantCulture, out float value) && value == requested;
     }
 }
-
-/// <summary>The outcome of <see cref="Trainer.Run"/>.</summary>
-/// <param name="Model">The trained network.</param>
-/// <param name="Optimizer">Its optimizer, with its state.</param>
-/// <param name="Reports">One report per epoch run.</param>
-/// <param name="TrainCount">Training images per epoch.</param>
-/// <param name="TestCount">Test images evaluated per epoch.</param>
-public sealed record TrainingRun(ConvNet Model, Optimizer Optimizer, IReadOnlyList<EpochReport> Reports, int TrainCount, int TestCount);

@@ -1,3 +1,4 @@
+using CnnSharp.Cli.Training;
 using CnnSharp.Data;
 using CnnSharp.Training;
 
@@ -18,7 +19,7 @@ public sealed class MnistTrainingTests : IDisposable
             Epochs = 1, BatchSize = 100, Seed = 0, Limit = 6000, TestLimit = 1000, OutputPath = _checkpoint,
             DataDirectory = Mnist.DefaultDirectory,
         };
-        var run = Trainer.Run(options);
+        var run = TrainingJob.Run(options);
         var report = Assert.Single(run.Reports);
         Assert.Equal(6000, report.TrainImages);
         Assert.Equal(1000, run.TestCount);

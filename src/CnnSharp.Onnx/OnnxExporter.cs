@@ -15,7 +15,7 @@ namespace CnnSharp.Onnx;
 /// </summary>
 /// <remarks>
 /// <para>Supported: <see cref="Sequential"/> (nested freely), <see cref="ConvNet"/> (its reshape before <c>fc</c> becomes
-/// <c>Flatten(axis=1)</c>), modules implementing <see cref="IOnnxExportable"/>, and
+/// <c>Flatten(axis=1)</c>), <see cref="VggSmall"/>, modules implementing <see cref="IOnnxExportable"/>, and
 /// the layers <see cref="Conv2d"/>, <see cref="Conv1d"/>, <see cref="Linear"/>, <see cref="BatchNorm1d"/>,
 /// <see cref="BatchNorm2d"/>, <see cref="ReLU"/>, <see cref="LeakyReLU"/>, <see cref="Sigmoid"/>, <see cref="Tanh"/>,
 /// <see cref="MaxPool2d"/>, <see cref="AvgPool2d"/>, <see cref="LPPool2d"/>, <see cref="AdaptiveAvgPool2d"/>,
@@ -127,6 +127,9 @@ public static class OnnxExporter
                     return VisitChain(module, [new("layer1", net.Layer1), new("layer2", net.Layer2), new("flatten", new Flatten()), new("fc", net.Fc)], path, x);
                 case IOnnxExportable exportable:
                     return VisitChain(module, exportable.OnnxSequence(), path, x);
+                case VggSmall vgg:
+                    // The core assembly does not reference ONNX, so the zoo model states its chain as a plain method.
+                    return VisitChain(module, vgg.OnnxSequence(), path, x);
             }
             Tensor traced;
             try
@@ -214,7 +217,7 @@ public static class OnnxExporter
                 default:
                     throw new OnnxExportException(path, type, module.NamedChildren().Any()
                         ? "a module with its own Forward cannot be traced; build it from Sequential or implement IOnnxExportable"
-                        : "no ONNX mapping for this module type (supported: Sequential, ConvNet, IOnnxExportable, Conv1d, Conv2d, Linear, BatchNorm1d, BatchNorm2d, ReLU, LeakyReLU, Sigmoid, Tanh, MaxPool2d, AvgPool2d, LPPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, Flatten, Dropout, Softmax, LogSoftmax, Identity)");
+                        : "no ONNX mapping for this module type (supported: Sequential, ConvNet, VggSmall, IOnnxExportable, Conv1d, Conv2d, Linear, BatchNorm1d, BatchNorm2d, ReLU, LeakyReLU, Sigmoid, Tanh, MaxPool2d, AvgPool2d, LPPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, Flatten, Dropout, Softmax, LogSoftmax, Identity)");
             }
         }
 
