@@ -58,7 +58,7 @@ public sealed class DataLoader : IEnumerable<Batch>
     /// <param name="seed">Seed of the shuffling order and of the transforms' random numbers.</param>
     /// <param name="dropLast">Whether to skip the final partial batch (PyTorch's <c>drop_last</c>, default false).</param>
     /// <param name="reuseBuffers">Whether batches share storage (valid only until the next batch); see the remarks.</param>
-    /// <param name="transform">Applied to every sample after loading (e.g. a <see cref="Compose"/> of augmentations); null for none.</param>
+    /// <param name="transform">Applied to every sample after loading (e.g. a <c>CnnSharp.Data.Transforms.Compose</c> of augmentations); null for none.</param>
     /// <param name="numWorkers">Threads that fill and transform each batch, with the next batch prefetched in the background; 0 (default) loads on the consumer's thread.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, <paramref name="numWorkers"/> is negative, or a batch would exceed the largest array.</exception>
     /// <exception cref="ShapeException">The transform cannot take the dataset's sample shape.</exception>

@@ -124,8 +124,8 @@ public static class Checkpoint
         if (optimizer is not null && file.Metadata.TryGetValue(OptimizerKey, out var saved) && saved != optimizer.GetType().Name)
             throw new OptimizerMismatchException(path, saved, optimizer.GetType().Name);
 
-        var modelState = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        var optimizerState = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var modelState = new StateDict();
+        var optimizerState = new StateDict();
         foreach (var entry in file.Entries)
         {
             Tensor value;
@@ -150,7 +150,7 @@ public static class Checkpoint
         {
             // Each LoadStateDict changes nothing when it throws; the optimizer's previous state is restored if the model
             // then refuses its part, so a failed load never half-applies.
-            var previous = optimizer.StateDict().ToDictionary(e => e.Key, e => e.Value);
+            var previous = optimizer.StateDict(); // copies, not the live buffers
             optimizer.LoadStateDict(optimizerState);
             try
             {

@@ -2,11 +2,6 @@ using CnnSharp.Modules;
 
 namespace CnnSharp.IO;
 
-/// <summary>What <see cref="ModuleSerialization.LoadSafetensors(Module, string, bool)"/> left unmatched (PyTorch's <c>_IncompatibleKeys</c>).</summary>
-/// <param name="MissingKeys">Model keys the file did not hold (empty after a strict load).</param>
-/// <param name="UnexpectedKeys">File keys the model does not have (empty after a strict load).</param>
-public sealed record StateDictLoadResult(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys);
-
 /// <summary>
 /// PyTorch state-dict interop for modules: loads a <c>model.state_dict()</c> saved with PyTorch's <c>safetensors</c>
 /// tools into a CnnSharp module, and saves a module in the same layout, so files travel both ways bit for bit.
@@ -54,56 +49,49 @@ public static class ModuleSerialization
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(file);
+        var counters = module.CounterKeys();
         var own = module.StateDict();
-        var ownByKey = own.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
-        var counters = CounterKeys(module);
 
-        var missing = own.Where(e => !file.Contains(e.Key)).Select(e => e.Key).ToList();
-        var unexpected = file.Names.Where(n => !ownByKey.ContainsKey(n)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        // The file's entries become a state dict (float dtypes converted, integer batch counters as their value); entries
+        // that cannot become a float32 tensor are named, and the module's one load routine does the key matching.
+        var values = new StateDict();
+        var unusable = new List<string>();
         var problems = new List<string>();
-        if (strict && missing.Count > 0) problems.Add("missing keys: " + string.Join(", ", missing));
-        if (strict && unexpected.Count > 0) problems.Add("unexpected keys: " + string.Join(", ", unexpected));
-
-        var values = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, target) in own)
+        foreach (var entry in file.Entries)
         {
-            if (!file.TryGetEntry(key, out var entry)) continue;
-            if (entry.Shape != target.Shape)
-            {
-                problems.Add($"{key}: shape {entry.Shape} in the file, {target.Shape} in the model");
-                continue;
-            }
+            string key = entry.Name;
             if (entry.IsFloatingPoint)
             {
                 values.Add(key, entry.ToTensor());
+                continue;
             }
-            else if (counters.Contains(key) && IsInteger(entry.DType))
+            unusable.Add(key); // until it is converted below
+            if (!own.TryGetValue(key, out var target)) continue; // reported as unexpected
+            bool counter = counters.Contains(key);
+            if (counter ? entry.ElementCount != 1 : entry.Shape != target.Shape)
             {
-                long[] counts;
+                problems.Add($"{key}: shape {entry.Shape} in the file, {target.Shape} in the model");
+            }
+            else if (counter && IsInteger(entry.DType))
+            {
                 try
                 {
-                    counts = entry.ToInt64Array();
+                    values.AddInt64(key, entry.ToInt64Array()[0]);
+                    unusable.Remove(key);
                 }
                 catch (InvalidOperationException e)
                 {
                     problems.Add($"{key}: {e.Message}");
-                    continue;
                 }
-                values.Add(key, new Tensor(counts.Select(c => (float)c).ToArray(), target.Shape));
             }
             else
             {
-                problems.Add(counters.Contains(key)
+                problems.Add(counter
                     ? $"{key}: dtype {entry.DType.FormatName()} cannot hold a batch counter (expected an integer or floating-point dtype)"
                     : $"{key}: dtype {entry.DType.FormatName()} cannot be loaded into a float32 tensor (expected F32, F16, BF16 or F64)");
             }
         }
-        if (problems.Count > 0)
-            throw new StateDictException($"{file.Source}: cannot load into {module.GetType().Name}: " + string.Join("; ", problems));
-
-        // Everything was checked above, so this copy cannot fail half-way.
-        module.LoadStateDict(values, strict: false);
-        return new StateDictLoadResult(strict ? [] : missing, strict ? [] : unexpected);
+        return module.LoadStateDict(values, strict, $"{file.Source}: cannot load into {module.GetType().Name}", "the file", unusable, problems);
     }
 
     /// <summary>
@@ -127,20 +115,17 @@ public static class ModuleSerialization
     }
 
     /// <summary>
-    /// Loads a <see cref="StateDict"/> (from <see cref="TorchFile.Load"/> or <see cref="SafeTensors.ReadStateDict"/>)
-    /// into <paramref name="module"/>: tensors by key with their shapes checked, int64 scalars into the batch counters
-    /// (<c>num_batches_tracked</c>); all problems reported together, and the module unchanged on error.
+    /// The safetensors entries for <paramref name="stateDict"/> in key order: tensors as <paramref name="floatDType"/>
+    /// (F32 by default, exact), int64 scalars as 0-rank I64.
     /// </summary>
-    /// <param name="module">Receives the values.</param>
-    /// <param name="stateDict">The values by PyTorch key.</param>
-    /// <param name="strict">Require the keys to match the module's exactly (PyTorch's default).</param>
-    /// <returns>The keys left unmatched (both empty after a strict load).</returns>
-    /// <exception cref="StateDictException">Keys are missing or unexpected (strict), a shape differs, or an int64 scalar is not under a batch counter.</exception>
-    public static StateDictLoadResult LoadStateDict(this Module module, StateDict stateDict, bool strict = true)
+    /// <exception cref="ArgumentException"><paramref name="floatDType"/> is not F16, BF16, F32 or F64.</exception>
+    public static IReadOnlyList<SafeTensorEntry> ToSafeTensorEntries(this StateDict stateDict, SafeTensorDType floatDType = SafeTensorDType.Float32)
     {
-        ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(stateDict);
-        return module.LoadSafetensors(new SafeTensorsFile("state dict", stateDict.ToSafeTensorEntries(), SafeTensorsFile.EmptyMetadata), strict);
+        var list = new List<SafeTensorEntry>(stateDict.Count);
+        foreach (var (key, tensor) in stateDict)
+            list.Add(stateDict.TryGetInt64(key, out long value) ? SafeTensorEntry.Int64Scalar(key, value) : SafeTensorEntry.FromTensor(key, tensor, floatDType));
+        return list;
     }
 
     /// <summary>
@@ -153,7 +138,7 @@ public static class ModuleSerialization
     public static IReadOnlyList<SafeTensorEntry> ToSafeTensorEntries(this Module module, SafeTensorDType floatDType = SafeTensorDType.Float32)
     {
         ArgumentNullException.ThrowIfNull(module);
-        var counters = CounterKeys(module);
+        var counters = module.CounterKeys();
         var entries = new List<SafeTensorEntry>();
         foreach (var (key, tensor) in module.StateDict())
         {
@@ -181,18 +166,6 @@ public static class ModuleSerialization
         ArgumentNullException.ThrowIfNull(module);
         ArgumentException.ThrowIfNullOrEmpty(path);
         SafeTensors.Write(path, module.ToSafeTensorEntries(floatDType), metadata ?? PyTorchMetadata);
-    }
-
-    /// <summary>Keys of buffers that PyTorch stores as int64 batch counters: one-element buffers named <c>num_batches_tracked</c>.</summary>
-    internal static HashSet<string> CounterKeys(Module module)
-    {
-        var keys = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (key, buffer) in module.NamedBuffers())
-        {
-            if (buffer.Numel == 1 && (key == "num_batches_tracked" || key.EndsWith(".num_batches_tracked", StringComparison.Ordinal)))
-                keys.Add(key);
-        }
-        return keys;
     }
 
     private static bool IsInteger(SafeTensorDType dtype) => dtype is SafeTensorDType.Int64 or SafeTensorDType.Int32 or SafeTensorDType.Int16

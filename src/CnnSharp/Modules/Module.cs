@@ -144,7 +144,7 @@ public abstract class Module
     /// <summary>
     /// Parameters and buffers by PyTorch state-dict key, in PyTorch's order. The tensors are the live ones (not copies).
     /// </summary>
-    public IReadOnlyList<KeyValuePair<string, Tensor>> StateDict() => [.. StateDictEntries("")];
+    public StateDict StateDict() => new(StateDictEntries(""));
 
     private IEnumerable<KeyValuePair<string, Tensor>> StateDictEntries(string prefix)
     {
@@ -156,29 +156,63 @@ public abstract class Module
     }
 
     /// <summary>
-    /// Copies values into this module's parameters and buffers by key. With <paramref name="strict"/>, missing and
-    /// unexpected keys are reported together; shapes must always match.
+    /// Copies values into this module's parameters and buffers by key (PyTorch's <c>load_state_dict</c>), e.g. from
+    /// another module's <see cref="StateDict()"/>, a safetensors file or a <c>.pt</c> file. With <paramref name="strict"/>,
+    /// missing and unexpected keys are errors; shapes must always match, except that a batch counter
+    /// (<c>num_batches_tracked</c>) takes any one-element value (PyTorch's is shape (), and may be an int64 scalar). Every
+    /// problem is reported in one exception and the module is left unchanged.
     /// </summary>
-    /// <exception cref="StateDictException">Keys are missing or unexpected (strict), or a shape differs.</exception>
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
+    /// <param name="stateDict">The values by PyTorch key (not kept: values are copied).</param>
+    /// <param name="strict">Require the keys to match the module's exactly (PyTorch's default).</param>
+    /// <returns>The keys left unmatched (both empty after a strict load).</returns>
+    /// <exception cref="StateDictException">Keys are missing or unexpected (strict), a shape differs, or an int64 scalar is not under a batch counter.</exception>
+    public StateDictLoadResult LoadStateDict(StateDict stateDict, bool strict = true) =>
+        LoadStateDict(stateDict, strict, $"LoadStateDict into {GetType().Name}", "the state dict", [], []);
+
+    /// <summary>
+    /// The load behind every module state load (<see cref="LoadStateDict(CnnSharp.StateDict, bool)"/>, safetensors, .pt
+    /// files): <paramref name="unusable"/> are keys the source holds but could not turn into tensors, whose problems
+    /// <paramref name="earlier"/> already states; they count as present (not missing) and, if the module lacks them,
+    /// as unexpected.
+    /// </summary>
+    internal StateDictLoadResult LoadStateDict(StateDict stateDict, bool strict, string context, string source,
+        IReadOnlyCollection<string> unusable, IReadOnlyList<string> earlier)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         var own = StateDict();
-        var ownKeys = own.Select(e => e.Key).ToHashSet();
-        var missing = own.Where(e => !stateDict.ContainsKey(e.Key)).Select(e => e.Key).ToList();
-        var unexpected = stateDict.Keys.Where(k => !ownKeys.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var counters = CounterKeys();
+        var (missing, unexpected) = CnnSharp.StateDict.MatchKeys(own.Keys, stateDict.Keys.Concat(unusable),
+            k => stateDict.ContainsKey(k) || unusable.Contains(k));
         var problems = new List<string>();
         if (strict && missing.Count > 0) problems.Add("missing keys: " + string.Join(", ", missing));
         if (strict && unexpected.Count > 0) problems.Add("unexpected keys: " + string.Join(", ", unexpected));
+        problems.AddRange(earlier);
         foreach (var (key, target) in own)
         {
-            if (stateDict.TryGetValue(key, out var source) && source.Shape != target.Shape)
-                problems.Add($"{key}: shape {source.Shape} in the state dict, {target.Shape} in the model");
+            if (!stateDict.TryGetValue(key, out var value)) continue;
+            bool counter = counters.Contains(key);
+            if (counter ? value.Numel != 1 : value.Shape != target.Shape)
+                problems.Add($"{key}: shape {value.Shape} in {source}, {target.Shape} in the model");
+            else if (!counter && stateDict.IsInt64(key))
+                problems.Add($"{key}: dtype I64 cannot be loaded into a float32 tensor (expected F32, F16, BF16 or F64)");
         }
         if (problems.Count > 0)
-            throw new StateDictException($"LoadStateDict into {GetType().Name}: " + string.Join("; ", problems));
+            throw new StateDictException($"{context}: " + string.Join("; ", problems));
         foreach (var (key, target) in own)
-            if (stateDict.TryGetValue(key, out var source)) source.Data.CopyTo(target.Data);
+            if (stateDict.TryGetValue(key, out var value)) value.Data.CopyTo(target.Data);
+        return new StateDictLoadResult(strict ? [] : missing, strict ? [] : unexpected);
+    }
+
+    /// <summary>Keys of buffers that PyTorch stores as int64 batch counters: one-element buffers named <c>num_batches_tracked</c>.</summary>
+    internal HashSet<string> CounterKeys()
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (key, buffer) in NamedBuffers())
+        {
+            if (buffer.Numel == 1 && (key == "num_batches_tracked" || key.EndsWith(".num_batches_tracked", StringComparison.Ordinal)))
+                keys.Add(key);
+        }
+        return keys;
     }
 
     /// <summary>Sets training mode on this module and all descendants (what <see cref="CnnSharp.ModuleExtensions.Train{T}"/> and

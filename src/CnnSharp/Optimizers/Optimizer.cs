@@ -140,9 +140,9 @@ public abstract class Optimizer
     /// The optimizer state as named tensors, <c>state.{index}.{name}</c>, for parameters that have state. Buffers are
     /// copies shaped like their parameter; step counts are scalars (float, as PyTorch 1.13 stores them).
     /// </summary>
-    public IReadOnlyList<KeyValuePair<string, Tensor>> StateDict()
+    public StateDict StateDict()
     {
-        var result = new List<KeyValuePair<string, Tensor>>();
+        var result = new StateDict();
         for (int i = 0; i < _parameters.Length; i++)
         {
             if (!HasState(i)) continue;
@@ -150,7 +150,7 @@ public abstract class Optimizer
             {
                 var values = (float[])GetState(i, name).Clone();
                 var shape = IsScalarState(name) ? new Shape() : _parameters[i].Shape;
-                result.Add(new(Key(i, name), new Tensor(values, shape)));
+                result.Add(Key(i, name), new Tensor(values, shape));
             }
         }
         return result;
@@ -161,11 +161,10 @@ public abstract class Optimizer
     /// with no entries starts fresh; a parameter must have all its entries or none.
     /// </summary>
     /// <exception cref="StateDictException">A key is unknown, a parameter's entries are incomplete, or a shape differs; nothing is changed.</exception>
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
+    public void LoadStateDict(StateDict state)
     {
         ArgumentNullException.ThrowIfNull(state);
         var problems = new List<string>();
-        var known = new HashSet<string>(StringComparer.Ordinal);
         var present = new bool[_parameters.Length];
         for (int i = 0; i < _parameters.Length; i++)
         {
@@ -174,7 +173,6 @@ public abstract class Optimizer
             foreach (var name in names)
             {
                 string key = Key(i, name);
-                known.Add(key);
                 if (!state.TryGetValue(key, out var t)) continue;
                 found++;
                 var expected = IsScalarState(name) ? new Shape() : _parameters[i].Shape;
@@ -187,7 +185,9 @@ public abstract class Optimizer
                 problems.Add($"state.{i}: has {found} of the entries {string.Join(", ", names)}");
             present[i] = found == names.Count;
         }
-        foreach (var key in state.Keys.Where(k => !known.Contains(k)).OrderBy(k => k, StringComparer.Ordinal))
+        // Missing entries are allowed (a parameter without state starts fresh); unknown ones are not.
+        var allKeys = Enumerable.Range(0, _parameters.Length).SelectMany(i => StateNames.Select(name => Key(i, name)));
+        foreach (var key in CnnSharp.StateDict.MatchKeys(allKeys, state.Keys, state.ContainsKey).Unexpected)
             problems.Add($"unexpected key {key}");
         if (problems.Count > 0)
             throw new StateDictException($"{GetType().Name}.LoadStateDict: " + string.Join("; ", problems));

@@ -41,7 +41,9 @@ public sealed class LayeringTests
         var repo = new DirectoryInfo(AppContext.BaseDirectory);
         while (repo is not null && !File.Exists(Path.Combine(repo.FullName, "CnnSharp.slnx"))) repo = repo.Parent;
         Assert.NotNull(repo);
+        // A folder of the core (src/CnnSharp/X) or a sibling assembly (src/CnnSharp.X).
         string root = Path.Combine(repo.FullName, "src", "CnnSharp", folder);
+        if (!Directory.Exists(root)) root = Path.Combine(repo.FullName, "src", "CnnSharp." + folder);
         var files = Directory.GetFiles(root, "*.cs", SearchOption.AllDirectories);
         Assert.NotEmpty(files);
         var offenders = files.Where(f => File.ReadAllText(f) is var text

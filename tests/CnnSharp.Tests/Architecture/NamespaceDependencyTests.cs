@@ -3,8 +3,9 @@ using System.Text.RegularExpressions;
 namespace CnnSharp.Tests.Architecture;
 
 /// <summary>
-/// The layering of src/CnnSharp as an allow-list: each folder (namespace <c>CnnSharp.X</c>) may use only the folders
-/// listed for it. A new dependency fails here until it is added on purpose, with its reason. Checked on the source
+/// The layering of the library as an allow-list: each folder (namespace <c>CnnSharp.X</c>) may use only the folders
+/// listed for it; a folder is src/CnnSharp/X, or a sibling assembly src/CnnSharp.X (Onnx, Data; Data has both: the
+/// data-set abstractions in core, the data sets and transforms in CnnSharp.Data). A new dependency fails here until it is added on purpose, with its reason. Checked on the source
 /// (<c>using CnnSharp.X</c>, qualified <c>CnnSharp.X.</c> and, inside the library, short <c>X.Type</c> references), since
 /// uses inside method bodies are invisible to reflection.
 /// </summary>
@@ -36,8 +37,10 @@ public sealed partial class NamespaceDependencyTests
     [Fact]
     public void Every_folder_uses_only_the_folders_it_is_allowed_to()
     {
-        string root = Path.Combine(RepositoryRoot(), "src", "CnnSharp");
-        var folders = Directory.GetDirectories(root).Select(Path.GetFileName).Where(n => n is not ("bin" or "obj")).Cast<string>().ToHashSet();
+        string src = Path.Combine(RepositoryRoot(), "src");
+        string root = Path.Combine(src, "CnnSharp");
+        var folders = Directory.GetDirectories(root).Select(Path.GetFileName).Where(n => n is not ("bin" or "obj")).Cast<string>()
+            .Concat(s_siblings).ToHashSet();
         Assert.True(folders.SetEquals(s_allowed.Keys), "folders without an allow-list entry (or entries without a folder): "
             + string.Join(", ", folders.Except(s_allowed.Keys).Concat(s_allowed.Keys.Except(folders))));
         // Short references only for folder names that are never also member names (Data and IO are properties elsewhere).
@@ -46,18 +49,66 @@ public sealed partial class NamespaceDependencyTests
         var offenders = new List<string>();
         foreach (var folder in folders)
         {
-            foreach (var file in Directory.GetFiles(Path.Combine(root, folder), "*.cs", SearchOption.AllDirectories))
+            var places = new[] { Path.Combine(root, folder), Path.Combine(src, "CnnSharp." + folder) }.Where(Directory.Exists);
+            foreach (var file in places.SelectMany(p => Directory.GetFiles(p, "*.cs", SearchOption.AllDirectories)))
             {
                 if (file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)) continue;
                 string code = LineComment().Replace(File.ReadAllText(file), "");
                 var used = Qualified().Matches(code).Select(m => m.Groups[1].Value)
                     .Concat(shortForm.Matches(code).Select(m => m.Groups[1].Value))
                     .Where(u => folders.Contains(u) && u != folder && !s_allowed[folder].Contains(u)).Distinct();
-                offenders.AddRange(used.Select(u => $"{Path.GetRelativePath(root, file)} uses {u}"));
+                offenders.AddRange(used.Select(u => $"{Path.GetRelativePath(src, file)} uses {u}"));
             }
         }
         Assert.True(offenders.Count == 0, "dependencies outside the allow-list: " + string.Join("; ", offenders));
     }
+
+    // The library's sibling assemblies (src/CnnSharp.X, namespace CnnSharp.X and below).
+    private static readonly string[] s_siblings = ["Onnx", "Data"];
+
+    // What each library assembly may reference besides the BCL: the core stays free of protobuf and image/archive
+    // decoders, so a user who only trains pays for none of them (docs/architecture.md, "Assemblies").
+    private static readonly Dictionary<string, string[]> s_allowedAssemblies = new()
+    {
+        ["CnnSharp"] = [],
+        ["CnnSharp.Onnx"] = ["CnnSharp", "Google.Protobuf"],
+        ["CnnSharp.Data"] = ["CnnSharp", "StbImageSharp", "SharpCompress"],
+    };
+
+    [Theory]
+    [InlineData(typeof(Tensor))]
+    [InlineData(typeof(CnnSharp.Onnx.OnnxModel))]
+    [InlineData(typeof(CnnSharp.Data.Mnist))]
+    public void Every_assembly_references_only_the_assemblies_it_is_allowed_to(Type representative)
+    {
+        var assembly = representative.Assembly;
+        string name = assembly.GetName().Name!;
+        Assert.True(s_allowedAssemblies.ContainsKey(name), $"no assembly allow-list entry for {name}");
+        var outside = OutsideAllowList(assembly.GetReferencedAssemblies().Select(a => a.Name!), s_allowedAssemblies[name]);
+        Assert.True(outside.Count == 0, $"{name} references {string.Join(", ", outside)}");
+    }
+
+    [Fact]
+    public void The_assembly_check_sees_a_forbidden_reference()
+    {
+        string[] references = ["System.Runtime", "System.Numerics.Tensors", "netstandard", "Google.Protobuf", "CnnSharp.Data"];
+        Assert.Equal(["Google.Protobuf", "CnnSharp.Data"], OutsideAllowList(references, s_allowedAssemblies["CnnSharp"]));
+        Assert.Empty(OutsideAllowList(references[..4], s_allowedAssemblies["CnnSharp.Onnx"]));
+    }
+
+    [Fact]
+    public void The_core_project_has_no_package_reference_but_the_BCL_extension()
+    {
+        // The assembly check sees only references the compiled code uses; the project file is what a package depends on.
+        string project = File.ReadAllText(Path.Combine(RepositoryRoot(), "src", "CnnSharp", "CnnSharp.csproj"));
+        var packages = PackageReference().Matches(project).Select(m => m.Groups[1].Value);
+        Assert.Equal(["System.Numerics.Tensors"], packages);
+    }
+
+    // BCL assemblies (System.*, netstandard, Microsoft.Win32.*) are always allowed; anything else must be listed.
+    private static List<string> OutsideAllowList(IEnumerable<string> references, string[] allowed) =>
+        references.Where(r => !(r == "System" || r.StartsWith("System.", StringComparison.Ordinal) || r == "netstandard" || r == "mscorlib"
+            || r.StartsWith("Microsoft.Win32.", StringComparison.Ordinal) || allowed.Contains(r))).ToList();
 
     [Fact]
     public void The_check_sees_a_forbidden_reference()
@@ -83,4 +134,7 @@ public sealed partial class NamespaceDependencyTests
 
     [GeneratedRegex(@"CnnSharp\.(\w+)")]
     private static partial Regex Qualified();
+
+    [GeneratedRegex(@"<PackageReference\s+Include=""([^""]+)""")]
+    private static partial Regex PackageReference();
 }

@@ -60,5 +60,5 @@ internal static class TestNets
 
     /// <summary>A copy of <paramref name="source"/>'s state (parameters and buffers) into <paramref name="target"/>.</summary>
     public static void CopyState(Module source, Module target) =>
-        target.LoadStateDict(source.StateDict().ToDictionary(e => e.Key, e => e.Value.Clone()));
+        target.LoadStateDict(new StateDict(source.StateDict().Select(e => KeyValuePair.Create(e.Key, e.Value.Clone()))));
 }

@@ -101,7 +101,7 @@ public sealed class AdamTests
             b.Grad = Tensor.FromArray(GradCheck.RandomValues(3, seed: 20 + s), 3);
             opt.Step();
         }
-        var state = opt.StateDict().ToDictionary(e => e.Key, e => e.Value);
+        var state = opt.StateDict();
         Assert.Equal(3f, state["state.0.step"].Item());
         Assert.Equal(8, state.Count);
 
@@ -127,19 +127,19 @@ public sealed class AdamTests
     {
         var p = Tensor.Zeros(4).RequiresGrad_();
         var opt = new Adam([p]);
-        var wrongShape = new Dictionary<string, Tensor>
+        var wrongShape = new StateDict
         {
             ["state.0.step"] = Tensor.Scalar(1f), ["state.0.exp_avg"] = Tensor.Zeros(5), ["state.0.exp_avg_sq"] = Tensor.Zeros(4),
         };
         var ex = Assert.Throws<StateDictException>(() => opt.LoadStateDict(wrongShape));
         Assert.Contains("state.0.exp_avg: shape (5), expected (4)", ex.Message, StringComparison.Ordinal);
 
-        var incomplete = new Dictionary<string, Tensor> { ["state.0.step"] = Tensor.Scalar(1f), ["state.1.exp_avg"] = Tensor.Zeros(4) };
+        var incomplete = new StateDict { ["state.0.step"] = Tensor.Scalar(1f), ["state.1.exp_avg"] = Tensor.Zeros(4) };
         ex = Assert.Throws<StateDictException>(() => opt.LoadStateDict(incomplete));
         Assert.Contains("state.0: has 1 of the entries", ex.Message, StringComparison.Ordinal);
         Assert.Contains("unexpected key state.1.exp_avg", ex.Message, StringComparison.Ordinal);
 
-        var badStep = new Dictionary<string, Tensor>
+        var badStep = new StateDict
         {
             ["state.0.step"] = Tensor.Scalar(1.5f), ["state.0.exp_avg"] = Tensor.Zeros(4), ["state.0.exp_avg_sq"] = Tensor.Zeros(4),
         };
