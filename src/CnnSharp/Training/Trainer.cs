@@ -75,7 +75,7 @@ public sealed class Trainer
     /// <summary>Applied to every training sample by the data loader (augmentation, normalisation), seeded by (seed, epoch, sample); null: none.</summary>
     public ITransform? TrainTransform { get; init; }
 
-    /// <summary>A deterministic transform applied to validation and test samples (e.g. the same <see cref="Normalize"/> as in <see cref="TrainTransform"/>); null: none.</summary>
+    /// <summary>A deterministic transform applied to validation and test samples (e.g. the same <c>Normalize</c> (CnnSharp.Data) as in <see cref="TrainTransform"/>); null: none.</summary>
     public ITransform? EvaluationTransform { get; init; }
 
     /// <summary>

@@ -5,7 +5,7 @@ namespace CnnSharp.Training;
 
 /// <summary>
 /// Another data set with a deterministic transform applied to every sample it fills (the evaluation side of a training
-/// transform, e.g. <see cref="Normalize"/>); a random transform would draw from one fixed generator per batch.
+/// transform, e.g. <c>Normalize</c> from CnnSharp.Data); a random transform would draw from one fixed generator per batch.
 /// </summary>
 internal sealed class TransformedDataset : IDataset
 {
