@@ -32,6 +32,8 @@ internal static class Program
         root.Add(PredictCommand.Create(console));
         root.Add(ExportCommand.Create(console));
         root.Add(SummaryCommand.Create(console));
+        root.Add(PlotCommand.Create(console));
+        root.Add(VisualizeCommand.Create(console));
         return root;
     }
 
