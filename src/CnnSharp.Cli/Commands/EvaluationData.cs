@@ -6,7 +6,8 @@ namespace CnnSharp.Cli.Commands;
 
 /// <summary>
 /// The labelled test images <c>cnnsharp evaluate --dataset</c> names: <c>mnist</c>, <c>fashion-mnist</c> (their 10,000
-/// test images) or an image folder (every image, one sub-folder per class), with the class names in label order.
+/// test images) or an image folder (one sub-folder per class; in a folder with <c>test/</c> or <c>train/</c> inside,
+/// that one's images), with the class names in label order.
 /// </summary>
 internal sealed record EvaluationData(string Name, IDataset Test, IReadOnlyList<string> Classes)
 {
@@ -35,7 +36,10 @@ internal sealed record EvaluationData(string Name, IDataset Test, IReadOnlyList<
             throw new ArgumentException($"--dataset: '{dataset}' is neither mnist, fashion-mnist nor a folder of class folders");
         if (input.Channels is not (1 or 3))
             throw new ArgumentException($"the model takes {Format(input)} images; an image folder gives 1 or 3 channels");
-        var folder = new ImageFolder(dataset, input.Channels, input.Height, input.Width);
+        // A folder laid out as 'cnnsharp train' takes it (train/ and test/ inside): its test images, else its training images.
+        string testRoot = Path.Combine(dataset, "test"), trainRoot = Path.Combine(dataset, "train");
+        string root = Directory.Exists(testRoot) ? testRoot : Directory.Exists(trainRoot) ? trainRoot : dataset;
+        var folder = new ImageFolder(root, input.Channels, input.Height, input.Width);
         return new EvaluationData(folder.Root, folder, folder.Classes);
     }
 

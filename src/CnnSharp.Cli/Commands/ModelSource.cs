@@ -53,9 +53,10 @@ internal sealed record ModelSource(Func<Tensor, Tensor> Forward, ImagePreprocess
         // --no-invert only matters for the digit-style models: colour and image-folder images are never inverted.
         if (input.Inversion != ImageInversion.Never) input = input with { Inversion = inversion };
         var compiled = model.Compile();
+        var normalize = loaded.Normalization;
         return new ModelSource(x =>
         {
-            using (GradMode.NoGrad()) return compiled.Forward(x);
+            using (GradMode.NoGrad()) return compiled.Forward(normalize is null ? x : normalize.Apply(x));
         }, input, $"{model.GetType().Name} from {path}")
         {
             Architecture = loaded.Name,
@@ -114,6 +115,7 @@ internal sealed record ModelSource(Func<Tensor, Tensor> Forward, ImagePreprocess
         bool folder = dataset is not null && dataset is not (MnistName or FashionMnistName);
         var input = new ImagePreprocessing(channels, size, size, channels == 1 && !folder ? ImageInversion.Auto : ImageInversion.Never, KeepAspectRatio: !folder);
         return new LoadedModel(model, input, zoo.Name, classes, ClassNames(path, metadata, classes), dataset,
+            InputNormalization.FromMetadata(path, metadata, channels),
             // Checkpoint.Load above has checked the epoch's format.
             metadata.TryGetValue(Checkpoint.EpochKey, out var epoch) ? int.Parse(epoch, CultureInfo.InvariantCulture) : null);
     }
@@ -192,5 +194,7 @@ internal sealed record ModelSource(Func<Tensor, Tensor> Forward, ImagePreprocess
 /// <param name="NumClasses">Its number of output classes.</param>
 /// <param name="Classes">Class names from the <c>classes</c> metadata, or null.</param>
 /// <param name="Dataset">The <c>dataset</c> metadata, or null.</param>
+/// <param name="Normalization">The input normalisation it was trained with (applied to [0, 1] pixels), or null.</param>
 /// <param name="Epoch">The checkpoint's epoch, or null for a state dict.</param>
-internal sealed record LoadedModel(Module Model, ImagePreprocessing Input, string Name, int NumClasses, IReadOnlyList<string>? Classes, string? Dataset, int? Epoch);
+internal sealed record LoadedModel(Module Model, ImagePreprocessing Input, string Name, int NumClasses, IReadOnlyList<string>? Classes, string? Dataset,
+    InputNormalization? Normalization, int? Epoch);

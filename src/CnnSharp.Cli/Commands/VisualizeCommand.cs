@@ -44,10 +44,11 @@ internal static class VisualizeCommand
         IAnsiConsole console) =>
         ErrorReporting.Guard(console, () =>
         {
-            var (model, input, description) = Load(checkpoint, architecture);
+            var (model, input, normalize, description) = Load(checkpoint, architecture);
             if (File.Exists(outputDirectory)) throw new ArgumentException($"--output {outputDirectory} is a file; expected a folder");
             var image = ImageLoader.Load(imagePath, input);
             var batch = new Tensor(image.ToArray(), new Shape(1, input.Channels, input.Height, input.Width));
+            if (normalize is not null) batch = normalize.Apply(batch);
 
             var capture = new FeatureCapture(model, layers);
             model.Eval();
@@ -76,12 +77,12 @@ internal static class VisualizeCommand
             return 0;
         });
 
-    private static (Module Model, ImagePreprocessing Input, string Description) Load(string? checkpoint, ArchitectureOptions architecture)
+    private static (Module Model, ImagePreprocessing Input, InputNormalization? Normalize, string Description) Load(string? checkpoint, ArchitectureOptions architecture)
     {
         if (checkpoint is not null)
         {
             var loaded = ModelSource.LoadModule(checkpoint, architecture);
-            return (loaded.Model, loaded.Input, $"{loaded.Name} from {checkpoint}");
+            return (loaded.Model, loaded.Input, loaded.Normalization, $"{loaded.Name} from {checkpoint}");
         }
         if (architecture.Model is not string name) throw new ArgumentException("visualize needs a checkpoint or --model");
         var zoo = ModelZoo.Get(name);
@@ -90,7 +91,7 @@ internal static class VisualizeCommand
             InChannels = architecture.InChannels, NumClasses = architecture.NumClasses, ImageSize = architecture.ImageSize, Generator = new Generator(0),
         });
         int channels = architecture.InChannels ?? zoo.InChannels, size = architecture.ImageSize ?? zoo.ImageSize;
-        return (model, new ImagePreprocessing(channels, size, size, channels == 1 ? ImageInversion.Auto : ImageInversion.Never), $"{zoo.Name} with fresh weights (seed 0)");
+        return (model, new ImagePreprocessing(channels, size, size, channels == 1 ? ImageInversion.Auto : ImageInversion.Never), null, $"{zoo.Name} with fresh weights (seed 0)");
     }
 
     /// <summary>One tile per output channel: RGB when the filter sees 3 channels, else the mean over its input channels.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using CnnSharp.Autograd;
 using CnnSharp.Data;
+using CnnSharp.Functional;
 using CnnSharp.IO;
 using CnnSharp.Models;
 using CnnSharp.Modules;
@@ -42,6 +43,7 @@ public sealed class ZooModelCliTests : IDisposable
         Checkpoint.Save(path, model, null, epoch: 3, new Dictionary<string, string>
         {
             ["in_channels"] = "3", ["num_classes"] = "2", ["image_size"] = "16", ["dataset"] = folder, ["classes"] = "cat,dog",
+            ["normalize_mean"] = "0.5,0.4,0.3", ["normalize_std"] = "0.2,0.25,0.5",
         });
         return (model, path);
     }
@@ -67,7 +69,14 @@ public sealed class ZooModelCliTests : IDisposable
         data.Fill([0, 1, 2, 3, 4, 5], images, labels);
         model.Eval();
         Tensor logits;
+        // Normalised as the checkpoint's metadata says.
+        for (int i = 0; i < images.Length; i++)
+        {
+            int c = i / 256 % 3;
+            images[i] = (images[i] - new[] { 0.5f, 0.4f, 0.3f }[c]) / new[] { 0.2f, 0.25f, 0.5f }[c];
+        }
         using (GradMode.NoGrad()) logits = model.Forward(new Tensor(images, new Shape(6, 3, 16, 16)));
+        Assert.Equal(F.CrossEntropy(logits, labels).Item(), root.GetProperty("loss").GetDouble(), 3);
         var predicted = logits.ArgMax(1);
         var expected = new long[2, 2];
         for (int i = 0; i < 6; i++) expected[labels[i], predicted[i]]++;
