@@ -172,4 +172,27 @@ public sealed class ZooModelCliTests : IDisposable
         Assert.True(code == 0, output);
         Assert.Contains("ConvNet from", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Evaluate_gives_an_onnx_export_the_same_metrics_as_its_checkpoint()
+    {
+        var model = new ConvNet(generator: new Generator(21));
+        string checkpoint = _dir.File("convnet.safetensors"), onnx = _dir.File("convnet.onnx");
+        Checkpoint.Save(checkpoint, model, null, epoch: 2);
+        model.Eval();
+        CnnSharp.Onnx.OnnxExporter.Export(model, [1, 1, 28, 28], onnx);
+        JsonElement Evaluate(string path)
+        {
+            var (code, output) = CliRunner.Invoke(200, "evaluate", "-c", path, "--data-dir", Mnist.DefaultDirectory, "--limit", "40", "--json");
+            Assert.True(code == 0, output);
+            return JsonDocument.Parse(output).RootElement;
+        }
+        var fromCheckpoint = Evaluate(checkpoint);
+        var fromOnnx = Evaluate(onnx);
+        Assert.Equal("convnet", fromCheckpoint.GetProperty("model").GetString());
+        Assert.Equal(JsonValueKind.Null, fromOnnx.GetProperty("model").ValueKind);
+        Assert.Equal(fromCheckpoint.GetProperty("confusion_matrix").GetRawText(), fromOnnx.GetProperty("confusion_matrix").GetRawText());
+        Assert.Equal(fromCheckpoint.GetProperty("loss").GetDouble(), fromOnnx.GetProperty("loss").GetDouble(), 4);
+        Assert.Equal(40, fromOnnx.GetProperty("count").GetInt32());
+    }
 }
