@@ -3,6 +3,7 @@ using System.Globalization;
 using CnnSharp.Cli.Rendering;
 using CnnSharp.Models;
 using CnnSharp.Modules;
+using CnnSharp.Onnx;
 using Spectre.Console;
 
 namespace CnnSharp.Cli.Commands;
@@ -20,7 +21,7 @@ internal static class SummaryCommand
     {
         var file = new Argument<string?>("checkpoint")
         {
-            Description = "A checkpoint from 'cnnsharp train' or a PyTorch state dict (.safetensors, .pt, .pth); or name a zoo model with --model",
+            Description = "A checkpoint from 'cnnsharp train', a PyTorch state dict (.safetensors, .pt, .pth) or an .onnx model; or name a zoo model with --model",
             Arity = ArgumentArity.ZeroOrOne,
         };
         var architecture = new ArchitectureOptions.Binder();
@@ -46,8 +47,7 @@ internal static class SummaryCommand
             int channels, height, width;
             if (path is not null)
             {
-                if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-                    throw new ArgumentException($"{path}: summary reads checkpoints and PyTorch state dicts, not ONNX models");
+                if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxSummary(path, shape, batch, console);
                 var loaded = ModelSource.LoadModule(path, architecture);
                 (model, title, channels, height, width) = (loaded.Model, $"{loaded.Name} from {path}", loaded.Input.Channels, loaded.Input.Height, loaded.Input.Width);
             }
@@ -67,6 +67,36 @@ internal static class SummaryCommand
             else Render(console, title, summary);
             return 0;
         });
+
+    /// <summary>
+    /// An ONNX model has no module tree: its rows are the operators of the plan CnnSharp compiles for the input shape
+    /// (after batch-norm folding and fusion), each with its output shape (<see cref="OnnxSession.Describe"/>), and the
+    /// parameter count is the elements of its floating-point initializers.
+    /// </summary>
+    private static int OnnxSummary(string path, int[]? shape, int batch, IAnsiConsole console)
+    {
+        // Direct-kernel chains run outside the compiled plan; without them the plan covers the model and has a shape per op.
+        var session = OnnxSession.Load(path, new OnnxSessionOptions { FuseDirectConvolutions = false });
+        var dims = session.Model.Graph.RuntimeInputs.Count == 1 ? session.Model.Graph.RuntimeInputs[0].Shape : null;
+        if (shape is null)
+        {
+            if (dims is not { Count: 4 } || !dims[1].IsFixed || !dims[2].IsFixed || !dims[3].IsFixed)
+                throw new ArgumentException($"{path}: its input has no fixed (C, H, W); pass --input-shape C,H,W");
+            shape = [(int)dims[1].Value!.Value, (int)dims[2].Value!.Value, (int)dims[3].Value!.Value];
+        }
+        string plan = session.Describe(batch, shape[0], shape[1], shape[2]);
+        long parameters = session.Model.Graph.Initializers.Where(t => t.IsFloatingPoint).Sum(t => (long)t.ElementCount);
+        var table = Tables.Create(console).Title(Markup.Escape($"{path}, input {Shape.Format([batch, .. shape])}"))
+            .AddColumn("operator (fused plan)").AddColumn(new TableColumn("output shape").NoWrap());
+        foreach (string line in plan.Split(Environment.NewLine))
+        {
+            int arrow = line.LastIndexOf(" -> ", StringComparison.Ordinal);
+            table.AddRow(Markup.Escape(arrow < 0 ? line : line[..arrow]), Markup.Escape(arrow < 0 ? "" : line[(arrow + 4)..]));
+        }
+        console.Write(table);
+        console.WriteLine($"total params (initializers): {Tables.Count(parameters)}");
+        return 0;
+    }
 
     /// <summary>Parses <c>C,H,W</c> (or <c>CxHxW</c>), each from 1 to <see cref="MaxImageSize"/>.</summary>
     /// <exception cref="ArgumentException">Not three whole numbers in range; the message names --input-shape.</exception>

@@ -195,4 +195,18 @@ public sealed class ZooModelCliTests : IDisposable
         Assert.Equal(fromCheckpoint.GetProperty("loss").GetDouble(), fromOnnx.GetProperty("loss").GetDouble(), 4);
         Assert.Equal(40, fromOnnx.GetProperty("count").GetInt32());
     }
+
+    [Fact]
+    public void Summary_of_an_onnx_model_lists_the_plan_with_output_shapes()
+    {
+        var model = new ConvNet(generator: new Generator(22));
+        model.Eval();
+        string onnx = _dir.File("convnet.onnx");
+        CnnSharp.Onnx.OnnxExporter.Export(model, [1, 1, 28, 28], onnx);
+        var (code, output) = CliRunner.Invoke(200, "summary", onnx, "--batch", "3");
+        Assert.True(code == 0, output);
+        Assert.True(output.Contains("(3, 10)", StringComparison.Ordinal), output);
+        Assert.DoesNotContain("runtime:", output, StringComparison.Ordinal);
+        Assert.True(output.Contains("total params (initializers):", StringComparison.Ordinal), output);
+    }
 }
