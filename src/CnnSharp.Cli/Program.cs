@@ -10,7 +10,7 @@ internal static class Program
     /// <summary>The exit code of a command line that does not parse (unknown option, bad or out-of-range value): 2, as usage errors of Unix tools.</summary>
     public const int UsageError = 2;
 
-    public static int Main(string[] args) => Invoke(BuildRootCommand(AnsiConsole.Console).Parse(args));
+    public static int Main(string[] args) => Invoke(BuildRootCommand(Rendering.ConsoleSetup.ForProcess()).Parse(args));
 
     /// <summary>The <c>cnnsharp</c> command tree, writing to <paramref name="console"/>.</summary>
     /// <remarks>
@@ -22,7 +22,7 @@ internal static class Program
     /// </remarks>
     internal static Command BuildRootCommand(IAnsiConsole console)
     {
-        var root = new Command("cnnsharp", "CnnSharp: train, evaluate and run the tutorial's ConvNet on MNIST and export it to ONNX, in pure C#.")
+        var root = new Command("cnnsharp", "CnnSharp: train, evaluate, inspect and run CNNs (the model zoo, your own image folders) and export them to ONNX, in pure C#.")
         {
             new HelpOption(),
             new VersionOption(),
@@ -32,6 +32,8 @@ internal static class Program
         root.Add(PredictCommand.Create(console));
         root.Add(ExportCommand.Create(console));
         root.Add(SummaryCommand.Create(console));
+        root.Add(PlotCommand.Create(console));
+        root.Add(VisualizeCommand.Create(console));
         return root;
     }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using CnnSharp.Data;
 using CnnSharp.Functional;
 using CnnSharp.Kernels;
+using CnnSharp.Models;
 using Spectre.Console;
 
 namespace CnnSharp.Cli.Commands;
@@ -17,9 +18,12 @@ internal static class PredictCommand
     {
         var model = new Option<string>("--model", "-m")
         {
-            Description = "A checkpoint from 'cnnsharp train', a PyTorch state dict (.safetensors) of ConvNet, LeNet-5, VggSmall or ResNet8, or an .onnx model",
+            Description = "A checkpoint from 'cnnsharp train', a PyTorch state dict (.safetensors, .pt, .pth) of a zoo model, or an .onnx model; " +
+                          "with --checkpoint, the zoo model (" + string.Join(", ", ModelZoo.Names) + ") its state dict is for",
             Required = true,
         };
+        var checkpoint = new Option<string?>("--checkpoint", "-c") { Description = "The weights, when --model names the zoo model" };
+        var architecture = new ArchitectureOptions.Binder(withModel: false);
         var topK = NumericOption.Int("--topk", "Classes to print per image", 5);
         topK.Aliases.Add("-k");
         var noInvert = new Option<bool>("--no-invert")
@@ -30,10 +34,17 @@ internal static class PredictCommand
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG files", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Classify images with a trained model; prints the top-k classes and their probabilities")
         {
-            model, topK, noInvert, threads, images,
+            model, checkpoint, topK, noInvert, threads, images,
         };
-        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(images)!, parse.GetValue(topK), parse.GetValue(noInvert),
-            parse.GetValue(threads), console));
+        architecture.AddTo(command);
+        command.SetAction(parse =>
+        {
+            // -m file (as before), or -m zoo-name -c file.
+            string? weights = parse.GetValue(checkpoint);
+            var arch = architecture.Get(parse) with { Model = weights is null ? null : parse.GetValue(model) };
+            return Run(weights ?? parse.GetValue(model)!, parse.GetValue(images)!, parse.GetValue(topK), parse.GetValue(noInvert),
+                parse.GetValue(threads), console, arch);
+        });
         return command;
     }
 
@@ -43,11 +54,14 @@ internal static class PredictCommand
     /// </summary>
     /// <returns>0 when every image was classified; 1 when any image could not be read (after the table of the others),
     /// or when the model cannot be loaded or run.</returns>
-    internal static int Run(string modelPath, IReadOnlyList<string> imagePaths, int topK, bool noInvert, int? threads, IAnsiConsole console) =>
+    internal static int Run(string modelPath, IReadOnlyList<string> imagePaths, int topK, bool noInvert, int? threads, IAnsiConsole console,
+        ArchitectureOptions? architecture = null) =>
         InteropErrors.Guard(console, () =>
         {
             if (threads is int t) ExecutionOptions.Default = ExecutionOptions.Default with { Threads = t };
-            var source = ModelSource.Load(modelPath, noInvert ? ImageInversion.Never : ImageInversion.Auto);
+            if (architecture?.Model is string name && !ModelZoo.Names.Contains(name, StringComparer.OrdinalIgnoreCase))
+                throw new ArgumentException($"--model: with --checkpoint it names the zoo model ({string.Join(", ", ModelZoo.Names)}), got '{name}'");
+            var source = ModelSource.Load(modelPath, noInvert ? ImageInversion.Never : ImageInversion.Auto, architecture);
             var (paths, batch) = LoadReadable(imagePaths, source.Input, console);
             if (batch is not null) PrintTopK(source, modelPath, paths, batch, topK, console);
             int failed = imagePaths.Count - paths.Count;
@@ -89,7 +103,7 @@ internal static class PredictCommand
         int classes = output.Shape[1], k = Math.Min(topK, classes);
 
         console.MarkupLine($"[grey]{Markup.Escape(source.Description)}[/]");
-        var table = new Table().AddColumn("image").AddColumn(new TableColumn("rank").RightAligned())
+        var table = Rendering.Tables.Create(console).AddColumn("image").AddColumn(new TableColumn("rank").RightAligned())
             .AddColumn(new TableColumn("class").RightAligned()).AddColumn(new TableColumn("probability").RightAligned());
         for (int i = 0; i < imagePaths.Count; i++)
         {
@@ -98,10 +112,17 @@ internal static class PredictCommand
             for (int r = 0; r < ranked.Count; r++)
             {
                 table.AddRow(r == 0 ? Markup.Escape(imagePaths[i]) : "", (r + 1).ToString(CultureInfo.InvariantCulture),
-                    ranked[r].ToString(CultureInfo.InvariantCulture), (row[ranked[r]] * 100).ToString("F2", CultureInfo.InvariantCulture) + "%");
+                    Markup.Escape(ClassName(source, ranked[r])), (row[ranked[r]] * 100).ToString("F2", CultureInfo.InvariantCulture) + "%");
             }
         }
         console.Write(table);
+    }
+
+    /// <summary>The class index, followed by its name when the checkpoint names its classes ("3 Dress").</summary>
+    private static string ClassName(ModelSource source, int c)
+    {
+        string index = c.ToString(CultureInfo.InvariantCulture);
+        return source.Classes is { } names && c < names.Count && names[c] != index ? $"{index} {names[c]}" : index;
     }
 
     /// <summary>

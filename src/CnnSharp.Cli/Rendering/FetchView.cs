@@ -4,24 +4,27 @@ using Spectre.Console;
 
 namespace CnnSharp.Cli.Rendering;
 
-/// <summary>Renders MNIST download progress: a bar per file when the console is interactive, one line per event otherwise.</summary>
+/// <summary>Renders MNIST or Fashion-MNIST download progress: a bar per file when the console is interactive, one line per event otherwise.</summary>
 internal sealed class FetchView(IAnsiConsole console)
 {
     private readonly Dictionary<string, ProgressTask> _tasks = new(StringComparer.Ordinal);
     private ProgressContext? _context;
 
-    /// <summary>Loads MNIST from <paramref name="directory"/>, showing the download when files are missing.</summary>
-    public static MnistData Load(IAnsiConsole console, string? directory)
+    /// <summary>Loads MNIST (or, with <paramref name="fashion"/>, Fashion-MNIST) from <paramref name="directory"/>, showing the download when files are missing.</summary>
+    public static MnistData Load(IAnsiConsole console, string? directory, bool fashion = false)
     {
-        if (Mnist.IsPresent(directory)) return Mnist.Load(directory, fetch: false);
-        console.MarkupLine($"MNIST not found in [blue]{Markup.Escape(directory ?? Mnist.DefaultDirectory)}[/]; fetching it");
+        Func<string?, bool, IProgress<FetchProgress>?, MnistData> load = fashion
+            ? (d, fetch, progress) => FashionMnist.Load(d, fetch, progress)
+            : (d, fetch, progress) => Mnist.Load(d, fetch, progress);
+        if (fashion ? FashionMnist.IsPresent(directory) : Mnist.IsPresent(directory)) return load(directory, false, null);
+        console.MarkupLine($"{(fashion ? "Fashion-MNIST" : "MNIST")} not found in [blue]{Markup.Escape(directory ?? (fashion ? FashionMnist.DefaultDirectory : Mnist.DefaultDirectory))}[/]; fetching it");
         var view = new FetchView(console);
         if (!console.Profile.Capabilities.Interactive)
-            return Mnist.Load(directory, fetch: true, new SyncProgress<FetchProgress>(view.Report));
+            return load(directory, true, new SyncProgress<FetchProgress>(view.Report));
         return console.Progress().AutoClear(false).Columns(ProgressColumns()).Start(ctx =>
         {
             view._context = ctx;
-            return Mnist.Load(directory, fetch: true, new SyncProgress<FetchProgress>(view.Report));
+            return load(directory, true, new SyncProgress<FetchProgress>(view.Report));
         });
     }
 

@@ -44,13 +44,33 @@ public static class Evaluator
         return (Evaluate(model.Module, model.Forward, data, batchSize, metrics, cancellationToken), metrics);
     }
 
-    private static EvaluationResult Evaluate(Module model, Func<Tensor, Tensor> forward, IDataset data, int batchSize,
+    /// <summary>
+    /// As <see cref="EvaluateClassification(CompiledModel, IDataset, int, int, CancellationToken)"/> for any forward
+    /// function (an ONNX session's run, a wrapped model), run as given: the caller puts a module in evaluation mode and
+    /// turns autograd off if the function needs it.
+    /// </summary>
+    /// <param name="forward">Maps a batch (N, ...SampleShape) to logits (N, <paramref name="numClasses"/>).</param>
+    /// <param name="data">Labelled samples with labels in 0..<paramref name="numClasses"/>-1.</param>
+    /// <param name="numClasses">The number of classes K.</param>
+    /// <param name="batchSize">Samples per call of <paramref name="forward"/>.</param>
+    /// <param name="cancellationToken">Stops between batches.</param>
+    /// <returns>The accuracy and loss, and the metrics.</returns>
+    /// <exception cref="ArgumentException">The logits do not have <paramref name="numClasses"/> columns.</exception>
+    public static (EvaluationResult Result, ClassificationMetrics Metrics) EvaluateClassification(
+        Func<Tensor, Tensor> forward, IDataset data, int numClasses, int batchSize = 1000, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        var metrics = new ClassificationMetrics(numClasses);
+        return (Evaluate(null, forward, data, batchSize, metrics, cancellationToken), metrics);
+    }
+
+    private static EvaluationResult Evaluate(Module? model, Func<Tensor, Tensor> forward, IDataset data, int batchSize,
         ClassificationMetrics? metrics, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        bool wasTraining = model.Training;
-        model.Eval();
+        bool wasTraining = model?.Training ?? false;
+        model?.Eval();
         try
         {
             using var noGrad = GradMode.NoGrad();
@@ -77,7 +97,7 @@ public static class Evaluator
         }
         finally
         {
-            model.Train(wasTraining);
+            model?.Train(wasTraining);
         }
     }
 

@@ -49,7 +49,7 @@ public sealed class ColourModelCliTests : IDisposable
         var batch = ImageLoader.LoadBatch([image, image], new ImagePreprocessing(3, 32, 32, ImageInversion.Never));
         var p = F.Softmax(model.Forward(batch), 1).ToArray()[..10];
         int top = Array.IndexOf(p, p.Max());
-        Assert.Matches($@"│\s+1\s+│\s+{top}\s+│\s+{(p[top] * 100).ToString("F2", CultureInfo.InvariantCulture)}%", output);
+        Assert.Matches($@"\|\s+1\s+\|\s+{top}\s+\|\s+{(p[top] * 100).ToString("F2", CultureInfo.InvariantCulture)}%", output);
     }
 
     [Fact]

@@ -58,7 +58,7 @@ public sealed class InteropCliTests : IDisposable
     {
         foreach (var image in expected)
             for (int r = 0; r < image.Length; r++)
-                Assert.Matches($@"│\s+{r + 1}\s+│\s+{image[r].Class}\s+│\s+{(image[r].Probability * 100).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}%", output);
+                Assert.Matches($@"\|\s+{r + 1}\s+\|\s+{image[r].Class}\s+\|\s+{(image[r].Probability * 100).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}%", output);
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class InteropCliTests : IDisposable
         Assert.Contains("bar.png", output);
         Assert.Contains("ring.png", output);
         AssertPrinted(output, Expected(model, images, 3));
-        Assert.Equal(2 * 3, System.Text.RegularExpressions.Regex.Count(output, @"│\s+\d+\s+│\s+\d+\s+│\s+[\d.]+%"));
+        Assert.Equal(2 * 3, System.Text.RegularExpressions.Regex.Count(output, @"\|\s+\d+\s+\|\s+\d+\s+\|\s+[\d.]+%"));
     }
 
     [Fact]
@@ -131,7 +131,7 @@ public sealed class InteropCliTests : IDisposable
         var x = ImageLoader.LoadBatch([ring], ImagePreprocessing.Mnist with { Inversion = ImageInversion.Never });
         var p = F.Softmax(model.Forward(x), 1).ToArray();
         int top = Array.IndexOf(p, p.Max());
-        Assert.Matches($@"│\s+1\s+│\s+{top}\s+│\s+{(p[top] * 100).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}%", output);
+        Assert.Matches($@"\|\s+1\s+\|\s+{top}\s+\|\s+{(p[top] * 100).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}%", output);
     }
 
     [Fact]

@@ -86,7 +86,7 @@ public sealed class ReportCommandTests : IDisposable
         using var doc = JsonDocument.Parse(output);
         var root = doc.RootElement;
         Assert.Equal(50, root.GetProperty("count").GetInt32());
-        var matrix = root.GetProperty("confusionMatrix").EnumerateArray().Select(r => r.EnumerateArray().Select(e => e.GetInt64()).ToArray()).ToArray();
+        var matrix = root.GetProperty("confusion_matrix").EnumerateArray().Select(r => r.EnumerateArray().Select(e => e.GetInt64()).ToArray()).ToArray();
         Assert.Equal(10, matrix.Length);
         Assert.Equal(50, matrix.Sum(r => r.Sum()));
         Assert.Equal(root.GetProperty("correct").GetInt64(), Enumerable.Range(0, 10).Sum(i => matrix[i][i]));
