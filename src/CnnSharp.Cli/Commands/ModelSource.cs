@@ -146,7 +146,7 @@ internal sealed record ModelSource(Func<Tensor, Tensor> Forward, ImagePreprocess
     }
 
     /// <summary>The <c>classes</c> metadata split at commas, checked against the model's class count.</summary>
-    private static IReadOnlyList<string>? ClassNames(string path, IReadOnlyDictionary<string, string> metadata, int classes)
+    private static string[]? ClassNames(string path, IReadOnlyDictionary<string, string> metadata, int classes)
     {
         if (!metadata.TryGetValue(ClassesKey, out var text)) return null;
         string[] names = text.Split(',');

@@ -35,7 +35,7 @@ internal static class PlotCommand
             }
             else
             {
-                var epochs = MetricsLog.Read(inputPath);
+                var epochs = MetricsLogReader.Read(inputPath);
                 ChartFile.Write(outputPath, "--output", TrainingCurves.Width, TrainingCurves.Height, canvas => TrainingCurves.Draw(canvas, epochs, title));
             }
             console.MarkupLine($"wrote [green]{Markup.Escape(outputPath)}[/]");

@@ -18,7 +18,7 @@ internal sealed record ConfusionMatrix(IReadOnlyList<string> Classes, long[][] C
     {
         var info = new FileInfo(path);
         if (!info.Exists) throw new FileNotFoundException($"{path}: no such file", path);
-        if (info.Length > MetricsLog.MaxBytes) throw new InvalidDataException($"{path}: {info.Length:N0} bytes is too large for an evaluation report");
+        if (info.Length > MetricsLogReader.MaxBytes) throw new InvalidDataException($"{path}: {info.Length:N0} bytes is too large for an evaluation report");
         JsonDocument document;
         try
         {

@@ -7,7 +7,7 @@ namespace CnnSharp.Cli.Rendering;
 internal sealed record EpochMetrics(int Epoch, double? TrainLoss, double? TrainAccuracy, double? ValLoss, double? ValAccuracy, double? TestLoss, double? TestAccuracy);
 
 /// <summary>
-/// Reads the metrics log of <c>cnnsharp train --metrics-log</c>: JSON Lines, one object per epoch, e.g.
+/// Reads (for plot) the metrics log that CnnSharp.Training.MetricsLog writes for <c>cnnsharp train --metrics-log</c>: JSON Lines, one object per epoch, e.g.
 /// <c>{"epoch":1,"epochs":10,"lr":0.001,"train_loss":0.31,"train_accuracy":0.91,"val_loss":null,...}</c>.
 /// </summary>
 /// <remarks>
@@ -15,7 +15,7 @@ internal sealed record EpochMetrics(int Epoch, double? TrainLoss, double? TrainA
 /// <c>val_accuracy</c>, <c>test_loss</c>, <c>test_accuracy</c> are optional numbers or null; other properties are
 /// ignored. Blank lines are skipped. Any other content is an <see cref="InvalidDataException"/> naming the file and line.
 /// </remarks>
-internal static class MetricsLog
+internal static class MetricsLogReader
 {
     /// <summary>The largest log read: a line per epoch is a few hundred bytes, so this is far more than any run writes.</summary>
     public const long MaxBytes = 64L << 20;
