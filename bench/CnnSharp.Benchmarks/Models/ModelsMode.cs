@@ -7,7 +7,8 @@ namespace CnnSharp.Benchmarks.Models;
 
 /// <summary>
 /// <c>models</c> mode: one model of <c>bench/compare-models.sh</c> in this process (so peak RSS is that model's), on
-/// synthetic data: the median training-step time (forward, cross-entropy, backward, Adam) after a warm-up, the median
+/// synthetic data: the median training-step time (forward, cross-entropy, backward, Adam) after a warm-up that lasts until
+/// the JIT has settled (<see cref="JitWarmup"/>; at least <c>--warmup</c> steps), the median
 /// eval forward at the same batch, the managed bytes allocated per steady-state step (all threads), gen-0/1/2 collections
 /// per step, and peak RSS. Prints one JSON object, field names shared with <c>bench/peers/pytorch_models.py</c>.
 /// </summary>
@@ -66,12 +67,8 @@ internal static class ModelsMode
         for (int i = 0; i < labels.Length; i++) labels[i] = generator.NextInt(10);
 
         model.Train();
-        float firstLoss = 0, lastLoss = 0;
-        for (int i = 0; i < warmup; i++)
-        {
-            lastLoss = work.Step(input, labels);
-            if (i == 0) firstLoss = lastLoss;
-        }
+        float firstLoss = work.Step(input, labels), lastLoss = firstLoss;
+        int warmSteps = 1 + JitWarmup.Run(() => lastLoss = work.Step(input, labels), warmup - 1);
         var stepMs = new double[steps];
         int[] gc0 = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
@@ -85,7 +82,7 @@ internal static class ModelsMode
         double[] gcPerStep = [.. Enumerable.Range(0, 3).Select(g => (GC.CollectionCount(g) - gc0[g]) / (double)steps)];
 
         model.Eval();
-        for (int i = 0; i < warmup; i++) work.Eval(input);
+        JitWarmup.Run(() => work.Eval(input), warmup);
         var evalMs = new double[steps];
         for (int i = 0; i < steps; i++)
         {
@@ -108,6 +105,7 @@ internal static class ModelsMode
             ["peak_rss_mib"] = ProcessStats.PeakRssMib(),
             ["loss_first"] = firstLoss,
             ["loss_last"] = lastLoss,
+            ["warmup_steps"] = warmSteps,
         };
         Console.WriteLine(JsonSerializer.Serialize(result));
         if (profile)
