@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using CnnSharp.IO;
 
 namespace CnnSharp.Training;
 
@@ -66,10 +67,15 @@ public static class MetricsLog
                 if (EpochOf(line) is int e && e < startEpoch) kept.Add(line);
             }
         }
-        var writer = new StreamWriter(path, append: false, new UTF8Encoding(false)) { NewLine = "\n" };
-        foreach (var line in kept) writer.WriteLine(line);
-        writer.Flush();
-        return writer;
+        // The kept lines are rewritten atomically (temp file + rename): a run killed here leaves the old log, never a
+        // truncated one; the new epochs are then appended line by line.
+        var encoding = new UTF8Encoding(false);
+        AtomicFile.Write(path, stream =>
+        {
+            using var rewrite = new StreamWriter(stream, encoding, leaveOpen: true) { NewLine = "\n" };
+            foreach (var line in kept) rewrite.WriteLine(line);
+        });
+        return new StreamWriter(path, append: true, encoding) { NewLine = "\n" };
     }
 
     private static int? EpochOf(string line)

@@ -166,6 +166,20 @@ public sealed class TrainerWorkflowTests : IDisposable
     }
 
     [Fact]
+    public void A_resumed_metrics_log_that_cannot_be_rewritten_keeps_its_earlier_lines()
+    {
+        string path = _dir.File("metrics.jsonl");
+        string[] lines = ["{\"epoch\":1}", "{\"epoch\":2}", "{\"epoch\":3}"];
+        File.WriteAllLines(path, lines);
+        using (FileFaults.DiskFull(failOnOpen: 1, afterBytes: 4))
+            Assert.ThrowsAny<IOException>(() => MetricsLog.Open(path, startEpoch: 3).Dispose());
+        Assert.Equal(lines, File.ReadAllLines(path));
+
+        using (var writer = MetricsLog.Open(path, startEpoch: 3)) writer.WriteLine("{\"epoch\":3,\"new\":true}");
+        Assert.Equal(["{\"epoch\":1}", "{\"epoch\":2}", "{\"epoch\":3,\"new\":true}"], File.ReadAllLines(path));
+    }
+
+    [Fact]
     public void Metrics_log_has_one_line_per_epoch_with_exactly_the_documented_keys()
     {
         string log = _dir.File("metrics.jsonl");
