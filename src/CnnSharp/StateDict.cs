@@ -17,6 +17,9 @@ namespace CnnSharp;
 /// <para>Int64 scalars (PyTorch's <c>num_batches_tracked</c> as a file stores it) are entries too: enumerated and
 /// indexed as a shape-() float32 tensor holding the value (exact up to 2^24), with the exact value from
 /// <see cref="TryGetInt64"/>; <see cref="Tensors"/> and <see cref="GetTensor"/> see only the float32 tensors.</para>
+/// <para>Float64 scalars (a learning-rate scheduler's <c>last_lr</c>, as a Python float holds it) are float32 tensors
+/// too (shape (), the value rounded), with the exact double from <see cref="TryGetFloat64"/>; safetensors stores them
+/// as 0-rank F64.</para>
 /// </remarks>
 /// <example><code>
 /// var copy = new ConvNet();
@@ -29,6 +32,7 @@ public sealed class StateDict : IReadOnlyList<KeyValuePair<string, Tensor>>
     private readonly List<string> _keys = [];
     private readonly Dictionary<string, Tensor> _values = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _int64 = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> _float64 = new(StringComparer.Ordinal);
 
     /// <summary>An empty state dict.</summary>
     public StateDict() { }
@@ -67,6 +71,7 @@ public sealed class StateDict : IReadOnlyList<KeyValuePair<string, Tensor>>
             {
                 _values[key] = value;
                 _int64.Remove(key);
+                _float64.Remove(key);
             }
             else
             {
@@ -103,6 +108,19 @@ public sealed class StateDict : IReadOnlyList<KeyValuePair<string, Tensor>>
         _keys.Add(key);
     }
 
+    /// <summary>
+    /// Adds a float64 scalar under <paramref name="key"/>: a shape-() float32 tensor holding the rounded value, with the
+    /// exact value kept for <see cref="TryGetFloat64"/> (stored as a 0-rank F64 in safetensors).
+    /// </summary>
+    /// <exception cref="ArgumentException">The key is empty, reserved (<c>__metadata__</c>) or already present.</exception>
+    public void AddFloat64(string key, double value)
+    {
+        CheckNewKey(key);
+        _values.Add(key, new Tensor([(float)value], new Shape()));
+        _float64.Add(key, value);
+        _keys.Add(key);
+    }
+
     /// <summary>True when <paramref name="key"/> is present (tensor or int64).</summary>
     public bool ContainsKey(string key) => _values.ContainsKey(key);
 
@@ -118,6 +136,12 @@ public sealed class StateDict : IReadOnlyList<KeyValuePair<string, Tensor>>
         tensor = null;
         return !_int64.ContainsKey(key) && _values.TryGetValue(key, out tensor);
     }
+
+    /// <summary>Whether <paramref name="key"/> holds a float64 scalar (<see cref="AddFloat64"/>).</summary>
+    public bool IsFloat64(string key) => _float64.ContainsKey(key);
+
+    /// <summary>Looks a float64 scalar up (false for any other entry, including a shape-() float32 tensor).</summary>
+    public bool TryGetFloat64(string key, out double value) => _float64.TryGetValue(key, out value);
 
     /// <summary>Looks an int64 scalar up.</summary>
     public bool TryGetInt64(string key, out long value) => _int64.TryGetValue(key, out value);

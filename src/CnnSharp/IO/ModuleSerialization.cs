@@ -116,7 +116,7 @@ public static class ModuleSerialization
 
     /// <summary>
     /// The safetensors entries for <paramref name="stateDict"/> in key order: tensors as <paramref name="floatDType"/>
-    /// (F32 by default, exact), int64 scalars as 0-rank I64.
+    /// (F32 by default, exact), int64 scalars as 0-rank I64, float64 scalars as 0-rank F64 (exact).
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="floatDType"/> is not F16, BF16, F32 or F64.</exception>
     public static IReadOnlyList<SafeTensorEntry> ToSafeTensorEntries(this StateDict stateDict, SafeTensorDType floatDType = SafeTensorDType.Float32)
@@ -124,7 +124,9 @@ public static class ModuleSerialization
         ArgumentNullException.ThrowIfNull(stateDict);
         var list = new List<SafeTensorEntry>(stateDict.Count);
         foreach (var (key, tensor) in stateDict)
-            list.Add(stateDict.TryGetInt64(key, out long value) ? SafeTensorEntry.Int64Scalar(key, value) : SafeTensorEntry.FromTensor(key, tensor, floatDType));
+            list.Add(stateDict.TryGetInt64(key, out long value) ? SafeTensorEntry.Int64Scalar(key, value)
+                : stateDict.TryGetFloat64(key, out double exact) ? SafeTensorEntry.Float64Scalar(key, exact)
+                : SafeTensorEntry.FromTensor(key, tensor, floatDType));
         return list;
     }
 

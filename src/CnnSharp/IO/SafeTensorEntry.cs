@@ -138,6 +138,21 @@ public sealed class SafeTensorEntry
     /// <summary>A 0-rank I64 entry, the way PyTorch stores <c>num_batches_tracked</c>.</summary>
     public static SafeTensorEntry Int64Scalar(string name, long value) => FromInt64(name, [value], new Shape());
 
+    /// <summary>A 0-rank F64 entry holding <paramref name="value"/> exactly (a state dict's float64 scalar).</summary>
+    public static SafeTensorEntry Float64Scalar(string name, double value)
+    {
+        var bytes = new byte[sizeof(double)];
+        System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(bytes, value);
+        return new SafeTensorEntry(name, SafeTensorDType.Float64, new Shape(), bytes);
+    }
+
+    /// <summary>The exact value of a 0-rank F64 entry (see <see cref="Float64Scalar"/>).</summary>
+    /// <exception cref="InvalidOperationException">The entry is not a 0-rank F64.</exception>
+    public double ToFloat64Scalar() =>
+        DType == SafeTensorDType.Float64 && Shape.Rank == 0
+            ? System.Buffers.Binary.BinaryPrimitives.ReadDoubleLittleEndian(_bytes)
+            : throw new InvalidOperationException($"SafeTensorEntry '{Name}': {DType.FormatName()} {Shape} is not a 0-rank F64");
+
     /// <inheritdoc />
     public override string ToString() => $"{Name}: {DType.FormatName()} {Shape}";
 

@@ -45,7 +45,8 @@ public sealed class SafeTensorsFile
 
     /// <summary>
     /// Converts to a <see cref="StateDict"/> in file order: floating-point entries become float32 tensors (F16/BF16 widened
-    /// exactly), one-element I64 entries become int64 scalars (<c>num_batches_tracked</c>).
+    /// exactly), one-element I64 entries become int64 scalars (<c>num_batches_tracked</c>), 0-rank F64 entries float64
+    /// scalars (exact).
     /// </summary>
     /// <exception cref="SafeTensorsFormatException">An entry has a dtype a state dict cannot hold (e.g. U8, or an I64 with several elements); the message names it.</exception>
     public StateDict ToStateDict()
@@ -53,7 +54,8 @@ public sealed class SafeTensorsFile
         var dict = new StateDict();
         foreach (var e in Entries)
         {
-            if (e.IsFloatingPoint) dict.Add(e.Name, e.ToTensor());
+            if (e.DType == SafeTensorDType.Float64 && e.Shape.Rank == 0) dict.AddFloat64(e.Name, e.ToFloat64Scalar());
+            else if (e.IsFloatingPoint) dict.Add(e.Name, e.ToTensor());
             else if (e.DType == SafeTensorDType.Int64 && e.ElementCount == 1) dict.AddInt64(e.Name, e.ToInt64Scalar());
             else
                 throw new SafeTensorsFormatException(Source, e.Name, null,

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CnnSharp.Modules;
 using CnnSharp.Optimizers;
 using CnnSharp.Optimizers.Schedulers;
 
@@ -22,23 +23,28 @@ public enum ScheduleInterval
 /// <para>Epoch and batch schedules call the scheduler's <c>Step()</c> after each epoch or each training step. A plateau
 /// schedule (<see cref="OnPlateau"/>) calls <see cref="ReduceLrOnPlateau.Step"/> after each epoch with the trainer's
 /// monitored metric (<see cref="TrainingOptions.Monitor"/>), so its mode must match the monitor.</para>
-/// <para>Checkpoints: the trainer saves <see cref="Steps"/> (and a plateau scheduler's state) in the checkpoint's metadata.
-/// <see cref="Trainer.Resume"/> restores an epoch or batch schedule by replaying that many <c>Step()</c> calls on a freshly
-/// built scheduler, which reproduces the learning rates of the uninterrupted run exactly (the schedules are pure functions
-/// of their step count); the scheduler must therefore be built anew, with the same settings, for the resumed run.</para>
+/// <para>Checkpoints: the trainer saves <see cref="Steps"/> and the scheduler's <c>StateDict()</c> (its position, float64
+/// values exact) in the checkpoint's metadata. <see cref="Trainer.Resume"/> loads that state into a freshly built
+/// scheduler with its <c>LoadStateDict</c>, which continues the learning rates of the uninterrupted run bit for bit; the
+/// scheduler must therefore be built anew, with the same settings, for the resumed run.</para>
 /// </remarks>
 public sealed class LrSchedule
 {
     private readonly Action? _step;
     private readonly ReduceLrOnPlateau? _plateau;
+    private readonly Func<StateDict> _state;
+    private readonly Action<StateDict> _load;
 
-    private LrSchedule(Optimizer optimizer, ScheduleInterval interval, string name, Action? step, ReduceLrOnPlateau? plateau)
+    private LrSchedule(Optimizer optimizer, ScheduleInterval interval, string name, Action? step, ReduceLrOnPlateau? plateau,
+        Func<StateDict> state, Action<StateDict> load)
     {
         Optimizer = optimizer;
         Interval = interval;
         Name = name;
         _step = step;
         _plateau = plateau;
+        _state = state;
+        _load = load;
     }
 
     /// <summary>The scheduled optimizer; it must be the trainer's.</summary>
@@ -67,7 +73,7 @@ public sealed class LrSchedule
     public static LrSchedule Create(LrScheduler scheduler, ScheduleInterval interval = ScheduleInterval.Epoch, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(scheduler);
-        return new(scheduler.Optimizer, Checked(interval), name ?? scheduler.GetType().Name, scheduler.Step, null);
+        return new(scheduler.Optimizer, Checked(interval), name ?? scheduler.GetType().Name, scheduler.Step, null, scheduler.StateDict, scheduler.LoadStateDict);
     }
 
     /// <summary>Chained schedulers (e.g. a <see cref="LinearLr"/> warm-up then a <see cref="CosineAnnealingLr"/>), stepped once per epoch or training step.</summary>
@@ -78,7 +84,7 @@ public sealed class LrSchedule
     {
         ArgumentNullException.ThrowIfNull(scheduler);
         name ??= $"SequentialLr({string.Join(",", scheduler.Schedulers.Select(s => s.GetType().Name))})";
-        return new(scheduler.Optimizer, Checked(interval), name, scheduler.Step, null);
+        return new(scheduler.Optimizer, Checked(interval), name, scheduler.Step, null, scheduler.StateDict, scheduler.LoadStateDict);
     }
 
     /// <summary>A <see cref="ReduceLrOnPlateau"/> stepped after every epoch with the monitored validation metric.</summary>
@@ -87,7 +93,7 @@ public sealed class LrSchedule
     public static LrSchedule OnPlateau(ReduceLrOnPlateau scheduler, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(scheduler);
-        return new(scheduler.Optimizer, ScheduleInterval.Epoch, name ?? nameof(ReduceLrOnPlateau), null, scheduler);
+        return new(scheduler.Optimizer, ScheduleInterval.Epoch, name ?? nameof(ReduceLrOnPlateau), null, scheduler, scheduler.StateDict, scheduler.LoadStateDict);
     }
 
     private static ScheduleInterval Checked(ScheduleInterval interval) =>
@@ -110,44 +116,59 @@ public sealed class LrSchedule
         Steps++;
     }
 
-    private const string StepsKey = "scheduler_steps", PlateauPrefix = "scheduler.";
+    private const string StepsKey = "scheduler_steps", StatePrefix = "scheduler.";
 
-    /// <summary>The schedule's position as checkpoint metadata.</summary>
+    /// <summary>
+    /// The schedule's position as checkpoint metadata: <c>scheduler_steps</c>, and the scheduler's
+    /// <see cref="StateDict"/> entry by entry under <c>scheduler.</c> (int64 values as integers, float64 values in
+    /// round-trip form, so they read back exactly).
+    /// </summary>
     internal void Save(IDictionary<string, string> metadata)
     {
-        metadata[StepsKey] = Steps.ToString(CultureInfo.InvariantCulture);
-        if (_plateau is null) return;
-        foreach (var (key, value) in _plateau.StateDict()) metadata[PlateauPrefix + key] = value.ToString("R", CultureInfo.InvariantCulture);
+        var inv = CultureInfo.InvariantCulture;
+        metadata[StepsKey] = Steps.ToString(inv);
+        var state = _state();
+        foreach (string key in state.Keys)
+        {
+            metadata[StatePrefix + key] = state.TryGetInt64(key, out long l) ? l.ToString(inv)
+                : state.TryGetFloat64(key, out double d) ? d.ToString("R", inv)
+                : state[key].Data[0].ToString("R", inv);
+        }
     }
 
-    /// <summary>Restores the position saved by <see cref="Save"/>: replays the steps, or loads the plateau state.</summary>
+    /// <summary>
+    /// Restores the position saved by <see cref="Save"/> into the scheduler's <c>LoadStateDict</c>. A checkpoint of the
+    /// earlier format (an epoch or batch schedule saved as <c>scheduler_steps</c> alone) is restored by replaying that
+    /// many steps on the freshly built scheduler, which gives the same learning rates.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The schedule has already been stepped.</exception>
-    /// <exception cref="InvalidDataException">The metadata lacks the schedule's position or holds an invalid one.</exception>
+    /// <exception cref="InvalidDataException">The metadata lacks the schedule's position or holds an invalid one (the message names the key).</exception>
     internal void Restore(string path, IReadOnlyDictionary<string, string> metadata)
     {
         if (Steps != 0) throw new InvalidOperationException("LrSchedule: a resumed run needs a freshly built scheduler (this one has been stepped)");
         if (!metadata.TryGetValue(StepsKey, out var text) || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int steps))
             throw new InvalidDataException($"{path}: no valid '{StepsKey}' in __metadata__, so the learning-rate schedule cannot be resumed");
-        if (_plateau is null)
+        var state = new StateDict();
+        foreach (var (key, value) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (!key.StartsWith(StatePrefix, StringComparison.Ordinal)) continue;
+            string name = key[StatePrefix.Length..];
+            if (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l)) state.AddInt64(name, l);
+            else if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d)) state.AddFloat64(name, d);
+            else throw new InvalidDataException($"{path}: __metadata__ '{key}' is not a number: '{value}'");
+        }
+        if (state.Count == 0 && _plateau is null)
         {
             for (int i = 0; i < steps; i++) Step();
             return;
         }
-        var state = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var (key, value) in metadata)
-        {
-            if (!key.StartsWith(PlateauPrefix, StringComparison.Ordinal)) continue;
-            if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
-                throw new InvalidDataException($"{path}: __metadata__ '{key}' is not a number");
-            state[key[PlateauPrefix.Length..]] = v;
-        }
         try
         {
-            _plateau.LoadStateDict(state);
+            _load(state);
         }
-        catch (ArgumentException e)
+        catch (StateDictException e)
         {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
+            throw new InvalidDataException($"{path}: __metadata__ 'scheduler.*': {e.Message}", e);
         }
         Steps = steps;
     }

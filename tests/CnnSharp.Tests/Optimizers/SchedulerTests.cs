@@ -1,3 +1,4 @@
+using CnnSharp.Modules;
 using CnnSharp.Optimizers;
 using CnnSharp.Optimizers.Schedulers;
 
@@ -41,9 +42,75 @@ public sealed class SchedulerTests
         resumed.LoadStateDict(plateau.StateDict());
         Assert.Equal(1.0, resumed.Best);
         Assert.Equal(0.01, opt2.LrExact, 15);
-        var bad = new Dictionary<string, double>(plateau.StateDict()) { ["num_bad_epochs"] = -1 };
-        Assert.Throws<ArgumentException>(() => resumed.LoadStateDict(bad));
-        Assert.Throws<ArgumentException>(() => new StepLr(NewSgd(), 2).LoadStateDict(new Dictionary<string, double>()));
+        var bad = plateau.StateDict();
+        bad["num_bad_epochs"] = Tensor.Scalar(-1f);
+        var e = Assert.Throws<StateDictException>(() => resumed.LoadStateDict(bad));
+        Assert.Contains("'num_bad_epochs' must be a whole number >= 0, got -1", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1.0, resumed.Best); // nothing changed
+    }
+
+    [Fact]
+    public void Scheduler_state_is_a_StateDict_with_exact_doubles_and_load_names_missing_and_unexpected_keys()
+    {
+        var opt = NewSgd();
+        var step = new StepLr(opt, stepSize: 2, gamma: 0.1);
+        for (int i = 0; i < 3; i++) step.Step();
+        var state = step.StateDict();
+        Assert.Equal(["last_epoch", "last_lr", "base_lr", "step_count"], state.Keys);
+        Assert.Equal(3, state.GetInt64("last_epoch"));
+        Assert.True(state.TryGetFloat64("last_lr", out double lastLr));
+        Assert.Equal(opt.LrExact, lastLr); // the double itself, not a float32 rounding of it
+        Assert.NotEqual((double)(float)lastLr, lastLr);
+
+        var broken = new StateDict();
+        broken.AddInt64("last_epoch", 3);
+        broken.AddFloat64("last_lr", -1);
+        broken.AddInt64("stepcount", 1);
+        var fresh = new StepLr(NewSgd(0.5f), stepSize: 2);
+        var e = Assert.Throws<StateDictException>(() => fresh.LoadStateDict(broken));
+        Assert.Equal("StepLr.LoadStateDict: missing key(s) 'base_lr', 'step_count'; unexpected key(s) 'stepcount'; " +
+            "'last_lr' must be a finite learning rate >= 0, got -1", e.Message);
+        Assert.Equal(0, fresh.LastEpoch);
+        Assert.Equal(0.5, fresh.Optimizer.LrExact, 6);
+    }
+
+    [Fact]
+    public void Sequential_state_round_trips_through_safetensors_and_continues_bit_for_bit()
+    {
+        static (SequentialLr, Sgd) Chain()
+        {
+            var o = NewSgd(0.3f);
+            var warm = new LinearLr(o, 0.1, 1.0, 3);
+            var cosine = new CosineAnnealingLr(o, tMax: 7, etaMin: 0.001);
+            return (new SequentialLr(o, [warm, cosine], [3]), o);
+        }
+        var (chain, opt) = Chain();
+        for (int i = 0; i < 5; i++) chain.Step();
+        string path = Path.Combine(Path.GetTempPath(), $"cnnsharp-seq-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            CnnSharp.IO.SafeTensors.Write(path, chain.StateDict());
+            var loaded = CnnSharp.IO.SafeTensors.Read(path).ToStateDict();
+            Assert.Contains("schedulers.1.last_lr", loaded.Keys);
+            var (resumed, opt2) = Chain();
+            resumed.LoadStateDict(loaded);
+            Assert.Equal(opt.LrExact, opt2.LrExact);
+            for (int i = 0; i < 4; i++)
+            {
+                chain.Step();
+                resumed.Step();
+                Assert.Equal(BitConverter.DoubleToInt64Bits(opt.LrExact), BitConverter.DoubleToInt64Bits(opt2.LrExact));
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+        var (other, _) = Chain();
+        var bad = chain.StateDict();
+        bad["schedulers.1.step_count"] = Tensor.Scalar(0.5f);
+        var e = Assert.Throws<StateDictException>(() => other.LoadStateDict(bad));
+        Assert.Contains("'step_count' must be a whole number >= 0, got 0.5", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

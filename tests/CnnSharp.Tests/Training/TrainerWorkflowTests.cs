@@ -209,9 +209,11 @@ public sealed class TrainerWorkflowTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Resume_continues_schedule_and_early_stopping_exactly_like_an_uninterrupted_run(bool perBatch)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Resume_continues_schedule_and_early_stopping_exactly_like_an_uninterrupted_run(bool perBatch, bool earlierFormat)
     {
         var options = new TrainingOptions { Epochs = 3, BatchSize = 20, Seed = 4, LearningRate = 0.01f, EarlyStoppingPatience = 5 };
         LrSchedule Schedule(Optimizer o) => perBatch
@@ -229,6 +231,16 @@ public sealed class TrainerWorkflowTests : IDisposable
 
         string path = _dir.File("part.safetensors");
         Create(options with { OutputPath = path, Epochs = 1 }).Fit(s_train, validation: s_val, test: null);
+        var saved = SafeTensors.Read(path);
+        // The scheduler's StateDict, entry by entry: one step per epoch, or per batch (3 batches of 20).
+        Assert.Equal(perBatch ? "3" : "1", saved.Metadata["scheduler.last_epoch"]);
+        Assert.True(saved.Metadata.ContainsKey("scheduler.last_lr"));
+        if (earlierFormat)
+        {
+            // A checkpoint of the earlier format holds the step count alone; it resumes by replaying the steps.
+            var metadata = saved.Metadata.Where(kv => !kv.Key.StartsWith("scheduler.", StringComparison.Ordinal)).ToDictionary();
+            SafeTensors.Write(path, saved.Entries, metadata);
+        }
         var resumed = Create(options with { OutputPath = path });
         Assert.Equal(1, resumed.Resume(path).Epoch);
         var resumedReports = resumed.Fit(s_train, validation: s_val, test: null);
@@ -239,6 +251,30 @@ public sealed class TrainerWorkflowTests : IDisposable
         Assert.Equal((whole.BestMetric, whole.BestEpoch), (resumed.BestMetric, resumed.BestEpoch));
         foreach (var ((key, x), (_, y)) in whole.Model.StateDict().Zip(resumed.Model.StateDict()))
             Assert.True(x.ToArray().SequenceEqual(y.ToArray()), $"{key} differs between the resumed and the uninterrupted run");
+    }
+
+    [Theory]
+    [InlineData("scheduler.last_lr", "fast", "'scheduler.last_lr' is not a number: 'fast'")]
+    [InlineData("scheduler.step_count", "-2", "'step_count' must be a whole number >= 0, got -2")]
+    [InlineData("scheduler.gamma", "0.5", "unexpected key(s) 'gamma'")]
+    public void Resume_names_a_bad_scheduler_state_entry(string key, string value, string expected)
+    {
+        string path = _dir.File("bad.safetensors");
+        var options = new TrainingOptions { Epochs = 1, BatchSize = 20, OutputPath = path };
+        Trainer Create()
+        {
+            var model = Model(0);
+            var optimizer = Trainer.CreateOptimizer(model, options);
+            return new Trainer(model, optimizer, options) { Schedule = LrSchedule.Create(new StepLr(optimizer, 1)) };
+        }
+        Create().Fit(s_train, null);
+        var saved = SafeTensors.Read(path);
+        var metadata = new Dictionary<string, string>(saved.Metadata) { [key] = value };
+        SafeTensors.Write(path, saved.Entries, metadata);
+
+        var e = Assert.Throws<InvalidDataException>(() => Create().Resume(path));
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

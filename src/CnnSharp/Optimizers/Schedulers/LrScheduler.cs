@@ -1,4 +1,4 @@
-using System.Globalization;
+using CnnSharp.Modules;
 
 namespace CnnSharp.Optimizers.Schedulers;
 
@@ -88,41 +88,40 @@ public abstract class LrScheduler
         LastLr = lr;
     }
 
-    /// <summary>The schedule's position: <c>last_epoch</c>, <c>last_lr</c>, <c>base_lr</c>, <c>step_count</c> (and subclass entries).</summary>
-    public virtual IReadOnlyDictionary<string, double> StateDict() => new Dictionary<string, double>(StringComparer.Ordinal)
-    {
-        ["last_epoch"] = LastEpoch,
-        ["last_lr"] = LastLr,
-        ["base_lr"] = BaseLr,
-        ["step_count"] = StepCount,
-    };
+    /// <summary>The state keys, in <see cref="StateDict"/>'s order.</summary>
+    internal static readonly string[] StateKeys = ["last_epoch", "last_lr", "base_lr", "step_count"];
 
-    /// <summary>Restores a position saved by <see cref="StateDict"/> and sets the optimizer's learning rate to its last value.</summary>
-    /// <exception cref="ArgumentException">An entry is missing or not a valid value.</exception>
-    public virtual void LoadStateDict(IReadOnlyDictionary<string, double> state)
+    /// <summary>
+    /// The schedule's position (PyTorch's <c>state_dict()</c>, one parameter group): int64 scalars <c>last_epoch</c> and
+    /// <c>step_count</c> (PyTorch's <c>_step_count</c>), float64 scalars <c>last_lr</c> and <c>base_lr</c> (exact, so a
+    /// resumed schedule continues bit for bit). The settings (step size, gamma...) are not included: a scheduler is
+    /// rebuilt with them and then loaded.
+    /// </summary>
+    public virtual StateDict StateDict()
     {
-        ArgumentNullException.ThrowIfNull(state);
-        int lastEpoch = WholeEntry(state, "last_epoch", -1), stepCount = WholeEntry(state, "step_count", 0);
-        double lastLr = Entry(state, "last_lr"), baseLr = Entry(state, "base_lr");
-        if (!(lastLr >= 0) || !(baseLr >= 0) || double.IsInfinity(lastLr) || double.IsInfinity(baseLr))
-            throw new ArgumentException($"{GetType().Name}.LoadStateDict: learning rates must be finite and >= 0 (last_lr {lastLr}, base_lr {baseLr})", nameof(state));
+        var state = new StateDict();
+        state.AddInt64("last_epoch", LastEpoch);
+        state.AddFloat64("last_lr", LastLr);
+        state.AddFloat64("base_lr", BaseLr);
+        state.AddInt64("step_count", StepCount);
+        return state;
+    }
+
+    /// <summary>
+    /// Restores a position saved by <see cref="StateDict"/> and sets the optimizer's learning rate to its last value
+    /// (PyTorch's <c>load_state_dict</c>). Numbers may also be given as int64 scalars or one-element float32 tensors.
+    /// </summary>
+    /// <exception cref="StateDictException">A key is missing or unexpected, or a value is invalid (all listed); nothing is changed.</exception>
+    public virtual void LoadStateDict(StateDict state)
+    {
+        var reader = new SchedulerState(GetType().Name, state, StateKeys);
+        int lastEpoch = reader.Whole("last_epoch", -1), stepCount = reader.Whole("step_count", 0);
+        double lastLr = reader.Number("last_lr", rate: true), baseLr = reader.Number("base_lr", rate: true);
+        reader.ThrowIfInvalid();
         LastEpoch = lastEpoch;
         StepCount = stepCount;
         BaseLr = baseLr;
         Optimizer.InitialLr = baseLr;
         Apply(lastLr);
-    }
-
-    /// <summary>A required state entry.</summary>
-    private protected double Entry(IReadOnlyDictionary<string, double> state, string key) =>
-        state.TryGetValue(key, out double v) ? v : throw new ArgumentException($"{GetType().Name}.LoadStateDict: missing entry '{key}'", nameof(state));
-
-    /// <summary>A required whole-number state entry, at least <paramref name="min"/>.</summary>
-    private protected int WholeEntry(IReadOnlyDictionary<string, double> state, string key, int min)
-    {
-        double v = Entry(state, key);
-        if (!(v >= min && v <= int.MaxValue && v == Math.Floor(v)))
-            throw new ArgumentException($"{GetType().Name}.LoadStateDict: '{key}' must be a whole number >= {min}, got {v.ToString(CultureInfo.InvariantCulture)}", nameof(state));
-        return (int)v;
     }
 }

@@ -1,3 +1,5 @@
+using CnnSharp.Modules;
+
 namespace CnnSharp.Optimizers.Schedulers;
 
 /// <summary>Reduces the learning rate when a metric stops improving (PyTorch's <c>ReduceLROnPlateau</c>).</summary>
@@ -107,31 +109,30 @@ public sealed class ReduceLrOnPlateau
         _ => a > Best + Threshold,
     };
 
-    /// <summary>The scheduler's position: <c>best</c>, <c>num_bad_epochs</c>, <c>cooldown_counter</c>, <c>last_epoch</c>, <c>lr</c>.</summary>
-    public IReadOnlyDictionary<string, double> StateDict() => new Dictionary<string, double>(StringComparer.Ordinal)
+    /// <summary>
+    /// The scheduler's position (PyTorch's <c>state_dict()</c>): float64 scalars <c>best</c> and <c>lr</c>, int64 scalars
+    /// <c>num_bad_epochs</c>, <c>cooldown_counter</c> and <c>last_epoch</c>. The settings are not included.
+    /// </summary>
+    public StateDict StateDict()
     {
-        ["best"] = Best,
-        ["num_bad_epochs"] = NumBadEpochs,
-        ["cooldown_counter"] = CooldownCounter,
-        ["last_epoch"] = LastEpoch,
-        ["lr"] = Optimizer.LrExact,
-    };
+        var state = new StateDict();
+        state.AddFloat64("best", Best);
+        state.AddInt64("num_bad_epochs", NumBadEpochs);
+        state.AddInt64("cooldown_counter", CooldownCounter);
+        state.AddInt64("last_epoch", LastEpoch);
+        state.AddFloat64("lr", Optimizer.LrExact);
+        return state;
+    }
 
     /// <summary>Restores a position saved by <see cref="StateDict"/>, including the optimizer's learning rate.</summary>
-    /// <exception cref="ArgumentException">An entry is missing or invalid.</exception>
-    public void LoadStateDict(IReadOnlyDictionary<string, double> state)
+    /// <exception cref="StateDictException">A key is missing or unexpected, or a value is invalid (all listed); nothing is changed.</exception>
+    public void LoadStateDict(StateDict state)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        double Get(string key) => state.TryGetValue(key, out double v) ? v : throw new ArgumentException($"ReduceLrOnPlateau.LoadStateDict: missing entry '{key}'", nameof(state));
-        int Whole(string key)
-        {
-            double v = Get(key);
-            return v >= 0 && v <= int.MaxValue && v == Math.Floor(v) ? (int)v
-                : throw new ArgumentException($"ReduceLrOnPlateau.LoadStateDict: '{key}' must be a whole number >= 0, got {v}", nameof(state));
-        }
-        double best = Get("best"), lr = Get("lr");
-        int bad = Whole("num_bad_epochs"), cool = Whole("cooldown_counter"), epoch = Whole("last_epoch");
-        Optimizer.LrExact = lr; // validates the learning rate before anything else changes
+        var reader = new SchedulerState(nameof(ReduceLrOnPlateau), state, ["best", "num_bad_epochs", "cooldown_counter", "last_epoch", "lr"]);
+        double best = reader.Number("best"), lr = reader.Number("lr", rate: true);
+        int bad = reader.Whole("num_bad_epochs", 0), cool = reader.Whole("cooldown_counter", 0), epoch = reader.Whole("last_epoch", 0);
+        reader.ThrowIfInvalid();
+        Optimizer.LrExact = lr;
         Best = best;
         NumBadEpochs = bad;
         CooldownCounter = cool;

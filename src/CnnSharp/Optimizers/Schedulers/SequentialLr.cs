@@ -1,3 +1,5 @@
+using CnnSharp.Modules;
+
 namespace CnnSharp.Optimizers.Schedulers;
 
 /// <summary>Runs schedulers one after another, switching at milestone epochs (PyTorch's <c>SequentialLR</c>); e.g. a <see cref="LinearLr"/> warm-up then a <see cref="CosineAnnealingLr"/>.</summary>
@@ -65,4 +67,49 @@ public sealed class SequentialLr
         else scheduler.Step();
         LastLr = scheduler.LastLr;
     }
+
+    /// <summary>
+    /// The chain's position (PyTorch's <c>state_dict()</c>, whose <c>_schedulers</c> list becomes prefixes): int64
+    /// <c>last_epoch</c>, float64 <c>last_lr</c>, and every inner scheduler's state under <c>schedulers.{i}.</c>.
+    /// </summary>
+    public StateDict StateDict()
+    {
+        var state = new StateDict();
+        state.AddInt64("last_epoch", LastEpoch);
+        state.AddFloat64("last_lr", LastLr);
+        for (int i = 0; i < _schedulers.Length; i++) SchedulerState.AddNested(state, Prefix(i), _schedulers[i].StateDict());
+        return state;
+    }
+
+    /// <summary>Restores a position saved by <see cref="StateDict"/> into a chain built with the same schedulers and milestones.</summary>
+    /// <exception cref="StateDictException">A key is missing or unexpected, or a value is invalid (all listed); nothing is changed.</exception>
+    public void LoadStateDict(StateDict state)
+    {
+        var keys = new List<string> { "last_epoch", "last_lr" };
+        for (int i = 0; i < _schedulers.Length; i++) keys.AddRange(LrScheduler.StateKeys.Select(k => Prefix(i) + k));
+        var reader = new SchedulerState(nameof(SequentialLr), state, keys);
+        int lastEpoch = reader.Whole("last_epoch", 0);
+        double lastLr = reader.Number("last_lr", rate: true);
+        reader.ThrowIfInvalid();
+        // The inner loads check their own values; on a failure the ones already loaded are put back.
+        var previous = _schedulers.Select(s => s.StateDict()).ToArray();
+        double lr = Optimizer.LrExact;
+        double? initial = Optimizer.InitialLr;
+        try
+        {
+            for (int i = 0; i < _schedulers.Length; i++) _schedulers[i].LoadStateDict(SchedulerState.Nested(state, Prefix(i)));
+        }
+        catch (StateDictException e)
+        {
+            for (int i = 0; i < _schedulers.Length; i++) _schedulers[i].LoadStateDict(previous[i]);
+            Optimizer.InitialLr = initial;
+            Optimizer.LrExact = lr;
+            throw new StateDictException($"{nameof(SequentialLr)}.LoadStateDict: {e.Message}", e);
+        }
+        LastEpoch = lastEpoch;
+        LastLr = lastLr;
+        Optimizer.LrExact = lastLr;
+    }
+
+    private static string Prefix(int index) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"schedulers.{index}.");
 }
