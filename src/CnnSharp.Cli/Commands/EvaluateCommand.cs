@@ -30,7 +30,7 @@ internal static class EvaluateCommand
         var dataDir = CommonOptions.DataDirectory();
         var threads = CommonOptions.Threads();
         var batchSize = CommonOptions.BatchSize("Images per forward pass", 1000);
-        var limit = CommonOptions.Limit("--limit", "Evaluate on only the first N test images", CommonOptions.TestImages, "MNIST test set");
+        var limit = NumericOption.OptionalInt("--limit", "Evaluate on only the first N test images of the data set (past its size: all)");
         var json = new Option<bool>("--json") { Description = "Write the results as JSON (for scripts and 'cnnsharp plot --confusion') instead of tables" };
         var command = new Command("evaluate",
             "Report a model's accuracy, loss, confusion matrix and per-class precision/recall/F1 on a data set's test images")

@@ -55,14 +55,18 @@ internal sealed class TrainCommand
     private readonly Option<string> _monitor = new("--monitor") { Description = "val_loss or val_accuracy", DefaultValueFactory = _ => "val_loss" };
     private readonly Option<bool> _bestOnly = new("--best-only") { Description = "Write the checkpoint only when --monitor improves (needs --val-split)" };
     private readonly Option<string?> _metricsLog = new("--metrics-log") { Description = "Append one JSON object per epoch to this file (JSON Lines)" };
-    private readonly Option<bool> _json = new("--json") { Description = "Print one JSON object per epoch on standard output, nothing else (errors on standard error)" };
+    private readonly Option<bool> _json = new("--json")
+    {
+        Description = "Print one JSON object per epoch on standard output, then {\"epochs_run\":N,\"total_seconds\":S}, nothing else (errors on standard error)",
+    };
     private readonly Option<int> _workers = NumericOption.Int("--workers", "Threads loading and augmenting training batches (0: the training thread)", 0, min: 0, max: 64);
 
     private readonly Option<string?> _output = new("--output", "-o") { Description = "Checkpoint written after every epoch (safetensors; default: <model>.safetensors)" };
 
     private readonly Option<int?> _threads = CommonOptions.Threads();
-    private readonly Option<int?> _limit = CommonOptions.Limit("--limit", "Train on only the first N training images (quick runs)", CommonOptions.TrainImages, "MNIST training set");
-    private readonly Option<int?> _testLimit = CommonOptions.Limit("--test-limit", "Evaluate on only the first N test images", CommonOptions.TestImages, "MNIST test set");
+    // Bounded by the data set, not here: a limit past its size takes all of it (the header says how many).
+    private readonly Option<int?> _limit = NumericOption.OptionalInt("--limit", "Train on only the first N training images of the data set (quick runs)");
+    private readonly Option<int?> _testLimit = NumericOption.OptionalInt("--test-limit", "Evaluate on only the first N test images of the data set");
     private readonly Option<bool> _generic = new("--generic") { Description = "Use the generic autograd path instead of the compiled executor (slower; for comparison)" };
     private readonly Option<string?> _resume = new("--resume") { Description = "Continue from this checkpoint (weights, optimizer, schedule and early-stopping state, epoch)" };
 
@@ -207,8 +211,10 @@ internal sealed class TrainCommand
     /// full, a resume that contradicts the checkpoint); 3 diverged (the last finite checkpoint is kept); 130 interrupted by
     /// SIGINT (Ctrl+C), 143 by SIGTERM, both between batches and saying which checkpoint is kept. A second signal ends the
     /// process at once, which the atomic checkpoint writes make safe.</para>
-    /// <para>With <paramref name="json"/>, standard output receives exactly one <see cref="MetricsLog"/> object per epoch and
-    /// nothing else; messages and errors go to standard error.</para>
+    /// <para>With <paramref name="json"/>, standard output receives exactly one <see cref="MetricsLog"/> object per epoch,
+    /// then, when the run ends normally, one object <c>{"epochs_run":N,"total_seconds":S}</c> (the command's wall time from
+    /// the start of this method, data loading included; it has no <c>epoch</c> key), and nothing else; messages and
+    /// errors go to standard error. Without it the summary ends with the same total time.</para>
     /// </remarks>
     internal static int Run(TrainingJobOptions job, bool json, IAnsiConsole console)
     {
@@ -216,13 +222,16 @@ internal sealed class TrainCommand
         using var interrupt = new TrainingInterrupt();
         var messages = json ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : console;
         var view = new TrainingView(console);
-        if (!json) view.Header(job);
         var options = job.Training;
         EpochReport? lastSaved = null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         return ErrorReporting.Guard(messages, () =>
         {
             try
             {
+                // Resolved first, so the header counts the images of this data set (a folder is listed, nothing decoded).
+                var source = TrainingJob.Resolve(job);
+                if (!json) view.Header(job, source);
                 TrainingRun run;
                 if (json)
                 {
@@ -232,7 +241,12 @@ internal sealed class TrainCommand
                         if (r.CheckpointPath is not null) lastSaved = r;
                         stdout.WriteLine(MetricsLog.Format(r));
                         stdout.Flush();
-                    }), null, null, interrupt.Token);
+                    }), null, null, source, interrupt.Token);
+                    Tables.WriteJson(console, w =>
+                    {
+                        w.WriteNumber("epochs_run", run.Reports.Count);
+                        w.WriteNumber("total_seconds", Math.Round(clock.Elapsed.TotalSeconds, 3));
+                    });
                 }
                 else
                 {
@@ -240,8 +254,8 @@ internal sealed class TrainCommand
                     {
                         if (r.CheckpointPath is not null) lastSaved = r;
                         epochs.Report(r);
-                    }), batches, fetch, interrupt.Token));
-                    view.Summary(run, options);
+                    }), batches, fetch, source, interrupt.Token));
+                    view.Summary(run, options, clock.Elapsed);
                 }
                 return 0;
             }

@@ -16,7 +16,8 @@ internal sealed class TrainingView(IAnsiConsole console)
 {
     private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
 
-    public void Header(TrainingJobOptions job)
+    /// <summary>The settings, in two lines; image counts are those of <paramref name="source"/> after the limits.</summary>
+    public void Header(TrainingJobOptions job, TrainingJob.DataSource source)
     {
         var o = job.Training;
         string optimizer = o.Optimizer switch
@@ -34,8 +35,8 @@ internal sealed class TrainingView(IAnsiConsole console)
         console.MarkupLine(
             $"seed {o.Seed}, {(job.Threads ?? ExecutionOptions.Current.Threads).ToString(s_inv)} thread(s)" +
             // The count trained on, not the one asked for: a limit past the end of the set takes all of it.
-            (job.Limit is int l ? $", first {Math.Min(l, CommonOptions.TrainImages).ToString("N0", s_inv)} training images" : "") +
-            (job.TestLimit is int tl ? $", first {Math.Min(tl, CommonOptions.TestImages).ToString("N0", s_inv)} test images" : "") +
+            (job.Limit is int l ? $", first {Math.Min(l, source.TrainImages).ToString("N0", s_inv)} training images" : "") +
+            (job.TestLimit is int tl && source.TestImages > 0 ? $", first {Math.Min(tl, source.TestImages).ToString("N0", s_inv)} test images" : "") +
             (job.ResumeFrom is string r ? $", resuming from {Markup.Escape(r)}" : ""));
     }
 
@@ -85,15 +86,17 @@ internal sealed class TrainingView(IAnsiConsole console)
         $"epoch {r.Epoch}/{r.Epochs}  loss {r.TrainLoss.ToString("F4", s_inv)}  acc {(r.TestAccuracy * 100).ToString("F2", s_inv)}%  " +
         $"{r.ImagesPerSecond.ToString("F0", s_inv)} img/s";
 
-    public void Summary(TrainingRun run, TrainingOptions options)
+    /// <summary>The per-epoch table, the early stop, the checkpoint and the <paramref name="total"/> wall time of the command.</summary>
+    public void Summary(TrainingRun run, TrainingOptions options, TimeSpan total)
     {
         if (run.Reports.Count == 0)
         {
             console.MarkupLine("No epochs left to run: the checkpoint has already reached --epochs (or early stopping ended it).");
+            console.MarkupLine(Markup.Escape($"Total time: {TotalTime(total)}"));
             return;
         }
         bool validation = run.ValidationCount > 0;
-        var table = new Table().Title(Markup.Escape($"{run.ModelName} on {run.Dataset} ({run.TrainCount.ToString("N0", s_inv)} training, " +
+        var table = Tables.Create(console).Title(Markup.Escape($"{run.ModelName} on {run.Dataset} ({run.TrainCount.ToString("N0", s_inv)} training, " +
                 (validation ? $"{run.ValidationCount.ToString("N0", s_inv)} validation, " : "") + $"{run.TestCount.ToString("N0", s_inv)} test images)"))
             .AddColumn("epoch")
             .AddColumn(new TableColumn("train loss").RightAligned());
@@ -121,5 +124,13 @@ internal sealed class TrainingView(IAnsiConsole console)
             console.MarkupLine(Markup.Escape($"Stopped early after epoch {last.Epoch}: {Trainer.MonitorName(options.Monitor)} did not improve for {options.EarlyStoppingPatience} epoch(s)."));
         if (run.Reports.LastOrDefault(r => r.CheckpointPath is not null)?.CheckpointPath is string path)
             console.MarkupLine($"Checkpoint: [blue]{Markup.Escape(path)}[/]");
+        console.MarkupLine(Markup.Escape($"Total time: {TotalTime(total)}"));
+    }
+
+    /// <summary><c>812.3 s (13 min 32 s)</c>; seconds alone under a minute.</summary>
+    internal static string TotalTime(TimeSpan total)
+    {
+        string seconds = $"{total.TotalSeconds.ToString("F1", s_inv)} s";
+        return total.TotalMinutes < 1 ? seconds : $"{seconds} ({(int)total.TotalMinutes} min {total.Seconds} s)";
     }
 }

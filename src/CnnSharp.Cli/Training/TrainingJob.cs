@@ -33,8 +33,14 @@ internal static class TrainingJob
     /// <exception cref="TrainingDivergedException">The loss or the weights became NaN or infinite; the last finite checkpoint is kept.</exception>
     /// <exception cref="ArgumentException">An option does not fit the model or the data (the message names it).</exception>
     /// <exception cref="IOException">The output cannot be written (checked before the data is loaded), or the data cannot be read.</exception>
+    /// <param name="job">The settings.</param>
+    /// <param name="progress">Receives each epoch's report.</param>
+    /// <param name="batchProgress">Receives each training step's report.</param>
+    /// <param name="fetchProgress">Receives the download of a data set that is not on disk.</param>
+    /// <param name="source">The data set as <see cref="Resolve"/> found it for <paramref name="job"/>; null: resolved here.</param>
+    /// <param name="cancellationToken">Stops the run between batches.</param>
     public static TrainingRun Run(TrainingJobOptions job, IProgress<EpochReport>? progress = null, IProgress<BatchReport>? batchProgress = null,
-        IProgress<FetchProgress>? fetchProgress = null, CancellationToken cancellationToken = default)
+        IProgress<FetchProgress>? fetchProgress = null, DataSource? source = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
         var options = job.Training;
@@ -50,7 +56,7 @@ internal static class TrainingJob
         using var scope = job.Threads is int threads ? ExecutionOptions.Use(ExecutionOptions.Current with { Threads = threads }) : default;
 
         var zoo = ModelZoo.Get(job.Model);
-        var source = DataSource.Resolve(job, zoo);
+        source ??= DataSource.Resolve(job, zoo);
         var model = ModelZoo.Create(zoo.Name, new ZooOptions
         {
             InChannels = source.Channels, NumClasses = source.Classes.Count, ImageSize = source.ImageSize, Generator = new Generator(options.Seed),
@@ -79,6 +85,15 @@ internal static class TrainingJob
             throw new InvalidOperationException($"{source.Name}: expected {trainCount} training images, found {train.Count}");
         var reports = trainer.Fit(train, validation, test, progress, cancellationToken: cancellationToken);
         return new TrainingRun(model, optimizer, reports, zoo.Name, source.Name, train.Count, validation?.Count ?? 0, test?.Count ?? 0);
+    }
+
+    /// <summary>The data set <paramref name="job"/> names, with its geometry, classes and image counts; no image is decoded.</summary>
+    /// <exception cref="ArgumentException">The model name is unknown, or the options do not fit the data set.</exception>
+    /// <exception cref="DirectoryNotFoundException">The data set is neither MNIST, Fashion-MNIST nor an existing folder.</exception>
+    public static DataSource Resolve(TrainingJobOptions job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return DataSource.Resolve(job, ModelZoo.Get(job.Model));
     }
 
     private static IDataset Prefix(IDataset data, int? limit) =>
@@ -192,18 +207,24 @@ internal static class TrainingJob
     internal sealed class DataSource
     {
         private readonly ImageFolder? _train, _test;
-        private readonly int _total;
 
-        private DataSource(string name, int channels, int size, IReadOnlyList<string> classes, int total, ImageFolder? train, ImageFolder? test)
+        private DataSource(string name, int channels, int size, IReadOnlyList<string> classes, int trainImages, int testImages, ImageFolder? train, ImageFolder? test)
         {
             Name = name;
             Channels = channels;
             ImageSize = size;
             Classes = classes;
-            _total = total;
+            TrainImages = trainImages;
+            TestImages = testImages;
             _train = train;
             _test = test;
         }
+
+        /// <summary>Images in the whole training set (before <c>--limit</c> and the validation split).</summary>
+        public int TrainImages { get; }
+
+        /// <summary>Images in the whole test set; 0 for a folder without <c>test/</c>.</summary>
+        public int TestImages { get; }
 
         /// <summary><c>mnist</c>, <c>fashion-mnist</c>, or the image folder's full path.</summary>
         public string Name { get; }
@@ -220,7 +241,8 @@ internal static class TrainingJob
                     throw new ArgumentException($"--channels and --image-size apply to image folders; {dataset} has 1x28x28 images");
                 IReadOnlyList<string> classes = dataset == "mnist" ? [.. Enumerable.Range(0, Mnist.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture))]
                     : FashionMnist.ClassNames;
-                return new DataSource(dataset, 1, 28, classes, 60_000, null, null);
+                // The files are checked against their digests when loaded, so these counts are exact.
+                return new DataSource(dataset, 1, 28, classes, 60_000, 10_000, null, null);
             }
             if (!Directory.Exists(dataset))
                 throw new DirectoryNotFoundException($"--dataset {dataset}: expected mnist, fashion-mnist or an image folder, and no such folder exists");
@@ -231,7 +253,7 @@ internal static class TrainingJob
             var test = split && Directory.Exists(testRoot) ? Open(testRoot, channels, size) : null;
             if (test is not null && !test.Classes.SequenceEqual(train.Classes))
                 throw new ArgumentException($"{testRoot}: its class folders ({string.Join(", ", test.Classes)}) differ from {trainRoot}'s ({string.Join(", ", train.Classes)})");
-            return new DataSource(Path.GetFullPath(dataset), channels, size, train.Classes, train.Count, train, test);
+            return new DataSource(Path.GetFullPath(dataset), channels, size, train.Classes, train.Count, test?.Count ?? 0, train, test);
         }
 
         // Decoded images are kept in memory when they fit in 1 GiB, so later epochs do not decode them again.
@@ -245,7 +267,7 @@ internal static class TrainingJob
         /// <summary>Training images after the limit and the validation split (as <see cref="DatasetSplit.TrainValidation"/> counts them).</summary>
         public int TrainCount(int? limit, double validationSplit)
         {
-            int n = limit is int l ? Math.Min(l, _total) : _total;
+            int n = limit is int l ? Math.Min(l, TrainImages) : TrainImages;
             return n - (int)Math.Round(n * validationSplit, MidpointRounding.ToEven);
         }
 

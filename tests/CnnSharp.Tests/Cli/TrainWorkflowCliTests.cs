@@ -80,18 +80,41 @@ public sealed class TrainWorkflowCliTests : IDisposable
     }
 
     [Fact]
-    public void Json_prints_only_one_json_object_per_epoch()
+    public void Json_prints_one_json_object_per_epoch_then_the_total_time()
     {
         var (code, text) = Invoke(Train(_dir.File("j.safetensors"), "--epochs", "2", "--json", "--scheduler", "cosine", "--optimizer", "adamw"));
 
         Assert.Equal(0, code);
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, lines.Length);
-        foreach (var line in lines)
+        Assert.Equal(3, lines.Length);
+        foreach (var line in lines[..2])
         {
             using var doc = JsonDocument.Parse(line);
             Assert.Equal(MetricsLog.Keys, doc.RootElement.EnumerateObject().Select(p => p.Name));
         }
+        using var total = JsonDocument.Parse(lines[2]);
+        Assert.Equal(["epochs_run", "total_seconds"], total.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(2, total.RootElement.GetProperty("epochs_run").GetInt32());
+        Assert.InRange(total.RootElement.GetProperty("total_seconds").GetDouble(), 0.001, 600);
+    }
+
+    [Fact]
+    public void Limit_applies_to_the_image_folder_and_the_total_time_ends_the_summary()
+    {
+        // The folder holds 30 images: --limit counts them, not MNIST's 60,000.
+        var job = new TrainingJobOptions
+        {
+            Model = "lenet5", Dataset = Folder, Limit = 12, Threads = 1,
+            Training = new TrainingOptions { Epochs = 1, BatchSize = 8, OutputPath = null },
+        };
+        Assert.Equal(12, TrainingJob.Run(job).TrainCount);
+        Assert.Equal(30, TrainingJob.Run(job with { Limit = 1_000 }).TrainCount);
+
+        var (code, text) = Invoke(Train(_dir.File("limit.safetensors"), "--epochs", "1", "--limit", "70000"));
+        Assert.True(code == 0, text);
+        Assert.Contains("first 30 training images", text, StringComparison.Ordinal);
+        Assert.Matches(@"\(30\s+training,\s+0\s+test\s+images\)", text); // the title may wrap
+        Assert.Matches(@"Total time: \d+\.\d s", text);
     }
 
     [Fact]
