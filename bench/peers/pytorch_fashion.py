@@ -88,6 +88,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-epochs", type=int, default=None, help="stop after this many epochs (timing runs)")
     p.add_argument("--data", default=None)
+    p.add_argument("--limit", type=int, default=None, help="train on the first N images only (like cnnsharp train --limit; smoke tests)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -96,6 +97,8 @@ def main():
     ytr = torch.from_numpy(read_idx(os.path.join(root, "train-labels-idx1-ubyte")).astype(np.int64))
     xte = torch.from_numpy(read_idx(os.path.join(root, "t10k-images-idx3-ubyte")).astype(np.float32) / 255)[:, None]
     yte = torch.from_numpy(read_idx(os.path.join(root, "t10k-labels-idx1-ubyte")).astype(np.int64))
+    if a.limit:
+        xtr, ytr = xtr[:a.limit], ytr[:a.limit]
     mean, std = xtr.mean().item(), xtr.std().item()
     xtr, xte = (xtr - mean) / std, (xte - mean) / std
 

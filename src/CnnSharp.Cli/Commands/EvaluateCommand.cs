@@ -30,7 +30,7 @@ internal static class EvaluateCommand
         var dataDir = CommonOptions.DataDirectory();
         var threads = CommonOptions.Threads();
         var batchSize = CommonOptions.BatchSize("Images per forward pass", 1000);
-        var limit = NumericOption.OptionalInt("--limit", "Evaluate on only the first N test images of the data set (past its size: all)");
+        var limit = NumericOption.OptionalInt("--limit", "Evaluate on only the first N test images of the data set (at most its size)");
         var json = new Option<bool>("--json") { Description = "Write the results as JSON (for scripts and 'cnnsharp plot --confusion') instead of tables" };
         var command = new Command("evaluate",
             "Report a model's accuracy, loss, confusion matrix and per-class precision/recall/F1 on a data set's test images")
@@ -55,7 +55,10 @@ internal static class EvaluateCommand
                 throw new ArgumentException($"{request.Checkpoint}: the model has {k} classes, {data.Name} has {data.Classes.Count}");
             if (source.Classes is { } names && !names.SequenceEqual(data.Classes, StringComparer.Ordinal))
                 throw new ArgumentException($"{request.Checkpoint}: the model's classes ({string.Join(", ", names)}) are not {data.Name}'s ({string.Join(", ", data.Classes)})");
-            IDataset test = request.Limit is int n && n < data.Test.Count ? new Subset(data.Test, [.. Enumerable.Range(0, n)]) : data.Test;
+            // Bounded by this data set's size, which the parser cannot know; refused past it, like every bound.
+            if (request.Limit is int n && n > data.Test.Count)
+                throw new ArgumentException($"--limit {n.ToString("N0", CultureInfo.InvariantCulture)}: {data.Name} has {data.Test.Count.ToString("N0", CultureInfo.InvariantCulture)} test images");
+            IDataset test = request.Limit is int m && m < data.Test.Count ? new Subset(data.Test, [.. Enumerable.Range(0, m)]) : data.Test;
             var clock = Stopwatch.StartNew();
             // A checkpoint runs compiled: batch norm folded into the convolutions, buffers planned once for the batch size.
             var (result, metrics) = Evaluator.EvaluateClassification(source.Forward, test, data.Classes.Count, request.BatchSize);

@@ -64,9 +64,9 @@ internal sealed class TrainCommand
     private readonly Option<string?> _output = new("--output", "-o") { Description = "Checkpoint written after every epoch (safetensors; default: <model>.safetensors)" };
 
     private readonly Option<int?> _threads = CommonOptions.Threads();
-    // Bounded by the data set, not here: a limit past its size takes all of it (the header says how many).
-    private readonly Option<int?> _limit = NumericOption.OptionalInt("--limit", "Train on only the first N training images of the data set (quick runs)");
-    private readonly Option<int?> _testLimit = NumericOption.OptionalInt("--test-limit", "Evaluate on only the first N test images of the data set");
+    // Bounded by the data set's size when the job resolves it (TrainingJob.DataSource.CheckLimits), not by MNIST's here.
+    private readonly Option<int?> _limit = NumericOption.OptionalInt("--limit", "Train on only the first N training images of the data set (quick runs; at most its size)");
+    private readonly Option<int?> _testLimit = NumericOption.OptionalInt("--test-limit", "Evaluate on only the first N test images of the data set (at most its size)");
     private readonly Option<bool> _generic = new("--generic") { Description = "Use the generic autograd path instead of the compiled executor (slower; for comparison)" };
     private readonly Option<string?> _resume = new("--resume") { Description = "Continue from this checkpoint (weights, optimizer, schedule and early-stopping state, epoch)" };
 

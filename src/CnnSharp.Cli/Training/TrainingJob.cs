@@ -57,6 +57,7 @@ internal static class TrainingJob
 
         var zoo = ModelZoo.Get(job.Model);
         source ??= DataSource.Resolve(job, zoo);
+        source.CheckLimits(job);
         var model = ModelZoo.Create(zoo.Name, new ZooOptions
         {
             InChannels = source.Channels, NumClasses = source.Classes.Count, ImageSize = source.ImageSize, Generator = new Generator(options.Seed),
@@ -88,12 +89,14 @@ internal static class TrainingJob
     }
 
     /// <summary>The data set <paramref name="job"/> names, with its geometry, classes and image counts; no image is decoded.</summary>
-    /// <exception cref="ArgumentException">The model name is unknown, or the options do not fit the data set.</exception>
+    /// <exception cref="ArgumentException">The model name is unknown, or the options do not fit the data set (e.g. a <c>--limit</c> past its size).</exception>
     /// <exception cref="DirectoryNotFoundException">The data set is neither MNIST, Fashion-MNIST nor an existing folder.</exception>
     public static DataSource Resolve(TrainingJobOptions job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return DataSource.Resolve(job, ModelZoo.Get(job.Model));
+        var source = DataSource.Resolve(job, ModelZoo.Get(job.Model));
+        source.CheckLimits(job);
+        return source;
     }
 
     private static IDataset Prefix(IDataset data, int? limit) =>
@@ -262,6 +265,21 @@ internal static class TrainingJob
             var listed = new ImageFolder(root, channels, size, size);
             bool cache = (long)listed.Count * channels * size * size * sizeof(float) <= 1L << 30;
             return cache ? new ImageFolder(root, channels, size, size, cache: true) : listed;
+        }
+
+        /// <summary>
+        /// Refuses a <c>--limit</c> or <c>--test-limit</c> past this data set's size (bounds are refused, not clamped,
+        /// like every numeric option; the parser cannot check them, the size being this data set's).
+        /// </summary>
+        /// <exception cref="ArgumentException">A limit exceeds the images there are, or a test limit is given for a folder without <c>test/</c>.</exception>
+        public void CheckLimits(TrainingJobOptions job)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            if (job.Limit is int l && l > TrainImages)
+                throw new ArgumentException($"--limit {l.ToString("N0", inv)}: {Name} has {TrainImages.ToString("N0", inv)} training images");
+            if (job.TestLimit is int t && t > TestImages)
+                throw new ArgumentException(TestImages == 0 ? $"--test-limit: {Name} has no test set (no test/ folder)"
+                    : $"--test-limit {t.ToString("N0", inv)}: {Name} has {TestImages.ToString("N0", inv)} test images");
         }
 
         /// <summary>Training images after the limit and the validation split (as <see cref="DatasetSplit.TrainValidation"/> counts them).</summary>

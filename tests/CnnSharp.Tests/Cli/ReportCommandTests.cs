@@ -79,6 +79,14 @@ public sealed class ReportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Evaluate_limit_past_the_test_set_is_refused_naming_its_size()
+    {
+        var (code, output) = CliRunner.Invoke(200, "evaluate", "--checkpoint", TinyCheckpoint(), "--data-dir", Mnist.DefaultDirectory, "--limit", "10001");
+        Assert.Equal(1, code);
+        Assert.Contains("--limit 10,001: mnist has 10,000 test images", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Evaluate_json_is_consistent_with_itself()
     {
         var (code, output) = CliRunner.Invoke(200, "evaluate", "--checkpoint", TinyCheckpoint(), "--data-dir", Mnist.DefaultDirectory, "--limit", "50", "--json");

@@ -32,13 +32,13 @@ public sealed class TrainingHeaderTests : IDisposable
     }
 
     [Fact]
-    public void Limits_past_the_data_set_print_the_number_of_images_used()
+    public void Limits_past_the_data_set_are_refused_naming_its_size()
     {
-        // Before: "first 99,999,999 images" for a set of 60,000.
-        string header = Header(new TrainingJobOptions { Limit = 99_999_999, TestLimit = 20_000, Threads = 1 });
-        Assert.Contains("seed 0, 1 thread(s), first 60,000 training images, first 10,000 test images", header, StringComparison.Ordinal);
-        header = Header(new TrainingJobOptions { Dataset = "fashion-mnist", Limit = 70_000, Threads = 1 });
-        Assert.Contains("first 60,000 training images", header, StringComparison.Ordinal);
+        var e = Assert.Throws<ArgumentException>(() => TrainingJob.Resolve(new TrainingJobOptions { Dataset = "fashion-mnist", Limit = 70_000 }));
+        Assert.Equal("--limit 70,000: fashion-mnist has 60,000 training images", e.Message);
+        e = Assert.Throws<ArgumentException>(() => TrainingJob.Resolve(new TrainingJobOptions { TestLimit = 10_001 }));
+        Assert.Equal("--test-limit 10,001: mnist has 10,000 test images", e.Message);
+        Assert.Contains("first 60,000 training images", Header(new TrainingJobOptions { Limit = 60_000, Threads = 1 }), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -52,18 +52,21 @@ public sealed class TrainingHeaderTests : IDisposable
     [Fact]
     public void Limits_count_the_images_of_an_image_folder_not_MNISTs()
     {
-        // Before: a folder of 12 images with --limit 1000 printed "first 1,000 training images" (MNIST's bound of 60,000).
+        // Before: the bounds were MNIST's (60,000 and 10,000) whatever the data set.
         string root = _dir.Path;
         Folder(Path.Combine(root, "train"), 6);
         Folder(Path.Combine(root, "test"), 2);
-        var job = new TrainingJobOptions { Model = "lenet5", Dataset = root, ImageSize = 4, Limit = 1_000, TestLimit = 3, Threads = 1 };
+        var job = new TrainingJobOptions { Model = "lenet5", Dataset = root, ImageSize = 4, Limit = 12, TestLimit = 3, Threads = 1 };
         Assert.Contains("first 12 training images, first 3 test images", Header(job), StringComparison.Ordinal);
         Assert.Equal((12, 4), (TrainingJob.Resolve(job).TrainImages, TrainingJob.Resolve(job).TestImages));
+        var e = Assert.Throws<ArgumentException>(() => TrainingJob.Resolve(job with { Limit = 13 }));
+        Assert.Equal($"--limit 13: {Path.GetFullPath(root)} has 12 training images", e.Message);
+        Assert.Throws<ArgumentException>(() => TrainingJob.Resolve(job with { TestLimit = 5 }));
         // A folder without test/ has no test images to limit.
         string flat = Folder(Path.Combine(root, "flat"), 5);
-        Assert.DoesNotContain("test images", Header(job with { Dataset = flat }), StringComparison.Ordinal);
-        Assert.Equal(7, TrainingJob.Resolve(job with { Dataset = flat }).TrainCount(7, 0));
-        Assert.Equal(10, TrainingJob.Resolve(job with { Dataset = flat }).TrainCount(1_000, 0));
+        e = Assert.Throws<ArgumentException>(() => TrainingJob.Resolve(job with { Dataset = flat, Limit = 10 }));
+        Assert.Contains("has no test set", e.Message, StringComparison.Ordinal);
+        Assert.Equal(7, TrainingJob.Resolve(job with { Dataset = flat, Limit = 10, TestLimit = null }).TrainCount(7, 0));
     }
 
     private static TrainingRun Run(int epochs) => new(null!, null!,
