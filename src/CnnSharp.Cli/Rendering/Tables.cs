@@ -9,11 +9,11 @@ internal static class Tables
 {
     /// <summary>
     /// A table for <paramref name="console"/>: rounded borders on a terminal; ASCII borders when the console has no ANSI
-    /// support (output piped or redirected, or <c>NO_COLOR</c> set), so logs and files hold plain text. Spectre lays the
+    /// support (output piped or redirected, or <c>NO_COLOR</c> non-empty: <see cref="ConsoleSetup"/> decides), so logs and files hold plain text. Spectre lays the
     /// table out within the console's width (80 columns when redirected).
     /// </summary>
     public static Table Create(IAnsiConsole console) =>
-        new Table().Border(console.Profile.Capabilities.Ansi && Environment.GetEnvironmentVariable("NO_COLOR") is null ? TableBorder.Rounded : TableBorder.Ascii);
+        new Table().Border(console.Profile.Capabilities.Ansi ? TableBorder.Rounded : TableBorder.Ascii);
 
     /// <summary>
     /// Writes one JSON object built by <paramref name="write"/> (inside the braces) and a newline, straight to the console's
