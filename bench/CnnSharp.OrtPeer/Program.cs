@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using CnnSharp.Benchmarks.Models;
 using CnnSharp.Kernels;
 using CnnSharp.Onnx;
 using CnnSharp.Onnx.Protos;
@@ -192,14 +193,44 @@ internal static class Program
             RunCnn();
             RunOrt();
         }
+        // CnnSharp's kernels are tier-0 JIT code for their first ~30 calls; a few warm-up runs left them so in the timed
+        // rounds (a small model's kernels run a few times per run). Warm until nothing new was compiled for 40 runs.
+        JitWarmup.Run(RunCnn, 0);
+        // --split-ab: a third side, CnnSharp with ConvChainOp's intra-image split off (the image-by-image path).
+        void RunCnnUnsplit()
+        {
+            CnnSharp.Compile.Ops.ConvChainOp.SplitImages = false;
+            try
+            {
+                cnn.Run(input);
+            }
+            finally
+            {
+                CnnSharp.Compile.Ops.ConvChainOp.SplitImages = true;
+            }
+        }
+        if (o.SplitAB) JitWarmup.Run(RunCnnUnsplit, 0);
         // Repetitions per round: enough that a round of one side lasts at least RoundMs.
         int repsCnn = Reps(RunCnn, o.RoundMs), repsOrt = Reps(RunOrt, o.RoundMs);
         var cnnTimes = new double[o.Rounds];
         var ortTimes = new double[o.Rounds];
         var cnnCpu = new double[o.Rounds];
         var ortCpu = new double[o.Rounds];
+        var unsplitTimes = new double[o.SplitAB ? o.Rounds : 0];
+        var unsplitCpu = new double[unsplitTimes.Length];
+        int repsUnsplit = o.SplitAB ? Reps(RunCnnUnsplit, o.RoundMs) : 0;
+        // The calling thread's CPU per run (split and unsplit): its share of the work, which the machine's load does not
+        // inflate; with the split the caller leaves part of each chain to the worker.
+        var callerSplit = new double[unsplitTimes.Length];
+        var callerUnsplit = new double[unsplitTimes.Length];
         for (int r = 0; r < o.Rounds; r++)
         {
+            if (o.SplitAB)
+            {
+                callerSplit[r] = CallerCpu(RunCnn, repsCnn);
+                callerUnsplit[r] = CallerCpu(RunCnnUnsplit, repsUnsplit);
+            }
+            if (o.SplitAB && r % 2 == 1) (unsplitTimes[r], unsplitCpu[r]) = TimeBoth(RunCnnUnsplit, repsUnsplit, o.Threads);
             // Alternate who goes first so neither side always runs on a cache the other just warmed or evicted.
             if (r % 2 == 0)
             {
@@ -211,7 +242,13 @@ internal static class Program
                 (ortTimes[r], ortCpu[r]) = TimeBoth(RunOrt, repsOrt, o.Threads);
                 (cnnTimes[r], cnnCpu[r]) = TimeBoth(RunCnn, repsCnn, o.Threads);
             }
+            if (o.SplitAB && r % 2 == 0) (unsplitTimes[r], unsplitCpu[r]) = TimeBoth(RunCnnUnsplit, repsUnsplit, o.Threads);
         }
+        if (o.SplitAB)
+            Console.WriteLine($"{model} b{batch} split A/B: split {Ms(Median(cnnTimes))} ms ({Ms(Median(cnnCpu))} ms CPU), " +
+                $"unsplit {Ms(Median(unsplitTimes))} ms ({Ms(Median(unsplitCpu))} ms CPU), split/unsplit {Median(cnnTimes) / Median(unsplitTimes):F2}, " +
+                $"ORT {Ms(Median(ortTimes))} ms ({Ms(Median(ortCpu))} ms CPU); calling thread CPU per run: split {Ms(Median(callerSplit))} ms, " +
+                $"unsplit {Ms(Median(callerUnsplit))} ms");
 
         if (o.Profile)
         {
@@ -287,6 +324,14 @@ internal static class Program
         double wall = Time(run, reps);
         double cpu1 = threads == 1 ? KernelBench.ThreadCpuSeconds() : ProcessCpuSeconds();
         return (wall, (cpu1 - cpu0) / reps);
+    }
+
+    /// <summary>CPU seconds of the calling thread per run.</summary>
+    private static double CallerCpu(Action run, int reps)
+    {
+        double start = KernelBench.ThreadCpuSeconds();
+        for (int i = 0; i < reps; i++) run();
+        return (KernelBench.ThreadCpuSeconds() - start) / reps;
     }
 
     private static double ProcessCpuSeconds()
@@ -478,7 +523,7 @@ internal static class Program
         public const string Usage = """
             usage: CnnSharp.OrtPeer [--models resnet18,seed_convnet] [--batches 1,32] [--threads 2] [--rounds 15]
                                     [--warmup 3] [--round-ms 100] [--profile] [--profile-top 12] [--conformance DIR]
-                                    [--fixtures DIR]
+                                    [--fixtures DIR] [--split-ab]
                    CnnSharp.OrtPeer --kernels [--rounds 15]
                    CnnSharp.OrtPeer --tune [MC:KC:NC,...] [--cold] [--rounds 15]
                    CnnSharp.OrtPeer --scaling [--rounds 15]
@@ -488,6 +533,7 @@ internal static class Program
               Models are read from DIR/pytorch-models/<name>/model.onnx (DIR: --conformance, CNNSHARP_CONFORMANCE,
               or shared/conformance in a folder above the program), else from FIXTURES/<name>/model.onnx (--fixtures:
               bench/fixtures, written by bench/peers/export_onnx_fixtures.py). --profile adds CnnSharp's time per operator.
+              --split-ab: also time CnnSharp with ConvChainOp's intra-image split off, in the same alternating rounds.
               --depthwise: MobileNet-v2's depthwise layers at batch 1, direct kernel vs the per-group GEMM, interleaved.
               --chain-ab: the runtime's DirectConvChainOp vs the compiled plan's ConvChainOp on one file, thread CPU.
               --pointwise: MobileNet-v2/ShuffleNet-v2 1x1 convs at the first --batches value, in place vs packing, thread CPU.
@@ -514,6 +560,7 @@ internal static class Program
         public string? Tune { get; private set; }
         public bool Scaling { get; private set; }
         public bool Cold { get; private set; }
+        public bool SplitAB { get; private set; }
 
         public static Options Parse(string[] args)
         {
@@ -545,6 +592,7 @@ internal static class Program
                     case "--kernels": o.Kernels = true; break;
                     case "--scaling": o.Scaling = true; break;
                     case "--cold": o.Cold = true; break;
+                    case "--split-ab": o.SplitAB = true; break;
                     case "--tune": o.Tune = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? Next() : ""; break;
                     case "-h" or "--help": o.Help = true; break;
                     default: throw new ArgumentException($"unknown option '{args[i]}'");

@@ -101,13 +101,16 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     {
         _exec = plan;
         _active = Math.Max(1, Math.Min(Parallelism.MaxThreads, _chunks));
-        if (_active > _threads.Length)
-        {
-            var grown = new ThreadScratch[_active];
-            Array.Copy(_threads, grown, _threads.Length);
-            for (int t = _threads.Length; t < _active; t++) grown[t] = new ThreadScratch(_layers, _differentiable, _residualRelu);
-            _threads = grown;
-        }
+        EnsureThreads(_active);
+    }
+
+    private void EnsureThreads(int count)
+    {
+        if (count <= _threads.Length) return;
+        var grown = new ThreadScratch[count];
+        Array.Copy(_threads, grown, _threads.Length);
+        for (int t = _threads.Length; t < count; t++) grown[t] = new ThreadScratch(_layers, _differentiable, _residualRelu);
+        _threads = grown;
     }
 
     public override void Forward(ExecutionPlan plan)
@@ -122,6 +125,11 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
             }
         }
         _packedOnce = _frozen;
+        if (SplitsImages())
+        {
+            ForwardSplit();
+            return;
+        }
         // Step j < L writes conv j's input and runs conv j; step L writes the chain's output. Only a training-mode batch
         // norm needs a barrier (its batch statistics) before the next step, so the steps in between share one phase.
         for (int a = 0, b; a <= _layers.Length; a = b + 1)
