@@ -13,7 +13,8 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist] [--threads 2] [--rounds 15]</c>: ResNet8 at batch 64 on 3x32x32
+/// <remarks>LeNet-5 (batch 100, 1x28x28) A/Bs its 2x2 average pooling instead (A: generic AvgPool2d op, B: AvgPool2x2Op).
+/// <c>plan-ab [--model resnet8|resnet20_fmnist|lenet5] [--threads 2] [--rounds 15]</c>: ResNet8 at batch 64 on 3x32x32
 /// (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10). Synthetic data, no optimiser.</remarks>
 internal static class PlanAb
 {
@@ -36,9 +37,12 @@ internal static class PlanAb
         {
             "resnet8" => g => new ResNet8(10, g),
             "resnet20_fmnist" => g => new ResNet20(10, g, inChannels: 1),
+            "lenet5" => g => LeNet5.Create(10, g),
             _ => throw new ArgumentException($"plan-ab: unknown model {name}"),
         };
-        int[] shape = name == "resnet8" ? [64, 3, 32, 32] : [128, 1, 28, 28];
+        int[] shape = name switch { "resnet8" => [64, 3, 32, 32], "lenet5" => [100, 1, 28, 28], _ => [128, 1, 28, 28] };
+        // LeNet-5 A/Bs its pooling (A: the generic AvgPool2d op, B: AvgPool2x2Op); the ResNets their residual pass.
+        Action<bool> toggle = name == "lenet5" ? on => Compile.Ops.AvgPool2x2Op.Enabled = on : on => PlanBuilder.ResidualChains = on;
         Parallelism.MaxThreads = threads;
         var generator = new Generator(1);
         var input = Tensor.Randn(generator, shape);
@@ -49,7 +53,7 @@ internal static class PlanAb
         var variants = new List<(Module Model, CompiledModel Compiled)>();
         foreach (bool fused in new[] { false, true })
         {
-            PlanBuilder.ResidualChains = fused;
+            toggle(fused);
             var model = create(new Generator(2));
             var compiled = model.Compile(shape);
             compiled.TrainStep(input, labels);
@@ -58,7 +62,7 @@ internal static class PlanAb
             model.Train();
             variants.Add((model, compiled));
         }
-        PlanBuilder.ResidualChains = true;
+        toggle(true);
 
         var train = new double[2][];
         var eval = new double[2][];
@@ -88,7 +92,7 @@ internal static class PlanAb
             }
         Console.WriteLine($"{name} batch {shape[0]}, {threads} threads, {rounds} alternating rounds, ISA {Isa.Level}, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         for (int v = 0; v < 2; v++)
-            Console.WriteLine($"  {(v == 0 ? "A separate Add+ReLU" : "B residual in chain"),-22} train ms {string.Join(' ', train[v].Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}");
+            Console.WriteLine($"  {(v == 0 ? "A old route" : "B new route"),-22} train ms {string.Join(' ', train[v].Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}");
         double ta = ProcessStats.Median(train[0]), tb = ProcessStats.Median(train[1]), ea = ProcessStats.Median(eval[0]), eb = ProcessStats.Median(eval[1]);
         double ca = ProcessStats.Median(trainCpu[0]), cb = ProcessStats.Median(trainCpu[1]);
         Console.WriteLine($"median train step A {ta:F1} ms, B {tb:F1} ms, B/A {tb / ta:F3}; eval A {ea:F1} ms, B {eb:F1} ms, B/A {eb / ea:F3}");

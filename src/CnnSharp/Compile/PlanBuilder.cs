@@ -437,7 +437,7 @@ internal static class PlanBuilder
             BatchNormSpec b => new BatchNormOp(x, n.Output, shapes[x], b, b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Relu),
             ActivationSpec a => new ActivationOp(x, n.Output, a.Kind),
             MaxPool2dSpec m => new MaxPool2dOp(x, n.Output, m.Geometry, differentiable),
-            AvgPool2dSpec a => new AvgPool2dOp(x, n.Output, a),
+            AvgPool2dSpec a => AvgPool2x2Op.Takes(a) ? new AvgPool2x2Op(x, n.Output, a.Geometry) : new AvgPool2dOp(x, n.Output, a),
             AdaptiveAvgPool2dSpec a => new AdaptiveAvgPool2dOp(x, n.Output, a.Geometry),
             AddSpec => new AddOp(n.Inputs[0], n.Inputs[1], n.Output, n.Relu),
             LinearSpec l => new LinearOp(x, n.Output, l, shapes[x].Numel / shapes[x][-1]),

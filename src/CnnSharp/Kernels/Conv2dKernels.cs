@@ -78,17 +78,56 @@ internal static unsafe class Conv2dKernels
             GroupedConv2d.BackwardInput(gradOutput, weight, gradInput, g);
             return;
         }
-        var geo = g;
         fixed (float* pdy = gradOutput, pw = weight, pdx = gradInput)
         {
-            nint dy = (nint)pdy, w = (nint)pw, dx = (nint)pdx;
-            bool gemmParallel = Math.Min(Parallelism.MaxThreads, geo.N) == 1;
-            Parallelism.For(geo.N, (n0, n1) =>
-            {
-                for (int n = n0; n < n1; n++)
-                    BackwardInputImage(n, (float*)dy, (float*)w, (float*)dx, geo, gemmParallel);
-            });
+            var job = BackwardJob.Current;
+            job.G = g;
+            job.Dy = pdy;
+            job.W = pw;
+            job.Dx = pdx;
+            job.GemmParallel = Math.Min(Parallelism.MaxThreads, g.N) == 1;
+            Parallelism.For(g.N, job.InputImages);
         }
+    }
+
+    /// <summary>
+    /// One backward call's operands for the per-chunk bodies (pointers pinned by the caller for the call), one per thread
+    /// and reused, with the bodies as delegates made once: a backward call allocates nothing.
+    /// </summary>
+    private sealed class BackwardJob
+    {
+        [ThreadStatic] private static BackwardJob? t_current;
+        public Conv2dGeometry G;
+        public float* Dy, W, Dx, X, Partials;
+        public bool GemmParallel;
+        public int Chunks, WeightSize;
+
+        private BackwardJob()
+        {
+            InputImages = (n0, n1) =>
+            {
+                for (int n = n0; n < n1; n++) BackwardInputImage(n, Dy, W, Dx, G, GemmParallel);
+            };
+            WeightChunks = (c0, c1) =>
+            {
+                for (int chunk = c0; chunk < c1; chunk++)
+                {
+                    float* dw = Partials + (nint)chunk * WeightSize;
+                    new Span<float>(dw, WeightSize).Clear();
+                    int n0 = (int)((long)G.N * chunk / Chunks), n1 = (int)((long)G.N * (chunk + 1) / Chunks);
+                    for (int n = n0; n < n1; n++) BackwardWeightImage(n, X, Dy, dw, G, gemmParallel: false);
+                }
+            };
+        }
+
+        /// <summary>This thread's job (a backward call never re-enters another on its own thread).</summary>
+        public static BackwardJob Current => t_current ??= new BackwardJob();
+
+        /// <summary>Backward-data over images [n0, n1).</summary>
+        public Action<int, int> InputImages { get; }
+
+        /// <summary>Backward-weight over image chunks [c0, c1), each into its own partial gradient.</summary>
+        public Action<int, int> WeightChunks { get; }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -132,7 +171,6 @@ internal static unsafe class Conv2dKernels
             GroupedConv2d.BackwardWeight(input, gradOutput, gradWeight, g);
             return;
         }
-        var geo = g;
         // A fixed number of image chunks, whatever the thread count, so the summation order (and so every bit of the
         // result) is the same on any machine; the chunks are then spread over the threads.
         int chunks = Math.Min(WeightGradChunks, g.N);
@@ -149,17 +187,13 @@ internal static unsafe class Conv2dKernels
             {
                 fixed (float* pp = partials)
                 {
-                    nint x = (nint)px, dy = (nint)pdy, part = (nint)pp;
-                    Parallelism.For(chunks, (c0, c1) =>
-                    {
-                        for (int chunk = c0; chunk < c1; chunk++)
-                        {
-                            float* dw = (float*)part + (nint)chunk * wSize;
-                            new Span<float>(dw, wSize).Clear();
-                            int n0 = (int)((long)geo.N * chunk / chunks), n1 = (int)((long)geo.N * (chunk + 1) / chunks);
-                            for (int n = n0; n < n1; n++) BackwardWeightImage(n, (float*)x, (float*)dy, dw, geo, gemmParallel: false);
-                        }
-                    });
+                    var job = BackwardJob.Current;
+                    job.G = g;
+                    job.X = px;
+                    job.Dy = pdy;
+                    job.Partials = pp;
+                    (job.Chunks, job.WeightSize) = (chunks, wSize);
+                    Parallelism.For(chunks, job.WeightChunks);
                 }
                 for (int chunk = 0; chunk < chunks; chunk++)
                     TensorPrimitives.Add(gradWeight, partials.AsSpan(chunk * wSize, wSize), gradWeight);

@@ -115,7 +115,7 @@ internal static unsafe class ConvGemm
         // (A threshold below MinUnitMacs, as tests pass, also allows smaller units.)
         var split = parallel ? Split(g, weights.Blocking, weights.RowsPadded, threads, Math.Min(MinUnitMacs, parallelThresholdMacs)) : new WorkSplit(1, 1, false);
         int units = g.N * split.PixelParts * split.RowParts;
-        var work = new Work(g, weights, weights.Blocking, split.PixelParts, split.RowParts, relu, max);
+        var work = Work.For(g, weights, weights.Blocking, split.PixelParts, split.RowParts, relu, max);
         fixed (float* px = input, pb = bias, pr = residual, py = output)
         {
             work.Bind(px, bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, py);
@@ -129,15 +129,15 @@ internal static unsafe class ConvGemm
                 // output channels, so every thread streams only its share of the (large) weights.
                 float* padded = work.PaddedLength > 0 ? Scratch.Get(Scratch.Slot.PaddedImage, (nint)work.PaddedLength) : null;
                 work.PrepareShared(padded, Scratch.Get(Scratch.Slot.SharedColumns, (nint)(g.N * work.SharedBLength)));
-                WorkerPool.Shared.RunDynamic(threads, work.PackUnits, work.PackUnit);
-                WorkerPool.Shared.RunDynamic(threads, units, work.MultiplyUnit);
+                WorkerPool.Shared.RunDynamic(threads, work.PackUnits, work.PackUnitBody);
+                WorkerPool.Shared.RunDynamic(threads, units, work.MultiplyUnitBody);
             }
             else
             {
                 // Units are claimed in order by whichever thread is free (the caller included), so a worker that wakes
                 // late or is descheduled by other load on the machine just runs fewer of them; every unit writes its own
                 // region of y, so who ran which does not change the result.
-                WorkerPool.Shared.RunDynamic(threads, units, work.RunUnit);
+                WorkerPool.Shared.RunDynamic(threads, units, work.RunUnitBody);
             }
         }
         weights.KeepAlive();
@@ -186,14 +186,46 @@ internal static unsafe class ConvGemm
     }
 
     /// <summary>One call's constants and operand addresses (pinned by the caller for the call), shared by its work units.</summary>
-    private sealed class Work(Conv2dGeometry g, PackedConvWeights weights, Blocking blk, int jParts, int mParts, bool relu, float max)
+    /// <remarks>One per thread, reused by every call on it (a call never re-enters ConvGemm on its own thread), with its
+    /// unit bodies as delegates made once: a call allocates nothing.</remarks>
+    private sealed class Work
     {
-        private readonly Conv2dGeometry _g = g;
-        private readonly PackedConvWeights _w = weights;
-        private readonly Blocking _blk = blk;
-        private readonly int _jParts = jParts, _mParts = mParts;
-        private readonly bool _relu = relu;
-        private readonly float _max = max;
+        [ThreadStatic] private static Work? t_cached;
+        private Conv2dGeometry _g;
+        private PackedConvWeights _w = null!;
+        private Blocking _blk;
+        private int _jParts, _mParts;
+        private bool _relu;
+        private float _max;
+
+        private Work()
+        {
+            RunUnitBody = RunUnit;
+            PackUnitBody = PackUnit;
+            MultiplyUnitBody = MultiplyUnit;
+        }
+
+        /// <summary>This thread's work object, set up for one call.</summary>
+        public static Work For(in Conv2dGeometry g, PackedConvWeights weights, Blocking blk, int jParts, int mParts, bool relu, float max)
+        {
+            var work = t_cached ??= new Work();
+            work._g = g;
+            work._w = weights;
+            work._blk = blk;
+            (work._jParts, work._mParts) = (jParts, mParts);
+            work._relu = relu;
+            work._max = max;
+            return work;
+        }
+
+        /// <summary><see cref="RunUnit"/>, <see cref="PackUnit"/> and <see cref="MultiplyUnit"/> as delegates.</summary>
+        public Action<int, int> RunUnitBody { get; }
+
+        /// <inheritdoc cref="RunUnitBody"/>
+        public Action<int, int> PackUnitBody { get; }
+
+        /// <inheritdoc cref="RunUnitBody"/>
+        public Action<int, int> MultiplyUnitBody { get; }
         private float* _x, _bias, _residual, _y;
         // Shared-B mode: every image zero-padded (or the input itself) and its whole column matrix packed once.
         private float* _images, _sharedB;

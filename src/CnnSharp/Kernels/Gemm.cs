@@ -122,12 +122,35 @@ internal static unsafe partial class Gemm
             MultiplySequential(level, m, n, k, op, accumulate);
             return;
         }
-        Parallelism.For(tiles, (t0, t1) =>
+        var job = ParallelJob.Current;
+        (job.Level, job.M, job.N, job.K, job.Op, job.Accumulate, job.SplitM, job.Unit) = (level, m, n, k, op, accumulate, splitM, unit);
+        Parallelism.For(tiles, job.Tiles);
+    }
+
+    /// <summary>
+    /// One parallel product's operands for the tile bodies, one per thread and reused (a product never starts another
+    /// parallel product on its own thread), the body a delegate made once: a parallel product allocates nothing.
+    /// </summary>
+    private sealed class ParallelJob
+    {
+        [ThreadStatic] private static ParallelJob? t_current;
+        public IsaLevel Level;
+        public int M, N, K, Unit;
+        public Operands Op;
+        public bool Accumulate, SplitM;
+
+        private ParallelJob() => Tiles = (t0, t1) =>
         {
-            int start = t0 * unit, end = Math.Min(t1 * unit, splitM ? m : n);
-            if (splitM) MultiplySequential(level, end - start, n, k, op.Offset(start, 0), accumulate);
-            else MultiplySequential(level, m, end - start, k, op.Offset(0, start), accumulate);
-        });
+            int start = t0 * Unit, end = Math.Min(t1 * Unit, SplitM ? M : N);
+            if (SplitM) MultiplySequential(Level, end - start, N, K, Op.Offset(start, 0), Accumulate);
+            else MultiplySequential(Level, M, end - start, K, Op.Offset(0, start), Accumulate);
+        };
+
+        /// <summary>This thread's job.</summary>
+        public static ParallelJob Current => t_current ??= new ParallelJob();
+
+        /// <summary>The product over tiles [t0, t1).</summary>
+        public Action<int, int> Tiles { get; }
     }
 
     /// <summary>The five-loop blocked product on the calling thread.</summary>

@@ -66,7 +66,7 @@ internal static unsafe class PointwiseConv
         var split = parallel ? ConvGemm.Split(g, weights.Blocking, weights.RowsPadded, threads, Math.Min(ConvGemm.MinUnitMacs, parallelThresholdMacs)) : default;
         // A shared column matrix is what ConvGemm packs for deep layers; here B is never packed, so split the rows only.
         int pixelParts = !parallel ? 1 : split.SharedColumns ? 1 : split.PixelParts, rowParts = !parallel ? 1 : split.RowParts;
-        var work = new Work(g, weights, pixelParts, rowParts, relu, max);
+        var work = Work.For(g, weights, pixelParts, rowParts, relu, max);
         fixed (float* px = input, pb = bias, pr = residual, py = output)
         {
             work.Bind(px, bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, py);
@@ -77,15 +77,35 @@ internal static unsafe class PointwiseConv
             }
             else
             {
-                WorkerPool.Shared.RunDynamic(threads, units, work.RunUnit);
+                WorkerPool.Shared.RunDynamic(threads, units, work.RunUnitBody);
             }
         }
         weights.KeepAlive();
     }
 
     /// <summary>One call's constants and operand addresses (pinned by the caller for the call), shared by its units.</summary>
+    /// <remarks>One per thread, reused by every call on it (as ConvGemm's): a call allocates nothing.</remarks>
     private sealed class Work(Conv2dGeometry g, PackedConvWeights weights, int jParts, int mParts, bool relu, float max)
     {
+        [ThreadStatic] private static Work? t_cached;
+        private Action<int, int>? _runUnit;
+
+        /// <summary>This thread's work object, set up for one call.</summary>
+        public static Work For(in Conv2dGeometry g, PackedConvWeights weights, int jParts, int mParts, bool relu, float max)
+        {
+            if (t_cached is not { } work) return t_cached = new Work(g, weights, jParts, mParts, relu, max);
+            work.Reset(g, weights, jParts, mParts, relu, max);
+            return work;
+        }
+
+        private void Reset(in Conv2dGeometry geometry, PackedConvWeights packed, int pixelParts, int rowParts, bool clampAtZero, float upper)
+        {
+            (g, weights, jParts, mParts, relu, max) = (geometry, packed, pixelParts, rowParts, clampAtZero, upper);
+        }
+
+        /// <summary><see cref="RunUnit"/> as a delegate, made once.</summary>
+        public Action<int, int> RunUnitBody => _runUnit ??= RunUnit;
+
         private float* _x, _bias, _residual, _y;
 
         public void Bind(float* x, float* bias, float* residual, float* y)
