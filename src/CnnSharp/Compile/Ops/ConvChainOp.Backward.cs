@@ -14,13 +14,18 @@ internal sealed unsafe partial class ConvChainOp
         for (int s = 0; s < _layers.Length; s++) _layers[s].PackWeights(inputGradient: s > 0 || _inputGrad);
         int last = _layers.Length - 1;
         _phase = _layers.Length;
+        long t = Now();
         Run(_backward);
+        t = Mark(t, last, 5);
         if (_layers[last].Stage.Norm is not null) _layers[last].FinishBackward(_chunkStatPointers, _chunks, _statStride);
+        t = Mark(t, last, 4);
         for (_phase = last; _phase >= 0; _phase--)
         {
             Run(_backward);
+            t = Mark(t, _phase, 5);
             _layers[_phase].ReduceConvGradient(_chunkStatPointers, _chunks, _statStride);
             if (_phase > 0 && _layers[_phase - 1].Stage.Norm is not null) _layers[_phase - 1].FinishBackward(_chunkStatPointers, _chunks, _statStride);
+            t = Mark(t, _phase, 4);
         }
     }
 
@@ -45,14 +50,20 @@ internal sealed unsafe partial class ConvChainOp
                     if (_residual) gyn = ResidualBackward(gyn, y + (long)n * length, gr == null ? null : gr + (long)n * length, length, ts);
                     float* g = l.G!.Pointer + (long)n * l.OutputImage;
                     BlockedLayout.FromChannelMajor(gyn, g, l.Geometry.K, q);
+                    long t = Now();
                     PassA(l, n, g, stats);
+                    Mark(t, s - 1, 3);
                 }
             }
             return;
         }
         var layer = _layers[s];
         var acc = layer.Accumulators[chunk];
-        if (layer.Weight.RequiresGrad) acc.Clear();
+        // A Winograd stage's chunk accumulates in the transform domain (per thread) and leaves its share in acc at the end.
+        var wg = layer.Weight.RequiresGrad ? layer.WinoWeightGrad : null;
+        float* wgAcc = ts.WeightGrad.Pointer;
+        if (wg is not null) new Span<float>(wgAcc, wg.AccumulatorLength).Clear();
+        else if (layer.Weight.RequiresGrad) acc.Clear();
         float* dy = ts.Dy[s].Pointer;
         float* interior = dy + layer.DyPadding * layer.DyRow + layer.DyPadding * 16;
         var p = layer.Plan;
@@ -60,25 +71,34 @@ internal sealed unsafe partial class ConvChainOp
         {
             for (int n = start; n < end; n++)
             {
+                long t = Now();
                 BnReluPool.BackwardInput(_level, layer.Stage.Relu, layer.Stage.Pool is not null, layer.Y!.Pointer + (long)n * p.OutputImage, layer.Blocks,
                     layer.OutH, layer.OutW, layer.Scale.Pointer, layer.Shift.Pointer, layer.G!.Pointer + (long)n * layer.OutputImage,
                     layer.PoolH * layer.PoolW * 16, layer.PoolW * 16, layer.CoefA.Pointer, layer.CoefB.Pointer, layer.CoefC.Pointer,
                     interior, layer.DyPlane, layer.DyRow, stats + 2 * _statStride);
-                if (layer.Weight.RequiresGrad) p.WeightGradImage(layer.X!.Pointer + (long)n * p.InputImage, interior, layer.DyPlane, layer.DyRow, acc.Pointer);
+                t = Mark(t, s, 0);
+                if (wg is not null) wg.AccumulateImage(layer.X!.Pointer + (long)n * p.InputImage, interior, layer.DyPlane, layer.DyRow, wgAcc, wgAcc + wg.AccumulatorLength);
+                else if (layer.Weight.RequiresGrad) p.WeightGradImage(layer.X!.Pointer + (long)n * p.InputImage, interior, layer.DyPlane, layer.DyRow, acc.Pointer);
+                t = Mark(t, s, 1);
                 if (s == 0 && !_inputGrad) continue;
                 var dxPlan = layer.DxPlan!;
                 float* dx = s > 0 ? _layers[s - 1].G!.Pointer + (long)n * _layers[s - 1].OutputImage : ts.Dx!.Pointer;
                 if (layer.WinoDx is not null)
                     layer.WinoDx.ForwardImage(dy, layer.PackedT!.Pointer, null, dx, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false, ts.Winograd.Pointer);
                 else dxPlan.ForwardImage(dy, layer.PackedT!.Pointer, null, dx, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false);
+                t = Mark(t, s, 2);
                 if (s > 0) PassA(_layers[s - 1], n, dx, stats);
                 else
                 {
                     var g = layer.Geometry;
                     BlockedLayout.ToChannelMajor(dx, gx + (long)n * g.C * g.H * g.W, g.C, g.H * g.W, accumulate: true);
                 }
+                Mark(t, s, 3);
             }
         }
+        long w = Now();
+        wg?.ToDirect(wgAcc, acc.Pointer);
+        Mark(w, s, 1);
     }
 
     // The residual add's backward for one image (AddOp's arithmetic): adds dy·[y > 0] (or dy) into the residual's

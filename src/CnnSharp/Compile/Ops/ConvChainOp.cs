@@ -234,6 +234,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
             Dy = differentiable ? [.. layers.Select(l => new AlignedBuffer(l.DyImage))] : [];
             Dx = differentiable && layers[0].DxPlan is { } dx ? new AlignedBuffer(dx.OutputImage) : null;
             Masked = new AlignedBuffer(differentiable && residualRelu ? last.OutputImage : 0);
+            WeightGrad = new AlignedBuffer(layers.Max(l => l.WinoWeightGrad is { } w ? w.AccumulatorLength + w.ScratchLength : 0));
         }
 
         public AlignedBuffer Sum { get; }
@@ -247,5 +248,8 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
 
         /// <summary>One image of the output gradient masked by the residual ReLU (NCHW).</summary>
         public AlignedBuffer Masked { get; }
+
+        /// <summary>A Winograd weight gradient's transform-domain accumulator (one chunk's) and its block scratch.</summary>
+        public AlignedBuffer WeightGrad { get; }
     }
 }

@@ -234,7 +234,7 @@ internal sealed unsafe class WinogradConv2d
     // G times a 3- or 5-vector (G's rows for 5 taps: [1/4 0 0 0 0], [1 1 1 1 1]/6, [-1 1 -1 1 -1]/6, -[1 2 4 8 16]/24,
     // [1 -2 4 -8 16]/24, [0 0 0 0 1]; for 3 taps the first three columns, last row [0 0 1]): the values of g's polynomial
     // at 0, 1, -1, 2, -2 and its leading coefficient, scaled so B^T is integral.
-    private static void ApplyG(ReadOnlySpan<double> c, Span<double> u)
+    internal static void ApplyG(ReadOnlySpan<double> c, Span<double> u)
     {
         double g0 = c[0], g1 = c[1], g2 = c[2], g3 = c.Length > 3 ? c[3] : 0, g4 = c.Length > 4 ? c[4] : 0;
         double even = g0 + g2 + g4, odd = g1 + g3;
@@ -334,7 +334,7 @@ internal sealed unsafe class WinogradConv2d
 
     // V[.][t][c] for every input channel of one tile; a window that crosses the padded buffer's end goes through a zero-filled copy.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void TransformInput(float* x, int tile, float* v, nint vPosition, float* tmp, float* edge)
+    internal void TransformInput(float* x, int tile, float* v, nint vPosition, float* tmp, float* edge)
     {
         int r0 = tile / TileColumns * TileSize, c0 = tile % TileColumns * TileSize;
         int rows = Math.Min(6, PaddedHeight - r0), cols = Math.Min(6, PaddedWidth - c0);

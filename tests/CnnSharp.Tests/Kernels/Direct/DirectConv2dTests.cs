@@ -94,20 +94,7 @@ public sealed unsafe class DirectConv2dTests
         for (int image = 0; image < 2; image++)
         {
             double[] x = Random(rng, c * h * w), dy = Random(rng, k * ho * wo);
-            for (int o = 0; o < k; o++)
-                for (int i = 0; i < c; i++)
-                    for (int kh = 0; kh < ks; kh++)
-                        for (int kw = 0; kw < ks; kw++)
-                        {
-                            double s = 0;
-                            for (int oy = 0; oy < ho; oy++)
-                                for (int ox = 0; ox < wo; ox++)
-                                {
-                                    int iy = oy + kh - p, ix = ox + kw - p;
-                                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) s += x[(i * h + iy) * w + ix] * dy[(o * ho + oy) * wo + ox];
-                                }
-                            expected[((o * c + i) * ks + kh) * ks + kw] += s;
-                        }
+            AddWeightGradReference(expected, x, dy, c, k, ks, p, h, w, ho, wo);
             var xb = ToPaddedBlocked(x, c, h, w, p);
             var dyb = ToPaddedBlocked(dy, k, ho, wo, 0);
             plan.WeightGradImage(xb.Pointer, dyb.Pointer, plan.OutputPlane, wo * 16, acc.Pointer);
@@ -142,6 +129,25 @@ public sealed unsafe class DirectConv2dTests
         Assert.Equal([(0, 4), (4, 5), (9, 5)], DirectConv2d.Split(14, 6));
         Assert.Equal([(0, 14)], DirectConv2d.Split(14, 14));
         Assert.Equal([(0, 8), (8, 8)], DirectConv2d.Split(16, 14));
+    }
+
+    /// <summary>Adds one image's weight gradient (PyTorch layout (K, C, ks, ks)) into <paramref name="expected"/>, in double.</summary>
+    internal static void AddWeightGradReference(double[] expected, double[] x, double[] dy, int c, int k, int ks, int p, int h, int w, int ho, int wo)
+    {
+        for (int o = 0; o < k; o++)
+            for (int i = 0; i < c; i++)
+                for (int kh = 0; kh < ks; kh++)
+                    for (int kw = 0; kw < ks; kw++)
+                    {
+                        double s = 0;
+                        for (int oy = 0; oy < ho; oy++)
+                            for (int ox = 0; ox < wo; ox++)
+                            {
+                                int iy = oy + kh - p, ix = ox + kw - p;
+                                if (iy >= 0 && iy < h && ix >= 0 && ix < w) s += x[(i * h + iy) * w + ix] * dy[(o * ho + oy) * wo + ox];
+                            }
+                        expected[((o * c + i) * ks + kh) * ks + kw] += s;
+                    }
     }
 
     internal static double[] Random(Random rng, int n)

@@ -1,0 +1,32 @@
+using System.Diagnostics;
+
+namespace CnnSharp.Compile.Ops;
+
+/// <summary>Optional per-pass timing of <see cref="ConvChainOp"/>'s backward (benchmarks only; off unless <see cref="PassTicks"/> is set).</summary>
+internal sealed partial class ConvChainOp
+{
+    /// <summary>Backward passes timed per image (pass B: the epilogue's input gradient; pass A: the previous stage's batch-norm
+    /// sums), the serial reductions after the stage's phase, and the whole phase as the calling thread sees it.</summary>
+    internal static readonly string[] PassNames = ["pass B", "weight grad", "input grad", "pass A", "serial reduce", "phase"];
+
+    /// <summary>
+    /// When not null, every chain's backward adds the Stopwatch ticks its threads spend in each pass into
+    /// [stage * <see cref="PassNames"/>.Length + pass] (stage counted in the chain, all chains together; at most 8 stages).
+    /// </summary>
+    internal static long[]? PassTicks { get; set; }
+
+    /// <summary>The clock the timing reads (default <see cref="Stopwatch.GetTimestamp"/>; benchmarks on a loaded machine pass the
+    /// calling thread's CPU time, so descheduled time does not count).</summary>
+    internal static Func<long> PassClock { get; set; } = Stopwatch.GetTimestamp;
+
+    // Adds the ticks since `since` to the stage's pass and returns the current timestamp (0 when timing is off).
+    private static long Mark(long since, int stage, int pass)
+    {
+        if (PassTicks is not { } ticks) return 0;
+        long now = PassClock();
+        Interlocked.Add(ref ticks[stage * PassNames.Length + pass], now - since);
+        return now;
+    }
+
+    private static long Now() => PassTicks is null ? 0 : PassClock();
+}

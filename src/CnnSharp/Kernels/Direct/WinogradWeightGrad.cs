@@ -1,0 +1,253 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace CnnSharp.Kernels.Direct;
+
+/// <summary>
+/// The weight gradient of a <see cref="WinogradConv2d"/> convolution computed in the Winograd domain: per tile,
+/// V = B^T d B of the input window (the forward's input transform) and D = A dY A^T of the output gradient tile, then
+/// for each of the 36 positions the GEMM dU[x][c][k] += sum over tiles of V[x][tile][c] * D[x][tile][k], and once per
+/// accumulation dW = G^T dU G (<see cref="ToDirect"/>). The same multiply count as the forward: 4x fewer than
+/// <see cref="DirectConv2d.WeightGradImage"/> for 3x3 (F(4x4, 3x3)), 2.8x fewer for 5x5 (F(2x2, 5x5)).
+/// </summary>
+/// <remarks>
+/// <para>Why it is exact: forward is Y = A^T [U ⊙ V] A with U = G g G^T, so dU = sum over tiles of V ⊙ (A dY A^T) and
+/// dg = G^T dU G. Outputs of an edge tile outside Ho x Wo have no gradient (read as zero), so their products vanish
+/// whatever the input window holds.</para>
+/// <para>Layouts (floats): x as <see cref="WinogradConv2d"/>'s input (padded, blocked, zero border); dy blocked,
+/// [K/16][Ho][Wo][16] with caller strides; the accumulator dU [36][C][K] (<see cref="AccumulatorLength"/>);
+/// <see cref="ToDirect"/> writes [kh][kw][C][K], the layout of <see cref="DirectConv2d"/>'s weight-gradient accumulator,
+/// so <see cref="DirectConv2d.UnpackWeightGrad"/> reduces and unpacks either.</para>
+/// <para>Accuracy: the float transforms amplify values by up to 15 per direction (A's rows 1, 2, 4, 8) before G's
+/// fractions bring them back; the tests bound the error relative to the gradient scale.</para>
+/// <para>Vectors are <see cref="Vector256{T}"/>, as in <see cref="WinogradConv2d"/> (built only where that plan is).</para>
+/// </remarks>
+internal sealed unsafe class WinogradWeightGrad
+{
+    /// <summary>Most tiles transformed per block: the accumulator is loaded and stored once per block, so larger blocks
+    /// amortise it better; 16 keeps V and D of a 64 -> 64 block at 295 KB.</summary>
+    public const int MaxTilesPerBlock = 16;
+
+    /// <summary>Plans build this kernel only while true: an A/B switch for the benchmarks (false: the direct weight gradient).</summary>
+    internal static bool Enabled { get; set; } = true;
+
+    private const int Positions = WinogradTiles.Positions;
+    private readonly WinogradConv2d _conv;
+    private readonly (int Start, int Count)[] _blocks;
+    private readonly ChannelRun[] _channelRuns;
+    private readonly float[] _g;
+
+    /// <summary>Plans the weight gradient of <paramref name="conv"/>.</summary>
+    public WinogradWeightGrad(WinogradConv2d conv)
+    {
+        ArgumentNullException.ThrowIfNull(conv);
+        _conv = conv;
+        _blocks = [.. DirectConv2d.Split(conv.TileRows * conv.TileColumns, MaxTilesPerBlock)];
+        TilesPerBlock = _blocks.Max(b => b.Count);
+        _channelRuns = [.. DirectConv2d.Split(conv.InChannels, 6).Select(r => new ChannelRun(r.Start, GemmFor(r.Count)))];
+        // G (6 x k) column by column: G applied to the unit vectors, in double, as PackWeights applies it.
+        int k = conv.KernelSize;
+        _g = new float[Positions / 6 * k];
+        Span<double> unit = stackalloc double[k];
+        Span<double> u = stackalloc double[6];
+        for (int tap = 0; tap < k; tap++)
+        {
+            unit.Clear();
+            unit[tap] = 1;
+            WinogradConv2d.ApplyG(unit, u);
+            for (int i = 0; i < 6; i++) _g[i * k + tap] = (float)u[i];
+        }
+    }
+
+    /// <summary>Most tiles in one block.</summary>
+    public int TilesPerBlock { get; }
+
+    /// <summary>Floats of the transform-domain accumulator dU, [36][C][K].</summary>
+    public int AccumulatorLength => Positions * _conv.InChannels * _conv.OutChannels;
+
+    /// <summary>Floats of scratch one <see cref="AccumulateImage"/> call needs: V and D of one block and two 6x6 vector tiles.</summary>
+    public int ScratchLength => Positions * TilesPerBlock * (_conv.InChannels + _conv.OutChannels) + 2 * Positions * 8;
+
+    /// <summary>
+    /// Adds one image's weight gradient, in the Winograd domain, into <paramref name="acc"/> (dU, [36][C][K]; clear it
+    /// before the first image).
+    /// </summary>
+    /// <param name="x">The padded blocked input image the forward read.</param>
+    /// <param name="dy">Output gradient pixel (0, 0) of channel block 0 (blocked).</param>
+    /// <param name="dyPlane">Floats between gradient channel blocks.</param>
+    /// <param name="dyRow">Floats between gradient rows.</param>
+    /// <param name="acc"><see cref="AccumulatorLength"/> floats.</param>
+    /// <param name="scratch"><see cref="ScratchLength"/> floats owned by the calling thread.</param>
+    public void AccumulateImage(float* x, float* dy, nint dyPlane, nint dyRow, float* acc, float* scratch)
+    {
+        int cin = _conv.InChannels, cout = _conv.OutChannels;
+        nint vPosition = (nint)TilesPerBlock * cin, dPosition = (nint)TilesPerBlock * cout;
+        float* v = scratch;
+        float* d = v + Positions * vPosition;
+        float* tmp = d + Positions * dPosition;
+        float* edge = tmp + Positions * 8;
+        foreach (var (start, count) in _blocks)
+        {
+            for (int t = 0; t < count; t++)
+            {
+                _conv.TransformInput(x, start + t, v + t * cin, vPosition, tmp, edge);
+                TransformGradient(start + t, dy, dyPlane, dyRow, d + t * cout, dPosition, tmp);
+            }
+            for (int p = 0; p < Positions; p++)
+                foreach (var run in _channelRuns)
+                    run.Gemm(v + p * vPosition + run.Start, cin, d + p * dPosition, cout, count, acc + ((long)p * cin + run.Start) * cout, cout);
+        }
+    }
+
+    /// <summary>Writes dW = G^T dU G of <paramref name="acc"/> into <paramref name="direct"/>, [kh][kw][C][K] (overwritten).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void ToDirect(float* acc, float* direct)
+    {
+        int k = _conv.KernelSize;
+        long pairs = (long)_conv.InChannels * _conv.OutChannels;
+        Vector256<float>* t = stackalloc Vector256<float>[6 * 5];
+        Vector256<float>* w = stackalloc Vector256<float>[6];
+        fixed (float* g = _g)
+        {
+            for (long e = 0; e < pairs; e += 8)
+            {
+                // t[i][b] = sum over j of dU[i][j] G[j][b] (rows of dU times G), then dW[a][b] = sum over i of G[i][a] t[i][b].
+                for (int i = 0; i < 6; i++)
+                {
+                    for (int j = 0; j < 6; j++) w[j] = Vector256.Load(acc + (i * 6 + j) * pairs + e);
+                    for (int b = 0; b < k; b++)
+                    {
+                        var s = Vector256<float>.Zero;
+                        for (int j = 0; j < 6; j++) s = Vector256.MultiplyAddEstimate(w[j], Vector256.Create(g[j * k + b]), s);
+                        t[i * k + b] = s;
+                    }
+                }
+                for (int a = 0; a < k; a++)
+                    for (int b = 0; b < k; b++)
+                    {
+                        var s = Vector256<float>.Zero;
+                        for (int i = 0; i < 6; i++) s = Vector256.MultiplyAddEstimate(t[i * k + b], Vector256.Create(g[i * k + a]), s);
+                        s.Store(direct + (a * k + b) * pairs + e);
+                    }
+            }
+        }
+    }
+
+    // D = A dY A^T of one tile for every output channel: D[i][j] of 8 channels at d + (i*6 + j)*dPosition; gradient outside
+    // Ho x Wo reads as zero. tmp holds the row pass (m rows of 6 vectors).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TransformGradient(int tile, float* dy, nint dyPlane, nint dyRow, float* d, nint dPosition, float* tmp)
+    {
+        int m = _conv.TileSize;
+        int oy = tile / _conv.TileColumns * m, ox = tile % _conv.TileColumns * m;
+        int rows = Math.Min(m, _conv.OutHeight - oy), cols = Math.Min(m, _conv.OutWidth - ox);
+        float* origin = dy + oy * dyRow + ox * 16;
+        var zero = Vector256<float>.Zero;
+        for (int kv = 0; kv < _conv.OutChannels / 8; kv++)
+        {
+            float* src = origin + kv / 2 * dyPlane + kv % 2 * 8;
+            for (int r = 0; r < m; r++)
+            {
+                float* row = src + r * dyRow;
+                float* e = tmp + r * 6 * 8;
+                if (r >= rows)
+                {
+                    for (int j = 0; j < 6; j++) zero.Store(e + j * 8);
+                    continue;
+                }
+                var d0 = Vector256.Load(row);
+                var d1 = cols > 1 ? Vector256.Load(row + 16) : zero;
+                var d2 = cols > 2 ? Vector256.Load(row + 32) : zero;
+                var d3 = cols > 3 ? Vector256.Load(row + 48) : zero;
+                Expand(m, d0, d1, d2, d3, e, 8);
+            }
+            float* dk = d + kv * 8;
+            for (int j = 0; j < 6; j++)
+            {
+                var c0 = Vector256.Load(tmp + j * 8);
+                var c1 = Vector256.Load(tmp + (6 + j) * 8);
+                var c2 = m > 2 ? Vector256.Load(tmp + (12 + j) * 8) : zero;
+                var c3 = m > 2 ? Vector256.Load(tmp + (18 + j) * 8) : zero;
+                Expand(m, c0, c1, c2, c3, dk + j * dPosition, 6 * dPosition);
+            }
+        }
+    }
+
+    // A times m = 2 or 4 values (A^T's columns): (d0, sum, alternating sum, sum of 2^r d_r, of (-2)^r d_r, last), the
+    // values of the tile's output polynomial at 0, 1, -1, 2, -2 and its leading coefficient; stored at out + i*step.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Expand(int m, Vector256<float> d0, Vector256<float> d1, Vector256<float> d2, Vector256<float> d3, float* output, nint step)
+    {
+        var even = d0 + d2;
+        var odd = d1 + d3;
+        var even2 = Vector256.MultiplyAddEstimate(Vector256.Create(4f), d2, d0);
+        var odd2 = Vector256.MultiplyAddEstimate(Vector256.Create(8f), d3, d1 + d1);
+        d0.Store(output);
+        (even + odd).Store(output + step);
+        (even - odd).Store(output + 2 * step);
+        (even2 + odd2).Store(output + 3 * step);
+        (even2 - odd2).Store(output + 4 * step);
+        (m == 2 ? d1 : d3).Store(output + 5 * step);
+    }
+
+    /// <summary>
+    /// dU[c][k] += sum over <paramref name="tiles"/> of v[t*vTile + c] * d[t*dTile + k] for TP channels c and all
+    /// <paramref name="cout"/> k (rows of <paramref name="u"/> <paramref name="cout"/> apart), 16 k at a time: TP x 2
+    /// accumulators over the whole block, per tile 2 loads of D, TP broadcasts of V, 2*TP FMAs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gemm<TP>(float* v, nint vTile, float* d, nint dTile, int tiles, float* u, int cout)
+        where TP : struct, IConst
+    {
+        for (int kq = 0; kq < cout; kq += 16)
+        {
+            float* uq = u + kq;
+            Vector256<float> a0 = Vector256.Load(uq), b0 = Vector256.Load(uq + 8);
+            Vector256<float> a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+            Vector256<float> b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
+            if (TP.Value > 1) { a1 = Vector256.Load(uq + cout); b1 = Vector256.Load(uq + cout + 8); }
+            if (TP.Value > 2) { a2 = Vector256.Load(uq + 2 * cout); b2 = Vector256.Load(uq + 2 * cout + 8); }
+            if (TP.Value > 3) { a3 = Vector256.Load(uq + 3 * cout); b3 = Vector256.Load(uq + 3 * cout + 8); }
+            if (TP.Value > 4) { a4 = Vector256.Load(uq + 4 * cout); b4 = Vector256.Load(uq + 4 * cout + 8); }
+            if (TP.Value > 5) { a5 = Vector256.Load(uq + 5 * cout); b5 = Vector256.Load(uq + 5 * cout + 8); }
+            float* vt = v;
+            float* dt = d + kq;
+            for (int t = 0; t < tiles; t++, vt += vTile, dt += dTile)
+            {
+                var w0 = Vector256.Load(dt);
+                var w1 = Vector256.Load(dt + 8);
+                Vector256<float> xv;
+                xv = Vector256.Create(vt[0]); a0 = Vector256.MultiplyAddEstimate(xv, w0, a0); b0 = Vector256.MultiplyAddEstimate(xv, w1, b0);
+                if (TP.Value > 1) { xv = Vector256.Create(vt[1]); a1 = Vector256.MultiplyAddEstimate(xv, w0, a1); b1 = Vector256.MultiplyAddEstimate(xv, w1, b1); }
+                if (TP.Value > 2) { xv = Vector256.Create(vt[2]); a2 = Vector256.MultiplyAddEstimate(xv, w0, a2); b2 = Vector256.MultiplyAddEstimate(xv, w1, b2); }
+                if (TP.Value > 3) { xv = Vector256.Create(vt[3]); a3 = Vector256.MultiplyAddEstimate(xv, w0, a3); b3 = Vector256.MultiplyAddEstimate(xv, w1, b3); }
+                if (TP.Value > 4) { xv = Vector256.Create(vt[4]); a4 = Vector256.MultiplyAddEstimate(xv, w0, a4); b4 = Vector256.MultiplyAddEstimate(xv, w1, b4); }
+                if (TP.Value > 5) { xv = Vector256.Create(vt[5]); a5 = Vector256.MultiplyAddEstimate(xv, w0, a5); b5 = Vector256.MultiplyAddEstimate(xv, w1, b5); }
+            }
+            a0.Store(uq); b0.Store(uq + 8);
+            if (TP.Value > 1) { a1.Store(uq + cout); b1.Store(uq + cout + 8); }
+            if (TP.Value > 2) { a2.Store(uq + 2 * cout); b2.Store(uq + 2 * cout + 8); }
+            if (TP.Value > 3) { a3.Store(uq + 3 * cout); b3.Store(uq + 3 * cout + 8); }
+            if (TP.Value > 4) { a4.Store(uq + 4 * cout); b4.Store(uq + 4 * cout + 8); }
+            if (TP.Value > 5) { a5.Store(uq + 5 * cout); b5.Store(uq + 5 * cout + 8); }
+        }
+    }
+
+    private static delegate*<float*, nint, float*, nint, int, float*, int, void> GemmFor(int channels) => channels switch
+    {
+        1 => &Gemm<C1>,
+        2 => &Gemm<C2>,
+        3 => &Gemm<C3>,
+        4 => &Gemm<C4>,
+        5 => &Gemm<C5>,
+        6 => &Gemm<C6>,
+        _ => throw new ArgumentOutOfRangeException(nameof(channels), channels, "Winograd weight-gradient GEMM channels must be 1..6"),
+    };
+
+    /// <summary>A run of up to 6 input channels and the GEMM instantiation for its size.</summary>
+    private readonly struct ChannelRun(int start, delegate*<float*, nint, float*, nint, int, float*, int, void> gemm)
+    {
+        public readonly int Start = start;
+        public readonly delegate*<float*, nint, float*, nint, int, float*, int, void> Gemm = gemm;
+    }
+}
