@@ -13,13 +13,16 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist] [--threads 2] [--rounds 15]</c>: ResNet8 at batch 64 on 3x32x32
-/// (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10). Synthetic data, no optimiser.</remarks>
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|vgg_small] [--switch residual|stem] [--threads 2] [--rounds 15]</c>:
+/// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
+/// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
+/// stage, also when it is the chain's only stage (<c>PlanBuilder.SmallChannelStems</c> and <c>LoneStemChains</c>).
+/// Synthetic data, no optimiser.</remarks>
 internal static class PlanAb
 {
     public static int Run(string[] args)
     {
-        string name = "resnet8";
+        string name = "resnet8", toggle = "residual";
         int threads = 2, rounds = 15;
         for (int i = 1; i < args.Length; i++)
         {
@@ -27,6 +30,7 @@ internal static class PlanAb
             switch (args[i])
             {
                 case "--model": name = Next(); break;
+                case "--switch": toggle = Next(); break;
                 case "--threads": threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--rounds": rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: Console.Error.WriteLine($"plan-ab: unknown option {args[i]}"); return 2;
@@ -36,9 +40,18 @@ internal static class PlanAb
         {
             "resnet8" => g => new ResNet8(10, g),
             "resnet20_fmnist" => g => new ResNet20(10, g, inChannels: 1),
+            "vgg_small" => g => new VggSmall(generator: g),
             _ => throw new ArgumentException($"plan-ab: unknown model {name}"),
         };
-        int[] shape = name == "resnet8" ? [64, 3, 32, 32] : [128, 1, 28, 28];
+        int[] shape = name is "resnet8" or "vgg_small" ? [64, 3, 32, 32] : [128, 1, 28, 28];
+        Action<bool> set = toggle switch
+        {
+            "residual" => on => PlanBuilder.ResidualChains = on,
+            "stem" => on => (PlanBuilder.SmallChannelStems, PlanBuilder.LoneStemChains) = (on, on),
+            _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
+        };
+        Action<bool> reset = toggle == "stem" ? _ => (PlanBuilder.SmallChannelStems, PlanBuilder.LoneStemChains) = (true, false) : set;
+        string[] variantNames = toggle == "stem" ? ["A stem Conv2dOp+BN", "B stem in a chain"] : ["A separate Add+ReLU", "B residual in chain"];
         Parallelism.MaxThreads = threads;
         var generator = new Generator(1);
         var input = Tensor.Randn(generator, shape);
@@ -49,7 +62,7 @@ internal static class PlanAb
         var variants = new List<(Module Model, CompiledModel Compiled)>();
         foreach (bool fused in new[] { false, true })
         {
-            PlanBuilder.ResidualChains = fused;
+            set(fused);
             var model = create(new Generator(2));
             var compiled = model.Compile(shape);
             compiled.TrainStep(input, labels);
@@ -58,7 +71,7 @@ internal static class PlanAb
             model.Train();
             variants.Add((model, compiled));
         }
-        PlanBuilder.ResidualChains = true;
+        reset(true);
 
         var train = new double[2][];
         var eval = new double[2][];
@@ -88,7 +101,7 @@ internal static class PlanAb
             }
         Console.WriteLine($"{name} batch {shape[0]}, {threads} threads, {rounds} alternating rounds, ISA {Isa.Level}, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         for (int v = 0; v < 2; v++)
-            Console.WriteLine($"  {(v == 0 ? "A separate Add+ReLU" : "B residual in chain"),-22} train ms {string.Join(' ', train[v].Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}");
+            Console.WriteLine($"  {variantNames[v],-22} train ms {string.Join(' ', train[v].Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}");
         double ta = ProcessStats.Median(train[0]), tb = ProcessStats.Median(train[1]), ea = ProcessStats.Median(eval[0]), eb = ProcessStats.Median(eval[1]);
         double ca = ProcessStats.Median(trainCpu[0]), cb = ProcessStats.Median(trainCpu[1]);
         Console.WriteLine($"median train step A {ta:F1} ms, B {tb:F1} ms, B/A {tb / ta:F3}; eval A {ea:F1} ms, B {eb:F1} ms, B/A {eb / ea:F3}");
