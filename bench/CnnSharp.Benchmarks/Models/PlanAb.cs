@@ -13,14 +13,17 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks>LeNet-5 (batch 100, 1x28x28) A/Bs its 2x2 average pooling instead (A: generic AvgPool2d op, B: AvgPool2x2Op).
-/// <c>plan-ab [--model resnet8|resnet20_fmnist|lenet5] [--threads 2] [--rounds 15]</c>: ResNet8 at batch 64 on 3x32x32
-/// (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10). Synthetic data, no optimiser.</remarks>
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|vgg_small|lenet5] [--switch residual|stem|pool] [--threads 2] [--rounds 15]</c>:
+/// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
+/// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
+/// stage, also when it is the chain's only stage (<c>PlanBuilder.SmallChannelStems</c> and <c>LoneStemChains</c>).
+/// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
+/// Synthetic data, no optimiser.</remarks>
 internal static class PlanAb
 {
     public static int Run(string[] args)
     {
-        string name = "resnet8";
+        string name = "resnet8", toggle = "residual";
         int threads = 2, rounds = 15;
         for (int i = 1; i < args.Length; i++)
         {
@@ -28,6 +31,7 @@ internal static class PlanAb
             switch (args[i])
             {
                 case "--model": name = Next(); break;
+                case "--switch": toggle = Next(); break;
                 case "--threads": threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--rounds": rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: Console.Error.WriteLine($"plan-ab: unknown option {args[i]}"); return 2;
@@ -37,12 +41,26 @@ internal static class PlanAb
         {
             "resnet8" => g => new ResNet8(10, g),
             "resnet20_fmnist" => g => new ResNet20(10, g, inChannels: 1),
+            "vgg_small" => g => new VggSmall(generator: g),
             "lenet5" => g => LeNet5.Create(10, g),
             _ => throw new ArgumentException($"plan-ab: unknown model {name}"),
         };
-        int[] shape = name switch { "resnet8" => [64, 3, 32, 32], "lenet5" => [100, 1, 28, 28], _ => [128, 1, 28, 28] };
-        // LeNet-5 A/Bs its pooling (A: the generic AvgPool2d op, B: AvgPool2x2Op); the ResNets their residual pass.
-        Action<bool> toggle = name == "lenet5" ? on => Compile.Ops.AvgPool2x2Op.Enabled = on : on => PlanBuilder.ResidualChains = on;
+        int[] shape = name switch { "resnet8" or "vgg_small" => [64, 3, 32, 32], "lenet5" => [100, 1, 28, 28], _ => [128, 1, 28, 28] };
+        if (name == "lenet5" && toggle == "residual") toggle = "pool";
+        Action<bool> set = toggle switch
+        {
+            "residual" => on => PlanBuilder.ResidualChains = on,
+            "stem" => on => (PlanBuilder.SmallChannelStems, PlanBuilder.LoneStemChains) = (on, on),
+            "pool" => on => Compile.Ops.AvgPool2x2Op.Enabled = on,
+            _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
+        };
+        Action<bool> reset = toggle == "stem" ? _ => (PlanBuilder.SmallChannelStems, PlanBuilder.LoneStemChains) = (true, false) : set;
+        string[] variantNames = toggle switch
+        {
+            "stem" => ["A stem Conv2dOp+BN", "B stem in a chain"],
+            "pool" => ["A AvgPool2d op", "B AvgPool2x2Op"],
+            _ => ["A separate Add+ReLU", "B residual in chain"],
+        };
         Parallelism.MaxThreads = threads;
         var generator = new Generator(1);
         var input = Tensor.Randn(generator, shape);
@@ -53,7 +71,7 @@ internal static class PlanAb
         var variants = new List<(Module Model, CompiledModel Compiled)>();
         foreach (bool fused in new[] { false, true })
         {
-            toggle(fused);
+            set(fused);
             var model = create(new Generator(2));
             var compiled = model.Compile(shape);
             compiled.TrainStep(input, labels);
@@ -62,7 +80,7 @@ internal static class PlanAb
             model.Train();
             variants.Add((model, compiled));
         }
-        toggle(true);
+        reset(true);
 
         var train = new double[2][];
         var eval = new double[2][];
@@ -92,7 +110,7 @@ internal static class PlanAb
             }
         Console.WriteLine($"{name} batch {shape[0]}, {threads} threads, {rounds} alternating rounds, ISA {Isa.Level}, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         for (int v = 0; v < 2; v++)
-            Console.WriteLine($"  {(v == 0 ? "A old route" : "B new route"),-22} train ms {string.Join(' ', train[v].Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}");
+            Console.WriteLine($"  {variantNames[v],-22} train ms {string.Join(' ', train[v].Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}");
         double ta = ProcessStats.Median(train[0]), tb = ProcessStats.Median(train[1]), ea = ProcessStats.Median(eval[0]), eb = ProcessStats.Median(eval[1]);
         double ca = ProcessStats.Median(trainCpu[0]), cb = ProcessStats.Median(trainCpu[1]);
         Console.WriteLine($"median train step A {ta:F1} ms, B {tb:F1} ms, B/A {tb / ta:F3}; eval A {ea:F1} ms, B {eb:F1} ms, B/A {eb / ea:F3}");

@@ -188,6 +188,12 @@ internal static class PlanBuilder
         {
             var first = nodes[i];
             if (first.Dead || first.Spec is not Conv2dSpec c0 || !ConvChainOp.Supports(c0.Geometry)) continue;
+            // A planar input of 2 to 15 channels only as the stem (the chain reads the plan input, value 0): the chain's
+            // input gradient, when the plan has one, is then exactly the plan input's. Small-channel convs deeper in a
+            // network (MobileNet's pointwise, LeNet's 6->16) keep their ops until measured as chains. (C = 1 chains as
+            // before, anywhere.)
+            if (c0.Geometry.C % 16 != 0 && c0.Geometry.C != 1
+                && (first.Inputs[0] != 0 || !SmallChannelStems || !(LoneStemChains || FeedsAnotherStage(first, Next)))) continue;
             var stages = new List<ConvChainStage>();
             var conv = first;
             int value;
@@ -223,6 +229,25 @@ internal static class PlanBuilder
             }
             nodes[i] = new GraphNode(new ConvChainSpec([.. stages]), first.Inputs, value);
         }
+    }
+
+    /// <summary>Whether a convolution of fewer than 16 input channels reading the plan input starts a conv chain (on by
+    /// default; the benchmarks switch it off to A/B the plans in one process: off, it runs as Conv2dOp).</summary>
+    internal static bool SmallChannelStems { get; set; } = true;
+
+    /// <summary>Whether a stem whose chain would have no second convolution (ResNet's: its output is also block 1's skip
+    /// operand) is a 1-stage chain too (off: measured no faster than Conv2dOp + batch norm, the chain's NCHW/blocked
+    /// conversions costing what its fused epilogue saves; the benchmarks switch it on to A/B).</summary>
+    internal static bool LoneStemChains { get; set; }
+
+    // Whether the chain pass would take a second convolution after `conv`'s batch norm, ReLU and max pooling.
+    private static bool FeedsAnotherStage(GraphNode conv, Func<int, GraphNode?> next)
+    {
+        int v = conv.Output;
+        if (next(v) is { Spec: BatchNormSpec b } bn && (b.Training || b is { RunningMean: not null, RunningVar: not null })) v = bn.Output;
+        if (next(v) is { Spec: ActivationSpec { Kind: ActivationKind.Relu } } r) v = r.Output;
+        if (next(v) is { Spec: MaxPool2dSpec m } mp && ConvChainOp.SupportsPool(m.Geometry)) v = mp.Output;
+        return next(v) is { Spec: Conv2dSpec c } && ConvChainOp.Supports(c.Geometry);
     }
 
     /// <summary>Whether the residual pass runs (on by default; the benchmarks switch it off to A/B the plans in one process).</summary>

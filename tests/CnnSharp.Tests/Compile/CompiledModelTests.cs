@@ -16,7 +16,7 @@ public sealed class CompiledModelTests
 
     // resnet8 (3x32x32) and resnet20 on 1x28x28 (Fashion-MNIST sized) have 16k-channel residual blocks: their conv chains
     // end in the fused residual Add + ReLU.
-    public static TheoryData<string> Models => new() { "resnet", "vgg", "convnet", "lenet5", "mobilenet", "resnet8", "resnet20_gray" };
+    public static TheoryData<string> Models => new() { "resnet", "vgg", "convnet", "lenet5", "mobilenet", "resnet8", "resnet20_gray", "vgg_small" };
 
     private static (Module Eager, Module Compiled, int[] Shape) Pair(string name)
     {
@@ -27,13 +27,14 @@ public sealed class CompiledModelTests
             "mobilenet" => TestNets.MobileNet(new Generator(3)),
             "resnet8" => new ResNet8(10, new Generator(3)),
             "resnet20_gray" => new ResNet20(10, new Generator(3), inChannels: 1),
+            "vgg_small" => new VggSmall(generator: new Generator(3)),
             "convnet" => new ConvNet(generator: new Generator(3)),
             _ => LeNet5.Create(generator: new Generator(3)),
         };
         int[] shape = name switch
         {
             "convnet" or "lenet5" or "resnet20_gray" => [6, 1, 28, 28],
-            "resnet8" => [6, 3, 32, 32],
+            "resnet8" or "vgg_small" => [6, 3, 32, 32],
             _ => [6, 3, 16, 16],
         };
         var a = Make();
@@ -44,10 +45,12 @@ public sealed class CompiledModelTests
 
     // ResNet20 on 1x28x28 at batch 6: 19 training-mode batch norms amplify float rounding in the gradients (up to ~1.5%
     // relative L2 error in single batch-norm parameters, measured the same with the residual Add + ReLU fused into the
-    // conv chains or run as separate ops), so its gradients are compared by relative L2 error over each tensor.
+    // conv chains or run as separate ops), so its gradients are compared by relative L2 error over each tensor. VGG-small
+    // at 3x32x32 likewise: one ReLU or pooling kink taking the other branch under different rounding moves every gradient
+    // below it by ~0.3-0.7% relative L2 (measured at batch 6 and 32, with the stem in the chain and on the GEMM).
     private static void AssertGradClose(string name, ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
     {
-        if (name != "resnet20_gray")
+        if (name is not ("resnet20_gray" or "vgg_small"))
         {
             TensorAssert.Close(expected, actual, Grads, what);
             return;
@@ -60,7 +63,9 @@ public sealed class CompiledModelTests
             den += (double)expected[i] * expected[i];
         }
         double error = Math.Sqrt(num / Math.Max(den, 1e-30));
-        Assert.True(error <= 3e-2, $"{what}: relative L2 error {error:E2} > 3e-2");
+        // A conv bias before a training-mode batch norm has a gradient of rounding noise only (the norm removes the mean):
+        // relative L2 means nothing there, the element-wise tolerance's absolute part applies.
+        if (error > 3e-2) TensorAssert.Close(expected, actual, Grads, $"{what}: relative L2 error {error:E2} > 3e-2, and element-wise");
     }
 
     private static int[] Labels(int n, int classes) => [.. Enumerable.Range(0, n).Select(i => (i * 7 + 3) % classes)];
@@ -155,9 +160,9 @@ public sealed class CompiledModelTests
         var plan = TestNets.Vgg(new Generator(1)).Compile().Describe(6, 3, 16, 16);
         // 16->16 at 16x16 has 16 output tiles of 4x4: Winograd where the ISA has 256-bit vectors, direct below.
         Assert.Contains(Isa.Level >= IsaLevel.V256 ? "Conv2d winograd 16->16 3x3" : "Conv2d direct 16->16 3x3", plan);
-        // 16->32 at 8x8 (4 tiles) stays direct; the 3-channel stem takes the GEMM.
+        // 16->32 at 8x8 (4 tiles) stays direct; the 3-channel stem is the chain's planar first stage.
         Assert.Contains("Conv2d direct 16->32 3x3", plan);
-        Assert.Contains("Conv2d -> (6, 16, 16, 16)", plan);
+        Assert.Contains("ConvChain[Conv2d direct 3->16 3x3+BatchNorm+ReLU | Conv2d", plan);
     }
 
     [Fact]
@@ -316,6 +321,7 @@ public sealed class CompiledModelTests
     [InlineData("mobilenet")]
     [InlineData("resnet8")]
     [InlineData("resnet20_gray")]
+    [InlineData("vgg_small")]
     public void Train_step_is_bit_identical_across_thread_counts(string name)
     {
         float[][] Run(int threads)
@@ -329,10 +335,11 @@ public sealed class CompiledModelTests
                     "resnet" => TestNets.ResNet(new Generator(7)),
                     "resnet8" => new ResNet8(10, new Generator(7)),
                     "resnet20_gray" => new ResNet20(10, new Generator(7), inChannels: 1),
+                    "vgg_small" => new VggSmall(generator: new Generator(7)),
                     _ => TestNets.MobileNet(new Generator(7)),
                 };
                 var compiled = m.Compile();
-                int[] shape = name switch { "resnet8" => [12, 3, 32, 32], "resnet20_gray" => [12, 1, 28, 28], _ => [8, 3, 16, 16] };
+                int[] shape = name switch { "resnet8" or "vgg_small" => [12, 3, 32, 32], "resnet20_gray" => [12, 1, 28, 28], _ => [8, 3, 16, 16] };
                 var x = Tensor.Randn(new Generator(8), shape);
                 compiled.TrainStep(x, Labels(shape[0], 5));
                 return [.. m.Parameters().Select(p => p.Grad!.ToArray()), .. m.NamedBuffers().Select(b => b.Value.ToArray())];

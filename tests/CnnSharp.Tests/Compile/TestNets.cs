@@ -37,7 +37,7 @@ internal static class TestNets
         new Block(8, 8, 1, g), new Block(8, 16, 2, g),
         new AdaptiveAvgPool2d(1), new Flatten(), new Linear(16, 5, generator: g));
 
-    /// <summary>VGG-style: the 16- and 32-channel 3x3 convs run on the direct kernels, the 3-channel stem on the GEMM.</summary>
+    /// <summary>VGG-style: one conv chain on the direct kernels, from the 3-channel (planar) stem to the 16->32 conv.</summary>
     public static Module Vgg(Generator g) => new Sequential(
         new Conv2d(3, 16, 3, padding: 1, generator: g), new BatchNorm2d(16), new ReLU(),
         new Conv2d(16, 16, 3, padding: 1, generator: g), new BatchNorm2d(16), new ReLU(),

@@ -66,9 +66,10 @@ internal sealed unsafe class ConvChainLayer
         DyPlane = (OutH + 2 * DyPadding) * DyRow;
         if (g.C % 16 == 0 || firstWithInputGrad)
         {
-            // A single-channel input's gradient runs as a 16-channel one whose weights are zero beyond channel 0.
+            // The gradient of an input of fewer than 16 channels runs as a 16-channel one whose weights are zero beyond
+            // channel C − 1.
             DxPlan = new DirectConv2d(g.K, Math.Max(16, g.C), g.KH, DyPadding, OutH, OutW, level);
-            if (g.C == 1) PaddedWeight = new float[g.K * 16 * g.KH * g.KW];
+            if (g.C < 16) PaddedWeight = new float[g.K * 16 * g.KH * g.KW];
             else if (Wino is not null) WinoDx = WinogradConv2d.ForBackwardInput(Wino);
             PackedT = new AlignedBuffer(WinoDx?.PackedLength ?? DxPlan.WeightLength);
         }
@@ -150,9 +151,9 @@ internal sealed unsafe class ConvChainLayer
         else if (PaddedWeight is null) DxPlan.PackWeights(Weight.Data, transposeAndFlip: true, PackedT!.Pointer);
         else
         {
-            int taps = Geometry.KH * Geometry.KW;
+            int taps = Geometry.KH * Geometry.KW, c = Geometry.C;
             var w = Weight.Data;
-            for (int k = 0; k < Geometry.K; k++) w.Slice(k * taps, taps).CopyTo(PaddedWeight.AsSpan(k * 16 * taps, taps));
+            for (int k = 0; k < Geometry.K; k++) w.Slice(k * c * taps, c * taps).CopyTo(PaddedWeight.AsSpan(k * 16 * taps, c * taps));
             DxPlan.PackWeights(PaddedWeight, transposeAndFlip: true, PackedT!.Pointer);
         }
     }

@@ -76,11 +76,12 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     }
 
     /// <summary>Whether a convolution can be a chain stage: one group, stride 1, dilation 1, a square kernel, the same
-    /// padding on every side and at most kernel − 1, C = 1 or a multiple of 16, K a multiple of 16.</summary>
+    /// padding on every side and at most kernel − 1, C from 1 to 15 (a planar first stage, e.g. an RGB stem) or a
+    /// multiple of 16, K a multiple of 16.</summary>
     public static bool Supports(in Conv2dGeometry g) =>
         g.Groups == 1 && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1 && g.KH == g.KW
         && g.PadTop == g.PadLeft && g.PadTop == g.PadBottom && g.PadTop == g.PadRight && g.PadTop <= g.KH - 1
-        && (g.C == 1 || g.C % 16 == 0) && g.K % 16 == 0 && g.OutH > 0 && g.OutW > 0;
+        && g.C > 0 && (g.C < 16 || g.C % 16 == 0) && g.K % 16 == 0 && g.OutH > 0 && g.OutW > 0;
 
     /// <summary>Whether a max pooling can end a chain stage: 2x2, stride 2, no padding or dilation, floor mode.</summary>
     public static bool SupportsPool(in Pool2dGeometry g) =>

@@ -2,7 +2,8 @@ namespace CnnSharp.Kernels.Direct;
 
 /// <summary>
 /// Conversions between PyTorch's channel-major image layout (C, H, W) and the direct kernels' blocked layouts:
-/// unpadded [C/16][H][W][16] and padded [C/16][H+2p][W+2p][16] (a single-channel image pads as [H+2p][W+2p]).
+/// unpadded [C/16][H][W][16] and padded [C/16][H+2p][W+2p][16] (an image of fewer than 16 channels pads planar, as
+/// [C][H+2p][W+2p]).
 /// </summary>
 /// <remarks>The one implementation shared by the compiled executor's conv chains and the ONNX
 /// direct-conv chains. Padded writes fill the interior only, so a buffer's zero border is set once.</remarks>
@@ -38,10 +39,12 @@ internal static unsafe class BlockedLayout
     public static void ToPaddedInput(float* src, DirectConv2d c, float* x, int firstChannel, int channels)
     {
         int h = c.Height, w = c.Width, p = c.Padding;
-        if (c.InChannels == 1)
+        if (c.PixelStride == 1)
         {
-            for (int r = 0; r < h; r++)
-                new ReadOnlySpan<float>(src + (long)r * w, w).CopyTo(new Span<float>(x + (r + p) * c.PaddedWidth + p, w));
+            // Planar (fewer than 16 channels): channel ch is padded plane ch.
+            for (int ch = firstChannel; ch < firstChannel + channels; ch++)
+                for (int r = 0; r < h; r++)
+                    new ReadOnlySpan<float>(src + ((long)ch * h + r) * w, w).CopyTo(new Span<float>(x + ch * c.InputPlane + (r + p) * c.PaddedWidth + p, w));
             return;
         }
         ToBlockedInterior(src, x + p * c.InputRow + p * 16, firstChannel, channels, h, w, c.InputPlane, c.InputRow);

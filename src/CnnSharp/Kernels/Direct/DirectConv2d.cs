@@ -8,10 +8,11 @@ namespace CnnSharp.Kernels.Direct;
 /// backward-weight), for one image at a time; callers split a batch across threads.
 /// </summary>
 /// <remarks>
-/// <para>Geometry: C input channels (1, or a multiple of 16), K output channels (a multiple of 16), a KxK kernel,
+/// <para>Geometry: C input channels (1 to 15, or a multiple of 16), K output channels (a multiple of 16), a KxK kernel,
 /// padding p on every side, stride 1, dilation 1, one group. Output size Ho = H + 2p - K + 1 (H for "same" padding).</para>
 /// <para>Layouts (floats):
-/// input  x: padded and blocked, [C/16][H+2p][W+2p][16] (single-channel: [H+2p][W+2p]); the border must hold zeros;
+/// input  x: padded and blocked, [C/16][H+2p][W+2p][16] (fewer than 16 channels, e.g. an RGB image: planar,
+/// [C][H+2p][W+2p], each channel a plane of pixel stride 1); the border must hold zeros;
 /// output y: blocked, [K/16][Ho][Wo][16] with caller-chosen plane and row strides (so it may be the interior of the
 /// next layer's padded buffer);
 /// weight: PyTorch's (K, C, kh, kw), packed by <see cref="PackWeights"/> into [group][C/16][kh][kw][16][G];
@@ -34,8 +35,8 @@ internal sealed unsafe class DirectConv2d
     /// <exception cref="ArgumentException">A channel count is not supported or the output would be empty.</exception>
     public DirectConv2d(int inChannels, int outChannels, int kernelSize, int padding, int height, int width, IsaLevel path)
     {
-        if (inChannels != 1 && (inChannels <= 0 || inChannels % 16 != 0))
-            throw new ArgumentException($"DirectConv2d: input channels must be 1 or a multiple of 16, got {inChannels}", nameof(inChannels));
+        if (inChannels <= 0 || (inChannels > 16 && inChannels % 16 != 0))
+            throw new ArgumentException($"DirectConv2d: input channels must be 1 to 15 or a multiple of 16, got {inChannels}", nameof(inChannels));
         if (outChannels <= 0 || outChannels % 16 != 0)
             throw new ArgumentException($"DirectConv2d: output channels must be a positive multiple of 16, got {outChannels}", nameof(outChannels));
         ArgumentOutOfRangeException.ThrowIfLessThan(kernelSize, 1);
@@ -54,8 +55,10 @@ internal sealed unsafe class DirectConv2d
         Lanes = Isa.Lanes(path);
         _nv = path == IsaLevel.V512 && outChannels % 32 != 0 ? 1 : 2;
         GroupWidth = _nv * Lanes;
-        PixelStride = inChannels == 1 ? 1 : 16;
-        InBlocks = inChannels == 1 ? 1 : inChannels / 16;
+        // Fewer than 16 input channels are planar: each channel is one "block" of pixel stride 1, so the stride-1 tiles
+        // reduce over the C planes exactly as they reduce over the C/16 blocks of a wider input.
+        PixelStride = inChannels < 16 ? 1 : 16;
+        InBlocks = inChannels < 16 ? inChannels : inChannels / 16;
         int budget = Isa.Accumulators(path) / _nv;
 
         var sizes = new List<Tile>();
@@ -122,10 +125,10 @@ internal sealed unsafe class DirectConv2d
     /// <summary>Output channels per tile (G).</summary>
     public int GroupWidth { get; }
 
-    /// <summary>Floats between neighbouring pixels of the input (16, or 1 for a single-channel input).</summary>
+    /// <summary>Floats between neighbouring pixels of the input (16, or 1 for a planar input of fewer than 16 channels).</summary>
     public int PixelStride { get; }
 
-    /// <summary>Number of input planes (C/16, or 1).</summary>
+    /// <summary>Number of input planes (C/16, or C when C &lt; 16).</summary>
     public int InBlocks { get; }
 
     /// <summary>Padded input height.</summary>
@@ -251,9 +254,12 @@ internal sealed unsafe class DirectConv2d
             }
             else
             {
-                foreach (var t in _wgTiles)
-                    t.Kernel(x + t.RowStart * xRow + t.ColStart, xRow, dyg, dyV1, OutHeight, OutWidth, xRow, dyRow,
-                        acc + (long)(t.RowStart * k + t.ColStart) * cout + c0, k * cout, cout);
+                // Planar input: per channel plane, the tiles cover the kernel's taps ([kh][kw][C][K]: a tap row is k·C·K
+                // floats of the accumulator, a tap C·K).
+                for (int ic = 0; ic < cin; ic++)
+                    foreach (var t in _wgTiles)
+                        t.Kernel(x + ic * InputPlane + t.RowStart * xRow + t.ColStart, xRow, dyg, dyV1, OutHeight, OutWidth, xRow, dyRow,
+                            acc + ((long)(t.RowStart * k + t.ColStart) * cin + ic) * cout + c0, (nint)k * cin * cout, (nint)cin * cout);
             }
         }
     }

@@ -45,7 +45,7 @@ public sealed class ConvChainOpTests
         return (int.Parse(cs[0], CultureInfo.InvariantCulture), int.Parse(cs[1], CultureInfo.InvariantCulture), int.Parse(head[1][1..], CultureInfo.InvariantCulture), stages);
     }
 
-    private static Sequential Build(string spec, ulong seed, out int[] shape)
+    internal static Sequential Build(string spec, ulong seed, out int[] shape)
     {
         var (c, size, n, stages) = Parse(spec);
         shape = [n, c, size, size];
@@ -77,7 +77,7 @@ public sealed class ConvChainOpTests
         return (eager, compiled, shape);
     }
 
-    private static int[] Labels(int n) => [.. Enumerable.Range(0, n).Select(i => (i * 3 + 1) % 5)];
+    internal static int[] Labels(int n) => [.. Enumerable.Range(0, n).Select(i => (i * 3 + 1) % 5)];
 
     private static double RelativeError(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
     {
@@ -172,7 +172,8 @@ public sealed class ConvChainOpTests
         Assert.Contains("ConvChain[Conv2d direct 1->16 5x5+BatchNorm+ReLU+MaxPool2x2 | Conv2d", convnet, StringComparison.Ordinal);
         Assert.Contains("16->32 5x5+BatchNorm+ReLU+MaxPool2x2]", convnet, StringComparison.Ordinal);
         string vgg = new VggSmall(generator: new Generator(1)).Compile().Describe(2, 3, 32, 32);
-        // The 3-channel stem takes the GEMM; the four 32k-channel convs form one chain.
+        // One chain from the NCHW image to the last conv: the 3-channel stem (planar input) and the four 32k-channel convs.
+        Assert.Contains("ConvChain[Conv2d direct 3->32 3x3+BatchNorm+ReLU | Conv2d", vgg, StringComparison.Ordinal);
         Assert.Contains("32->32 3x3+BatchNorm+ReLU+MaxPool2x2 | Conv2d", vgg, StringComparison.Ordinal);
         Assert.Contains("64->128 3x3+BatchNorm+ReLU]", vgg, StringComparison.Ordinal);
         Assert.Single(vgg.Split(Environment.NewLine), l => l.StartsWith("ConvChain[", StringComparison.Ordinal));

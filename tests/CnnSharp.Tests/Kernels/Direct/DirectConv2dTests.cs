@@ -10,7 +10,7 @@ namespace CnnSharp.Tests.Kernels.Direct;
 /// </summary>
 public sealed unsafe class DirectConv2dTests
 {
-    /// <summary>(in, out, kernel, pad, height, width): the seed's conv1 and conv2 at reduced size, odd widths, valid padding, 48 outputs (one and a half 32-wide groups), 2 input blocks.</summary>
+    /// <summary>(in, out, kernel, pad, height, width): the seed's conv1 and conv2 at reduced size, odd widths, valid padding, 48 outputs (one and a half 32-wide groups), 2 input blocks, planar RGB stems (3 channels) and a 5-channel 5x5.</summary>
     public static TheoryData<int, int, int, int, int, int, int> Cases()
     {
         var data = new TheoryData<int, int, int, int, int, int, int>();
@@ -22,6 +22,9 @@ public sealed unsafe class DirectConv2dTests
             (32, 16, 3, 1, 5, 17),
             (16, 48, 3, 0, 6, 9),
             (32, 32, 5, 2, 4, 30),
+            (3, 32, 3, 1, 9, 13),
+            (3, 16, 3, 1, 6, 34),
+            (5, 48, 5, 2, 7, 8),
         ];
         foreach (IsaLevel path in Enum.GetValues<IsaLevel>())
             foreach (var (c, k, ks, p, h, w) in shapes)
@@ -63,7 +66,7 @@ public sealed unsafe class DirectConv2dTests
     public void BackwardInput_matches_double_reference(int c, int k, int ks, int p, int h, int w, int pathIndex)
     {
         var path = (IsaLevel)pathIndex;
-        if (c == 1) return; // a single-channel input needs no gradient in the seed, and the dX plan needs 16-channel blocks
+        if (c < 16) return; // the dX plan writes 16-channel blocks: a planar input's gradient is the chain's (ConvChainLayer pads the weights)
         var rng = new Random(c * 7 + k + ks + p);
         var plan = new DirectConv2d(c, k, ks, p, h, w, path);
         var dxPlan = DirectConv2d.ForBackwardInput(plan);
@@ -117,8 +120,9 @@ public sealed unsafe class DirectConv2dTests
     [Fact]
     public void Unsupported_channel_counts_throw_naming_them()
     {
-        var e = Assert.Throws<ArgumentException>(() => new DirectConv2d(3, 16, 3, 1, 8, 8, IsaLevel.V256));
-        Assert.Contains("3", e.Message);
+        var e = Assert.Throws<ArgumentException>(() => new DirectConv2d(17, 16, 3, 1, 8, 8, IsaLevel.V256));
+        Assert.Contains("17", e.Message);
+        Assert.Throws<ArgumentException>(() => new DirectConv2d(0, 16, 3, 1, 8, 8, IsaLevel.V256));
         Assert.Throws<ArgumentException>(() => new DirectConv2d(16, 24, 3, 1, 8, 8, IsaLevel.V256));
         Assert.Throws<ArgumentException>(() => new DirectConv2d(16, 16, 9, 0, 8, 8, IsaLevel.V256));
     }
@@ -213,11 +217,11 @@ public sealed unsafe class DirectConv2dTests
         return y;
     }
 
-    /// <summary>NCHW (one image) to [C/16][H+2p][W+2p][16] with a zero border ([H+2p][W+2p] when C is 1).</summary>
+    /// <summary>NCHW (one image) to [C/16][H+2p][W+2p][16] with a zero border (planar [C][H+2p][W+2p] when C &lt; 16).</summary>
     internal static AlignedBuffer ToPaddedBlocked(double[] x, int c, int h, int w, int p)
     {
-        int s = c == 1 ? 1 : 16, hp = h + 2 * p, wp = w + 2 * p;
-        var buf = new AlignedBuffer(Math.Max(1, c / 16) * hp * wp * s);
+        int s = c < 16 ? 1 : 16, hp = h + 2 * p, wp = w + 2 * p;
+        var buf = new AlignedBuffer((c < 16 ? c : c / 16) * hp * wp * s);
         var span = buf.Span;
         for (int i = 0; i < c; i++)
             for (int y = 0; y < h; y++)
