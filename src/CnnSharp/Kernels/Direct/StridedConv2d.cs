@@ -141,64 +141,69 @@ internal sealed unsafe class StridedConv2d
     }
 
     /// <summary>One (C, H, W) image → its blocked phase image (<see cref="Plan"/>'s input, every float written).</summary>
+    /// <remarks>Loop order: per block of sixteen channels and phase row, the phase rows' pixels (two column phases, a few
+    /// KB) stay in L1 while each channel's input row is read once, contiguously. (Channel by channel over the whole
+    /// phase image, or sixteen channel planes at once, which are 4 KB apart at 32x32 and share an L1 set, cost up to
+    /// three times the convolution.)</remarks>
     public void ToPhaseImage(float* src, float* x)
     {
-        int c = InChannels, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16;
-        for (int a = 0; a < PhaseSide; a++)
-            for (int b = 0; b < PhaseSide; b++)
-            {
-                int phase = a * PhaseSide + b;
-                for (int ch = 0; ch < c; ch++)
+        int blocks = InChannels / 16, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16, hw = Height * Width;
+        for (int cb = 0; cb < blocks; cb++)
+            for (int a = 0; a < PhaseSide; a++)
+                for (int i = 0; i < hp; i++)
                 {
-                    float* s = src + (long)ch * Height * Width;
-                    float* d = x + (long)(phase * c + ch) / 16 * plane + ch % 16;
-                    for (int i = 0; i < hp; i++)
+                    int row = Stride * i + a - Padding;
+                    for (int b = 0; b < PhaseSide; b++)
                     {
-                        float* dr = d + (long)i * wp * 16;
-                        int row = Stride * i + a - Padding;
+                        float* dr = x + (long)((a * PhaseSide + b) * blocks + cb) * plane + (long)i * wp * 16;
                         if ((uint)row >= (uint)Height)
                         {
-                            for (int j = 0; j < wp; j++) dr[j * 16] = 0f;
+                            new Span<float>(dr, wp * 16).Clear();
                             continue;
                         }
-                        float* sr = s + (long)row * Width;
-                        for (int j = 0; j < wp; j++)
+                        // Columns outside the input: zero pixels at both ends of the phase row.
+                        int j0 = Start(b), j1 = End(Width, b, wp);
+                        new Span<float>(dr, j0 * 16).Clear();
+                        new Span<float>(dr + j1 * 16, (wp - j1) * 16).Clear();
+                        for (int ci = 0; ci < 16; ci++)
                         {
-                            int col = Stride * j + b - Padding;
-                            dr[j * 16] = (uint)col < (uint)Width ? sr[col] : 0f;
+                            float* sr = src + (long)(cb * 16 + ci) * hw + (long)row * Width + b - Padding;
+                            float* d = dr + ci;
+                            for (int j = j0; j < j1; j++) d[j * 16] = sr[Stride * j];
                         }
                     }
                 }
-            }
     }
 
     /// <summary>
     /// Adds the phase image's gradient (blocked, <see cref="InputGradientPlan"/>'s output: [Phases·C/16][H'][W'][16]) into
     /// one (C, H, W) image's gradient; pixels no phase covers (a 1x1 conv's skipped ones) get nothing.
     /// </summary>
+    /// <remarks>The loop order of <see cref="ToPhaseImage"/>, for the same reason.</remarks>
     public void AddInputGradient(float* dx, float* dst)
     {
-        int c = InChannels, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16;
-        for (int a = 0; a < PhaseSide; a++)
-            for (int b = 0; b < PhaseSide; b++)
-            {
-                int phase = a * PhaseSide + b;
-                // The phase pixels that are input pixels: row = s·i + a − p in [0, H), col likewise.
-                int i0 = Math.Max(0, (Padding - a + Stride - 1) / Stride), j0 = Math.Max(0, (Padding - b + Stride - 1) / Stride);
-                int i1 = End(Height, a, hp), j1 = End(Width, b, wp);
-                for (int ch = 0; ch < c; ch++)
+        int blocks = InChannels / 16, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16, hw = Height * Width;
+        for (int cb = 0; cb < blocks; cb++)
+            for (int a = 0; a < PhaseSide; a++)
+                for (int i = Start(a), i1 = End(Height, a, hp); i < i1; i++)
                 {
-                    float* d = dst + (long)ch * Height * Width;
-                    float* s = dx + (long)(phase * c + ch) / 16 * plane + ch % 16;
-                    for (int i = i0; i < i1; i++)
+                    int row = Stride * i + a - Padding;
+                    for (int b = 0; b < PhaseSide; b++)
                     {
-                        float* sr = s + (long)i * wp * 16;
-                        float* dr = d + (long)(Stride * i + a - Padding) * Width + b - Padding;
-                        for (int j = j0; j < j1; j++) dr[Stride * j] += sr[j * 16];
+                        float* sr = dx + (long)((a * PhaseSide + b) * blocks + cb) * plane + (long)i * wp * 16;
+                        int j0 = Start(b), j1 = End(Width, b, wp);
+                        for (int ci = 0; ci < 16; ci++)
+                        {
+                            float* dr = dst + (long)(cb * 16 + ci) * hw + (long)row * Width + b - Padding;
+                            float* s = sr + ci;
+                            for (int j = j0; j < j1; j++) dr[Stride * j] += s[j * 16];
+                        }
                     }
                 }
-            }
     }
+
+    // The first phase index i with s·i + phase − p ≥ 0.
+    private int Start(int phase) => Math.Max(0, (Padding - phase + Stride - 1) / Stride);
 
     // One past the last phase index i < limit with s·i + phase − p inside [0, size).
     private int End(int size, int phase, int limit)
