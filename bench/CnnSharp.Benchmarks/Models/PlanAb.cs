@@ -8,23 +8,27 @@ using CnnSharp.Modules;
 namespace CnnSharp.Benchmarks.Models;
 
 /// <summary>
-/// <c>plan-ab</c> mode: the compiled training step and eval forward of a residual network with the plan's residual pass
-/// off (A: the Add + ReLU a separate op after each conv chain) and on (B: fused into the chain), in one process,
+/// <c>plan-ab</c> mode: the compiled training step and eval forward of a residual network with one plan pass off (A) and
+/// on (B), in one process: <c>--switch residual</c> (default), A the Add + ReLU a separate op after each conv chain, B
+/// fused into the chain; <c>--switch strided</c>, A the stride-2 convs (and their batch norms) on the implicit GEMM, B
+/// as the first stages of conv chains (<c>PlanBuilder.StridedChains</c>, training plans only);
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|vgg_small|lenet5] [--switch residual|stem|pool] [--threads 2] [--rounds 15]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|vgg_small|lenet5] [--switch residual|strided|stem|pool] [--threads 2] [--rounds 15] [--profile N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
+/// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
 /// stage, also when it is the chain's only stage (<c>PlanBuilder.SmallChannelStems</c> and <c>LoneStemChains</c>).
 /// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
-/// Synthetic data, no optimiser.</remarks>
+/// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
+/// <c>CompiledModel.Profile</c> (2 steps each), the minimum per op over the rounds (the least disturbed by other load).</remarks>
 internal static class PlanAb
 {
     public static int Run(string[] args)
     {
         string name = "resnet8", toggle = "residual";
-        int threads = 2, rounds = 15;
+        int threads = 2, rounds = 15, profile = 0;
         for (int i = 1; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -34,6 +38,7 @@ internal static class PlanAb
                 case "--switch": toggle = Next(); break;
                 case "--threads": threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--rounds": rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--profile": profile = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: Console.Error.WriteLine($"plan-ab: unknown option {args[i]}"); return 2;
             }
         }
@@ -51,6 +56,7 @@ internal static class PlanAb
         {
             "residual" => on => PlanBuilder.ResidualChains = on,
             "stem" => on => (PlanBuilder.SmallChannelStems, PlanBuilder.LoneStemChains) = (on, on),
+            "strided" => on => PlanBuilder.StridedChains = on,
             "pool" => on => Compile.Ops.AvgPool2x2Op.Enabled = on,
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
         };
@@ -58,6 +64,7 @@ internal static class PlanAb
         string[] variantNames = toggle switch
         {
             "stem" => ["A stem Conv2dOp+BN", "B stem in a chain"],
+            "strided" => ["A stride 2 on GEMM", "B stride 2 in chains"],
             "pool" => ["A AvgPool2d op", "B AvgPool2x2Op"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };
@@ -69,9 +76,9 @@ internal static class PlanAb
 
         // Each variant's plans (training and eval) are built while the switch has its value; a plan never rebuilds.
         var variants = new List<(Module Model, CompiledModel Compiled)>();
-        foreach (bool fused in new[] { false, true })
+        foreach (bool on in new[] { false, true })
         {
-            set(fused);
+            set(on);
             var model = create(new Generator(2));
             var compiled = model.Compile(shape);
             compiled.TrainStep(input, labels);
@@ -81,6 +88,7 @@ internal static class PlanAb
             variants.Add((model, compiled));
         }
         reset(true);
+        if (profile > 0) PrintProfiles(variants, variantNames, input, labels, profile);
 
         var train = new double[2][];
         var eval = new double[2][];
@@ -116,5 +124,28 @@ internal static class PlanAb
         Console.WriteLine($"median train step A {ta:F1} ms, B {tb:F1} ms, B/A {tb / ta:F3}; eval A {ea:F1} ms, B {eb:F1} ms, B/A {eb / ea:F3}");
         Console.WriteLine($"median process CPU per train step A {ca:F1} ms, B {cb:F1} ms, B/A {cb / ca:F3}");
         return 0;
+    }
+
+    // Per op, the minimum over alternating rounds of the forward and backward milliseconds CompiledModel.Profile reports.
+    private static void PrintProfiles(List<(Module Model, CompiledModel Compiled)> variants, string[] names, Tensor input, int[] labels, int rounds)
+    {
+        var best = new List<(string Op, double Fwd, double Bwd)>[2];
+        for (int r = 0; r < rounds; r++)
+            for (int v = 0; v < 2; v++)
+            {
+                variants[v].Model.Train();
+                var rows = variants[v].Compiled.Profile(input, labels, 2).Split(Environment.NewLine).Skip(1).Select(line =>
+                {
+                    var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    return (Op: string.Join(' ', parts[..^2]), Fwd: double.Parse(parts[^2], CultureInfo.InvariantCulture),
+                        Bwd: double.Parse(parts[^1], CultureInfo.InvariantCulture));
+                }).ToList();
+                best[v] = best[v] is null ? rows : [.. best[v].Zip(rows, (a, b) => (a.Op, Math.Min(a.Fwd, b.Fwd), Math.Min(a.Bwd, b.Bwd)))];
+            }
+        for (int v = 0; v < 2; v++)
+        {
+            Console.WriteLine($"{names[v]}: per-op ms per step, minimum over {rounds} rounds (fwd, bwd), ISA {Isa.Level}");
+            foreach (var (op, f, b) in best[v]) Console.WriteLine($"  {f,8:F2} {b,8:F2}  {op}");
+        }
     }
 }

@@ -115,7 +115,7 @@ internal static class PlanBuilder
     {
         var (shapes, constants, nodes, outputId) = (graph.Shapes, graph.Constants, graph.Nodes, graph.Output);
         MarkDead(nodes, outputId);
-        FuseChains(nodes, outputId);
+        FuseChains(nodes, outputId, strided: differentiable && StridedChains);
         if (ResidualChains) FuseResiduals(nodes, outputId);
         Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
         var live = nodes.Where(n => !n.Dead).ToList();
@@ -179,7 +179,8 @@ internal static class PlanBuilder
     // Conv chains (ConvChainOp): from each direct-kernel convolution, absorb batch norm, ReLU and 2x2/2 max pooling, then
     // the next direct-kernel convolution, as long as each value in between has that one reader (and is not the output).
     // In both plan kinds: the chain subsumes folding batch norm into a direct conv (its epilogue applies the affine map).
-    private static void FuseChains(List<GraphNode> nodes, int outputId)
+    // Training plans (strided) also start a chain at a strided conv (ConvChainOp.SupportsStrided).
+    private static void FuseChains(List<GraphNode> nodes, int outputId, bool strided)
     {
         var readers = Readers(nodes);
         GraphNode? Next(int v) => SoleReader(readers, v, outputId);
@@ -187,7 +188,8 @@ internal static class PlanBuilder
         for (int i = 0; i < nodes.Count; i++)
         {
             var first = nodes[i];
-            if (first.Dead || first.Spec is not Conv2dSpec c0 || !ConvChainOp.Supports(c0.Geometry)) continue;
+            if (first.Dead || first.Spec is not Conv2dSpec c0
+                || !(ConvChainOp.Supports(c0.Geometry) || (strided && ConvChainOp.SupportsStrided(c0.Geometry)))) continue;
             // A planar input of 2 to 15 channels only as the stem (the chain reads the plan input, value 0): the chain's
             // input gradient, when the plan has one, is then exactly the plan input's. Small-channel convs deeper in a
             // network (MobileNet's pointwise, LeNet's 6->16) keep their ops until measured as chains. (C = 1 chains as
@@ -249,6 +251,10 @@ internal static class PlanBuilder
         if (next(v) is { Spec: MaxPool2dSpec m } mp && ConvChainOp.SupportsPool(m.Geometry)) v = mp.Output;
         return next(v) is { Spec: Conv2dSpec c } && ConvChainOp.Supports(c.Geometry);
     }
+
+    /// <summary>Whether training plans start conv chains at strided convolutions (on by default; the benchmarks switch it
+    /// off to A/B the plans in one process). Inference plans keep those on the implicit GEMM (not measured there yet).</summary>
+    internal static bool StridedChains { get; set; } = true;
 
     /// <summary>Whether the residual pass runs (on by default; the benchmarks switch it off to A/B the plans in one process).</summary>
     internal static bool ResidualChains { get; set; } = true;

@@ -27,7 +27,10 @@ internal sealed unsafe class ConvChainLayer
         Geometry = g;
         Weight = stage.Conv.Weight;
         Bias = stage.Conv.Bias;
-        Plan = new DirectConv2d(g.C, g.K, g.KH, g.PadTop, g.H, g.W, level);
+        // A strided (first) stage runs as a stride-1 conv over its input's phase image (StridedConv2d).
+        Strided = g.StrideH > 1 ? new StridedConv2d(g.C, g.K, g.KH, g.PadTop, g.StrideH, g.H, g.W, level) : null;
+        Plan = Strided?.Plan ?? new DirectConv2d(g.C, g.K, g.KH, g.PadTop, g.H, g.W, level);
+        if (Strided is not null) Expanded = new float[Strided.ExpandedLength];
         Blocks = g.K / 16;
         OutH = g.OutH;
         OutW = g.OutW;
@@ -61,14 +64,14 @@ internal sealed unsafe class ConvChainLayer
         // 3x3 only: F(2x2, 5x5)'s weight gradient measured slower than the direct one (the seed ConvNet's 16 -> 32 at
         // 14x14: 46 against 34 us per image, transforms and the 36-position accumulator outweigh 2.8x fewer multiplies).
         if (Wino is { KernelSize: 3 } && WinogradWeightGrad.Enabled) WinoWeightGrad = new WinogradWeightGrad(Wino);
-        DyPadding = g.KH - 1 - g.PadTop;
+        DyPadding = Plan.KernelSize - 1 - Plan.Padding;
         DyRow = (OutW + 2 * DyPadding) * 16;
         DyPlane = (OutH + 2 * DyPadding) * DyRow;
         if (g.C % 16 == 0 || firstWithInputGrad)
         {
             // The gradient of an input of fewer than 16 channels runs as a 16-channel one whose weights are zero beyond
-            // channel C − 1.
-            DxPlan = new DirectConv2d(g.K, Math.Max(16, g.C), g.KH, DyPadding, OutH, OutW, level);
+            // channel C − 1 (strided stages have C % 16 == 0: their own input-gradient plan).
+            DxPlan = Strided?.InputGradientPlan ?? new DirectConv2d(g.K, Math.Max(16, g.C), g.KH, DyPadding, OutH, OutW, level);
             if (g.C < 16) PaddedWeight = new float[g.K * 16 * g.KH * g.KW];
             else if (Wino is not null) WinoDx = WinogradConv2d.ForBackwardInput(Wino);
             PackedT = new AlignedBuffer(WinoDx?.PackedLength ?? DxPlan.WeightLength);
@@ -81,6 +84,12 @@ internal sealed unsafe class ConvChainLayer
     public Tensor Weight { get; }
     public Tensor? Bias { get; }
     public DirectConv2d Plan { get; }
+
+    /// <summary>The phase split of a strided stage (<see cref="Plan"/> is its stride-1 conv), or null.</summary>
+    public StridedConv2d? Strided { get; }
+
+    /// <summary>A strided stage's expanded weight, then its expanded weight gradient (<see cref="StridedConv2d"/>).</summary>
+    public float[]? Expanded { get; }
     public WinogradConv2d? Wino { get; }
     public DirectConv2d? DxPlan { get; }
     public WinogradConv2d? WinoDx { get; }
@@ -136,19 +145,25 @@ internal sealed unsafe class ConvChainLayer
         {
             var g = Geometry;
             string norm = Stage.Norm is null ? "" : Stage.Norm.Training ? "+BatchNorm" : "+BatchNorm(running stats)";
-            return $"Conv2d {(Wino is null ? "direct" : "winograd")} {g.C}->{g.K} {g.KH}x{g.KW}{norm}{(Stage.Relu ? "+ReLU" : "")}{(Stage.Pool is null ? "" : "+MaxPool2x2")}";
+            return $"Conv2d {(Wino is null ? "direct" : "winograd")} {g.C}->{g.K} {g.KH}x{g.KW}{(Strided is null ? "" : $" stride {g.StrideH}")}{norm}{(Stage.Relu ? "+ReLU" : "")}{(Stage.Pool is null ? "" : "+MaxPool2x2")}";
         }
     }
 
     /// <summary>Packs the forward weights and the bias; with <paramref name="inputGradient"/>, the input-gradient weights too.</summary>
     public void PackWeights(bool inputGradient)
     {
-        if (Wino is not null) Wino.PackWeights(Weight.Data, transposeAndFlip: false, Packed.Pointer);
-        else Plan.PackWeights(Weight.Data, transposeAndFlip: false, Packed.Pointer);
+        ReadOnlySpan<float> weight = Weight.Data;
+        if (Strided is not null)
+        {
+            Strided.ExpandWeights(weight, Expanded);
+            weight = Expanded;
+        }
+        if (Wino is not null) Wino.PackWeights(weight, transposeAndFlip: false, Packed.Pointer);
+        else Plan.PackWeights(weight, transposeAndFlip: false, Packed.Pointer);
         Bias?.Data.CopyTo(Bias16!.Span);
         if (!inputGradient || DxPlan is null) return;
-        if (WinoDx is not null) WinoDx.PackWeights(Weight.Data, transposeAndFlip: true, PackedT!.Pointer);
-        else if (PaddedWeight is null) DxPlan.PackWeights(Weight.Data, transposeAndFlip: true, PackedT!.Pointer);
+        if (WinoDx is not null) WinoDx.PackWeights(weight, transposeAndFlip: true, PackedT!.Pointer);
+        else if (PaddedWeight is null) DxPlan.PackWeights(weight, transposeAndFlip: true, PackedT!.Pointer);
         else
         {
             int taps = Geometry.KH * Geometry.KW, c = Geometry.C;
@@ -249,7 +264,12 @@ internal sealed unsafe class ConvChainLayer
     /// <summary>Adds the chunks' weight gradients (in chunk order) and bias gradient sums into the parameters' <c>Grad</c>.</summary>
     public void ReduceConvGradient(ReadOnlySpan<nint> chunkSums, int chunks, int stride)
     {
-        if (Weight.RequiresGrad) Plan.UnpackWeightGrad(AccumulatorPointers.AsSpan(0, chunks), Weight.Grad!.Data, accumulate: true);
+        if (Weight.RequiresGrad && Strided is not null)
+        {
+            Plan.UnpackWeightGrad(AccumulatorPointers.AsSpan(0, chunks), Expanded, accumulate: false);
+            Strided.GatherWeightGrad(Expanded, Weight.Grad!.Data, accumulate: true);
+        }
+        else if (Weight.RequiresGrad) Plan.UnpackWeightGrad(AccumulatorPointers.AsSpan(0, chunks), Weight.Grad!.Data, accumulate: true);
         if (Bias is not { RequiresGrad: true }) return;
         var db = Bias.Grad!.Data;
         int k = Geometry.K;

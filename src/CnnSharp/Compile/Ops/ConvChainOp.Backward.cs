@@ -91,7 +91,9 @@ internal sealed unsafe partial class ConvChainOp
                 else
                 {
                     var g = layer.Geometry;
-                    BlockedLayout.ToChannelMajor(dx, gx + (long)n * g.C * g.H * g.W, g.C, g.H * g.W, accumulate: true);
+                    float* image = gx + (long)n * g.C * g.H * g.W;
+                    if (layer.Strided is { } strided) strided.AddInputGradient(dx, image);
+                    else BlockedLayout.ToChannelMajor(dx, image, g.C, g.H * g.W, accumulate: true);
                 }
                 Mark(t, s, 3);
             }

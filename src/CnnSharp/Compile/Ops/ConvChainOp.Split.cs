@@ -94,7 +94,8 @@ internal sealed unsafe partial class ConvChainOp
         {
             // Kind 0: the NCHW input into conv 0's padded blocked input, by channel block.
             _splitKind = 0;
-            WorkerPool.Shared.RunDynamic(threads, first.InChannels == 1 ? 1 : first.InChannels / 16, _splitBody);
+            // Planar inputs (fewer than 16 channels: stems) by plane, blocked ones by 16-channel block.
+            WorkerPool.Shared.RunDynamic(threads, first.InChannels < 16 ? first.InChannels : first.InChannels / 16, _splitBody);
             for (int s = 0; s < _layers.Length; s++)
             {
                 var layer = _layers[s];
@@ -128,7 +129,7 @@ internal sealed unsafe partial class ConvChainOp
             {
                 var first = _layers[0];
                 var g = first.Geometry;
-                int channels = g.C == 1 ? 1 : 16;
+                int channels = g.C < 16 ? 1 : 16;
                 BlockedLayout.ToPaddedInput(input + (long)n * g.C * g.H * g.W, first.Plan, ts.Inputs[0].Pointer, unit * channels, channels);
                 return;
             }

@@ -162,7 +162,9 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         if (s == 0)
         {
             var g = layer!.Geometry;
-            BlockedLayout.ToPaddedInput(input + (long)n * g.C * g.H * g.W, layer.Plan, x, 0, g.C);
+            float* image = input + (long)n * g.C * g.H * g.W;
+            if (layer.Strided is { } strided) strided.ToPhaseImage(image, x);
+            else BlockedLayout.ToPaddedInput(image, layer.Plan, x, 0, g.C);
         }
         else
         {

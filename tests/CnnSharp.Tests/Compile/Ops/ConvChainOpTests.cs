@@ -20,8 +20,8 @@ namespace CnnSharp.Tests.Compile.Ops;
 public sealed class ConvChainOpTests
 {
     /// <summary>One stage: output channels, kernel, padding, batch norm (0 none, 1 momentum 0.1, 2 cumulative average,
-    /// 3 without affine parameters), ReLU, 2x2 max pooling.</summary>
-    public readonly record struct StageShape(int K, int Kernel, int Pad, int Norm, bool Relu, bool Pool);
+    /// 3 without affine parameters), ReLU, 2x2 max pooling, stride ("k3s2": a strided first stage, StridedConv2d).</summary>
+    public readonly record struct StageShape(int K, int Kernel, int Pad, int Norm, bool Relu, bool Pool, int Stride = 1);
 
     public static TheoryData<string> Chains => new()
     {
@@ -30,6 +30,9 @@ public sealed class ConvChainOpTests
         "1x13 b4: 16 k3 p0 bn2 - pool; 16 k5 p4 - - -",               // cumulative-average momentum, odd pool, padding k - 1
         "16x10 b3: 16 k5 p2 bn3 relu -; 16 k3 p1 bn relu pool; 32 k3 p1 - - pool",
         "32x8 b5: 16 k3 p2 - - -",                                    // a single bare conv
+        "16x11 b7: 32 k3s2 p1 bn relu -; 32 k3 p1 bn - -",            // a ResNet downsampling block's main branch, odd size (11 -> 6)
+        "32x8 b6: 16 k1s2 p0 bn - -; 16 k3 p1 - - -",                 // the 1x1 stride-2 projection (one phase)
+        "16x14 b5: 16 k3s2 p0 - relu pool; 16 k3 p1 bn - -",          // unpadded stride 2 into a pool (14 -> 6 -> 3)
     };
 
     private static (int C, int Size, int N, StageShape[] Stages) Parse(string spec)
@@ -40,7 +43,9 @@ public sealed class ConvChainOpTests
         {
             var t = s.Trim().Split(' ');
             int norm = t[3] switch { "bn" => 1, "bn2" => 2, "bn3" => 3, _ => 0 };
-            return new StageShape(int.Parse(t[0], CultureInfo.InvariantCulture), int.Parse(t[1][1..], CultureInfo.InvariantCulture), int.Parse(t[2][1..], CultureInfo.InvariantCulture), norm, t[4] == "relu", t[5] == "pool");
+            var kernel = t[1][1..].Split('s');
+            return new StageShape(int.Parse(t[0], CultureInfo.InvariantCulture), int.Parse(kernel[0], CultureInfo.InvariantCulture), int.Parse(t[2][1..], CultureInfo.InvariantCulture), norm, t[4] == "relu", t[5] == "pool",
+                kernel.Length > 1 ? int.Parse(kernel[1], CultureInfo.InvariantCulture) : 1);
         }).ToArray();
         return (int.Parse(cs[0], CultureInfo.InvariantCulture), int.Parse(cs[1], CultureInfo.InvariantCulture), int.Parse(head[1][1..], CultureInfo.InvariantCulture), stages);
     }
@@ -53,8 +58,8 @@ public sealed class ConvChainOpTests
         var layers = new List<Module>();
         foreach (var s in stages)
         {
-            layers.Add(new Conv2d(c, s.K, s.Kernel, padding: s.Pad, bias: s.Norm != 3, generator: g));
-            size = size + 2 * s.Pad - s.Kernel + 1;
+            layers.Add(new Conv2d(c, s.K, s.Kernel, stride: s.Stride, padding: s.Pad, bias: s.Norm != 3, generator: g));
+            size = (size + 2 * s.Pad - s.Kernel) / s.Stride + 1;
             if (s.Norm > 0) layers.Add(new BatchNorm2d(s.K, momentum: s.Norm == 2 ? null : 0.1f, affine: s.Norm != 3));
             if (s.Relu) layers.Add(new ReLU());
             if (s.Pool)
@@ -166,6 +171,19 @@ public sealed class ConvChainOpTests
     }
 
     [Fact]
+    public void Resnet_downsampling_convs_start_chains_in_training_plans()
+    {
+        var m = new ResNet8(10, new Generator(1));
+        string train = m.Compile().Describe(4, 3, 32, 32);
+        // Main branch: the stride-2 conv is the chain's first stage; shortcut: the 1x1 stride-2 projection + batch norm.
+        Assert.Contains("ConvChain[Conv2d direct 16->32 3x3 stride 2+BatchNorm+ReLU | Conv2d", train, StringComparison.Ordinal);
+        Assert.Contains("ConvChain[Conv2d direct 16->32 1x1 stride 2+BatchNorm]", train, StringComparison.Ordinal);
+        Assert.Contains("ConvChain[Conv2d direct 32->64 3x3 stride 2+BatchNorm+ReLU | Conv2d", train, StringComparison.Ordinal);
+        // Only the 3-channel stem stays on the implicit GEMM (a stem is not a strided chain stage).
+        Assert.Single(train.Split(Environment.NewLine), l => l.StartsWith("Conv2d", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Seed_convnet_and_vgg_small_run_their_convolutions_as_chains()
     {
         string convnet = new ConvNet(generator: new Generator(1)).Compile().Describe(4, 1, 28, 28);
@@ -179,8 +197,10 @@ public sealed class ConvChainOpTests
         Assert.Single(vgg.Split(Environment.NewLine), l => l.StartsWith("ConvChain[", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public void Train_step_is_bit_identical_across_thread_counts()
+    [Theory]
+    [InlineData("16x10 b13: 16 k5 p2 bn3 relu -; 16 k3 p1 bn relu pool; 32 k3 p1 - - pool")]
+    [InlineData("16x11 b13: 32 k3s2 p1 bn relu -; 32 k3 p1 bn - -")]
+    public void Train_step_is_bit_identical_across_thread_counts(string spec)
     {
         float[][] Run(int threads)
         {
@@ -188,7 +208,7 @@ public sealed class ConvChainOpTests
             Parallelism.MaxThreads = threads;
             try
             {
-                var m = Build("16x10 b13: 16 k5 p2 bn3 relu -; 16 k3 p1 bn relu pool; 32 k3 p1 - - pool", 3, out var shape);
+                var m = Build(spec, 3, out var shape);
                 var x = Tensor.Randn(new Generator(8), shape);
                 var compiled = m.Compile();
                 compiled.TrainStep(x, Labels(shape[0]));

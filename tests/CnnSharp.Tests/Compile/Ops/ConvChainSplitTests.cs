@@ -10,15 +10,15 @@ namespace CnnSharp.Tests.Compile.Ops;
 /// <summary>
 /// <see cref="ConvChainOp"/>'s inference forward split inside the image (batches smaller than the thread count): the
 /// same bits as the image-by-image path for every thread count and batch, and the eager modules' result, on every ISA
-/// path, for Winograd and direct stages (whole and cut into output-channel-group ranges), pooling, a single-channel
-/// input and residual chains.
+/// path, for Winograd and direct stages (whole and cut into output-channel-group ranges), pooling, single- and
+/// three-channel inputs and residual chains.
 /// </summary>
 public sealed class ConvChainSplitTests
 {
     public static TheoryData<int> Levels => new() { (int)IsaLevel.V512, (int)IsaLevel.V256, (int)IsaLevel.V128, (int)IsaLevel.Scalar };
 
     // 18x18: 3x3 stages with 25 4x4 tiles (Winograd on V256/V512), then a pooled stage, then 3x3 on 9x9 (4 tiles: direct,
-    // 96 channels cut into group ranges); a single-channel 5x5 stem; ResNet-8 with 16 input channels (residual chains).
+    // 96 channels cut into group ranges); a single-channel 5x5 stem; ResNet-8 with 16 input channels (residual chains); VGG-small's 3-channel stem.
     private static (Module Model, int C, int Size) Build(int which, Generator g) => which switch
     {
         0 => (new Sequential(
@@ -30,7 +30,9 @@ public sealed class ConvChainSplitTests
             new Conv2d(1, 16, 5, padding: 2, generator: g), new ReLU(), new MaxPool2d(2),
             new Conv2d(16, 32, 3, padding: 1, generator: g), new BatchNorm2d(32), new ReLU(),
             new Flatten(), new Linear(32 * 10 * 10, 5, generator: g)), 1, 20),
-        _ => (new ResNet8(numClasses: 5, generator: g, inChannels: 16), 16, 32),
+        2 => (new ResNet8(numClasses: 5, generator: g, inChannels: 16), 16, 32),
+        // A 3-channel (RGB) stem as the chain's first stage (small-channel planes).
+        _ => (new VggSmall(numClasses: 5, generator: g), 3, 16),
     };
 
     [Theory, MemberData(nameof(Levels))]
@@ -42,7 +44,7 @@ public sealed class ConvChainSplitTests
         ConvChainOp.MinSplitMacs = 0;
         try
         {
-            for (int which = 0; which < 3; which++)
+            for (int which = 0; which < 4; which++)
             {
                 var (eager, c, size) = Build(which, new Generator(21));
                 var (model, _, _) = Build(which, new Generator(21));

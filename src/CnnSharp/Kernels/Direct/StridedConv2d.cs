@@ -1,0 +1,214 @@
+using System.Diagnostics;
+
+namespace CnnSharp.Kernels.Direct;
+
+/// <summary>
+/// A strided direct 2-D convolution (stride s ≥ 2; a ResNet's 3x3 stride-2 downsampling conv and its 1x1 stride-2
+/// projection) run as a stride-1 <see cref="DirectConv2d"/> over the phase-split input (space-to-depth), so forward,
+/// input gradient and weight gradient all take the channel-blocked stride-1 kernels on every SIMD path.
+/// </summary>
+/// <remarks>
+/// <para>Phases: with the input zero-padded by p, phase (a, b) (a &lt; min(s, kh), b &lt; min(s, kw): only phases that some
+/// tap reads) is the sub-image <c>x'[(a·Pw + b)·C + c][i][j] = xpad[c][s·i + a][s·j + b]</c>, zero where that lies outside
+/// the input. Tap (kh, kw) of the strided conv reads phase (kh mod s, kw mod s) at offset (kh div s, kw div s), so
+/// <c>y = conv_stride1(x', w')</c> with the expanded weight <c>w'[k][(a·Pw + b)·C + c][i][j] = w[k][c][s·i + a][s·j + b]</c>
+/// (zero past the kernel), of size k' = ceil(k / s), no padding, over an H' x W' = (Ho + k' − 1) x (Wo + k' − 1) phase image.</para>
+/// <para>Cost: a 3x3 stride-2 conv becomes a 2x2 conv over 4C channels (16/9 of the multiply-adds, the zero taps of the
+/// expanded weight); a 1x1 strided conv keeps one phase and costs exactly its own multiply-adds.</para>
+/// <para>Backward: the input gradient of the phase image is <see cref="DirectConv2d"/>'s usual transposed conv
+/// (<see cref="InputGradientPlan"/>), scattered back to the input's pixels by <see cref="AddInputGradient"/>; the weight
+/// gradient of w' is accumulated by <see cref="Plan"/>'s kernel and gathered back by <see cref="GatherWeightGrad"/>
+/// (the zero taps' gradients are dropped).</para>
+/// </remarks>
+internal sealed unsafe class StridedConv2d
+{
+    /// <summary>Plans a strided convolution of one image.</summary>
+    /// <exception cref="ArgumentException">A channel count is not a multiple of 16, the stride is below 2 or the output is empty.</exception>
+    public StridedConv2d(int inChannels, int outChannels, int kernelSize, int padding, int stride, int height, int width, IsaLevel path)
+    {
+        if (inChannels <= 0 || inChannels % 16 != 0)
+            throw new ArgumentException($"StridedConv2d: input channels must be a positive multiple of 16, got {inChannels}", nameof(inChannels));
+        ArgumentOutOfRangeException.ThrowIfLessThan(stride, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(kernelSize, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(padding);
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        KernelSize = kernelSize;
+        Padding = padding;
+        Stride = stride;
+        Height = height;
+        Width = width;
+        OutHeight = (height + 2 * padding - kernelSize) / stride + 1;
+        OutWidth = (width + 2 * padding - kernelSize) / stride + 1;
+        if (height + 2 * padding < kernelSize || width + 2 * padding < kernelSize)
+            throw new ArgumentException($"StridedConv2d: kernel {kernelSize} with padding {padding} does not fit input {height}x{width}");
+        PhaseSide = Math.Min(stride, kernelSize);
+        PhaseKernel = (kernelSize + stride - 1) / stride;
+        PhaseHeight = OutHeight + PhaseKernel - 1;
+        PhaseWidth = OutWidth + PhaseKernel - 1;
+        Plan = new DirectConv2d(Phases * inChannels, outChannels, PhaseKernel, 0, PhaseHeight, PhaseWidth, path);
+        InputGradientPlan = new DirectConv2d(outChannels, Phases * inChannels, PhaseKernel, PhaseKernel - 1, OutHeight, OutWidth, path);
+    }
+
+    /// <summary>Input channels C (a multiple of 16).</summary>
+    public int InChannels { get; }
+
+    /// <summary>Output channels K.</summary>
+    public int OutChannels { get; }
+
+    /// <summary>Kernel height and width k.</summary>
+    public int KernelSize { get; }
+
+    /// <summary>Zero padding p on each side.</summary>
+    public int Padding { get; }
+
+    /// <summary>Stride s on both axes.</summary>
+    public int Stride { get; }
+
+    /// <summary>Input height.</summary>
+    public int Height { get; }
+
+    /// <summary>Input width.</summary>
+    public int Width { get; }
+
+    /// <summary>Output height <c>floor((H + 2p − k) / s) + 1</c>.</summary>
+    public int OutHeight { get; }
+
+    /// <summary>Output width.</summary>
+    public int OutWidth { get; }
+
+    /// <summary>Phases per axis, min(s, k).</summary>
+    public int PhaseSide { get; }
+
+    /// <summary>Phases kept (PhaseSide²).</summary>
+    public int Phases => PhaseSide * PhaseSide;
+
+    /// <summary>Kernel size k' = ceil(k / s) of the stride-1 conv over the phase image.</summary>
+    public int PhaseKernel { get; }
+
+    /// <summary>Phase image height H' = Ho + k' − 1.</summary>
+    public int PhaseHeight { get; }
+
+    /// <summary>Phase image width W' = Wo + k' − 1.</summary>
+    public int PhaseWidth { get; }
+
+    /// <summary>The stride-1 conv (Phases·C → K, kernel k', no padding) over the phase image; its input image is the
+    /// phase image, blocked ([Phases·C/16][H'][W'][16]).</summary>
+    public DirectConv2d Plan { get; }
+
+    /// <summary>The plan computing the phase image's gradient from the padded output gradient (pad k' − 1).</summary>
+    public DirectConv2d InputGradientPlan { get; }
+
+    /// <summary>Floats of the expanded weight (and its gradient): K · Phases·C · k'².</summary>
+    public int ExpandedLength => Plan.WeightLength;
+
+    /// <summary>PyTorch's (K, C, k, k) weight → the expanded (K, Phases·C, k', k') weight of <see cref="Plan"/>.</summary>
+    public void ExpandWeights(ReadOnlySpan<float> weight, Span<float> expanded)
+    {
+        int k = KernelSize, kp = PhaseKernel, c = InChannels, cp = Phases * c;
+        Debug.Assert(weight.Length == OutChannels * c * k * k && expanded.Length == ExpandedLength);
+        expanded.Clear();
+        for (int o = 0; o < OutChannels; o++)
+            for (int kh = 0; kh < k; kh++)
+                for (int kw = 0; kw < k; kw++)
+                {
+                    int phase = kh % Stride * PhaseSide + kw % Stride, i = kh / Stride, j = kw / Stride;
+                    for (int ic = 0; ic < c; ic++)
+                        expanded[((o * cp + phase * c + ic) * kp + i) * kp + j] = weight[((o * c + ic) * k + kh) * k + kw];
+                }
+    }
+
+    /// <summary>
+    /// The expanded weight's gradient (K, Phases·C, k', k') → PyTorch's (K, C, k, k), written or (with
+    /// <paramref name="accumulate"/>) added; the gradients of the expanded weight's zero taps are dropped.
+    /// </summary>
+    public void GatherWeightGrad(ReadOnlySpan<float> expandedGrad, Span<float> weightGrad, bool accumulate)
+    {
+        int k = KernelSize, kp = PhaseKernel, c = InChannels, cp = Phases * c;
+        Debug.Assert(weightGrad.Length == OutChannels * c * k * k && expandedGrad.Length == ExpandedLength);
+        for (int o = 0; o < OutChannels; o++)
+            for (int kh = 0; kh < k; kh++)
+                for (int kw = 0; kw < k; kw++)
+                {
+                    int phase = kh % Stride * PhaseSide + kw % Stride, i = kh / Stride, j = kw / Stride;
+                    for (int ic = 0; ic < c; ic++)
+                    {
+                        float v = expandedGrad[((o * cp + phase * c + ic) * kp + i) * kp + j];
+                        ref float d = ref weightGrad[((o * c + ic) * k + kh) * k + kw];
+                        d = accumulate ? d + v : v;
+                    }
+                }
+    }
+
+    /// <summary>One (C, H, W) image → its blocked phase image (<see cref="Plan"/>'s input, every float written).</summary>
+    /// <remarks>Loop order: per block of sixteen channels and phase row, the phase rows' pixels (two column phases, a few
+    /// KB) stay in L1 while each channel's input row is read once, contiguously. (Channel by channel over the whole
+    /// phase image, or sixteen channel planes at once, which are 4 KB apart at 32x32 and share an L1 set, cost up to
+    /// three times the convolution.)</remarks>
+    public void ToPhaseImage(float* src, float* x)
+    {
+        int blocks = InChannels / 16, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16, hw = Height * Width;
+        for (int cb = 0; cb < blocks; cb++)
+            for (int a = 0; a < PhaseSide; a++)
+                for (int i = 0; i < hp; i++)
+                {
+                    int row = Stride * i + a - Padding;
+                    for (int b = 0; b < PhaseSide; b++)
+                    {
+                        float* dr = x + (long)((a * PhaseSide + b) * blocks + cb) * plane + (long)i * wp * 16;
+                        if ((uint)row >= (uint)Height)
+                        {
+                            new Span<float>(dr, wp * 16).Clear();
+                            continue;
+                        }
+                        // Columns outside the input: zero pixels at both ends of the phase row.
+                        int j0 = Start(b), j1 = End(Width, b, wp);
+                        new Span<float>(dr, j0 * 16).Clear();
+                        new Span<float>(dr + j1 * 16, (wp - j1) * 16).Clear();
+                        for (int ci = 0; ci < 16; ci++)
+                        {
+                            float* sr = src + (long)(cb * 16 + ci) * hw + (long)row * Width + b - Padding;
+                            float* d = dr + ci;
+                            for (int j = j0; j < j1; j++) d[j * 16] = sr[Stride * j];
+                        }
+                    }
+                }
+    }
+
+    /// <summary>
+    /// Adds the phase image's gradient (blocked, <see cref="InputGradientPlan"/>'s output: [Phases·C/16][H'][W'][16]) into
+    /// one (C, H, W) image's gradient; pixels no phase covers (a 1x1 conv's skipped ones) get nothing.
+    /// </summary>
+    /// <remarks>The loop order of <see cref="ToPhaseImage"/>, for the same reason.</remarks>
+    public void AddInputGradient(float* dx, float* dst)
+    {
+        int blocks = InChannels / 16, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16, hw = Height * Width;
+        for (int cb = 0; cb < blocks; cb++)
+            for (int a = 0; a < PhaseSide; a++)
+                for (int i = Start(a), i1 = End(Height, a, hp); i < i1; i++)
+                {
+                    int row = Stride * i + a - Padding;
+                    for (int b = 0; b < PhaseSide; b++)
+                    {
+                        float* sr = dx + (long)((a * PhaseSide + b) * blocks + cb) * plane + (long)i * wp * 16;
+                        int j0 = Start(b), j1 = End(Width, b, wp);
+                        for (int ci = 0; ci < 16; ci++)
+                        {
+                            float* dr = dst + (long)(cb * 16 + ci) * hw + (long)row * Width + b - Padding;
+                            float* s = sr + ci;
+                            for (int j = j0; j < j1; j++) dr[Stride * j] += s[j * 16];
+                        }
+                    }
+                }
+    }
+
+    // The first phase index i with s·i + phase − p ≥ 0.
+    private int Start(int phase) => Math.Max(0, (Padding - phase + Stride - 1) / Stride);
+
+    // One past the last phase index i < limit with s·i + phase − p inside [0, size).
+    private int End(int size, int phase, int limit)
+    {
+        int last = size - 1 + Padding - phase;
+        return last < 0 ? 0 : Math.Min(limit, last / Stride + 1);
+    }
+}

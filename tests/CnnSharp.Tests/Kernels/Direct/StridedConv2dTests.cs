@@ -1,0 +1,183 @@
+using CnnSharp.Kernels;
+using CnnSharp.Kernels.Direct;
+using CnnSharp.Tests.TestUtilities;
+using static CnnSharp.Tests.Kernels.Direct.DirectConv2dTests;
+
+namespace CnnSharp.Tests.Kernels.Direct;
+
+/// <summary>
+/// The strided direct convolution (<see cref="StridedConv2d"/>: phase split + stride-1 direct kernels) on every SIMD path
+/// against naive double loops over NCHW: forward, input gradient and weight gradient.
+/// </summary>
+public sealed unsafe class StridedConv2dTests
+{
+    /// <summary>(in, out, kernel, pad, height, width): ResNet's downsampling 3x3 and 1x1 projection (even and odd sizes),
+    /// unpadded 3x3, a 5x5 (3x3 phase kernel), a 2-phase-wide 2x2 kernel, and a width that leaves tile remainders.</summary>
+    public static TheoryData<int, int, int, int, int, int, int> Cases()
+    {
+        var data = new TheoryData<int, int, int, int, int, int, int>();
+        (int, int, int, int, int, int)[] shapes =
+        [
+            (16, 32, 3, 1, 16, 16),
+            (32, 64, 3, 1, 7, 9),
+            (16, 32, 1, 0, 14, 14),
+            (32, 16, 1, 0, 7, 5),
+            (16, 48, 3, 0, 9, 8),
+            (16, 16, 5, 2, 11, 10),
+            (16, 16, 2, 1, 6, 7),
+            (16, 32, 3, 2, 5, 37),
+        ];
+        foreach (IsaLevel path in Enum.GetValues<IsaLevel>())
+            foreach (var (c, k, ks, p, h, w) in shapes)
+                data.Add(c, k, ks, p, h, w, (int)path);
+        return data;
+    }
+
+    private const int S = 2;
+
+    private static int Out(int size, int ks, int p) => (size + 2 * p - ks) / S + 1;
+
+    [Theory, MemberData(nameof(Cases))]
+    public void Forward_matches_double_reference(int c, int k, int ks, int p, int h, int w, int pathIndex)
+    {
+        var conv = new StridedConv2d(c, k, ks, p, S, h, w, (IsaLevel)pathIndex);
+        var plan = conv.Plan;
+        var rng = new Random(c * 1000 + k * 10 + ks + h);
+        double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * ks * ks), b = Random(rng, k);
+        int ho = Out(h, ks, p), wo = Out(w, ks, p);
+        Assert.Equal((ho, wo), (plan.OutHeight, plan.OutWidth));
+        var expected = new double[k * ho * wo];
+        for (int o = 0; o < k; o++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                {
+                    double s = b[o];
+                    for (int i = 0; i < c; i++)
+                        for (int kh = 0; kh < ks; kh++)
+                            for (int kw = 0; kw < ks; kw++)
+                            {
+                                int iy = oy * S + kh - p, ix = ox * S + kw - p;
+                                if (iy >= 0 && iy < h && ix >= 0 && ix < w) s += wt[((o * c + i) * ks + kh) * ks + kw] * x[(i * h + iy) * w + ix];
+                            }
+                    expected[(o * ho + oy) * wo + ox] = s;
+                }
+
+        var image = ToFloat(x);
+        // The phase image overwrites every float: start from garbage to prove it.
+        var phases = new AlignedBuffer(plan.InputImage);
+        phases.Span.Fill(float.NaN);
+        var expanded = new float[conv.ExpandedLength];
+        conv.ExpandWeights(ToFloat(wt), expanded);
+        var packed = new AlignedBuffer(plan.WeightLength);
+        plan.PackWeights(expanded, transposeAndFlip: false, packed.Pointer);
+        var bias = new AlignedBuffer(k);
+        ToFloat(b).CopyTo(bias.Span);
+        var y = new AlignedBuffer(plan.OutputImage);
+        var sum = new AlignedBuffer(k);
+        var sumSq = new AlignedBuffer(k);
+        fixed (float* src = image) conv.ToPhaseImage(src, phases.Pointer);
+        plan.ForwardImage(phases.Pointer, packed.Pointer, bias.Pointer, y.Pointer, plan.OutputPlane, wo * 16, sum.Pointer, sumSq.Pointer, relu: false);
+        GC.KeepAlive(phases);
+        GC.KeepAlive(packed);
+        GC.KeepAlive(bias);
+        TensorAssert.Close(expected, FromBlocked(y.Span, k, ho, wo), Tolerance.Accumulated, "forward");
+        AssertChannelSums(expected, sum.Span, sumSq.Span, k, ho * wo, sumStart: 0);
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void BackwardInput_adds_the_double_reference(int c, int k, int ks, int p, int h, int w, int pathIndex)
+    {
+        var conv = new StridedConv2d(c, k, ks, p, S, h, w, (IsaLevel)pathIndex);
+        var dxPlan = conv.InputGradientPlan;
+        var rng = new Random(c * 7 + k + ks + p + w);
+        int ho = Out(h, ks, p), wo = Out(w, ks, p);
+        double[] wt = Random(rng, k * c * ks * ks), dy = Random(rng, k * ho * wo);
+        var expected = new double[c * h * w];
+        for (int i = 0; i < expected.Length; i++) expected[i] = 0.5; // the gradient is added to what is there
+        for (int o = 0; o < k; o++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    for (int i = 0; i < c; i++)
+                        for (int kh = 0; kh < ks; kh++)
+                            for (int kw = 0; kw < ks; kw++)
+                            {
+                                int iy = oy * S + kh - p, ix = ox * S + kw - p;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                expected[(i * h + iy) * w + ix] += dy[(o * ho + oy) * wo + ox] * wt[((o * c + i) * ks + kh) * ks + kw];
+                            }
+
+        var expanded = new float[conv.ExpandedLength];
+        conv.ExpandWeights(ToFloat(wt), expanded);
+        var packed = new AlignedBuffer(dxPlan.WeightLength);
+        dxPlan.PackWeights(expanded, transposeAndFlip: true, packed.Pointer);
+        var dyPad = ToPaddedBlocked(dy, k, ho, wo, dxPlan.Padding);
+        var dphase = new AlignedBuffer(dxPlan.OutputImage);
+        dxPlan.ForwardImage(dyPad.Pointer, packed.Pointer, null, dphase.Pointer, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false);
+        Assert.Equal((conv.PhaseHeight, conv.PhaseWidth), (dxPlan.OutHeight, dxPlan.OutWidth));
+        var dx = new float[c * h * w];
+        Array.Fill(dx, 0.5f);
+        fixed (float* d = dx) conv.AddInputGradient(dphase.Pointer, d);
+        GC.KeepAlive(dyPad);
+        GC.KeepAlive(packed);
+        GC.KeepAlive(dphase);
+        TensorAssert.Close(expected, dx, Tolerance.Accumulated, "dx");
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void BackwardWeight_matches_double_reference(int c, int k, int ks, int p, int h, int w, int pathIndex)
+    {
+        var conv = new StridedConv2d(c, k, ks, p, S, h, w, (IsaLevel)pathIndex);
+        var plan = conv.Plan;
+        var rng = new Random(c + k * 3 + ks * 5 + h);
+        int ho = Out(h, ks, p), wo = Out(w, ks, p);
+        var expected = new double[k * c * ks * ks];
+        var acc = new AlignedBuffer(plan.WeightLength);
+        var phases = new AlignedBuffer(plan.InputImage);
+        for (int image = 0; image < 2; image++)
+        {
+            double[] x = Random(rng, c * h * w), dy = Random(rng, k * ho * wo);
+            for (int o = 0; o < k; o++)
+                for (int i = 0; i < c; i++)
+                    for (int kh = 0; kh < ks; kh++)
+                        for (int kw = 0; kw < ks; kw++)
+                        {
+                            double s = 0;
+                            for (int oy = 0; oy < ho; oy++)
+                                for (int ox = 0; ox < wo; ox++)
+                                {
+                                    int iy = oy * S + kh - p, ix = ox * S + kw - p;
+                                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) s += x[(i * h + iy) * w + ix] * dy[(o * ho + oy) * wo + ox];
+                                }
+                            expected[((o * c + i) * ks + kh) * ks + kw] += s;
+                        }
+            fixed (float* src = ToFloat(x)) conv.ToPhaseImage(src, phases.Pointer);
+            var dyb = ToPaddedBlocked(dy, k, ho, wo, 0);
+            plan.WeightGradImage(phases.Pointer, dyb.Pointer, plan.OutputPlane, wo * 16, acc.Pointer);
+            GC.KeepAlive(dyb);
+        }
+        var expandedGrad = new float[conv.ExpandedLength];
+        plan.UnpackWeightGrad([(nint)acc.Pointer], expandedGrad, accumulate: false);
+        GC.KeepAlive(acc);
+        GC.KeepAlive(phases);
+        var grad = new float[k * c * ks * ks];
+        Array.Fill(grad, 1f);
+        conv.GatherWeightGrad(expandedGrad, grad, accumulate: true);
+        TensorAssert.Close(Array.ConvertAll(expected, v => v + 1), grad, Tolerance.Accumulated, "dW accumulated");
+        conv.GatherWeightGrad(expandedGrad, grad, accumulate: false);
+        TensorAssert.Close(expected, grad, Tolerance.Accumulated, "dW");
+    }
+
+    [Fact]
+    public void Phase_split_shapes_and_bad_arguments()
+    {
+        var conv = new StridedConv2d(16, 32, 3, 1, 2, 32, 32, IsaLevel.Scalar);
+        Assert.Equal((4, 2, 17, 17, 16, 16), (conv.Phases, conv.PhaseKernel, conv.PhaseHeight, conv.PhaseWidth, conv.OutHeight, conv.OutWidth));
+        var projection = new StridedConv2d(16, 32, 1, 0, 2, 32, 32, IsaLevel.Scalar);
+        Assert.Equal((1, 1, 16, 16), (projection.Phases, projection.PhaseKernel, projection.PhaseHeight, projection.OutHeight));
+        Assert.Equal(16 * 32, projection.ExpandedLength); // a 1x1 strided conv costs exactly its own multiply-adds
+        var e = Assert.Throws<ArgumentException>(() => new StridedConv2d(3, 16, 3, 1, 2, 8, 8, IsaLevel.V256));
+        Assert.Contains("3", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new StridedConv2d(16, 16, 3, 1, 1, 8, 8, IsaLevel.V256));
+        Assert.Throws<ArgumentException>(() => new StridedConv2d(16, 16, 5, 0, 2, 3, 3, IsaLevel.V256));
+    }
+}
