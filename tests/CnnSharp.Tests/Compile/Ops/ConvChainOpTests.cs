@@ -240,12 +240,19 @@ public sealed class ConvChainOpTests
         plan.Forward(x.Storage);
         plan.Grad[plan.Output]!.AsSpan().Fill(0.01f);
         plan.Backward();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 3; i++)
+        // The least of three windows: a one-off lazy allocation (a wait handle's first real block under heavy machine
+        // load) is not steady state; an allocation in every step still shows in all three.
+        long least = long.MaxValue;
+        for (int window = 0; window < 3; window++)
         {
-            chain.Forward(plan);
-            chain.Backward(plan);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 2; i++)
+            {
+                chain.Forward(plan);
+                chain.Backward(plan);
+            }
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, least);
     }
 }
