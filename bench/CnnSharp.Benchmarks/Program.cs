@@ -15,6 +15,7 @@ internal static class Program
         if (args.Length > 0 && args[0] == "models") return Models.ModelsMode.Run(args);
         if (args.Length > 0 && args[0] == "plan-ab") return Models.PlanAb.Run(args);
         if (args.Length > 0 && args[0] == "onnx") return QuickOnnx(args);
+        if (args.Length > 0 && args[0] == "dwconv-ab") return DepthwiseAb.Run(args);
         BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }
