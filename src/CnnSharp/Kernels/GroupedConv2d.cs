@@ -103,18 +103,30 @@ internal static unsafe class GroupedConv2d
     /// <param name="max">Upper clamp (<see cref="float.PositiveInfinity"/>: none; 6 with min 0: ReLU6).</param>
     public static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
         Span<float> output, in Conv2dGeometry g, float min, float max) =>
-        Forward(input, weight, bias, residual, output, g, min, max, Isa.Level, Parallelism.MaxThreads, ParallelThresholdMacs);
+        Forward(input, weight, bias, residual, output, g, min, max, Isa.Level, Parallelism.MaxThreads, ParallelThresholdMacs,
+            dedicated3x3: DepthwiseConv3x3.Enabled);
 
-    /// <summary>As the public overload at an explicit ISA level, thread count and parallel threshold (tests and benchmarks).</summary>
+    /// <summary>
+    /// As the public overload at an explicit ISA level, thread count and parallel threshold (tests and benchmarks);
+    /// <paramref name="dedicated3x3"/> false keeps depthwise 3×3 layers on this class's generic path instead of
+    /// <see cref="DepthwiseConv3x3"/> (A/B benchmarks).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Forward(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
         Span<float> output, in Conv2dGeometry g, float min, float max, IsaLevel level, int threads, long parallelThresholdMacs,
-        int stripFloats = DefaultStripFloats)
+        int stripFloats = DefaultStripFloats, bool dedicated3x3 = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ConvOperands.CheckForward("GroupedConv2d", input, bias, residual, output, g);
         ConvOperands.Check("GroupedConv2d", weight.Length, (long)g.K * g.CPerGroup * g.KH * g.KW, nameof(weight));
         if (output.IsEmpty) return;
+        if (dedicated3x3 && DepthwiseConv3x3.Applies(g))
+        {
+            fixed (float* px = input, pw = weight, pb = bias, pr = residual, py = output)
+                DepthwiseConv3x3.Forward(px, pw, bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, py, g, min, max,
+                    level, threads, parallelThresholdMacs, stripFloats);
+            return;
+        }
 
         var work = GetWork(g, 1, 1, level, min, max, stripFloats);
         int items = g.N * g.Groups;

@@ -38,7 +38,7 @@ public sealed class GroupedConv2dTests
 
     private static IEnumerable<ConvCase> AllCases() => ConvCases.All.Where(c => c.Groups > 1).Concat(Cases);
 
-    private static float[] Residual(ConvCase c)
+    internal static float[] Residual(ConvCase c)
     {
         var g = c.Geometry;
         return GradCheck.RandomValues(g.N * g.K * g.OutH * g.OutW, 977);
@@ -57,7 +57,7 @@ public sealed class GroupedConv2dTests
         return y;
     }
 
-    private static double[] Expected(ConvCase c, float min, float max, bool residual)
+    internal static double[] Expected(ConvCase c, float min, float max, bool residual)
     {
         var y = ConvCases.Forward(c, TensorAssert.ToDouble(ConvCases.Input(c)), TensorAssert.ToDouble(ConvCases.Weight(c)),
             TensorAssert.ToDouble(ConvCases.Bias(c)));

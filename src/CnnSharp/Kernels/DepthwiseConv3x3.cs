@@ -1,0 +1,252 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using CnnSharp.Kernels.Direct;
+
+namespace CnnSharp.Kernels;
+
+/// <summary>
+/// Forward of the depthwise 3×3 convolution with padding 1 at stride 1 or 2 (MobileNet's and ShuffleNet's depthwise
+/// layers) on NCHW, with the bias/residual/clamp epilogue of <see cref="GroupedConv2d.Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, in Conv2dGeometry, float, float)"/>.
+/// </summary>
+/// <remarks>
+/// <para>Why a dedicated kernel: the generic grouped kernel computes padded rows of pitch Wh = OutW + 2 and then copies
+/// the results out in a second pass; for MobileNet's narrow planes (14 and 7 wide) that second pass, the per-row
+/// copies and the discarded columns run on scalar code below one AVX-512 vector and cost more than the taps.</para>
+/// <para>Method: the output plane is flattened at its own pitch OutW (no discarded columns), so a vector of outputs can
+/// straddle rows and is stored straight to y with the epilogue. The input rows a strip of output rows reads are copied
+/// once into a buffer laid out at the same pitch: at stride 1 the rows as they are (one contiguous copy) with a zero
+/// row for the padding above or below; at stride 2 each row split into even and odd columns (<see cref="GroupedConv2d.Deinterleave"/>)
+/// and the rows into even and odd padded rows, so every tap is again one contiguous run at a fixed offset. A tap that
+/// would read the left (or, at stride 1, the right) padding column reads instead the neighbouring row's last (first)
+/// value; the sums of those taps are cleared with a bit mask at the first (last) column, which is exact (no 0·∞).
+/// Per output vector: 9 loads, 9 multiply-adds with the weights held in registers, two masks, the epilogue.</para>
+/// <para>Sum order, fixed for every output: ((c0 + c1 + c2) + (l0 + l1 + l2)·[ow ≠ 0]) + (r0 + r1 + r2)·[right tap inside],
+/// taps of one column summed top to bottom. Units are (image, channel) planes as in <see cref="GroupedConv2d"/>, so
+/// results do not depend on the thread count or the strip height.</para>
+/// </remarks>
+internal static unsafe class DepthwiseConv3x3
+{
+    /// <summary>Whether <paramref name="g"/> is a depthwise 3×3 convolution this kernel computes: one input and one output
+    /// channel per group, no dilation, padding 1 on every side, stride (1, 1) or (2, 2).</summary>
+    public static bool Applies(in Conv2dGeometry g) =>
+        g.Groups == g.C && g.K == g.C && g.KH == 3 && g.KW == 3 && g.DilationH == 1 && g.DilationW == 1 &&
+        g.PadTop == 1 && g.PadLeft == 1 && g.PadBottom == 1 && g.PadRight == 1 &&
+        ((g.StrideH == 1 && g.StrideW == 1) || (g.StrideH == 2 && g.StrideW == 2)) && g.OutH > 0 && g.OutW > 0;
+
+    /// <summary>
+    /// Whether the public <see cref="GroupedConv2d"/> forward uses this kernel (default true); process-wide, for the
+    /// benchmarks' whole-model A/B only.
+    /// </summary>
+    internal static bool Enabled { get; set; } = true;
+
+    /// <summary>Work units aimed at per thread (as <see cref="GroupedConv2d"/>).</summary>
+    private const int UnitsPerThread = 8;
+
+    [ThreadStatic] private static Job? t_job;
+
+    /// <summary>
+    /// y = clamp((conv(x, w) + b) + r) for a geometry <see cref="Applies"/> accepts; operands already validated by the caller.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Forward(float* x, float* w, float* bias, float* residual, float* y, in Conv2dGeometry g, float min, float max,
+        IsaLevel level, int threads, long parallelThresholdMacs, int stripFloats)
+    {
+        var job = t_job ??= new Job();
+        int items = g.N * g.C;
+        bool parallel = threads > 1 && g.Macs >= parallelThresholdMacs && items > 1;
+        int units = parallel ? Math.Min(items, threads * UnitsPerThread) : 1;
+        job.Bind(x, w, bias, residual, y, g, min, max, level, stripFloats, items, units);
+        if (units == 1) job.RunUnit(0, 0);
+        else WorkerPool.Shared.RunDynamic(threads, units, job.RunUnitAction);
+    }
+
+    /// <summary>One call's operands, shared by its units; one per calling thread, rebound by every call.</summary>
+    private sealed class Job
+    {
+        private Conv2dGeometry _g;
+        private float* _x, _w, _bias, _residual, _y;
+        private float _min, _max;
+        private IsaLevel _level;
+        private int _items, _units, _stripRows, _planeStride, _bufferLength;
+
+        public readonly Action<int, int> RunUnitAction;
+
+        public Job() => RunUnitAction = RunUnit;
+
+        public void Bind(float* x, float* w, float* bias, float* residual, float* y, in Conv2dGeometry g, float min, float max,
+            IsaLevel level, int stripFloats, int items, int units)
+        {
+            _x = x;
+            _w = w;
+            _bias = bias;
+            _residual = residual;
+            _y = y;
+            (_g, _min, _max, _level, _items, _units) = (g, min, max, level, items, units);
+            _stripRows = Math.Clamp(stripFloats / g.OutW, 1, g.OutH);
+            // Slack: one float before each plane (the masked read left of column 0) and a vector plus the taps' reach after it.
+            int slack = 16 + 4;
+            if (g.StrideH == 1)
+            {
+                _planeStride = (_stripRows + 2) * g.W + slack;
+                _bufferLength = _planeStride;
+            }
+            else
+            {
+                _planeStride = (_stripRows + 1) * g.OutW + slack;
+                _bufferLength = 4 * _planeStride;
+            }
+        }
+
+        /// <summary>Unit u: the (image, channel) planes [u·items/units, (u+1)·items/units).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void RunUnit(int u, int thread)
+        {
+            switch (_level)
+            {
+                case IsaLevel.V512: Run<Vector512<float>, V512Ops>(u); break;
+                case IsaLevel.V256: Run<Vector256<float>, V256Ops>(u); break;
+                case IsaLevel.V128: Run<Vector128<float>, V128Ops>(u); break;
+                default: Run<float, ScalarOps>(u); break;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Run<TV, TOps>(int u) where TV : struct where TOps : IVecOps<TV>
+        {
+            var g = _g;
+            int from = (int)((long)_items * u / _units), to = (int)((long)_items * (u + 1) / _units);
+            int ow = g.OutW, lanes = TOps.Lanes, stripSpan = _stripRows * ow;
+            float* buffer = Scratch.Get(Scratch.Slot.GroupedInput, _bufferLength);
+            // Column masks over one strip (strips start at row boundaries): all bits set, or zero where a tap is outside.
+            int maskLength = stripSpan + lanes;
+            float* masks = Scratch.Get(Scratch.Slot.GroupedOutput, 2 * maskLength);
+            float* maskLeft = masks, maskRight = masks + maskLength;
+            float ones = BitConverter.Int32BitsToSingle(-1);
+            bool stride2 = g.StrideH == 2;
+            for (int q = 0; q < maskLength; q++)
+            {
+                int col = q % ow;
+                maskLeft[q] = col == 0 ? 0f : ones;
+                maskRight[q] = !stride2 && col == ow - 1 ? 0f : ones;
+            }
+            // Tap offsets from the buffer, for output q of the strip.
+            int* off = stackalloc int[9];
+            if (!stride2)
+            {
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) off[i * 3 + j] = i * g.W + j;
+            }
+            else
+            {
+                int ps = _planeStride;
+                int e0 = 1, o0 = 1 + ps, e1 = 1 + 2 * ps, o1 = 1 + 3 * ps;
+                (off[0], off[1], off[2]) = (o0 - 1, e0, o0);
+                (off[3], off[4], off[5]) = (o1 - 1, e1, o1);
+                (off[6], off[7], off[8]) = (o0 + ow - 1, e0 + ow, o0 + ow);
+            }
+            for (int item = from; item < to; item++)
+            {
+                int n = item / g.C, c = item % g.C;
+                float* x = _x + (nint)item * g.H * g.W;
+                float* w = _w + (nint)c * 9;
+                nint at = (nint)item * g.OutH * ow;
+                float b = _bias is null ? 0f : _bias[c];
+                for (int oh0 = 0; oh0 < g.OutH; oh0 += _stripRows)
+                {
+                    int rows = Math.Min(_stripRows, g.OutH - oh0);
+                    if (stride2) CopyStride2(x, oh0, rows, buffer);
+                    else CopyStride1(x, oh0, rows, buffer);
+                    nint strip = at + (nint)oh0 * ow;
+                    Taps<TV, TOps>(buffer, off, w, maskLeft, maskRight, rows * ow, b, _residual is null ? null : _residual + strip, _y + strip);
+                }
+            }
+        }
+
+        /// <summary>Input rows oh0 − 1 .. oh0 + rows at pitch W from buffer + 1 (zero rows outside the input).</summary>
+        private void CopyStride1(float* x, int oh0, int rows, float* buffer)
+        {
+            int w = _g.W, h = _g.H;
+            int first = oh0 - 1, last = oh0 + rows + 1; // [first, last)
+            int lo = Math.Max(first, 0), hi = Math.Min(last, h);
+            float* dst = buffer + 1;
+            if (lo > first) new Span<float>(dst, (lo - first) * w).Clear();
+            new ReadOnlySpan<float>(x + (nint)lo * w, (hi - lo) * w).CopyTo(new Span<float>(dst + (nint)(lo - first) * w, (hi - lo) * w));
+            if (hi < last) new Span<float>(dst + (nint)(hi - first) * w, (last - hi) * w).Clear();
+        }
+
+        /// <summary>
+        /// Padded rows 2·oh0 .. 2·(oh0 + rows) (input row = padded row − 1) split by row parity into phase planes, each row
+        /// split into its even (at E) and odd (at O) columns, at pitch OutW.
+        /// </summary>
+        private void CopyStride2(float* x, int oh0, int rows, float* buffer)
+        {
+            int w = _g.W, h = _g.H, ow = _g.OutW, ps = _planeStride;
+            for (int pr = 0; pr <= 2 * rows; pr++)
+            {
+                int ih = 2 * oh0 + pr - 1;
+                float* even = buffer + 1 + (pr & 1) * 2 * ps + (nint)(pr >> 1) * ow;
+                float* odd = even + ps;
+                if ((uint)ih >= (uint)h)
+                {
+                    new Span<float>(even, ow).Clear();
+                    new Span<float>(odd, ow).Clear();
+                    continue;
+                }
+                GroupedConv2d.Deinterleave(x + (nint)ih * w, w, even, odd);
+                // W odd: the last output's right tap is the padding column.
+                if ((w & 1) != 0) odd[ow - 1] = 0f;
+            }
+        }
+
+        /// <summary>Outputs [0, span) of a strip: y = clamp((Σ taps + b) + r), vectors along the flattened plane.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Taps<TV, TOps>(float* buffer, int* off, float* w, float* maskLeft, float* maskRight, int span, float b, float* r, float* y)
+            where TV : struct where TOps : IVecOps<TV>
+        {
+            int lanes = TOps.Lanes;
+            TV w0 = TOps.Broadcast(w), w1 = TOps.Broadcast(w + 1), w2 = TOps.Broadcast(w + 2);
+            TV w3 = TOps.Broadcast(w + 3), w4 = TOps.Broadcast(w + 4), w5 = TOps.Broadcast(w + 5);
+            TV w6 = TOps.Broadcast(w + 6), w7 = TOps.Broadcast(w + 7), w8 = TOps.Broadcast(w + 8);
+            float* p0 = buffer + off[0], p1 = buffer + off[1], p2 = buffer + off[2];
+            float* p3 = buffer + off[3], p4 = buffer + off[4], p5 = buffer + off[5];
+            float* p6 = buffer + off[6], p7 = buffer + off[7], p8 = buffer + off[8];
+            bool clampLow = !float.IsNegativeInfinity(_min), clampHigh = !float.IsPositiveInfinity(_max);
+            TV bv = TOps.Splat(b), lo = TOps.Splat(_min), hi = TOps.Splat(_max);
+            float* tail = stackalloc float[16];
+            for (int q = 0; q < span; q += lanes)
+            {
+                TV left = TOps.Mul(TOps.Load(p0 + q), w0);
+                TV mid = TOps.Mul(TOps.Load(p1 + q), w1);
+                TV right = TOps.Mul(TOps.Load(p2 + q), w2);
+                left = TOps.Fma(TOps.Load(p3 + q), w3, left);
+                mid = TOps.Fma(TOps.Load(p4 + q), w4, mid);
+                right = TOps.Fma(TOps.Load(p5 + q), w5, right);
+                left = TOps.Fma(TOps.Load(p6 + q), w6, left);
+                mid = TOps.Fma(TOps.Load(p7 + q), w7, mid);
+                right = TOps.Fma(TOps.Load(p8 + q), w8, right);
+                TV acc = TOps.Add(TOps.Add(mid, TOps.And(left, TOps.Load(maskLeft + q))), TOps.And(right, TOps.Load(maskRight + q)));
+                if (q + lanes <= span)
+                {
+                    TV v = TOps.Add(acc, bv);
+                    if (r is not null) v = TOps.Add(v, TOps.Load(r + q));
+                    // Select keeps v where the comparison is false, so NaN passes through both clamps.
+                    if (clampLow) v = TOps.Select(TOps.Greater(lo, v), lo, v);
+                    if (clampHigh) v = TOps.Select(TOps.Greater(v, hi), hi, v);
+                    TOps.Store(y + q, v);
+                }
+                else
+                {
+                    TOps.Store(tail, acc);
+                    for (int i = 0; i < span - q; i++)
+                    {
+                        float v = tail[i] + b;
+                        if (r is not null) v += r[q + i];
+                        if (_min > v) v = _min;
+                        if (v > _max) v = _max;
+                        y[q + i] = v;
+                    }
+                }
+            }
+        }
+    }
+}
