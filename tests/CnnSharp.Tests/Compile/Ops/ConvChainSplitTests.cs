@@ -40,7 +40,6 @@ public sealed class ConvChainSplitTests
     {
         using var isa = Isa.Use((IsaLevel)level);
         long savedMin = ConvChainOp.MinSplitMacs;
-        int savedThreads = Parallelism.MaxThreads;
         ConvChainOp.MinSplitMacs = 0;
         try
         {
@@ -60,8 +59,10 @@ public sealed class ConvChainSplitTests
                 {
                     var x = Tensor.Randn(new Generator((ulong)(7 + n)), [n, c, size, size]);
                     var expected = eager.Forward(x).ToArray();
-                    Parallelism.MaxThreads = 1;
-                    var reference = compiled.Forward(x).ToArray();
+                    // Scoped thread counts (ExecutionOptions.Use is async-local): other test classes set the process
+                    // default in parallel, which would make "fewer images than threads" race.
+                    float[] reference;
+                    using (ExecutionOptions.Use(ExecutionOptions.Default with { Threads = 1 })) reference = compiled.Forward(x).ToArray();
                     double error = 0, norm = 0;
                     for (int i = 0; i < expected.Length; i++)
                     {
@@ -71,7 +72,7 @@ public sealed class ConvChainSplitTests
                     Assert.True(Math.Sqrt(error) <= 1e-4 * Math.Sqrt(norm), $"model {which}, batch {n}: relative error {Math.Sqrt(error / norm):E2} against eager");
                     foreach (int threads in new[] { 2, 3, 4 })
                     {
-                        Parallelism.MaxThreads = threads;
+                        using var scope = ExecutionOptions.Use(ExecutionOptions.Default with { Threads = threads });
                         long before = Interlocked.Read(ref ConvChainOp.SplitForwards);
                         var split = compiled.Forward(x).ToArray();
                         if (n < threads) Assert.True(Interlocked.Read(ref ConvChainOp.SplitForwards) > before, $"model {which}, batch {n}, {threads} threads: not split");
@@ -92,7 +93,6 @@ public sealed class ConvChainSplitTests
         finally
         {
             ConvChainOp.MinSplitMacs = savedMin;
-            Parallelism.MaxThreads = savedThreads;
         }
     }
 }
