@@ -21,6 +21,9 @@ public sealed class TrainerAllocationTests
         // 160 samples in batches of 16: 10 steps per epoch. The difference between a 1-epoch and a 4-epoch Fit on
         // identical trainers is 3 epochs of steady-state training: 30 steps plus 3 epochs' bookkeeping (order array,
         // enumerator, report). Allocation is counted on the calling thread: the worker threads only run kernels.
+        // A scoped (async-local) thread count: other test classes set the process default in parallel, and a kernel
+        // whose thread count changes between steps re-creates its per-thread state (not steady state).
+        using var threads = ExecutionOptions.Use(ExecutionOptions.Default with { Threads = 2 });
         var data = SyntheticDigits.Create(160, seed: 6);
         var one = Create(epochs: 1);
         var four = Create(epochs: 4);
@@ -47,6 +50,7 @@ public sealed class TrainerAllocationTests
     [Fact]
     public void Reused_batches_feed_the_compiled_step_and_Adam_without_allocating()
     {
+        using var threads = ExecutionOptions.Use(ExecutionOptions.Default with { Threads = 2 });
         var trainer = Create(epochs: 1);
         var loader = new DataLoader(SyntheticDigits.Create(64, seed: 7), 16, shuffle: true, seed: 3, reuseBuffers: true);
         SettleJit(() =>
