@@ -11,21 +11,21 @@ namespace CnnSharp.Tests.Kernels.Direct;
 public sealed unsafe class DirectConv2dTests
 {
     /// <summary>(in, out, kernel, pad, height, width): the seed's conv1 and conv2 at reduced size, odd widths, valid padding, 48 outputs (one and a half 32-wide groups), 2 input blocks, planar RGB stems (3 channels) and a 5-channel 5x5.</summary>
-    public static TheoryData<int, int, int, int, int, int, int> Cases()
+    public static TheoryData<int, int, int, int, int, int, int> Cases() => OnEveryIsa(
+        (1, 16, 5, 2, 28, 28),
+        (16, 32, 5, 2, 14, 14),
+        (1, 32, 3, 1, 7, 13),
+        (32, 16, 3, 1, 5, 17),
+        (16, 48, 3, 0, 6, 9),
+        (32, 32, 5, 2, 4, 30),
+        (3, 32, 3, 1, 9, 13),
+        (3, 16, 3, 1, 6, 34),
+        (5, 48, 5, 2, 7, 8));
+
+    /// <summary>Every (in, out, kernel, pad, height, width) shape on every <see cref="IsaLevel"/>.</summary>
+    internal static TheoryData<int, int, int, int, int, int, int> OnEveryIsa(params (int C, int K, int Ks, int P, int H, int W)[] shapes)
     {
         var data = new TheoryData<int, int, int, int, int, int, int>();
-        (int, int, int, int, int, int)[] shapes =
-        [
-            (1, 16, 5, 2, 28, 28),
-            (16, 32, 5, 2, 14, 14),
-            (1, 32, 3, 1, 7, 13),
-            (32, 16, 3, 1, 5, 17),
-            (16, 48, 3, 0, 6, 9),
-            (32, 32, 5, 2, 4, 30),
-            (3, 32, 3, 1, 9, 13),
-            (3, 16, 3, 1, 6, 34),
-            (5, 48, 5, 2, 7, 8),
-        ];
         foreach (IsaLevel path in Enum.GetValues<IsaLevel>())
             foreach (var (c, k, ks, p, h, w) in shapes)
                 data.Add(c, k, ks, p, h, w, (int)path);
@@ -136,7 +136,8 @@ public sealed unsafe class DirectConv2dTests
     }
 
     /// <summary>Adds one image's weight gradient (PyTorch layout (K, C, ks, ks)) into <paramref name="expected"/>, in double.</summary>
-    internal static void AddWeightGradReference(double[] expected, double[] x, double[] dy, int c, int k, int ks, int p, int h, int w, int ho, int wo)
+    internal static void AddWeightGradReference(double[] expected, double[] x, double[] dy, int c, int k, int ks, int p, int h, int w, int ho, int wo,
+        int stride = 1)
     {
         for (int o = 0; o < k; o++)
             for (int i = 0; i < c; i++)
@@ -147,7 +148,7 @@ public sealed unsafe class DirectConv2dTests
                         for (int oy = 0; oy < ho; oy++)
                             for (int ox = 0; ox < wo; ox++)
                             {
-                                int iy = oy + kh - p, ix = ox + kw - p;
+                                int iy = oy * stride + kh - p, ix = ox * stride + kw - p;
                                 if (iy >= 0 && iy < h && ix >= 0 && ix < w) s += x[(i * h + iy) * w + ix] * dy[(o * ho + oy) * wo + ox];
                             }
                         expected[((o * c + i) * ks + kh) * ks + kw] += s;

@@ -13,25 +13,15 @@ public sealed unsafe class StridedConv2dTests
 {
     /// <summary>(in, out, kernel, pad, height, width): ResNet's downsampling 3x3 and 1x1 projection (even and odd sizes),
     /// unpadded 3x3, a 5x5 (3x3 phase kernel), a 2-phase-wide 2x2 kernel, and a width that leaves tile remainders.</summary>
-    public static TheoryData<int, int, int, int, int, int, int> Cases()
-    {
-        var data = new TheoryData<int, int, int, int, int, int, int>();
-        (int, int, int, int, int, int)[] shapes =
-        [
-            (16, 32, 3, 1, 16, 16),
-            (32, 64, 3, 1, 7, 9),
-            (16, 32, 1, 0, 14, 14),
-            (32, 16, 1, 0, 7, 5),
-            (16, 48, 3, 0, 9, 8),
-            (16, 16, 5, 2, 11, 10),
-            (16, 16, 2, 1, 6, 7),
-            (16, 32, 3, 2, 5, 37),
-        ];
-        foreach (IsaLevel path in Enum.GetValues<IsaLevel>())
-            foreach (var (c, k, ks, p, h, w) in shapes)
-                data.Add(c, k, ks, p, h, w, (int)path);
-        return data;
-    }
+    public static TheoryData<int, int, int, int, int, int, int> Cases() => OnEveryIsa(
+        (16, 32, 3, 1, 16, 16),
+        (32, 64, 3, 1, 7, 9),
+        (16, 32, 1, 0, 14, 14),
+        (32, 16, 1, 0, 7, 5),
+        (16, 48, 3, 0, 9, 8),
+        (16, 16, 5, 2, 11, 10),
+        (16, 16, 2, 1, 6, 7),
+        (16, 32, 3, 2, 5, 37));
 
     private const int S = 2;
 
@@ -136,20 +126,7 @@ public sealed unsafe class StridedConv2dTests
         for (int image = 0; image < 2; image++)
         {
             double[] x = Random(rng, c * h * w), dy = Random(rng, k * ho * wo);
-            for (int o = 0; o < k; o++)
-                for (int i = 0; i < c; i++)
-                    for (int kh = 0; kh < ks; kh++)
-                        for (int kw = 0; kw < ks; kw++)
-                        {
-                            double s = 0;
-                            for (int oy = 0; oy < ho; oy++)
-                                for (int ox = 0; ox < wo; ox++)
-                                {
-                                    int iy = oy * S + kh - p, ix = ox * S + kw - p;
-                                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) s += x[(i * h + iy) * w + ix] * dy[(o * ho + oy) * wo + ox];
-                                }
-                            expected[((o * c + i) * ks + kh) * ks + kw] += s;
-                        }
+            AddWeightGradReference(expected, x, dy, c, k, ks, p, h, w, ho, wo, stride: S);
             fixed (float* src = ToFloat(x)) conv.ToPhaseImage(src, phases.Pointer);
             var dyb = ToPaddedBlocked(dy, k, ho, wo, 0);
             plan.WeightGradImage(phases.Pointer, dyb.Pointer, plan.OutputPlane, wo * 16, acc.Pointer);
