@@ -5,6 +5,7 @@ using CnnSharp.Functional;
 using CnnSharp.Kernels;
 using CnnSharp.Models;
 using CnnSharp.Modules;
+using CnnSharp.Tests.TestUtilities;
 using Xunit;
 
 namespace CnnSharp.Tests.Compile.Ops;
@@ -200,32 +201,22 @@ public sealed class ConvChainOpTests
     [Theory]
     [InlineData("16x10 b13: 16 k5 p2 bn3 relu -; 16 k3 p1 bn relu pool; 32 k3 p1 - - pool")]
     [InlineData("16x11 b13: 32 k3s2 p1 bn relu -; 32 k3 p1 bn - -")]
-    public void Train_step_is_bit_identical_across_thread_counts(string spec)
+    public void Train_step_is_bit_identical_across_thread_counts(string spec) => AssertTrainStepThreadInvariant(spec);
+
+    /// <summary>Two compiled train steps on the chain <paramref name="spec"/> (weights from seed 3), then a forward
+    /// and backward with an input gradient: parameter gradients, buffers and the input gradient bit-identical for 1, 2
+    /// and 3 threads.</summary>
+    internal static void AssertTrainStepThreadInvariant(string spec) => ThreadCount.AssertInvariant(() =>
     {
-        float[][] Run(int threads)
-        {
-            int saved = Parallelism.MaxThreads;
-            Parallelism.MaxThreads = threads;
-            try
-            {
-                var m = Build(spec, 3, out var shape);
-                var x = Tensor.Randn(new Generator(8), shape);
-                var compiled = m.Compile();
-                compiled.TrainStep(x, Labels(shape[0]));
-                compiled.TrainStep(x, Labels(shape[0]));
-                var input = x.Detach().RequiresGrad_();
-                F.Sum(compiled.Forward(input)).Backward();
-                return [.. m.Parameters().Select(p => p.Grad!.ToArray()), .. m.NamedBuffers().Select(b => b.Value.ToArray()), input.Grad!.ToArray()];
-            }
-            finally
-            {
-                Parallelism.MaxThreads = saved;
-            }
-        }
-        var one = Run(1);
-        Assert.Equal(one, Run(2));
-        Assert.Equal(one, Run(3));
-    }
+        var m = Build(spec, 3, out var shape);
+        var x = Tensor.Randn(new Generator(8), shape);
+        var compiled = m.Compile();
+        compiled.TrainStep(x, Labels(shape[0]));
+        compiled.TrainStep(x, Labels(shape[0]));
+        var input = x.Detach().RequiresGrad_();
+        F.Sum(compiled.Forward(input)).Backward();
+        return [.. m.Parameters().Select(p => p.Grad!.ToArray()), .. m.NamedBuffers().Select(b => b.Value.ToArray()), input.Grad!.ToArray()];
+    });
 
     [Fact]
     public void Steady_state_chain_forward_and_backward_allocate_nothing()
