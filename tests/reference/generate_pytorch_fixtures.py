@@ -235,6 +235,12 @@ add("cross_entropy_mean_large_n3_c5", "F.cross_entropy(input, target, reduction=
     lambda r: {"input": const(LARGE_LOGITS), "target": np.array([2, 0, 4], dtype=np.int64)}, {"reduction": "mean"},
     note="Large logits: the first row's target logit is 2000 below the row maximum, so its probability underflows "
          "even in float64 and the loss must come from log-softmax (about 2000.47), not log(softmax).")
+add("cross_entropy_smooth0.1_mean_n6_c5", "F.cross_entropy(input, target, reduction='mean', label_smoothing=0.1)",
+    lambda r: {"input": randn(r, 6, 5, scale=2.0), "target": labels(r, 6, 5)}, {"reduction": "mean", "label_smoothing": 0.1})
+add("cross_entropy_smooth0.3_sum_n4_c3", "F.cross_entropy(input, target, reduction='sum', label_smoothing=0.3)",
+    lambda r: {"input": randn(r, 4, 3, scale=2.0), "target": labels(r, 4, 3)}, {"reduction": "sum", "label_smoothing": 0.3})
+add("cross_entropy_smooth0.2_none_n5_c10", "F.cross_entropy(input, target, reduction='none', label_smoothing=0.2)",
+    lambda r: {"input": randn(r, 5, 10, scale=2.0), "target": labels(r, 5, 10)}, {"reduction": "none", "label_smoothing": 0.2})
 add("nll_loss_mean_n6_c5", "F.nll_loss(input, target, reduction='mean')",
     lambda r: {"input": F.log_softmax(torch.from_numpy(randn(r, 6, 5)), dim=1).numpy().astype(np.float32),
                "target": labels(r, 6, 5)}, {"reduction": "mean"},

@@ -48,12 +48,12 @@ internal static class NumericOption
     /// <summary>
     /// A finite <see cref="float"/> option, positive or (with <paramref name="allowZero"/>) non-negative,
     /// <paramref name="defaultValue"/> when absent. <c>inf</c>, <c>Infinity</c>, <c>NaN</c> and values that round to
-    /// infinity (<c>1e39</c>) are refused.
+    /// infinity (<c>1e39</c>) are refused; so are values at or above <paramref name="below"/> when it is given.
     /// </summary>
-    public static Option<float> Float(string name, string description, float defaultValue, bool allowZero = false)
+    public static Option<float> Float(string name, string description, float defaultValue, bool allowZero = false, float? below = null)
     {
         var option = new Option<float>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
-        option.CustomParser = result => ParseFloat(result, name, allowZero) ?? defaultValue;
+        option.CustomParser = result => ParseFloat(result, name, allowZero, below) ?? defaultValue;
         return option;
     }
 
@@ -66,16 +66,18 @@ internal static class NumericOption
     }
 
     /// <summary>The finite, in-range number of <paramref name="result"/>, or null (after an error, or when absent).</summary>
-    private static float? ParseFloat(ArgumentResult result, string name, bool allowZero)
+    private static float? ParseFloat(ArgumentResult result, string name, bool allowZero, float? below = null)
     {
-        string requirement = allowZero ? "a finite number >= 0" : "a positive finite number";
+        string requirement = below is float b
+            ? string.Create(CultureInfo.InvariantCulture, $"a number in {(allowZero ? "[0" : "(0")}, {b})")
+            : allowZero ? "a finite number >= 0" : "a positive finite number";
         if (Token(result) is not string text) return null;
         if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
         {
             result.AddError($"{name}: '{text}' is not a number; expected {requirement}");
             return null;
         }
-        if (!float.IsFinite(value) || (allowZero ? !(value >= 0f) : !(value > 0f)))
+        if (!float.IsFinite(value) || (allowZero ? !(value >= 0f) : !(value > 0f)) || value >= below)
         {
             result.AddError($"{name} must be {requirement}, got '{text}'");
             return null;

@@ -41,6 +41,8 @@ internal sealed class TrainCommand
     private readonly Option<float> _gamma = NumericOption.Float("--gamma", "step, multistep, plateau: decay factor", (float)s_job.Gamma);
     private readonly Option<float> _minLr = NumericOption.Float("--min-lr", "cosine, plateau: lowest learning rate", 0f, allowZero: true);
     private readonly Option<int> _plateauPatience = NumericOption.Int("--plateau-patience", "plateau: epochs without improvement before a decay", s_job.PlateauPatience, min: 0);
+    private readonly Option<float> _labelSmoothing = NumericOption.Float("--label-smoothing",
+        "Label smoothing of the training loss, in [0, 1): targets become (1 - e) one-hot + e / classes (evaluation losses stay plain)", 0f, allowZero: true, below: 1f);
     private readonly Option<float?> _clip = NumericOption.OptionalFloat("--clip-grad-norm", "Clip the gradients' global 2-norm to this value");
     private readonly Option<ulong> _seed = NumericOption.UInt64("--seed", "Seed of the weights, the shuffling, the augmentation and the validation split", s_defaults.Seed);
     private readonly Option<string?> _dataDir = CommonOptions.DataDirectory();
@@ -72,7 +74,7 @@ internal sealed class TrainCommand
 
     private readonly Option<bool> _allowChanged = new("--allow-changed-hyperparameters")
     {
-        Description = "With --resume: accept a model, data set, --seed, --batch-size, --lr, --optimizer, --momentum, --weight-decay or --scheduler other than the checkpoint's",
+        Description = "With --resume: accept a model, data set, --seed, --batch-size, --lr, --optimizer, --momentum, --weight-decay, --label-smoothing or --scheduler other than the checkpoint's",
     };
 
     private TrainCommand()
@@ -117,7 +119,7 @@ internal sealed class TrainCommand
     private Command Build() => new("train", "Train a zoo model on MNIST, Fashion-MNIST or your own image folder; report per-epoch loss, accuracy, time and throughput")
     {
         _model, _dataset, _imageSize, _channels, _epochs, _batchSize, _lr, _optimizer, _momentum, _weightDecay, _nesterov, _scheduler, _warmup, _stepSize,
-        _milestones, _gamma, _minLr, _plateauPatience, _clip, _seed, _dataDir, _valSplit, _augment, _randomCrop, _hflip, _affine, _normalize,
+        _milestones, _gamma, _minLr, _plateauPatience, _labelSmoothing, _clip, _seed, _dataDir, _valSplit, _augment, _randomCrop, _hflip, _affine, _normalize,
         _earlyStopping, _minDelta, _monitor, _bestOnly, _metricsLog, _json, _workers, _output, _threads, _limit, _testLimit, _resume, _allowChanged, _generic,
     };
 
@@ -144,6 +146,7 @@ internal sealed class TrainCommand
                 Momentum = parse.GetValue(_momentum),
                 WeightDecay = parse.GetValue(_weightDecay),
                 Nesterov = parse.GetValue(_nesterov),
+                LabelSmoothing = parse.GetValue(_labelSmoothing),
                 ClipGradNorm = parse.GetValue(_clip),
                 Seed = parse.GetValue(_seed),
                 OutputPath = parse.GetValue(_output) ?? $"{model}.safetensors",
@@ -304,6 +307,7 @@ internal sealed class TrainCommand
         nameof(TrainingOptions.Momentum) => "--momentum",
         nameof(TrainingOptions.Optimizer) => "--optimizer",
         nameof(TrainingOptions.WeightDecay) => "--weight-decay",
+        nameof(TrainingOptions.LabelSmoothing) => "--label-smoothing",
         nameof(TrainingOptions.Nesterov) => "--nesterov",
         nameof(TrainingOptions.Monitor) => "--monitor",
         nameof(Trainer.Schedule) => "--scheduler",

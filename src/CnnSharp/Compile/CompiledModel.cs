@@ -78,13 +78,16 @@ public sealed class CompiledModel
     /// <param name="input">The batch, shape as the module expects.</param>
     /// <param name="targets">One class index per sample, in [0, classes).</param>
     /// <param name="correct">Samples predicted right.</param>
+    /// <param name="labelSmoothing">Label smoothing ε in [0, 1] of the cross-entropy (<see cref="Functional.F.CrossEntropy"/>); 0: none.</param>
     /// <returns>The mean loss, as <see cref="TrainStep(Tensor, int[])"/>.</returns>
-    public float TrainStep(Tensor input, int[] targets, out int correct)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="labelSmoothing"/> is not in [0, 1].</exception>
+    public float TrainStep(Tensor input, int[] targets, out int correct, float labelSmoothing = 0f)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(targets);
+        Functional.F.CheckLabelSmoothing(labelSmoothing);
         var plan = Resolve(input.Shape, Module.Training, differentiable: true, inputGrad: false);
-        if (plan is null) return EagerStep(input, targets, out correct);
+        if (plan is null) return EagerStep(input, targets, out correct, labelSmoothing);
         var (n, classes) = Functional.F.ValidateClassTargets("CompiledModel.TrainStep", plan.Shapes[plan.Output], targets);
         ++_generation;
         // A diverged model never reports a finite loss, even where the forward pass hides a non-finite weight (ReLU and max
@@ -98,7 +101,7 @@ public sealed class CompiledModel
         }
         plan.Forward(input.Storage);
         correct = CountCorrect(plan.Data[plan.Output], targets, classes);
-        double loss = CrossEntropyKernels.ForwardBackward(plan.Data[plan.Output], targets, plan.Grad[plan.Output], n, classes);
+        double loss = CrossEntropyKernels.ForwardBackward(plan.Data[plan.Output], targets, plan.Grad[plan.Output], n, classes, labelSmoothing);
         plan.Backward();
         return finite ? (float)loss : float.NaN;
     }
@@ -158,11 +161,11 @@ public sealed class CompiledModel
         return correct;
     }
 
-    private float EagerStep(Tensor input, int[] targets, out int correct)
+    private float EagerStep(Tensor input, int[] targets, out int correct, float labelSmoothing)
     {
         foreach (var p in Module.Parameters()) p.Grad = null;
         var logits = Module.Forward(input);
-        var loss = Functional.F.CrossEntropy(logits, targets); // validates the targets against the logits' shape
+        var loss = Functional.F.CrossEntropy(logits, targets, labelSmoothing: labelSmoothing); // validates the targets against the logits' shape
         correct = CountCorrect(logits.Data, targets, logits.Size(1));
         loss.Backward();
         return loss.Item();

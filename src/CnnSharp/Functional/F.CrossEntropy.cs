@@ -7,7 +7,7 @@ public static partial class F
 {
     /// <summary>
     /// Cross-entropy between logits and class-index targets: a fused, numerically stable log-softmax followed by the
-    /// negative log-likelihood (PyTorch's <c>F.cross_entropy</c> without class weights or label smoothing).
+    /// negative log-likelihood (PyTorch's <c>F.cross_entropy</c> without class weights), optionally with label smoothing.
     /// </summary>
     /// <remarks>
     /// <c>loss[n] = log(sum over j of exp(x[n, j])) - x[n, t[n]]</c>, computed as
@@ -18,21 +18,33 @@ public static partial class F
     /// <param name="logits">Unnormalised scores, shape (N, C).</param>
     /// <param name="targets">Class index per sample, length N, each in [0, C).</param>
     /// <param name="reduction">Mean (default), Sum, or None for a per-sample loss of shape (N).</param>
+    /// <param name="labelSmoothing">ε in [0, 1]; 0 (default) is plain cross-entropy.</param>
     /// <returns>A scalar of shape () for Mean/Sum; shape (N) for None. The mean over an empty batch is NaN, as in PyTorch.</returns>
     /// <exception cref="ShapeException"><paramref name="logits"/> is not 2-D or N differs from the number of targets.</exception>
     /// <exception cref="ArgumentException">A target lies outside [0, C).</exception>
-    public static Tensor CrossEntropy(Tensor logits, int[] targets, Reduction reduction = Reduction.Mean)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="labelSmoothing"/> is not in [0, 1].</exception>
+    public static Tensor CrossEntropy(Tensor logits, int[] targets, Reduction reduction = Reduction.Mean, float labelSmoothing = 0f)
     {
+        CheckLabelSmoothing(labelSmoothing);
         var (n, c) = ValidateClassTargets("CrossEntropy", logits, targets);
         ReadOnlySpan<float> x = logits.Data;
         // probs keeps softmax(x) for the backward pass; perSample the unreduced losses.
         var probs = GC.AllocateUninitializedArray<float>(n * c);
         var perSample = new double[n];
-        for (int i = 0; i < n; i++) perSample[i] = CrossEntropyKernels.RowLoss(x.Slice(i * c, c), targets[i], probs.AsSpan(i * c, c));
+        for (int i = 0; i < n; i++)
+        {
+            var row = x.Slice(i * c, c);
+            perSample[i] = CrossEntropyKernels.RowLoss(row, targets[i], probs.AsSpan(i * c, c));
+            if (labelSmoothing != 0f) perSample[i] += CrossEntropyKernels.SmoothingTerm(row, targets[i], labelSmoothing);
+        }
         var y = Reduce(perSample, reduction);
-        y.SetGradFn(new CrossEntropyBackward(logits, probs, (int[])targets.Clone(), c, reduction));
+        y.SetGradFn(new CrossEntropyBackward(logits, probs, (int[])targets.Clone(), c, reduction, labelSmoothing));
         return y;
     }
+
+    /// <summary>Throws unless ε is in [0, 1] (PyTorch's range for <c>label_smoothing</c>).</summary>
+    internal static float CheckLabelSmoothing(float labelSmoothing) => labelSmoothing is >= 0f and <= 1f ? labelSmoothing
+        : throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "CrossEntropy: label smoothing must be in [0, 1]");
 
     /// <summary>
     /// Negative log-likelihood of class-index targets given log-probabilities (PyTorch's <c>F.nll_loss</c> without class
@@ -104,7 +116,8 @@ public static partial class F
     };
 }
 
-file sealed class CrossEntropyBackward(Tensor logits, float[] probs, int[] targets, int classes, Reduction reduction) : Node(logits)
+file sealed class CrossEntropyBackward(Tensor logits, float[] probs, int[] targets, int classes, Reduction reduction, float labelSmoothing)
+    : Node(logits)
 {
     protected internal override void Backward(Tensor gradOutput)
     {
@@ -117,9 +130,10 @@ file sealed class CrossEntropyBackward(Tensor logits, float[] probs, int[] targe
             float gi = F.ReducedGrad(gy, i, n, reduction);
             var row = g.Slice(i * classes, classes);
             var p = probs.AsSpan(i * classes, classes);
-            // d/dx[i,j] = (p[j] - onehot[j]) * g[i]
+            // d/dx[i,j] = (p[j] - (1 - eps) * onehot[j] - eps / C) * g[i]
             System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(p, gi, row, row);
-            row[targets[i]] -= gi;
+            if (labelSmoothing != 0f) System.Numerics.Tensors.TensorPrimitives.Add(row, -labelSmoothing / classes * gi, row);
+            row[targets[i]] -= (1f - labelSmoothing) * gi;
         }
     }
 }

@@ -113,7 +113,8 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// One optimisation step on a batch: zero the gradients, forward, cross-entropy, backward, clip the gradients'
+    /// One optimisation step on a batch: zero the gradients, forward, cross-entropy (with
+    /// <see cref="TrainingOptions.LabelSmoothing"/>), backward, clip the gradients'
     /// global norm (<see cref="TrainingOptions.ClipGradNorm"/>), optimizer step. On the compiled path the plan overwrites
     /// the gradients (the same as zeroing then accumulating) and updates the batch-norm running statistics; the clipping
     /// and the optimizer step follow.
@@ -128,13 +129,13 @@ public sealed class Trainer
         float loss;
         if (_compiled is not null)
         {
-            loss = _compiled.TrainStep(images, labels, out correct);
+            loss = _compiled.TrainStep(images, labels, out correct, Options.LabelSmoothing);
         }
         else
         {
             Optimizer.ZeroGrad();
             var logits = Model.Forward(images);
-            var l = F.CrossEntropy(logits, labels);
+            var l = F.CrossEntropy(logits, labels, labelSmoothing: Options.LabelSmoothing);
             correct = CompiledModel.CountCorrect(logits.Data, labels, logits.Size(1));
             l.Backward();
             loss = l.Item();
@@ -330,7 +331,7 @@ public sealed class Trainer
 
     // Metadata keys recording the run's settings; a resumed run is checked against them (CheckResumeSettings).
     private const string SeedKey = "seed", BatchSizeKey = "batch_size", LrKey = "lr", MomentumKey = "momentum", OptimizerKey = "optimizer",
-        WeightDecayKey = "weight_decay", NesterovKey = "nesterov", SchedulerKey = "scheduler", MonitorKey = "monitor",
+        WeightDecayKey = "weight_decay", LabelSmoothingKey = "label_smoothing", NesterovKey = "nesterov", SchedulerKey = "scheduler", MonitorKey = "monitor",
         BestKey = "best_metric", BestEpochKey = "best_epoch", BadEpochsKey = "bad_epochs";
 
     private Dictionary<string, string> SaveMetadata(EvaluationResult eval, EvaluationResult val, double trainLoss)
@@ -347,6 +348,7 @@ public sealed class Trainer
             [BatchSizeKey] = Options.BatchSize.ToString(inv),
             [WeightDecayKey] = WeightDecayOf(Optimizer).ToString("R", inv),
             [SchedulerKey] = Schedule?.Name ?? "none",
+            [LabelSmoothingKey] = Options.LabelSmoothing.ToString("R", inv),
         };
         if (Optimizer is Sgd or RmsProp) metadata[MomentumKey] = Options.Momentum.ToString("R", inv);
         if (Optimizer is Sgd { Nesterov: true }) metadata[NesterovKey] = "true";
@@ -431,7 +433,7 @@ public sealed class Trainer
 
     /// <summary>
     /// Throws <see cref="HyperparameterMismatchException"/> when this run asks for a seed, batch size, learning rate,
-    /// optimizer, momentum, weight decay, Nesterov setting, schedule, monitor or <see cref="CheckpointMetadata"/> value other
+    /// optimizer, momentum, weight decay, label smoothing, Nesterov setting, schedule, monitor or <see cref="CheckpointMetadata"/> value other
     /// than the one the checkpoint at <paramref name="path"/> recorded (settings it did not record are not checked), unless
     /// <see cref="TrainingOptions.AllowChangedHyperparameters"/> is set.
     /// </summary>
@@ -454,6 +456,7 @@ public sealed class Trainer
         CheckFloat(LrKey, nameof(TrainingOptions.LearningRate), Options.LearningRate);
         if (Optimizer is Sgd or RmsProp) CheckFloat(MomentumKey, nameof(TrainingOptions.Momentum), Options.Momentum);
         CheckFloat(WeightDecayKey, nameof(TrainingOptions.WeightDecay), WeightDecayOf(Optimizer));
+        CheckFloat(LabelSmoothingKey, nameof(TrainingOptions.LabelSmoothing), Options.LabelSmoothing); // older checkpoints lack it
         if (metadata.ContainsKey(WeightDecayKey)) // written together with nesterov and scheduler, which older checkpoints lack
         {
             string nesterov = metadata.TryGetValue(NesterovKey, out var n) ? n : "false";

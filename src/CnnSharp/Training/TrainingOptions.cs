@@ -51,6 +51,13 @@ public sealed record TrainingOptions
     /// <summary>Nesterov momentum for <see cref="OptimizerKind.Sgd"/> (needs <see cref="Momentum"/> &gt; 0).</summary>
     public bool Nesterov { get; init; }
 
+    /// <summary>
+    /// Label smoothing ε of the training loss (PyTorch's <c>CrossEntropyLoss(label_smoothing=ε)</c>): the target of each
+    /// sample is <c>(1 − ε)·onehot + ε/C</c>; in [0, 1), default 0. Evaluation losses (test, validation) stay the plain
+    /// cross-entropy, so they compare across runs with different ε.
+    /// </summary>
+    public float LabelSmoothing { get; init; }
+
     /// <summary>Clip the gradients' global 2-norm to this value after every backward pass (<see cref="Optimizers.GradClip.ClipGradNorm"/>), before the optimizer step; null: no clipping.</summary>
     public float? ClipGradNorm { get; init; }
 
@@ -115,6 +122,8 @@ public sealed record TrainingOptions
         if (!Enum.IsDefined(Optimizer)) throw new ArgumentOutOfRangeException(nameof(Optimizer), Optimizer, "unknown optimizer");
         if (WeightDecay is float wd && (!(wd >= 0f) || !float.IsFinite(wd)))
             throw new ArgumentOutOfRangeException(nameof(WeightDecay), wd, "must be finite and >= 0");
+        if (!(LabelSmoothing >= 0f && LabelSmoothing < 1f))
+            throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
         if (ClipGradNorm is float clip && (!(clip > 0f) || !float.IsFinite(clip)))
             throw new ArgumentOutOfRangeException(nameof(ClipGradNorm), clip, "must be finite and > 0");
         if (EarlyStoppingPatience is int p) ArgumentOutOfRangeException.ThrowIfNegativeOrZero(p, nameof(EarlyStoppingPatience));

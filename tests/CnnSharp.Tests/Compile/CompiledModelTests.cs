@@ -135,6 +135,26 @@ public sealed class CompiledModelTests
             TensorAssert.Close(b.Data, compiledBuffers[key].Data, Forward, $"buffer {key}");
     }
 
+    [Fact]
+    public void Train_step_with_label_smoothing_matches_eager()
+    {
+        var (eager, m, shape) = Pair("lenet5");
+        var compiled = m.Compile(shape);
+        var x = Tensor.Randn(new Generator(31), shape);
+        var labels = Labels(shape[0], 10);
+        eager.ZeroGrad();
+        var loss = F.CrossEntropy(eager.Forward(x), labels, labelSmoothing: 0.2f);
+        loss.Backward();
+        float compiledLoss = compiled.TrainStep(x, labels, out _, labelSmoothing: 0.2f);
+        Assert.Null(compiled.FallbackReason);
+        Assert.Equal(loss.Item(), compiledLoss, 4);
+        Assert.NotEqual(F.CrossEntropy(eager.Forward(x), labels).Item(), compiledLoss, 3); // the smoothing took effect
+        var compiledParams = m.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
+        foreach (var (key, p) in eager.NamedParameters())
+            AssertGradClose("lenet5", p.Grad!.Data, compiledParams[key].Grad!.Data, $"grad {key}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => compiled.TrainStep(x, labels, out _, labelSmoothing: 1.5f));
+    }
+
     [Theory]
     [MemberData(nameof(Models))]
     public void Autograd_forward_backward_matches_eager(string name)

@@ -21,6 +21,23 @@ public sealed class CrossEntropyTests
         return loss;
     }
 
+    /// <summary>Per-sample smoothed cross-entropy in double, from its definition: −Σ_j q_j·log softmax(x)_j with
+    /// q = (1 − ε)·onehot + ε/C.</summary>
+    internal static double[] ReferenceSmoothed(double[] x, int n, int c, int[] targets, double eps)
+    {
+        var loss = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            double max = double.NegativeInfinity;
+            for (int j = 0; j < c; j++) max = Math.Max(max, x[i * c + j]);
+            double sum = 0;
+            for (int j = 0; j < c; j++) sum += Math.Exp(x[i * c + j] - max);
+            double lse = max + Math.Log(sum);
+            for (int j = 0; j < c; j++) loss[i] -= ((j == targets[i] ? 1 - eps : 0) + eps / c) * (x[i * c + j] - lse);
+        }
+        return loss;
+    }
+
     internal static double[] Reduce(double[] perSample, Reduction r) => r switch
     {
         Reduction.None => perSample,
@@ -59,6 +76,57 @@ public sealed class CrossEntropyTests
         GradCheck.Check([n, c], x, v => F.CrossEntropy(v, t, r), d => Reduce(ReferencePerSample(d, n, c, t), r));
     }
 
+    public static TheoryData<int, int, Reduction, float> SmoothingCases => new()
+    {
+        { 4, 10, Reduction.Mean, 0.1f }, { 7, 3, Reduction.Sum, 0.5f }, { 5, 6, Reduction.None, 1f }, { 3, 1, Reduction.Mean, 0.2f },
+    };
+
+    [Theory, MemberData(nameof(SmoothingCases))]
+    public void Label_smoothing_forward_matches_double_reference(int n, int c, Reduction r, float eps)
+    {
+        var x = GradCheck.RandomValues(n * c, seed: n * 13 + c, lo: -4f, hi: 4f);
+        var t = Targets(n, c, n + 2 * c);
+        var expected = Reduce(ReferenceSmoothed(TensorAssert.ToDouble(x), n, c, t, eps), r);
+        TensorAssert.Close(expected, F.CrossEntropy(Tensor.FromArray(x, n, c), t, r, eps), Tolerance.Float32);
+    }
+
+    [Theory, MemberData(nameof(SmoothingCases))]
+    public void Label_smoothing_backward_matches_finite_differences(int n, int c, Reduction r, float eps)
+    {
+        var x = GradCheck.RandomValues(n * c, seed: n * 19 + c, lo: -3f, hi: 3f);
+        var t = Targets(n, c, 3 * n + c);
+        GradCheck.Check([n, c], x, v => F.CrossEntropy(v, t, r, eps), d => Reduce(ReferenceSmoothed(d, n, c, t, eps), r));
+    }
+
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(0.1f)]
+    [InlineData(0.7f)]
+    public void Fused_kernel_equals_autograd_with_label_smoothing(float eps)
+    {
+        const int n = 6, c = 5;
+        var x = GradCheck.RandomValues(n * c, seed: 77, lo: -3f, hi: 3f);
+        var t = Targets(n, c, 5);
+        var logits = Tensor.FromArray(x, n, c).RequiresGrad_();
+        var loss = F.CrossEntropy(logits, t, labelSmoothing: eps);
+        loss.Backward();
+        var grad = new float[n * c];
+        double fused = CnnSharp.Kernels.CrossEntropyKernels.ForwardBackward(x, t, grad, n, c, eps);
+        Assert.Equal(loss.Item(), fused, 5);
+        TensorAssert.Close(TensorAssert.ToDouble(logits.Grad!.ToArray()), Tensor.FromArray(grad, n, c), Tolerance.Float32);
+    }
+
+    [Theory]
+    [InlineData(-0.1f)]
+    [InlineData(1.5f)]
+    [InlineData(float.NaN)]
+    public void Label_smoothing_outside_0_1_is_refused(float eps)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => F.CrossEntropy(Tensor.FromArray([1f, 2f], 1, 2), [0], labelSmoothing: eps));
+        Assert.Contains("label smoothing", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CrossEntropyLoss(labelSmoothing: eps));
+    }
+
     [Fact]
     public void Mean_gradient_is_softmax_minus_onehot_over_batch()
     {
@@ -89,15 +157,20 @@ public sealed class CrossEntropyTests
     [InlineData("cross_entropy_mean_n6_c5")]
     [InlineData("cross_entropy_sum_n4_c3")]
     [InlineData("cross_entropy_mean_large_n3_c5")]
+    [InlineData("cross_entropy_smooth0.1_mean_n6_c5")]
+    [InlineData("cross_entropy_smooth0.3_sum_n4_c3")]
+    [InlineData("cross_entropy_smooth0.2_none_n5_c10")]
     public void Matches_pytorch_fixture(string name)
     {
         var fx = Fixture.Load(name);
         var x = fx.Input("input").ToTensor().RequiresGrad_();
         int[] targets = Array.ConvertAll(fx.Input("target").ToInt64Array(), t => (int)t);
-        var reduction = fx.String("reduction") == "sum" ? Reduction.Sum : Reduction.Mean;
-        var y = new CrossEntropyLoss(reduction).Forward(x, targets);
+        var reduction = fx.String("reduction") switch { "sum" => Reduction.Sum, "none" => Reduction.None, _ => Reduction.Mean };
+        float eps = fx.HasParam("label_smoothing") ? (float)fx.Double("label_smoothing") : 0f;
+        var y = new CrossEntropyLoss(reduction, eps).Forward(x, targets);
         TensorAssert.Close(fx.Output().Data, y, Tolerance.Float32, $"{name} output");
-        y.Backward(Tensor.Scalar(fx.GradOutput().ToFloatArray()[0]));
+        var upstream = fx.GradOutput();
+        y.Backward(reduction == Reduction.None ? upstream.ToTensor() : Tensor.Scalar(upstream.ToFloatArray()[0]));
         TensorAssert.Close(fx.Grad("input").Data, x.Grad!, Tolerance.Float32, $"{name} grad");
     }
 

@@ -238,6 +238,7 @@ public sealed class TrainerFaultTests : IDisposable
         { "BatchSize", new TrainingOptions { Seed = 5, BatchSize = 25, LearningRate = 0.01f } },
         { "LearningRate", new TrainingOptions { Seed = 5, BatchSize = 20, LearningRate = 0.02f } },
         { "Optimizer", new TrainingOptions { Seed = 5, BatchSize = 20, LearningRate = 0.01f, Optimizer = OptimizerKind.Sgd } },
+        { "LabelSmoothing", new TrainingOptions { Seed = 5, BatchSize = 20, LearningRate = 0.01f, LabelSmoothing = 0.1f } },
     };
 
     [Theory, MemberData(nameof(ChangedSettings))]
