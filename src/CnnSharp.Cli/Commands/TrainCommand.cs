@@ -68,6 +68,8 @@ internal sealed class TrainCommand
     private readonly Option<int?> _threads = CommonOptions.Threads();
     // Bounded by the data set's size when the job resolves it (TrainingJob.DataSource.CheckLimits), not by MNIST's here.
     private readonly Option<int?> _limit = NumericOption.OptionalInt("--limit", "Train on only the first N training images of the data set (quick runs; at most its size)");
+    private readonly Option<int> _testEvery = NumericOption.Int("--test-every",
+        "Evaluate the test set every N epochs and after the last one (others show -); the validation split is still evaluated every epoch", 1);
     private readonly Option<int?> _testLimit = NumericOption.OptionalInt("--test-limit", "Evaluate on only the first N test images of the data set (at most its size)");
     private readonly Option<bool> _generic = new("--generic") { Description = "Use the generic autograd path instead of the compiled executor (slower; for comparison)" };
     private readonly Option<string?> _resume = new("--resume") { Description = "Continue from this checkpoint (weights, optimizer, schedule and early-stopping state, epoch)" };
@@ -120,7 +122,7 @@ internal sealed class TrainCommand
     {
         _model, _dataset, _imageSize, _channels, _epochs, _batchSize, _lr, _optimizer, _momentum, _weightDecay, _nesterov, _scheduler, _warmup, _stepSize,
         _milestones, _gamma, _minLr, _plateauPatience, _labelSmoothing, _clip, _seed, _dataDir, _valSplit, _augment, _randomCrop, _hflip, _affine, _normalize,
-        _earlyStopping, _minDelta, _monitor, _bestOnly, _metricsLog, _json, _workers, _output, _threads, _limit, _testLimit, _resume, _allowChanged, _generic,
+        _earlyStopping, _minDelta, _monitor, _bestOnly, _metricsLog, _json, _workers, _output, _threads, _limit, _testLimit, _testEvery, _resume, _allowChanged, _generic,
     };
 
     /// <summary>The job the parsed command line asks for.</summary>
@@ -147,6 +149,7 @@ internal sealed class TrainCommand
                 WeightDecay = parse.GetValue(_weightDecay),
                 Nesterov = parse.GetValue(_nesterov),
                 LabelSmoothing = parse.GetValue(_labelSmoothing),
+                TestEvery = parse.GetValue(_testEvery),
                 ClipGradNorm = parse.GetValue(_clip),
                 Seed = parse.GetValue(_seed),
                 OutputPath = parse.GetValue(_output) ?? $"{model}.safetensors",

@@ -81,9 +81,12 @@ internal sealed class TrainingView(IAnsiConsole console)
 
     private static string Percent(double fraction) => double.IsNaN(fraction) ? "-" : $"{(fraction * 100).ToString("F2", s_inv)}%";
 
+    // An epoch whose test set was skipped (--test-every) has no test loss: "-" as for the accuracy, not "NaN".
+    private static string Loss(double loss) => double.IsNaN(loss) ? "-" : loss.ToString("F4", s_inv);
+
     // Fits beside the progress columns in an 80-column terminal.
     internal static string DescribeShort(EpochReport r) =>
-        $"epoch {r.Epoch}/{r.Epochs}  loss {r.TrainLoss.ToString("F4", s_inv)}  acc {(r.TestAccuracy * 100).ToString("F2", s_inv)}%  " +
+        $"epoch {r.Epoch}/{r.Epochs}  loss {r.TrainLoss.ToString("F4", s_inv)}  acc {Percent(r.TestAccuracy)}  " +
         $"{r.ImagesPerSecond.ToString("F0", s_inv)} img/s";
 
     /// <summary>The per-epoch table, the early stop, the checkpoint and the <paramref name="total"/> wall time of the command.</summary>
@@ -111,7 +114,7 @@ internal sealed class TrainingView(IAnsiConsole console)
             var cells = new List<string> { $"{r.Epoch}/{r.Epochs}{(r.CheckpointPath is not null && options.BestOnly ? " *" : "")}", r.TrainLoss.ToString("F4", s_inv) };
             if (validation) cells.AddRange([r.ValidationLoss.ToString("F4", s_inv), Percent(r.ValidationAccuracy)]);
             cells.AddRange([
-                r.TestLoss.ToString("F4", s_inv),
+                Loss(r.TestLoss),
                 Percent(r.TestAccuracy),
                 $"{r.TrainTime.TotalSeconds.ToString("F1", s_inv)} s",
                 r.ImagesPerSecond.ToString("F0", s_inv),

@@ -196,7 +196,7 @@ public sealed class Trainer
     /// </remarks>
     /// <param name="train">Training samples.</param>
     /// <param name="validation">Evaluated after every epoch and watched by early stopping, best-only checkpoints and a plateau schedule; null: none (those then cannot be used).</param>
-    /// <param name="test">Evaluated after every epoch and only reported; null skips it (the report then holds NaN).</param>
+    /// <param name="test">Evaluated after every <see cref="TrainingOptions.TestEvery"/>-th epoch and the last one, and only reported; null skips it (the reports then hold NaN).</param>
     /// <param name="progress">Receives each epoch's report.</param>
     /// <param name="startEpoch">First epoch to run; null: 1, or the epoch after the one <see cref="Resume"/> loaded.</param>
     /// <param name="cancellationToken">Stops between batches.</param>
@@ -285,9 +285,6 @@ public sealed class Trainer
 
             clock.Restart();
             var val = validation is null ? Unmeasured : Evaluate(validation, cancellationToken);
-            var eval = test is null ? Unmeasured : Evaluate(test, cancellationToken);
-            var evalTime = clock.Elapsed;
-
             bool improved = false;
             if (validation is not null)
             {
@@ -296,6 +293,10 @@ public sealed class Trainer
                 if (Schedule is { IsPlateau: true }) Schedule.Step(metric);
             }
             if (Schedule is { Interval: ScheduleInterval.Epoch, IsPlateau: false }) Schedule.Step();
+            bool stopping = EarlyStopped && epoch < Options.Epochs;
+            bool testNow = epoch % Options.TestEvery == 0 || epoch == Options.Epochs || stopping;
+            var eval = test is null || !testNow ? Unmeasured : Evaluate(test, cancellationToken);
+            var evalTime = clock.Elapsed;
 
             double trainLoss = images == 0 ? double.NaN : lossSum / images;
             string? checkpoint = null;
@@ -313,7 +314,7 @@ public sealed class Trainer
                 ValidationLoss = val.MeanLoss,
                 ValidationAccuracy = val.Accuracy,
                 Improved = improved,
-                StoppedEarly = EarlyStopped && epoch < Options.Epochs,
+                StoppedEarly = stopping,
             };
             if (log is not null)
             {

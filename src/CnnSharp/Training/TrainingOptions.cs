@@ -108,6 +108,14 @@ public sealed record TrainingOptions
     /// <summary>Images per batch during evaluation (larger is faster; it does not change the results).</summary>
     public int EvaluationBatchSize { get; init; } = 1000;
 
+    /// <summary>
+    /// Evaluate on the test set after every this many epochs, and always after the last epoch a run trains (the final one,
+    /// or the one early stopping ends on); other epochs report no test metrics (NaN; null in the metrics log). Keras'
+    /// <c>validation_freq</c> for the test set: the validation split, which early stopping and the plateau schedule watch,
+    /// is still evaluated every epoch. Default 1 (every epoch).
+    /// </summary>
+    public int TestEvery { get; init; } = 1;
+
     /// <summary>Throws when a setting is out of range, naming it.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
@@ -115,6 +123,7 @@ public sealed record TrainingOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Epochs, nameof(Epochs));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize, nameof(BatchSize));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(EvaluationBatchSize, nameof(EvaluationBatchSize));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(TestEvery, nameof(TestEvery));
         if (!(LearningRate > 0f) || !float.IsFinite(LearningRate))
             throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "must be finite and > 0");
         if (!(Momentum >= 0f) || !float.IsFinite(Momentum))

@@ -178,7 +178,7 @@ public sealed class TrainWorkflowCliTests : IDisposable
         var (job, errors) = TrainCommand.Parse("--model", "resnet8", "--dataset", "fashion-mnist", "--val-split", "0.1", "--augment", "standard",
             "--random-crop", "3", "--hflip", "--affine", "--normalize", "--optimizer", "sgd", "--momentum", "0.9", "--nesterov", "--weight-decay", "5e-4",
             "--scheduler", "multistep", "--milestones", "3,6", "--warmup-epochs", "1", "--clip-grad-norm", "1", "--early-stopping", "3",
-            "--monitor", "val_accuracy", "--best-only", "--metrics-log", "m.jsonl", "--workers", "2", "--label-smoothing", "0.1");
+            "--monitor", "val_accuracy", "--best-only", "--metrics-log", "m.jsonl", "--workers", "2", "--label-smoothing", "0.1", "--test-every", "3");
         Assert.Empty(errors);
         Assert.Equal(("resnet8", "fashion-mnist", 0.1f, true, 3, true, true, true), (job!.Model, job.Dataset, (float)job.ValidationSplit, job.StandardAugmentation,
             job.RandomCropPadding, job.HorizontalFlip, job.Affine, job.Normalize));
@@ -188,7 +188,9 @@ public sealed class TrainWorkflowCliTests : IDisposable
         Assert.Equal((OptimizerKind.Sgd, true, 5e-4f, 1f, 3, MonitorMetric.ValAccuracy, true, "m.jsonl", 2),
             (t.Optimizer, t.Nesterov, t.WeightDecay, t.ClipGradNorm, t.EarlyStoppingPatience, t.Monitor, t.BestOnly, t.MetricsLogPath, t.NumWorkers));
         Assert.Equal("resnet8.safetensors", t.OutputPath);
-        Assert.Equal(0.1f, t.LabelSmoothing);
+        Assert.Equal((0.1f, 3), (t.LabelSmoothing, t.TestEvery));
+        Assert.Equal(1, TrainCommand.Parse().Options!.Training.TestEvery);
+        Assert.Contains(TrainCommand.Parse("--test-every", "0").Errors, e => e.Contains("--test-every must be a positive integer", StringComparison.Ordinal));
         Assert.Equal(0f, TrainCommand.Parse().Options!.Training.LabelSmoothing);
         Assert.Contains(TrainCommand.Parse("--label-smoothing", "1").Errors,
             e => e.Contains("--label-smoothing must be a number in [0, 1), got '1'", StringComparison.Ordinal));

@@ -89,6 +89,21 @@ public sealed class TrainingHeaderTests : IDisposable
     }
 
     [Fact]
+    public void An_epoch_without_test_metrics_shows_dashes_not_NaN()
+    {
+        var skipped = new EpochReport(1, 2, 0.5, double.NaN, double.NaN, 1000, TimeSpan.FromSeconds(12.5), TimeSpan.Zero, null);
+        var run = new TrainingRun(null!, null!, [skipped, new EpochReport(2, 2, 0.4, 0.3, 0.9, 1000, TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(1), null)],
+            "resnet8", "fashion-mnist", 1000, 0, 100);
+        var writer = new StringWriter();
+        new TrainingView(CliRunner.PlainConsole(writer, 120)).Summary(run, new TrainingOptions(), TimeSpan.FromSeconds(30));
+        string text = writer.ToString();
+        Assert.DoesNotContain("NaN", text, StringComparison.Ordinal);
+        Assert.Contains("90.00%", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("NaN", TrainingView.DescribeShort(skipped), StringComparison.Ordinal);
+        Assert.DoesNotContain("NaN", TrainingView.Describe(skipped), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Total_time_under_a_minute_is_seconds_alone()
     {
         Assert.Equal("42.0 s", TrainingView.TotalTime(TimeSpan.FromSeconds(42)));

@@ -74,6 +74,25 @@ public sealed class TrainerWorkflowTests : IDisposable
     }
 
     [Fact]
+    public void Test_every_skips_the_test_set_between_its_epochs_but_never_on_the_last()
+    {
+        var options = new TrainingOptions { Epochs = 5, BatchSize = 20, LearningRate = 0.01f, TestEvery = 2 };
+        var model = Model(0);
+        var reports = new Trainer(model, Trainer.CreateOptimizer(model, options), options).Fit(s_train, validation: s_val, test: s_val);
+        Assert.Equal([false, true, false, true, true], reports.Select(r => double.IsFinite(r.TestAccuracy)));
+        Assert.All(reports, r => Assert.True(double.IsFinite(r.ValidationAccuracy))); // validation stays every epoch
+        Assert.Equal(reports[4].ValidationAccuracy, reports[4].TestAccuracy); // the same images, the same weights
+
+        // Early stopping ends the run on epoch 3: its test set is evaluated although 3 is not a multiple of 5.
+        var stopping = options with { Epochs = 10, TestEvery = 5, EarlyStoppingPatience = 2, MinDelta = 100 };
+        model = Model(0);
+        reports = new Trainer(model, Trainer.CreateOptimizer(model, stopping), stopping).Fit(s_train, validation: s_val, test: s_val);
+        Assert.Equal([false, false, true], reports.Select(r => double.IsFinite(r.TestAccuracy)));
+        Assert.True(reports[2].StoppedEarly);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(model, Trainer.CreateOptimizer(model, options), options with { TestEvery = 0 }));
+    }
+
+    [Fact]
     public void Best_only_saves_again_when_the_metric_improves()
     {
         string path = _dir.File("best.safetensors");
