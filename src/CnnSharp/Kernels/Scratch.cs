@@ -43,6 +43,7 @@ internal static unsafe class Scratch
     /// <summary>A buffer of at least <paramref name="count"/> floats for <paramref name="slot"/> on this thread; contents are unspecified.</summary>
     public static float* Get(Slot slot, nint count)
     {
+        if (BufferGuard.Enabled) return GetGuarded(slot, count);
         var buffers = t_buffers ??= new float[]?[SlotCount];
         var buf = buffers[(int)slot];
         if (buf is null || buf.Length < count + 16)
@@ -54,6 +55,31 @@ internal static unsafe class Scratch
         float* p = (float*)Unsafe.AsPointer(ref buf[0]);
         nint misalign = (nint)p & 63;
         return misalign == 0 ? p : (float*)((byte*)p + (64 - misalign));
+    }
+
+    [ThreadStatic] private static (int Offset, int Count)[]? t_guarded;
+
+    // Get under BufferGuard: canaries after the requested floats, checked at the slot's next request; a replaced buffer is retired.
+    private static float* GetGuarded(Slot slot, nint count)
+    {
+        var buffers = t_buffers ??= new float[]?[SlotCount];
+        var used = t_guarded ??= new (int, int)[SlotCount];
+        var buf = buffers[(int)slot];
+        var (offset, previous) = used[(int)slot];
+        if (buf is not null && BufferGuard.FirstTouched(buf, offset + previous, Math.Min(buf.Length, offset + previous + BufferGuard.GuardFloats)) is int i and >= 0)
+            BufferGuard.Report($"Scratch.{slot}: write past the {previous} floats requested, at {i - offset} = {buf[i]:R}", null);
+        if (buf is null || buf.Length < count + 16 + BufferGuard.GuardFloats)
+        {
+            if (buf is not null) BufferGuard.Quarantine(buf, $"Scratch.{slot}({previous}) replaced", null);
+            buf = GC.AllocateUninitializedArray<float>((int)Math.Max(count + 16 + BufferGuard.GuardFloats, 1024), pinned: true);
+            buffers[(int)slot] = buf;
+            float* start = (float*)Unsafe.AsPointer(ref buf[0]);
+            offset = (int)(((64 - ((nint)start & 63)) & 63) / sizeof(float));
+            BufferGuard.Fill(buf, 0, offset);
+        }
+        used[(int)slot] = (offset, (int)count);
+        BufferGuard.Fill(buf, offset + (int)count, Math.Min(buf.Length, offset + (int)count + BufferGuard.GuardFloats));
+        return (float*)Unsafe.AsPointer(ref buf[offset]);
     }
 
     /// <summary>As <see cref="Get(Slot, nint)"/>, as a span of exactly <paramref name="count"/> floats.</summary>

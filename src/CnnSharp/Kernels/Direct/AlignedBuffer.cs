@@ -14,15 +14,18 @@ namespace CnnSharp.Kernels.Direct;
 internal sealed unsafe class AlignedBuffer
 {
     private readonly float[] _array;
+    private readonly BufferGuard.Sentinel? _guard;
 
     /// <summary>Allocates <paramref name="length"/> zeroed floats.</summary>
     public AlignedBuffer(int length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        _array = GC.AllocateArray<float>(length + 16, pinned: true);
+        _array = GC.AllocateArray<float>(length + 16 + (BufferGuard.Enabled ? BufferGuard.GuardFloats : 0), pinned: true);
         var start = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array));
-        Pointer = start + (((64 - ((nint)start & 63)) & 63) / sizeof(float));
+        int offset = (int)(((64 - ((nint)start & 63)) & 63) / sizeof(float));
+        Pointer = start + offset;
         Length = length;
+        if (BufferGuard.Enabled) _guard = new BufferGuard.Sentinel(_array, offset, length, $"AlignedBuffer({length})");
     }
 
     /// <summary>Address of element 0 (64-byte aligned; valid while this object is reachable).</summary>
@@ -33,6 +36,9 @@ internal sealed unsafe class AlignedBuffer
 
     /// <summary>The buffer as a span.</summary>
     public Span<float> Span => new(Pointer, Length);
+
+    /// <summary>Whether <see cref="BufferGuard"/> watches this buffer.</summary>
+    internal bool Guarded => _guard is not null;
 
     /// <summary>Sets every element to zero.</summary>
     public void Clear() => Span.Clear();

@@ -1,5 +1,6 @@
 using CnnSharp.Kernels;
 using CnnSharp.Kernels.Direct;
+using CnnSharp.Tests.TestUtilities;
 
 namespace CnnSharp.Tests.Kernels.Direct;
 
@@ -42,13 +43,13 @@ public sealed unsafe class BnReluPoolTests
         var coefC = Buffer(rng, channels, 8);
         // Destinations with strides wider than the image (as the next conv's padded input), filled with a marker.
         int dstRow = (pw + 3) * 16, dstPlane = (ph + 2) * dstRow;
-        var dst = new AlignedBuffer(blocks * dstPlane);
+        var dst = new GuardedBuffer(blocks * dstPlane);
         dst.Span.Fill(-7f);
         BnReluPool.Forward(path, relu, pool, y.Pointer, blocks, h, w, scale.Pointer, shift.Pointer, dst.Pointer, dstPlane, dstRow);
 
         var sums = new double[3 * channels];
         int dxRow = (w + 1) * 16, dxPlane = (h + 1) * dxRow;
-        var dx = new AlignedBuffer(blocks * dxPlane);
+        var dx = new GuardedBuffer(blocks * dxPlane);
         fixed (double* s = sums)
         {
             BnReluPool.BackwardStats(path, relu, pool, y.Pointer, blocks, h, w, scale.Pointer, shift.Pointer, mean.Pointer, invStd.Pointer, g.Pointer,
@@ -58,6 +59,8 @@ public sealed unsafe class BnReluPoolTests
         }
         GC.KeepAlive(y);
         GC.KeepAlive(g);
+        dst.AssertIntact("dst");
+        dx.AssertIntact("dx");
 
         for (int c = 0; c < channels; c++)
         {

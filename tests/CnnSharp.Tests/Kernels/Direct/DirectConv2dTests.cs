@@ -42,19 +42,22 @@ public sealed unsafe class DirectConv2dTests
         double[] expected = Reference(x, wt, b, c, k, ks, p, h, w, out int ho, out int wo);
 
         var xb = ToPaddedBlocked(x, c, h, w, p);
-        var packed = new AlignedBuffer(plan.WeightLength);
+        var packed = new GuardedBuffer(plan.WeightLength);
         plan.PackWeights(ToFloat(wt), transposeAndFlip: false, packed.Pointer);
         var bias = new AlignedBuffer(k);
         ToFloat(b).CopyTo(bias.Span);
         foreach (bool relu in new[] { false, true })
         {
-            var y = new AlignedBuffer(plan.OutputImage);
-            var sum = new AlignedBuffer(k);
-            var sumSq = new AlignedBuffer(k);
+            var y = new GuardedBuffer(plan.OutputImage);
+            var sum = new GuardedBuffer(k);
+            var sumSq = new GuardedBuffer(k);
             plan.ForwardImage(xb.Pointer, packed.Pointer, bias.Pointer, y.Pointer, plan.OutputPlane, wo * 16, sum.Pointer, sumSq.Pointer, relu);
             GC.KeepAlive(xb); // the kernel reads through raw pointers: keep the buffers reachable until it returns
-            GC.KeepAlive(packed);
             GC.KeepAlive(bias);
+            packed.AssertIntact("packed weights");
+            y.AssertIntact("y");
+            sum.AssertIntact("sum");
+            sumSq.AssertIntact("sumSq");
             var got = FromBlocked(y.Span, k, ho, wo);
             var want = relu ? Array.ConvertAll(expected, v => Math.Max(v, 0)) : expected;
             TensorAssert.Close(want, got, Tolerance.Accumulated, $"forward relu={relu}");
@@ -74,12 +77,13 @@ public sealed unsafe class DirectConv2dTests
         double[] wt = Random(rng, k * c * ks * ks), dy = Random(rng, k * ho * wo);
         var expected = InputGradientReference(dy, wt, c, k, ks, p, h, w);
         var dyPad = ToPaddedBlocked(dy, k, ho, wo, dxPlan.Padding);
-        var packed = new AlignedBuffer(dxPlan.WeightLength);
+        var packed = new GuardedBuffer(dxPlan.WeightLength);
         dxPlan.PackWeights(ToFloat(wt), transposeAndFlip: true, packed.Pointer);
-        var dx = new AlignedBuffer(dxPlan.OutputImage);
+        var dx = new GuardedBuffer(dxPlan.OutputImage);
         dxPlan.ForwardImage(dyPad.Pointer, packed.Pointer, null, dx.Pointer, dxPlan.OutputPlane, w * 16, null, null, relu: false);
         GC.KeepAlive(dyPad);
-        GC.KeepAlive(packed);
+        packed.AssertIntact("packed weights");
+        dx.AssertIntact("dx");
         Assert.Equal(h, dxPlan.OutHeight);
         Assert.Equal(w, dxPlan.OutWidth);
         TensorAssert.Close(expected, FromBlocked(dx.Span, c, h, w), Tolerance.Accumulated, "dx");
@@ -93,7 +97,7 @@ public sealed unsafe class DirectConv2dTests
         var plan = new DirectConv2d(c, k, ks, p, h, w, path);
         int ho = plan.OutHeight, wo = plan.OutWidth;
         var expected = new double[k * c * ks * ks];
-        var acc = new AlignedBuffer(plan.WeightLength);
+        var acc = new GuardedBuffer(plan.WeightLength);
         for (int image = 0; image < 2; image++)
         {
             double[] x = Random(rng, c * h * w), dy = Random(rng, k * ho * wo);
@@ -104,6 +108,7 @@ public sealed unsafe class DirectConv2dTests
             GC.KeepAlive(xb);
             GC.KeepAlive(dyb);
         }
+        acc.AssertIntact("weight-gradient accumulator");
         var grad = new float[plan.WeightLength];
         plan.UnpackWeightGrad([(nint)acc.Pointer], grad, accumulate: false);
         TensorAssert.Close(expected, grad, Tolerance.Accumulated, "dW");
@@ -163,15 +168,18 @@ public sealed unsafe class DirectConv2dTests
     }
 
     // Per-channel sum (added to sumStart, what the buffer held) and sum of squares of want ([k][pixels]) vs the kernel's.
+    // Every wrong channel is named (not only the first), so a corrupted lane pattern shows whole.
     internal static void AssertChannelSums(double[] want, ReadOnlySpan<float> sum, ReadOnlySpan<float> sumSq, int k, int pixels, double sumStart)
     {
+        var bad = new List<string>();
         for (int o = 0; o < k; o++)
         {
             double s = sumStart, q = 0;
             for (int i = 0; i < pixels; i++) { double v = want[o * pixels + i]; s += v; q += v * v; }
-            Assert.True(Math.Abs(s - sum[o]) <= 1e-4 * (1 + Math.Abs(s)), $"sum[{o}] {sum[o]} vs {s}");
-            Assert.True(Math.Abs(q - sumSq[o]) <= 1e-4 * (1 + q), $"sumSq[{o}] {sumSq[o]} vs {q}");
+            if (!(Math.Abs(s - sum[o]) <= 1e-4 * (1 + Math.Abs(s)))) bad.Add($"sum[{o}] {sum[o]:R} vs {s}");
+            if (!(Math.Abs(q - sumSq[o]) <= 1e-4 * (1 + q))) bad.Add($"sumSq[{o}] {sumSq[o]:R} vs {q}");
         }
+        Assert.True(bad.Count == 0, string.Join("; ", bad));
     }
 
     // dx[i][y][x] = sum over o, kh, kw with y = oy + kh - p, x = ox + kw - p of dy[o][oy][ox] * w[o][i][kh][kw]

@@ -54,22 +54,26 @@ public sealed unsafe class StridedConv2dTests
 
         var image = ToFloat(x);
         // The phase image overwrites every float: start from garbage to prove it.
-        var phases = new AlignedBuffer(plan.InputImage);
+        var phases = new GuardedBuffer(plan.InputImage);
         phases.Span.Fill(float.NaN);
         var expanded = new float[conv.ExpandedLength];
         conv.ExpandWeights(ToFloat(wt), expanded);
-        var packed = new AlignedBuffer(plan.WeightLength);
+        var packed = new GuardedBuffer(plan.WeightLength);
         plan.PackWeights(expanded, transposeAndFlip: false, packed.Pointer);
         var bias = new AlignedBuffer(k);
         ToFloat(b).CopyTo(bias.Span);
-        var y = new AlignedBuffer(plan.OutputImage);
-        var sum = new AlignedBuffer(k);
-        var sumSq = new AlignedBuffer(k);
+        // Guarded: a kernel writing past its output or statistics (e.g. a vector tail of K at 128 bits) fails here.
+        var y = new GuardedBuffer(plan.OutputImage);
+        var sum = new GuardedBuffer(k);
+        var sumSq = new GuardedBuffer(k);
         fixed (float* src = image) conv.ToPhaseImage(src, phases.Pointer);
         plan.ForwardImage(phases.Pointer, packed.Pointer, bias.Pointer, y.Pointer, plan.OutputPlane, wo * 16, sum.Pointer, sumSq.Pointer, relu: false);
-        GC.KeepAlive(phases);
-        GC.KeepAlive(packed);
         GC.KeepAlive(bias);
+        phases.AssertIntact("phase image");
+        packed.AssertIntact("packed weights");
+        y.AssertIntact("y");
+        sum.AssertIntact("sum");
+        sumSq.AssertIntact("sumSq");
         TensorAssert.Close(expected, FromBlocked(y.Span, k, ho, wo), Tolerance.Accumulated, "forward");
         AssertChannelSums(expected, sum.Span, sumSq.Span, k, ho * wo, sumStart: 0);
     }
@@ -98,17 +102,18 @@ public sealed unsafe class StridedConv2dTests
 
         var expanded = new float[conv.ExpandedLength];
         conv.ExpandWeights(ToFloat(wt), expanded);
-        var packed = new AlignedBuffer(dxPlan.WeightLength);
+        var packed = new GuardedBuffer(dxPlan.WeightLength);
         dxPlan.PackWeights(expanded, transposeAndFlip: true, packed.Pointer);
         var dyPad = ToPaddedBlocked(dy, k, ho, wo, dxPlan.Padding);
-        var dphase = new AlignedBuffer(dxPlan.OutputImage);
+        var dphase = new GuardedBuffer(dxPlan.OutputImage);
         dxPlan.ForwardImage(dyPad.Pointer, packed.Pointer, null, dphase.Pointer, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false);
+        packed.AssertIntact("packed weights");
+        dphase.AssertIntact("phase gradient");
         Assert.Equal((conv.PhaseHeight, conv.PhaseWidth), (dxPlan.OutHeight, dxPlan.OutWidth));
         var dx = new float[c * h * w];
         Array.Fill(dx, 0.5f);
         fixed (float* d = dx) conv.AddInputGradient(dphase.Pointer, d);
         GC.KeepAlive(dyPad);
-        GC.KeepAlive(packed);
         GC.KeepAlive(dphase);
         TensorAssert.Close(expected, dx, Tolerance.Accumulated, "dx");
     }
@@ -121,8 +126,8 @@ public sealed unsafe class StridedConv2dTests
         var rng = new Random(c + k * 3 + ks * 5 + h);
         int ho = Out(h, ks, p), wo = Out(w, ks, p);
         var expected = new double[k * c * ks * ks];
-        var acc = new AlignedBuffer(plan.WeightLength);
-        var phases = new AlignedBuffer(plan.InputImage);
+        var acc = new GuardedBuffer(plan.WeightLength);
+        var phases = new GuardedBuffer(plan.InputImage);
         for (int image = 0; image < 2; image++)
         {
             double[] x = Random(rng, c * h * w), dy = Random(rng, k * ho * wo);
@@ -134,8 +139,8 @@ public sealed unsafe class StridedConv2dTests
         }
         var expandedGrad = new float[conv.ExpandedLength];
         plan.UnpackWeightGrad([(nint)acc.Pointer], expandedGrad, accumulate: false);
-        GC.KeepAlive(acc);
-        GC.KeepAlive(phases);
+        acc.AssertIntact("weight-gradient accumulator");
+        phases.AssertIntact("phase image");
         var grad = new float[k * c * ks * ks];
         Array.Fill(grad, 1f);
         conv.GatherWeightGrad(expandedGrad, grad, accumulate: true);

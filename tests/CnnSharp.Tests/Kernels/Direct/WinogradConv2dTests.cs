@@ -1,5 +1,6 @@
 using CnnSharp.Kernels;
 using CnnSharp.Kernels.Direct;
+using CnnSharp.Tests.TestUtilities;
 using static CnnSharp.Tests.Kernels.Direct.DirectConv2dTests;
 
 namespace CnnSharp.Tests.Kernels.Direct;
@@ -51,15 +52,18 @@ public sealed unsafe class WinogradConv2dTests
         var (packed, bias, scratch) = Prepare(plan, wt, b);
         foreach (bool relu in new[] { false, true })
         {
-            var y = new AlignedBuffer(plan.OutputImage);
-            var sum = new AlignedBuffer(k);
-            var sumSq = new AlignedBuffer(k);
+            var y = new GuardedBuffer(plan.OutputImage);
+            var sum = new GuardedBuffer(k);
+            var sumSq = new GuardedBuffer(k);
             sum.Span.Fill(1f); // the kernel adds to what is there
             plan.ForwardImage(xb.Pointer, packed.Pointer, bias.Pointer, y.Pointer, plan.OutputPlane, wo * 16, sum.Pointer, sumSq.Pointer, relu, scratch.Pointer);
             GC.KeepAlive(xb); // raw pointers: keep the buffers reachable until the kernel returns
             GC.KeepAlive(packed);
             GC.KeepAlive(bias);
-            GC.KeepAlive(scratch);
+            scratch.AssertIntact("scratch");
+            y.AssertIntact("y");
+            sum.AssertIntact("sum");
+            sumSq.AssertIntact("sumSq");
             var want = relu ? Array.ConvertAll(expected, v => Math.Max(v, 0)) : expected;
             AssertRelativelyClose(want, FromBlocked(y.Span, k, ho, wo), $"forward relu={relu}");
             AssertChannelSums(want, sum.Span, sumSq.Span, k, ho * wo, sumStart: 1);
@@ -78,14 +82,15 @@ public sealed unsafe class WinogradConv2dTests
         double[] wt = Random(rng, k * c * ks * ks), dy = Random(rng, k * ho * wo);
         var expected = InputGradientReference(dy, wt, c, k, ks, p, h, w);
         var dyPad = ToPaddedBlocked(dy, k, ho, wo, dxPlan.Padding);
-        var packed = new AlignedBuffer(dxPlan.PackedLength);
+        var packed = new GuardedBuffer(dxPlan.PackedLength);
         dxPlan.PackWeights(ToFloat(wt), transposeAndFlip: true, packed.Pointer);
-        var dx = new AlignedBuffer(dxPlan.OutputImage);
-        var scratch = new AlignedBuffer(dxPlan.ScratchLength);
+        var dx = new GuardedBuffer(dxPlan.OutputImage);
+        var scratch = new GuardedBuffer(dxPlan.ScratchLength);
         dxPlan.ForwardImage(dyPad.Pointer, packed.Pointer, null, dx.Pointer, dxPlan.OutputPlane, w * 16, null, null, relu: false, scratch.Pointer);
         GC.KeepAlive(dyPad);
-        GC.KeepAlive(packed);
-        GC.KeepAlive(scratch);
+        packed.AssertIntact("packed weights");
+        scratch.AssertIntact("scratch");
+        dx.AssertIntact("dx");
         Assert.Equal((h, w), (dxPlan.OutHeight, dxPlan.OutWidth));
         AssertRelativelyClose(expected, FromBlocked(dx.Span, c, h, w), "dx");
     }
@@ -256,12 +261,13 @@ public sealed unsafe class WinogradConv2dTests
     }
 
     /// <summary>The plan's packed weights, its bias and a scratch buffer (raw-pointer buffers the caller keeps alive).</summary>
-    private static (AlignedBuffer Packed, AlignedBuffer Bias, AlignedBuffer Scratch) Prepare(WinogradConv2d plan, double[] wt, double[] b)
+    private static (GuardedBuffer Packed, AlignedBuffer Bias, GuardedBuffer Scratch) Prepare(WinogradConv2d plan, double[] wt, double[] b)
     {
-        var packed = new AlignedBuffer(plan.PackedLength);
+        var packed = new GuardedBuffer(plan.PackedLength);
         plan.PackWeights(ToFloat(wt), transposeAndFlip: false, packed.Pointer);
+        packed.AssertIntact("packed weights");
         var bias = new AlignedBuffer(plan.OutChannels);
         ToFloat(b).CopyTo(bias.Span);
-        return (packed, bias, new AlignedBuffer(plan.ScratchLength));
+        return (packed, bias, new GuardedBuffer(plan.ScratchLength));
     }
 }

@@ -1,5 +1,6 @@
 using CnnSharp.Kernels;
 using CnnSharp.Kernels.Direct;
+using CnnSharp.Tests.TestUtilities;
 using static CnnSharp.Tests.Kernels.Direct.DirectConv2dTests;
 
 namespace CnnSharp.Tests.Kernels.Direct;
@@ -32,8 +33,8 @@ public sealed unsafe class WinogradWeightGradTests
         var plan = new WinogradWeightGrad(conv);
         int ho = conv.OutHeight, wo = conv.OutWidth;
         var expected = new double[k * c * ks * ks];
-        var acc = new AlignedBuffer(plan.AccumulatorLength);
-        var scratch = new AlignedBuffer(plan.ScratchLength);
+        var acc = new GuardedBuffer(plan.AccumulatorLength);
+        var scratch = new GuardedBuffer(plan.ScratchLength);
         for (int image = 0; image < 2; image++)
         {
             double[] x = Random(rng, c * h * w), dy = Random(rng, k * ho * wo);
@@ -52,9 +53,12 @@ public sealed unsafe class WinogradWeightGradTests
             GC.KeepAlive(xb);
             GC.KeepAlive(dyb);
         }
-        var direct = new AlignedBuffer(conv.WeightLength);
+        acc.AssertIntact("accumulator");
+        scratch.AssertIntact("scratch");
+        var direct = new GuardedBuffer(conv.WeightLength);
         direct.Span.Fill(float.NaN); // ToDirect overwrites every element
         plan.ToDirect(acc.Pointer, direct.Pointer);
+        direct.AssertIntact("direct accumulator");
         var grad = new float[conv.WeightLength];
         new DirectConv2d(c, k, ks, p, h, w, IsaLevel.V256).UnpackWeightGrad([(nint)direct.Pointer], grad, accumulate: false);
         GC.KeepAlive(acc);
