@@ -11,7 +11,7 @@ namespace CnnSharp.Compile;
 /// traced forward pass (<see cref="Build"/>, which maps tensors to values) or from an imported ONNX graph
 /// (<c>Onnx.OnnxPlanner</c>).
 /// </summary>
-internal static class PlanBuilder
+internal static partial class PlanBuilder
 {
     /// <summary>A graph node before it becomes an op.</summary>
     internal sealed class GraphNode(OpSpec spec, int[] inputs, int output)
@@ -23,6 +23,9 @@ internal static class PlanBuilder
         public BatchNormSpec? Fold { get; set; }
         public int Residual { get; set; } = -1;
         public bool Dead { get; set; }
+
+        /// <summary>A merged conv chain's residual adds inside it (<see cref="MergeResidualChains"/>).</summary>
+        public List<ChainResidual> Inner { get; init; } = [];
 
         /// <summary>For an eager island: the recorded op and which of its input slots read which values.</summary>
         public TracedOp? Traced { get; init; }
@@ -115,8 +118,9 @@ internal static class PlanBuilder
     {
         var (shapes, constants, nodes, outputId) = (graph.Shapes, graph.Constants, graph.Nodes, graph.Output);
         MarkDead(nodes, outputId);
-        FuseChains(nodes, outputId, strided: differentiable && StridedChains);
+        FuseChains(nodes, outputId, strided: differentiable && StridedChains, merge: differentiable && ResidualChains && BlockedResiduals);
         if (ResidualChains) FuseResiduals(nodes, outputId);
+        if (ResidualChains && differentiable && BlockedResiduals) MergeResidualChains(nodes, outputId);
         Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
         var live = nodes.Where(n => !n.Dead).ToList();
 
@@ -180,7 +184,7 @@ internal static class PlanBuilder
     // the next direct-kernel convolution, as long as each value in between has that one reader (and is not the output).
     // In both plan kinds: the chain subsumes folding batch norm into a direct conv (its epilogue applies the affine map).
     // Training plans (strided) also start a chain at a strided conv (ConvChainOp.SupportsStrided).
-    private static void FuseChains(List<GraphNode> nodes, int outputId, bool strided)
+    private static void FuseChains(List<GraphNode> nodes, int outputId, bool strided, bool merge)
     {
         var readers = Readers(nodes);
         GraphNode? Next(int v) => SoleReader(readers, v, outputId);
@@ -195,7 +199,7 @@ internal static class PlanBuilder
             // network (MobileNet's pointwise, LeNet's 6->16) keep their ops until measured as chains. (C = 1 chains as
             // before, anywhere.)
             if (c0.Geometry.C % 16 != 0 && c0.Geometry.C != 1
-                && (first.Inputs[0] != 0 || !SmallChannelStems || !(LoneStemChains || FeedsAnotherStage(first, Next)))) continue;
+                && (first.Inputs[0] != 0 || !SmallChannelStems || !(LoneStemChains || FeedsAnotherStage(first, Next) || (merge && FeedsIdentityBlock(first, Next, readers))))) continue;
             var stages = new List<ConvChainStage>();
             var conv = first;
             int value;
@@ -463,7 +467,7 @@ internal static class PlanBuilder
         return n.Spec switch
         {
             ConvChainSpec chain => new ConvChainOp(x, n.Output, chain, differentiable, differentiable && inputRequiresGrad && x == 0,
-                b => b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Residual, n.Relu),
+                b => b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Residual, n.Relu, n.Inner),
             Conv2dSpec c => new Conv2dOp(x, n.Output, c, n.Fold, n.Residual, n.Relu),
             BatchNormSpec b => new BatchNormOp(x, n.Output, shapes[x], b, b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Relu),
             ActivationSpec a => new ActivationOp(x, n.Output, a.Kind),

@@ -307,12 +307,69 @@ public sealed class CompiledModelTests
             else m.Eval();
             string plan = m.Compile(shape).Describe(shape);
             var lines = plan.Split(Environment.NewLine);
-            // Every block's Add + ReLU is the epilogue of the chain computing its main branch; none runs on its own.
+            // Every block's Add + ReLU is the epilogue of the chain computing its main branch (in training plans, of a
+            // stage of a merged chain, "+BatchNorm+Add+ReLU", or of the chain, "]+Add+ReLU"); none runs on its own.
             Assert.DoesNotContain(lines, l => l.StartsWith("Add", StringComparison.Ordinal));
             int blocks = name == "resnet8" ? 3 : 9;
-            Assert.Equal(blocks, lines.Count(l => l.Contains("+Add+ReLU ->", StringComparison.Ordinal)));
-            Assert.Contains(lines, l => l.Contains($"+Add+ReLU -> ({shape[0]}, 64, ", StringComparison.Ordinal));
+            Assert.Equal(blocks, lines.Sum(l => l.Split("+Add+ReLU").Length - 1));
+            Assert.Contains(lines, l => l.Contains("+Add+ReLU", StringComparison.Ordinal) && l.Contains($"-> ({shape[0]}, 64, ", StringComparison.Ordinal));
         }
+    }
+
+    [Theory]
+    [InlineData("resnet8", 5)]
+    [InlineData("resnet20_gray", 5)]
+    public void Identity_blocks_merge_into_the_chain_before_them_in_training_plans(string name, int chains)
+    {
+        var (_, m, shape) = Pair(name);
+        var lines = m.Compile(shape).Describe(shape).Split(Environment.NewLine);
+        // The stem and stage 1's blocks are one chain (the stem's output, block 1's skip, stays blocked); each later stage
+        // is its projection's chain and one chain of its blocks: 5 chains in ResNet8 (1 block per stage) and in ResNet20 (3).
+        Assert.Equal(chains, lines.Count(l => l.StartsWith("ConvChain[", StringComparison.Ordinal)));
+        // (Winograd or direct for the 16->16 stages by ISA level: 128-bit and scalar paths have no Winograd tiles.)
+        Assert.StartsWith("ConvChain[Conv2d direct " + (name == "resnet8" ? "3" : "1") + "->16 3x3+BatchNorm+ReLU | Conv2d ", lines[0], StringComparison.Ordinal);
+        Assert.Contains(" 16->16 3x3+BatchNorm+Add+ReLU", lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain(lines, l => l.StartsWith("Conv2d", StringComparison.Ordinal) || l.StartsWith("BatchNorm", StringComparison.Ordinal));
+        // A downsampling block's projection shortcut becomes an inner add of the merged chain of its stage.
+        if (name == "resnet20_gray") Assert.Contains(lines, l => l.Contains("32->32 3x3+BatchNorm+Add+ReLU | Conv2d", StringComparison.Ordinal));
+        // Inference plans keep one chain per block.
+        m.Eval();
+        Assert.DoesNotContain("+BatchNorm+Add", m.Compile(shape).Describe(shape), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("resnet8")]
+    [InlineData("resnet20_gray")]
+    public void Merged_residual_chains_match_one_chain_per_block(string name)
+    {
+        // The same train steps with PlanBuilder.BlockedResiduals off (A) and on (B): the same arithmetic but for the stem
+        // (GEMM in A, direct in B for ResNet8) and the order of two-term sums, so gradients, running statistics and losses agree
+        // to rounding.
+        var (a, b, shape) = Pair(name);
+        var labels = Labels(shape[0], 10);
+        CompiledModel ca;
+        try
+        {
+            PlanBuilder.BlockedResiduals = false;
+            ca = a.Compile(shape);
+            Assert.DoesNotContain("+BatchNorm+Add", ca.Describe(shape), StringComparison.Ordinal);
+        }
+        finally
+        {
+            PlanBuilder.BlockedResiduals = true;
+        }
+        var cb = b.Compile(shape);
+        Assert.Contains("+BatchNorm+Add+ReLU", cb.Describe(shape), StringComparison.Ordinal);
+        for (int step = 0; step < 2; step++)
+        {
+            var x = Tensor.Randn(new Generator((ulong)(60 + step)), shape);
+            float la = ca.TrainStep(x, labels), lb = cb.TrainStep(x, labels);
+            Assert.True(Math.Abs(la - lb) <= 1e-5 * Math.Max(1, Math.Abs(la)), $"step {step}: loss {la} vs {lb}");
+            var pb = b.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
+            foreach (var (key, p) in a.NamedParameters()) AssertGradClose(name, p.Grad!.Data, pb[key].Grad!.Data, $"step {step} grad {key}");
+        }
+        var bb = b.NamedBuffers().ToDictionary(p => p.Key, p => p.Value);
+        foreach (var (key, buffer) in a.NamedBuffers()) TensorAssert.Close(buffer.Data, bb[key].Data, Forward, $"buffer {key}");
     }
 
     [Fact]

@@ -47,7 +47,7 @@ internal sealed unsafe partial class ConvChainOp
                 for (int n = start; n < end; n++)
                 {
                     float* gyn = gy + (long)n * length;
-                    if (_residual) gyn = ResidualBackward(gyn, y + (long)n * length, gr == null ? null : gr + (long)n * length, length, ts);
+                    if (_residual || _residualRelu) gyn = ResidualBackward(gyn, y + (long)n * length, gr == null ? null : gr + (long)n * length, length, ts);
                     float* g = l.G!.Pointer + (long)n * l.OutputImage;
                     BlockedLayout.FromChannelMajor(gyn, g, l.Geometry.K, q);
                     long t = Now();
@@ -87,7 +87,11 @@ internal sealed unsafe partial class ConvChainOp
                     layer.WinoDx.ForwardImage(dy, layer.PackedT!.Pointer, null, dx, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false, ts.Winograd.Pointer);
                 else dxPlan.ForwardImage(dy, layer.PackedT!.Pointer, null, dx, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false);
                 t = Mark(t, s, 2);
-                if (s > 0) PassA(_layers[s - 1], n, dx, stats);
+                if (s > 0)
+                {
+                    InnerBackward(s, n, dx);
+                    PassA(_layers[s - 1], n, dx, stats);
+                }
                 else
                 {
                     var g = layer.Geometry;

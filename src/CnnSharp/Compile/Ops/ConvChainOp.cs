@@ -53,12 +53,14 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     private bool _inputGrad;
 
     // residual: the plan value added to the chain's output (the residual connection), or -1; residualRelu: ReLU after it.
+    // inner: residual adds after inner stages or from a stage's blocked input (merged residual blocks, ConvChainOp.Inner.cs).
     public ConvChainOp(int input, int output, ConvChainSpec spec, bool differentiable, bool inputRequiresGrad, Func<BatchNormSpec, BatchNormBase?> modules,
-        int residual = -1, bool residualRelu = false)
-        : base(residual >= 0 ? [input, residual] : [input], output)
+        int residual = -1, bool residualRelu = false, IReadOnlyList<ChainResidual>? inner = null)
+        : base(InputValues(input, residual, inner), output)
     {
         _residual = residual >= 0;
-        _residualRelu = _residual && residualRelu;
+        _inner = PlanInner(inner, spec.Stages.Length, differentiable, _residual);
+        _residualRelu = (_residual && residualRelu) || _inner[^1] is { Relu: true };
         _level = Isa.Level;
         _differentiable = differentiable;
         _n = spec.Stages[0].Conv.Geometry.N;
@@ -88,7 +90,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         g.KH == 2 && g.KW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0
         && g.DilationH == 1 && g.DilationW == 1 && !g.CeilMode && g.OutH > 0 && g.OutW > 0;
 
-    public override string Name => "ConvChain[" + string.Join(" | ", _layers.Select(l => l.Name)) + "]"
+    public override string Name => "ConvChain[" + string.Join(" | ", _layers.Select((l, i) => l.Name + InnerName(i))) + "]"
         + (_residual ? _residualRelu ? "+Add+ReLU" : "+Add" : "");
 
     public override IEnumerable<Tensor> Parameters =>
@@ -177,6 +179,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
                 BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
                     prev.Shift.Pointer, ts.Output.Pointer, q * 16, prev.PoolW * 16);
                 int length = prev.Geometry.K * q;
+                if (_inner[s - 1] is { } last) AddInner(last, n, ts.Output.Pointer, q * 16, prev.PoolW * 16);
                 BlockedLayout.ToChannelMajor(ts.Output.Pointer, output + (long)n * length, prev.Geometry.K, q);
                 if (residual != null)
                 {
@@ -190,6 +193,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
             var p = layer.Plan;
             BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
                 prev.Shift.Pointer, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow);
+            if (_inner[s - 1] is { } r) AddInner(r, n, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow);
         }
         ConvolveImage(layer, x, PreNorm(s, n, ts), ts, layer.TrainNorm ? stats : null);
     }

@@ -1,0 +1,147 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using CnnSharp.Kernels.Direct;
+
+namespace CnnSharp.Compile.Ops;
+
+/// <summary>
+/// A residual add (+ ReLU) after stage <paramref name="Stage"/> of a merged conv chain: the operand is stage
+/// <paramref name="Source"/>'s input (≥ 1: the blocked activation the chain already holds, e.g. a BasicBlock's identity
+/// skip), or, with <paramref name="Source"/> −1, the plan value <paramref name="Value"/> (NCHW, e.g. a downsampling
+/// block's projection shortcut).
+/// </summary>
+internal readonly record struct ChainResidual(int Stage, int Source, int Value, bool Relu);
+
+/// <summary>
+/// Residual adds inside a conv chain (training plans; <c>PlanBuilder</c>'s merge pass): consecutive residual blocks run as
+/// one chain, so the activation between two blocks, which is also the second block's skip operand, stays channel-blocked.
+/// </summary>
+/// <remarks>
+/// <para>Forward: after stage t's epilogue has written its output (the next conv's padded blocked input, or the chain's
+/// last blocked image), the operand is added and ReLU applied in place, with <see cref="AddOp"/>'s arithmetic.</para>
+/// <para>Backward, per image: when stage s's input gradient has been written into stage s − 1's output gradient G, every
+/// stage whose residual operand is stage s's input adds its (ReLU-masked) output gradient into G; then, when stage s − 1
+/// itself ends in a residual add, G is masked by that ReLU (the output, stage s's stored input, is positive) and, for a
+/// plan-value operand, added into that value's gradient. Each G is written in one phase and only read later, so the
+/// masked gradient a source reads is complete, and everything stays per image: bit-identical for every thread count.</para>
+/// </remarks>
+internal sealed unsafe partial class ConvChainOp
+{
+    // Per stage, the residual add after it (null: none). The last stage's plan-value residual is the chain's own one
+    // (_residual, added to the NCHW output), not an entry here.
+    private readonly ChainResidual?[] _inner;
+
+    private static int[] InputValues(int input, int residual, IReadOnlyList<ChainResidual>? inner)
+    {
+        var values = new List<int> { input };
+        if (residual >= 0) values.Add(residual);
+        if (inner is not null) values.AddRange(inner.Where(r => r.Source < 0).Select(r => r.Value));
+        return [.. values];
+    }
+
+    private static ChainResidual?[] PlanInner(IReadOnlyList<ChainResidual>? inner, int stages, bool differentiable, bool residual)
+    {
+        var byStage = new ChainResidual?[stages];
+        foreach (var r in inner ?? [])
+        {
+            // Training plans only: the operand (a stage's input) and the output mask must stay in the batch buffers.
+            if (!differentiable || r.Stage < 0 || r.Stage >= stages || byStage[r.Stage] is not null || r.Source > r.Stage || r.Source == 0
+                || (r.Source < 0 && (r.Stage == stages - 1 || r.Value < 0)) || (residual && r.Stage == stages - 1))
+                throw new InvalidOperationException($"ConvChainOp: residual add {r} does not fit a training chain of {stages} stages");
+            byStage[r.Stage] = r;
+        }
+        return byStage;
+    }
+
+    private string InnerName(int stage) => _inner[stage] is { } r ? r.Relu ? "+Add+ReLU" : "+Add" : "";
+
+    // Adds stage r.Stage's residual operand for image n into its output (blocked, at dst with the given plane and row
+    // strides), then ReLU when the add has one.
+    private void AddInner(ChainResidual r, int n, float* dst, nint dstPlane, nint dstRow)
+    {
+        var layer = _layers[r.Stage];
+        int blocks = layer.Blocks, h = layer.PoolH, w = layer.PoolW, row = w * 16;
+        if (r.Source > 0)
+        {
+            float* src = StageInput(r.Source, n, out nint plane, out nint srcRow);
+            for (int b = 0; b < blocks; b++)
+                for (int i = 0; i < h; i++)
+                {
+                    var d = new Span<float>(dst + b * dstPlane + i * dstRow, row);
+                    TensorPrimitives.Add(d, new ReadOnlySpan<float>(src + b * plane + i * srcRow, row), d);
+                }
+        }
+        else
+        {
+            fixed (float* value = _exec!.Data[r.Value])
+            {
+                float* image = value + (long)n * layer.OutputImage;
+                for (int b = 0; b < blocks; b++)
+                    for (int i = 0; i < h; i++)
+                    {
+                        float* d = dst + b * dstPlane + i * dstRow;
+                        for (int c = 0; c < 16; c++)
+                        {
+                            float* s = image + ((long)(b * 16 + c) * h + i) * w;
+                            for (int j = 0; j < w; j++) d[j * 16 + c] += s[j];
+                        }
+                    }
+            }
+        }
+        if (!r.Relu) return;
+        for (int b = 0; b < blocks; b++)
+            for (int i = 0; i < h; i++)
+            {
+                var d = new Span<float>(dst + b * dstPlane + i * dstRow, row);
+                TensorPrimitives.Max(d, 0f, d);
+            }
+    }
+
+    // Stage s's stored input for image n (s ≥ 1: a stride-1 stage of 16k channels): its interior, plane and row strides.
+    private float* StageInput(int s, int n, out nint plane, out nint row)
+    {
+        var p = _layers[s].Plan;
+        (plane, row) = (p.InputPlane, p.InputRow);
+        return _layers[s].X!.Pointer + (long)n * p.InputImage + p.Padding * p.InputRow + p.Padding * 16;
+    }
+
+    // Completes g, stage s − 1's output gradient for image n (blocked, dense), after stage s's input gradient was written
+    // into it: the gradients of the residual adds whose operand it is, then the ReLU mask of its own add (see remarks).
+    private void InnerBackward(int s, int n, float* g)
+    {
+        var l = _layers[s - 1];
+        int length = l.OutputImage;
+        var gs = new Span<float>(g, length);
+        for (int t = s; t < _layers.Length; t++)
+            if (_inner[t] is { Source: var source } && source == s)
+                TensorPrimitives.Add(gs, new ReadOnlySpan<float>(_layers[t].G!.Pointer + (long)n * _layers[t].OutputImage, length), gs);
+        if (_inner[s - 1] is not { } r) return;
+        if (r.Relu)
+        {
+            float* y = StageInput(s, n, out nint plane, out nint row);
+            int w = l.PoolW * 16;
+            for (int b = 0; b < l.Blocks; b++)
+                for (int i = 0; i < l.PoolH; i++)
+                    MaskPositive(new ReadOnlySpan<float>(y + b * plane + i * row, w), new Span<float>(g + ((long)b * l.PoolH + i) * w, w));
+        }
+        if (r.Source < 0 && _exec!.Grad[r.Value] is { } grad)
+        {
+            fixed (float* gr = grad) BlockedLayout.ToChannelMajor(g, gr + (long)n * length, l.Geometry.K, l.PoolH * l.PoolW, accumulate: true);
+        }
+    }
+
+    // g[i] = y[i] > 0 ? g[i] : 0 (ReLU's backward through its output; lengths a multiple of 16).
+    private static void MaskPositive(ReadOnlySpan<float> y, Span<float> g)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i + Vector<float>.Count <= g.Length; i += Vector<float>.Count)
+            {
+                var v = new Vector<float>(g[i..]);
+                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(y[i..]), Vector<float>.Zero), v, Vector<float>.Zero).CopyTo(g[i..]);
+            }
+        }
+        for (; i < g.Length; i++) g[i] = y[i] > 0 ? g[i] : 0f;
+    }
+}
