@@ -250,6 +250,8 @@ internal static class Program
                 $"ORT {Ms(Median(ortTimes))} ms ({Ms(Median(ortCpu))} ms CPU); calling thread CPU per run: split {Ms(Median(callerSplit))} ms, " +
                 $"unsplit {Ms(Median(callerUnsplit))} ms");
 
+        if (o.StridedAB) StridedAb.Run(model, batch, path, cnn, input, o.Rounds, o.RoundMs, o.Threads, ortCpu: () => TimeBoth(RunOrt, repsOrt, o.Threads).Cpu);
+
         if (o.Profile)
         {
             Profile(model, batch, cnn, input, o);
@@ -316,7 +318,7 @@ internal static class Program
     /// the caller, so this is their whole cost without the time a loaded machine keeps the thread waiting), of the whole
     /// process otherwise.
     /// </summary>
-    private static (double Wall, double Cpu) TimeBoth(Action run, int reps, int threads)
+    internal static (double Wall, double Cpu) TimeBoth(Action run, int reps, int threads)
     {
         int settle = int.Parse(Environment.GetEnvironmentVariable("CNNSHARP_SETTLE_MS") ?? "0", CultureInfo.InvariantCulture);
         if (settle > 0) Thread.Sleep(settle);
@@ -347,13 +349,13 @@ internal static class Program
         return Stopwatch.GetElapsedTime(start).TotalSeconds / reps;
     }
 
-    private static int Reps(Action run, int roundMs)
+    internal static int Reps(Action run, int roundMs)
     {
         double once = Time(run, 1);
         return Math.Clamp((int)Math.Ceiling(roundMs / 1000.0 / Math.Max(once, 1e-7)), 1, 100_000);
     }
 
-    private static double Median(double[] values)
+    internal static double Median(double[] values)
     {
         var sorted = values.Order().ToArray();
         int n = sorted.Length;
@@ -523,7 +525,7 @@ internal static class Program
         public const string Usage = """
             usage: CnnSharp.OrtPeer [--models resnet18,seed_convnet] [--batches 1,32] [--threads 2] [--rounds 15]
                                     [--warmup 3] [--round-ms 100] [--profile] [--profile-top 12] [--conformance DIR]
-                                    [--fixtures DIR] [--split-ab]
+                                    [--fixtures DIR] [--split-ab] [--strided-ab]
                    CnnSharp.OrtPeer --kernels [--rounds 15]
                    CnnSharp.OrtPeer --tune [MC:KC:NC,...] [--cold] [--rounds 15]
                    CnnSharp.OrtPeer --scaling [--rounds 15]
@@ -534,6 +536,8 @@ internal static class Program
               or shared/conformance in a folder above the program), else from FIXTURES/<name>/model.onnx (--fixtures:
               bench/fixtures, written by bench/peers/export_onnx_fixtures.py). --profile adds CnnSharp's time per operator.
               --split-ab: also time CnnSharp with ConvChainOp's intra-image split off, in the same alternating rounds.
+              --strided-ab: also time CnnSharp with stride-2 convs on the GEMM (PlanBuilder.StridedInferenceChains off),
+              in the same alternating rounds, and print both plans' per-op time (minimum over the rounds).
               --depthwise: MobileNet-v2's depthwise layers at batch 1, direct kernel vs the per-group GEMM, interleaved.
               --chain-ab: the runtime's DirectConvChainOp vs the compiled plan's ConvChainOp on one file, thread CPU.
               --pointwise: MobileNet-v2/ShuffleNet-v2 1x1 convs at the first --batches value, in place vs packing, thread CPU.
@@ -561,6 +565,7 @@ internal static class Program
         public bool Scaling { get; private set; }
         public bool Cold { get; private set; }
         public bool SplitAB { get; private set; }
+        public bool StridedAB { get; private set; }
 
         public static Options Parse(string[] args)
         {
@@ -593,6 +598,7 @@ internal static class Program
                     case "--scaling": o.Scaling = true; break;
                     case "--cold": o.Cold = true; break;
                     case "--split-ab": o.SplitAB = true; break;
+                    case "--strided-ab": o.StridedAB = true; break;
                     case "--tune": o.Tune = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? Next() : ""; break;
                     case "-h" or "--help": o.Help = true; break;
                     default: throw new ArgumentException($"unknown option '{args[i]}'");

@@ -11,11 +11,13 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>plan-ab</c> mode: the compiled training step and eval forward of a residual network with one plan pass off (A) and
 /// on (B), in one process: <c>--switch residual</c> (default), A the Add + ReLU a separate op after each conv chain, B
 /// fused into the chain; <c>--switch strided</c>, A the stride-2 convs (and their batch norms) on the implicit GEMM, B
-/// as the first stages of conv chains (<c>PlanBuilder.StridedChains</c>, training plans only);
+/// as the first stages of conv chains (<c>PlanBuilder.StridedChains</c>, training and inference plans); <c>--switch
+/// strided-eval</c>, the same for inference plans only (<c>PlanBuilder.StridedInferenceChains</c>: the training plans are
+/// the same in A and B);
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|vgg_small|lenet5] [--switch residual|strided|stem|pool|blocked] [--threads 2] [--rounds 15] [--profile N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -24,13 +26,14 @@ namespace CnnSharp.Benchmarks.Models;
 /// chain before them, the skip kept blocked (<c>PlanBuilder.BlockedResiduals</c>, training plans only).
 /// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
 /// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
-/// <c>CompiledModel.Profile</c> (2 steps each), the minimum per op over the rounds (the least disturbed by other load).</remarks>
+/// <c>CompiledModel.Profile</c> (2 steps each), the minimum per op over the rounds (the least disturbed by other load);
+/// <c>--profile-eval N</c> the same for the eval forward (the inference plan's per-op wall time).</remarks>
 internal static class PlanAb
 {
     public static int Run(string[] args)
     {
         string name = "resnet8", toggle = "residual";
-        int threads = 2, rounds = 15, profile = 0;
+        int threads = 2, rounds = 15, profile = 0, profileEval = 0;
         for (int i = 1; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -41,6 +44,7 @@ internal static class PlanAb
                 case "--threads": threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--rounds": rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--profile": profile = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--profile-eval": profileEval = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: Console.Error.WriteLine($"plan-ab: unknown option {args[i]}"); return 2;
             }
         }
@@ -59,6 +63,7 @@ internal static class PlanAb
             "residual" => on => PlanBuilder.ResidualChains = on,
             "stem" => on => (PlanBuilder.SmallChannelStems, PlanBuilder.LoneStemChains) = (on, on),
             "strided" => on => PlanBuilder.StridedChains = on,
+            "strided-eval" => on => PlanBuilder.StridedInferenceChains = on,
             "pool" => on => Compile.Ops.AvgPool2x2Op.Enabled = on,
             "blocked" => on => PlanBuilder.BlockedResiduals = on,
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
@@ -68,6 +73,7 @@ internal static class PlanAb
         {
             "stem" => ["A stem Conv2dOp+BN", "B stem in a chain"],
             "strided" => ["A stride 2 on GEMM", "B stride 2 in chains"],
+            "strided-eval" => ["A eval stride 2 GEMM", "B eval stride 2 chain"],
             "pool" => ["A AvgPool2d op", "B AvgPool2x2Op"],
             "blocked" => ["A chain per block", "B blocks merged"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
@@ -93,11 +99,14 @@ internal static class PlanAb
         }
         reset(true);
         if (profile > 0) PrintProfiles(variants, variantNames, input, labels, profile);
+        if (profileEval > 0) PrintEvalProfiles(variants, variantNames, input, profileEval);
 
         var train = new double[2][];
         var eval = new double[2][];
         var trainCpu = new double[2][];
-        for (int v = 0; v < 2; v++) (train[v], eval[v], trainCpu[v]) = (new double[rounds], new double[rounds], new double[rounds]);
+        var evalCpu = new double[2][];
+        for (int v = 0; v < 2; v++)
+            (train[v], eval[v], trainCpu[v], evalCpu[v]) = (new double[rounds], new double[rounds], new double[rounds], new double[rounds]);
         var process = Process.GetCurrentProcess();
         for (int r = -2; r < rounds; r++)
             for (int v = 0; v < 2; v++)
@@ -112,13 +121,18 @@ internal static class PlanAb
                 process.Refresh();
                 double tc = (process.TotalProcessorTime - cpu0).TotalMilliseconds;
                 model.Eval();
+                process.Refresh();
+                cpu0 = process.TotalProcessorTime;
                 t0 = Stopwatch.GetTimestamp();
                 using (CnnSharp.Autograd.GradMode.NoGrad()) compiled.Forward(input);
                 double te = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                process.Refresh();
+                double ec = (process.TotalProcessorTime - cpu0).TotalMilliseconds;
                 if (r < 0) continue;
                 train[v][r] = tt;
                 trainCpu[v][r] = tc;
                 eval[v][r] = te;
+                evalCpu[v][r] = ec;
             }
         Console.WriteLine($"{name} batch {shape[0]}, {threads} threads, {rounds} alternating rounds, ISA {Isa.Level}, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         for (int v = 0; v < 2; v++)
@@ -127,7 +141,36 @@ internal static class PlanAb
         double ca = ProcessStats.Median(trainCpu[0]), cb = ProcessStats.Median(trainCpu[1]);
         Console.WriteLine($"median train step A {ta:F1} ms, B {tb:F1} ms, B/A {tb / ta:F3}; eval A {ea:F1} ms, B {eb:F1} ms, B/A {eb / ea:F3}");
         Console.WriteLine($"median process CPU per train step A {ca:F1} ms, B {cb:F1} ms, B/A {cb / ca:F3}");
+        double eca = ProcessStats.Median(evalCpu[0]), ecb = ProcessStats.Median(evalCpu[1]);
+        Console.WriteLine($"median process CPU per eval forward A {eca:F1} ms, B {ecb:F1} ms, B/A {ecb / eca:F3}");
         return 0;
+    }
+
+    // Per op of the inference plan, the minimum over alternating rounds of its forward milliseconds (2 forwards a round).
+    private static void PrintEvalProfiles(List<(Module Model, CompiledModel Compiled)> variants, string[] names, Tensor input, int rounds)
+    {
+        var best = new double[2][];
+        var plans = new ExecutionPlan[2];
+        for (int r = 0; r < rounds; r++)
+            for (int v = 0; v < 2; v++)
+            {
+                var (model, compiled) = variants[v];
+                model.Eval();
+                var plan = plans[v] ??= compiled.InferencePlan(input.Shape) ?? throw new InvalidOperationException("plan-ab: the eval forward runs eagerly");
+                plan.Timings = new double[plan.Ops.Length, 2];
+                using (CnnSharp.Autograd.GradMode.NoGrad())
+                    for (int i = 0; i < 2; i++) compiled.Forward(input);
+                var ms = Enumerable.Range(0, plan.Ops.Length).Select(i => plan.Timings[i, 0] * 1000 / 2).ToArray();
+                plan.Timings = null;
+                best[v] = best[v] is null ? ms : [.. best[v].Zip(ms, Math.Min)];
+                model.Train();
+            }
+        for (int v = 0; v < 2; v++)
+        {
+            Console.WriteLine($"{names[v]}: eval per-op ms per forward, minimum over {rounds} rounds, ISA {Isa.Level}, total {best[v].Sum():F2}");
+            for (int i = 0; i < plans[v].Ops.Length; i++)
+                Console.WriteLine($"  {best[v][i],8:F2}  {plans[v].Ops[i].Name} -> {plans[v].Shapes[plans[v].Ops[i].Output]}");
+        }
     }
 
     // Per op, the minimum over alternating rounds of the forward and backward milliseconds CompiledModel.Profile reports.

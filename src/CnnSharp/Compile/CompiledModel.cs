@@ -150,6 +150,9 @@ public sealed class CompiledModel
     /// <summary>The training plan <see cref="TrainStep(Tensor, int[])"/> runs for <paramref name="inputShape"/>, or null when it runs eagerly.</summary>
     internal ExecutionPlan? TrainingPlan(Shape inputShape) => Resolve(inputShape, Module.Training, differentiable: true, inputGrad: false);
 
+    /// <summary>The plan a no-grad <see cref="Forward"/> runs for <paramref name="inputShape"/> in the current mode, or null (eager).</summary>
+    internal ExecutionPlan? InferencePlan(Shape inputShape) => Resolve(inputShape, Module.Training, differentiable: false, inputGrad: false);
+
     /// <summary>Rows of <paramref name="logits"/> (targets.Length x classes) whose first largest value is at the target.</summary>
     internal static int CountCorrect(ReadOnlySpan<float> logits, int[] targets, int classes)
     {

@@ -118,7 +118,8 @@ internal static partial class PlanBuilder
     {
         var (shapes, constants, nodes, outputId) = (graph.Shapes, graph.Constants, graph.Nodes, graph.Output);
         MarkDead(nodes, outputId);
-        FuseChains(nodes, outputId, strided: differentiable && StridedChains, merge: differentiable && ResidualChains && BlockedResiduals);
+        FuseChains(nodes, outputId, strided: StridedChains && (differentiable || StridedInferenceChains),
+            stridedStem: !differentiable && StridedInferenceChains && StridedStemChains, merge: differentiable && ResidualChains && BlockedResiduals);
         if (ResidualChains) FuseResiduals(nodes, outputId);
         if (ResidualChains && differentiable && BlockedResiduals) MergeResidualChains(nodes, outputId);
         Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
@@ -183,8 +184,12 @@ internal static partial class PlanBuilder
     // Conv chains (ConvChainOp): from each direct-kernel convolution, absorb batch norm, ReLU and 2x2/2 max pooling, then
     // the next direct-kernel convolution, as long as each value in between has that one reader (and is not the output).
     // In both plan kinds: the chain subsumes folding batch norm into a direct conv (its epilogue applies the affine map).
-    // Training plans (strided) also start a chain at a strided conv (ConvChainOp.SupportsStrided).
-    private static void FuseChains(List<GraphNode> nodes, int outputId, bool strided, bool merge)
+    // With `strided` (training plans; inference plans too unless StridedInferenceChains is off) a chain also starts at a
+    // strided conv (ConvChainOp.SupportsStrided).
+    // With `stridedStem` (inference plans) a strided conv of few channels reading the plan input starts a chain even alone
+    // (ConvChainOp.SupportsStridedStem: ResNet-18's 7x7 stride-2 stem, whose column packing gathers on the GEMM).
+    // With `merge` (training plans) a stem that feeds an identity block starts a chain even alone (BlockedResiduals).
+    private static void FuseChains(List<GraphNode> nodes, int outputId, bool strided, bool stridedStem, bool merge)
     {
         var readers = Readers(nodes);
         GraphNode? Next(int v) => SoleReader(readers, v, outputId);
@@ -192,13 +197,14 @@ internal static partial class PlanBuilder
         for (int i = 0; i < nodes.Count; i++)
         {
             var first = nodes[i];
-            if (first.Dead || first.Spec is not Conv2dSpec c0
-                || !(ConvChainOp.Supports(c0.Geometry) || (strided && ConvChainOp.SupportsStrided(c0.Geometry)))) continue;
+            if (first.Dead || first.Spec is not Conv2dSpec c0) continue;
+            bool stem = stridedStem && first.Inputs[0] == 0 && ConvChainOp.SupportsStridedStem(c0.Geometry);
+            if (!(stem || ConvChainOp.Supports(c0.Geometry) || (strided && ConvChainOp.SupportsStrided(c0.Geometry)))) continue;
             // A planar input of 2 to 15 channels only as the stem (the chain reads the plan input, value 0): the chain's
             // input gradient, when the plan has one, is then exactly the plan input's. Small-channel convs deeper in a
             // network (MobileNet's pointwise, LeNet's 6->16) keep their ops until measured as chains. (C = 1 chains as
             // before, anywhere.)
-            if (c0.Geometry.C % 16 != 0 && c0.Geometry.C != 1
+            if (c0.Geometry.C % 16 != 0 && c0.Geometry.C != 1 && !stem
                 && (first.Inputs[0] != 0 || !SmallChannelStems || !(LoneStemChains || FeedsAnotherStage(first, Next) || (merge && FeedsIdentityBlock(first, Next, readers))))) continue;
             var stages = new List<ConvChainStage>();
             var conv = first;
@@ -256,9 +262,18 @@ internal static partial class PlanBuilder
         return next(v) is { Spec: Conv2dSpec c } && ConvChainOp.Supports(c.Geometry);
     }
 
-    /// <summary>Whether training plans start conv chains at strided convolutions (on by default; the benchmarks switch it
-    /// off to A/B the plans in one process). Inference plans keep those on the implicit GEMM (not measured there yet).</summary>
+    /// <summary>Whether plans start conv chains at strided convolutions (on by default; the benchmarks switch it off to
+    /// A/B the plans in one process).</summary>
     internal static bool StridedChains { get; set; } = true;
+
+    /// <summary>Whether inference plans start conv chains at strided convolutions too (eval batch norm then folded into
+    /// the chain's epilogue; on by default, measured in docs/performance.md; off: Conv2dOp on the implicit GEMM with the
+    /// batch norm folded into its weights). The benchmarks switch it to A/B inference plans in one process.</summary>
+    internal static bool StridedInferenceChains { get; set; } = true;
+
+    /// <summary>Whether inference plans run a strided stem of few channels (<see cref="ConvChainOp.SupportsStridedStem"/>)
+    /// as a chain stage, alone if need be (on by default; the benchmarks switch it off to A/B in one process).</summary>
+    internal static bool StridedStemChains { get; set; } = true;
 
     /// <summary>Whether the residual pass runs (on by default; the benchmarks switch it off to A/B the plans in one process).</summary>
     internal static bool ResidualChains { get; set; } = true;

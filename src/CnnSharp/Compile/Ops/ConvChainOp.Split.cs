@@ -89,13 +89,14 @@ internal sealed unsafe partial class ConvChainOp
             _directParts = [.. _layers.Select(l => l.Wino is null ? DirectParts.For(l.Plan, threads) : null)];
             _directPartsThreads = threads;
         }
-        var first = _layers[0].Plan;
+        // The chain input's channels (a strided stage's plan reads the phase image: Phases times as many).
+        int inputChannels = _layers[0].Geometry.C;
         for (_splitImage = 0; _splitImage < _n; _splitImage++)
         {
-            // Kind 0: the NCHW input into conv 0's padded blocked input, by channel block.
+            // Kind 0: the NCHW input into conv 0's padded blocked input (or a strided stage's phase image), by channel block.
             _splitKind = 0;
             // Planar inputs (fewer than 16 channels: stems) by plane, blocked ones by 16-channel block.
-            WorkerPool.Shared.RunDynamic(threads, first.InChannels < 16 ? first.InChannels : first.InChannels / 16, _splitBody);
+            WorkerPool.Shared.RunDynamic(threads, inputChannels < 16 ? inputChannels : inputChannels / 16, _splitBody);
             for (int s = 0; s < _layers.Length; s++)
             {
                 var layer = _layers[s];
@@ -130,7 +131,9 @@ internal sealed unsafe partial class ConvChainOp
                 var first = _layers[0];
                 var g = first.Geometry;
                 int channels = g.C < 16 ? 1 : 16;
-                BlockedLayout.ToPaddedInput(input + (long)n * g.C * g.H * g.W, first.Plan, ts.Inputs[0].Pointer, unit * channels, channels);
+                float* image = input + (long)n * g.C * g.H * g.W;
+                if (first.Strided is { } strided) strided.ToPhaseImage(image, ts.Inputs[0].Pointer, unit, 1);
+                else BlockedLayout.ToPaddedInput(image, first.Plan, ts.Inputs[0].Pointer, unit * channels, channels);
                 return;
             }
             var layer = _layers[_splitStage];

@@ -23,13 +23,15 @@ namespace CnnSharp.Kernels.Direct;
 internal sealed unsafe class StridedConv2d
 {
     /// <summary>Plans a strided convolution of one image.</summary>
-    /// <exception cref="ArgumentException">A channel count is not a multiple of 16, the stride is below 2 or the output is empty.</exception>
+    /// <exception cref="ArgumentException">The input channels are neither a multiple of 16 nor planar (fewer than 16 with
+    /// fewer than 16 phase channels), the stride is below 2 or the output is empty.</exception>
     public StridedConv2d(int inChannels, int outChannels, int kernelSize, int padding, int stride, int height, int width, IsaLevel path)
     {
-        if (inChannels <= 0 || inChannels % 16 != 0)
-            throw new ArgumentException($"StridedConv2d: input channels must be a positive multiple of 16, got {inChannels}", nameof(inChannels));
         ArgumentOutOfRangeException.ThrowIfLessThan(stride, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(kernelSize, 1);
+        int side = Math.Min(stride, kernelSize);
+        if (inChannels <= 0 || (inChannels % 16 != 0 && side * side * inChannels >= 16))
+            throw new ArgumentException($"StridedConv2d: input channels must be a positive multiple of 16, or planar (fewer than 16 phase channels: {side * side} phases times C), got {inChannels}", nameof(inChannels));
         ArgumentOutOfRangeException.ThrowIfNegative(padding);
         InChannels = inChannels;
         OutChannels = outChannels;
@@ -47,10 +49,13 @@ internal sealed unsafe class StridedConv2d
         PhaseHeight = OutHeight + PhaseKernel - 1;
         PhaseWidth = OutWidth + PhaseKernel - 1;
         Plan = new DirectConv2d(Phases * inChannels, outChannels, PhaseKernel, 0, PhaseHeight, PhaseWidth, path);
-        InputGradientPlan = new DirectConv2d(outChannels, Phases * inChannels, PhaseKernel, PhaseKernel - 1, OutHeight, OutWidth, path);
+        _path = path;
     }
 
-    /// <summary>Input channels C (a multiple of 16).</summary>
+    private readonly IsaLevel _path;
+    private DirectConv2d? _inputGradientPlan;
+
+    /// <summary>Input channels C (a multiple of 16, or planar: Phases·C below 16, an RGB stem).</summary>
     public int InChannels { get; }
 
     /// <summary>Output channels K.</summary>
@@ -96,8 +101,11 @@ internal sealed unsafe class StridedConv2d
     /// phase image, blocked ([Phases·C/16][H'][W'][16]).</summary>
     public DirectConv2d Plan { get; }
 
-    /// <summary>The plan computing the phase image's gradient from the padded output gradient (pad k' − 1).</summary>
-    public DirectConv2d InputGradientPlan { get; }
+    /// <summary>The plan computing the phase image's gradient from the padded output gradient (pad k' − 1), made on first use.</summary>
+    /// <exception cref="NotSupportedException">A planar (fewer than 16 input channels) strided conv: forward only (inference plans' stems).</exception>
+    public DirectConv2d InputGradientPlan => _inputGradientPlan ??= InChannels % 16 != 0
+        ? throw new NotSupportedException($"StridedConv2d: no input gradient for a planar input of {InChannels} channels (forward only)")
+        : new DirectConv2d(OutChannels, Phases * InChannels, PhaseKernel, PhaseKernel - 1, OutHeight, OutWidth, _path);
 
     /// <summary>Floats of the expanded weight (and its gradient): K · Phases·C · k'².</summary>
     public int ExpandedLength => Plan.WeightLength;
@@ -140,15 +148,24 @@ internal sealed unsafe class StridedConv2d
                 }
     }
 
-    /// <summary>One (C, H, W) image → its blocked phase image (<see cref="Plan"/>'s input, every float written).</summary>
+    /// <summary>One (C, H, W) image → its blocked phase image (<see cref="Plan"/>'s input, every float written); with
+    /// <paramref name="blockCount"/> ≥ 0 only the 16-channel blocks [<paramref name="firstBlock"/>, + count) (an image
+    /// converted block by block over threads). A planar input (fewer than 16 channels) gives the planar phase image
+    /// ([Phases·C][H'][W'], phase plane (a·Pw + b)·C + c), and the range counts channels instead of blocks.</summary>
     /// <remarks>Loop order: per block of sixteen channels and phase row, the phase rows' pixels (two column phases, a few
     /// KB) stay in L1 while each channel's input row is read once, contiguously. (Channel by channel over the whole
     /// phase image, or sixteen channel planes at once, which are 4 KB apart at 32x32 and share an L1 set, cost up to
     /// three times the convolution.)</remarks>
-    public void ToPhaseImage(float* src, float* x)
+    public void ToPhaseImage(float* src, float* x, int firstBlock = 0, int blockCount = -1)
     {
         int blocks = InChannels / 16, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16, hw = Height * Width;
-        for (int cb = 0; cb < blocks; cb++)
+        if (InChannels % 16 != 0)
+        {
+            ToPlanarPhaseImage(src, x, firstBlock, blockCount < 0 ? InChannels : blockCount);
+            return;
+        }
+        int endBlock = blockCount < 0 ? blocks : firstBlock + blockCount;
+        for (int cb = firstBlock; cb < endBlock; cb++)
             for (int a = 0; a < PhaseSide; a++)
                 for (int i = 0; i < hp; i++)
                 {
@@ -198,6 +215,33 @@ internal sealed unsafe class StridedConv2d
                             float* s = sr + ci;
                             for (int j = j0; j < j1; j++) dr[Stride * j] += s[j * 16];
                         }
+                    }
+                }
+    }
+
+    // Channels [first, + count) of a planar input → their phase planes (every float of them written).
+    private void ToPlanarPhaseImage(float* src, float* x, int first, int count)
+    {
+        int hp = PhaseHeight, wp = PhaseWidth, hw = Height * Width;
+        for (int c = first; c < first + count; c++)
+            for (int a = 0; a < PhaseSide; a++)
+                for (int b = 0; b < PhaseSide; b++)
+                {
+                    float* plane = x + (long)((a * PhaseSide + b) * InChannels + c) * hp * wp;
+                    int j0 = Start(b), j1 = End(Width, b, wp);
+                    for (int i = 0; i < hp; i++)
+                    {
+                        float* dr = plane + (long)i * wp;
+                        int row = Stride * i + a - Padding;
+                        if ((uint)row >= (uint)Height)
+                        {
+                            new Span<float>(dr, wp).Clear();
+                            continue;
+                        }
+                        new Span<float>(dr, j0).Clear();
+                        new Span<float>(dr + j1, wp - j1).Clear();
+                        float* sr = src + (long)c * hw + (long)row * Width + b - Padding;
+                        for (int j = j0; j < j1; j++) dr[j] = sr[Stride * j];
                     }
                 }
     }

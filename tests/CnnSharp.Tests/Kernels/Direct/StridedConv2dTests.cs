@@ -157,8 +157,12 @@ public sealed unsafe class StridedConv2dTests
         var projection = new StridedConv2d(16, 32, 1, 0, 2, 32, 32, IsaLevel.Scalar);
         Assert.Equal((1, 1, 16, 16), (projection.Phases, projection.PhaseKernel, projection.PhaseHeight, projection.OutHeight));
         Assert.Equal(16 * 32, projection.ExpandedLength); // a 1x1 strided conv costs exactly its own multiply-adds
-        var e = Assert.Throws<ArgumentException>(() => new StridedConv2d(3, 16, 3, 1, 2, 8, 8, IsaLevel.V256));
-        Assert.Contains("3", e.Message, StringComparison.Ordinal);
+        // Planar (an RGB stem: 4 phases x 3 channels < 16), forward only; 5 channels would make 20 phase channels.
+        var stem = new StridedConv2d(3, 16, 7, 3, 2, 23, 23, IsaLevel.V256);
+        Assert.Equal((12, 4, 15, 12), (stem.Plan.InChannels, stem.PhaseKernel, stem.PhaseHeight, stem.OutHeight));
+        Assert.Throws<NotSupportedException>(() => stem.InputGradientPlan);
+        var e = Assert.Throws<ArgumentException>(() => new StridedConv2d(5, 16, 3, 1, 2, 8, 8, IsaLevel.V256));
+        Assert.Contains("5", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => new StridedConv2d(16, 16, 3, 1, 1, 8, 8, IsaLevel.V256));
         Assert.Throws<ArgumentException>(() => new StridedConv2d(16, 16, 5, 0, 2, 3, 3, IsaLevel.V256));
     }
