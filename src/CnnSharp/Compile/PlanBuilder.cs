@@ -20,6 +20,9 @@ internal static class PlanBuilder
         public int[] Inputs { get; set; } = inputs;
         public int Output { get; set; } = output;
         public bool Relu { get; set; }
+
+        /// <summary>Upper clamp after <see cref="Relu"/> (a ReLU6 / Clip(0, max) fused into a conv); +∞ when none.</summary>
+        public float Max { get; set; } = float.PositiveInfinity;
         public BatchNormSpec? Fold { get; set; }
         public int Residual { get; set; } = -1;
         public bool Dead { get; set; }
@@ -114,8 +117,9 @@ internal static class PlanBuilder
     public static ExecutionPlan BuildFromGraph(OpGraph graph, bool differentiable, bool inputRequiresGrad, Dictionary<Tensor, BatchNormBase> norms)
     {
         var (shapes, constants, nodes, outputId) = (graph.Shapes, graph.Constants, graph.Nodes, graph.Output);
+        ClampNodes.CompileRelu6(nodes);
         MarkDead(nodes, outputId);
-        FuseChains(nodes, outputId, strided: differentiable && StridedChains);
+        FuseChains(nodes, outputId, strided: differentiable && StridedChains, inference: !differentiable);
         if (ResidualChains) FuseResiduals(nodes, outputId);
         Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
         var live = nodes.Where(n => !n.Dead).ToList();
@@ -180,7 +184,9 @@ internal static class PlanBuilder
     // the next direct-kernel convolution, as long as each value in between has that one reader (and is not the output).
     // In both plan kinds: the chain subsumes folding batch norm into a direct conv (its epilogue applies the affine map).
     // Training plans (strided) also start a chain at a strided conv (ConvChainOp.SupportsStrided).
-    private static void FuseChains(List<GraphNode> nodes, int outputId, bool strided)
+    // Inference plans leave 1x1 convs and convs whose batch norm feeds a clamp (ReLU6) to Conv2dOp
+    // (ClampNodes.StaysOffChains).
+    private static void FuseChains(List<GraphNode> nodes, int outputId, bool strided, bool inference)
     {
         var readers = Readers(nodes);
         GraphNode? Next(int v) => SoleReader(readers, v, outputId);
@@ -189,7 +195,8 @@ internal static class PlanBuilder
         {
             var first = nodes[i];
             if (first.Dead || first.Spec is not Conv2dSpec c0
-                || !(ConvChainOp.Supports(c0.Geometry) || (strided && ConvChainOp.SupportsStrided(c0.Geometry)))) continue;
+                || !(ConvChainOp.Supports(c0.Geometry) || (strided && ConvChainOp.SupportsStrided(c0.Geometry)))
+                || (inference && ClampNodes.StaysOffChains(first, Next))) continue;
             // A planar input of 2 to 15 channels only as the stem (the chain reads the plan input, value 0): the chain's
             // input gradient, when the plan has one, is then exactly the plan input's. Small-channel convs deeper in a
             // network (MobileNet's pointwise, LeNet's 6->16) keep their ops until measured as chains. (C = 1 chains as
@@ -226,7 +233,8 @@ internal static class PlanBuilder
                     value = mp.Output;
                 }
                 stages.Add(new ConvChainStage(spec, norm, relu, pool));
-                if (Next(value) is { Spec: Conv2dSpec c } nextConv && ConvChainOp.Supports(c.Geometry)) conv = nextConv;
+                if (Next(value) is { Spec: Conv2dSpec c } nextConv && ConvChainOp.Supports(c.Geometry)
+                    && !(inference && ClampNodes.StaysOffChains(nextConv, Next))) conv = nextConv;
                 else break;
             }
             nodes[i] = new GraphNode(new ConvChainSpec([.. stages]), first.Inputs, value);
@@ -347,6 +355,12 @@ internal static class PlanBuilder
                     }
                 }
             }
+            else if (fold && n.Spec is ClampSpec clamp && ClampNodes.FusesInto(clamp, producer.GetValueOrDefault(n.Inputs[0])) && SoleUse(n.Inputs[0]))
+            {
+                var conv2 = producer[n.Inputs[0]];
+                (conv2.Relu, conv2.Max) = (true, clamp.Max);
+                Absorb(conv2, n);
+            }
             else if (n.Spec is ActivationSpec { Kind: ActivationKind.Relu } && producer.TryGetValue(n.Inputs[0], out var p)
                 && !p.Dead && !p.Relu && SoleUse(n.Inputs[0])
                 && (p.Spec is BatchNormSpec or AddSpec || (fold && p.Spec is Conv2dSpec)))
@@ -464,7 +478,10 @@ internal static class PlanBuilder
         {
             ConvChainSpec chain => new ConvChainOp(x, n.Output, chain, differentiable, differentiable && inputRequiresGrad && x == 0,
                 b => b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Residual, n.Relu),
-            Conv2dSpec c => new Conv2dOp(x, n.Output, c, n.Fold, n.Residual, n.Relu),
+            Conv2dSpec c => new Conv2dOp(x, n.Output, c, n.Fold, n.Residual, n.Relu, n.Max),
+            ClampSpec c => new ClampOp(x, n.Output, c),
+            ConcatSpec c => new CatOp(n.Inputs, n.Output, c.Axis, [.. shapes]),
+            GatherCopySpec g => new GatherCopyOp(x, n.Output, g),
             BatchNormSpec b => new BatchNormOp(x, n.Output, shapes[x], b, b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Relu),
             ActivationSpec a => new ActivationOp(x, n.Output, a.Kind),
             MaxPool2dSpec m => new MaxPool2dOp(x, n.Output, m.Geometry, differentiable),
