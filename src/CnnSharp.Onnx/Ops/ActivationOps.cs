@@ -176,13 +176,21 @@ internal sealed class ClipOp : OnnxOp
     /// <param name="max">The upper bound (+∞ when omitted).</param>
     internal bool TryFixedBounds(ReadOnlySpan<int> inputIds, OnnxValue?[] constants, out float min, out float max)
     {
+        var ids = inputIds.ToArray();
+        return TryFixedBounds(ids.Length, k => (ids[k] >= 0, ids[k] >= 0 ? constants[ids[k]] : null), out min, out max);
+    }
+
+    /// <summary>As the other overload, with each input k ≥ 1 given as whether it is present and its load-time value (null when computed at run time).</summary>
+    internal bool TryFixedBounds(int inputCount, Func<int, (bool Present, OnnxValue? Constant)> input, out float min, out float max)
+    {
         min = _min;
         max = _max;
         if (_attributeForm) return true;
-        for (int k = 1; k < inputIds.Length; k++)
+        for (int k = 1; k < inputCount; k++)
         {
-            if (inputIds[k] < 0) continue;
-            if (constants[inputIds[k]] is not { IsFloat: true, Count: 1 } bound) return false;
+            var (present, constant) = input(k);
+            if (!present) continue;
+            if (constant is not { IsFloat: true, Count: 1 } bound) return false;
             if (k == 1) min = bound.Floats[0];
             else max = bound.Floats[0];
         }

@@ -54,6 +54,12 @@ internal sealed class ReduceOp : OnnxOp
 
     public override IReadOnlyList<int> ShapeInputs => [1];
 
+    /// <summary>Whether this is a mean over exactly dimensions 2 and 3 of a rank-4 input (global average pooling written
+    /// as <c>x.mean([2, 3])</c>, ShuffleNet-v2's head), which the compiled plan runs as one.</summary>
+    internal bool IsSpatialMean(int rank) =>
+        _kind == ReduceKind.Mean && rank == 4 && !_axesFromInput && _attributeAxes is { Length: 2 } axes
+        && axes.Select(a => a < 0 ? a + rank : a).Order().SequenceEqual([2L, 3L]);
+
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
         var x = inputs[0]!;

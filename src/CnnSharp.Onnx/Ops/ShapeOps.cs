@@ -184,6 +184,9 @@ internal sealed class TransposeOp : OnnxOp
             throw b.Invalid($"attribute 'perm' [{string.Join(", ", _perm)}] is not a permutation of 0..{_perm.Length - 1}");
     }
 
+    /// <summary>The <c>perm</c> attribute; null reverses the dimensions.</summary>
+    internal int[]? Perm => _perm;
+
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
         var x = inputs[0]!;

@@ -15,6 +15,9 @@ internal sealed class ConcatOp : OnnxOp
         _axis = b.Opset < 4 ? b.Int("axis", 1) : b.RequiredInt("axis");
     }
 
+    /// <summary>The <c>axis</c> attribute (negative counts from the end).</summary>
+    internal long Axis => _axis;
+
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
         var first = inputs[0]!;
@@ -144,6 +147,20 @@ internal sealed class SliceOp : OnnxOp
     public override void Execute(OpContext ctx, ReadOnlySpan<OnnxValue?> inputs, Span<OnnxValue?> outputs)
     {
         var x = inputs[0]!;
+        var (outShape, outStrides, offset) = Window(x.Shape, inputs);
+        var y = ctx.Like(x, outShape);
+        if (x.IsFloat) Layout.StridedCopy(x.Floats, offset, outShape, outStrides, y.Floats);
+        else Layout.StridedCopy(x.Longs, offset, outShape, outStrides, y.Longs);
+        outputs[0] = y;
+    }
+
+    /// <summary>
+    /// The sliced window of an input of shape <paramref name="xShape"/> as a strided view of its flat storage: the output
+    /// shape, each output dimension's source stride (negative for a negative step) and the first element's offset.
+    /// <paramref name="inputs"/> are the node's operands (inputs 1 to 4 are read; input 0 is not).
+    /// </summary>
+    internal (int[] Shape, long[] Strides, long Offset) Window(int[] xShape, ReadOnlySpan<OnnxValue?> inputs)
+    {
         long[] starts = _fromInputs ? inputs[1]!.ToLongs("Slice starts") : _starts!;
         long[] ends = _fromInputs ? inputs[2]!.ToLongs("Slice ends") : _ends!;
         long[]? axes = _fromInputs ? (inputs.Length > 3 ? inputs[3]?.ToLongs("Slice axes") : null) : _axes;
@@ -153,9 +170,9 @@ internal sealed class SliceOp : OnnxOp
         if (ends.Length != starts.Length || axes.Length != starts.Length || steps.Length != starts.Length)
             throw new ShapeException($"Slice: starts ({starts.Length}), ends ({ends.Length}), axes ({axes.Length}) and steps ({steps.Length}) differ in length");
 
-        int rank = x.Rank;
-        var strides = Layout.Strides(x.Shape);
-        var outShape = (int[])x.Shape.Clone();
+        int rank = xShape.Length;
+        var strides = Layout.Strides(xShape);
+        var outShape = (int[])xShape.Clone();
         var outStrides = (long[])strides.Clone();
         var seen = new bool[rank];
         long offset = 0;
@@ -166,7 +183,7 @@ internal sealed class SliceOp : OnnxOp
             seen[axis] = true;
             long step = steps[i];
             if (step == 0) throw new ShapeException("Slice: a step is 0");
-            long dim = x.Shape[axis];
+            long dim = xShape[axis];
             long start = starts[i] < 0 ? starts[i] + dim : starts[i];
             long end = ends[i] < 0 ? ends[i] + dim : ends[i];
             long count;
@@ -186,10 +203,7 @@ internal sealed class SliceOp : OnnxOp
             outStrides[axis] = strides[axis] * step;
             if (count > 0) offset += start * strides[axis];
         }
-        var y = ctx.Like(x, outShape);
-        if (x.IsFloat) Layout.StridedCopy(x.Floats, offset, outShape, outStrides, y.Floats);
-        else Layout.StridedCopy(x.Longs, offset, outShape, outStrides, y.Longs);
-        outputs[0] = y;
+        return (outShape, outStrides, offset);
     }
 }
 

@@ -24,7 +24,7 @@ namespace CnnSharp.Onnx.Runtime;
 /// (several runtime inputs or outputs, integer values computed at run time, a node with several used outputs, a
 /// shape error) is refused with a reason, and the session runs the ONNX runtime instead.</para>
 /// </remarks>
-internal sealed class OnnxPlanner(OnnxModel model, ExecutionGraph runtime, long maxTensorElements)
+internal sealed partial class OnnxPlanner(OnnxModel model, ExecutionGraph runtime, long maxTensorElements)
 {
     private static readonly Tensor s_placeholder = new([], new Shape(0));
     private readonly Dictionary<string, OnnxValue> _defaults = new(StringComparer.Ordinal);
@@ -253,7 +253,7 @@ internal sealed class OnnxPlanner(OnnxModel model, ExecutionGraph runtime, long 
                 emit(new LinearSpec(Transposed(Const(1)!), null), [x], output, new Shape([.. xShape.ToArray()[..^1], Const(1)!.Shape[1]]));
                 return true;
             default:
-                return false;
+                return MapDataMovement(node, op, inputs, shapes, emit);
         }
     }
 

@@ -20,6 +20,9 @@ internal static partial class PlanBuilder
         public int[] Inputs { get; set; } = inputs;
         public int Output { get; set; } = output;
         public bool Relu { get; set; }
+
+        /// <summary>Upper clamp after <see cref="Relu"/> (a ReLU6 / Clip(0, max) fused into a conv); +∞ when none.</summary>
+        public float Max { get; set; } = float.PositiveInfinity;
         public BatchNormSpec? Fold { get; set; }
         public int Residual { get; set; } = -1;
         public bool Dead { get; set; }
@@ -117,9 +120,11 @@ internal static partial class PlanBuilder
     public static ExecutionPlan BuildFromGraph(OpGraph graph, bool differentiable, bool inputRequiresGrad, Dictionary<Tensor, BatchNormBase> norms)
     {
         var (shapes, constants, nodes, outputId) = (graph.Shapes, graph.Constants, graph.Nodes, graph.Output);
+        ClampNodes.CompileRelu6(nodes);
         MarkDead(nodes, outputId);
         FuseChains(nodes, outputId, strided: StridedChains && (differentiable || StridedInferenceChains),
-            stridedStem: !differentiable && StridedInferenceChains && StridedStemChains, merge: differentiable && ResidualChains && BlockedResiduals);
+            stridedStem: !differentiable && StridedInferenceChains && StridedStemChains, merge: differentiable && ResidualChains && BlockedResiduals,
+            inference: !differentiable);
         if (ResidualChains) FuseResiduals(nodes, outputId);
         if (ResidualChains && differentiable && BlockedResiduals) MergeResidualChains(nodes, outputId);
         Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
@@ -189,7 +194,9 @@ internal static partial class PlanBuilder
     // With `stridedStem` (inference plans) a strided conv of few channels reading the plan input starts a chain even alone
     // (ConvChainOp.SupportsStridedStem: ResNet-18's 7x7 stride-2 stem, whose column packing gathers on the GEMM).
     // With `merge` (training plans) a stem that feeds an identity block starts a chain even alone (BlockedResiduals).
-    private static void FuseChains(List<GraphNode> nodes, int outputId, bool strided, bool stridedStem, bool merge)
+    // Inference plans leave stride-1 1x1 convs and convs whose batch norm feeds a clamp (ReLU6) to Conv2dOp
+    // (ClampNodes.StaysOffChains).
+    private static void FuseChains(List<GraphNode> nodes, int outputId, bool strided, bool stridedStem, bool merge, bool inference)
     {
         var readers = Readers(nodes);
         GraphNode? Next(int v) => SoleReader(readers, v, outputId);
@@ -199,7 +206,8 @@ internal static partial class PlanBuilder
             var first = nodes[i];
             if (first.Dead || first.Spec is not Conv2dSpec c0) continue;
             bool stem = stridedStem && first.Inputs[0] == 0 && ConvChainOp.SupportsStridedStem(c0.Geometry);
-            if (!(stem || ConvChainOp.Supports(c0.Geometry) || (strided && ConvChainOp.SupportsStrided(c0.Geometry)))) continue;
+            if (!(stem || ConvChainOp.Supports(c0.Geometry) || (strided && ConvChainOp.SupportsStrided(c0.Geometry)))
+                || (inference && ClampNodes.StaysOffChains(first, Next))) continue;
             // A planar input of 2 to 15 channels only as the stem (the chain reads the plan input, value 0): the chain's
             // input gradient, when the plan has one, is then exactly the plan input's. Small-channel convs deeper in a
             // network (MobileNet's pointwise, LeNet's 6->16) keep their ops until measured as chains. (C = 1 chains as
@@ -236,7 +244,8 @@ internal static partial class PlanBuilder
                     value = mp.Output;
                 }
                 stages.Add(new ConvChainStage(spec, norm, relu, pool));
-                if (Next(value) is { Spec: Conv2dSpec c } nextConv && ConvChainOp.Supports(c.Geometry)) conv = nextConv;
+                if (Next(value) is { Spec: Conv2dSpec c } nextConv && ConvChainOp.Supports(c.Geometry)
+                    && !(inference && ClampNodes.StaysOffChains(nextConv, Next))) conv = nextConv;
                 else break;
             }
             nodes[i] = new GraphNode(new ConvChainSpec([.. stages]), first.Inputs, value);
@@ -366,6 +375,12 @@ internal static partial class PlanBuilder
                     }
                 }
             }
+            else if (fold && n.Spec is ClampSpec clamp && ClampNodes.FusesInto(clamp, producer.GetValueOrDefault(n.Inputs[0])) && SoleUse(n.Inputs[0]))
+            {
+                var conv2 = producer[n.Inputs[0]];
+                (conv2.Relu, conv2.Max) = (true, clamp.Max);
+                Absorb(conv2, n);
+            }
             else if (n.Spec is ActivationSpec { Kind: ActivationKind.Relu } && producer.TryGetValue(n.Inputs[0], out var p)
                 && !p.Dead && !p.Relu && SoleUse(n.Inputs[0])
                 && (p.Spec is BatchNormSpec or AddSpec || (fold && p.Spec is Conv2dSpec)))
@@ -483,7 +498,10 @@ internal static partial class PlanBuilder
         {
             ConvChainSpec chain => new ConvChainOp(x, n.Output, chain, differentiable, differentiable && inputRequiresGrad && x == 0,
                 b => b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Residual, n.Relu, n.Inner),
-            Conv2dSpec c => new Conv2dOp(x, n.Output, c, n.Fold, n.Residual, n.Relu),
+            Conv2dSpec c => new Conv2dOp(x, n.Output, c, n.Fold, n.Residual, n.Relu, n.Max),
+            ClampSpec c => new ClampOp(x, n.Output, c),
+            ConcatSpec c => new CatOp(n.Inputs, n.Output, c.Axis, [.. shapes]),
+            GatherCopySpec g => new GatherCopyOp(x, n.Output, g),
             BatchNormSpec b => new BatchNormOp(x, n.Output, shapes[x], b, b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Relu),
             ActivationSpec a => new ActivationOp(x, n.Output, a.Kind),
             MaxPool2dSpec m => new MaxPool2dOp(x, n.Output, m.Geometry, differentiable),

@@ -4,7 +4,7 @@ namespace CnnSharp.Compile.Ops;
 
 /// <summary>
 /// 2-D convolution on the implicit-GEMM kernel, optionally with an eval-mode batch norm folded into its weights and bias,
-/// a residual added and a ReLU applied in the GEMM epilogue (<c>y = relu?(conv(x, w') + b' + r)</c>).
+/// a residual added and a ReLU (and an upper clamp: ReLU6) applied in the GEMM epilogue (<c>y = min(relu?(conv(x, w') + b' + r), max)</c>).
 /// </summary>
 /// <remarks>
 /// Weights are packed on every forward (a training step changes them; packing is a small fraction of the convolution).
@@ -21,6 +21,7 @@ internal sealed class Conv2dOp : CompiledOp
     private readonly Conv2dGeometry _g;
     private readonly BatchNormSpec? _fold;
     private readonly bool _relu;
+    private readonly float _max;
     private readonly int _residual;
     private readonly PackedConvWeights _packed = new();
     private readonly float[]? _foldedWeight;
@@ -28,7 +29,8 @@ internal sealed class Conv2dOp : CompiledOp
     private readonly bool _frozen;
     private bool _packedOnce;
 
-    public Conv2dOp(int input, int output, Conv2dSpec spec, BatchNormSpec? fold = null, int residual = -1, bool relu = false)
+    public Conv2dOp(int input, int output, Conv2dSpec spec, BatchNormSpec? fold = null, int residual = -1, bool relu = false,
+        float max = float.PositiveInfinity)
         : base(residual >= 0 ? [input, residual] : [input], output)
     {
         _weight = spec.Weight;
@@ -36,6 +38,7 @@ internal sealed class Conv2dOp : CompiledOp
         _g = spec.Geometry;
         _fold = fold;
         _relu = relu;
+        _max = max;
         _residual = residual;
         _frozen = spec.Frozen && (fold is null || fold.Frozen);
         if (fold is not null)
@@ -45,7 +48,7 @@ internal sealed class Conv2dOp : CompiledOp
         }
     }
 
-    public override string Name => "Conv2d" + (_fold is null ? "" : "+BatchNorm(folded)") + (_residual >= 0 ? "+Add" : "") + (_relu ? "+ReLU" : "");
+    public override string Name => "Conv2d" + (_fold is null ? "" : "+BatchNorm(folded)") + (_residual >= 0 ? "+Add" : "") + (!_relu ? "" : _max == 6f ? "+ReLU6" : _max < float.PositiveInfinity ? "+Clamp" : "+ReLU");
 
     public override IEnumerable<Tensor> Parameters => _bias is null ? [_weight] : [_weight, _bias];
 
@@ -61,12 +64,12 @@ internal sealed class Conv2dOp : CompiledOp
         ReadOnlySpan<float> r = _residual >= 0 ? plan.Data[_residual] : default;
         if (GroupedConv2d.Prefers(_g))
         {
-            GroupedConv2d.Forward(plan.Data[Inputs[0]], w, b, r, plan.Data[Output], _g, _relu ? 0f : float.NegativeInfinity, float.PositiveInfinity);
+            GroupedConv2d.Forward(plan.Data[Inputs[0]], w, b, r, plan.Data[Output], _g, _relu ? 0f : float.NegativeInfinity, _max);
             return;
         }
         if (!_packedOnce) _packed.Pack(w, _g.K, _g.CPerGroup, _g.KH, _g.KW, _g.Groups, Isa.Level);
         _packedOnce = _frozen;
-        ConvGemm.Forward(plan.Data[Inputs[0]], _packed, b, r, plan.Data[Output], _g, _relu);
+        ConvGemm.Forward(plan.Data[Inputs[0]], _packed, b, r, plan.Data[Output], _g, _relu, Parallelism.MaxThreads, ConvGemm.ParallelThresholdMacs, _max);
     }
 
     /// <summary>Folds <paramref name="bn"/>'s current running statistics and affine parameters into a conv's weight and bias.</summary>

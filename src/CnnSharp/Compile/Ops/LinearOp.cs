@@ -11,8 +11,13 @@ internal sealed class LinearOp(int input, int output, LinearSpec spec, int rows)
 
     public override IEnumerable<Tensor> Parameters => spec.Bias is null ? [spec.Weight] : [spec.Weight, spec.Bias];
 
-    public override void Forward(ExecutionPlan plan) =>
-        LinearKernels.Forward(plan.Data[Inputs[0]], spec.Weight.Data, spec.Bias is null ? default : spec.Bias.Data, plan.Data[Output], rows, _in, _out);
+    private readonly SmallBatchLinear? _few = rows <= SmallBatchLinear.MaxRows ? new() : null;
+
+    public override void Forward(ExecutionPlan plan)
+    {
+        if (_few is not null) _few.Forward(plan.Data[Inputs[0]], spec.Weight.Storage, spec.Bias?.Storage, plan.Data[Output], rows, _in, _out);
+        else LinearKernels.Forward(plan.Data[Inputs[0]], spec.Weight.Data, spec.Bias is null ? default : spec.Bias.Data, plan.Data[Output], rows, _in, _out);
+    }
 
     public override void Backward(ExecutionPlan plan)
     {
