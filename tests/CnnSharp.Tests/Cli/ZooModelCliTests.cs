@@ -170,7 +170,7 @@ public sealed class ZooModelCliTests : IDisposable
         File.WriteAllBytes(digit, PngWriter.Gray(28, 28, (x, y) => (byte)(x * 9)));
         var (code, output) = CliRunner.Invoke(200, "predict", "-m", pt, digit);
         Assert.True(code == 0, output);
-        Assert.Contains("ConvNet from", output, StringComparison.Ordinal);
+        Assert.Contains("convnet from", output, StringComparison.Ordinal);
     }
 
     [Fact]
