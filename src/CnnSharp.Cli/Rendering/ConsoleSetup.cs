@@ -19,6 +19,10 @@ internal static class ConsoleSetup
     public static IAnsiConsole ForProcess() =>
         Create(Console.Out, Console.IsOutputRedirected, Environment.GetEnvironmentVariable("NO_COLOR"), Environment.GetEnvironmentVariable("COLUMNS"));
 
+    /// <summary>A console on this process's standard error, by the same rules (for messages kept off a JSON standard output).</summary>
+    public static IAnsiConsole ForStandardError() =>
+        Create(Console.Error, Console.IsErrorRedirected, Environment.GetEnvironmentVariable("NO_COLOR"), Environment.GetEnvironmentVariable("COLUMNS"));
+
     /// <summary>
     /// A console on <paramref name="output"/>; plain when <paramref name="redirected"/> or <paramref name="noColor"/> is
     /// non-empty; when <paramref name="redirected"/>, <paramref name="columns"/> (a positive integer, else ignored) or

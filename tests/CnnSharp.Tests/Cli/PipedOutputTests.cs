@@ -77,5 +77,13 @@ public sealed class PipedOutputTests : IDisposable
         (code, text) = CliProcess.Run(TimeSpan.FromMinutes(1), "evaluate", "--checkpoint", missing);
         Assert.Equal(1, code);
         Assert.Contains($"{missing}: file not found", text, StringComparison.Ordinal);
+
+        // With --json the messages go to standard error, under the same rules: whole, plain.
+        (code, text) = CliProcess.Run(TimeSpan.FromMinutes(1), "train", "--json", "--model", "lenet5", "--dataset", folder, "--val-split", "0.25", "--epochs", "2",
+            "--batch-size", "4", "--threads", "1", "--resume", output, "--lr", "0.5", "--output", output);
+        Assert.Equal(1, code);
+        Assert.Contains($"error: --lr 0.5 differs from the 0.001 that {output} was trained with; resume with --lr 0.001, or pass --allow-changed-hyperparameters", text, StringComparison.Ordinal);
+        AssertAscii(text);
+        Assert.DoesNotContain('\u001b', text);
     }
 }
