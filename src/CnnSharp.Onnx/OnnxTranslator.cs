@@ -212,12 +212,12 @@ internal sealed class OnnxTranslator
             }
             case GroupNormSpec gn:
                 return GroupNorm(index, scope, op, gn);
-            case EagerSpec:
-                throw Fail(index, $"op {op.Name} has no ONNX mapping");
-            case null when _trace.Owners[index].Module is LPPool2d lp && op.Name.Contains("LpPool", StringComparison.Ordinal):
-                // F.LpPool2d has no compiled form (so no description); the module that ran it holds its parameters.
+            case EagerSpec when _trace.Owners[index].Module is LPPool2d lp && op.Name.Contains("LpPool", StringComparison.Ordinal):
+                // F.LpPool2d is an eager island with no description; the module that ran it holds its parameters.
                 RequireImages(index, x!);
                 return LpPool(scope, In(0), lp);
+            case EagerSpec:
+                throw Fail(index, $"op {op.Name} has no ONNX mapping");
             case null when _trace.Owners[index].Module is Conv1d c1 && op.Name.Contains("Conv2d", StringComparison.Ordinal) && x!.Rank == 4:
             {
                 // F.Conv1d runs a (1, L) convolution on reshaped tensors without describing it; the module holds the rest.

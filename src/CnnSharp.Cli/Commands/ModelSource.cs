@@ -57,7 +57,7 @@ internal sealed record ModelSource(Func<Tensor, Tensor> Forward, ImagePreprocess
         return new ModelSource(x =>
         {
             using (GradMode.NoGrad()) return compiled.Forward(normalize is null ? x : normalize.Apply(x));
-        }, input, $"{model.GetType().Name} from {path}")
+        }, input, $"{loaded.Name} from {path}")
         {
             Architecture = loaded.Name,
             NumClasses = loaded.NumClasses,

@@ -20,9 +20,11 @@ internal static class PredictCommand
         {
             Description = "A checkpoint from 'cnnsharp train', a PyTorch state dict (.safetensors, .pt, .pth) of a zoo model, or an .onnx model; " +
                           "with --checkpoint, the zoo model (" + string.Join(", ", ModelZoo.Names) + ") its state dict is for",
-            Required = true,
         };
-        var checkpoint = new Option<string?>("--checkpoint", "-c") { Description = "The weights, when --model names the zoo model" };
+        var checkpoint = new Option<string?>("--checkpoint", "-c")
+        {
+            Description = "The weights, when --model names the zoo model; alone, the model file (as -c in evaluate and export)",
+        };
         var architecture = new ArchitectureOptions.Binder(withModel: false);
         var topK = NumericOption.Int("--topk", "Classes to print per image", 5);
         topK.Aliases.Add("-k");
@@ -37,9 +39,14 @@ internal static class PredictCommand
             model, checkpoint, topK, noInvert, threads, images,
         };
         architecture.AddTo(command);
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(model) is null && result.GetResult(checkpoint) is null)
+                result.AddError("missing the model: cnnsharp predict -m model.safetensors image.png (or -m <zoo name> -c weights)");
+        });
         command.SetAction(parse =>
         {
-            // -m file (as before), or -m zoo-name -c file.
+            // -m file (as before), -c file (as in evaluate and export), or -m zoo-name -c file.
             string? weights = parse.GetValue(checkpoint);
             var arch = architecture.Get(parse) with { Model = weights is null ? null : parse.GetValue(model) };
             return Run(weights ?? parse.GetValue(model)!, parse.GetValue(images)!, parse.GetValue(topK), parse.GetValue(noInvert),

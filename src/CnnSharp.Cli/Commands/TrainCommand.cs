@@ -226,7 +226,7 @@ internal sealed class TrainCommand
     {
         // Signals are handled from before the header, so whoever sees the header can interrupt cleanly.
         using var interrupt = new TrainingInterrupt();
-        var messages = json ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : console;
+        var messages = json ? ConsoleSetup.ForStandardError() : console;
         var view = new TrainingView(console);
         var options = job.Training;
         EpochReport? lastSaved = null;

@@ -61,6 +61,9 @@ internal static partial class PlanBuilder
         var shapes = new List<Shape> { inputShape };
         var constants = new Dictionary<int, float[]>();
         var nodes = new List<GraphNode>();
+        // The storage of every value the trace computed. A tensor that shares one without being a value is a Detach() (or
+        // another untraced view) of it: read as a recorded constant it would keep the traced forward's data for every input.
+        var computed = new HashSet<float[]>(ReferenceEqualityComparer.Instance) { input.Storage };
         foreach (var op in trace.Ops)
         {
             if (op.Spec is not { } spec)
@@ -68,6 +71,12 @@ internal static partial class PlanBuilder
                 failure = $"op {op.Name} (output {op.Output.Shape}) has no compiled form";
                 return null;
             }
+            if (op.Inputs.FirstOrDefault(t => !t.RequiresGrad && !values.ContainsKey(t) && computed.Contains(t.Storage)) is { } detached)
+            {
+                failure = $"op {op.Name} reads a detached view (shape {detached.Shape}) of a value the forward pass computed; the plan cannot follow it";
+                return null;
+            }
+            computed.Add(op.Output.Storage);
             if (spec is EagerSpec)
             {
                 // Graph break: every input that is a value is read from the plan; parameters and constants are used as recorded.

@@ -1,10 +1,16 @@
 using CnnSharp.Autograd;
+using CnnSharp.Compile;
 using CnnSharp.Kernels;
 
 namespace CnnSharp.Functional;
 
 public static partial class F
 {
+    // No compiled form: an eager island (graph break) inside a compiled model rather than the whole model running eagerly.
+    // A separate method so the replay closure is allocated only while tracing.
+    private static void TraceLpPool2d(Tensor y, double normType, (int H, int W) kernelSize, (int H, int W)? stride, bool ceilMode) =>
+        Tracer.Describe(y, new EagerSpec(i => LpPool2d(i[0], normType, kernelSize, stride, ceilMode)));
+
     /// <summary>2-D power-average (Lp) pooling with a square window (PyTorch's <c>F.lp_pool2d</c>); normType 2 is the tutorial's L2-norm pooling.</summary>
     /// <remarks>
     /// <c>out[n, c, oh, ow] = (sum over the window of in^p)^(1/p)</c>, no padding, dilation 1. PyTorch computes this as
@@ -44,6 +50,7 @@ public static partial class F
         var y = Tensor.Uninitialized(PoolOutput.Of(x, g.N, g.C, g.OutH, g.OutW));
         Pool2dKernels.LpForward(x.Data, y.Data, g, normType);
         y.SetGradFn(new LpPool2dBackward(x, y.Storage, g, normType));
+        if (Tracer.Current is not null) TraceLpPool2d(y, normType, kernelSize, stride, ceilMode);
         return y;
     }
 }

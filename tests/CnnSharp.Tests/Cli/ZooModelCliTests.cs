@@ -112,6 +112,15 @@ public sealed class ZooModelCliTests : IDisposable
         Assert.True(code == 0, output);
         Assert.Contains("0 cat", output, StringComparison.Ordinal);
         Assert.Contains("1 dog", output, StringComparison.Ordinal);
+        Assert.Contains($"resnet8 from {path}", output, StringComparison.Ordinal);
+        // -c alone names the model file, as in evaluate and export: the same table.
+        var (codeC, outputC) = CliRunner.Invoke(200, "predict", "-c", path, "-k", "2", Path.Combine(folder, "cat", "0.png"));
+        Assert.True(codeC == 0, outputC);
+        Assert.Equal(output, outputC);
+        // Neither: a command-line error saying what is missing.
+        var (codeNone, outputNone) = CliRunner.Invoke(200, "predict", Path.Combine(folder, "cat", "0.png"));
+        Assert.Equal(2, codeNone);
+        Assert.Contains("missing the model: cnnsharp predict -m model.safetensors image.png", outputNone, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -156,7 +165,7 @@ public sealed class ZooModelCliTests : IDisposable
         string image = Path.Combine(Folder(), "dog", "1.png");
         var (code, output) = CliRunner.Invoke(200, "predict", "-m", "vgg-small", "-c", path, "--num-classes", "5", image);
         Assert.True(code == 0, output);
-        Assert.Contains("VggSmall from", output, StringComparison.Ordinal);
+        Assert.Contains("vgg-small from", output, StringComparison.Ordinal);
         (code, output) = CliRunner.Invoke(200, "predict", "-m", "resnet99", "-c", path, image);
         Assert.Equal(1, code);
         Assert.Contains("names the zoo model", output, StringComparison.Ordinal);
@@ -170,7 +179,7 @@ public sealed class ZooModelCliTests : IDisposable
         File.WriteAllBytes(digit, PngWriter.Gray(28, 28, (x, y) => (byte)(x * 9)));
         var (code, output) = CliRunner.Invoke(200, "predict", "-m", pt, digit);
         Assert.True(code == 0, output);
-        Assert.Contains("ConvNet from", output, StringComparison.Ordinal);
+        Assert.Contains("convnet from", output, StringComparison.Ordinal);
     }
 
     [Fact]
