@@ -7,19 +7,7 @@ namespace CnnSharp.Tests.Losses;
 public sealed class CrossEntropyTests
 {
     /// <summary>Per-sample cross-entropy in double: log(sum exp(x - max)) + max - x[t].</summary>
-    internal static double[] ReferencePerSample(double[] x, int n, int c, int[] targets)
-    {
-        var loss = new double[n];
-        for (int i = 0; i < n; i++)
-        {
-            double max = double.NegativeInfinity;
-            for (int j = 0; j < c; j++) max = Math.Max(max, x[i * c + j]);
-            double sum = 0;
-            for (int j = 0; j < c; j++) sum += Math.Exp(x[i * c + j] - max);
-            loss[i] = Math.Log(sum) + max - x[i * c + targets[i]];
-        }
-        return loss;
-    }
+    internal static double[] ReferencePerSample(double[] x, int n, int c, int[] targets) => ReferenceSmoothed(x, n, c, targets, 0);
 
     /// <summary>Per-sample smoothed cross-entropy in double, from its definition: −Σ_j q_j·log softmax(x)_j with
     /// q = (1 − ε)·onehot + ε/C.</summary>
