@@ -15,6 +15,8 @@ public sealed class Relu6CompileTests
     private static MobileNetV2 Model(ulong seed) => new(numClasses: 5, widthMult: 0.25f, dropout: 0f, generator: new Generator(seed));
 
     private static readonly int[] Shape = [4, 3, 32, 32];
+    private static readonly int[] WideShape = [8, 3, 64, 64];
+    private static readonly int[] WideTargets = [0, 3, 1, 4, 2, 0, 4, 1];
     private static readonly int[] Targets = [0, 3, 1, 4];
 
     [Fact]
@@ -22,22 +24,25 @@ public sealed class Relu6CompileTests
     {
         var eager = Model(1);
         var m = Model(1);
-        var compiled = m.Compile(Shape);
+        var compiled = m.Compile(WideShape);
         var compiledParams = m.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
         for (int step = 0; step < 2; step++)
         {
-            var x = Tensor.Randn(new Generator((ulong)(30 + step)), Shape);
+            var x = Tensor.Randn(new Generator((ulong)(30 + step)), WideShape);
             eager.ZeroGrad();
-            var loss = F.CrossEntropy(eager.Forward(x), Targets);
+            var loss = F.CrossEntropy(eager.Forward(x), WideTargets);
             loss.Backward();
-            float compiledLoss = compiled.TrainStep(x, Targets);
+            float compiledLoss = compiled.TrainStep(x, WideTargets);
 
             Assert.Null(compiled.FallbackReason);
             Assert.Empty(compiled.GraphBreaks);
             // Training-mode batch norms after every conv: float rounding moves the loss by ~2e-5 (the gradients are compared below).
             Assert.True(Math.Abs(loss.Item() - compiledLoss) <= 1e-4, $"step {step}: loss {compiledLoss} compiled, {loss.Item()} eager");
-            // 52 training-mode batch norms, down to 1x1 planes over 4 images: float rounding differences grow through
-            // backward (as in CompiledModelTests' ResNet-20), so each gradient is compared by relative L2 error.
+            // 52 training-mode batch norms, down to 2x2 planes over 8 images (64x64 inputs: at 32x32 and batch 4 the last
+            // norms see 4 values each and amplify float rounding to ~7% of the stem's gradient on the 128-bit path):
+            // here the relative L2 error is ~1e-5 after step 0 on both the AVX-512 and the 128-bit paths; step 1 starts
+            // from weights updated with those gradients and reaches ~1.1e-2 on small batch-norm bias gradients, so the
+            // limit is 3% (a wrong kernel gives errors of order 1).
             foreach (var (key, p) in eager.NamedParameters())
                 AssertRelativeL2(p.Grad!.Data, compiledParams[key].Grad!.Data, 0.03, $"step {step} grad {key}");
             foreach (var (key, p) in eager.NamedParameters())
