@@ -20,7 +20,9 @@ internal enum SchedulerKind
 internal sealed record TrainingJobOptions
 {
     /// <summary>The loop's settings (epochs, optimizer, checkpoint, early stopping, metrics log...).</summary>
-    public TrainingOptions Training { get; init; } = new();
+    /// <remarks>The CLI's defaults are the library's except <see cref="TrainingOptions.NumWorkers"/>: 1, one thread preparing the
+    /// next batch while the step runs (the batches are the same for any count; see TrainCommand's --workers).</remarks>
+    public TrainingOptions Training { get; init; } = new() { NumWorkers = 1 };
 
     /// <summary>A model-zoo name (<see cref="Models.ModelZoo.Names"/>).</summary>
     public string Model { get; init; } = "convnet";

@@ -19,7 +19,7 @@ public sealed class CliTests : IDisposable
     {
         var (options, errors) = TrainCommand.Parse();
         Assert.Empty(errors);
-        Assert.Equal(new TrainingOptions(), options!.Training);
+        Assert.Equal(new TrainingOptions { NumWorkers = 1 }, options!.Training); // one loader thread (TrainingJobOptions.Training)
         Assert.Equal(new TrainingJobOptions { Milestones = options.Milestones }, options);
         Assert.Empty(options.Milestones);
     }
@@ -35,6 +35,7 @@ public sealed class CliTests : IDisposable
             Training = new TrainingOptions
             {
                 Epochs = 3, BatchSize = 64, LearningRate = 0.05f, Optimizer = OptimizerKind.Sgd, Momentum = 0.9f, Seed = 42, OutputPath = "out.safetensors",
+                NumWorkers = 1,
             },
             DataDirectory = "/data", Threads = 2, Limit = 1000, TestLimit = 500, Milestones = options!.Milestones,
         }, options);

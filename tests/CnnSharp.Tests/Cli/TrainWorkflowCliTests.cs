@@ -189,7 +189,7 @@ public sealed class TrainWorkflowCliTests : IDisposable
             (t.Optimizer, t.Nesterov, t.WeightDecay, t.ClipGradNorm, t.EarlyStoppingPatience, t.Monitor, t.BestOnly, t.MetricsLogPath, t.NumWorkers));
         Assert.Equal("resnet8.safetensors", t.OutputPath);
         Assert.Equal((0.1f, 3), (t.LabelSmoothing, t.TestEvery));
-        Assert.Equal(1, TrainCommand.Parse().Options!.Training.TestEvery);
+        Assert.Equal((1, 1), (TrainCommand.Parse().Options!.Training.TestEvery, TrainCommand.Parse().Options!.Training.NumWorkers));
         Assert.Contains(TrainCommand.Parse("--test-every", "0").Errors, e => e.Contains("--test-every must be a positive integer", StringComparison.Ordinal));
         Assert.Equal(0f, TrainCommand.Parse().Options!.Training.LabelSmoothing);
         Assert.Contains(TrainCommand.Parse("--label-smoothing", "1").Errors,
