@@ -9,6 +9,7 @@ using Xunit;
 namespace CnnSharp.Tests.Compile;
 
 /// <summary>The compiled path against the eager module: forward, every gradient and running statistics.</summary>
+[Collection(nameof(PlanSwitchGroup))]
 public sealed class CompiledModelTests
 {
     private static readonly Tolerance Forward = new(2e-4, 2e-5);
