@@ -58,6 +58,19 @@ internal static class TestNets
         new Conv2d(32, 32, 5, padding: 4, dilation: 2, groups: 32, generator: g), new BatchNorm2d(32), new ReLU(),
         new AdaptiveAvgPool2d(1), new Flatten(), new Linear(32, 5, generator: g));
 
+    /// <summary>
+    /// <paramref name="eager"/> after one training-mode forward of <paramref name="warmup"/> (non-trivial running statistics,
+    /// so an eval epilogue's affine map is exercised), and <paramref name="twin"/> with that state, compiled; both in eval mode.
+    /// </summary>
+    public static CnnSharp.Compile.CompiledModel EvalTwin(Module eager, Module twin, Tensor warmup)
+    {
+        eager.Forward(warmup);
+        CopyState(eager, twin);
+        eager.Eval();
+        twin.Eval();
+        return twin.Compile();
+    }
+
     /// <summary>A copy of <paramref name="source"/>'s state (parameters and buffers) into <paramref name="target"/>.</summary>
     public static void CopyState(Module source, Module target) =>
         target.LoadStateDict(new StateDict(source.StateDict().Select(e => KeyValuePair.Create(e.Key, e.Value.Clone()))));

@@ -13,6 +13,7 @@ namespace CnnSharp.Tests.Compile.Ops;
 /// path, for Winograd and direct stages (whole and cut into output-channel-group ranges), pooling, single- and
 /// three-channel inputs and residual chains.
 /// </summary>
+[Collection(nameof(PlanSwitchGroup))]
 public sealed class ConvChainSplitTests
 {
     public static TheoryData<int> Levels => new() { (int)IsaLevel.V512, (int)IsaLevel.V256, (int)IsaLevel.V128, (int)IsaLevel.Scalar };
@@ -47,12 +48,7 @@ public sealed class ConvChainSplitTests
             {
                 var (eager, c, size) = Build(which, new Generator(21));
                 var (model, _, _) = Build(which, new Generator(21));
-                // Non-trivial running statistics (a training-mode forward), so the epilogue's affine map is exercised.
-                eager.Forward(Tensor.Randn(new Generator(4), [4, c, size, size]));
-                TestNets.CopyState(eager, model);
-                eager.Eval();
-                model.Eval();
-                var compiled = model.Compile();
+                var compiled = TestNets.EvalTwin(eager, model, Tensor.Randn(new Generator(4), [4, c, size, size]));
                 Assert.Contains("ConvChain", compiled.Describe(1, c, size, size));
                 using var _ = GradMode.NoGrad();
                 foreach (int n in new[] { 1, 3 })

@@ -16,6 +16,7 @@ namespace CnnSharp.Tests.Compile.Ops;
 /// gives back the implicit-GEMM plan. Strided stems of few channels (ResNet-18's 7x7 stride-2 stem on RGB) run as planar
 /// phase-split chain stages (<see cref="ConvChainOp.SupportsStridedStem"/>), checked the same way.
 /// </summary>
+[Collection(nameof(PlanSwitchGroup))]
 public sealed class ConvChainStridedInferenceTests
 {
     public static TheoryData<int> Levels => new() { (int)IsaLevel.V512, (int)IsaLevel.V256, (int)IsaLevel.V128, (int)IsaLevel.Scalar };
@@ -82,11 +83,7 @@ public sealed class ConvChainStridedInferenceTests
             // sizes after the stride-2 stages (10 -> 5 -> 3).
             var eager = new ResNet8(numClasses: 5, generator: new Generator(3), inChannels: 16);
             var model = new ResNet8(numClasses: 5, generator: new Generator(3), inChannels: 16);
-            eager.Forward(Tensor.Randn(new Generator(4), [6, 16, 20, 20])); // non-trivial running statistics
-            TestNets.CopyState(eager, model);
-            eager.Eval();
-            model.Eval();
-            var compiled = model.Compile();
+            var compiled = TestNets.EvalTwin(eager, model, Tensor.Randn(new Generator(4), [6, 16, 20, 20]));
             Assert.Contains("3x3 stride 2+BatchNorm(running stats)+ReLU | ", compiled.Describe(1, 16, 20, 20), StringComparison.Ordinal);
             using var _ = GradMode.NoGrad();
             foreach (int n in new[] { 1, 2, 5 })
@@ -127,11 +124,7 @@ public sealed class ConvChainStridedInferenceTests
             {
                 var (eager, c, size) = Stem(which, new Generator(5));
                 var (model, _, _) = Stem(which, new Generator(5));
-                eager.Forward(Tensor.Randn(new Generator(6), [4, c, size, size]));
-                TestNets.CopyState(eager, model);
-                eager.Eval();
-                model.Eval();
-                var compiled = model.Compile();
+                var compiled = TestNets.EvalTwin(eager, model, Tensor.Randn(new Generator(6), [4, c, size, size]));
                 string plan = compiled.Describe(2, c, size, size);
                 Assert.StartsWith($"ConvChain[Conv2d direct {c}->", plan, StringComparison.Ordinal);
                 Assert.Contains(" stride 2", plan.Split(Environment.NewLine)[0], StringComparison.Ordinal);
