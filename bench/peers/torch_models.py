@@ -99,3 +99,26 @@ MODELS = {
     "vgg_small": (VggSmall, (3, 32, 32)),
     "resnet8": (ResNet8, (3, 32, 32)),
 }
+
+
+class ResNet9(nn.Module):
+    """Models/ResNet9.cs: prep, conv-pool stages with a BasicBlock after the first and last, avgpool, fc; (N, 1, 28, 28)."""
+
+    def __init__(self, num_classes=10, in_channels=1, width=16):
+        super().__init__()
+        w = width
+
+        def stage(cin, cout, pool):
+            layers = [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+            return layers + [nn.MaxPool2d(2, 2)] if pool else layers
+
+        self.prep = nn.Sequential(*stage(in_channels, w, False))
+        self.layer1 = nn.Sequential(*stage(w, 2 * w, True), BasicBlock(2 * w, 2 * w))
+        self.layer2 = nn.Sequential(*stage(2 * w, 4 * w, True))
+        self.layer3 = nn.Sequential(*stage(4 * w, 8 * w, True), BasicBlock(8 * w, 8 * w))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(8 * w, num_classes)
+
+    def forward(self, x):
+        x = self.layer3(self.layer2(self.layer1(self.prep(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))

@@ -4,7 +4,7 @@
 Offline, with Debian's python3-torch (PyTorch 1.13) and python3-torchvision (0.14); never run in CI. Usage:
     /usr/bin/python3 tests/reference/generate_torch_fixtures.py
 
-tests/CnnSharp.Tests/Fixtures/models/<name>_state_dict.json, for resnet20, resnet18 and mobilenet_v2:
+tests/CnnSharp.Tests/Fixtures/models/<name>_state_dict.json, for resnet9, resnet20, resnet18 and mobilenet_v2:
     state_dict() keys in order with shapes and dtypes, named_parameters() names and the parameter count of the
     PyTorch model (torchvision's resnet18() and mobilenet_v2() with their defaults; ResNet-20 is CifarResNet(3) below,
     built from the same BasicBlock as bench/peers/torch_models.py).
@@ -40,7 +40,7 @@ import torchvision
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "peers"))
-from torch_models import BasicBlock, ConvNet, lenet5  # noqa: E402
+from torch_models import BasicBlock, ConvNet, ResNet9, lenet5  # noqa: E402
 
 FIXTURES = os.path.normpath(os.path.join(HERE, "..", "CnnSharp.Tests", "Fixtures"))
 MODELS = os.path.join(FIXTURES, "models")
@@ -255,6 +255,7 @@ def main():
     torch.set_num_threads(1)
     os.makedirs(TORCH, exist_ok=True)
     key_fixture("resnet20", "CifarResNet(3, num_classes=10)", CifarResNet(3))
+    key_fixture("resnet9", "ResNet9(num_classes=10, in_channels=1, width=16)", ResNet9())
     key_fixture("resnet18", "torchvision.models.resnet18()", torchvision.models.resnet18())
     key_fixture("mobilenet_v2", "torchvision.models.mobilenet_v2()", torchvision.models.mobilenet_v2())
 
@@ -262,6 +263,8 @@ def main():
     checkpoint_fixture("convnet", ConvNet(), (2, 1, 28, 28))
     torch.manual_seed(SEED)
     checkpoint_fixture("lenet5", lenet5(), (2, 1, 28, 28))
+    torch.manual_seed(SEED)
+    checkpoint_fixture("resnet9", ResNet9(), (2, 1, 28, 28))
     torch.manual_seed(SEED)
     checkpoint_fixture("resnet18_w8", NarrowResNet18(8, 10), (2, 3, 64, 64))
     torch.manual_seed(SEED)

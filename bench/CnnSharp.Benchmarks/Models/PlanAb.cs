@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -52,6 +52,7 @@ internal static class PlanAb
         {
             "resnet8" => g => new ResNet8(10, g),
             "resnet20_fmnist" => g => new ResNet20(10, g, inChannels: 1),
+            "resnet9_fmnist" => g => new ResNet9(10, g, inChannels: 1),
             "vgg_small" => g => new VggSmall(generator: g),
             "lenet5" => g => LeNet5.Create(10, g),
             _ => throw new ArgumentException($"plan-ab: unknown model {name}"),

@@ -41,7 +41,7 @@ public sealed record ZooModel(string Name, string Description, int InChannels, i
 /// <summary>
 /// The model zoo: every built-in architecture by name, created with PyTorch-compatible state-dict keys, so weights
 /// trained here or in PyTorch (safetensors or <c>.pt</c>) load into it. Names: <c>convnet</c>, <c>lenet5</c>,
-/// <c>vgg-small</c>, <c>resnet8</c>, <c>resnet20</c>, <c>resnet18</c>, <c>mobilenet-v2</c>.
+/// <c>vgg-small</c>, <c>resnet8</c>, <c>resnet9</c>, <c>resnet20</c>, <c>resnet18</c>, <c>mobilenet-v2</c>.
 /// </summary>
 /// <example><code>
 /// var model = ModelZoo.Create("resnet20", new ZooOptions { InChannels = 1, NumClasses = 10, Generator = new Generator(0) });
@@ -58,6 +58,8 @@ public static class ModelZoo
             (channels, classes, g) => new VggSmall(classes, g, channels)),
         (new("resnet8", "CIFAR-style ResNet-8: 3 stages x 1 BasicBlock, 16/32/64 channels", 3, 10, 32, 1, false),
             (channels, classes, g) => new ResNet8(classes, g, channels)),
+        (new("resnet9", "ResNet-9 (DAWNBench/Myrtle layout): conv + max-pool stages with BasicBlocks after the first and last, 16..128 channels", 1, 10, 28, 8, false),
+            (channels, classes, g) => new ResNet9(classes, g, channels)),
         (new("resnet20", "CIFAR-style ResNet-20: 3 stages x 3 BasicBlocks, 16/32/64 channels, 1x1 projection shortcuts", 3, 10, 32, 1, false),
             (channels, classes, g) => new ResNet20(classes, g, channels)),
         (new("resnet18", "torchvision's ResNet-18 (7x7 stem, max pool, 4 stages x 2 BasicBlocks, 64..512 channels)", 3, 1000, 224, 1, false),

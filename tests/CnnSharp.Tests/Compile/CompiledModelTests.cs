@@ -17,7 +17,7 @@ public sealed class CompiledModelTests
 
     // resnet8 (3x32x32) and resnet20 on 1x28x28 (Fashion-MNIST sized) have 16k-channel residual blocks: their conv chains
     // end in the fused residual Add + ReLU.
-    public static TheoryData<string> Models => new() { "resnet", "vgg", "convnet", "lenet5", "mobilenet", "resnet8", "resnet20_gray", "vgg_small" };
+    public static TheoryData<string> Models => new() { "resnet", "vgg", "convnet", "lenet5", "mobilenet", "resnet8", "resnet20_gray", "resnet9", "vgg_small" };
 
     private static (Module Eager, Module Compiled, int[] Shape) Pair(string name)
     {
@@ -28,13 +28,14 @@ public sealed class CompiledModelTests
             "mobilenet" => TestNets.MobileNet(new Generator(3)),
             "resnet8" => new ResNet8(10, new Generator(3)),
             "resnet20_gray" => new ResNet20(10, new Generator(3), inChannels: 1),
+            "resnet9" => new ResNet9(10, new Generator(3)),
             "vgg_small" => new VggSmall(generator: new Generator(3)),
             "convnet" => new ConvNet(generator: new Generator(3)),
             _ => LeNet5.Create(generator: new Generator(3)),
         };
         int[] shape = name switch
         {
-            "convnet" or "lenet5" or "resnet20_gray" => [6, 1, 28, 28],
+            "convnet" or "lenet5" or "resnet20_gray" or "resnet9" => [6, 1, 28, 28],
             "resnet8" or "vgg_small" => [6, 3, 32, 32],
             _ => [6, 3, 16, 16],
         };

@@ -27,6 +27,7 @@ public sealed class TorchFileTests
     {
         "convnet" => new ConvNet(),
         "lenet5" => LeNet5.Create(),
+        "resnet9" => new ResNet9(),
         "resnet18_w8" => ResNet.ResNet18(numClasses: 10, width: 8),
         "mobilenet_v2_w025" => new MobileNetV2(numClasses: 10, widthMult: 0.25f),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no such fixture"),
@@ -35,6 +36,7 @@ public sealed class TorchFileTests
     [Theory]
     [InlineData("convnet")]
     [InlineData("lenet5")]
+    [InlineData("resnet9")]
     [InlineData("resnet18_w8")]
     [InlineData("mobilenet_v2_w025")]
     public void A_torch_save_state_dict_loads_and_reproduces_pytorchs_logits(string name)

@@ -14,6 +14,7 @@ public sealed class ZooModelTests
 {
     private static Module Create(string fixture) => fixture switch
     {
+        "resnet9" => new ResNet9(generator: new Generator(1)),
         "resnet20" => new ResNet20(generator: new Generator(1)),
         "resnet18" => ResNet.ResNet18(generator: new Generator(1)),
         "mobilenet_v2" => new MobileNetV2(generator: new Generator(1)),
@@ -21,6 +22,7 @@ public sealed class ZooModelTests
     };
 
     [Theory]
+    [InlineData("resnet9", 412_666)]
     [InlineData("resnet20", 272_474)]
     [InlineData("resnet18", 11_689_512)]
     [InlineData("mobilenet_v2", 3_504_872)]
@@ -181,7 +183,7 @@ public sealed class ZooModelTests
     [Fact]
     public void Zoo_lists_every_model_and_builds_each_with_the_options()
     {
-        Assert.Equal(["convnet", "lenet5", "vgg-small", "resnet8", "resnet20", "resnet18", "mobilenet-v2"], ModelZoo.Names);
+        Assert.Equal(["convnet", "lenet5", "vgg-small", "resnet8", "resnet9", "resnet20", "resnet18", "mobilenet-v2"], ModelZoo.Names);
         foreach (var info in ModelZoo.Models)
         {
             var options = info.FixedInput
@@ -202,7 +204,7 @@ public sealed class ZooModelTests
     public void Zoo_refuses_unknown_names_and_options_a_model_cannot_take()
     {
         var unknown = Assert.Throws<ArgumentException>(() => ModelZoo.Create("resnet50"));
-        Assert.Contains("unknown model 'resnet50'; the zoo has: convnet, lenet5, vgg-small, resnet8, resnet20, resnet18, mobilenet-v2", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("unknown model 'resnet50'; the zoo has: convnet, lenet5, vgg-small, resnet8, resnet9, resnet20, resnet18, mobilenet-v2", unknown.Message, StringComparison.Ordinal);
         var fixedInput = Assert.Throws<ArgumentException>(() => ModelZoo.Create("convnet", new ZooOptions { InChannels = 3 }));
         Assert.Contains("convnet: takes 1x28x28 images only", fixedInput.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => ModelZoo.Create("lenet5", new ZooOptions { ImageSize = 32 }));
