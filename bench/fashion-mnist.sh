@@ -88,10 +88,11 @@ fi
 
 if [ "$torch_epoch" = 1 ]; then
   case "$model" in
-    resnet8) blocks=1 ;; resnet20) blocks=3 ;;
-    *) echo "--torch-epoch: no PyTorch twin for $model (CIFAR-style ResNets only)" >&2; exit 2 ;;
+    resnet8) twin=(--blocks 1) ;; resnet20) twin=(--blocks 3) ;; resnet9) twin=(--model resnet9) ;;
+    *) echo "--torch-epoch: no PyTorch twin for $model (resnet8, resnet9 and resnet20 only)" >&2; exit 2 ;;
   esac
-  torch=(/usr/bin/python3 bench/peers/pytorch_fashion.py --blocks "$blocks" --epochs "$(option --epochs 5)" --max-epochs 1
+  torch=(/usr/bin/python3 bench/peers/pytorch_fashion.py "${twin[@]}" --epochs "$(option --epochs 5)" --max-epochs 1
+    --label-smoothing "$(option --label-smoothing 0)"
     --batch "$(option --batch-size 100)" --lr "$(option --lr 0.1)" --weight-decay "$(option --weight-decay 0)"
     --threads "$(option --threads "$(nproc)")" --seed "${seeds[0]}")
   limit=$(option --limit "")

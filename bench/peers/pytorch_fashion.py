@@ -1,23 +1,30 @@
 """PyTorch twin of `cnnsharp train --model <resnet> --dataset fashion-mnist` for the epoch-time comparison of issue 10.
 
-Trains torchvision-style CIFAR ResNets (stem 3x3/16, stages 16/32/64 of n BasicBlocks, 1x1 projection shortcuts) on
+Trains torchvision-style CIFAR ResNets (stem 3x3/16, stages 16/32/64 of n BasicBlocks, 1x1 projection shortcuts;
+--blocks n) or ResNet-9 (--model resnet9, bench/peers/torch_models.py, the twin of Models/ResNet9.cs) on
 Fashion-MNIST read from the IDX files CnnSharp fetched (fashion-mnist under $CNNSHARP_DATA or ~/.cache/cnnsharp), with
 the same recipe as the CnnSharp run: pixels /255, normalised with the training set's mean/std, random crop with zero
 padding and horizontal flip done on batch tensors, SGD (momentum, Nesterov, weight decay) under a one-cycle schedule
-stepped per batch. Prints one JSON line per epoch (epoch, seconds, train loss, test accuracy).
+stepped per batch, cross-entropy with optional label smoothing. Prints one JSON line per epoch (epoch, seconds, train
+loss, test accuracy).
 
     /usr/bin/python3 bench/peers/pytorch_fashion.py --blocks 3 --epochs 10 --threads 2
+    /usr/bin/python3 bench/peers/pytorch_fashion.py --model resnet9 --epochs 12 --label-smoothing 0.1
 """
 import argparse
 import json
 import os
 import struct
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_models import ResNet9  # noqa: E402
 
 
 def read_idx(path):
@@ -78,7 +85,9 @@ def augment(x, pad, gen):
 
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--model", choices=("cifar", "resnet9"), default="cifar", help="cifar: CifarResNet(--blocks)")
     p.add_argument("--blocks", type=int, default=3)
+    p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.1)
@@ -102,7 +111,7 @@ def main():
     mean, std = xtr.mean().item(), xtr.std().item()
     xtr, xte = (xtr - mean) / std, (xte - mean) / std
 
-    model = CifarResNet(a.blocks)
+    model = ResNet9() if a.model == "resnet9" else CifarResNet(a.blocks)
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, nesterov=True, weight_decay=a.weight_decay)
     steps = (len(xtr) + a.batch - 1) // a.batch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, epochs=a.epochs, steps_per_epoch=steps)
@@ -115,7 +124,7 @@ def main():
         for s in range(steps):
             idx = perm[s * a.batch:(s + 1) * a.batch]
             x = augment(xtr[idx], a.pad, gen)
-            loss = F.cross_entropy(model(x), ytr[idx])
+            loss = F.cross_entropy(model(x), ytr[idx], label_smoothing=a.label_smoothing)
             opt.zero_grad()
             loss.backward()
             opt.step()
