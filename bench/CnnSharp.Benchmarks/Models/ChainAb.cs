@@ -74,23 +74,7 @@ internal static class ChainAb
         double ca = ProcessStats.Median(cpu[0]), cb = ProcessStats.Median(cpu[1]), wa = ProcessStats.Median(wall[0]), wb = ProcessStats.Median(wall[1]);
         Console.WriteLine($"median process CPU per train step A (direct dW) {ca:F1} ms, B (Winograd dW) {cb:F1} ms, B/A {cb / ca:F3}");
         Console.WriteLine($"median wall per train step A {wa:F1} ms, B {wb:F1} ms, B/A {wb / wa:F3}");
-        // Per pass of every chain's backward (all chains of the model added up by stage index), 5 steps per variant.
-        for (int v = 0; v < 2; v++)
-        {
-            var ticks = new long[8 * ConvChainOp.PassNames.Length];
-            ConvChainOp.PassTicks = ticks;
-            ConvChainOp.PassClock = () => (long)(CpuClock.Seconds() * 1e9);
-            for (int i = 0; i < 5; i++) variants[v].Compiled.TrainStep(input, labels);
-            ConvChainOp.PassTicks = null;
-            ConvChainOp.PassClock = Stopwatch.GetTimestamp;
-            Console.WriteLine($"{(v == 0 ? "A" : "B")} backward passes, thread CPU ms per step summed over threads (phase: the calling thread's CPU over the phase, spinning included):");
-            for (int s = 0; s < 8; s++)
-            {
-                var row = ConvChainOp.PassNames.Select((n, p) => (n, ms: ticks[s * ConvChainOp.PassNames.Length + p] / 1e6 / 5)).ToArray();
-                if (row.All(r => r.ms == 0)) continue;
-                Console.WriteLine($"  stage {s}: " + string.Join(", ", row.Select(r => $"{r.n} {r.ms:F2}")));
-            }
-        }
+        PrintBackwardPasses([.. variants.Select(v => v.Compiled)], ["A", "B"], input, labels);
         for (int i = 0; i < 2; i++)
             for (int v = 0; v < 2; v++)
             {
@@ -98,5 +82,29 @@ internal static class ChainAb
                 Console.WriteLine(variants[v].Compiled.Profile(input, labels, steps: 5));
             }
         return 0;
+    }
+
+    /// <summary>
+    /// Per pass of every chain's backward (all chains of a model added up by stage index, <see cref="ConvChainOp.PassNames"/>),
+    /// thread CPU ms per step over 5 steps of each variant.
+    /// </summary>
+    internal static void PrintBackwardPasses(IReadOnlyList<CompiledModel> variants, string[] names, Tensor input, int[] labels)
+    {
+        for (int v = 0; v < variants.Count; v++)
+        {
+            var ticks = new long[8 * ConvChainOp.PassNames.Length];
+            ConvChainOp.PassTicks = ticks;
+            ConvChainOp.PassClock = () => (long)(CpuClock.Seconds() * 1e9);
+            for (int i = 0; i < 5; i++) variants[v].TrainStep(input, labels);
+            ConvChainOp.PassTicks = null;
+            ConvChainOp.PassClock = Stopwatch.GetTimestamp;
+            Console.WriteLine($"{names[v]} backward passes, thread CPU ms per step summed over threads (phase: the calling thread's CPU over the phase, spinning included):");
+            for (int s = 0; s < 8; s++)
+            {
+                var row = ConvChainOp.PassNames.Select((n, p) => (n, ms: ticks[s * ConvChainOp.PassNames.Length + p] / 1e6 / 5)).ToArray();
+                if (row.All(r => r.ms == 0)) continue;
+                Console.WriteLine($"  stage {s}: " + string.Join(", ", row.Select(r => $"{r.n} {r.ms:F2}")));
+            }
+        }
     }
 }

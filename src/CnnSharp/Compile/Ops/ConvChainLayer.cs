@@ -67,6 +67,9 @@ internal sealed unsafe class ConvChainLayer
         DyPadding = Plan.KernelSize - 1 - Plan.Padding;
         DyRow = (OutW + 2 * DyPadding) * 16;
         DyPlane = (OutH + 2 * DyPadding) * DyRow;
+        // The direct weight gradient of a small feature map runs over several images per call (DirectConv2d.WeightGradImages):
+        // enough that the images give ~128 output pixels, at most 8 (each image's padded gradient stays in per-thread scratch).
+        WeightGradGroup = WinoWeightGrad is null && GroupedWeightGrad ? Math.Clamp((128 + OutH * OutW - 1) / (OutH * OutW), 1, 8) : 1;
         if (g.C % 16 == 0 || firstWithInputGrad)
         {
             // The gradient of an input of fewer than 16 channels runs as a 16-channel one whose weights are zero beyond
@@ -133,6 +136,12 @@ internal sealed unsafe class ConvChainLayer
     public int DyRow { get; }
     public int DyPlane { get; }
     public int DyImage => Blocks * DyPlane;
+
+    /// <summary>Images whose padded conv output gradients are kept together for one weight-gradient call (1 for Winograd's).</summary>
+    public int WeightGradGroup { get; }
+
+    /// <summary>False: one weight-gradient call per image (the A side of <c>bench plan-ab --switch dwgroup</c>).</summary>
+    internal static bool GroupedWeightGrad { get; set; } = true;
 
     public bool TrainNorm => Stage.Norm is { Training: true };
 

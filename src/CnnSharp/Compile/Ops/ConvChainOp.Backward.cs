@@ -64,42 +64,54 @@ internal sealed unsafe partial class ConvChainOp
         float* wgAcc = ts.WeightGrad.Pointer;
         if (wg is not null) new Span<float>(wgAcc, wg.AccumulatorLength).Clear();
         else if (layer.Weight.RequiresGrad) acc.Clear();
-        float* dy = ts.Dy[s].Pointer;
-        float* interior = dy + layer.DyPadding * layer.DyRow + layer.DyPadding * 16;
+        float* dyGroup = ts.Dy[s].Pointer;
         var p = layer.Plan;
+        int group = layer.WeightGradGroup;
         fixed (float* gx = _exec!.Grad[Inputs[0]])
         {
-            for (int n = start; n < end; n++)
+            for (int n0 = start; n0 < end; n0 += group)
             {
-                long t = Now();
-                BnReluPool.BackwardInput(_level, layer.Stage.Relu, layer.Stage.Pool is not null, layer.Y!.Pointer + (long)n * p.OutputImage, layer.Blocks,
-                    layer.OutH, layer.OutW, layer.Scale.Pointer, layer.Shift.Pointer, layer.G!.Pointer + (long)n * layer.OutputImage,
-                    layer.PoolH * layer.PoolW * 16, layer.PoolW * 16, layer.CoefA.Pointer, layer.CoefB.Pointer, layer.CoefC.Pointer,
-                    interior, layer.DyPlane, layer.DyRow, stats + 2 * _statStride);
-                t = Mark(t, s, 0);
-                if (wg is not null) wg.AccumulateImage(layer.X!.Pointer + (long)n * p.InputImage, interior, layer.DyPlane, layer.DyRow, wgAcc, wgAcc + wg.AccumulatorLength);
-                else if (layer.Weight.RequiresGrad) p.WeightGradImage(layer.X!.Pointer + (long)n * p.InputImage, interior, layer.DyPlane, layer.DyRow, acc.Pointer);
-                t = Mark(t, s, 1);
-                if (s == 0 && !_inputGrad) continue;
-                var dxPlan = layer.DxPlan!;
-                float* dx = s > 0 ? _layers[s - 1].G!.Pointer + (long)n * _layers[s - 1].OutputImage : ts.Dx!.Pointer;
-                if (layer.WinoDx is not null)
-                    layer.WinoDx.ForwardImage(dy, layer.PackedT!.Pointer, null, dx, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false, ts.Winograd.Pointer);
-                else dxPlan.ForwardImage(dy, layer.PackedT!.Pointer, null, dx, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false);
-                t = Mark(t, s, 2);
-                if (s > 0)
+                int n1 = Math.Min(n0 + group, end);
+                for (int n = n0; n < n1; n++)
                 {
-                    InnerBackward(s, n, dx);
-                    PassA(_layers[s - 1], n, dx, stats);
+                    float* dy = dyGroup + (long)(n - n0) * layer.DyImage;
+                    float* interior = dy + layer.DyPadding * layer.DyRow + layer.DyPadding * 16;
+                    long t = Now();
+                    BnReluPool.BackwardInput(_level, layer.Stage.Relu, layer.Stage.Pool is not null, layer.Y!.Pointer + (long)n * p.OutputImage, layer.Blocks,
+                        layer.OutH, layer.OutW, layer.Scale.Pointer, layer.Shift.Pointer, layer.G!.Pointer + (long)n * layer.OutputImage,
+                        layer.PoolH * layer.PoolW * 16, layer.PoolW * 16, layer.CoefA.Pointer, layer.CoefB.Pointer, layer.CoefC.Pointer,
+                        interior, layer.DyPlane, layer.DyRow, stats + 2 * _statStride);
+                    t = Mark(t, s, 0);
+                    if (wg is not null) wg.AccumulateImage(layer.X!.Pointer + (long)n * p.InputImage, interior, layer.DyPlane, layer.DyRow, wgAcc, wgAcc + wg.AccumulatorLength);
+                    t = Mark(t, s, 1);
+                    if (s == 0 && !_inputGrad) continue;
+                    var dxPlan = layer.DxPlan!;
+                    float* dx = s > 0 ? _layers[s - 1].G!.Pointer + (long)n * _layers[s - 1].OutputImage : ts.Dx!.Pointer;
+                    if (layer.WinoDx is not null)
+                        layer.WinoDx.ForwardImage(dy, layer.PackedT!.Pointer, null, dx, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false, ts.Winograd.Pointer);
+                    else dxPlan.ForwardImage(dy, layer.PackedT!.Pointer, null, dx, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false);
+                    t = Mark(t, s, 2);
+                    if (s > 0)
+                    {
+                        InnerBackward(s, n, dx);
+                        PassA(_layers[s - 1], n, dx, stats);
+                    }
+                    else
+                    {
+                        var g = layer.Geometry;
+                        float* image = gx + (long)n * g.C * g.H * g.W;
+                        if (layer.Strided is { } strided) strided.AddInputGradient(dx, image);
+                        else BlockedLayout.ToChannelMajor(dx, image, g.C, g.H * g.W, accumulate: true);
+                    }
+                    Mark(t, s, 3);
                 }
-                else
+                if (wg is null && layer.Weight.RequiresGrad)
                 {
-                    var g = layer.Geometry;
-                    float* image = gx + (long)n * g.C * g.H * g.W;
-                    if (layer.Strided is { } strided) strided.AddInputGradient(dx, image);
-                    else BlockedLayout.ToChannelMajor(dx, image, g.C, g.H * g.W, accumulate: true);
+                    long t = Now();
+                    p.WeightGradImages(layer.X!.Pointer + (long)n0 * p.InputImage, p.InputImage, dyGroup + layer.DyPadding * layer.DyRow + layer.DyPadding * 16,
+                        layer.DyImage, n1 - n0, layer.DyPlane, layer.DyRow, acc.Pointer);
+                    Mark(t, s, 1);
                 }
-                Mark(t, s, 3);
             }
         }
         long w = Now();

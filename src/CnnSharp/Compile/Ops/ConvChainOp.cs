@@ -238,7 +238,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
             Winograd = new AlignedBuffer(layers.Max(l => Math.Max(l.Wino?.ScratchLength ?? 0, l.WinoDx?.ScratchLength ?? 0)));
             Inputs = differentiable ? [] : [.. layers.Select(l => new AlignedBuffer(l.Plan.InputImage))];
             PreNorm = [.. layers.Select(l => new AlignedBuffer(l.Y is null ? l.Plan.OutputImage : 0))];
-            Dy = differentiable ? [.. layers.Select(l => new AlignedBuffer(l.DyImage))] : [];
+            Dy = differentiable ? [.. layers.Select(l => new AlignedBuffer(l.DyImage * l.WeightGradGroup))] : [];
             Dx = differentiable && layers[0].DxPlan is { } dx ? new AlignedBuffer(dx.OutputImage) : null;
             Masked = new AlignedBuffer(differentiable && residualRelu ? last.OutputImage : 0);
             WeightGrad = new AlignedBuffer(layers.Max(l => l.WinoWeightGrad is { } w ? w.AccumulatorLength + w.ScratchLength : 0));

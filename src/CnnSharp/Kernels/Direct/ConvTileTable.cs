@@ -18,7 +18,7 @@ internal static unsafe class ConvTileTable
     };
 
     /// <summary>Weight-gradient tile for <paramref name="path"/> with <paramref name="rh"/> x <paramref name="rw"/> rows (rh 1..7, rw 1..16, product at most 28), <paramref name="nv"/> vectors and pixel stride <paramref name="s"/>.</summary>
-    public static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, void> WeightGrad(IsaLevel path, int rh, int rw, int nv, int s) => path switch
+    public static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, int, nint, nint, void> WeightGrad(IsaLevel path, int rh, int rw, int nv, int s) => path switch
     {
         IsaLevel.V512 => Table<V512Ops, Vector512<float>>.WeightGrad(rh, rw, nv, s),
         IsaLevel.V256 => Table<V256Ops, Vector256<float>>.WeightGrad(rh, rw, nv, s),
@@ -72,7 +72,7 @@ internal static unsafe class ConvTileTable
             return s == 1 ? &ConvTiles.Forward<TOps, TV, TP, C2, C1> : &ConvTiles.Forward<TOps, TV, TP, C2, C16>;
         }
 
-        public static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, void> WeightGrad(int rh, int rw, int nv, int s)
+        public static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, int, nint, nint, void> WeightGrad(int rh, int rw, int nv, int s)
         {
             if ((uint)(nv - 1) > 1 || (s != 1 && s != 16) || rh < 1 || rh > 7 || rw < 1 || rw > 16 || rh * rw * nv > 28 || (nv == 2 && rh * rw > 14))
                 throw new ArgumentOutOfRangeException(nameof(rw), $"no weight-gradient tile with {rh}x{rw} rows, {nv} vectors, stride {s}");
@@ -89,7 +89,7 @@ internal static unsafe class ConvTileTable
             }
         }
 
-        private static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, void> Wg<TRH>(int rw, int nv, int s) where TRH : struct, IConst
+        private static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, int, nint, nint, void> Wg<TRH>(int rw, int nv, int s) where TRH : struct, IConst
         {
             switch (rw)
             {
@@ -113,7 +113,7 @@ internal static unsafe class ConvTileTable
             }
         }
 
-        private static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, void> Wg<TRH, TRW>(int nv, int s) where TRH : struct, IConst where TRW : struct, IConst
+        private static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, int, nint, nint, void> Wg<TRH, TRW>(int nv, int s) where TRH : struct, IConst where TRW : struct, IConst
         {
             if (nv == 1) return s == 1 ? &ConvTiles.WeightGrad<TOps, TV, TRH, TRW, C1, C1> : &ConvTiles.WeightGrad<TOps, TV, TRH, TRW, C1, C16>;
             return s == 1 ? &ConvTiles.WeightGrad<TOps, TV, TRH, TRW, C2, C1> : &ConvTiles.WeightGrad<TOps, TV, TRH, TRW, C2, C16>;

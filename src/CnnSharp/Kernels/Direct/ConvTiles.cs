@@ -189,11 +189,14 @@ internal static unsafe class ConvTiles
     /// acc[(r / RW)*accRh + (r % RW)*accRw + q] += sum over i &lt; h, j &lt; w of
     ///     x[i*xRow + j*S + (r / RW)*xRh + r % RW] * dy[i*dyRow + j*16 + q]      (q &lt; G; the second vector at dy + dyV1)
     /// </code>
-    /// Per pixel: NV loads of dy, R broadcasts of x, R*NV FMAs.
+    /// Per pixel: NV loads of dy, R broadcasts of x, R*NV FMAs. The pixel block repeats for <paramref name="images"/> images
+    /// (x and dy advanced by <paramref name="xImage"/> and <paramref name="dyImage"/> floats): small feature maps (a 3x3
+    /// block is 9 pixels) would otherwise load and store the tile once per 9 pixels. The sums run in the same order as
+    /// one call per image, so the result has the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGrad<TOps, TV, TRH, TRW, TNV, TS>(float* x, nint xRh, float* dy, nint dyV1, int h, int w,
-        nint xRow, nint dyRow, float* acc, nint accRh, nint accRw)
+        nint xRow, nint dyRow, float* acc, nint accRh, nint accRw, int images, nint xImage, nint dyImage)
         where TOps : struct, IVecOps<TV> where TV : struct where TRH : struct, IConst where TRW : struct, IConst where TNV : struct, IConst where TS : struct, IConst
     {
         int r = TRH.Value * TRW.Value;
@@ -227,6 +230,7 @@ internal static unsafe class ConvTiles
         if (r > 25) { a25 = TOps.Load(acc + (25 / TRW.Value) * accRh + (25 % TRW.Value) * accRw); }
         if (r > 26) { a26 = TOps.Load(acc + (26 / TRW.Value) * accRh + (26 % TRW.Value) * accRw); }
         if (r > 27) { a27 = TOps.Load(acc + (27 / TRW.Value) * accRh + (27 % TRW.Value) * accRw); }
+        for (int m = 0; m < images; m++, x += xImage, dy += dyImage)
         for (int i = 0; i < h; i++)
         {
             float* xp = x + i * xRow;

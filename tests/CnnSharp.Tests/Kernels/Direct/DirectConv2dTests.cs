@@ -122,6 +122,41 @@ public sealed unsafe class DirectConv2dTests
         TensorAssert.Close(Array.ConvertAll(expected, v => 2 * v + 1), grad, Tolerance.Accumulated, "dW accumulated");
     }
 
+    [Theory, MemberData(nameof(Cases))]
+    public void BackwardWeight_of_several_images_in_one_call_has_the_bits_of_one_call_per_image(int c, int k, int ks, int p, int h, int w, int pathIndex)
+    {
+        // The compiled chain hands small feature maps to the kernel several images at a time, their gradients in padded
+        // per-image slots (a dy padding of 1 here, so the image stride is not the plain image size).
+        var path = (IsaLevel)pathIndex;
+        var rng = new Random(c * 5 + k + ks * 3 + w);
+        var plan = new DirectConv2d(c, k, ks, p, h, w, path);
+        int ho = plan.OutHeight, wo = plan.OutWidth, images = 3, dyPad = 1;
+        int dyRow = (wo + 2 * dyPad) * 16, dyPlane = (ho + 2 * dyPad) * dyRow, dyImage = k / 16 * dyPlane;
+        var x = new AlignedBuffer(images * plan.InputImage);
+        var dy = new AlignedBuffer(images * dyImage);
+        var expected = new double[k * c * ks * ks];
+        var single = new GuardedBuffer(plan.WeightLength);
+        for (int m = 0; m < images; m++)
+        {
+            double[] xm = Random(rng, c * h * w), dym = Random(rng, k * ho * wo);
+            AddWeightGradReference(expected, xm, dym, c, k, ks, p, h, w, ho, wo);
+            ToPaddedBlocked(xm, c, h, w, p).Span.CopyTo(x.Span[(m * plan.InputImage)..]);
+            ToPaddedBlocked(dym, k, ho, wo, dyPad).Span.CopyTo(dy.Span[(m * dyImage)..]);
+            float* interior = dy.Pointer + (long)m * dyImage + dyPad * dyRow + dyPad * 16;
+            plan.WeightGradImage(x.Pointer + (long)m * plan.InputImage, interior, dyPlane, dyRow, single.Pointer);
+        }
+        var batched = new GuardedBuffer(plan.WeightLength);
+        plan.WeightGradImages(x.Pointer, plan.InputImage, dy.Pointer + dyPad * dyRow + dyPad * 16, dyImage, images, dyPlane, dyRow, batched.Pointer);
+        single.AssertIntact("per-image accumulator");
+        batched.AssertIntact("batched accumulator");
+        GC.KeepAlive(x);
+        GC.KeepAlive(dy);
+        Assert.Equal(single.Span.ToArray(), batched.Span.ToArray());
+        var grad = new float[plan.WeightLength];
+        plan.UnpackWeightGrad([(nint)batched.Pointer], grad, accumulate: false);
+        TensorAssert.Close(expected, grad, Tolerance.Accumulated, "dW of three images");
+    }
+
     [Fact]
     public void Unsupported_channel_counts_throw_naming_them()
     {
