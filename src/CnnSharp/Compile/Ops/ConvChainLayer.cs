@@ -270,15 +270,29 @@ internal sealed unsafe class ConvChainLayer
                 (double)Geometry.N * OutH * OutW, CoefA.Span, CoefB.Span, CoefC.Span);
     }
 
-    /// <summary>Adds the chunks' weight gradients (in chunk order) and bias gradient sums into the parameters' <c>Grad</c>.</summary>
-    public void ReduceConvGradient(ReadOnlySpan<nint> chunkSums, int chunks, int stride)
+    /// <summary>Rows ([kh][kw][C] positions) of the weight-gradient accumulators, the unit <see cref="ReduceWeightGradRows"/> splits.</summary>
+    public int WeightGradRows => Plan.KernelSize * Plan.KernelSize * Plan.InChannels;
+
+    /// <summary>
+    /// Sums rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of the chunks' weight-gradient accumulators (in chunk
+    /// order) into the weight's <c>Grad</c> (a strided stage: into <see cref="Expanded"/>, gathered by
+    /// <see cref="ReduceConvGradient"/>). Disjoint row ranges may run on different threads: every element gets the same sum.
+    /// </summary>
+    public void ReduceWeightGradRows(int chunks, int rowStart, int rowEnd)
     {
-        if (Weight.RequiresGrad && Strided is not null)
-        {
-            Plan.UnpackWeightGrad(AccumulatorPointers.AsSpan(0, chunks), Expanded, accumulate: false);
-            Strided.GatherWeightGrad(Expanded, Weight.Grad!.Data, accumulate: true);
-        }
-        else if (Weight.RequiresGrad) Plan.UnpackWeightGrad(AccumulatorPointers.AsSpan(0, chunks), Weight.Grad!.Data, accumulate: true);
+        if (!Weight.RequiresGrad) return;
+        if (Strided is not null) Plan.UnpackWeightGradRows(AccumulatorPointers.AsSpan(0, chunks), Expanded, accumulate: false, rowStart, rowEnd);
+        else Plan.UnpackWeightGradRows(AccumulatorPointers.AsSpan(0, chunks), Weight.Grad!.Data, accumulate: true, rowStart, rowEnd);
+    }
+
+    /// <summary>
+    /// Adds the chunks' weight gradients (in chunk order; when <paramref name="rowsDone"/>, already summed by
+    /// <see cref="ReduceWeightGradRows"/>) and bias gradient sums into the parameters' <c>Grad</c>.
+    /// </summary>
+    public void ReduceConvGradient(ReadOnlySpan<nint> chunkSums, int chunks, int stride, bool rowsDone = false)
+    {
+        if (!rowsDone) ReduceWeightGradRows(chunks, 0, WeightGradRows);
+        if (Weight.RequiresGrad && Strided is not null) Strided.GatherWeightGrad(Expanded, Weight.Grad!.Data, accumulate: true);
         if (Bias is not { RequiresGrad: true }) return;
         var db = Bias.Grad!.Data;
         int k = Geometry.K;

@@ -23,10 +23,24 @@ internal sealed unsafe partial class ConvChainOp
         {
             Run(_backward);
             t = Mark(t, _phase, 5);
-            _layers[_phase].ReduceConvGradient(_chunkStatPointers, _chunks, _statStride);
+            var layer = _layers[_phase];
+            // Large accumulators (a 128 -> 128 3x3 conv sums 26 chunks of 147k floats) are summed by all threads, a row range each.
+            bool split = _active > 1 && layer.Plan.WeightLength >= ParallelReduceFloats;
+            if (split) WorkerPool.Shared.Run(_active, _reduceRows);
+            layer.ReduceConvGradient(_chunkStatPointers, _chunks, _statStride, rowsDone: split);
             if (_phase > 0 && _layers[_phase - 1].Stage.Norm is not null) _layers[_phase - 1].FinishBackward(_chunkStatPointers, _chunks, _statStride);
             t = Mark(t, _phase, 4);
         }
+    }
+
+    // Weight-gradient accumulators at least this long are reduced by all threads (below it the hand-off costs more).
+    private const int ParallelReduceFloats = 16384;
+
+    private void ReduceRowsPart(int part)
+    {
+        var layer = _layers[_phase];
+        int rows = layer.WeightGradRows;
+        layer.ReduceWeightGradRows(_chunks, (int)((long)rows * part / _active), (int)((long)rows * (part + 1) / _active));
     }
 
     private void BackwardChunk(int chunk, int thread)

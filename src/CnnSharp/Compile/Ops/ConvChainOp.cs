@@ -47,6 +47,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     private readonly bool _differentiable;
     private readonly bool _residual, _residualRelu;
     private readonly Action<int, int> _forward, _backward;
+    private readonly Action<int> _reduceRows;
     private ThreadScratch[] _threads = [];
     private ExecutionPlan? _exec;
     private int _phase, _phaseEnd, _active;
@@ -75,6 +76,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         _chunkStatPointers = [.. _chunkStats.Select(b => (nint)b.Pointer)];
         _forward = ForwardChunk;
         _backward = BackwardChunk;
+        _reduceRows = ReduceRowsPart;
     }
 
     /// <summary>Whether a convolution can be a chain stage: one group, stride 1, dilation 1, a square kernel, the same

@@ -276,28 +276,35 @@ internal sealed unsafe class DirectConv2d
     /// Writes (or adds, with <paramref name="accumulate"/>) the sum of <paramref name="accumulators"/> ([kh][kw][C][K] each)
     /// into <paramref name="weightGrad"/> in PyTorch's (K, C, kh, kw) layout.
     /// </summary>
-    public void UnpackWeightGrad(ReadOnlySpan<nint> accumulators, Span<float> weightGrad, bool accumulate)
+    public void UnpackWeightGrad(ReadOnlySpan<nint> accumulators, Span<float> weightGrad, bool accumulate) =>
+        UnpackWeightGradRows(accumulators, weightGrad, accumulate, 0, KernelSize * KernelSize * InChannels);
+
+    /// <summary>
+    /// <see cref="UnpackWeightGrad"/> for accumulator rows [<paramref name="rowStart"/>,
+    /// <paramref name="rowEnd"/>) only, a row being one (kh, kw, c) position of K floats: disjoint ranges can run on
+    /// different threads.
+    /// </summary>
+    public void UnpackWeightGradRows(ReadOnlySpan<nint> accumulators, Span<float> weightGrad, bool accumulate, int rowStart, int rowEnd)
     {
         int k = KernelSize, cin = InChannels, cout = OutChannels;
         Debug.Assert(weightGrad.Length == WeightLength);
-        for (int kh = 0; kh < k; kh++)
-            for (int kw = 0; kw < k; kw++)
-                for (int ic = 0; ic < cin; ic++)
+        for (int row = rowStart; row < rowEnd; row++)
+        {
+            int kh = row / (k * cin), kw = row / cin % k, ic = row % cin;
+            long src = (long)row * cout;
+            // K is a multiple of 16: the accumulators summed 4 output channels at a time, in the same order
+            // per element as one at a time (so the same bits), then scattered to the strided (K, C, kh, kw) slots.
+            for (int oc = 0; oc < cout; oc += 4)
+            {
+                var v = Vector128<float>.Zero;
+                foreach (nint a in accumulators) v += Vector128.Load((float*)a + src + oc);
+                for (int q = 0; q < 4; q++)
                 {
-                    long src = ((long)(kh * k + kw) * cin + ic) * cout;
-                    // K is a multiple of 16: the accumulators summed 4 output channels at a time, in the same order
-                    // per element as one at a time (so the same bits), then scattered to the strided (K, C, kh, kw) slots.
-                    for (int oc = 0; oc < cout; oc += 4)
-                    {
-                        var v = Vector128<float>.Zero;
-                        foreach (nint a in accumulators) v += Vector128.Load((float*)a + src + oc);
-                        for (int q = 0; q < 4; q++)
-                        {
-                            ref float d = ref weightGrad[(((oc + q) * cin + ic) * k + kh) * k + kw];
-                            d = accumulate ? d + v.GetElement(q) : v.GetElement(q);
-                        }
-                    }
+                    ref float d = ref weightGrad[(((oc + q) * cin + ic) * k + kh) * k + kw];
+                    d = accumulate ? d + v.GetElement(q) : v.GetElement(q);
                 }
+            }
+        }
     }
 
     /// <summary>Balanced split of [0, n) into ceil(n / max) contiguous parts of at most <paramref name="max"/>.</summary>
