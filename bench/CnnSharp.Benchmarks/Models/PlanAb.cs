@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|dwgroup] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -25,7 +25,8 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--switch blocked</c>: A one conv chain per residual block (NCHW between blocks), B identity blocks merged into the
 /// chain before them, the skip kept blocked (<c>PlanBuilder.BlockedResiduals</c>, training plans only).
 /// <c>--switch dwgroup</c>: A one direct weight-gradient call per image, B small feature maps several images per call
-/// (<c>ConvChainLayer.GroupedWeightGrad</c>).
+/// (<c>ConvChainLayer.GroupedWeightGrad</c>). <c>--switch blocked-eval</c>: the same merge in inference plans
+/// (<c>PlanBuilder.BlockedInferenceResiduals</c>; A/B the eval numbers).
 /// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
 /// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
 /// <c>CompiledModel.Profile</c> (2 steps each), the minimum per op over the rounds (the least disturbed by other load);
@@ -70,6 +71,7 @@ internal static class PlanAb
             "pool" => on => Compile.Ops.AvgPool2x2Op.Enabled = on,
             "blocked" => on => PlanBuilder.BlockedResiduals = on,
             "dwgroup" => on => Compile.Ops.ConvChainLayer.GroupedWeightGrad = on,
+            "blocked-eval" => on => PlanBuilder.BlockedInferenceResiduals = on,
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
         };
         Action<bool> reset = toggle == "stem" ? _ => (PlanBuilder.SmallChannelStems, PlanBuilder.LoneStemChains) = (true, false) : set;
@@ -81,6 +83,7 @@ internal static class PlanAb
             "pool" => ["A AvgPool2d op", "B AvgPool2x2Op"],
             "blocked" => ["A chain per block", "B blocks merged"],
             "dwgroup" => ["A dW per image", "B dW image groups"],
+            "blocked-eval" => ["A eval chain per block", "B eval blocks merged"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };
         Parallelism.MaxThreads = threads;

@@ -2,12 +2,16 @@ using CnnSharp.Compile.Ops;
 
 namespace CnnSharp.Compile;
 
-/// <summary>The training plans' merge of consecutive residual blocks into one conv chain (<see cref="MergeResidualChains"/>).</summary>
+/// <summary>The merge of consecutive residual blocks into one conv chain (<see cref="MergeResidualChains"/>).</summary>
 internal static partial class PlanBuilder
 {
     /// <summary>Whether training plans merge a residual block's chain into the chain computing its input when that input is
     /// also its skip operand (on by default; the benchmarks switch it off to A/B the plans in one process).</summary>
     internal static bool BlockedResiduals { get; set; } = true;
+
+    /// <summary>Whether inference plans merge residual blocks too (on by default; <c>bench plan-ab --switch blocked-eval</c>
+    /// A/Bs it). Needs <see cref="BlockedResiduals"/>.</summary>
+    internal static bool BlockedInferenceResiduals { get; set; } = true;
 
     // Whether the stem `conv` (after its batch norm and ReLU) feeds an identity residual block: its output's only readers
     // are a convolution that can be a stride-1 chain stage of 16k channels and an Add (the block's skip), so the stem is
@@ -22,7 +26,7 @@ internal static partial class PlanBuilder
             && list.Any(n => n.Spec is AddSpec);
     }
 
-    // Residual blocks in one chain (training plans, after the residual pass): a chain whose residual operand is its own
+    // Residual blocks in one chain (after the residual pass; inference plans too with BlockedInferenceResiduals): a chain whose residual operand is its own
     // input v (a BasicBlock's identity skip), with a stride-1 16k-channel first stage, is appended to the chain computing
     // v when v has no other reader. The skip becomes a residual add from the merged chain's stage input (blocked, as the
     // chain holds it); the earlier chain's own residual add (a projection shortcut's plan value) becomes an inner add.

@@ -131,11 +131,11 @@ internal static partial class PlanBuilder
         var (shapes, constants, nodes, outputId) = (graph.Shapes, graph.Constants, graph.Nodes, graph.Output);
         ClampNodes.CompileRelu6(nodes);
         MarkDead(nodes, outputId);
+        bool merge = ResidualChains && BlockedResiduals && (differentiable || BlockedInferenceResiduals);
         FuseChains(nodes, outputId, strided: StridedChains && (differentiable || StridedInferenceChains),
-            stridedStem: !differentiable && StridedInferenceChains && StridedStemChains, merge: differentiable && ResidualChains && BlockedResiduals,
-            inference: !differentiable);
+            stridedStem: !differentiable && StridedInferenceChains && StridedStemChains, merge: merge, inference: !differentiable);
         if (ResidualChains) FuseResiduals(nodes, outputId);
-        if (ResidualChains && differentiable && BlockedResiduals) MergeResidualChains(nodes, outputId);
+        if (merge) MergeResidualChains(nodes, outputId);
         Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
         var live = nodes.Where(n => !n.Dead).ToList();
 
@@ -202,7 +202,7 @@ internal static partial class PlanBuilder
     // strided conv (ConvChainOp.SupportsStrided).
     // With `stridedStem` (inference plans) a strided conv of few channels reading the plan input starts a chain even alone
     // (ConvChainOp.SupportsStridedStem: ResNet-18's 7x7 stride-2 stem, whose column packing gathers on the GEMM).
-    // With `merge` (training plans) a stem that feeds an identity block starts a chain even alone (BlockedResiduals).
+    // With `merge` a stem that feeds an identity block starts a chain even alone (BlockedResiduals).
     // Inference plans leave stride-1 1x1 convs and convs whose batch norm feeds a clamp (ReLU6) to Conv2dOp
     // (ClampNodes.StaysOffChains).
     private static void FuseChains(List<GraphNode> nodes, int outputId, bool strided, bool stridedStem, bool merge, bool inference)

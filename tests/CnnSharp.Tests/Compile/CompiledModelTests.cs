@@ -1,4 +1,5 @@
 using CnnSharp.Compile;
+using CnnSharp.Compile.Ops;
 using CnnSharp.Functional;
 using CnnSharp.Kernels;
 using CnnSharp.Models;
@@ -333,10 +334,13 @@ public sealed class CompiledModelTests
     [Theory]
     [InlineData("resnet8", 5)]
     [InlineData("resnet20_gray", 5)]
-    public void Identity_blocks_merge_into_the_chain_before_them_in_training_plans(string name, int chains)
+    public void Identity_blocks_merge_into_the_chain_before_them_in_training_and_inference_plans(string name, int chains)
     {
         var (_, m, shape) = Pair(name);
         var lines = m.Compile(shape).Describe(shape).Split(Environment.NewLine);
+        m.Eval();
+        var eval = m.Compile(shape).Describe(shape).Split(Environment.NewLine);
+        m.Train();
         // The stem and stage 1's blocks are one chain (the stem's output, block 1's skip, stays blocked); each later stage
         // is its projection's chain and one chain of its blocks: 5 chains in ResNet8 (1 block per stage) and in ResNet20 (3).
         Assert.Equal(chains, lines.Count(l => l.StartsWith("ConvChain[", StringComparison.Ordinal)));
@@ -346,9 +350,58 @@ public sealed class CompiledModelTests
         Assert.DoesNotContain(lines, l => l.StartsWith("Conv2d", StringComparison.Ordinal) || l.StartsWith("BatchNorm", StringComparison.Ordinal));
         // A downsampling block's projection shortcut becomes an inner add of the merged chain of its stage.
         if (name == "resnet20_gray") Assert.Contains(lines, l => l.Contains("32->32 3x3+BatchNorm+Add+ReLU | Conv2d", StringComparison.Ordinal));
-        // Inference plans keep one chain per block.
+        // Inference plans merge the same blocks (batch norms folded into the stages' epilogues).
+        Assert.Equal(chains, eval.Count(l => l.StartsWith("ConvChain[", StringComparison.Ordinal)));
+        Assert.Contains(" 16->16 3x3+BatchNorm(running stats)+Add+ReLU", eval[0], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("resnet8", 6)]
+    [InlineData("resnet20_gray", 6)]
+    [InlineData("resnet9", 6)]
+    [InlineData("resnet8", 1)]
+    [InlineData("resnet20_gray", 1)]
+    public void Merged_inference_chains_give_the_bits_of_one_chain_per_block(string name, int batch)
+    {
+        // Eval forward with PlanBuilder.BlockedInferenceResiduals off (A) and on (B): the same arithmetic per element (the
+        // skip added to the folded epilogue's output, then ReLU), so the same bits, except ResNet8's RGB stem, which runs on
+        // the GEMM in A and joins the chain (direct kernel) in B; batch 1 takes the intra-image split.
+        var (eager, m, shape) = Pair(name);
+        shape = [batch, .. shape[1..]];
+        int[] warmShape = [6, .. shape[1..]];
+        var warm = Tensor.Randn(new Generator(9), warmShape);
+        eager.Forward(warm);
+        TestNets.CopyState(eager, m);
         m.Eval();
-        Assert.DoesNotContain("+BatchNorm+Add", m.Compile(shape).Describe(shape), StringComparison.Ordinal);
+        long minSplit = ConvChainOp.MinSplitMacs;
+        int threads = Parallelism.MaxThreads;
+        try
+        {
+            ConvChainOp.MinSplitMacs = 0;
+            Parallelism.MaxThreads = 2;
+            PlanBuilder.BlockedInferenceResiduals = false;
+            var a = m.Compile(shape);
+            Assert.DoesNotContain("(running stats)+Add", a.Describe(shape), StringComparison.Ordinal);
+            PlanBuilder.BlockedInferenceResiduals = true;
+            var b = m.Compile(shape);
+            Assert.Contains("+BatchNorm(running stats)+Add+ReLU", b.Describe(shape), StringComparison.Ordinal);
+            var x = Tensor.Randn(new Generator(31), shape);
+            using var _ = CnnSharp.Autograd.GradMode.NoGrad();
+            long split = ConvChainOp.SplitForwards;
+            var ya = a.Forward(x).ToArray();
+            var yb = b.Forward(x).ToArray();
+            if (batch == 1) Assert.True(ConvChainOp.SplitForwards > split, "batch 1 should run split inside the image");
+            if (name == "resnet8") TensorAssert.Close(ya, yb, Forward, "merged against one chain per block");
+            else Assert.Equal(ya, yb);
+            eager.Eval();
+            TensorAssert.Close(eager.Forward(x).Data, yb, Forward, "merged eval output");
+        }
+        finally
+        {
+            PlanBuilder.BlockedInferenceResiduals = true;
+            ConvChainOp.MinSplitMacs = minSplit;
+            Parallelism.MaxThreads = threads;
+        }
     }
 
     [Theory]

@@ -13,12 +13,15 @@ namespace CnnSharp.Compile.Ops;
 internal readonly record struct ChainResidual(int Stage, int Source, int Value, bool Relu);
 
 /// <summary>
-/// Residual adds inside a conv chain (training plans; <c>PlanBuilder</c>'s merge pass): consecutive residual blocks run as
-/// one chain, so the activation between two blocks, which is also the second block's skip operand, stays channel-blocked.
+/// Residual adds inside a conv chain (<c>PlanBuilder</c>'s merge pass, training and inference plans): consecutive residual
+/// blocks run as one chain, so the activation between two blocks, which is also the second block's skip operand, stays
+/// channel-blocked.
 /// </summary>
 /// <remarks>
 /// <para>Forward: after stage t's epilogue has written its output (the next conv's padded blocked input, or the chain's
-/// last blocked image), the operand is added and ReLU applied in place, with <see cref="AddOp"/>'s arithmetic.</para>
+/// last blocked image), the operand is added and ReLU applied in place, with <see cref="AddOp"/>'s arithmetic. A stage's
+/// input is the batch buffer in training plans and the thread's own per-stage input image in inference plans, which no
+/// later stage of the same image overwrites; the intra-image split adds block by block after each block's epilogue.</para>
 /// <para>Backward, per image: when stage s's input gradient has been written into stage s − 1's output gradient G, every
 /// stage whose residual operand is stage s's input adds its (ReLU-masked) output gradient into G; then, when stage s − 1
 /// itself ends in a residual add, G is masked by that ReLU (the output, stage s's stored input, is positive) and, for a
@@ -39,15 +42,14 @@ internal sealed unsafe partial class ConvChainOp
         return [.. values];
     }
 
-    private static ChainResidual?[] PlanInner(IReadOnlyList<ChainResidual>? inner, int stages, bool differentiable, bool residual)
+    private static ChainResidual?[] PlanInner(IReadOnlyList<ChainResidual>? inner, int stages, bool residual)
     {
         var byStage = new ChainResidual?[stages];
         foreach (var r in inner ?? [])
         {
-            // Training plans only: the operand (a stage's input) and the output mask must stay in the batch buffers.
-            if (!differentiable || r.Stage < 0 || r.Stage >= stages || byStage[r.Stage] is not null || r.Source > r.Stage || r.Source == 0
+            if (r.Stage < 0 || r.Stage >= stages || byStage[r.Stage] is not null || r.Source > r.Stage || r.Source == 0
                 || (r.Source < 0 && (r.Stage == stages - 1 || r.Value < 0)) || (residual && r.Stage == stages - 1))
-                throw new InvalidOperationException($"ConvChainOp: residual add {r} does not fit a training chain of {stages} stages");
+                throw new InvalidOperationException($"ConvChainOp: residual add {r} does not fit a chain of {stages} stages");
             byStage[r.Stage] = r;
         }
         return byStage;
@@ -56,15 +58,15 @@ internal sealed unsafe partial class ConvChainOp
     private string InnerName(int stage) => _inner[stage] is { } r ? r.Relu ? "+Add+ReLU" : "+Add" : "";
 
     // Adds stage r.Stage's residual operand for image n into its output (blocked, at dst with the given plane and row
-    // strides), then ReLU when the add has one.
-    private void AddInner(ChainResidual r, int n, float* dst, nint dstPlane, nint dstRow)
+    // strides), then ReLU when the add has one; channel blocks [b0, b1) only (b1 < 0: all).
+    private void AddInner(ChainResidual r, int n, float* dst, nint dstPlane, nint dstRow, ThreadScratch ts, int b0 = 0, int b1 = -1)
     {
         var layer = _layers[r.Stage];
-        int blocks = layer.Blocks, h = layer.PoolH, w = layer.PoolW, row = w * 16;
+        int blocks = b1 < 0 ? layer.Blocks : b1, h = layer.PoolH, w = layer.PoolW, row = w * 16;
         if (r.Source > 0)
         {
-            float* src = StageInput(r.Source, n, out nint plane, out nint srcRow);
-            for (int b = 0; b < blocks; b++)
+            float* src = StageInput(r.Source, n, ts, out nint plane, out nint srcRow);
+            for (int b = b0; b < blocks; b++)
                 for (int i = 0; i < h; i++)
                 {
                     var d = new Span<float>(dst + b * dstPlane + i * dstRow, row);
@@ -76,7 +78,7 @@ internal sealed unsafe partial class ConvChainOp
             fixed (float* value = _exec!.Data[r.Value])
             {
                 float* image = value + (long)n * layer.OutputImage;
-                for (int b = 0; b < blocks; b++)
+                for (int b = b0; b < blocks; b++)
                     for (int i = 0; i < h; i++)
                     {
                         float* d = dst + b * dstPlane + i * dstRow;
@@ -89,7 +91,7 @@ internal sealed unsafe partial class ConvChainOp
             }
         }
         if (!r.Relu) return;
-        for (int b = 0; b < blocks; b++)
+        for (int b = b0; b < blocks; b++)
             for (int i = 0; i < h; i++)
             {
                 var d = new Span<float>(dst + b * dstPlane + i * dstRow, row);
@@ -97,12 +99,14 @@ internal sealed unsafe partial class ConvChainOp
             }
     }
 
-    // Stage s's stored input for image n (s ≥ 1: a stride-1 stage of 16k channels): its interior, plane and row strides.
-    private float* StageInput(int s, int n, out nint plane, out nint row)
+    // Stage s's stored input for image n (s ≥ 1: a stride-1 stage of 16k channels; in inference plans the thread's own
+    // image, ts): its interior, plane and row strides.
+    private float* StageInput(int s, int n, ThreadScratch? ts, out nint plane, out nint row)
     {
         var p = _layers[s].Plan;
         (plane, row) = (p.InputPlane, p.InputRow);
-        return _layers[s].X!.Pointer + (long)n * p.InputImage + p.Padding * p.InputRow + p.Padding * 16;
+        float* x = _differentiable ? _layers[s].X!.Pointer + (long)n * p.InputImage : ts!.Inputs[s].Pointer;
+        return x + p.Padding * p.InputRow + p.Padding * 16;
     }
 
     // Completes g, stage s − 1's output gradient for image n (blocked, dense), after stage s's input gradient was written
@@ -118,7 +122,7 @@ internal sealed unsafe partial class ConvChainOp
         if (_inner[s - 1] is not { } r) return;
         if (r.Relu)
         {
-            float* y = StageInput(s, n, out nint plane, out nint row);
+            float* y = StageInput(s, n, null, out nint plane, out nint row);
             int w = l.PoolW * 16;
             for (int b = 0; b < l.Blocks; b++)
                 for (int i = 0; i < l.PoolH; i++)

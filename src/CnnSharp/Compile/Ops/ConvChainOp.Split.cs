@@ -160,11 +160,13 @@ internal sealed unsafe partial class ConvChainOp
                 float* x = ts.Inputs[_splitStage + 1].Pointer + next.Padding * next.InputRow + next.Padding * 16;
                 BnReluPool.Forward(_level, layer.Stage.Relu, pool, yb, 1, layer.OutH, layer.OutW, scale, shift, x + (long)unit * next.InputPlane,
                     next.InputPlane, next.InputRow);
+                if (_inner[_splitStage] is { } r) AddInner(r, n, x, next.InputPlane, next.InputRow, ts, unit, unit + 1);
                 return;
             }
             int q = layer.PoolH * layer.PoolW;
             float* blocked = ts.Output.Pointer + (long)unit * q * 16;
             BnReluPool.Forward(_level, layer.Stage.Relu, pool, yb, 1, layer.OutH, layer.OutW, scale, shift, blocked, q * 16, layer.PoolW * 16);
+            if (_inner[_splitStage] is { } last) AddInner(last, n, ts.Output.Pointer, q * 16, layer.PoolW * 16, ts, unit, unit + 1);
             long at = (long)n * layer.OutputImage + (long)unit * 16 * q;
             BlockedLayout.ToChannelMajor(blocked, output + at, 16, q);
             if (residual != null)

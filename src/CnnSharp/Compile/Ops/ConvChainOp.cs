@@ -60,7 +60,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         : base(InputValues(input, residual, inner), output)
     {
         _residual = residual >= 0;
-        _inner = PlanInner(inner, spec.Stages.Length, differentiable, _residual);
+        _inner = PlanInner(inner, spec.Stages.Length, _residual);
         _residualRelu = (_residual && residualRelu) || _inner[^1] is { Relu: true };
         _level = Isa.Level;
         _differentiable = differentiable;
@@ -181,7 +181,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
                 BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
                     prev.Shift.Pointer, ts.Output.Pointer, q * 16, prev.PoolW * 16);
                 int length = prev.Geometry.K * q;
-                if (_inner[s - 1] is { } last) AddInner(last, n, ts.Output.Pointer, q * 16, prev.PoolW * 16);
+                if (_inner[s - 1] is { } last) AddInner(last, n, ts.Output.Pointer, q * 16, prev.PoolW * 16, ts);
                 BlockedLayout.ToChannelMajor(ts.Output.Pointer, output + (long)n * length, prev.Geometry.K, q);
                 if (residual != null)
                 {
@@ -195,7 +195,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
             var p = layer.Plan;
             BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
                 prev.Shift.Pointer, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow);
-            if (_inner[s - 1] is { } r) AddInner(r, n, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow);
+            if (_inner[s - 1] is { } r) AddInner(r, n, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow, ts);
         }
         ConvolveImage(layer, x, PreNorm(s, n, ts), ts, layer.TrainNorm ? stats : null);
     }
