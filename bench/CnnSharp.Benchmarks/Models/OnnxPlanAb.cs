@@ -141,8 +141,9 @@ internal static class OnnxPlanAb
         Console.WriteLine(FormattableString.Invariant($"median process CPU per run A {ca:F2} ms, B {cb:F2} ms, B/A {cb / ca:F3}"));
         if (compiled is not null)
         {
-            Console.WriteLine(FormattableString.Invariant($"per-op wall, minimum over the rounds: A {best[0].Sum():F2} ms, B {best[1].Sum():F2} ms; largest differences (A, B, op):"));
-            foreach (int i in Enumerable.Range(0, compiled.Ops.Length).OrderByDescending(i => Math.Abs(best[0][i] - best[1][i])).Take(12))
+            Console.WriteLine(FormattableString.Invariant($"per-op wall, minimum over the rounds: A {best[0].Sum():F2} ms, B {best[1].Sum():F2} ms; largest gains, then largest losses of B (A ms, B ms, op):"));
+            var order = Enumerable.Range(0, compiled.Ops.Length).OrderBy(i => best[1][i] - best[0][i]).ToList();
+            foreach (int i in order.Take(10).Concat(order.TakeLast(5).Reverse()))
                 Console.WriteLine(FormattableString.Invariant($"  {best[0][i],7:F3} {best[1][i],7:F3}  {compiled.Ops[i].Name} {compiled.Shapes[compiled.Ops[i].Inputs[0]]} -> {compiled.Shapes[compiled.Ops[i].Output]}"));
         }
         return same ? 0 : 1;

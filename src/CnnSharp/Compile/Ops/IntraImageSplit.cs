@@ -42,7 +42,8 @@ internal static class IntraImageSplit
     /// </summary>
     internal static long Splits;
 
-    /// <summary>Whether a call of geometry <paramref name="g"/> on <paramref name="threads"/> threads takes the lower thresholds.</summary>
+    /// <summary>Whether a call of geometry <paramref name="g"/> on <paramref name="threads"/> threads takes the lower thresholds
+    /// (when it is below the batch threshold).</summary>
     public static bool Applies(in Conv2dGeometry g, int threads) => Enabled && threads > 1 && g.N < threads;
 
     /// <summary>The parallel threshold for <see cref="ConvGemm"/> and <see cref="PointwiseConv"/>.</summary>
@@ -53,10 +54,12 @@ internal static class IntraImageSplit
     public static long GroupedThreshold(in Conv2dGeometry g, int threads) =>
         Threshold(g, threads, GroupedThresholdMacs, GroupedConv2d.ParallelThresholdMacs);
 
+    // Convolutions the batch threshold already splits keep it, and so their unit sizes (ConvGemm.Split's smallest unit
+    // is the threshold when that is lower): only what would have run on one thread changes.
     private static long Threshold(in Conv2dGeometry g, int threads, long low, long batch)
     {
-        if (!Applies(g, threads)) return batch;
-        if (g.Macs >= low && g.Macs < batch) Interlocked.Increment(ref Splits);
+        if (!Applies(g, threads) || g.Macs >= batch) return batch;
+        if (g.Macs >= low) Interlocked.Increment(ref Splits);
         return low;
     }
 }

@@ -33,15 +33,17 @@ public sealed class IntraImageSplitTests
     private static readonly int[] Shape = [1, 16, 28, 28];
 
     [Fact]
-    public void Lower_thresholds_apply_only_with_fewer_images_than_threads_and_while_enabled()
+    public void Lower_thresholds_apply_only_below_the_batch_ones_with_fewer_images_than_threads_and_while_enabled()
     {
         var one = new Conv2dGeometry { N = 1, C = 16, H = 28, W = 28, K = 48, KH = 1, KW = 1, StrideH = 1, StrideW = 1, DilationH = 1, DilationW = 1, Groups = 1, OutH = 28, OutW = 28 };
         var two = one with { N = 2 };
+        var large = one with { H = 112, W = 112, OutH = 112, OutW = 112, C = 64 }; // 38.5M multiply-adds: split by the batch threshold already
         Assert.Equal(IntraImageSplit.GemmThresholdMacs, IntraImageSplit.GemmThreshold(one, 2));
         Assert.Equal(IntraImageSplit.GroupedThresholdMacs, IntraImageSplit.GroupedThreshold(one, 3));
         Assert.Equal(IntraImageSplit.GemmThresholdMacs, IntraImageSplit.GemmThreshold(two, 3));
         Assert.Equal(ConvGemm.ParallelThresholdMacs, IntraImageSplit.GemmThreshold(two, 2));
         Assert.Equal(GroupedConv2d.ParallelThresholdMacs, IntraImageSplit.GroupedThreshold(one, 1));
+        Assert.Equal(ConvGemm.ParallelThresholdMacs, IntraImageSplit.GemmThreshold(large, 2));
         IntraImageSplit.Enabled = false;
         try
         {
