@@ -14,8 +14,9 @@ namespace CnnSharp.Compile.Ops;
 /// At batch 1 every convolution of MobileNet-v2 and ShuffleNet-v2 but a few is below them (ShuffleNet-v2's 1x1 convs
 /// have 2.6M, its depthwise convs 0.1-0.4M), so one of two threads idled through most of the plan. Inside a plan the
 /// ops follow each other within the worker's spin window (<see cref="WorkerPool.SpinMicroseconds"/>), so a handoff
-/// costs about a microsecond, and <see cref="WorkerPool.RunDynamic"/> never makes the caller wait for a worker that
-/// has not started.</para>
+/// costs a few microseconds (4-8 us measured on the project's 2-core VM), and <see cref="WorkerPool.RunDynamic"/> never
+/// makes the caller wait for a worker that has not started. On cores oversubscribed by other processes the two threads
+/// rarely run at once and the split loses (docs/performance.md, stop 12).</para>
 /// <para>Results do not change: every kernel computes each output value in the same order whatever its split (see
 /// their remarks), so the plan's outputs are the same bits for any thread count with this split on or off.</para>
 /// </remarks>
