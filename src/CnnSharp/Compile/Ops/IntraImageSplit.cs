@@ -38,10 +38,10 @@ internal static class IntraImageSplit
     internal const long GroupedThresholdMacs = 1L << 16;
 
     /// <summary>
-    /// Calls that the lower thresholds made parallel and the defaults would have left on one thread (tests check that a
-    /// plan exercises the split).
+    /// Calls on this thread that the lower thresholds made parallel and the defaults would have left on one thread (tests
+    /// check that a plan exercises the split; per thread, so tests running beside it do not move the count).
     /// </summary>
-    internal static long Splits;
+    [ThreadStatic] internal static long Splits;
 
     /// <summary>Whether a call of geometry <paramref name="g"/> on <paramref name="threads"/> threads takes the lower thresholds
     /// (when it is below the batch threshold).</summary>
@@ -60,7 +60,7 @@ internal static class IntraImageSplit
     private static long Threshold(in Conv2dGeometry g, int threads, long low, long batch)
     {
         if (!Applies(g, threads) || g.Macs >= batch) return batch;
-        if (g.Macs >= low) Interlocked.Increment(ref Splits);
+        if (g.Macs >= low) Splits++;
         return low;
     }
 }
