@@ -8,16 +8,24 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>onnx-plan-ab model.onnx [batch] [rounds]</c>: one ONNX model on the compiled plan (A, the session default) and on the
 /// ONNX runtime (B, <c>CompilePlan = false</c>), one thread, alternating runs in one process, thread CPU per run (best
 /// and median of the rounds); then the compiled plan's per-op thread CPU (<see cref="Compile.ExecutionPlan.Timings"/>,
-/// wall-clock per op on one thread, summed by op name).
+/// wall-clock per op on one thread, summed by op name). <c>onnx-plan-ab model.onnx batch rounds --switch split [--threads T]</c>
+/// instead A/Bs the plan with <see cref="Compile.Ops.IntraImageSplit"/> off and on (see <c>RunSwitch</c>).
 /// </summary>
 internal static class OnnxPlanAb
 {
     public static int Run(string[] args)
     {
         string path = args[1];
-        int batch = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1;
-        int rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 9;
+        int batch = args.Length > 2 && !args[2].StartsWith("--", StringComparison.Ordinal) ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1;
+        int rounds = args.Length > 3 && !args[3].StartsWith("--", StringComparison.Ordinal) ? int.Parse(args[3], CultureInfo.InvariantCulture) : 9;
         var plan = OnnxSession.Load(path);
+        int option = Array.IndexOf(args, "--switch");
+        if (option >= 0)
+        {
+            int at = Array.IndexOf(args, "--threads");
+            int threads = at >= 0 ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : 2;
+            return RunSwitch(plan, path, batch, Math.Max(rounds, 1), threads, args[option + 1]);
+        }
         var runtime = OnnxSession.Load(path, new OnnxSessionOptions { CompilePlan = false });
         int[] dims = [batch, .. plan.Model.Graph.RuntimeInputs[0].FixedShape()?[1..] ?? [3, 224, 224]];
         var input = Tensor.FromArray([.. Enumerable.Range(0, dims.Aggregate(1, (a, b) => a * b)).Select(i => (float)Math.Sin(i))], dims);
@@ -63,5 +71,81 @@ internal static class OnnxPlanAb
         Console.WriteLine("slowest ops:");
         foreach (string line in slowest) Console.WriteLine(line);
         return 0;
+    }
+
+    /// <summary>
+    /// <c>--switch split</c>: the compiled plan with one process-wide switch off (A) and on (B), on
+    /// <paramref name="threads"/> threads, alternating in one process: wall and process CPU time per run (medians of the
+    /// rounds, B/A), and whether both variants give the same bits.
+    /// </summary>
+    private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
+    {
+        Action<bool> set = toggle switch
+        {
+            "split" => on => Compile.Ops.IntraImageSplit.Enabled = on,
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split)"),
+        };
+        string[] names = ["A one image on one thread (small convs)", "B one image split over the threads"];
+        int[] dims = [batch, .. session.Model.Graph.RuntimeInputs[0].FixedShape()?[1..] ?? [3, 224, 224]];
+        var input = Tensor.FromArray([.. Enumerable.Range(0, dims.Aggregate(1, (a, b) => a * b)).Select(i => (float)Math.Sin(i))], dims);
+        Parallelism.MaxThreads = threads;
+        var outputs = new float[2][];
+        for (int v = 0; v < 2; v++)
+        {
+            set(v == 1);
+            outputs[v] = session.Run(input).ToArray();
+        }
+        bool same = outputs[0].AsSpan().SequenceEqual(outputs[1]);
+        int reps = batch >= 8 ? 1 : 10;
+        for (int w = 0; w < 10; w++)
+            for (int v = 0; v < 2; v++) { set(v == 1); session.Run(input); }
+        var wall = new[] { new double[rounds], new double[rounds] };
+        var cpu = new[] { new double[rounds], new double[rounds] };
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        for (int r = 0; r < rounds; r++)
+            for (int k = 0; k < 2; k++)
+            {
+                int v = (r + k) % 2; // who goes first alternates
+                set(v == 1);
+                process.Refresh();
+                var cpu0 = process.TotalProcessorTime;
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                for (int i = 0; i < reps; i++) session.Run(input);
+                wall[v][r] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds / reps;
+                process.Refresh();
+                cpu[v][r] = (process.TotalProcessorTime - cpu0).TotalMilliseconds / reps;
+            }
+        // Per op, the minimum over the rounds of its wall time (the least disturbed by other load), A and B alternating.
+        var compiled = session.PlanFor(new Shape(dims));
+        var best = new double[2][];
+        if (compiled is not null)
+        {
+            for (int r = 0; r < rounds; r++)
+                for (int v = 0; v < 2; v++)
+                {
+                    set(v == 1);
+                    compiled.Timings = new double[compiled.Ops.Length, 2];
+                    session.Run(input);
+                    var ms = Enumerable.Range(0, compiled.Ops.Length).Select(i => compiled.Timings[i, 0] * 1e3).ToArray();
+                    best[v] = best[v] is null ? ms : [.. best[v].Zip(ms, Math.Min)];
+                }
+            compiled.Timings = null;
+        }
+        set(true);
+        string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+        Console.WriteLine($"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path)))} b{batch}, ISA {Isa.Level}, {threads} threads, {rounds} alternating rounds of {reps} runs, load {load}, {session.LastExecutionPath}; A and B outputs {(same ? "bit-identical" : "DIFFER")}");
+        for (int v = 0; v < 2; v++)
+            Console.WriteLine(FormattableString.Invariant($"  {names[v],-42} wall ms {string.Join(' ', wall[v].Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}"));
+        double wa = ProcessStats.Median(wall[0]), wb = ProcessStats.Median(wall[1]), ca = ProcessStats.Median(cpu[0]), cb = ProcessStats.Median(cpu[1]);
+        Console.WriteLine(FormattableString.Invariant($"median wall per run A {wa:F2} ms, B {wb:F2} ms, B/A {wb / wa:F3}; best A {wall[0].Min():F2}, B {wall[1].Min():F2}"));
+        Console.WriteLine(FormattableString.Invariant($"median process CPU per run A {ca:F2} ms, B {cb:F2} ms, B/A {cb / ca:F3}"));
+        if (compiled is not null)
+        {
+            Console.WriteLine(FormattableString.Invariant($"per-op wall, minimum over the rounds: A {best[0].Sum():F2} ms, B {best[1].Sum():F2} ms; largest gains, then largest losses of B (A ms, B ms, op):"));
+            var order = Enumerable.Range(0, compiled.Ops.Length).OrderBy(i => best[1][i] - best[0][i]).ToList();
+            foreach (int i in order.Take(10).Concat(order.TakeLast(5).Reverse()))
+                Console.WriteLine(FormattableString.Invariant($"  {best[0][i],7:F3} {best[1][i],7:F3}  {compiled.Ops[i].Name} {compiled.Shapes[compiled.Ops[i].Inputs[0]]} -> {compiled.Shapes[compiled.Ops[i].Output]}"));
+        }
+        return same ? 0 : 1;
     }
 }

@@ -62,14 +62,16 @@ internal sealed class Conv2dOp : CompiledOp
             b = _foldedBias;
         }
         ReadOnlySpan<float> r = _residual >= 0 ? plan.Data[_residual] : default;
+        int threads = Parallelism.MaxThreads;
         if (GroupedConv2d.Prefers(_g))
         {
-            GroupedConv2d.Forward(plan.Data[Inputs[0]], w, b, r, plan.Data[Output], _g, _relu ? 0f : float.NegativeInfinity, _max);
+            GroupedConv2d.Forward(plan.Data[Inputs[0]], w, b, r, plan.Data[Output], _g, _relu ? 0f : float.NegativeInfinity, _max,
+                Isa.Level, threads, IntraImageSplit.GroupedThreshold(_g, threads), dedicated3x3: DepthwiseConv3x3.Enabled);
             return;
         }
         if (!_packedOnce) _packed.Pack(w, _g.K, _g.CPerGroup, _g.KH, _g.KW, _g.Groups, Isa.Level);
         _packedOnce = _frozen;
-        ConvGemm.Forward(plan.Data[Inputs[0]], _packed, b, r, plan.Data[Output], _g, _relu, Parallelism.MaxThreads, ConvGemm.ParallelThresholdMacs, _max);
+        ConvGemm.Forward(plan.Data[Inputs[0]], _packed, b, r, plan.Data[Output], _g, _relu, threads, IntraImageSplit.GemmThreshold(_g, threads), _max);
     }
 
     /// <summary>Folds <paramref name="bn"/>'s current running statistics and affine parameters into a conv's weight and bias.</summary>
