@@ -17,19 +17,23 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|transpose] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
 /// stage, also when it is the chain's only stage (<c>PlanBuilder.SmallChannelStems</c> and <c>LoneStemChains</c>).
 /// <c>--switch blocked</c>: A one conv chain per residual block (NCHW between blocks), B identity blocks merged into the
 /// chain before them, the skip kept blocked (<c>PlanBuilder.BlockedResiduals</c>, training plans only).
+/// <c>--switch transpose</c>: the same plans, A the NCHW ↔ blocked conversions scalar, B through
+/// <see cref="CnnSharp.Kernels.Direct.ChannelTranspose"/>'s vector path (a run-time switch, set before each variant's step).
 /// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
 /// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
 /// <c>CompiledModel.Profile</c> (2 steps each), the minimum per op over the rounds (the least disturbed by other load);
 /// <c>--profile-eval N</c> the same for the eval forward (the inference plan's per-op wall time).</remarks>
 internal static class PlanAb
 {
+    private static Action<int>? s_select;
+
     public static int Run(string[] args)
     {
         string name = "resnet8", toggle = "residual";
@@ -66,6 +70,7 @@ internal static class PlanAb
             "strided-eval" => on => PlanBuilder.StridedInferenceChains = on,
             "pool" => on => Compile.Ops.AvgPool2x2Op.Enabled = on,
             "blocked" => on => PlanBuilder.BlockedResiduals = on,
+            "transpose" => on => CnnSharp.Kernels.Direct.ChannelTranspose.Enabled = on,
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
         };
         Action<bool> reset = toggle == "stem" ? _ => (PlanBuilder.SmallChannelStems, PlanBuilder.LoneStemChains) = (true, false) : set;
@@ -76,8 +81,11 @@ internal static class PlanAb
             "strided-eval" => ["A eval stride 2 GEMM", "B eval stride 2 chain"],
             "pool" => ["A AvgPool2d op", "B AvgPool2x2Op"],
             "blocked" => ["A chain per block", "B blocks merged"],
+            "transpose" => ["A scalar NCHW<->blocked", "B vector transposes"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };
+        // A run-time switch (read by the kernels on every call, not when planning) is set before each variant's work.
+        s_select = toggle == "transpose" ? v => set(v == 1) : null;
         Parallelism.MaxThreads = threads;
         var generator = new Generator(1);
         var input = Tensor.Randn(generator, shape);
@@ -112,6 +120,7 @@ internal static class PlanAb
             for (int v = 0; v < 2; v++)
             {
                 var (model, compiled) = variants[v];
+                s_select?.Invoke(v);
                 model.Train();
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
@@ -155,6 +164,7 @@ internal static class PlanAb
             for (int v = 0; v < 2; v++)
             {
                 var (model, compiled) = variants[v];
+                s_select?.Invoke(v);
                 model.Eval();
                 var plan = plans[v] ??= compiled.InferencePlan(input.Shape) ?? throw new InvalidOperationException("plan-ab: the eval forward runs eagerly");
                 plan.Timings = new double[plan.Ops.Length, 2];
@@ -180,6 +190,7 @@ internal static class PlanAb
         for (int r = 0; r < rounds; r++)
             for (int v = 0; v < 2; v++)
             {
+                s_select?.Invoke(v);
                 variants[v].Model.Train();
                 var rows = variants[v].Compiled.Profile(input, labels, 2).Split(Environment.NewLine).Skip(1).Select(line =>
                 {

@@ -76,16 +76,11 @@ internal sealed unsafe partial class ConvChainOp
             fixed (float* value = _exec!.Data[r.Value])
             {
                 float* image = value + (long)n * layer.OutputImage;
+                bool vector = ChannelTranspose.Vectorised, dense = dstRow == row && dstPlane == h * row;
                 for (int b = 0; b < blocks; b++)
-                    for (int i = 0; i < h; i++)
-                    {
-                        float* d = dst + b * dstPlane + i * dstRow;
-                        for (int c = 0; c < 16; c++)
-                        {
-                            float* s = image + ((long)(b * 16 + c) * h + i) * w;
-                            for (int j = 0; j < w; j++) d[j * 16 + c] += s[j];
-                        }
-                    }
+                    for (int i = 0; i < (dense ? 1 : h); i++)
+                        ChannelTranspose.ToBlocked(image + ((long)b * 16 * h + i) * w, (long)h * w, 1, dst + b * dstPlane + i * dstRow,
+                            dense ? h * w : w, accumulate: true, vector);
             }
         }
         if (!r.Relu) return;
