@@ -125,8 +125,11 @@ internal sealed unsafe partial class ConvChainOp
         }
     }
 
-    // g[i] = y[i] > 0 ? g[i] : 0 (ReLU's backward through its output; lengths a multiple of 16).
-    private static void MaskPositive(ReadOnlySpan<float> y, Span<float> g)
+    // g[i] = y[i] > 0 ? g[i] : 0 (ReLU's backward through its output).
+    private static void MaskPositive(ReadOnlySpan<float> y, Span<float> g) => MaskPositive(y, g, g);
+
+    // dst[i] = y[i] > 0 ? g[i] : 0 (dst may be g).
+    private static void MaskPositive(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dst)
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated)
@@ -134,9 +137,9 @@ internal sealed unsafe partial class ConvChainOp
             for (; i + Vector<float>.Count <= g.Length; i += Vector<float>.Count)
             {
                 var v = new Vector<float>(g[i..]);
-                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(y[i..]), Vector<float>.Zero), v, Vector<float>.Zero).CopyTo(g[i..]);
+                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(y[i..]), Vector<float>.Zero), v, Vector<float>.Zero).CopyTo(dst[i..]);
             }
         }
-        for (; i < g.Length; i++) g[i] = y[i] > 0 ? g[i] : 0f;
+        for (; i < g.Length; i++) dst[i] = y[i] > 0 ? g[i] : 0f;
     }
 }
