@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|transpose|chunks|stop12] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -27,12 +27,18 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--switch dwgroup</c>: A one direct weight-gradient call per image, B small feature maps several images per call
 /// (<c>ConvChainLayer.GroupedWeightGrad</c>). <c>--switch blocked-eval</c>: the same merge in inference plans
 /// (<c>PlanBuilder.BlockedInferenceResiduals</c>; A/B the eval numbers).
+/// <c>--switch transpose</c>: the same plans, A the NCHW ↔ blocked conversions scalar, B through
+/// <see cref="CnnSharp.Kernels.Direct.ChannelTranspose"/>'s vector path (a run-time switch, set before each variant's step).
+/// <c>--switch chunks</c>: A conv chains cut the batch into ceil(n/5) chunks, B into an even count (<c>ConvChainOp.EvenChunks</c>).
+/// <c>--switch stop12</c>: both of the last two together (before and after docs/performance.md's stop 12).
 /// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
 /// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
 /// <c>CompiledModel.Profile</c> (2 steps each), the minimum per op over the rounds (the least disturbed by other load);
 /// <c>--profile-eval N</c> the same for the eval forward (the inference plan's per-op wall time).</remarks>
 internal static class PlanAb
 {
+    private static Action<int>? s_select;
+
     public static int Run(string[] args)
     {
         string name = "resnet8", toggle = "residual";
@@ -72,6 +78,9 @@ internal static class PlanAb
             "blocked" => on => PlanBuilder.BlockedResiduals = on,
             "dwgroup" => on => Compile.Ops.ConvChainLayer.GroupedWeightGrad = on,
             "blocked-eval" => on => PlanBuilder.BlockedInferenceResiduals = on,
+            "transpose" => on => CnnSharp.Kernels.Direct.ChannelTranspose.Enabled = on,
+            "chunks" => on => Compile.Ops.ConvChainOp.EvenChunks = on,
+            "stop12" => on => (Compile.Ops.ConvChainOp.EvenChunks, CnnSharp.Kernels.Direct.ChannelTranspose.Enabled) = (on, on),
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
         };
         Action<bool> reset = toggle == "stem" ? _ => (PlanBuilder.SmallChannelStems, PlanBuilder.LoneStemChains) = (true, false) : set;
@@ -84,8 +93,13 @@ internal static class PlanAb
             "blocked" => ["A chain per block", "B blocks merged"],
             "dwgroup" => ["A dW per image", "B dW image groups"],
             "blocked-eval" => ["A eval chain per block", "B eval blocks merged"],
+            "transpose" => ["A scalar NCHW<->blocked", "B vector transposes"],
+            "chunks" => ["A odd chunk counts", "B even chunk counts"],
+            "stop12" => ["A before stop 12", "B after stop 12"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };
+        // A run-time switch (read by the kernels on every call, not when planning) is set before each variant's work.
+        s_select = toggle is "transpose" or "stop12" ? v => set(v == 1) : null;
         Parallelism.MaxThreads = threads;
         var generator = new Generator(1);
         var input = Tensor.Randn(generator, shape);
@@ -124,6 +138,7 @@ internal static class PlanAb
             for (int v = 0; v < 2; v++)
             {
                 var (model, compiled) = variants[v];
+                s_select?.Invoke(v);
                 model.Train();
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
@@ -167,6 +182,7 @@ internal static class PlanAb
             for (int v = 0; v < 2; v++)
             {
                 var (model, compiled) = variants[v];
+                s_select?.Invoke(v);
                 model.Eval();
                 var plan = plans[v] ??= compiled.InferencePlan(input.Shape) ?? throw new InvalidOperationException("plan-ab: the eval forward runs eagerly");
                 plan.Timings = new double[plan.Ops.Length, 2];
@@ -192,6 +208,7 @@ internal static class PlanAb
         for (int r = 0; r < rounds; r++)
             for (int v = 0; v < 2; v++)
             {
+                s_select?.Invoke(v);
                 variants[v].Model.Train();
                 var rows = variants[v].Compiled.Profile(input, labels, 2).Split(Environment.NewLine).Skip(1).Select(line =>
                 {

@@ -143,11 +143,10 @@ internal sealed unsafe partial class ConvChainOp
             if (gr != null) TensorPrimitives.Add(new ReadOnlySpan<float>(gr, length), dy, new Span<float>(gr, length));
             return gy;
         }
-        var output = new ReadOnlySpan<float>(y, length);
+        // One pass for the mask (ReluBackward's select); the residual's gradient then adds the masked copy.
         var masked = ts.Masked.Span[..length];
-        masked.Clear();
-        ActivationKernels.ReluBackward(output, dy, masked);
-        if (gr != null) ActivationKernels.ReluBackward(output, dy, new Span<float>(gr, length));
+        MaskPositive(new ReadOnlySpan<float>(y, length), dy, masked);
+        if (gr != null) TensorPrimitives.Add(new ReadOnlySpan<float>(gr, length), masked, new Span<float>(gr, length));
         return ts.Masked.Pointer;
     }
 

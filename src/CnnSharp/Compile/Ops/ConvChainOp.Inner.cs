@@ -78,16 +78,11 @@ internal sealed unsafe partial class ConvChainOp
             fixed (float* value = _exec!.Data[r.Value])
             {
                 float* image = value + (long)n * layer.OutputImage;
+                bool vector = ChannelTranspose.Vectorised, dense = dstRow == row && dstPlane == h * row;
                 for (int b = b0; b < blocks; b++)
-                    for (int i = 0; i < h; i++)
-                    {
-                        float* d = dst + b * dstPlane + i * dstRow;
-                        for (int c = 0; c < 16; c++)
-                        {
-                            float* s = image + ((long)(b * 16 + c) * h + i) * w;
-                            for (int j = 0; j < w; j++) d[j * 16 + c] += s[j];
-                        }
-                    }
+                    for (int i = 0; i < (dense ? 1 : h); i++)
+                        ChannelTranspose.ToBlocked(image + ((long)b * 16 * h + i) * w, (long)h * w, 1, dst + b * dstPlane + i * dstRow,
+                            dense ? h * w : w, accumulate: true, vector);
             }
         }
         if (!r.Relu) return;
@@ -134,8 +129,11 @@ internal sealed unsafe partial class ConvChainOp
         }
     }
 
-    // g[i] = y[i] > 0 ? g[i] : 0 (ReLU's backward through its output; lengths a multiple of 16).
-    private static void MaskPositive(ReadOnlySpan<float> y, Span<float> g)
+    // g[i] = y[i] > 0 ? g[i] : 0 (ReLU's backward through its output).
+    private static void MaskPositive(ReadOnlySpan<float> y, Span<float> g) => MaskPositive(y, g, g);
+
+    // dst[i] = y[i] > 0 ? g[i] : 0 (dst may be g).
+    private static void MaskPositive(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dst)
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated)
@@ -143,9 +141,9 @@ internal sealed unsafe partial class ConvChainOp
             for (; i + Vector<float>.Count <= g.Length; i += Vector<float>.Count)
             {
                 var v = new Vector<float>(g[i..]);
-                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(y[i..]), Vector<float>.Zero), v, Vector<float>.Zero).CopyTo(g[i..]);
+                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(y[i..]), Vector<float>.Zero), v, Vector<float>.Zero).CopyTo(dst[i..]);
             }
         }
-        for (; i < g.Length; i++) g[i] = y[i] > 0 ? g[i] : 0f;
+        for (; i < g.Length; i++) dst[i] = y[i] > 0 ? g[i] : 0f;
     }
 }

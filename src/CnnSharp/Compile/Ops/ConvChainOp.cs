@@ -22,7 +22,7 @@ namespace CnnSharp.Compile.Ops;
 /// input gradient, which is the previous stage's output gradient, followed at once by that stage's pass A. The chain
 /// input's gradient is computed only when the plan has one.</para>
 /// <para>Threads: the batch is cut into a fixed number of image chunks (about <see cref="ImagesPerChunk"/> images each,
-/// a function of the batch size only) that the worker pool's threads claim dynamically; each chunk has its own
+/// an even count where it can be, a function of the batch size only: <c>ConvChainOp.Chunking.cs</c>) that the worker pool's threads claim dynamically; each chunk has its own
 /// statistics and weight-gradient accumulators, summed in chunk order, so every result is bit-identical for any thread
 /// count.</para>
 /// <para>Residual: with a residual operand (a plan value of the output's shape, <c>PlanBuilder</c>'s residual pass), the
@@ -65,7 +65,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         _level = Isa.Level;
         _differentiable = differentiable;
         _n = spec.Stages[0].Conv.Geometry.N;
-        _chunks = (_n + ImagesPerChunk - 1) / ImagesPerChunk;
+        _chunks = ChunkCount(_n, differentiable);
         _layers = [.. spec.Stages.Select((s, i) => new ConvChainLayer(s, s.Norm is null ? null : modules(s.Norm), differentiable,
             i == 0 && inputRequiresGrad, _chunks, _level))];
         _statStride = (_layers.Max(l => l.Geometry.K) + 7) / 8 * 8;

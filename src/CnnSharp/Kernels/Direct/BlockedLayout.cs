@@ -10,9 +10,14 @@ namespace CnnSharp.Kernels.Direct;
 internal static unsafe class BlockedLayout
 {
     /// <summary>[C/16][q][16] → [C][q] (q = H·W, PyTorch's flatten order), overwriting or adding into <paramref name="dst"/>.</summary>
+    /// <remarks>Whole 16-channel blocks through <see cref="ChannelTranspose"/> (same bits on every path).</remarks>
     public static void ToChannelMajor(float* src, float* dst, int channels, int q, bool accumulate = false)
     {
-        for (int c = 0; c < channels; c++)
+        bool vector = ChannelTranspose.Vectorised;
+        int full = channels / 16 * 16;
+        for (int c = 0; c < full; c += 16)
+            ChannelTranspose.FromBlocked(src + (long)c * q, dst + (long)c * q, q, 1, q, accumulate, vector);
+        for (int c = full; c < channels; c++)
         {
             float* s = src + (long)c / 16 * q * 16 + c % 16;
             float* d = dst + (long)c * q;
@@ -24,7 +29,11 @@ internal static unsafe class BlockedLayout
     /// <summary>[C][q] → [C/16][q][16].</summary>
     public static void FromChannelMajor(float* src, float* dst, int channels, int q)
     {
-        for (int c = 0; c < channels; c++)
+        bool vector = ChannelTranspose.Vectorised;
+        int full = channels / 16 * 16;
+        for (int c = 0; c < full; c += 16)
+            ChannelTranspose.ToBlocked(src + (long)c * q, q, 1, dst + (long)c * q, q, accumulate: false, vector);
+        for (int c = full; c < channels; c++)
         {
             float* s = src + (long)c * q;
             float* d = dst + (long)c / 16 * q * 16 + c % 16;
@@ -57,8 +66,19 @@ internal static unsafe class BlockedLayout
     public static void ToBlockedInterior(float* src, float* interior, int firstChannel, int channels, int h, int w, nint plane, nint row)
     {
         long planeIn = (long)h * w;
-        for (int ch = firstChannel; ch < firstChannel + channels; ch++)
+        int ch = firstChannel, end = firstChannel + channels;
+        bool vector = ChannelTranspose.Vectorised;
+        for (; ch < end; ch++)
         {
+            if (ch % 16 == 0 && ch + 16 <= end)
+            {
+                // A whole block: its 16 channel rows at once.
+                float* d0 = interior + ch / 16 * plane;
+                for (int r = 0; r < h; r++)
+                    ChannelTranspose.ToBlocked(src + ch * planeIn + (long)r * w, planeIn, 1, d0 + r * row, w, accumulate: false, vector);
+                ch += 15;
+                continue;
+            }
             float* s = src + ch * planeIn;
             float* d = interior + ch / 16 * plane + ch % 16;
             for (int r = 0; r < h; r++)

@@ -153,7 +153,8 @@ internal sealed unsafe class StridedConv2d
     /// converted block by block over threads). A planar input (fewer than 16 channels) gives the planar phase image
     /// ([Phases·C][H'][W'], phase plane (a·Pw + b)·C + c), and the range counts channels instead of blocks.</summary>
     /// <remarks>Loop order: per block of sixteen channels and phase row, the phase rows' pixels (two column phases, a few
-    /// KB) stay in L1 while each channel's input row is read once, contiguously. (Channel by channel over the whole
+    /// KB) stay in L1 while each channel's input row is read once, contiguously (<see cref="ChannelTranspose"/>: eight
+    /// pixels of the sixteen rows at a time, transposed in registers). (Channel by channel over the whole
     /// phase image, or sixteen channel planes at once, which are 4 KB apart at 32x32 and share an L1 set, cost up to
     /// three times the convolution.)</remarks>
     public void ToPhaseImage(float* src, float* x, int firstBlock = 0, int blockCount = -1)
@@ -165,6 +166,7 @@ internal sealed unsafe class StridedConv2d
             return;
         }
         int endBlock = blockCount < 0 ? blocks : firstBlock + blockCount;
+        bool vector = ChannelTranspose.Vectorised;
         for (int cb = firstBlock; cb < endBlock; cb++)
             for (int a = 0; a < PhaseSide; a++)
                 for (int i = 0; i < hp; i++)
@@ -182,12 +184,9 @@ internal sealed unsafe class StridedConv2d
                         int j0 = Start(b), j1 = End(Width, b, wp);
                         new Span<float>(dr, j0 * 16).Clear();
                         new Span<float>(dr + j1 * 16, (wp - j1) * 16).Clear();
-                        for (int ci = 0; ci < 16; ci++)
-                        {
-                            float* sr = src + (long)(cb * 16 + ci) * hw + (long)row * Width + b - Padding;
-                            float* d = dr + ci;
-                            for (int j = j0; j < j1; j++) d[j * 16] = sr[Stride * j];
-                        }
+                        if (j1 > j0)
+                            ChannelTranspose.ToBlocked(src + (long)cb * 16 * hw + (long)row * Width + b - Padding + Stride * j0, hw, Stride,
+                                dr + j0 * 16, j1 - j0, accumulate: false, vector);
                     }
                 }
     }
@@ -200,6 +199,7 @@ internal sealed unsafe class StridedConv2d
     public void AddInputGradient(float* dx, float* dst)
     {
         int blocks = InChannels / 16, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16, hw = Height * Width;
+        bool vector = ChannelTranspose.Vectorised;
         for (int cb = 0; cb < blocks; cb++)
             for (int a = 0; a < PhaseSide; a++)
                 for (int i = Start(a), i1 = End(Height, a, hp); i < i1; i++)
@@ -209,12 +209,9 @@ internal sealed unsafe class StridedConv2d
                     {
                         float* sr = dx + (long)((a * PhaseSide + b) * blocks + cb) * plane + (long)i * wp * 16;
                         int j0 = Start(b), j1 = End(Width, b, wp);
-                        for (int ci = 0; ci < 16; ci++)
-                        {
-                            float* dr = dst + (long)(cb * 16 + ci) * hw + (long)row * Width + b - Padding;
-                            float* s = sr + ci;
-                            for (int j = j0; j < j1; j++) dr[Stride * j] += s[j * 16];
-                        }
+                        if (j1 > j0)
+                            ChannelTranspose.FromBlocked(sr + j0 * 16, dst + (long)cb * 16 * hw + (long)row * Width + b - Padding + Stride * j0, hw,
+                                Stride, j1 - j0, accumulate: true, vector);
                     }
                 }
     }
