@@ -5,10 +5,10 @@
 #   bench/fashion-mnist.sh [--model M] [--recipe "OPTIONS"] [--out DIR] [--torch-epoch] [--no-build] [SEED ...] [-- EXTRA ...]
 #
 # SEED ...       seeds, one run each (default: 0 1 2).
-# --model        zoo model (default resnet20).
+# --model        zoo model (default resnet9).
 # --recipe       the train options of the recipe, replacing the default (the one docs/training.md records):
 #                --augment standard --normalize --optimizer sgd --momentum 0.9 --nesterov --weight-decay 5e-4
-#                --lr 0.1 --scheduler onecycle --batch-size 128 --epochs 5
+#                --lr 0.1 --scheduler onecycle --batch-size 128 --epochs 15 --label-smoothing 0.1 --test-every 5
 # -- EXTRA       options appended to every train command (e.g. -- --limit 512 --test-limit 512 for a smoke test).
 # --out          where the per-seed files go (default artifacts/fashion-mnist/<UTC time>): seed<S>.jsonl (--metrics-log),
 #                seed<S>.json (the --json output), seed<S>.safetensors (the checkpoint), summary.txt.
@@ -23,8 +23,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-model=resnet20 out="" torch_epoch=0 build=1 seeds=() extra=()
-recipe="--augment standard --normalize --optimizer sgd --momentum 0.9 --nesterov --weight-decay 5e-4 --lr 0.1 --scheduler onecycle --batch-size 128 --epochs 5"
+model=resnet9 out="" torch_epoch=0 build=1 seeds=() extra=()
+recipe="--augment standard --normalize --optimizer sgd --momentum 0.9 --nesterov --weight-decay 5e-4 --lr 0.1 --scheduler onecycle --batch-size 128 --epochs 15 --label-smoothing 0.1 --test-every 5"
 while [ $# -gt 0 ]; do
   case "$1" in
     --model) model=$2; shift 2 ;;
