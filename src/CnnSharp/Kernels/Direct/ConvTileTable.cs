@@ -26,6 +26,15 @@ internal static unsafe class ConvTileTable
         _ => Table<ScalarOps, float>.WeightGrad(rh, rw, nv, s),
     };
 
+    /// <summary>Forward block tile (<see cref="ConvTiles.ForwardBlock{TOps, TV, TR, TC, TNV, TS}"/>) for <paramref name="path"/> with <paramref name="rows"/> (1..7) rows of <paramref name="cols"/> (1..14) pixels, at most 28 accumulators, <paramref name="nv"/> vectors and pixel stride <paramref name="s"/>.</summary>
+    public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> ForwardBlock(IsaLevel path, int rows, int cols, int nv, int s) => path switch
+    {
+        IsaLevel.V512 => Table<V512Ops, Vector512<float>>.ForwardBlock(rows, cols, nv, s),
+        IsaLevel.V256 => Table<V256Ops, Vector256<float>>.ForwardBlock(rows, cols, nv, s),
+        IsaLevel.V128 => Table<V128Ops, Vector128<float>>.ForwardBlock(rows, cols, nv, s),
+        _ => Table<ScalarOps, float>.ForwardBlock(rows, cols, nv, s),
+    };
+
     private static class Table<TOps, TV> where TOps : struct, IVecOps<TV> where TV : struct
     {
         public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> Forward(int p, int nv, int s)
@@ -70,6 +79,51 @@ internal static unsafe class ConvTileTable
         {
             if (nv == 1) return s == 1 ? &ConvTiles.Forward<TOps, TV, TP, C1, C1> : &ConvTiles.Forward<TOps, TV, TP, C1, C16>;
             return s == 1 ? &ConvTiles.Forward<TOps, TV, TP, C2, C1> : &ConvTiles.Forward<TOps, TV, TP, C2, C16>;
+        }
+
+        public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> ForwardBlock(int rows, int cols, int nv, int s)
+        {
+            if ((uint)(nv - 1) > 1 || (s != 1 && s != 16) || rows < 1 || rows > 7 || cols < 1 || cols > 14 || rows * cols * nv > 28)
+                throw new ArgumentOutOfRangeException(nameof(rows), $"no forward block tile with {rows}x{cols} pixels, {nv} vectors, stride {s}");
+            switch (rows)
+            {
+                case 1: return Fb<C1>(cols, nv, s);
+                case 2: return Fb<C2>(cols, nv, s);
+                case 3: return Fb<C3>(cols, nv, s);
+                case 4: return Fb<C4>(cols, nv, s);
+                case 5: return Fb<C5>(cols, nv, s);
+                case 6: return Fb<C6>(cols, nv, s);
+                case 7: return Fb<C7>(cols, nv, s);
+                default: throw new ArgumentOutOfRangeException(nameof(rows));
+            }
+        }
+
+        private static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> Fb<TR>(int cols, int nv, int s) where TR : struct, IConst
+        {
+            switch (cols)
+            {
+                case 1: return Fb<TR, C1>(nv, s);
+                case 2: return Fb<TR, C2>(nv, s);
+                case 3: return Fb<TR, C3>(nv, s);
+                case 4: return Fb<TR, C4>(nv, s);
+                case 5: return Fb<TR, C5>(nv, s);
+                case 6: return Fb<TR, C6>(nv, s);
+                case 7: return Fb<TR, C7>(nv, s);
+                case 8: return Fb<TR, C8>(nv, s);
+                case 9: return Fb<TR, C9>(nv, s);
+                case 10: return Fb<TR, C10>(nv, s);
+                case 11: return Fb<TR, C11>(nv, s);
+                case 12: return Fb<TR, C12>(nv, s);
+                case 13: return Fb<TR, C13>(nv, s);
+                case 14: return Fb<TR, C14>(nv, s);
+                default: throw new ArgumentOutOfRangeException(nameof(cols));
+            }
+        }
+
+        private static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> Fb<TR, TC>(int nv, int s) where TR : struct, IConst where TC : struct, IConst
+        {
+            if (nv == 1) return s == 1 ? &ConvTiles.ForwardBlock<TOps, TV, TR, TC, C1, C1> : &ConvTiles.ForwardBlock<TOps, TV, TR, TC, C1, C16>;
+            return s == 1 ? &ConvTiles.ForwardBlock<TOps, TV, TR, TC, C2, C1> : &ConvTiles.ForwardBlock<TOps, TV, TR, TC, C2, C16>;
         }
 
         public static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, int, nint, nint, void> WeightGrad(int rh, int rw, int nv, int s)

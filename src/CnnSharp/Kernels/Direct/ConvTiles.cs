@@ -13,7 +13,7 @@ namespace CnnSharp.Kernels.Direct;
 /// channels (oneDNN's nChw16c); a single-channel input is one plane with 1 float per pixel. <c>S</c> is that pixel
 /// stride (16 or 1). Output pixels always have stride 16.
 /// </remarks>
-internal static unsafe class ConvTiles
+internal static unsafe partial class ConvTiles
 {
     /// <summary>
     /// Forward tile: <c>P</c> consecutive output pixels of one row times one output-channel group of

@@ -19,7 +19,9 @@ namespace CnnSharp.Kernels.Direct;
 /// weight gradient accumulator: [kh][kw][C][K], turned into PyTorch's layout by <see cref="UnpackWeightGrad"/>.</para>
 /// <para>Tiles: an output-channel group of G = NV x Lanes channels times P consecutive pixels of a row, with P*NV
 /// accumulators (at most 12 for 16-register ISAs, 28 for AVX-512). Rows are split into balanced tiles (14 = 5+5+4 for
-/// P &lt;= 6), so no tile runs at less than half the accumulators.</para>
+/// P &lt;= 6), so no tile runs at less than half the accumulators. Outputs at most 14 pixels wide on AVX-512 (7 with
+/// 32-channel groups; 6 and 3 on 16-register ISAs) take block tiles of R whole rows instead (R*Wo*NV accumulators,
+/// e.g. 3x3 or 2x7 at 2 vectors): each weight vector then feeds R*Wo pixels, with the same bits as the row tiles.</para>
 /// <para>Backward-input of a conv (C -> K, pad p) is the forward of a conv K -> C with pad K-1-p over the padded
 /// output gradient, with weights transposed and flipped: build it with <see cref="ForBackwardInput"/> and pack the
 /// original weights with <c>PackWeights(w, transposeAndFlip: true, ...)</c>.</para>
@@ -27,13 +29,21 @@ namespace CnnSharp.Kernels.Direct;
 internal sealed unsafe class DirectConv2d
 {
     private readonly Tile[] _rowTiles;
+    private readonly BlockTile[] _blockTiles;
     private readonly WgTile[] _wgTiles;
     private readonly AlignedBuffer _zeroBias;
     private readonly int _nv;
 
-    /// <summary>Plans a convolution.</summary>
+    /// <summary>
+    /// Whether new plans (and the input-gradient plans made from them) cover small feature maps with block tiles of
+    /// several output rows (<see cref="UsesBlockTiles"/>); read when a plan is built, so flipping it changes only
+    /// later plans. On by default; the benchmarks' <c>plan-ab --switch rowtiles</c> turns it off for the A variant.
+    /// </summary>
+    public static bool MultiRowTiles { get; set; } = true;
+
+    /// <summary>Plans a convolution; <c>multiRowTiles</c> allows block tiles of several output rows for narrow outputs (null reads <see cref="MultiRowTiles"/>).</summary>
     /// <exception cref="ArgumentException">A channel count is not supported or the output would be empty.</exception>
-    public DirectConv2d(int inChannels, int outChannels, int kernelSize, int padding, int height, int width, IsaLevel path)
+    public DirectConv2d(int inChannels, int outChannels, int kernelSize, int padding, int height, int width, IsaLevel path, bool? multiRowTiles = null)
     {
         if (inChannels <= 0 || (inChannels > 16 && inChannels % 16 != 0))
             throw new ArgumentException($"DirectConv2d: input channels must be 1 to 15 or a multiple of 16, got {inChannels}", nameof(inChannels));
@@ -65,6 +75,18 @@ internal sealed unsafe class DirectConv2d
         foreach (var (start, count) in Split(OutWidth, budget))
             sizes.Add(new Tile(start, count, ConvTileTable.Forward(path, count, _nv, PixelStride)));
         _rowTiles = [.. sizes];
+        // A row narrow enough that two of them fit the accumulators is covered by block tiles of whole rows, as many
+        // rows per tile as fit (at most 7), the output height split evenly. Whole rows keep each row's statistics sum
+        // in the row tiles' order; wider rows (one row tile or more per row) already fill most of the accumulators.
+        MultiRowPlanned = multiRowTiles ?? MultiRowTiles;
+        int blockRows = Math.Min(7, Isa.Accumulators(path) / (OutWidth * _nv));
+        var blocks = new List<BlockTile>();
+        if (MultiRowPlanned && blockRows >= 2 && OutHeight >= 2)
+        {
+            foreach (var (start, count) in Split(OutHeight, blockRows))
+                blocks.Add(new BlockTile(start, count, ConvTileTable.ForwardBlock(path, count, OutWidth, _nv, PixelStride)));
+        }
+        _blockTiles = [.. blocks];
 
         var wg = new List<WgTile>();
         if (PixelStride == 16)
@@ -89,8 +111,14 @@ internal sealed unsafe class DirectConv2d
     {
         ArgumentNullException.ThrowIfNull(forward);
         return new DirectConv2d(forward.OutChannels, forward.InChannels, forward.KernelSize, forward.KernelSize - 1 - forward.Padding,
-            forward.OutHeight, forward.OutWidth, forward.Path);
+            forward.OutHeight, forward.OutWidth, forward.Path, forward.MultiRowPlanned);
     }
+
+    /// <summary>Whether this plan was allowed block tiles (the constructor's choice, inherited by <see cref="ForBackwardInput"/>).</summary>
+    public bool MultiRowPlanned { get; }
+
+    /// <summary>Whether <see cref="ForwardImage"/> runs block tiles of several output rows (a narrow output with <see cref="MultiRowPlanned"/>) instead of row tiles.</summary>
+    public bool UsesBlockTiles => _blockTiles.Length > 0;
 
     /// <summary>Input channels C.</summary>
     public int InChannels { get; }
@@ -212,6 +240,12 @@ internal sealed unsafe class DirectConv2d
             float* wg = packed + grp * panel;
             float* sg = sum == null ? null : sum + c0;
             float* qg = sum == null ? null : sumSq + c0;
+            if (_blockTiles.Length > 0)
+            {
+                foreach (var t in _blockTiles)
+                    t.Kernel(x + t.RowStart * xRow, wg, bias + c0, yg + t.RowStart * yRow, yV1, InBlocks, xPlane, xRow, KernelSize, sg, qg, relu, yRow);
+                continue;
+            }
             for (int oh = 0; oh < OutHeight; oh++)
             {
                 float* xr = x + oh * xRow;
@@ -326,6 +360,14 @@ internal sealed unsafe class DirectConv2d
         public readonly int Start = start;
         public readonly int Count = count;
         public readonly delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> Kernel = kernel;
+    }
+
+    private readonly struct BlockTile(int rowStart, int rows,
+        delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> kernel)
+    {
+        public readonly int RowStart = rowStart;
+        public readonly int Rows = rows;
+        public readonly delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> Kernel = kernel;
     }
 
     private readonly struct WgTile(int rowStart, int rows, int colStart, int cols,
