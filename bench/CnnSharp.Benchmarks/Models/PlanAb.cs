@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|transpose|chunks|stop12] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|stop12] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -27,6 +27,8 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--switch dwgroup</c>: A one direct weight-gradient call per image, B small feature maps several images per call
 /// (<c>ConvChainLayer.GroupedWeightGrad</c>). <c>--switch blocked-eval</c>: the same merge in inference plans
 /// (<c>PlanBuilder.BlockedInferenceResiduals</c>; A/B the eval numbers).
+/// <c>--switch rowtiles</c>: A direct convs (and their input gradients) in tiles of one output row, B narrow outputs
+/// in block tiles of several rows (<c>DirectConv2d.MultiRowTiles</c>).
 /// <c>--switch transpose</c>: the same plans, A the NCHW ↔ blocked conversions scalar, B through
 /// <see cref="CnnSharp.Kernels.Direct.ChannelTranspose"/>'s vector path (a run-time switch, set before each variant's step).
 /// <c>--switch chunks</c>: A conv chains cut the batch into ceil(n/5) chunks, B into an even count (<c>ConvChainOp.EvenChunks</c>).
@@ -77,6 +79,7 @@ internal static class PlanAb
             "pool" => on => Compile.Ops.AvgPool2x2Op.Enabled = on,
             "blocked" => on => PlanBuilder.BlockedResiduals = on,
             "dwgroup" => on => Compile.Ops.ConvChainLayer.GroupedWeightGrad = on,
+            "rowtiles" => on => CnnSharp.Kernels.Direct.DirectConv2d.MultiRowTiles = on,
             "blocked-eval" => on => PlanBuilder.BlockedInferenceResiduals = on,
             "transpose" => on => CnnSharp.Kernels.Direct.ChannelTranspose.Enabled = on,
             "chunks" => on => Compile.Ops.ConvChainOp.EvenChunks = on,
@@ -92,6 +95,7 @@ internal static class PlanAb
             "pool" => ["A AvgPool2d op", "B AvgPool2x2Op"],
             "blocked" => ["A chain per block", "B blocks merged"],
             "dwgroup" => ["A dW per image", "B dW image groups"],
+            "rowtiles" => ["A direct row tiles", "B multi-row tiles"],
             "blocked-eval" => ["A eval chain per block", "B eval blocks merged"],
             "transpose" => ["A scalar NCHW<->blocked", "B vector transposes"],
             "chunks" => ["A odd chunk counts", "B even chunk counts"],
