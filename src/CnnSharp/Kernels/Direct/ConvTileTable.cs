@@ -8,15 +8,6 @@ namespace CnnSharp.Kernels.Direct;
 /// </summary>
 internal static unsafe class ConvTileTable
 {
-    /// <summary>Forward tile for <paramref name="path"/> with <paramref name="p"/> pixels (1..28), <paramref name="nv"/> vectors (1, 2) and pixel stride <paramref name="s"/> (1, 16).</summary>
-    public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> Forward(IsaLevel path, int p, int nv, int s) => path switch
-    {
-        IsaLevel.V512 => Table<V512Ops, Vector512<float>>.Forward(p, nv, s),
-        IsaLevel.V256 => Table<V256Ops, Vector256<float>>.Forward(p, nv, s),
-        IsaLevel.V128 => Table<V128Ops, Vector128<float>>.Forward(p, nv, s),
-        _ => Table<ScalarOps, float>.Forward(p, nv, s),
-    };
-
     /// <summary>Weight-gradient tile for <paramref name="path"/> with <paramref name="rh"/> x <paramref name="rw"/> rows (rh 1..7, rw 1..16, product at most 28), <paramref name="nv"/> vectors and pixel stride <paramref name="s"/>.</summary>
     public static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, int, nint, nint, void> WeightGrad(IsaLevel path, int rh, int rw, int nv, int s) => path switch
     {
@@ -26,65 +17,21 @@ internal static unsafe class ConvTileTable
         _ => Table<ScalarOps, float>.WeightGrad(rh, rw, nv, s),
     };
 
-    /// <summary>Forward block tile (<see cref="ConvTiles.ForwardBlock{TOps, TV, TR, TC, TNV, TS}"/>) for <paramref name="path"/> with <paramref name="rows"/> (1..7) rows of <paramref name="cols"/> (1..14) pixels, at most 28 accumulators, <paramref name="nv"/> vectors and pixel stride <paramref name="s"/>.</summary>
-    public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> ForwardBlock(IsaLevel path, int rows, int cols, int nv, int s) => path switch
+    /// <summary>Forward tile (<see cref="ConvTiles.Forward{TOps, TV, TR, TC, TNV, TS}"/>) for <paramref name="path"/> with <paramref name="rows"/> (1..7) rows of <paramref name="cols"/> (1..28) pixels, at most 28 accumulators, <paramref name="nv"/> vectors (1, 2) and pixel stride <paramref name="s"/> (1, 16).</summary>
+    public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> Forward(IsaLevel path, int rows, int cols, int nv, int s) => path switch
     {
-        IsaLevel.V512 => Table<V512Ops, Vector512<float>>.ForwardBlock(rows, cols, nv, s),
-        IsaLevel.V256 => Table<V256Ops, Vector256<float>>.ForwardBlock(rows, cols, nv, s),
-        IsaLevel.V128 => Table<V128Ops, Vector128<float>>.ForwardBlock(rows, cols, nv, s),
-        _ => Table<ScalarOps, float>.ForwardBlock(rows, cols, nv, s),
+        IsaLevel.V512 => Table<V512Ops, Vector512<float>>.Forward(rows, cols, nv, s),
+        IsaLevel.V256 => Table<V256Ops, Vector256<float>>.Forward(rows, cols, nv, s),
+        IsaLevel.V128 => Table<V128Ops, Vector128<float>>.Forward(rows, cols, nv, s),
+        _ => Table<ScalarOps, float>.Forward(rows, cols, nv, s),
     };
 
     private static class Table<TOps, TV> where TOps : struct, IVecOps<TV> where TV : struct
     {
-        public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> Forward(int p, int nv, int s)
+        public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> Forward(int rows, int cols, int nv, int s)
         {
-            if ((uint)(nv - 1) > 1 || (s != 1 && s != 16) || p < 1 || p * nv > 28 || (nv == 2 && p > 14))
-                throw new ArgumentOutOfRangeException(nameof(p), $"no forward tile with {p} pixels, {nv} vectors, stride {s}");
-            switch (p)
-            {
-                case 1: return Fwd<C1>(nv, s);
-                case 2: return Fwd<C2>(nv, s);
-                case 3: return Fwd<C3>(nv, s);
-                case 4: return Fwd<C4>(nv, s);
-                case 5: return Fwd<C5>(nv, s);
-                case 6: return Fwd<C6>(nv, s);
-                case 7: return Fwd<C7>(nv, s);
-                case 8: return Fwd<C8>(nv, s);
-                case 9: return Fwd<C9>(nv, s);
-                case 10: return Fwd<C10>(nv, s);
-                case 11: return Fwd<C11>(nv, s);
-                case 12: return Fwd<C12>(nv, s);
-                case 13: return Fwd<C13>(nv, s);
-                case 14: return Fwd<C14>(nv, s);
-                case 15: return Fwd<C15>(nv, s);
-                case 16: return Fwd<C16>(nv, s);
-                case 17: return Fwd<C17>(nv, s);
-                case 18: return Fwd<C18>(nv, s);
-                case 19: return Fwd<C19>(nv, s);
-                case 20: return Fwd<C20>(nv, s);
-                case 21: return Fwd<C21>(nv, s);
-                case 22: return Fwd<C22>(nv, s);
-                case 23: return Fwd<C23>(nv, s);
-                case 24: return Fwd<C24>(nv, s);
-                case 25: return Fwd<C25>(nv, s);
-                case 26: return Fwd<C26>(nv, s);
-                case 27: return Fwd<C27>(nv, s);
-                case 28: return Fwd<C28>(nv, s);
-                default: throw new ArgumentOutOfRangeException(nameof(p));
-            }
-        }
-
-        private static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> Fwd<TP>(int nv, int s) where TP : struct, IConst
-        {
-            if (nv == 1) return s == 1 ? &ConvTiles.Forward<TOps, TV, TP, C1, C1> : &ConvTiles.Forward<TOps, TV, TP, C1, C16>;
-            return s == 1 ? &ConvTiles.Forward<TOps, TV, TP, C2, C1> : &ConvTiles.Forward<TOps, TV, TP, C2, C16>;
-        }
-
-        public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> ForwardBlock(int rows, int cols, int nv, int s)
-        {
-            if ((uint)(nv - 1) > 1 || (s != 1 && s != 16) || rows < 1 || rows > 7 || cols < 1 || cols > 14 || rows * cols * nv > 28)
-                throw new ArgumentOutOfRangeException(nameof(rows), $"no forward block tile with {rows}x{cols} pixels, {nv} vectors, stride {s}");
+            if ((uint)(nv - 1) > 1 || (s != 1 && s != 16) || rows < 1 || rows > 7 || cols < 1 || cols > 28 || rows * cols * nv > 28)
+                throw new ArgumentOutOfRangeException(nameof(rows), $"no forward tile with {rows}x{cols} pixels, {nv} vectors, stride {s}");
             switch (rows)
             {
                 case 1: return Fb<C1>(cols, nv, s);
@@ -116,14 +63,28 @@ internal static unsafe class ConvTileTable
                 case 12: return Fb<TR, C12>(nv, s);
                 case 13: return Fb<TR, C13>(nv, s);
                 case 14: return Fb<TR, C14>(nv, s);
+                case 15: return Fb<TR, C15>(nv, s);
+                case 16: return Fb<TR, C16>(nv, s);
+                case 17: return Fb<TR, C17>(nv, s);
+                case 18: return Fb<TR, C18>(nv, s);
+                case 19: return Fb<TR, C19>(nv, s);
+                case 20: return Fb<TR, C20>(nv, s);
+                case 21: return Fb<TR, C21>(nv, s);
+                case 22: return Fb<TR, C22>(nv, s);
+                case 23: return Fb<TR, C23>(nv, s);
+                case 24: return Fb<TR, C24>(nv, s);
+                case 25: return Fb<TR, C25>(nv, s);
+                case 26: return Fb<TR, C26>(nv, s);
+                case 27: return Fb<TR, C27>(nv, s);
+                case 28: return Fb<TR, C28>(nv, s);
                 default: throw new ArgumentOutOfRangeException(nameof(cols));
             }
         }
 
         private static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> Fb<TR, TC>(int nv, int s) where TR : struct, IConst where TC : struct, IConst
         {
-            if (nv == 1) return s == 1 ? &ConvTiles.ForwardBlock<TOps, TV, TR, TC, C1, C1> : &ConvTiles.ForwardBlock<TOps, TV, TR, TC, C1, C16>;
-            return s == 1 ? &ConvTiles.ForwardBlock<TOps, TV, TR, TC, C2, C1> : &ConvTiles.ForwardBlock<TOps, TV, TR, TC, C2, C16>;
+            if (nv == 1) return s == 1 ? &ConvTiles.Forward<TOps, TV, TR, TC, C1, C1> : &ConvTiles.Forward<TOps, TV, TR, TC, C1, C16>;
+            return s == 1 ? &ConvTiles.Forward<TOps, TV, TR, TC, C2, C1> : &ConvTiles.Forward<TOps, TV, TR, TC, C2, C16>;
         }
 
         public static delegate*<float*, nint, float*, nint, int, int, nint, nint, float*, nint, nint, int, nint, nint, void> WeightGrad(int rh, int rw, int nv, int s)

@@ -29,7 +29,7 @@ namespace CnnSharp.Kernels.Direct;
 internal sealed unsafe class DirectConv2d
 {
     private readonly Tile[] _rowTiles;
-    private readonly BlockTile[] _blockTiles;
+    private readonly Tile[] _blockTiles;
     private readonly WgTile[] _wgTiles;
     private readonly AlignedBuffer _zeroBias;
     private readonly int _nv;
@@ -73,18 +73,18 @@ internal sealed unsafe class DirectConv2d
 
         var sizes = new List<Tile>();
         foreach (var (start, count) in Split(OutWidth, budget))
-            sizes.Add(new Tile(start, count, ConvTileTable.Forward(path, count, _nv, PixelStride)));
+            sizes.Add(new Tile(start, 1, count, ConvTileTable.Forward(path, 1, count, _nv, PixelStride)));
         _rowTiles = [.. sizes];
         // A row narrow enough that two of them fit the accumulators is covered by block tiles of whole rows, as many
         // rows per tile as fit (at most 7), the output height split evenly. Whole rows keep each row's statistics sum
         // in the row tiles' order; wider rows (one row tile or more per row) already fill most of the accumulators.
         MultiRowPlanned = multiRowTiles ?? MultiRowTiles;
         int blockRows = Math.Min(7, Isa.Accumulators(path) / (OutWidth * _nv));
-        var blocks = new List<BlockTile>();
+        var blocks = new List<Tile>();
         if (MultiRowPlanned && blockRows >= 2 && OutHeight >= 2)
         {
             foreach (var (start, count) in Split(OutHeight, blockRows))
-                blocks.Add(new BlockTile(start, count, ConvTileTable.ForwardBlock(path, count, OutWidth, _nv, PixelStride)));
+                blocks.Add(new Tile(start, count, OutWidth, ConvTileTable.Forward(path, count, OutWidth, _nv, PixelStride)));
         }
         _blockTiles = [.. blocks];
 
@@ -243,7 +243,7 @@ internal sealed unsafe class DirectConv2d
             if (_blockTiles.Length > 0)
             {
                 foreach (var t in _blockTiles)
-                    t.Kernel(x + t.RowStart * xRow, wg, bias + c0, yg + t.RowStart * yRow, yV1, InBlocks, xPlane, xRow, KernelSize, sg, qg, relu, yRow);
+                    t.Kernel(x + t.Start * xRow, wg, bias + c0, yg + t.Start * yRow, yV1, InBlocks, xPlane, xRow, KernelSize, sg, qg, relu, yRow);
                 continue;
             }
             for (int oh = 0; oh < OutHeight; oh++)
@@ -251,7 +251,7 @@ internal sealed unsafe class DirectConv2d
                 float* xr = x + oh * xRow;
                 float* yr = yg + oh * yRow;
                 foreach (var t in _rowTiles)
-                    t.Kernel(xr + t.Start * s, wg, bias + c0, yr + t.Start * 16, yV1, InBlocks, xPlane, xRow, KernelSize, sg, qg, relu);
+                    t.Kernel(xr + t.Start * s, wg, bias + c0, yr + t.Start * 16, yV1, InBlocks, xPlane, xRow, KernelSize, sg, qg, relu, yRow);
             }
         }
     }
@@ -354,19 +354,13 @@ internal sealed unsafe class DirectConv2d
         return result;
     }
 
-    private readonly struct Tile(int start, int count,
-        delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> kernel)
-    {
-        public readonly int Start = start;
-        public readonly int Count = count;
-        public readonly delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, void> Kernel = kernel;
-    }
-
-    private readonly struct BlockTile(int rowStart, int rows,
+    /// <summary>A forward tile: <c>Rows</c> output rows of <c>Cols</c> pixels from <c>Start</c> (the first pixel of a row tile, the first row of a block tile).</summary>
+    private readonly struct Tile(int start, int rows, int cols,
         delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> kernel)
     {
-        public readonly int RowStart = rowStart;
+        public readonly int Start = start;
         public readonly int Rows = rows;
+        public readonly int Cols = cols;
         public readonly delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> Kernel = kernel;
     }
 
