@@ -83,22 +83,31 @@ internal static class OnnxPlanAb
         Action<bool> set = toggle switch
         {
             "split" => on => Compile.Ops.IntraImageSplit.Enabled = on,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split)"),
+            _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
+                on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, wino:N)"),
         };
-        string[] names = ["A one image on one thread (small convs)", "B one image split over the threads"];
+        string[] names = toggle switch
+        {
+            _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
+            _ => ["A one image on one thread (small convs)", "B one image split over the threads"],
+        };
         int[] dims = [batch, .. session.Model.Graph.RuntimeInputs[0].FixedShape()?[1..] ?? [3, 224, 224]];
         var input = Tensor.FromArray([.. Enumerable.Range(0, dims.Aggregate(1, (a, b) => a * b)).Select(i => (float)Math.Sin(i))], dims);
         Parallelism.MaxThreads = threads;
         var outputs = new float[2][];
+        // Each variant has its own session, whose plan is built (first run) with the switch in that variant's position:
+        // plan-time switches (wino:N) then differ between the two plans, run-time ones (split) are set before every run.
+        var sessions = new[] { session, OnnxSession.Load(path) };
         for (int v = 0; v < 2; v++)
         {
             set(v == 1);
-            outputs[v] = session.Run(input).ToArray();
+            outputs[v] = sessions[v].Run(input).ToArray();
         }
         bool same = outputs[0].AsSpan().SequenceEqual(outputs[1]);
         int reps = batch >= 8 ? 1 : 10;
         for (int w = 0; w < 10; w++)
-            for (int v = 0; v < 2; v++) { set(v == 1); session.Run(input); }
+            for (int v = 0; v < 2; v++) { set(v == 1); sessions[v].Run(input); }
         var wall = new[] { new double[rounds], new double[rounds] };
         var cpu = new[] { new double[rounds], new double[rounds] };
         var process = System.Diagnostics.Process.GetCurrentProcess();
@@ -110,42 +119,44 @@ internal static class OnnxPlanAb
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
                 long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                for (int i = 0; i < reps; i++) session.Run(input);
+                for (int i = 0; i < reps; i++) sessions[v].Run(input);
                 wall[v][r] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds / reps;
                 process.Refresh();
                 cpu[v][r] = (process.TotalProcessorTime - cpu0).TotalMilliseconds / reps;
             }
         // Per op, the minimum over the rounds of its wall time (the least disturbed by other load), A and B alternating.
-        var compiled = session.PlanFor(new Shape(dims));
+        var plans = sessions.Select(s => s.PlanFor(new Shape(dims))).ToArray();
+        var compiled = plans[1];
         var best = new double[2][];
-        if (compiled is not null)
+        if (plans[0] is not null && compiled is not null && plans[0]!.Ops.Length == compiled.Ops.Length)
         {
             for (int r = 0; r < rounds; r++)
                 for (int v = 0; v < 2; v++)
                 {
                     set(v == 1);
-                    compiled.Timings = new double[compiled.Ops.Length, 2];
-                    session.Run(input);
-                    var ms = Enumerable.Range(0, compiled.Ops.Length).Select(i => compiled.Timings[i, 0] * 1e3).ToArray();
+                    var plan = plans[v]!;
+                    plan.Timings = new double[plan.Ops.Length, 2];
+                    sessions[v].Run(input);
+                    var ms = Enumerable.Range(0, plan.Ops.Length).Select(i => plan.Timings[i, 0] * 1e3).ToArray();
+                    plan.Timings = null;
                     best[v] = best[v] is null ? ms : [.. best[v].Zip(ms, Math.Min)];
                 }
-            compiled.Timings = null;
         }
         set(true);
         string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
-        Console.WriteLine($"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path)))} b{batch}, ISA {Isa.Level}, {threads} threads, {rounds} alternating rounds of {reps} runs, load {load}, {session.LastExecutionPath}; A and B outputs {(same ? "bit-identical" : "DIFFER")}");
+        Console.WriteLine($"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path)))} b{batch}, ISA {Isa.Level}, {threads} threads, {rounds} alternating rounds of {reps} runs, load {load}, {session.LastExecutionPath}; A and B outputs {(same ? "bit-identical" : FormattableString.Invariant($"differ, max |diff| {outputs[0].Zip(outputs[1], (a, b) => Math.Abs(a - b)).Max():E1}"))}");
         for (int v = 0; v < 2; v++)
             Console.WriteLine(FormattableString.Invariant($"  {names[v],-42} wall ms {string.Join(' ', wall[v].Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}"));
         double wa = ProcessStats.Median(wall[0]), wb = ProcessStats.Median(wall[1]), ca = ProcessStats.Median(cpu[0]), cb = ProcessStats.Median(cpu[1]);
         Console.WriteLine(FormattableString.Invariant($"median wall per run A {wa:F2} ms, B {wb:F2} ms, B/A {wb / wa:F3}; best A {wall[0].Min():F2}, B {wall[1].Min():F2}"));
         Console.WriteLine(FormattableString.Invariant($"median process CPU per run A {ca:F2} ms, B {cb:F2} ms, B/A {cb / ca:F3}"));
-        if (compiled is not null)
+        if (best[0] is not null && compiled is not null)
         {
             Console.WriteLine(FormattableString.Invariant($"per-op wall, minimum over the rounds: A {best[0].Sum():F2} ms, B {best[1].Sum():F2} ms; largest gains, then largest losses of B (A ms, B ms, op):"));
             var order = Enumerable.Range(0, compiled.Ops.Length).OrderBy(i => best[1][i] - best[0][i]).ToList();
             foreach (int i in order.Take(10).Concat(order.TakeLast(5).Reverse()))
-                Console.WriteLine(FormattableString.Invariant($"  {best[0][i],7:F3} {best[1][i],7:F3}  {compiled.Ops[i].Name} {compiled.Shapes[compiled.Ops[i].Inputs[0]]} -> {compiled.Shapes[compiled.Ops[i].Output]}"));
+                Console.WriteLine(FormattableString.Invariant($"  {best[0][i],7:F3} {best[1][i],7:F3}  {(plans[0]!.Ops[i].Name == compiled.Ops[i].Name ? "" : plans[0]!.Ops[i].Name + " => ")}{compiled.Ops[i].Name} {compiled.Shapes[compiled.Ops[i].Inputs[0]]} -> {compiled.Shapes[compiled.Ops[i].Output]}"));
         }
-        return same ? 0 : 1;
+        return same || toggle.StartsWith("wino:", StringComparison.Ordinal) ? 0 : 1;
     }
 }
