@@ -83,12 +83,18 @@ internal static class OnnxPlanAb
         Action<bool> set = toggle switch
         {
             "split" => on => Compile.Ops.IntraImageSplit.Enabled = on,
+            "stem-eval" => on => Compile.PlanBuilder.StridedStemChains = on,
+            "strided-eval" => on => Compile.PlanBuilder.StridedInferenceChains = on,
+            "small-strided" => on => Compile.PlanBuilder.MaxStridedGemmPixels = on ? 49 : 0,
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, wino:N)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, wino:N)"),
         };
         string[] names = toggle switch
         {
+            "stem-eval" => ["A strided stem on Conv2dOp (GEMM)", "B strided stem as a chain stage"],
+            "strided-eval" => ["A stride-2 convs on Conv2dOp (GEMM)", "B stride-2 convs as chain stages"],
+            "small-strided" => ["A every 3x3/2 conv in a chain", "B 3x3/2 convs to <= 7x7 on GEMM"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
             _ => ["A one image on one thread (small convs)", "B one image split over the threads"],
         };
@@ -128,7 +134,7 @@ internal static class OnnxPlanAb
         var plans = sessions.Select(s => s.PlanFor(new Shape(dims))).ToArray();
         var compiled = plans[1];
         var best = new double[2][];
-        if (plans[0] is not null && compiled is not null && plans[0]!.Ops.Length == compiled.Ops.Length)
+        if (plans[0] is not null && compiled is not null)
         {
             for (int r = 0; r < rounds; r++)
                 for (int v = 0; v < 2; v++)
@@ -150,7 +156,18 @@ internal static class OnnxPlanAb
         double wa = ProcessStats.Median(wall[0]), wb = ProcessStats.Median(wall[1]), ca = ProcessStats.Median(cpu[0]), cb = ProcessStats.Median(cpu[1]);
         Console.WriteLine(FormattableString.Invariant($"median wall per run A {wa:F2} ms, B {wb:F2} ms, B/A {wb / wa:F3}; best A {wall[0].Min():F2}, B {wall[1].Min():F2}"));
         Console.WriteLine(FormattableString.Invariant($"median process CPU per run A {ca:F2} ms, B {cb:F2} ms, B/A {cb / ca:F3}"));
-        if (best[0] is not null && compiled is not null)
+        if (best[0] is not null && plans[0]!.Ops.Length != compiled!.Ops.Length)
+        {
+            // Different op lists (a plan-time switch that moves ops out of chains): each plan's ops, minimum wall.
+            for (int v = 0; v < 2; v++)
+            {
+                Console.WriteLine(FormattableString.Invariant($"plan {(v == 0 ? 'A' : 'B')} per-op wall, minimum over the rounds: {best[v].Sum():F2} ms"));
+                var p = plans[v]!;
+                for (int i = 0; i < p.Ops.Length; i++)
+                    Console.WriteLine(FormattableString.Invariant($"  {best[v][i],8:F3}  {p.Ops[i].Name} {p.Shapes[p.Ops[i].Inputs[0]]} -> {p.Shapes[p.Ops[i].Output]}"));
+            }
+        }
+        else if (best[0] is not null && compiled is not null)
         {
             Console.WriteLine(FormattableString.Invariant($"per-op wall, minimum over the rounds: A {best[0].Sum():F2} ms, B {best[1].Sum():F2} ms; largest gains, then largest losses of B (A ms, B ms, op):"));
             var order = Enumerable.Range(0, compiled.Ops.Length).OrderBy(i => best[1][i] - best[0][i]).ToList();
