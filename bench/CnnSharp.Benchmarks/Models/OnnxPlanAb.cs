@@ -9,7 +9,8 @@ namespace CnnSharp.Benchmarks.Models;
 /// ONNX runtime (B, <c>CompilePlan = false</c>), one thread, alternating runs in one process, thread CPU per run (best
 /// and median of the rounds); then the compiled plan's per-op thread CPU (<see cref="Compile.ExecutionPlan.Timings"/>,
 /// wall-clock per op on one thread, summed by op name). <c>onnx-plan-ab model.onnx batch rounds --switch split [--threads T]</c>
-/// instead A/Bs the plan with <see cref="Compile.Ops.IntraImageSplit"/> off and on (see <c>RunSwitch</c>).
+/// instead A/Bs the plan with <see cref="Compile.Ops.IntraImageSplit"/> off and on, and other switches likewise (see
+/// <c>RunSwitch</c>).
 /// </summary>
 internal static class OnnxPlanAb
 {
@@ -74,9 +75,12 @@ internal static class OnnxPlanAb
     }
 
     /// <summary>
-    /// <c>--switch split</c>: the compiled plan with one process-wide switch off (A) and on (B), on
+    /// <c>--switch S</c>: the compiled plan with one process-wide switch off (A) and on (B), on
     /// <paramref name="threads"/> threads, alternating in one process: wall and process CPU time per run (medians of the
-    /// rounds, B/A), and whether both variants give the same bits.
+    /// rounds, B/A), and whether both variants give the same bits. S: <c>split</c> (IntraImageSplit, at run time);
+    /// plan-time switches, each variant with its own session: <c>stem-eval</c> (PlanBuilder.StridedStemChains),
+    /// <c>strided-eval</c> (PlanBuilder.StridedInferenceChains), <c>small-strided</c> (PlanBuilder.MaxStridedGemmPixels
+    /// 0 / 49), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
