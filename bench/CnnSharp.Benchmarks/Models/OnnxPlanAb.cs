@@ -9,7 +9,8 @@ namespace CnnSharp.Benchmarks.Models;
 /// ONNX runtime (B, <c>CompilePlan = false</c>), one thread, alternating runs in one process, thread CPU per run (best
 /// and median of the rounds); then the compiled plan's per-op thread CPU (<see cref="Compile.ExecutionPlan.Timings"/>,
 /// wall-clock per op on one thread, summed by op name). <c>onnx-plan-ab model.onnx batch rounds --switch split [--threads T]</c>
-/// instead A/Bs the plan with <see cref="Compile.Ops.IntraImageSplit"/> off and on (see <c>RunSwitch</c>).
+/// instead A/Bs the plan with <see cref="Compile.Ops.IntraImageSplit"/> off and on, and other switches likewise (see
+/// <c>RunSwitch</c>).
 /// </summary>
 internal static class OnnxPlanAb
 {
@@ -74,31 +75,49 @@ internal static class OnnxPlanAb
     }
 
     /// <summary>
-    /// <c>--switch split</c>: the compiled plan with one process-wide switch off (A) and on (B), on
+    /// <c>--switch S</c>: the compiled plan with one process-wide switch off (A) and on (B), on
     /// <paramref name="threads"/> threads, alternating in one process: wall and process CPU time per run (medians of the
-    /// rounds, B/A), and whether both variants give the same bits.
+    /// rounds, B/A), and whether both variants give the same bits. S: <c>split</c> (IntraImageSplit, at run time);
+    /// plan-time switches, each variant with its own session: <c>stem-eval</c> (PlanBuilder.StridedStemChains),
+    /// <c>strided-eval</c> (PlanBuilder.StridedInferenceChains), <c>small-strided</c> (PlanBuilder.MaxStridedGemmPixels
+    /// 0 / 49), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
         Action<bool> set = toggle switch
         {
             "split" => on => Compile.Ops.IntraImageSplit.Enabled = on,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split)"),
+            "stem-eval" => on => Compile.PlanBuilder.StridedStemChains = on,
+            "strided-eval" => on => Compile.PlanBuilder.StridedInferenceChains = on,
+            "small-strided" => on => Compile.PlanBuilder.MaxStridedGemmPixels = on ? 49 : 0,
+            _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
+                on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, wino:N)"),
         };
-        string[] names = ["A one image on one thread (small convs)", "B one image split over the threads"];
+        string[] names = toggle switch
+        {
+            "stem-eval" => ["A strided stem on Conv2dOp (GEMM)", "B strided stem as a chain stage"],
+            "strided-eval" => ["A stride-2 convs on Conv2dOp (GEMM)", "B stride-2 convs as chain stages"],
+            "small-strided" => ["A every 3x3/2 conv in a chain", "B 3x3/2 convs to <= 7x7 on GEMM"],
+            _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
+            _ => ["A one image on one thread (small convs)", "B one image split over the threads"],
+        };
         int[] dims = [batch, .. session.Model.Graph.RuntimeInputs[0].FixedShape()?[1..] ?? [3, 224, 224]];
         var input = Tensor.FromArray([.. Enumerable.Range(0, dims.Aggregate(1, (a, b) => a * b)).Select(i => (float)Math.Sin(i))], dims);
         Parallelism.MaxThreads = threads;
         var outputs = new float[2][];
+        // Each variant has its own session, whose plan is built (first run) with the switch in that variant's position:
+        // plan-time switches (wino:N) then differ between the two plans, run-time ones (split) are set before every run.
+        var sessions = new[] { session, OnnxSession.Load(path) };
         for (int v = 0; v < 2; v++)
         {
             set(v == 1);
-            outputs[v] = session.Run(input).ToArray();
+            outputs[v] = sessions[v].Run(input).ToArray();
         }
         bool same = outputs[0].AsSpan().SequenceEqual(outputs[1]);
         int reps = batch >= 8 ? 1 : 10;
         for (int w = 0; w < 10; w++)
-            for (int v = 0; v < 2; v++) { set(v == 1); session.Run(input); }
+            for (int v = 0; v < 2; v++) { set(v == 1); sessions[v].Run(input); }
         var wall = new[] { new double[rounds], new double[rounds] };
         var cpu = new[] { new double[rounds], new double[rounds] };
         var process = System.Diagnostics.Process.GetCurrentProcess();
@@ -110,42 +129,55 @@ internal static class OnnxPlanAb
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
                 long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                for (int i = 0; i < reps; i++) session.Run(input);
+                for (int i = 0; i < reps; i++) sessions[v].Run(input);
                 wall[v][r] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds / reps;
                 process.Refresh();
                 cpu[v][r] = (process.TotalProcessorTime - cpu0).TotalMilliseconds / reps;
             }
         // Per op, the minimum over the rounds of its wall time (the least disturbed by other load), A and B alternating.
-        var compiled = session.PlanFor(new Shape(dims));
+        var plans = sessions.Select(s => s.PlanFor(new Shape(dims))).ToArray();
+        var compiled = plans[1];
         var best = new double[2][];
-        if (compiled is not null)
+        if (plans[0] is not null && compiled is not null)
         {
             for (int r = 0; r < rounds; r++)
                 for (int v = 0; v < 2; v++)
                 {
                     set(v == 1);
-                    compiled.Timings = new double[compiled.Ops.Length, 2];
-                    session.Run(input);
-                    var ms = Enumerable.Range(0, compiled.Ops.Length).Select(i => compiled.Timings[i, 0] * 1e3).ToArray();
+                    var plan = plans[v]!;
+                    plan.Timings = new double[plan.Ops.Length, 2];
+                    sessions[v].Run(input);
+                    var ms = Enumerable.Range(0, plan.Ops.Length).Select(i => plan.Timings[i, 0] * 1e3).ToArray();
+                    plan.Timings = null;
                     best[v] = best[v] is null ? ms : [.. best[v].Zip(ms, Math.Min)];
                 }
-            compiled.Timings = null;
         }
         set(true);
         string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
-        Console.WriteLine($"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path)))} b{batch}, ISA {Isa.Level}, {threads} threads, {rounds} alternating rounds of {reps} runs, load {load}, {session.LastExecutionPath}; A and B outputs {(same ? "bit-identical" : "DIFFER")}");
+        Console.WriteLine($"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path)))} b{batch}, ISA {Isa.Level}, {threads} threads, {rounds} alternating rounds of {reps} runs, load {load}, {session.LastExecutionPath}; A and B outputs {(same ? "bit-identical" : FormattableString.Invariant($"differ, max |diff| {outputs[0].Zip(outputs[1], (a, b) => Math.Abs(a - b)).Max():E1}"))}");
         for (int v = 0; v < 2; v++)
             Console.WriteLine(FormattableString.Invariant($"  {names[v],-42} wall ms {string.Join(' ', wall[v].Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}"));
         double wa = ProcessStats.Median(wall[0]), wb = ProcessStats.Median(wall[1]), ca = ProcessStats.Median(cpu[0]), cb = ProcessStats.Median(cpu[1]);
         Console.WriteLine(FormattableString.Invariant($"median wall per run A {wa:F2} ms, B {wb:F2} ms, B/A {wb / wa:F3}; best A {wall[0].Min():F2}, B {wall[1].Min():F2}"));
         Console.WriteLine(FormattableString.Invariant($"median process CPU per run A {ca:F2} ms, B {cb:F2} ms, B/A {cb / ca:F3}"));
-        if (compiled is not null)
+        if (best[0] is not null && plans[0]!.Ops.Length != compiled!.Ops.Length)
+        {
+            // Different op lists (a plan-time switch that moves ops out of chains): each plan's ops, minimum wall.
+            for (int v = 0; v < 2; v++)
+            {
+                Console.WriteLine(FormattableString.Invariant($"plan {(v == 0 ? 'A' : 'B')} per-op wall, minimum over the rounds: {best[v].Sum():F2} ms"));
+                var p = plans[v]!;
+                for (int i = 0; i < p.Ops.Length; i++)
+                    Console.WriteLine(FormattableString.Invariant($"  {best[v][i],8:F3}  {p.Ops[i].Name} {p.Shapes[p.Ops[i].Inputs[0]]} -> {p.Shapes[p.Ops[i].Output]}"));
+            }
+        }
+        else if (best[0] is not null && compiled is not null)
         {
             Console.WriteLine(FormattableString.Invariant($"per-op wall, minimum over the rounds: A {best[0].Sum():F2} ms, B {best[1].Sum():F2} ms; largest gains, then largest losses of B (A ms, B ms, op):"));
             var order = Enumerable.Range(0, compiled.Ops.Length).OrderBy(i => best[1][i] - best[0][i]).ToList();
             foreach (int i in order.Take(10).Concat(order.TakeLast(5).Reverse()))
-                Console.WriteLine(FormattableString.Invariant($"  {best[0][i],7:F3} {best[1][i],7:F3}  {compiled.Ops[i].Name} {compiled.Shapes[compiled.Ops[i].Inputs[0]]} -> {compiled.Shapes[compiled.Ops[i].Output]}"));
+                Console.WriteLine(FormattableString.Invariant($"  {best[0][i],7:F3} {best[1][i],7:F3}  {(plans[0]!.Ops[i].Name == compiled.Ops[i].Name ? "" : plans[0]!.Ops[i].Name + " => ")}{compiled.Ops[i].Name} {compiled.Shapes[compiled.Ops[i].Inputs[0]]} -> {compiled.Shapes[compiled.Ops[i].Output]}"));
         }
-        return same ? 0 : 1;
+        return same || toggle.StartsWith("wino:", StringComparison.Ordinal) ? 0 : 1;
     }
 }

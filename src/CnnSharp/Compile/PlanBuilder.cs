@@ -215,7 +215,7 @@ internal static partial class PlanBuilder
             var first = nodes[i];
             if (first.Dead || first.Spec is not Conv2dSpec c0) continue;
             bool stem = stridedStem && first.Inputs[0] == 0 && ConvChainOp.SupportsStridedStem(c0.Geometry);
-            if (!(stem || ConvChainOp.Supports(c0.Geometry) || (strided && ConvChainOp.SupportsStrided(c0.Geometry)))
+            if (!(stem || ConvChainOp.Supports(c0.Geometry) || (strided && ConvChainOp.SupportsStrided(c0.Geometry) && !StridedOnGemm(c0.Geometry, inference)))
                 || (inference && ClampNodes.StaysOffChains(first, Next))) continue;
             // A planar input of 2 to 15 channels only as the stem (the chain reads the plan input, value 0): the chain's
             // input gradient, when the plan has one, is then exactly the plan input's. Small-channel convs deeper in a

@@ -74,20 +74,21 @@ public sealed class OnnxCompiledPlanTests
     {
         var g = new Generator(8);
         var model = new Sequential(new Conv2d(3, 16, 3, padding: 1, generator: g), new BatchNorm2d(16), new ReLU(),
-            new Conv2d(16, 16, 3, stride: 2, generator: g), new BatchNorm2d(16), new ReLU(), new Flatten(), new Linear(16 * 4 * 4, 5, generator: g));
+            new Conv2d(16, 16, 3, stride: 2, generator: g), new BatchNorm2d(16), new ReLU(), new Flatten(), new Linear(16 * 8 * 8, 5, generator: g));
         foreach (var (name, buffer) in model.NamedBuffers())
             if (name.EndsWith("running_mean", StringComparison.Ordinal)) Tensor.Randn(g, buffer.Shape.ToArray()).Data.CopyTo(buffer.Data);
         model.Eval();
-        var onnx = OnnxModel.Parse(OnnxExporter.ExportToBytes(model, [2, 3, 10, 10]));
+        var onnx = OnnxModel.Parse(OnnxExporter.ExportToBytes(model, [2, 3, 18, 18]));
         var session = new OnnxSession(onnx);
-        var x = Tensor.Randn(new Generator(9), 2, 3, 10, 10);
+        var x = Tensor.Randn(new Generator(9), 2, 3, 18, 18);
 
         var y = session.Run(x).ToArray();
 
         Assert.Equal(OnnxExecutionPath.CompiledPlan, session.LastExecutionPath);
-        string plan = session.Describe(2, 3, 10, 10);
-        // The stem folds into the GEMM conv; the stride-2 conv starts a conv chain whose epilogue applies the running-stats
-        // batch norm (PlanBuilder.StridedInferenceChains); no batch norm is left as an op of its own.
+        string plan = session.Describe(2, 3, 18, 18);
+        // The stem folds into the GEMM conv; the stride-2 conv (8x8 output: above PlanBuilder.MaxStridedGemmPixels) starts a
+        // conv chain whose epilogue applies the running-stats batch norm (PlanBuilder.StridedInferenceChains); no batch norm
+        // is left as an op of its own.
         Assert.Single(plan.Split('\n'), l => l.Contains("+BatchNorm(folded)+ReLU", StringComparison.Ordinal));
         Assert.Contains("ConvChain[Conv2d direct 16->16 3x3 stride 2+BatchNorm(running stats)+ReLU]", plan, StringComparison.Ordinal);
         Assert.DoesNotContain(plan.Split('\n'), l => l.StartsWith("BatchNorm", StringComparison.Ordinal));

@@ -19,6 +19,14 @@ internal sealed unsafe class ConvChainLayer
     // Winograd (F(4x4, 3x3) or F(2x2, 5x5)) pays off only with enough output tiles to amortise the transforms.
     private const int MinWinogradTiles = 16;
 
+    /// <summary>
+    /// The fewest output tiles per image with which a stage of an inference plan runs as Winograd rather than direct
+    /// (training plans keep <see cref="MinWinogradTiles"/>). 17: a 13x13..16x16 map's 4x4 tiles of F(4x4, 3x3) lost to
+    /// the direct kernel in inference (ResNet-18's 14x14 256-channel stage, 2 threads AVX-512: 4.7 against 7.7 ms per
+    /// image, docs/performance.md stop 13), while 28x28 (49 tiles) still gains. A process-wide switch for A/B benchmarks.
+    /// </summary>
+    internal static int MinInferenceWinogradTiles { get; set; } = 17;
+
     public ConvChainLayer(ConvChainStage stage, BatchNormBase? module, bool differentiable, bool firstWithInputGrad, int chunks, IsaLevel level)
     {
         Stage = stage;
@@ -37,7 +45,7 @@ internal sealed unsafe class ConvChainLayer
         PoolH = stage.Pool is null ? OutH : OutH / 2;
         PoolW = stage.Pool is null ? OutW : OutW / 2;
         Wino = WinogradConv2d.For(Plan);
-        if (Wino is not null && Wino.TileRows * Wino.TileColumns < MinWinogradTiles) Wino = null;
+        if (Wino is not null && Wino.TileRows * Wino.TileColumns < (differentiable ? MinWinogradTiles : MinInferenceWinogradTiles)) Wino = null;
         Packed = new AlignedBuffer(Wino?.PackedLength ?? Plan.WeightLength);
         if (Bias is not null) Bias16 = new AlignedBuffer(g.K);
         Scale = new AlignedBuffer(g.K);
