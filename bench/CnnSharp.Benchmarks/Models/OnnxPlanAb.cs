@@ -80,7 +80,8 @@ internal static class OnnxPlanAb
     /// rounds, B/A), and whether both variants give the same bits. S: <c>split</c> (IntraImageSplit, at run time);
     /// plan-time switches, each variant with its own session: <c>stem-eval</c> (PlanBuilder.StridedStemChains),
     /// <c>strided-eval</c> (PlanBuilder.StridedInferenceChains), <c>small-strided</c> (PlanBuilder.MaxStridedGemmPixels
-    /// 0 / 49), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N).
+    /// 0 / 49), <c>expand-dw</c> (ExpandDepthwiseOp.Enabled: the 1x1 expansion and the depthwise conv in one banded op),
+/// <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
@@ -90,15 +91,17 @@ internal static class OnnxPlanAb
             "stem-eval" => on => Compile.PlanBuilder.StridedStemChains = on,
             "strided-eval" => on => Compile.PlanBuilder.StridedInferenceChains = on,
             "small-strided" => on => Compile.PlanBuilder.MaxStridedGemmPixels = on ? 49 : 0,
+            "expand-dw" => on => Compile.Ops.ExpandDepthwiseOp.Enabled = on,
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, wino:N)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, wino:N)"),
         };
         string[] names = toggle switch
         {
             "stem-eval" => ["A strided stem on Conv2dOp (GEMM)", "B strided stem as a chain stage"],
             "strided-eval" => ["A stride-2 convs on Conv2dOp (GEMM)", "B stride-2 convs as chain stages"],
             "small-strided" => ["A every 3x3/2 conv in a chain", "B 3x3/2 convs to <= 7x7 on GEMM"],
+            "expand-dw" => ["A 1x1 expansion, then depthwise conv", "B expansion + depthwise in row bands"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
             _ => ["A one image on one thread (small convs)", "B one image split over the threads"],
         };

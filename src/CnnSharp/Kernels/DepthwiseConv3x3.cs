@@ -60,6 +60,28 @@ internal static unsafe class DepthwiseConv3x3
         else WorkerPool.Shared.RunDynamic(threads, units, job.RunUnitAction);
     }
 
+    [ThreadStatic] private static Job? t_rowsJob;
+
+    /// <summary>
+    /// Output rows [rowFrom, rowTo) of channels [0, g.C) of one image of <paramref name="g"/> (N ignored), on the calling
+    /// thread: channel c's input plane at <c>x + c·xPlane</c> (only the input rows the output rows read are touched:
+    /// rows max(rowFrom·s − 1, 0) .. min((rowTo − 1)·s + 1, H − 1)), its output plane at <c>y + c·yPlane</c>; no residual.
+    /// Each output is summed exactly as by <see cref="Forward"/> (the sum order does not depend on the strip).
+    /// </summary>
+    internal static void ForwardRows(float* x, nint xPlane, float* w, float* bias, float* y, nint yPlane, in Conv2dGeometry g,
+        int rowFrom, int rowTo, float min, float max, IsaLevel level)
+    {
+        var job = t_rowsJob ??= new Job();
+        job.Bind(x, w, bias, null, y, g, min, max, level, (rowTo - rowFrom) * g.OutW, g.C, 1);
+        switch (level)
+        {
+            case IsaLevel.V512: job.RunPlanes<Vector512<float>, V512Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
+            case IsaLevel.V256: job.RunPlanes<Vector256<float>, V256Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
+            case IsaLevel.V128: job.RunPlanes<Vector128<float>, V128Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
+            default: job.RunPlanes<float, ScalarOps>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
+        }
+    }
+
     /// <summary>One call's operands, shared by its units; one per calling thread, rebound by every call.</summary>
     private sealed class Job
     {
@@ -110,11 +132,22 @@ internal static unsafe class DepthwiseConv3x3
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Run<TV, TOps>(int u) where TV : struct where TOps : IVecOps<TV>
         {
-            var g = _g;
             int from = (int)((long)_items * u / _units), to = (int)((long)_items * (u + 1) / _units);
+            RunPlanes<TV, TOps>(from, to, 0, _g.OutH, _x, (nint)_g.H * _g.W, _y, (nint)_g.OutH * _g.OutW);
+        }
+
+        /// <summary>
+        /// Output rows [rowFrom, rowTo) of the (image, channel) planes [from, to): plane i's input at
+        /// <c>x + i·xPlane</c> (only the input rows those output rows read are touched, so x may point before a buffer
+        /// that holds just them), its output at <c>y + i·yPlane</c>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        internal void RunPlanes<TV, TOps>(int from, int to, int rowFrom, int rowTo, float* xBase, nint xPlane, float* yBase, nint yPlane)
+            where TV : struct where TOps : IVecOps<TV>
+        {
+            var g = _g;
             int ow = g.OutW, lanes = TOps.Lanes, stripSpan = _stripRows * ow;
             float* buffer = Scratch.Get(Scratch.Slot.GroupedInput, _bufferLength);
             // Column masks over one strip (strips start at row boundaries): all bits set, or zero where a tap is outside.
@@ -146,18 +179,18 @@ internal static unsafe class DepthwiseConv3x3
             }
             for (int item = from; item < to; item++)
             {
-                int n = item / g.C, c = item % g.C;
-                float* x = _x + (nint)item * g.H * g.W;
+                int c = item % g.C;
+                float* x = xBase + item * xPlane;
                 float* w = _w + (nint)c * 9;
-                nint at = (nint)item * g.OutH * ow;
+                nint at = item * yPlane;
                 float b = _bias is null ? 0f : _bias[c];
-                for (int oh0 = 0; oh0 < g.OutH; oh0 += _stripRows)
+                for (int oh0 = rowFrom; oh0 < rowTo; oh0 += _stripRows)
                 {
-                    int rows = Math.Min(_stripRows, g.OutH - oh0);
+                    int rows = Math.Min(_stripRows, rowTo - oh0);
                     if (stride2) CopyStride2(x, oh0, rows, buffer);
                     else CopyStride1(x, oh0, rows, buffer);
                     nint strip = at + (nint)oh0 * ow;
-                    Taps<TV, TOps>(buffer, off, w, maskLeft, maskRight, rows * ow, b, _residual is null ? null : _residual + strip, _y + strip);
+                    Taps<TV, TOps>(buffer, off, w, maskLeft, maskRight, rows * ow, b, _residual is null ? null : _residual + strip, yBase + strip);
                 }
             }
         }

@@ -83,6 +83,86 @@ internal static unsafe class PointwiseConv
         weights.KeepAlive();
     }
 
+    /// <summary>
+    /// One block of one image: output rows (channels) [m0, m1) by pixels [q0, q1) of
+    /// <c>y (K × P) = min(relu?(W · x + b + r), max)</c>, where row c of x starts at <c>x + c·ldx</c> and row k of y (and
+    /// of r) at <c>y + k·ldy</c>: the whole plane (ld = H·W) for <see cref="Forward(ReadOnlySpan{float}, PackedConvWeights, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, in Conv2dGeometry, bool, float)"/>,
+    /// or a band of rows of the plane written to a smaller buffer (<see cref="ExpandDepthwise"/>). m0 must be a multiple
+    /// of MR and q0 of NR; the sum order (KC slices of the packed weights, then the epilogue) does not depend on the
+    /// block, so any partition of the output gives the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Block(PackedConvWeights weights, float* x, nint ldx, float* y, nint ldy, float* res, float* bias,
+        int q0, int q1, int m0, int m1, bool relu, float max)
+    {
+        if (q0 >= q1 || m0 >= m1) return;
+        var blk = weights.Blocking;
+        var packed = Gemm.MicroKernel(weights.Level, out int mr, out int nr);
+        var strided = Gemm.StridedMicroKernel(weights.Level);
+        int c = weights.CPerGroup, rowsPadded = weights.RowsPadded;
+        float* edgeB = Scratch.Get(Scratch.Slot.GemmPackB, (nint)blk.KC * nr + mr * nr);
+        float* tile = edgeB + (nint)blk.KC * nr;
+        bool epilogue = bias is not null || relu || res is not null || max < float.PositiveInfinity;
+        for (int jc = q0; jc < q1; jc += blk.NC)
+        {
+            int nc = Math.Min(blk.NC, q1 - jc);
+            int edgeCols = nc % nr, fullEnd = jc + nc - edgeCols;
+            for (int pc = 0; pc < c; pc += blk.KC)
+            {
+                int kc = Math.Min(blk.KC, c - pc);
+                bool first = pc == 0, last = pc + kc == c;
+                float* xSlice = x + pc * ldx;
+                float* wSlice = weights.Pointer + (nint)pc * rowsPadded;
+                if (edgeCols > 0) PackEdge(xSlice, ldx, fullEnd, edgeCols, kc, nr, edgeB);
+                for (int ic = m0; ic < m1; ic += blk.MC)
+                {
+                    int icEnd = Math.Min(ic + blk.MC, m1);
+                    for (int jr = jc; jr < jc + nc; jr += nr)
+                    {
+                        bool full = jr < fullEnd;
+                        int cols = full ? nr : edgeCols;
+                        for (int ir = ic; ir < icEnd; ir += mr)
+                        {
+                            int rows = Math.Min(mr, icEnd - ir);
+                            float* aPanel = wSlice + (nint)ir * kc;
+                            nint at = ir * ldy + jr;
+                            float* bRow = bias is null ? null : bias + ir;
+                            float* rTile = res is null ? null : res + at;
+                            if (full && rows == mr)
+                            {
+                                strided(kc, aPanel, xSlice + jr, ldx, y + at, ldy, !first);
+                                if (last && epilogue) ConvGemm.Epilogue(y + at, ldy, mr, nr, bRow, rTile, relu, max);
+                            }
+                            else
+                            {
+                                if (full) strided(kc, aPanel, xSlice + jr, ldx, tile, nr, false);
+                                else packed(kc, aPanel, edgeB, tile, nr, false);
+                                ConvGemm.StoreEdge(tile, nr, y + at, ldy, rows, cols, !first, last ? bRow : null, last ? rTile : null,
+                                    last && relu, last ? max : float.PositiveInfinity);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies the last, narrower than NR, column panel of a KC slice (columns [from, from + cols) of kc rows at stride
+    /// <paramref name="ld"/>) into a packed kc × NR panel, zero beyond <paramref name="cols"/>.
+    /// </summary>
+    private static void PackEdge(float* src, nint ld, int from, int cols, int kc, int nr, float* dst)
+    {
+        for (int r = 0; r < kc; r++)
+        {
+            float* s = src + r * ld + from;
+            float* d = dst + (nint)r * nr;
+            int j = 0;
+            for (; j < cols; j++) d[j] = s[j];
+            for (; j < nr; j++) d[j] = 0f;
+        }
+    }
+
     /// <summary>One call's constants and operand addresses (pinned by the caller for the call), shared by its units.</summary>
     /// <remarks>One per thread, reused by every call on it (as ConvGemm's): a call allocates nothing.</remarks>
     private sealed class Work(Conv2dGeometry g, PackedConvWeights weights, int jParts, int mParts, bool relu, float max)
@@ -123,80 +203,14 @@ internal static unsafe class PointwiseConv
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int u)
         {
-            var blk = weights.Blocking;
-            var packed = Gemm.MicroKernel(weights.Level, out int mr, out int nr);
-            var strided = Gemm.StridedMicroKernel(weights.Level);
+            _ = Gemm.MicroKernel(weights.Level, out int mr, out int nr);
             int mPart = u % mParts, jPart = u / mParts % jParts, n = u / (mParts * jParts);
-            int p = g.H * g.W, c = g.C, rowsPadded = weights.RowsPadded;
+            int p = g.H * g.W, rowsPadded = weights.RowsPadded;
             int panels = (p + nr - 1) / nr, mPanels = rowsPadded / mr;
             int q0 = (int)((long)panels * jPart / jParts) * nr, q1 = Math.Min((int)((long)panels * (jPart + 1) / jParts) * nr, p);
             int m0 = (int)((long)mPanels * mPart / mParts) * mr, m1 = Math.Min((int)((long)mPanels * (mPart + 1) / mParts) * mr, g.K);
-            if (q0 >= q1 || m0 >= m1) return;
-
-            float* x = _x + (nint)n * c * p;
-            float* y = _y + (nint)n * g.K * p;
-            float* res = _residual is null ? null : _residual + (nint)n * g.K * p;
-            float* edgeB = Scratch.Get(Scratch.Slot.GemmPackB, (nint)blk.KC * nr + mr * nr);
-            float* tile = edgeB + (nint)blk.KC * nr;
-            bool epilogue = _bias is not null || relu || res is not null || max < float.PositiveInfinity;
-            for (int jc = q0; jc < q1; jc += blk.NC)
-            {
-                int nc = Math.Min(blk.NC, q1 - jc);
-                int edgeCols = nc % nr, fullEnd = jc + nc - edgeCols;
-                for (int pc = 0; pc < c; pc += blk.KC)
-                {
-                    int kc = Math.Min(blk.KC, c - pc);
-                    bool first = pc == 0, last = pc + kc == c;
-                    float* xSlice = x + (nint)pc * p;
-                    float* wSlice = weights.Pointer + (nint)pc * rowsPadded;
-                    if (edgeCols > 0) PackEdge(xSlice, p, fullEnd, edgeCols, kc, nr, edgeB);
-                    for (int ic = m0; ic < m1; ic += blk.MC)
-                    {
-                        int icEnd = Math.Min(ic + blk.MC, m1);
-                        for (int jr = jc; jr < jc + nc; jr += nr)
-                        {
-                            bool full = jr < fullEnd;
-                            int cols = full ? nr : edgeCols;
-                            for (int ir = ic; ir < icEnd; ir += mr)
-                            {
-                                int rows = Math.Min(mr, icEnd - ir);
-                                float* aPanel = wSlice + (nint)ir * kc;
-                                nint at = (nint)ir * p + jr;
-                                float* bRow = _bias is null ? null : _bias + ir;
-                                float* rTile = res is null ? null : res + at;
-                                if (full && rows == mr)
-                                {
-                                    strided(kc, aPanel, xSlice + jr, p, y + at, p, !first);
-                                    if (last && epilogue) ConvGemm.Epilogue(y + at, p, mr, nr, bRow, rTile, relu, max);
-                                }
-                                else
-                                {
-                                    if (full) strided(kc, aPanel, xSlice + jr, p, tile, nr, false);
-                                    else packed(kc, aPanel, edgeB, tile, nr, false);
-                                    ConvGemm.StoreEdge(tile, nr, y + at, p, rows, cols, !first, last ? bRow : null, last ? rTile : null,
-                                        last && relu, last ? max : float.PositiveInfinity);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        /// <summary>
-        /// Copies the last, narrower than NR, column panel of a KC slice (columns [from, from + cols) of kc rows at stride
-        /// <paramref name="ld"/>) into a packed kc × NR panel, zero beyond <paramref name="cols"/>.
-        /// </summary>
-        private static void PackEdge(float* src, int ld, int from, int cols, int kc, int nr, float* dst)
-        {
-            for (int r = 0; r < kc; r++)
-            {
-                float* s = src + (nint)r * ld + from;
-                float* d = dst + (nint)r * nr;
-                int j = 0;
-                for (; j < cols; j++) d[j] = s[j];
-                for (; j < nr; j++) d[j] = 0f;
-            }
+            Block(weights, _x + (nint)n * g.C * p, p, _y + (nint)n * g.K * p, p, _residual is null ? null : _residual + (nint)n * g.K * p,
+                _bias, q0, q1, m0, m1, relu, max);
         }
     }
 }

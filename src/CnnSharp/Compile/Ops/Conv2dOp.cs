@@ -54,24 +54,51 @@ internal sealed class Conv2dOp : CompiledOp
 
     public override void Forward(ExecutionPlan plan)
     {
-        ReadOnlySpan<float> w = _weight.Data, b = _bias is null ? default : _bias.Data;
-        if (_fold is not null)
-        {
-            if (!_packedOnce) Fold(_fold, _weight.Data, b, _foldedWeight!, _foldedBias!);
-            w = _foldedWeight;
-            b = _foldedBias;
-        }
         ReadOnlySpan<float> r = _residual >= 0 ? plan.Data[_residual] : default;
         int threads = Parallelism.MaxThreads;
-        if (GroupedConv2d.Prefers(_g))
+        bool grouped = GroupedConv2d.Prefers(_g);
+        var w = PrepareWeights(out var b, pack: !grouped);
+        if (grouped)
         {
             GroupedConv2d.Forward(plan.Data[Inputs[0]], w, b, r, plan.Data[Output], _g, _relu ? 0f : float.NegativeInfinity, _max,
                 Isa.Level, threads, IntraImageSplit.GroupedThreshold(_g, threads), dedicated3x3: DepthwiseConv3x3.Enabled);
             return;
         }
-        if (!_packedOnce) _packed.Pack(w, _g.K, _g.CPerGroup, _g.KH, _g.KW, _g.Groups, Isa.Level);
-        _packedOnce = _frozen;
         ConvGemm.Forward(plan.Data[Inputs[0]], _packed, b, r, plan.Data[Output], _g, _relu, threads, IntraImageSplit.GemmThreshold(_g, threads), _max);
+    }
+
+    /// <summary>The convolution's geometry.</summary>
+    internal Conv2dGeometry Geometry => _g;
+
+    /// <summary>Whether the epilogue clamps at zero (then <see cref="Max"/> is the upper clamp).</summary>
+    internal bool Relu => _relu;
+
+    /// <summary>Upper clamp of the epilogue (+∞ for none).</summary>
+    internal float Max => _max;
+
+    /// <summary>Whether a residual is added in the epilogue.</summary>
+    internal bool HasResidual => _residual >= 0;
+
+    /// <summary>The packed weights (valid after <see cref="PrepareWeights"/> with <c>pack</c>).</summary>
+    internal PackedConvWeights Packed => _packed;
+
+    /// <summary>
+    /// The weights and bias the forward uses: batch norm folded in (when fused) and, with <paramref name="pack"/>, packed
+    /// into <see cref="Packed"/>; done once for frozen parameters, on every call otherwise (they may have changed).
+    /// </summary>
+    internal ReadOnlySpan<float> PrepareWeights(out ReadOnlySpan<float> bias, bool pack)
+    {
+        ReadOnlySpan<float> w = _weight.Data;
+        bias = _bias is null ? default : _bias.Data;
+        if (_fold is not null)
+        {
+            if (!_packedOnce) Fold(_fold, _weight.Data, bias, _foldedWeight!, _foldedBias!);
+            w = _foldedWeight;
+            bias = _foldedBias;
+        }
+        if (pack && !_packedOnce) _packed.Pack(w, _g.K, _g.CPerGroup, _g.KH, _g.KW, _g.Groups, Isa.Level);
+        _packedOnce = _frozen;
+        return w;
     }
 
     /// <summary>Folds <paramref name="bn"/>'s current running statistics and affine parameters into a conv's weight and bias.</summary>

@@ -1,0 +1,87 @@
+using CnnSharp.Kernels;
+
+namespace CnnSharp.Compile.Ops;
+
+/// <summary>
+/// An inference plan's 1x1 conv (the expansion, with its folded batch norm and clamp) and the depthwise 3×3 conv that
+/// alone reads its output, run as one op over bands of rows (<see cref="ExpandDepthwise"/>): the same bits as the two
+/// <see cref="Conv2dOp"/>s it replaces, without writing the expansion to memory. Forward only.
+/// </summary>
+internal sealed class ExpandDepthwiseOp : CompiledOp
+{
+    private readonly Conv2dOp _pointwise;
+    private readonly Conv2dOp _depthwise;
+
+    private ExpandDepthwiseOp(Conv2dOp pointwise, Conv2dOp depthwise)
+        : base([pointwise.Inputs[0]], depthwise.Output)
+    {
+        _pointwise = pointwise;
+        _depthwise = depthwise;
+    }
+
+    /// <summary>
+    /// Whether inference plans fuse such pairs (default true); a plan-time switch for A/B benchmarks
+    /// (<c>onnx-plan-ab --switch expand-dw</c>).
+    /// </summary>
+    internal static bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// The smallest expansion (E·H·W floats per image) fused; 2^18 (1 MB) by default. Smaller expansions (MobileNet-v2's
+    /// 192 × 28 × 28, 600 KB) stay in L2 between the two convs anyway, and there the fused op measured slower than the
+    /// pair (docs/performance.md, stop 14). A plan-time setting.
+    /// </summary>
+    internal static int MinExpansionFloats { get; set; } = 1 << 18;
+
+    public override string Name => $"{_pointwise.Name} 1x1 > {_depthwise.Name} dw3x3/{_depthwise.Geometry.StrideH} (banded)";
+
+    public override IEnumerable<Tensor> Parameters => _pointwise.Parameters.Concat(_depthwise.Parameters);
+
+    /// <summary>
+    /// <paramref name="ops"/> with every fusable (1x1 conv, depthwise conv) pair replaced by one op: consecutive
+    /// <see cref="Conv2dOp"/>s, the 1x1 conv stride 1 without residual, its output read by the depthwise conv alone (and
+    /// not the plan output), the depthwise conv without residual, its output buffer not the 1x1 conv's input buffer (the
+    /// fused op reads x while writing y), the expansion at least <see cref="MinExpansionFloats"/> per image.
+    /// </summary>
+    internal static CompiledOp[] FuseInto(CompiledOp[] ops, float[][] data, int outputId)
+    {
+        if (!Enabled) return ops;
+        var readers = new Dictionary<int, int>();
+        foreach (var op in ops)
+            foreach (int v in op.Inputs.Distinct()) readers[v] = readers.GetValueOrDefault(v) + 1;
+        var fused = new List<CompiledOp>(ops.Length);
+        for (int i = 0; i < ops.Length; i++)
+        {
+            if (i + 1 < ops.Length && ops[i] is Conv2dOp { HasResidual: false } pw && ops[i + 1] is Conv2dOp { HasResidual: false } dw
+                && dw.Inputs[0] == pw.Output && pw.Output != outputId && readers.GetValueOrDefault(pw.Output) == 1
+                && ExpandDepthwise.Takes(pw.Geometry, dw.Geometry) && GroupedConv2d.Prefers(dw.Geometry) && DepthwiseConv3x3.Enabled
+                && (long)pw.Geometry.K * pw.Geometry.H * pw.Geometry.W >= MinExpansionFloats
+                && !ReferenceEquals(data[pw.Inputs[0]], data[dw.Output]))
+            {
+                fused.Add(new ExpandDepthwiseOp(pw, dw));
+                i++;
+                continue;
+            }
+            fused.Add(ops[i]);
+        }
+        return [.. fused];
+    }
+
+    public override unsafe void Forward(ExecutionPlan plan)
+    {
+        _pointwise.PrepareWeights(out var pwBias, pack: true);
+        var dwWeight = _depthwise.PrepareWeights(out var dwBias, pack: false);
+        var gp = _pointwise.Geometry;
+        var gd = _depthwise.Geometry;
+        var x = plan.Data[Inputs[0]].AsSpan(0, gp.N * gp.C * gp.H * gp.W);
+        var y = plan.Data[Output].AsSpan(0, gd.N * gd.K * gd.OutH * gd.OutW);
+        fixed (float* px = x, py = y, pb = pwBias, pd = dwWeight, pdb = dwBias)
+        {
+            ExpandDepthwise.Forward(px, _pointwise.Packed, pwBias.IsEmpty ? null : pb, _pointwise.Relu, _pointwise.Max,
+                pd, dwBias.IsEmpty ? null : pdb, _depthwise.Relu ? 0f : float.NegativeInfinity, _depthwise.Max, py, gp, gd,
+                Isa.Level, Parallelism.MaxThreads);
+        }
+    }
+
+    public override void Backward(ExecutionPlan plan) =>
+        throw new InvalidOperationException("ExpandDepthwiseOp: inference-only op has no backward");
+}

@@ -1,0 +1,175 @@
+using System.Runtime.CompilerServices;
+
+namespace CnnSharp.Kernels;
+
+/// <summary>
+/// Forward of an inverted-residual block's expansion and depthwise convolution in one pass over bands of rows: a 1x1
+/// (pointwise) convolution C → E with its epilogue, whose output feeds only a depthwise 3×3 convolution (padding 1, stride
+/// 1 or 2) with its epilogue. <c>y = dw(pw(x))</c> with exactly the bits of running <see cref="PointwiseConv"/> and then
+/// <see cref="DepthwiseConv3x3"/>, but the E-channel expansion is never written to memory as a whole.
+/// </summary>
+/// <remarks>
+/// <para>Why: MobileNet-v2's expansions at 112×112 (96 channels, 4.8 MB) and 56×56 (144 channels, 1.8 MB) exceed L2;
+/// run separately, the 1x1 conv writes them out and the depthwise conv reads them back from L3 or memory. Here each band
+/// of output rows of the depthwise conv needs only the expansion rows it reads (stride 1: band + 1 row above and below;
+/// stride 2: 2·band + 1), which are computed into a per-thread buffer of at most <see cref="BufferFloats"/> floats, kept
+/// in L2, and consumed at once.</para>
+/// <para>Bands: the output rows of one image are cut into bands of a fixed height (from the geometry only); a work unit
+/// is a run of consecutive bands of one image. Inside a unit the expansion rows a band shares with the previous one (the
+/// halo: 2 rows at stride 1, 1 at stride 2) are moved to the top of the buffer instead of recomputed, so the expansion
+/// is computed once per row, except at the first band of each unit.</para>
+/// <para>Sums: every expansion value is <see cref="PointwiseConv.Block"/>'s (same KC slices, same order), every output
+/// <see cref="DepthwiseConv3x3.ForwardRows"/>'s; neither depends on the band or the unit, so the result is bit-identical
+/// to the unfused convolutions and for any thread count.</para>
+/// </remarks>
+internal static unsafe class ExpandDepthwise
+{
+    /// <summary>
+    /// Target size in floats of one thread's expansion buffer: 2^17 (512 KB, well inside a 1-2 MB L2 next to the input and
+    /// output rows a band touches). Settable for benchmarks; outputs do not depend on it.
+    /// </summary>
+    internal static int BufferFloats { get; set; } = 1 << 17;
+
+    /// <summary>Whether <paramref name="pw"/> followed by <paramref name="dw"/> is a pair this kernel computes.</summary>
+    public static bool Takes(in Conv2dGeometry pw, in Conv2dGeometry dw) =>
+        PointwiseConv.Takes(pw) && DepthwiseConv3x3.Applies(dw) && dw.C == pw.K && dw.N == pw.N && dw.H == pw.H && dw.W == pw.W;
+
+    /// <summary>Output rows per band for <paramref name="dw"/>: as many as keep the expansion rows they read within
+    /// <see cref="BufferFloats"/>, at least 1.</summary>
+    internal static int BandRows(in Conv2dGeometry dw)
+    {
+        int rowFloats = dw.C * dw.W;
+        int inputRows = Math.Max(BufferFloats / Math.Max(rowFloats, 1), 3);
+        int rows = dw.StrideH == 1 ? inputRows - 2 : (inputRows - 1) / 2;
+        return Math.Clamp(rows, 1, dw.OutH);
+    }
+
+    /// <summary>
+    /// y = clamp_dw(dw(clamp_pw(pw(x) + b_pw)) + b_dw) over the batch, on up to <paramref name="threads"/> threads.
+    /// </summary>
+    /// <param name="x">Input (N, C, H, W).</param>
+    /// <param name="pw">The packed 1x1 weights (E, C, 1, 1).</param>
+    /// <param name="pwBias">The 1x1 conv's bias (E), or null.</param>
+    /// <param name="pwRelu">Clamp the expansion at zero.</param>
+    /// <param name="pwMax">Upper clamp of the expansion (ReLU6: 6), +∞ for none.</param>
+    /// <param name="dw">Depthwise weights (E, 1, 3, 3).</param>
+    /// <param name="dwBias">Depthwise bias (E), or null.</param>
+    /// <param name="dwMin">Lower clamp of the output (−∞ for none).</param>
+    /// <param name="dwMax">Upper clamp of the output (+∞ for none).</param>
+    /// <param name="y">Output (N, E, OutH, OutW); fully overwritten; may not overlap x.</param>
+    /// <param name="gp">The 1x1 conv's geometry (<see cref="Takes"/> must hold with <paramref name="gd"/>).</param>
+    /// <param name="gd">The depthwise conv's geometry.</param>
+    /// <param name="level">The depthwise kernel's SIMD level (the 1x1 conv uses the packed weights' level).</param>
+    /// <param name="threads">Threads to use.</param>
+    /// <param name="bandRows">Output rows per band; 0 for <see cref="BandRows"/> (tests force small bands).</param>
+    public static void Forward(float* x, PackedConvWeights pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias,
+        float dwMin, float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int threads, int bandRows = 0)
+    {
+        ArgumentNullException.ThrowIfNull(pw);
+        if (!Takes(gp, gd)) throw new ArgumentException($"ExpandDepthwise: {gp} then {gd} is not a 1x1 conv feeding a depthwise 3x3 conv", nameof(gd));
+        if (!pw.Matches(gp, pw.Level)) throw new ArgumentException($"ExpandDepthwise: packed weights do not match {gp}", nameof(pw));
+        if (gp.N == 0) return;
+        var job = t_job ??= new Job();
+        if (bandRows <= 0) bandRows = BandRows(gd);
+        bandRows = Math.Min(bandRows, gd.OutH);
+        int bands = (gd.OutH + bandRows - 1) / bandRows;
+        // A few units per thread when one image per thread is not enough; consecutive bands stay together.
+        int parts = threads <= 1 || gp.N >= 2 * threads ? 1 : Math.Min(bands, Math.Max(1, 2 * threads / gp.N));
+        job.Bind(x, pw, pwBias, pwRelu, pwMax, dw, dwBias, dwMin, dwMax, y, gp, gd, level, bandRows, bands, parts);
+        int units = gp.N * parts;
+        if (threads <= 1 || units == 1)
+        {
+            for (int u = 0; u < units; u++) job.RunUnit(u, 0);
+        }
+        else
+        {
+            WorkerPool.Shared.RunDynamic(threads, units, job.RunUnitAction);
+        }
+        pw.KeepAlive();
+    }
+
+    [ThreadStatic] private static Job? t_job;
+    [ThreadStatic] private static float[]? t_buffer;
+
+    /// <summary>This thread's expansion buffer of at least <paramref name="count"/> floats, 64-byte aligned (pinned).</summary>
+    private static float* Buffer(nint count)
+    {
+        var buf = t_buffer;
+        if (buf is null || buf.Length < count + 16) t_buffer = buf = GC.AllocateUninitializedArray<float>((int)(count + 16), pinned: true);
+        float* p = (float*)Unsafe.AsPointer(ref buf[0]);
+        nint misalign = (nint)p & 63;
+        return misalign == 0 ? p : (float*)((byte*)p + (64 - misalign));
+    }
+
+    /// <summary>One call's operands, shared by its units; one per calling thread, rebound by every call.</summary>
+    private sealed class Job
+    {
+        private float* _x, _pwBias, _dw, _dwBias, _y;
+        private PackedConvWeights? _pw;
+        private bool _pwRelu;
+        private float _pwMax, _dwMin, _dwMax;
+        private Conv2dGeometry _gp, _gd;
+        private IsaLevel _level;
+        private int _bandRows, _bands, _parts;
+
+        public readonly Action<int, int> RunUnitAction;
+
+        public Job() => RunUnitAction = RunUnit;
+
+        public void Bind(float* x, PackedConvWeights pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias, float dwMin,
+            float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int bandRows, int bands, int parts)
+        {
+            _x = x;
+            _pwBias = pwBias;
+            _dw = dw;
+            _dwBias = dwBias;
+            _y = y;
+            (_pw, _pwRelu, _pwMax, _dwMin, _dwMax) = (pw, pwRelu, pwMax, dwMin, dwMax);
+            (_gp, _gd, _level, _bandRows, _bands, _parts) = (gp, gd, level, bandRows, bands, parts);
+        }
+
+        /// <summary>Unit u: image u / parts, bands [part·bands/parts, (part + 1)·bands/parts).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void RunUnit(int u, int thread)
+        {
+            var gp = _gp;
+            var gd = _gd;
+            var pw = _pw!;
+            int n = u / _parts, part = u % _parts;
+            int bandFrom = (int)((long)_bands * part / _parts), bandTo = (int)((long)_bands * (part + 1) / _parts);
+            int s = gd.StrideH, w = gd.W, e = gd.C;
+            // Expansion rows one band reads, at most: stride 1 band + 2, stride 2 2·band + 1.
+            int maxRows = s == 1 ? _bandRows + 2 : 2 * _bandRows + 1;
+            nint plane = ((nint)maxRows * w + 15) & ~(nint)15;
+            float* buffer = Buffer(plane * e);
+            nint inPlane = (nint)gp.H * w, outPlane = (nint)gd.OutH * gd.OutW;
+            float* x = _x + (nint)n * gp.C * inPlane;
+            float* y = _y + (nint)n * e * outPlane;
+            int have0 = 0, have1 = 0; // expansion rows [have0, have1) are in the buffer, row have0 at its top
+            for (int band = bandFrom; band < bandTo; band++)
+            {
+                int o0 = band * _bandRows, o1 = Math.Min(o0 + _bandRows, gd.OutH);
+                int r0 = Math.Max(o0 * s - 1, 0), r1 = Math.Min((o1 - 1) * s + 2, gd.H);
+                int keep = have1 > r0 && have0 <= r0 ? have1 - r0 : 0;
+                if (keep > 0 && r0 > have0)
+                {
+                    // The halo rows this band shares with the previous one move to the top of each channel's plane.
+                    for (int c = 0; c < e; c++)
+                    {
+                        float* p = buffer + c * plane;
+                        new ReadOnlySpan<float>(p + (nint)(r0 - have0) * w, keep * w).CopyTo(new Span<float>(p, keep * w));
+                    }
+                }
+                int from = r0 + keep;
+                if (from < r1)
+                {
+                    PointwiseConv.Block(pw, x + (nint)from * w, inPlane, buffer + (nint)keep * w, plane, null, _pwBias,
+                        0, (r1 - from) * w, 0, e, _pwRelu, _pwMax);
+                }
+                (have0, have1) = (r0, r1);
+                // The buffer holds input rows [r0, r1) of every channel; the depthwise kernel addresses rows from row 0.
+                DepthwiseConv3x3.ForwardRows(buffer - (nint)r0 * w, plane, _dw, _dwBias, y, outPlane, gd, o0, o1, _dwMin, _dwMax, _level);
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using CnnSharp.Compile.Ops;
+using CnnSharp.Models;
+using CnnSharp.Tests.TestUtilities;
+
+namespace CnnSharp.Tests.Compile.Ops;
+
+/// <summary>
+/// Inference plans run an expansion 1x1 conv and the depthwise conv that alone reads it as one banded
+/// <see cref="ExpandDepthwiseOp"/>: on the zoo MobileNet-v2 (eval) the fused plan gives the same bits as the plan without
+/// the fusion and as any thread count, and training plans never fuse.
+/// </summary>
+[Collection(nameof(PlanSwitchGroup))]
+public sealed class ExpandDepthwiseOpTests
+{
+    private static readonly int[] Shape = [2, 3, 48, 48];
+
+    private static MobileNetV2 Model()
+    {
+        var m = new MobileNetV2(numClasses: 5, widthMult: 0.5f, dropout: 0f, generator: new Generator(7));
+        m.Eval();
+        return m;
+    }
+
+    private static (float[] Output, string Plan) Run(bool fuse, Tensor x)
+    {
+        bool enabled = ExpandDepthwiseOp.Enabled;
+        int min = ExpandDepthwiseOp.MinExpansionFloats;
+        try
+        {
+            ExpandDepthwiseOp.Enabled = fuse;
+            ExpandDepthwiseOp.MinExpansionFloats = 0; // these small planes fuse too
+            var compiled = Model().Compile(Shape);
+            return (compiled.Forward(x).ToArray(), compiled.Describe(Shape));
+        }
+        finally
+        {
+            ExpandDepthwiseOp.Enabled = enabled;
+            ExpandDepthwiseOp.MinExpansionFloats = min;
+        }
+    }
+
+    [Fact]
+    public void Fused_plan_gives_the_unfused_plans_bits_on_any_thread_count()
+    {
+        var x = Tensor.Randn(new Generator(11), Shape);
+        var (unfused, unfusedPlan) = Run(false, x);
+        var (fused, fusedPlan) = Run(true, x);
+        Assert.DoesNotContain("(banded)", unfusedPlan, StringComparison.Ordinal);
+        // MobileNet-v2 has 16 expanding blocks (expansion 1x1 + depthwise); all of them fuse.
+        Assert.Equal(16, fusedPlan.Split('\n').Count(l => l.Contains("(banded)", StringComparison.Ordinal)));
+        Assert.Equal(unfused, fused);
+        ThreadCount.AssertInvariant(() => [Run(true, x).Output]);
+        using (CnnSharp.Autograd.GradMode.NoGrad()) TensorAssert.Close(Model().Forward(x).ToArray(), fused, new Tolerance(1e-4, 1e-5));
+    }
+
+    [Fact]
+    public void Small_expansions_and_training_plans_are_not_fused()
+    {
+        var m = Model();
+        var plan = m.Compile(Shape).Describe(Shape); // default threshold: 48x48 inputs give expansions below 2^18 floats
+        Assert.DoesNotContain("(banded)", plan, StringComparison.Ordinal);
+        int min = ExpandDepthwiseOp.MinExpansionFloats;
+        try
+        {
+            ExpandDepthwiseOp.MinExpansionFloats = 0;
+            var train = new MobileNetV2(numClasses: 5, widthMult: 0.5f, dropout: 0f, generator: new Generator(7));
+            var compiled = train.Compile(Shape);
+            compiled.TrainStep(Tensor.Randn(new Generator(12), Shape), [0, 1]);
+            Assert.DoesNotContain("(banded)", compiled.Describe(Shape), StringComparison.Ordinal);
+        }
+        finally
+        {
+            ExpandDepthwiseOp.MinExpansionFloats = min;
+        }
+    }
+}

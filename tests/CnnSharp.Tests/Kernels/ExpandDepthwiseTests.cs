@@ -1,0 +1,105 @@
+using CnnSharp.Kernels;
+using CnnSharp.Tests.TestUtilities;
+
+namespace CnnSharp.Tests.Kernels;
+
+/// <summary>
+/// The banded expansion + depthwise kernel against the two kernels it fuses (<see cref="PointwiseConv"/>, then
+/// <see cref="GroupedConv2d"/>'s dedicated depthwise 3×3), bit for bit, at every SIMD level: stride 1 and 2, odd and
+/// tiny planes, channel counts off the register tiles, several KC slices, bands of 1 row to the whole image, batches
+/// of one and more images on 1 to 3 threads, with and without the bias and clamp epilogues.
+/// </summary>
+public sealed class ExpandDepthwiseTests
+{
+    public static TheoryData<int> Levels() => new() { (int)IsaLevel.Scalar, (int)IsaLevel.V128, (int)IsaLevel.V256, (int)IsaLevel.V512 };
+
+    // (N, C, E, H, W, stride)
+    private static readonly (int N, int C, int E, int H, int W, int S)[] Shapes =
+    [
+        (1, 4, 8, 9, 9, 1), (2, 3, 13, 10, 7, 2), (1, 5, 6, 11, 20, 2), (1, 16, 24, 16, 16, 1), (1, 3, 5, 1, 1, 1),
+        (1, 3, 5, 2, 3, 2), (2, 7, 17, 12, 5, 1), (1, 200, 9, 5, 6, 1),
+    ];
+
+    private static (Conv2dGeometry Pw, Conv2dGeometry Dw) Geometry((int N, int C, int E, int H, int W, int S) s) =>
+        (Conv2dGeometry.Create([s.N, s.C, s.H, s.W], [s.E, s.C, 1, 1], (1, 1), (0, 0, 0, 0), (1, 1), 1, "pointwise"),
+         Conv2dGeometry.Create([s.N, s.E, s.H, s.W], [s.E, 1, 3, 3], (s.S, s.S), (1, 1, 1, 1), (1, 1), s.E, "depthwise"));
+
+    private sealed record Operands(float[] X, PackedConvWeights Pw, float[]? PwBias, float[] Dw, float[]? DwBias);
+
+    private static Operands Make((int N, int C, int E, int H, int W, int S) s, IsaLevel level, bool bias)
+    {
+        int seed = s.N * 1000 + s.C * 100 + s.E * 10 + s.H + s.W + s.S;
+        var w = GradCheck.RandomValues(s.E * s.C, seed + 1);
+        return new Operands(GradCheck.RandomValues(s.N * s.C * s.H * s.W, seed), new PackedConvWeights(w, s.E, s.C, 1, 1, 1, level),
+            bias ? GradCheck.RandomValues(s.E, seed + 2) : null, GradCheck.RandomValues(s.E * 9, seed + 3), bias ? GradCheck.RandomValues(s.E, seed + 4) : null);
+    }
+
+    /// <summary>The unfused reference: the 1x1 conv into a full expansion, then the depthwise conv.</summary>
+    private static float[] Unfused(Operands o, (int N, int C, int E, int H, int W, int S) s, IsaLevel level, bool relu6)
+    {
+        var (gp, gd) = Geometry(s);
+        var e = new float[s.N * s.E * s.H * s.W];
+        PointwiseConv.Forward(o.X, o.Pw, o.PwBias, default, e, gp, relu6, relu6 ? 6f : float.PositiveInfinity, 1, long.MaxValue);
+        var y = new float[s.N * s.E * gd.OutH * gd.OutW];
+        GroupedConv2d.Forward(e, o.Dw, o.DwBias, default, y, gd, relu6 ? 0f : float.NegativeInfinity, relu6 ? 6f : float.PositiveInfinity,
+            level, 1, long.MaxValue);
+        return y;
+    }
+
+    private static unsafe float[] Fused(Operands o, (int N, int C, int E, int H, int W, int S) s, IsaLevel level, bool relu6, int threads, int bandRows)
+    {
+        var (gp, gd) = Geometry(s);
+        var y = new float[s.N * s.E * gd.OutH * gd.OutW];
+        Array.Fill(y, float.NaN); // the output must be fully overwritten
+        fixed (float* px = o.X, pb = o.PwBias, pd = o.Dw, pdb = o.DwBias, py = y)
+            ExpandDepthwise.Forward(px, o.Pw, pb, relu6, relu6 ? 6f : float.PositiveInfinity, pd, pdb, relu6 ? 0f : float.NegativeInfinity,
+                relu6 ? 6f : float.PositiveInfinity, py, gp, gd, level, threads, bandRows);
+        return y;
+    }
+
+    [Theory, MemberData(nameof(Levels))]
+    public void Matches_the_unfused_convs_bit_for_bit_for_every_band_height_and_thread_count(int level)
+    {
+        var isa = (IsaLevel)level;
+        foreach (var s in Shapes)
+            foreach (bool epilogue in new[] { false, true })
+            {
+                var o = Make(s, isa, bias: epilogue);
+                var expected = Unfused(o, s, isa, epilogue);
+                int outH = Geometry(s).Dw.OutH;
+                foreach (int band in new[] { 0, 1, 2, 3, outH })
+                    foreach (int threads in new[] { 1, 2, 3 })
+                        Assert.Equal(expected, Fused(o, s, isa, epilogue, threads, band));
+            }
+    }
+
+    [Fact]
+    public void Band_height_keeps_the_expansion_rows_within_the_buffer_target()
+    {
+        // MobileNet-v2's first expansion: 96 channels of 112-wide rows, stride 2; the 56x56 one: 144 channels, stride 1.
+        var (_, dw112) = Geometry((1, 16, 96, 112, 112, 2));
+        var (_, dw56) = Geometry((1, 24, 144, 56, 56, 1));
+        Assert.True((2 * ExpandDepthwise.BandRows(dw112) + 1) * 96 * 112 <= ExpandDepthwise.BufferFloats);
+        Assert.True((ExpandDepthwise.BandRows(dw56) + 2) * 144 * 56 <= ExpandDepthwise.BufferFloats);
+        Assert.True(ExpandDepthwise.BandRows(dw112) >= 2 && ExpandDepthwise.BandRows(dw56) >= 4);
+        var (_, wide) = Geometry((1, 3, 4096, 64, 64, 1)); // one row exceeds the target: still one row per band
+        Assert.Equal(1, ExpandDepthwise.BandRows(wide));
+    }
+
+    [Fact]
+    public unsafe void Rejects_pairs_it_does_not_compute()
+    {
+        var s = (1, 4, 8, 9, 9, 1);
+        var (gp, _) = Geometry(s);
+        var wrong = Conv2dGeometry.Create([1, 8, 9, 9], [8, 1, 3, 3], (1, 1), (0, 0, 0, 0), (1, 1), 8, "no padding");
+        var o = Make(s, Isa.Level, bias: false);
+        var y = new float[8 * 9 * 9];
+        var e = Assert.Throws<ArgumentException>(() =>
+        {
+            fixed (float* px = o.X, pd = o.Dw, py = y)
+                ExpandDepthwise.Forward(px, o.Pw, null, false, float.PositiveInfinity, pd, null, float.NegativeInfinity, float.PositiveInfinity,
+                    py, gp, wrong, Isa.Level, 1);
+        });
+        Assert.Contains("depthwise 3x3", e.Message, StringComparison.Ordinal);
+    }
+}
