@@ -362,9 +362,11 @@ internal static class Program
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
-    /// <summary>Per-operator time of CnnSharp's run (wall clock per step, summed over runs).</summary>
+    /// <summary>Per-operator time of CnnSharp's run: the compiled plan's per-op time (<see cref="PlanProfile"/>), or on the
+    /// ONNX runtime path the wall clock per step, summed over runs.</summary>
     private static void Profile(string model, int batch, OnnxSession cnn, Tensor input, Options o)
     {
+        if (PlanProfile.Print(model, batch, cnn, input, Math.Max(3, o.Rounds), o.ProfileTop, o.Threads)) return;
         var byKind = new Dictionary<string, (long Ticks, int Count)>(StringComparer.Ordinal);
         var byNode = new Dictionary<string, (string Kind, string Shapes, long Ticks)>(StringComparer.Ordinal);
         int runs = Math.Max(3, o.Rounds);
@@ -534,7 +536,7 @@ internal static class Program
                    CnnSharp.OrtPeer --chain-ab <model.onnx> [--rounds 15] [--threads 1]
               Models are read from DIR/pytorch-models/<name>/model.onnx (DIR: --conformance, CNNSHARP_CONFORMANCE,
               or shared/conformance in a folder above the program), else from FIXTURES/<name>/model.onnx (--fixtures:
-              bench/fixtures, written by bench/peers/export_onnx_fixtures.py). --profile adds CnnSharp's time per operator.
+              bench/fixtures, written by bench/peers/export_onnx_fixtures.py). --profile adds CnnSharp's time per op (the compiled plan's ops) and ORT's per node.
               --split-ab: also time CnnSharp with ConvChainOp's intra-image split off, in the same alternating rounds.
               --strided-ab: also time CnnSharp with stride-2 convs on the GEMM (PlanBuilder.StridedInferenceChains off),
               in the same alternating rounds, and print both plans' per-op time (minimum over the rounds).
