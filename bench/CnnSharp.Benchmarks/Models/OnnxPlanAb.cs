@@ -81,7 +81,7 @@ internal static class OnnxPlanAb
     /// plan-time switches, each variant with its own session: <c>stem-eval</c> (PlanBuilder.StridedStemChains),
     /// <c>strided-eval</c> (PlanBuilder.StridedInferenceChains), <c>small-strided</c> (PlanBuilder.MaxStridedGemmPixels
     /// 0 / 49), <c>expand-dw</c> (ExpandDepthwiseOp.Enabled: the 1x1 expansion and the depthwise conv in one banded op),
-/// <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N).
+/// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
@@ -92,9 +92,10 @@ internal static class OnnxPlanAb
             "strided-eval" => on => Compile.PlanBuilder.StridedInferenceChains = on,
             "small-strided" => on => Compile.PlanBuilder.MaxStridedGemmPixels = on ? 49 : 0,
             "expand-dw" => on => Compile.Ops.ExpandDepthwiseOp.Enabled = on,
+            "expand-dw-proj" => on => Compile.Ops.ExpandDepthwiseOp.FuseProjection = on,
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, wino:N)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, wino:N)"),
         };
         string[] names = toggle switch
         {
@@ -102,6 +103,7 @@ internal static class OnnxPlanAb
             "strided-eval" => ["A stride-2 convs on Conv2dOp (GEMM)", "B stride-2 convs as chain stages"],
             "small-strided" => ["A every 3x3/2 conv in a chain", "B 3x3/2 convs to <= 7x7 on GEMM"],
             "expand-dw" => ["A 1x1 expansion, then depthwise conv", "B expansion + depthwise in row bands"],
+            "expand-dw-proj" => ["A banded expansion + depthwise, projection", "B projection in the bands too"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
             _ => ["A one image on one thread (small convs)", "B one image split over the threads"],
         };

@@ -25,6 +25,36 @@ namespace CnnSharp.Kernels;
 internal static unsafe class ExpandDepthwise
 {
     /// <summary>
+    /// The block's optional third conv: a 1x1 projection E → K of the depthwise output with its epilogue
+    /// (<c>z = min(relu?(W · y + b + r), max)</c>), computed band by band from a second per-thread buffer, so the
+    /// depthwise output is not written to memory either. <see cref="Weights"/> null: no projection (y is the output).
+    /// </summary>
+    internal readonly struct Projection(PackedConvWeights? weights, float* bias, float* residual, float* output, Conv2dGeometry geometry,
+        bool relu, float max)
+    {
+        /// <summary>The packed 1x1 weights (K, E, 1, 1), or null for no projection.</summary>
+        public PackedConvWeights? Weights { get; } = weights;
+
+        /// <summary>b (K), or null.</summary>
+        public float* Bias { get; } = bias;
+
+        /// <summary>r (N, K, OutH, OutW), or null; may not overlap z.</summary>
+        public float* Residual { get; } = residual;
+
+        /// <summary>z (N, K, OutH, OutW); may not overlap x.</summary>
+        public float* Output { get; } = output;
+
+        /// <summary>The projection's geometry (its input is the depthwise output).</summary>
+        public Conv2dGeometry Geometry { get; } = geometry;
+
+        /// <summary>Clamp z at zero (after the residual).</summary>
+        public bool Relu { get; } = relu;
+
+        /// <summary>Upper clamp of z, +∞ for none.</summary>
+        public float Max { get; } = max;
+    }
+
+    /// <summary>
     /// Target size in floats of one thread's expansion buffer: 2^17 (512 KB, well inside a 1-2 MB L2 next to the input and
     /// output rows a band touches). Settable for benchmarks; outputs do not depend on it.
     /// </summary>
@@ -34,14 +64,16 @@ internal static unsafe class ExpandDepthwise
     public static bool Takes(in Conv2dGeometry pw, in Conv2dGeometry dw) =>
         PointwiseConv.Takes(pw) && DepthwiseConv3x3.Applies(dw) && dw.C == pw.K && dw.N == pw.N && dw.H == pw.H && dw.W == pw.W;
 
-    /// <summary>Output rows per band for <paramref name="dw"/>: as many as keep the expansion rows they read within
-    /// <see cref="BufferFloats"/>, at least 1.</summary>
-    internal static int BandRows(in Conv2dGeometry dw)
+    /// <summary>Output rows per band for <paramref name="dw"/>: as many as keep the expansion rows they read (and, with
+    /// <paramref name="projection"/>, the band's depthwise output) within <see cref="BufferFloats"/>, at least 1.</summary>
+    internal static int BandRows(in Conv2dGeometry dw, bool projection = false)
     {
-        int rowFloats = dw.C * dw.W;
-        int inputRows = Math.Max(BufferFloats / Math.Max(rowFloats, 1), 3);
-        int rows = dw.StrideH == 1 ? inputRows - 2 : (inputRows - 1) / 2;
-        return Math.Clamp(rows, 1, dw.OutH);
+        int r = 1;
+        while (r < dw.OutH && Floats(dw.C, dw.W, dw.OutW, dw.StrideH, r + 1, projection) <= BufferFloats) r++;
+        return r;
+
+        static long Floats(int channels, int w, int outW, int stride, int rows, bool projection) =>
+            (long)channels * ((stride == 1 ? rows + 2 : 2 * rows + 1) * (long)w + (projection ? (long)rows * outW : 0));
     }
 
     /// <summary>
@@ -62,20 +94,25 @@ internal static unsafe class ExpandDepthwise
     /// <param name="level">The depthwise kernel's SIMD level (the 1x1 conv uses the packed weights' level).</param>
     /// <param name="threads">Threads to use.</param>
     /// <param name="bandRows">Output rows per band; 0 for <see cref="BandRows"/> (tests force small bands).</param>
+    /// <param name="projection">The optional projection (then y is not written and may be null).</param>
     public static void Forward(float* x, PackedConvWeights pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias,
-        float dwMin, float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int threads, int bandRows = 0)
+        float dwMin, float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int threads, int bandRows = 0,
+        in Projection projection = default)
     {
         ArgumentNullException.ThrowIfNull(pw);
         if (!Takes(gp, gd)) throw new ArgumentException($"ExpandDepthwise: {gp} then {gd} is not a 1x1 conv feeding a depthwise 3x3 conv", nameof(gd));
         if (!pw.Matches(gp, pw.Level)) throw new ArgumentException($"ExpandDepthwise: packed weights do not match {gp}", nameof(pw));
+        var gj = projection.Geometry;
+        if (projection.Weights is { } pj && (!PointwiseConv.Takes(gj) || gj.C != gd.K || gj.N != gd.N || gj.H != gd.OutH || gj.W != gd.OutW || !pj.Matches(gj, pj.Level)))
+            throw new ArgumentException($"ExpandDepthwise: projection {gj} does not take the depthwise output of {gd}", nameof(projection));
         if (gp.N == 0) return;
         var job = t_job ??= new Job();
-        if (bandRows <= 0) bandRows = BandRows(gd);
+        if (bandRows <= 0) bandRows = BandRows(gd, projection.Weights is not null);
         bandRows = Math.Min(bandRows, gd.OutH);
         int bands = (gd.OutH + bandRows - 1) / bandRows;
         // A few units per thread when one image per thread is not enough; consecutive bands stay together.
         int parts = threads <= 1 || gp.N >= 2 * threads ? 1 : Math.Min(bands, Math.Max(1, 2 * threads / gp.N));
-        job.Bind(x, pw, pwBias, pwRelu, pwMax, dw, dwBias, dwMin, dwMax, y, gp, gd, level, bandRows, bands, parts);
+        job.Bind(x, pw, pwBias, pwRelu, pwMax, dw, dwBias, dwMin, dwMax, y, gp, gd, level, bandRows, bands, parts, projection);
         int units = gp.N * parts;
         if (threads <= 1 || units == 1)
         {
@@ -86,16 +123,19 @@ internal static unsafe class ExpandDepthwise
             WorkerPool.Shared.RunDynamic(threads, units, job.RunUnitAction);
         }
         pw.KeepAlive();
+        projection.Weights?.KeepAlive();
     }
 
     [ThreadStatic] private static Job? t_job;
-    [ThreadStatic] private static float[]? t_buffer;
+    [ThreadStatic] private static float[]?[]? t_buffers;
 
-    /// <summary>This thread's expansion buffer of at least <paramref name="count"/> floats, 64-byte aligned (pinned).</summary>
-    private static float* Buffer(nint count)
+    /// <summary>This thread's buffer <paramref name="which"/> (0: expansion, 1: depthwise output) of at least
+    /// <paramref name="count"/> floats, 64-byte aligned (pinned).</summary>
+    private static float* Buffer(int which, nint count)
     {
-        var buf = t_buffer;
-        if (buf is null || buf.Length < count + 16) t_buffer = buf = GC.AllocateUninitializedArray<float>((int)(count + 16), pinned: true);
+        var buffers = t_buffers ??= new float[]?[2];
+        var buf = buffers[which];
+        if (buf is null || buf.Length < count + 16) buffers[which] = buf = GC.AllocateUninitializedArray<float>((int)(count + 16), pinned: true);
         float* p = (float*)Unsafe.AsPointer(ref buf[0]);
         nint misalign = (nint)p & 63;
         return misalign == 0 ? p : (float*)((byte*)p + (64 - misalign));
@@ -111,14 +151,17 @@ internal static unsafe class ExpandDepthwise
         private Conv2dGeometry _gp, _gd;
         private IsaLevel _level;
         private int _bandRows, _bands, _parts;
+        private Projection _projection;
 
         public readonly Action<int, int> RunUnitAction;
 
         public Job() => RunUnitAction = RunUnit;
 
         public void Bind(float* x, PackedConvWeights pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias, float dwMin,
-            float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int bandRows, int bands, int parts)
+            float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int bandRows, int bands, int parts,
+            in Projection projection)
         {
+            _projection = projection;
             _x = x;
             _pwBias = pwBias;
             _dw = dw;
@@ -141,10 +184,17 @@ internal static unsafe class ExpandDepthwise
             // Expansion rows one band reads, at most: stride 1 band + 2, stride 2 2·band + 1.
             int maxRows = s == 1 ? _bandRows + 2 : 2 * _bandRows + 1;
             nint plane = ((nint)maxRows * w + 15) & ~(nint)15;
-            float* buffer = Buffer(plane * e);
+            float* buffer = Buffer(0, plane * e);
             nint inPlane = (nint)gp.H * w, outPlane = (nint)gd.OutH * gd.OutW;
             float* x = _x + (nint)n * gp.C * inPlane;
-            float* y = _y + (nint)n * e * outPlane;
+            var pj = _projection;
+            // With a projection the depthwise output of a band goes to a second buffer (band rows at pitch OutW per channel).
+            nint bandPlane = ((nint)_bandRows * gd.OutW + 15) & ~(nint)15;
+            float* band0 = pj.Weights is null ? null : Buffer(1, bandPlane * e);
+            float* y = pj.Weights is null ? _y + (nint)n * e * outPlane : null;
+            int k2 = pj.Geometry.K;
+            float* z = pj.Output + (nint)n * k2 * outPlane;
+            float* r = pj.Residual is null ? null : pj.Residual + (nint)n * k2 * outPlane;
             int have0 = 0, have1 = 0; // expansion rows [have0, have1) are in the buffer, row have0 at its top
             for (int band = bandFrom; band < bandTo; band++)
             {
@@ -168,7 +218,17 @@ internal static unsafe class ExpandDepthwise
                 }
                 (have0, have1) = (r0, r1);
                 // The buffer holds input rows [r0, r1) of every channel; the depthwise kernel addresses rows from row 0.
-                DepthwiseConv3x3.ForwardRows(buffer - (nint)r0 * w, plane, _dw, _dwBias, y, outPlane, gd, o0, o1, _dwMin, _dwMax, _level);
+                if (pj.Weights is null)
+                {
+                    DepthwiseConv3x3.ForwardRows(buffer - (nint)r0 * w, plane, _dw, _dwBias, y, outPlane, gd, o0, o1, _dwMin, _dwMax, _level);
+                    continue;
+                }
+                // Band rows [o0, o1) of the depthwise output into the second buffer (addressed from output row 0), then the
+                // projection of those rows straight into z.
+                nint at = (nint)o0 * gd.OutW;
+                DepthwiseConv3x3.ForwardRows(buffer - (nint)r0 * w, plane, _dw, _dwBias, band0 - at, bandPlane, gd, o0, o1, _dwMin, _dwMax, _level);
+                PointwiseConv.Block(pj.Weights, band0, bandPlane, z + at, outPlane, r is null ? null : r + at, pj.Bias,
+                    0, (o1 - o0) * gd.OutW, 0, k2, pj.Relu, pj.Max);
             }
         }
     }

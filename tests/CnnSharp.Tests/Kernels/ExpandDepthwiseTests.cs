@@ -7,7 +7,8 @@ namespace CnnSharp.Tests.Kernels;
 /// The banded expansion + depthwise kernel against the two kernels it fuses (<see cref="PointwiseConv"/>, then
 /// <see cref="GroupedConv2d"/>'s dedicated depthwise 3×3), bit for bit, at every SIMD level: stride 1 and 2, odd and
 /// tiny planes, channel counts off the register tiles, several KC slices, bands of 1 row to the whole image, batches
-/// of one and more images on 1 to 3 threads, with and without the bias and clamp epilogues.
+/// of one and more images on 1 to 3 threads, with and without the bias and clamp epilogues, with and without the
+/// projection 1x1 conv (and its residual) in the bands.
 /// </summary>
 public sealed class ExpandDepthwiseTests
 {
@@ -24,14 +25,27 @@ public sealed class ExpandDepthwiseTests
         (Conv2dGeometry.Create([s.N, s.C, s.H, s.W], [s.E, s.C, 1, 1], (1, 1), (0, 0, 0, 0), (1, 1), 1, "pointwise"),
          Conv2dGeometry.Create([s.N, s.E, s.H, s.W], [s.E, 1, 3, 3], (s.S, s.S), (1, 1, 1, 1), (1, 1), s.E, "depthwise"));
 
-    private sealed record Operands(float[] X, PackedConvWeights Pw, float[]? PwBias, float[] Dw, float[]? DwBias);
+    private sealed record Operands(float[] X, PackedConvWeights Pw, float[]? PwBias, float[] Dw, float[]? DwBias,
+        PackedConvWeights Proj, float[]? ProjBias, float[] Residual);
+
+    /// <summary>Projection output channels: not a multiple of any register tile.</summary>
+    private const int K2 = 11;
 
     private static Operands Make((int N, int C, int E, int H, int W, int S) s, IsaLevel level, bool bias)
     {
         int seed = s.N * 1000 + s.C * 100 + s.E * 10 + s.H + s.W + s.S;
         var w = GradCheck.RandomValues(s.E * s.C, seed + 1);
+        var gd = Geometry(s).Dw;
         return new Operands(GradCheck.RandomValues(s.N * s.C * s.H * s.W, seed), new PackedConvWeights(w, s.E, s.C, 1, 1, 1, level),
-            bias ? GradCheck.RandomValues(s.E, seed + 2) : null, GradCheck.RandomValues(s.E * 9, seed + 3), bias ? GradCheck.RandomValues(s.E, seed + 4) : null);
+            bias ? GradCheck.RandomValues(s.E, seed + 2) : null, GradCheck.RandomValues(s.E * 9, seed + 3), bias ? GradCheck.RandomValues(s.E, seed + 4) : null,
+            new PackedConvWeights(GradCheck.RandomValues(K2 * s.E, seed + 5), K2, s.E, 1, 1, 1, level), bias ? GradCheck.RandomValues(K2, seed + 6) : null,
+            GradCheck.RandomValues(s.N * K2 * gd.OutH * gd.OutW, seed + 7));
+    }
+
+    private static Conv2dGeometry ProjectionGeometry((int N, int C, int E, int H, int W, int S) s)
+    {
+        var gd = Geometry(s).Dw;
+        return Conv2dGeometry.Create([s.N, s.E, gd.OutH, gd.OutW], [K2, s.E, 1, 1], (1, 1), (0, 0, 0, 0), (1, 1), 1, "projection");
     }
 
     /// <summary>The unfused reference: the 1x1 conv into a full expansion, then the depthwise conv.</summary>
@@ -44,6 +58,29 @@ public sealed class ExpandDepthwiseTests
         GroupedConv2d.Forward(e, o.Dw, o.DwBias, default, y, gd, relu6 ? 0f : float.NegativeInfinity, relu6 ? 6f : float.PositiveInfinity,
             level, 1, long.MaxValue);
         return y;
+    }
+
+    /// <summary>The unfused block: <see cref="Unfused"/>, then the projection with its residual (and ReLU when relu6).</summary>
+    private static float[] UnfusedBlock(Operands o, (int N, int C, int E, int H, int W, int S) s, IsaLevel level, bool relu6)
+    {
+        var y = Unfused(o, s, level, relu6);
+        var gj = ProjectionGeometry(s);
+        var z = new float[s.N * K2 * gj.H * gj.W];
+        PointwiseConv.Forward(y, o.Proj, o.ProjBias, relu6 ? o.Residual : default, z, gj, relu6, float.PositiveInfinity, 1, long.MaxValue);
+        return z;
+    }
+
+    private static unsafe float[] FusedBlock(Operands o, (int N, int C, int E, int H, int W, int S) s, IsaLevel level, bool relu6, int threads, int bandRows)
+    {
+        var (gp, gd) = Geometry(s);
+        var gj = ProjectionGeometry(s);
+        var z = new float[s.N * K2 * gj.H * gj.W];
+        Array.Fill(z, float.NaN); // the output must be fully overwritten
+        fixed (float* px = o.X, pb = o.PwBias, pd = o.Dw, pdb = o.DwBias, pjb = o.ProjBias, pr = o.Residual, pz = z)
+            ExpandDepthwise.Forward(px, o.Pw, pb, relu6, relu6 ? 6f : float.PositiveInfinity, pd, pdb, relu6 ? 0f : float.NegativeInfinity,
+                relu6 ? 6f : float.PositiveInfinity, null, gp, gd, level, threads, bandRows,
+                new ExpandDepthwise.Projection(o.Proj, pjb, relu6 ? pr : null, pz, gj, relu6, float.PositiveInfinity));
+        return z;
     }
 
     private static unsafe float[] Fused(Operands o, (int N, int C, int E, int H, int W, int S) s, IsaLevel level, bool relu6, int threads, int bandRows)
@@ -67,9 +104,13 @@ public sealed class ExpandDepthwiseTests
                 var o = Make(s, isa, bias: epilogue);
                 var expected = Unfused(o, s, isa, epilogue);
                 int outH = Geometry(s).Dw.OutH;
+                var expectedBlock = UnfusedBlock(o, s, isa, epilogue);
                 foreach (int band in new[] { 0, 1, 2, 3, outH })
                     foreach (int threads in new[] { 1, 2, 3 })
+                    {
                         Assert.Equal(expected, Fused(o, s, isa, epilogue, threads, band));
+                        Assert.Equal(expectedBlock, FusedBlock(o, s, isa, epilogue, threads, band));
+                    }
             }
     }
 
@@ -82,6 +123,9 @@ public sealed class ExpandDepthwiseTests
         Assert.True((2 * ExpandDepthwise.BandRows(dw112) + 1) * 96 * 112 <= ExpandDepthwise.BufferFloats);
         Assert.True((ExpandDepthwise.BandRows(dw56) + 2) * 144 * 56 <= ExpandDepthwise.BufferFloats);
         Assert.True(ExpandDepthwise.BandRows(dw112) >= 2 && ExpandDepthwise.BandRows(dw56) >= 4);
+        // With the projection the band's depthwise output (band rows at OutW per channel) shares the target.
+        int b56 = ExpandDepthwise.BandRows(dw56, projection: true);
+        Assert.True((b56 + 2) * 144 * 56 + b56 * 144 * 56 <= ExpandDepthwise.BufferFloats && b56 >= 2 && b56 < ExpandDepthwise.BandRows(dw56));
         var (_, wide) = Geometry((1, 3, 4096, 64, 64, 1)); // one row exceeds the target: still one row per band
         Assert.Equal(1, ExpandDepthwise.BandRows(wide));
     }

@@ -5,19 +5,30 @@ namespace CnnSharp.Compile.Ops;
 /// <summary>
 /// An inference plan's 1x1 conv (the expansion, with its folded batch norm and clamp) and the depthwise 3×3 conv that
 /// alone reads its output, run as one op over bands of rows (<see cref="ExpandDepthwise"/>): the same bits as the two
-/// <see cref="Conv2dOp"/>s it replaces, without writing the expansion to memory. Forward only.
+/// <see cref="Conv2dOp"/>s it replaces, without writing the expansion to memory. With <see cref="FuseProjection"/> the 1x1
+/// projection that alone reads the depthwise output (with its residual add) joins too: the whole inverted-residual
+/// block reads x and writes its output, and neither E-channel intermediate leaves the per-thread band buffers. Forward only.
 /// </summary>
 internal sealed class ExpandDepthwiseOp : CompiledOp
 {
     private readonly Conv2dOp _pointwise;
     private readonly Conv2dOp _depthwise;
+    private readonly Conv2dOp? _projection;
 
-    private ExpandDepthwiseOp(Conv2dOp pointwise, Conv2dOp depthwise)
-        : base([pointwise.Inputs[0]], depthwise.Output)
+    private ExpandDepthwiseOp(Conv2dOp pointwise, Conv2dOp depthwise, Conv2dOp? projection)
+        : base(projection is { HasResidual: true } ? [pointwise.Inputs[0], projection.Inputs[1]] : [pointwise.Inputs[0]],
+            (projection ?? depthwise).Output)
     {
         _pointwise = pointwise;
         _depthwise = depthwise;
+        _projection = projection;
     }
+
+    /// <summary>
+    /// Whether the projection 1x1 conv after the depthwise conv joins the fused op (default true); a plan-time switch for
+    /// A/B benchmarks (<c>onnx-plan-ab --switch expand-dw-proj</c>).
+    /// </summary>
+    internal static bool FuseProjection { get; set; } = true;
 
     /// <summary>
     /// Whether inference plans fuse such pairs (default true); a plan-time switch for A/B benchmarks
@@ -32,15 +43,19 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     /// </summary>
     internal static int MinExpansionFloats { get; set; } = 1 << 18;
 
-    public override string Name => $"{_pointwise.Name} 1x1 > {_depthwise.Name} dw3x3/{_depthwise.Geometry.StrideH} (banded)";
+    public override string Name => $"{_pointwise.Name} 1x1 > {_depthwise.Name} dw3x3/{_depthwise.Geometry.StrideH}" +
+        (_projection is null ? "" : $" > {_projection.Name} 1x1") + " (banded)";
 
-    public override IEnumerable<Tensor> Parameters => _pointwise.Parameters.Concat(_depthwise.Parameters);
+    public override IEnumerable<Tensor> Parameters =>
+        _pointwise.Parameters.Concat(_depthwise.Parameters).Concat(_projection?.Parameters ?? []);
 
     /// <summary>
     /// <paramref name="ops"/> with every fusable (1x1 conv, depthwise conv) pair replaced by one op: consecutive
     /// <see cref="Conv2dOp"/>s, the 1x1 conv stride 1 without residual, its output read by the depthwise conv alone (and
     /// not the plan output), the depthwise conv without residual, its output buffer not the 1x1 conv's input buffer (the
-    /// fused op reads x while writing y), the expansion at least <see cref="MinExpansionFloats"/> per image.
+    /// fused op reads x while writing y), the expansion at least <see cref="MinExpansionFloats"/> per image. A third
+    /// consecutive <see cref="Conv2dOp"/>, a 1x1 stride-1 conv that alone reads the depthwise output (which is not the
+    /// plan output), joins when <see cref="FuseProjection"/> is on and its output buffer is neither x's nor its residual's.
     /// </summary>
     internal static CompiledOp[] FuseInto(CompiledOp[] ops, float[][] data, int outputId)
     {
@@ -57,8 +72,13 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
                 && (long)pw.Geometry.K * pw.Geometry.H * pw.Geometry.W >= MinExpansionFloats
                 && !ReferenceEquals(data[pw.Inputs[0]], data[dw.Output]))
             {
-                fused.Add(new ExpandDepthwiseOp(pw, dw));
-                i++;
+                var pj = i + 2 < ops.Length && FuseProjection && ops[i + 2] is Conv2dOp proj && proj.Inputs[0] == dw.Output
+                    && dw.Output != outputId && readers.GetValueOrDefault(dw.Output) == 1 && PointwiseConv.Takes(proj.Geometry)
+                    && proj.Geometry.C == dw.Geometry.K && proj.Geometry.H == dw.Geometry.OutH && proj.Geometry.W == dw.Geometry.OutW
+                    && !ReferenceEquals(data[pw.Inputs[0]], data[proj.Output])
+                    && (!proj.HasResidual || !ReferenceEquals(data[proj.Inputs[1]], data[proj.Output])) ? proj : null;
+                fused.Add(new ExpandDepthwiseOp(pw, dw, pj));
+                i += pj is null ? 1 : 2;
                 continue;
             }
             fused.Add(ops[i]);
@@ -70,15 +90,21 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     {
         _pointwise.PrepareWeights(out var pwBias, pack: true);
         var dwWeight = _depthwise.PrepareWeights(out var dwBias, pack: false);
+        ReadOnlySpan<float> pjBias = default;
+        _projection?.PrepareWeights(out pjBias, pack: true);
         var gp = _pointwise.Geometry;
         var gd = _depthwise.Geometry;
         var x = plan.Data[Inputs[0]].AsSpan(0, gp.N * gp.C * gp.H * gp.W);
-        var y = plan.Data[Output].AsSpan(0, gd.N * gd.K * gd.OutH * gd.OutW);
-        fixed (float* px = x, py = y, pb = pwBias, pd = dwWeight, pdb = dwBias)
+        var y = plan.Data[Output].AsSpan();
+        var r = _projection is { HasResidual: true } ? plan.Data[Inputs[1]].AsSpan() : default;
+        fixed (float* px = x, py = y, pb = pwBias, pd = dwWeight, pdb = dwBias, pjb = pjBias, pr = r)
         {
+            var projection = _projection is null ? default
+                : new ExpandDepthwise.Projection(_projection.Packed, pjBias.IsEmpty ? null : pjb, r.IsEmpty ? null : pr, py,
+                    _projection.Geometry, _projection.Relu, _projection.Max);
             ExpandDepthwise.Forward(px, _pointwise.Packed, pwBias.IsEmpty ? null : pb, _pointwise.Relu, _pointwise.Max,
-                pd, dwBias.IsEmpty ? null : pdb, _depthwise.Relu ? 0f : float.NegativeInfinity, _depthwise.Max, py, gp, gd,
-                Isa.Level, Parallelism.MaxThreads);
+                pd, dwBias.IsEmpty ? null : pdb, _depthwise.Relu ? 0f : float.NegativeInfinity, _depthwise.Max,
+                _projection is null ? py : null, gp, gd, Isa.Level, Parallelism.MaxThreads, projection: projection);
         }
     }
 

@@ -6,8 +6,9 @@ namespace CnnSharp.Tests.Compile.Ops;
 
 /// <summary>
 /// Inference plans run an expansion 1x1 conv and the depthwise conv that alone reads it as one banded
-/// <see cref="ExpandDepthwiseOp"/>: on the zoo MobileNet-v2 (eval) the fused plan gives the same bits as the plan without
-/// the fusion and as any thread count, and training plans never fuse.
+/// <see cref="ExpandDepthwiseOp"/> (with the projection 1x1 conv and its residual add when that follows): on the zoo
+/// MobileNet-v2 (eval) the fused plan gives the same bits as the plan without the fusion and as any thread count, and
+/// training plans never fuse.
 /// </summary>
 [Collection(nameof(PlanSwitchGroup))]
 public sealed class ExpandDepthwiseOpTests
@@ -21,13 +22,14 @@ public sealed class ExpandDepthwiseOpTests
         return m;
     }
 
-    private static (float[] Output, string Plan) Run(bool fuse, Tensor x)
+    private static (float[] Output, string Plan) Run(bool fuse, Tensor x, bool projection = true)
     {
         bool enabled = ExpandDepthwiseOp.Enabled;
         int min = ExpandDepthwiseOp.MinExpansionFloats;
         try
         {
             ExpandDepthwiseOp.Enabled = fuse;
+            ExpandDepthwiseOp.FuseProjection = projection;
             ExpandDepthwiseOp.MinExpansionFloats = 0; // these small planes fuse too
             var compiled = Model().Compile(Shape);
             return (compiled.Forward(x).ToArray(), compiled.Describe(Shape));
@@ -36,6 +38,7 @@ public sealed class ExpandDepthwiseOpTests
         {
             ExpandDepthwiseOp.Enabled = enabled;
             ExpandDepthwiseOp.MinExpansionFloats = min;
+            ExpandDepthwiseOp.FuseProjection = true;
         }
     }
 
@@ -45,9 +48,15 @@ public sealed class ExpandDepthwiseOpTests
         var x = Tensor.Randn(new Generator(11), Shape);
         var (unfused, unfusedPlan) = Run(false, x);
         var (fused, fusedPlan) = Run(true, x);
+        var (pairs, pairsPlan) = Run(true, x, projection: false);
         Assert.DoesNotContain("(banded)", unfusedPlan, StringComparison.Ordinal);
-        // MobileNet-v2 has 16 expanding blocks (expansion 1x1 + depthwise); all of them fuse.
-        Assert.Equal(16, fusedPlan.Split('\n').Count(l => l.Contains("(banded)", StringComparison.Ordinal)));
+        // MobileNet-v2 has 16 expanding blocks (expansion 1x1 + depthwise + projection 1x1, 10 of them with the residual
+        // add); all of them fuse, with their projections unless that is off.
+        var banded = fusedPlan.Split('\n').Where(l => l.Contains("(banded)", StringComparison.Ordinal)).ToList();
+        Assert.Equal(16, banded.Count);
+        Assert.Equal(10, banded.Count(l => l.Contains("+Add 1x1 (banded)", StringComparison.Ordinal)));
+        Assert.Equal(16, pairsPlan.Split('\n').Count(l => l.Contains("dw3x3/1 (banded)", StringComparison.Ordinal) || l.Contains("dw3x3/2 (banded)", StringComparison.Ordinal)));
+        Assert.Equal(unfused, pairs);
         Assert.Equal(unfused, fused);
         ThreadCount.AssertInvariant(() => [Run(true, x).Output]);
         using (CnnSharp.Autograd.GradMode.NoGrad()) TensorAssert.Close(Model().Forward(x).ToArray(), fused, new Tolerance(1e-4, 1e-5));
