@@ -81,7 +81,8 @@ internal static class OnnxPlanAb
     /// plan-time switches, each variant with its own session: <c>stem-eval</c> (PlanBuilder.StridedStemChains),
     /// <c>strided-eval</c> (PlanBuilder.StridedInferenceChains), <c>small-strided</c> (PlanBuilder.MaxStridedGemmPixels
     /// 0 / 49), <c>expand-dw</c> (ExpandDepthwiseOp.Enabled: the 1x1 expansion and the depthwise conv in one banded op),
-/// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N).
+/// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too), <c>band:N</c> (at run time:
+/// ExpandDepthwise.BufferFloats 2^17 / N), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
@@ -95,7 +96,9 @@ internal static class OnnxPlanAb
             "expand-dw-proj" => on => Compile.Ops.ExpandDepthwiseOp.FuseProjection = on,
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, wino:N)"),
+            _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
+                on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, band:N, wino:N)"),
         };
         string[] names = toggle switch
         {
@@ -105,6 +108,7 @@ internal static class OnnxPlanAb
             "expand-dw" => ["A 1x1 expansion, then depthwise conv", "B expansion + depthwise in row bands"],
             "expand-dw-proj" => ["A banded expansion + depthwise, projection", "B projection in the bands too"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
+            _ when toggle.StartsWith("band:", StringComparison.Ordinal) => ["A band buffers of 2^17 floats", $"B band buffers of {toggle[5..]} floats"],
             _ => ["A one image on one thread (small convs)", "B one image split over the threads"],
         };
         int[] dims = [batch, .. session.Model.Graph.RuntimeInputs[0].FixedShape()?[1..] ?? [3, 224, 224]];
