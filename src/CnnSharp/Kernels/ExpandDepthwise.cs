@@ -6,7 +6,9 @@ namespace CnnSharp.Kernels;
 /// Forward of an inverted-residual block's expansion and depthwise convolution in one pass over bands of rows: a 1x1
 /// (pointwise) convolution C → E with its epilogue, whose output feeds only a depthwise 3×3 convolution (padding 1, stride
 /// 1 or 2) with its epilogue. <c>y = dw(pw(x))</c> with exactly the bits of running <see cref="PointwiseConv"/> and then
-/// <see cref="DepthwiseConv3x3"/>, but the E-channel expansion is never written to memory as a whole.
+/// <see cref="DepthwiseConv3x3"/>, but the E-channel expansion is never written to memory as a whole. Optionally the
+/// projection 1x1 conv after the depthwise conv runs in the same bands (<see cref="Projection"/>), and a block without
+/// expansion (depthwise + projection, the depthwise conv reading x) is computed the same way.
 /// </summary>
 /// <remarks>
 /// <para>Why: MobileNet-v2's expansions at 112×112 (96 channels, 4.8 MB) and 56×56 (144 channels, 1.8 MB) exceed L2;
@@ -64,23 +66,25 @@ internal static unsafe class ExpandDepthwise
     public static bool Takes(in Conv2dGeometry pw, in Conv2dGeometry dw) =>
         PointwiseConv.Takes(pw) && DepthwiseConv3x3.Applies(dw) && dw.C == pw.K && dw.N == pw.N && dw.H == pw.H && dw.W == pw.W;
 
-    /// <summary>Output rows per band for <paramref name="dw"/>: as many as keep the expansion rows they read (and, with
-    /// <paramref name="projection"/>, the band's depthwise output) within <see cref="BufferFloats"/>, at least 1.</summary>
-    internal static int BandRows(in Conv2dGeometry dw, bool projection = false)
+    /// <summary>Output rows per band for <paramref name="dw"/>: as many as keep the expansion rows they read (with
+    /// <paramref name="expansion"/>) and the band's depthwise output (with <paramref name="projection"/>) within
+    /// <see cref="BufferFloats"/>, at least 1.</summary>
+    internal static int BandRows(in Conv2dGeometry dw, bool projection = false, bool expansion = true)
     {
         int r = 1;
-        while (r < dw.OutH && Floats(dw.C, dw.W, dw.OutW, dw.StrideH, r + 1, projection) <= BufferFloats) r++;
+        while (r < dw.OutH && Floats(dw.C, dw.W, dw.OutW, dw.StrideH, r + 1, projection, expansion) <= BufferFloats) r++;
         return r;
 
-        static long Floats(int channels, int w, int outW, int stride, int rows, bool projection) =>
-            (long)channels * ((stride == 1 ? rows + 2 : 2 * rows + 1) * (long)w + (projection ? (long)rows * outW : 0));
+        static long Floats(int channels, int w, int outW, int stride, int rows, bool projection, bool expansion) =>
+            (long)channels * ((expansion ? (stride == 1 ? rows + 2 : 2 * rows + 1) * (long)w : 0) + (projection ? (long)rows * outW : 0));
     }
 
     /// <summary>
     /// y = clamp_dw(dw(clamp_pw(pw(x) + b_pw)) + b_dw) over the batch, on up to <paramref name="threads"/> threads.
     /// </summary>
     /// <param name="x">Input (N, C, H, W).</param>
-    /// <param name="pw">The packed 1x1 weights (E, C, 1, 1).</param>
+    /// <param name="pw">The packed 1x1 weights (E, C, 1, 1), or null for no expansion (x is then the depthwise conv's
+    /// input, and a projection is required).</param>
     /// <param name="pwBias">The 1x1 conv's bias (E), or null.</param>
     /// <param name="pwRelu">Clamp the expansion at zero.</param>
     /// <param name="pwMax">Upper clamp of the expansion (ReLU6: 6), +∞ for none.</param>
@@ -95,25 +99,33 @@ internal static unsafe class ExpandDepthwise
     /// <param name="threads">Threads to use.</param>
     /// <param name="bandRows">Output rows per band; 0 for <see cref="BandRows"/> (tests force small bands).</param>
     /// <param name="projection">The optional projection (then y is not written and may be null).</param>
-    public static void Forward(float* x, PackedConvWeights pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias,
+    public static void Forward(float* x, PackedConvWeights? pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias,
         float dwMin, float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int threads, int bandRows = 0,
         in Projection projection = default)
     {
-        ArgumentNullException.ThrowIfNull(pw);
-        if (!Takes(gp, gd)) throw new ArgumentException($"ExpandDepthwise: {gp} then {gd} is not a 1x1 conv feeding a depthwise 3x3 conv", nameof(gd));
-        if (!pw.Matches(gp, pw.Level)) throw new ArgumentException($"ExpandDepthwise: packed weights do not match {gp}", nameof(pw));
+        if (pw is null)
+        {
+            // No expansion: the depthwise conv reads x (N, E, H, W) itself; only worth it with the projection.
+            if (!DepthwiseConv3x3.Applies(gd) || projection.Weights is null)
+                throw new ArgumentException($"ExpandDepthwise: without an expansion, {gd} must be a depthwise 3x3 conv followed by a projection", nameof(gd));
+        }
+        else
+        {
+            if (!Takes(gp, gd)) throw new ArgumentException($"ExpandDepthwise: {gp} then {gd} is not a 1x1 conv feeding a depthwise 3x3 conv", nameof(gd));
+            if (!pw.Matches(gp, pw.Level)) throw new ArgumentException($"ExpandDepthwise: packed weights do not match {gp}", nameof(pw));
+        }
         var gj = projection.Geometry;
         if (projection.Weights is { } pj && (!PointwiseConv.Takes(gj) || gj.C != gd.K || gj.N != gd.N || gj.H != gd.OutH || gj.W != gd.OutW || !pj.Matches(gj, pj.Level)))
             throw new ArgumentException($"ExpandDepthwise: projection {gj} does not take the depthwise output of {gd}", nameof(projection));
-        if (gp.N == 0) return;
+        if (gd.N == 0) return;
         var job = t_job ??= new Job();
-        if (bandRows <= 0) bandRows = BandRows(gd, projection.Weights is not null);
+        if (bandRows <= 0) bandRows = BandRows(gd, projection.Weights is not null, expansion: pw is not null);
         bandRows = Math.Min(bandRows, gd.OutH);
         int bands = (gd.OutH + bandRows - 1) / bandRows;
         // A few units per thread when one image per thread is not enough; consecutive bands stay together.
-        int parts = threads <= 1 || gp.N >= 2 * threads ? 1 : Math.Min(bands, Math.Max(1, 2 * threads / gp.N));
+        int parts = threads <= 1 || gd.N >= 2 * threads ? 1 : Math.Min(bands, Math.Max(1, 2 * threads / gd.N));
         job.Bind(x, pw, pwBias, pwRelu, pwMax, dw, dwBias, dwMin, dwMax, y, gp, gd, level, bandRows, bands, parts, projection);
-        int units = gp.N * parts;
+        int units = gd.N * parts;
         if (threads <= 1 || units == 1)
         {
             for (int u = 0; u < units; u++) job.RunUnit(u, 0);
@@ -122,7 +134,7 @@ internal static unsafe class ExpandDepthwise
         {
             WorkerPool.Shared.RunDynamic(threads, units, job.RunUnitAction);
         }
-        pw.KeepAlive();
+        pw?.KeepAlive();
         projection.Weights?.KeepAlive();
     }
 
@@ -157,7 +169,7 @@ internal static unsafe class ExpandDepthwise
 
         public Job() => RunUnitAction = RunUnit;
 
-        public void Bind(float* x, PackedConvWeights pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias, float dwMin,
+        public void Bind(float* x, PackedConvWeights? pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias, float dwMin,
             float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int bandRows, int bands, int parts,
             in Projection projection)
         {
@@ -177,16 +189,16 @@ internal static unsafe class ExpandDepthwise
         {
             var gp = _gp;
             var gd = _gd;
-            var pw = _pw!;
+            var pw = _pw;
             int n = u / _parts, part = u % _parts;
             int bandFrom = (int)((long)_bands * part / _parts), bandTo = (int)((long)_bands * (part + 1) / _parts);
             int s = gd.StrideH, w = gd.W, e = gd.C;
             // Expansion rows one band reads, at most: stride 1 band + 2, stride 2 2·band + 1.
             int maxRows = s == 1 ? _bandRows + 2 : 2 * _bandRows + 1;
             nint plane = ((nint)maxRows * w + 15) & ~(nint)15;
-            float* buffer = Buffer(0, plane * e);
-            nint inPlane = (nint)gp.H * w, outPlane = (nint)gd.OutH * gd.OutW;
-            float* x = _x + (nint)n * gp.C * inPlane;
+            float* buffer = pw is null ? null : Buffer(0, plane * e);
+            nint inPlane = (nint)gd.H * w, outPlane = (nint)gd.OutH * gd.OutW;
+            float* x = _x + (nint)n * (pw is null ? e : gp.C) * inPlane;
             var pj = _projection;
             // With a projection the depthwise output of a band goes to a second buffer (band rows at pitch OutW per channel).
             nint bandPlane = ((nint)_bandRows * gd.OutW + 15) & ~(nint)15;
@@ -199,37 +211,55 @@ internal static unsafe class ExpandDepthwise
             for (int band = bandFrom; band < bandTo; band++)
             {
                 int o0 = band * _bandRows, o1 = Math.Min(o0 + _bandRows, gd.OutH);
-                int r0 = Math.Max(o0 * s - 1, 0), r1 = Math.Min((o1 - 1) * s + 2, gd.H);
-                int keep = have1 > r0 && have0 <= r0 ? have1 - r0 : 0;
-                if (keep > 0 && r0 > have0)
+                // Without an expansion the depthwise conv reads x's planes in place.
+                float* source = x;
+                nint sourcePlane = inPlane;
+                if (pw is not null)
                 {
-                    // The halo rows this band shares with the previous one move to the top of each channel's plane.
-                    for (int c = 0; c < e; c++)
-                    {
-                        float* p = buffer + c * plane;
-                        new ReadOnlySpan<float>(p + (nint)(r0 - have0) * w, keep * w).CopyTo(new Span<float>(p, keep * w));
-                    }
+                    ExpandRows(pw, x, inPlane, buffer, plane, o0, o1, ref have0, ref have1);
+                    source = buffer - (nint)have0 * w; // the buffer holds input rows [have0, have1); address them from row 0
+                    sourcePlane = plane;
                 }
-                int from = r0 + keep;
-                if (from < r1)
-                {
-                    PointwiseConv.Block(pw, x + (nint)from * w, inPlane, buffer + (nint)keep * w, plane, null, _pwBias,
-                        0, (r1 - from) * w, 0, e, _pwRelu, _pwMax);
-                }
-                (have0, have1) = (r0, r1);
-                // The buffer holds input rows [r0, r1) of every channel; the depthwise kernel addresses rows from row 0.
                 if (pj.Weights is null)
                 {
-                    DepthwiseConv3x3.ForwardRows(buffer - (nint)r0 * w, plane, _dw, _dwBias, y, outPlane, gd, o0, o1, _dwMin, _dwMax, _level);
+                    DepthwiseConv3x3.ForwardRows(source, sourcePlane, _dw, _dwBias, y, outPlane, gd, o0, o1, _dwMin, _dwMax, _level);
                     continue;
                 }
                 // Band rows [o0, o1) of the depthwise output into the second buffer (addressed from output row 0), then the
                 // projection of those rows straight into z.
                 nint at = (nint)o0 * gd.OutW;
-                DepthwiseConv3x3.ForwardRows(buffer - (nint)r0 * w, plane, _dw, _dwBias, band0 - at, bandPlane, gd, o0, o1, _dwMin, _dwMax, _level);
+                DepthwiseConv3x3.ForwardRows(source, sourcePlane, _dw, _dwBias, band0 - at, bandPlane, gd, o0, o1, _dwMin, _dwMax, _level);
                 PointwiseConv.Block(pj.Weights, band0, bandPlane, z + at, outPlane, r is null ? null : r + at, pj.Bias,
                     0, (o1 - o0) * gd.OutW, 0, k2, pj.Relu, pj.Max);
             }
+        }
+
+        /// <summary>
+        /// Makes the buffer hold the expansion rows output rows [o0, o1) read, the first at its top: halo rows already
+        /// there (rows [have0, have1) from the previous band) move up, the others are computed.
+        /// </summary>
+        private void ExpandRows(PackedConvWeights pw, float* x, nint inPlane, float* buffer, nint plane, int o0, int o1, ref int have0, ref int have1)
+        {
+            var gd = _gd;
+            int s = gd.StrideH, w = gd.W, e = gd.C;
+            int r0 = Math.Max(o0 * s - 1, 0), r1 = Math.Min((o1 - 1) * s + 2, gd.H);
+            int keep = have1 > r0 && have0 <= r0 ? have1 - r0 : 0;
+            if (keep > 0 && r0 > have0)
+            {
+                // The halo rows this band shares with the previous one move to the top of each channel's plane.
+                for (int c = 0; c < e; c++)
+                {
+                    float* p = buffer + c * plane;
+                    new ReadOnlySpan<float>(p + (nint)(r0 - have0) * w, keep * w).CopyTo(new Span<float>(p, keep * w));
+                }
+            }
+            int from = r0 + keep;
+            if (from < r1)
+            {
+                PointwiseConv.Block(pw, x + (nint)from * w, inPlane, buffer + (nint)keep * w, plane, null, _pwBias,
+                    0, (r1 - from) * w, 0, e, _pwRelu, _pwMax);
+            }
+            (have0, have1) = (r0, r1);
         }
     }
 }

@@ -8,7 +8,7 @@ namespace CnnSharp.Tests.Kernels;
 /// <see cref="GroupedConv2d"/>'s dedicated depthwise 3×3), bit for bit, at every SIMD level: stride 1 and 2, odd and
 /// tiny planes, channel counts off the register tiles, several KC slices, bands of 1 row to the whole image, batches
 /// of one and more images on 1 to 3 threads, with and without the bias and clamp epilogues, with and without the
-/// projection 1x1 conv (and its residual) in the bands.
+/// projection 1x1 conv (and its residual) in the bands, and the block without expansion (depthwise + projection).
 /// </summary>
 public sealed class ExpandDepthwiseTests
 {
@@ -70,6 +70,34 @@ public sealed class ExpandDepthwiseTests
         return z;
     }
 
+    /// <summary>A block without expansion: the depthwise conv on x's first E channels' worth of values, then the projection.</summary>
+    private static float[] UnfusedLone(Operands o, (int N, int C, int E, int H, int W, int S) s, IsaLevel level)
+    {
+        var gd = Geometry(s).Dw;
+        var gj = ProjectionGeometry(s);
+        var y = new float[s.N * s.E * gd.OutH * gd.OutW];
+        GroupedConv2d.Forward(LoneInput(o, s), o.Dw, o.DwBias, default, y, gd, 0f, 6f, level, 1, long.MaxValue);
+        var z = new float[s.N * K2 * gj.H * gj.W];
+        PointwiseConv.Forward(y, o.Proj, o.ProjBias, o.Residual, z, gj, false, float.PositiveInfinity, 1, long.MaxValue);
+        return z;
+    }
+
+    private static float[] LoneInput(Operands o, (int N, int C, int E, int H, int W, int S) s) =>
+        GradCheck.RandomValues(s.N * s.E * s.H * s.W, o.X.Length + 99);
+
+    private static unsafe float[] FusedLone(Operands o, (int N, int C, int E, int H, int W, int S) s, IsaLevel level, int threads, int bandRows)
+    {
+        var gd = Geometry(s).Dw;
+        var gj = ProjectionGeometry(s);
+        var x = LoneInput(o, s);
+        var z = new float[s.N * K2 * gj.H * gj.W];
+        Array.Fill(z, float.NaN);
+        fixed (float* px = x, pd = o.Dw, pdb = o.DwBias, pjb = o.ProjBias, pr = o.Residual, pz = z)
+            ExpandDepthwise.Forward(px, null, null, false, float.PositiveInfinity, pd, pdb, 0f, 6f, null, default, gd, level, threads, bandRows,
+                new ExpandDepthwise.Projection(o.Proj, pjb, pr, pz, gj, false, float.PositiveInfinity));
+        return z;
+    }
+
     private static unsafe float[] FusedBlock(Operands o, (int N, int C, int E, int H, int W, int S) s, IsaLevel level, bool relu6, int threads, int bandRows)
     {
         var (gp, gd) = Geometry(s);
@@ -105,11 +133,13 @@ public sealed class ExpandDepthwiseTests
                 var expected = Unfused(o, s, isa, epilogue);
                 int outH = Geometry(s).Dw.OutH;
                 var expectedBlock = UnfusedBlock(o, s, isa, epilogue);
+                var expectedLone = UnfusedLone(o, s, isa);
                 foreach (int band in new[] { 0, 1, 2, 3, outH })
                     foreach (int threads in new[] { 1, 2, 3 })
                     {
                         Assert.Equal(expected, Fused(o, s, isa, epilogue, threads, band));
                         Assert.Equal(expectedBlock, FusedBlock(o, s, isa, epilogue, threads, band));
+                        Assert.Equal(expectedLone, FusedLone(o, s, isa, threads, band));
                     }
             }
     }

@@ -11,12 +11,12 @@ namespace CnnSharp.Compile.Ops;
 /// </summary>
 internal sealed class ExpandDepthwiseOp : CompiledOp
 {
-    private readonly Conv2dOp _pointwise;
+    private readonly Conv2dOp? _pointwise;
     private readonly Conv2dOp _depthwise;
     private readonly Conv2dOp? _projection;
 
-    private ExpandDepthwiseOp(Conv2dOp pointwise, Conv2dOp depthwise, Conv2dOp? projection)
-        : base(projection is { HasResidual: true } ? [pointwise.Inputs[0], projection.Inputs[1]] : [pointwise.Inputs[0]],
+    private ExpandDepthwiseOp(Conv2dOp? pointwise, Conv2dOp depthwise, Conv2dOp? projection)
+        : base(projection is { HasResidual: true } ? [(pointwise ?? depthwise).Inputs[0], projection.Inputs[1]] : [(pointwise ?? depthwise).Inputs[0]],
             (projection ?? depthwise).Output)
     {
         _pointwise = pointwise;
@@ -43,11 +43,11 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     /// </summary>
     internal static int MinExpansionFloats { get; set; } = 1 << 18;
 
-    public override string Name => $"{_pointwise.Name} 1x1 > {_depthwise.Name} dw3x3/{_depthwise.Geometry.StrideH}" +
+    public override string Name => (_pointwise is null ? "" : $"{_pointwise.Name} 1x1 > ") + $"{_depthwise.Name} dw3x3/{_depthwise.Geometry.StrideH}" +
         (_projection is null ? "" : $" > {_projection.Name} 1x1") + " (banded)";
 
     public override IEnumerable<Tensor> Parameters =>
-        _pointwise.Parameters.Concat(_depthwise.Parameters).Concat(_projection?.Parameters ?? []);
+        (_pointwise?.Parameters ?? []).Concat(_depthwise.Parameters).Concat(_projection?.Parameters ?? []);
 
     /// <summary>
     /// <paramref name="ops"/> with every fusable (1x1 conv, depthwise conv) pair replaced by one op: consecutive
@@ -72,13 +72,19 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
                 && (long)pw.Geometry.K * pw.Geometry.H * pw.Geometry.W >= MinExpansionFloats
                 && !ReferenceEquals(data[pw.Inputs[0]], data[dw.Output]))
             {
-                var pj = i + 2 < ops.Length && FuseProjection && ops[i + 2] is Conv2dOp proj && proj.Inputs[0] == dw.Output
-                    && dw.Output != outputId && readers.GetValueOrDefault(dw.Output) == 1 && PointwiseConv.Takes(proj.Geometry)
-                    && proj.Geometry.C == dw.Geometry.K && proj.Geometry.H == dw.Geometry.OutH && proj.Geometry.W == dw.Geometry.OutW
-                    && !ReferenceEquals(data[pw.Inputs[0]], data[proj.Output])
-                    && (!proj.HasResidual || !ReferenceEquals(data[proj.Inputs[1]], data[proj.Output])) ? proj : null;
+                var pj = i + 2 < ops.Length && FuseProjection && ops[i + 2] is Conv2dOp proj && Projects(dw, proj, pw, readers, data, outputId) ? proj : null;
                 fused.Add(new ExpandDepthwiseOp(pw, dw, pj));
                 i += pj is null ? 1 : 2;
+                continue;
+            }
+            if (i + 1 < ops.Length && FuseProjection && ops[i] is Conv2dOp { HasResidual: false } lone && ops[i + 1] is Conv2dOp next
+                && DepthwiseConv3x3.Applies(lone.Geometry) && GroupedConv2d.Prefers(lone.Geometry) && DepthwiseConv3x3.Enabled
+                && (long)lone.Geometry.C * lone.Geometry.H * lone.Geometry.W >= MinExpansionFloats
+                && Projects(lone, next, ops[i], readers, data, outputId))
+            {
+                // A block without expansion (MobileNet-v2's first): depthwise + projection in bands.
+                fused.Add(new ExpandDepthwiseOp(null, lone, next));
+                i++;
                 continue;
             }
             fused.Add(ops[i]);
@@ -86,15 +92,24 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
         return [.. fused];
     }
 
+    // Whether `proj` is a 1x1 stride-1 conv that alone reads depthwise conv `dw`'s output (not the plan output) and whose
+    // output buffer is neither the block input's (`first` reads it) nor its residual's.
+    private static bool Projects(Conv2dOp dw, Conv2dOp proj, CompiledOp first, Dictionary<int, int> readers, float[][] data, int outputId) =>
+        proj.Inputs[0] == dw.Output && dw.Output != outputId && readers.GetValueOrDefault(dw.Output) == 1 && PointwiseConv.Takes(proj.Geometry)
+        && proj.Geometry.C == dw.Geometry.K && proj.Geometry.H == dw.Geometry.OutH && proj.Geometry.W == dw.Geometry.OutW
+        && !ReferenceEquals(data[first.Inputs[0]], data[proj.Output])
+        && (!proj.HasResidual || !ReferenceEquals(data[proj.Inputs[1]], data[proj.Output]));
+
     public override unsafe void Forward(ExecutionPlan plan)
     {
-        _pointwise.PrepareWeights(out var pwBias, pack: true);
+        ReadOnlySpan<float> pwBias = default;
+        _pointwise?.PrepareWeights(out pwBias, pack: true);
         var dwWeight = _depthwise.PrepareWeights(out var dwBias, pack: false);
         ReadOnlySpan<float> pjBias = default;
         _projection?.PrepareWeights(out pjBias, pack: true);
-        var gp = _pointwise.Geometry;
+        var gp = _pointwise?.Geometry ?? default;
         var gd = _depthwise.Geometry;
-        var x = plan.Data[Inputs[0]].AsSpan(0, gp.N * gp.C * gp.H * gp.W);
+        var x = plan.Data[Inputs[0]].AsSpan(0, gd.N * (_pointwise is null ? gd.C : gp.C) * gd.H * gd.W);
         var y = plan.Data[Output].AsSpan();
         var r = _projection is { HasResidual: true } ? plan.Data[Inputs[1]].AsSpan() : default;
         fixed (float* px = x, py = y, pb = pwBias, pd = dwWeight, pdb = dwBias, pjb = pjBias, pr = r)
@@ -102,7 +117,7 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
             var projection = _projection is null ? default
                 : new ExpandDepthwise.Projection(_projection.Packed, pjBias.IsEmpty ? null : pjb, r.IsEmpty ? null : pr, py,
                     _projection.Geometry, _projection.Relu, _projection.Max);
-            ExpandDepthwise.Forward(px, _pointwise.Packed, pwBias.IsEmpty ? null : pb, _pointwise.Relu, _pointwise.Max,
+            ExpandDepthwise.Forward(px, _pointwise?.Packed, pwBias.IsEmpty ? null : pb, _pointwise?.Relu ?? false, _pointwise?.Max ?? float.PositiveInfinity,
                 pd, dwBias.IsEmpty ? null : pdb, _depthwise.Relu ? 0f : float.NegativeInfinity, _depthwise.Max,
                 _projection is null ? py : null, gp, gd, Isa.Level, Parallelism.MaxThreads, projection: projection);
         }

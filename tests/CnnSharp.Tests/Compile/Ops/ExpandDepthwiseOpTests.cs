@@ -51,9 +51,11 @@ public sealed class ExpandDepthwiseOpTests
         var (pairs, pairsPlan) = Run(true, x, projection: false);
         Assert.DoesNotContain("(banded)", unfusedPlan, StringComparison.Ordinal);
         // MobileNet-v2 has 16 expanding blocks (expansion 1x1 + depthwise + projection 1x1, 10 of them with the residual
-        // add); all of them fuse, with their projections unless that is off.
+        // add) and a first block without expansion (depthwise + projection); all of them fuse, the projections unless
+        // that is off (then the first block stays unfused).
         var banded = fusedPlan.Split('\n').Where(l => l.Contains("(banded)", StringComparison.Ordinal)).ToList();
-        Assert.Equal(16, banded.Count);
+        Assert.Equal(17, banded.Count);
+        Assert.Single(banded, l => l.StartsWith("Conv2d+BatchNorm(folded)+ReLU6 dw3x3/1 > Conv2d+BatchNorm(folded) 1x1", StringComparison.Ordinal));
         Assert.Equal(10, banded.Count(l => l.Contains("+Add 1x1 (banded)", StringComparison.Ordinal)));
         Assert.Equal(16, pairsPlan.Split('\n').Count(l => l.Contains("dw3x3/1 (banded)", StringComparison.Ordinal) || l.Contains("dw3x3/2 (banded)", StringComparison.Ordinal)));
         Assert.Equal(unfused, pairs);
