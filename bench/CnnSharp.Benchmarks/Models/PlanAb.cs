@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|stop12] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|stop12|smallwino] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -32,6 +32,8 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--switch transpose</c>: the same plans, A the NCHW ↔ blocked conversions scalar, B through
 /// <see cref="CnnSharp.Kernels.Direct.ChannelTranspose"/>'s vector path (a run-time switch, set before each variant's step).
 /// <c>--switch chunks</c>: A conv chains cut the batch into ceil(n/5) chunks, B into an even count (<c>ConvChainOp.EvenChunks</c>).
+/// <c>--switch smallwino</c>: A 3x3 stages Winograd only from the tile thresholds (16 tiles in training, 17 in inference plans),
+/// B also 8x8..16x16 maps of at most 64 x 64 channels (<c>ConvChainLayer.SmallMapWinograd</c>).
 /// <c>--switch stop12</c>: both of the last two together (before and after docs/performance.md's stop 12).
 /// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
 /// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
@@ -83,6 +85,7 @@ internal static class PlanAb
             "blocked-eval" => on => PlanBuilder.BlockedInferenceResiduals = on,
             "transpose" => on => CnnSharp.Kernels.Direct.ChannelTranspose.Enabled = on,
             "chunks" => on => Compile.Ops.ConvChainOp.EvenChunks = on,
+            "smallwino" => on => Compile.Ops.ConvChainLayer.SmallMapWinograd = on,
             "stop12" => on => (Compile.Ops.ConvChainOp.EvenChunks, CnnSharp.Kernels.Direct.ChannelTranspose.Enabled) = (on, on),
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
         };
@@ -99,6 +102,7 @@ internal static class PlanAb
             "blocked-eval" => ["A eval chain per block", "B eval blocks merged"],
             "transpose" => ["A scalar NCHW<->blocked", "B vector transposes"],
             "chunks" => ["A odd chunk counts", "B even chunk counts"],
+            "smallwino" => ["A tile thresholds only", "B small-map Winograd"],
             "stop12" => ["A before stop 12", "B after stop 12"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };
