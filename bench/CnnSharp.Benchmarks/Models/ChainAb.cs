@@ -88,7 +88,7 @@ internal static class ChainAb
     /// Per pass of every chain's backward (all chains of a model added up by stage index, <see cref="ConvChainOp.PassNames"/>),
     /// thread CPU ms per step over 5 steps of each variant.
     /// </summary>
-    private static void PrintPasses(string title, string[] passes, long[] ticks)
+    internal static void PrintPasses(string title, string[] passes, long[] ticks)
     {
         Console.WriteLine(title);
         for (int s = 0; s < 8; s++)

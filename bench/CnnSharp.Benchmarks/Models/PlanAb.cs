@@ -133,7 +133,11 @@ internal static class PlanAb
             PrintProfiles(variants, variantNames, input, labels, profile);
             ChainAb.PrintBackwardPasses([.. variants.Select(v => v.Compiled)], variantNames, input, labels);
         }
-        if (profileEval > 0) PrintEvalProfiles(variants, variantNames, input, profileEval);
+        if (profileEval > 0)
+        {
+            PrintEvalProfiles(variants, variantNames, input, profileEval);
+            PrintEvalPasses(variants, variantNames, input);
+        }
 
         var train = new double[2][];
         var eval = new double[2][];
@@ -179,6 +183,26 @@ internal static class PlanAb
         double eca = ProcessStats.Median(evalCpu[0]), ecb = ProcessStats.Median(evalCpu[1]);
         Console.WriteLine($"median process CPU per eval forward A {eca:F1} ms, B {ecb:F1} ms, B/A {ecb / eca:F3}");
         return 0;
+    }
+
+    // The conv chains' forward passes in the eval forward (thread CPU, 5 forwards per variant; ChainAb.PrintPasses).
+    private static void PrintEvalPasses(List<(Module Model, CompiledModel Compiled)> variants, string[] names, Tensor input)
+    {
+        for (int v = 0; v < variants.Count; v++)
+        {
+            var (model, compiled) = variants[v];
+            s_select?.Invoke(v);
+            model.Eval();
+            var ticks = new long[8 * Compile.Ops.ConvChainOp.ForwardPassNames.Length];
+            Compile.Ops.ConvChainOp.ForwardPassTicks = ticks;
+            Compile.Ops.ConvChainOp.PassClock = () => (long)(CpuClock.Seconds() * 1e9);
+            using (CnnSharp.Autograd.GradMode.NoGrad())
+                for (int i = 0; i < 5; i++) compiled.Forward(input);
+            Compile.Ops.ConvChainOp.ForwardPassTicks = null;
+            Compile.Ops.ConvChainOp.PassClock = Stopwatch.GetTimestamp;
+            model.Train();
+            ChainAb.PrintPasses($"{names[v]} eval forward passes, thread CPU ms per forward summed over threads:", Compile.Ops.ConvChainOp.ForwardPassNames, ticks);
+        }
     }
 
     // Per op of the inference plan, the minimum over alternating rounds of its forward milliseconds (2 forwards a round).
