@@ -5,7 +5,7 @@ using CnnSharp.Kernels.Direct;
 namespace CnnSharp.Benchmarks.Models;
 
 /// <summary>
-/// <c>stage-kernels [--shapes CxH,...]</c> mode: one thread's CPU time per image of ResNet-8's stride-1 3x3 stage shapes (16 -> 16 at 32x32,
+/// <c>stage-kernels [--shapes CxH,...] [--tiles N]</c> mode: one thread's CPU time per image of ResNet-8's stride-1 3x3 stage shapes (16 -> 16 at 32x32,
 /// 32 -> 32 at 16x16, 64 -> 64 at 8x8), direct against Winograd F(4x4, 3x3), alternating in one process: forward, input
 /// gradient and weight gradient (direct: images grouped as <c>ConvChainLayer.WeightGradGroup</c> does; Winograd: the
 /// transform-domain accumulation plus its per-chunk <c>ToDirect</c> spread over 64/14 images, a batch-64 chunk's share).
@@ -21,6 +21,9 @@ internal static unsafe class StageKernelsAb
         int at = Array.IndexOf(args, "--shapes");
         if (at > 0 && at + 1 < args.Length)
             shapes = [.. args[at + 1].Split(',').Select(p => p.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture)))];
+        // --tiles N: Winograd blocks of about N tiles instead of WinogradConv2d.DefaultTilesPerBlock.
+        int tilesAt = Array.IndexOf(args, "--tiles");
+        int tilesPerBlock = tilesAt > 0 && tilesAt + 1 < args.Length ? int.Parse(args[tilesAt + 1], CultureInfo.InvariantCulture) : 0;
         const int images = 16, rounds = 9;
         const double imagesPerChunk = 64.0 / 14;
         var rng = new Random(1);
@@ -30,6 +33,7 @@ internal static unsafe class StageKernelsAb
             var plan = new DirectConv2d(c, c, 3, 1, h, h, Isa.Level);
             var dxPlan = DirectConv2d.ForBackwardInput(plan);
             var wino = WinogradConv2d.For(plan);
+            if (wino is not null && tilesPerBlock > 0) wino = new WinogradConv2d(c, c, 1, h, h, tilesPerBlock, 3);
             if (wino is null)
             {
                 Console.WriteLine("no Winograd on this ISA");
