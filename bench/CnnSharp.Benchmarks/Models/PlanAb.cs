@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|stop12|smallwino] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|stop12|smallwino|packing] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -34,6 +34,8 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--switch chunks</c>: A conv chains cut the batch into ceil(n/5) chunks, B into an even count (<c>ConvChainOp.EvenChunks</c>).
 /// <c>--switch smallwino</c>: A 3x3 stages Winograd only from the tile thresholds (16 tiles in training, 17 in inference plans),
 /// B also 8x8..16x16 maps of at most 64 x 64 channels (<c>ConvChainLayer.SmallMapWinograd</c>).
+/// <c>--switch packing</c>: the same plans, A the conv chains' weight packing on the calling thread, B split over the
+/// step's threads (<c>ConvChainOp.SplitPacking</c>, a run-time switch).
 /// <c>--switch stop12</c>: both of the last two together (before and after docs/performance.md's stop 12).
 /// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
 /// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
@@ -86,6 +88,7 @@ internal static class PlanAb
             "transpose" => on => CnnSharp.Kernels.Direct.ChannelTranspose.Enabled = on,
             "chunks" => on => Compile.Ops.ConvChainOp.EvenChunks = on,
             "smallwino" => on => Compile.Ops.ConvChainLayer.SmallMapWinograd = on,
+            "packing" => on => Compile.Ops.ConvChainOp.SplitPacking = on,
             "stop12" => on => (Compile.Ops.ConvChainOp.EvenChunks, CnnSharp.Kernels.Direct.ChannelTranspose.Enabled) = (on, on),
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
         };
@@ -103,11 +106,12 @@ internal static class PlanAb
             "transpose" => ["A scalar NCHW<->blocked", "B vector transposes"],
             "chunks" => ["A odd chunk counts", "B even chunk counts"],
             "smallwino" => ["A tile thresholds only", "B small-map Winograd"],
+            "packing" => ["A packing on one thread", "B packing split"],
             "stop12" => ["A before stop 12", "B after stop 12"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };
         // A run-time switch (read by the kernels on every call, not when planning) is set before each variant's work.
-        s_select = toggle is "transpose" or "stop12" ? v => set(v == 1) : null;
+        s_select = toggle is "transpose" or "stop12" or "packing" ? v => set(v == 1) : null;
         Parallelism.MaxThreads = threads;
         var generator = new Generator(1);
         var input = Tensor.Randn(generator, shape);

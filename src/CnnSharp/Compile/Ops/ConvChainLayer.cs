@@ -186,20 +186,25 @@ internal sealed unsafe class ConvChainLayer
     }
 
     /// <summary>
-    /// A strided stage's phase-split expansion of the weight (<see cref="Expanded"/>), which <see cref="PackPart"/> reads;
-    /// call it before the parts, each time (the weight-gradient reduction reuses the buffer). Nothing for other stages.
+    /// What <see cref="PackPart"/> reads besides the weight, made before the parts run: a strided stage's phase-split
+    /// expansion (<see cref="Expanded"/>; each time, the weight-gradient reduction reuses the buffer), and for the input
+    /// gradient of a stage of fewer than 16 input channels the weight padded to 16 (<see cref="PaddedWeight"/>).
     /// </summary>
-    public void ExpandWeights()
+    public void PrepareWeights(bool forward)
     {
         if (Strided is not null) Strided.ExpandWeights(Weight.Data, Expanded);
+        if (forward || DxPlan is null || PaddedWeight is null) return;
+        int taps = Geometry.KH * Geometry.KW, c = Geometry.C;
+        var w = Weight.Data;
+        for (int k = 0; k < Geometry.K; k++) w.Slice(k * c * taps, c * taps).CopyTo(PaddedWeight.AsSpan(k * 16 * taps, c * taps));
     }
 
     /// <summary>
     /// Part <paramref name="part"/> of <paramref name="parts"/> of packing the forward weights and the bias
     /// (<paramref name="forward"/>) or the input-gradient weights only (the backward pass, which never reads the forward's
-    /// packed weights), after <see cref="ExpandWeights"/>: a Winograd transform is split by output channels over the
-    /// parts; everything else runs in part 0. The parts write disjoint data, so they may run on different threads at once;
-    /// all of them together give one call's bits.
+    /// packed weights), after <see cref="PrepareWeights"/>: the packing is split by output channels (Winograd) or weight
+    /// panels (direct) over the parts, the bias copied in part 0. The parts write disjoint data, so they may run on
+    /// different threads at once; all of them together give one call's bits.
     /// </summary>
     public void PackPart(bool forward, int part, int parts)
     {
@@ -207,28 +212,11 @@ internal sealed unsafe class ConvChainLayer
         if (forward)
         {
             if (Wino is not null) Wino.PackWeightsPart(weight, transposeAndFlip: false, Packed.Pointer, part, parts);
-            if (part != 0) return;
-            if (Wino is null) Plan.PackWeights(weight, transposeAndFlip: false, Packed.Pointer);
-            Bias?.Data.CopyTo(Bias16!.Span);
+            else Plan.PackWeightsPart(weight, transposeAndFlip: false, Packed.Pointer, part, parts);
+            if (part == 0) Bias?.Data.CopyTo(Bias16!.Span);
         }
         else if (WinoDx is not null) WinoDx.PackWeightsPart(weight, transposeAndFlip: true, PackedT!.Pointer, part, parts);
-        else if (part == 0) PackInputGradient(weight);
-    }
-
-    /// <summary>Whether <see cref="PackPart"/> has a Winograd transform to split (forward or input-gradient weights).</summary>
-    public bool PacksWinograd(bool forward) => (forward ? Wino : WinoDx) is not null;
-
-    private void PackInputGradient(ReadOnlySpan<float> weight)
-    {
-        if (DxPlan is null) return;
-        if (PaddedWeight is null) DxPlan.PackWeights(weight, transposeAndFlip: true, PackedT!.Pointer);
-        else
-        {
-            int taps = Geometry.KH * Geometry.KW, c = Geometry.C;
-            var w = Weight.Data;
-            for (int k = 0; k < Geometry.K; k++) w.Slice(k * c * taps, c * taps).CopyTo(PaddedWeight.AsSpan(k * 16 * taps, c * taps));
-            DxPlan.PackWeights(PaddedWeight, transposeAndFlip: true, PackedT!.Pointer);
-        }
+        else DxPlan?.PackWeightsPart(PaddedWeight ?? weight, transposeAndFlip: true, PackedT!.Pointer, part, parts);
     }
 
     /// <summary>The affine map of evaluation-mode batch norm (running statistics), as <see cref="BatchNormOp"/> computes it.</summary>

@@ -32,8 +32,9 @@ internal sealed partial class ConvChainOp
 
     /// <summary>Forward passes timed per image (the previous stage's epilogue into the conv input, or the chain input's
     /// layout conversion; the conv with its statistics; the last epilogue to the NCHW output with the residual add), the
-    /// serial batch-statistics finish, and the whole phase as the calling thread sees it.</summary>
-    internal static readonly string[] ForwardPassNames = ["input", "conv", "output", "serial stats", "phase"];
+    /// serial batch-statistics finish, the whole phase as the calling thread sees it, and the weight packing of forward and
+    /// backward (the calling thread's share, counted under stage 0).</summary>
+    internal static readonly string[] ForwardPassNames = ["input", "conv", "output", "serial stats", "phase", "packing (fwd + bwd)"];
 
     /// <summary>When not null, every chain's forward adds its threads' ticks (<see cref="PassClock"/>) per pass into
     /// [stage * <see cref="ForwardPassNames"/>.Length + pass] (at most 8 stages; the output pass counts under the last stage).</summary>
