@@ -17,6 +17,7 @@ internal static class Program
         if (args.Length > 0 && args[0] == "chain-ab") return Models.ChainAb.Run(args);
         if (args.Length > 0 && args[0] == "wg-ab") return Models.WeightGradAb.Run(args);
         if (args.Length > 0 && args[0] == "rowtiles-ab") return Models.RowTilesAb.Run(args);
+        if (args.Length > 0 && args[0] == "stage-kernels") return Models.StageKernelsAb.Run(args);
         if (args.Length > 0 && args[0] == "onnx") return QuickOnnx(args);
         if (args.Length > 0 && args[0] == "dwconv-ab") return DepthwiseAb.Run(args);
         if (args.Length > 0 && args[0] == "onnx-plan-ab") return Models.OnnxPlanAb.Run(args);

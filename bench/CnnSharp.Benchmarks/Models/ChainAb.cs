@@ -88,16 +88,32 @@ internal static class ChainAb
     /// Per pass of every chain's backward (all chains of a model added up by stage index, <see cref="ConvChainOp.PassNames"/>),
     /// thread CPU ms per step over 5 steps of each variant.
     /// </summary>
+    internal static void PrintPasses(string title, string[] passes, long[] ticks)
+    {
+        Console.WriteLine(title);
+        for (int s = 0; s < 8; s++)
+        {
+            var row = passes.Select((n, p) => (n, ms: ticks[s * passes.Length + p] / 1e6 / 5)).ToArray();
+            if (row.All(r => r.ms == 0)) continue;
+            Console.WriteLine($"  stage {s}: " + string.Join(", ", row.Select(r => $"{r.n} {r.ms:F2}")));
+        }
+    }
+
     internal static void PrintBackwardPasses(IReadOnlyList<CompiledModel> variants, string[] names, Tensor input, int[] labels)
     {
         for (int v = 0; v < variants.Count; v++)
         {
             var ticks = new long[8 * ConvChainOp.PassNames.Length];
+            var forward = new long[8 * ConvChainOp.ForwardPassNames.Length];
             ConvChainOp.PassTicks = ticks;
+            ConvChainOp.ForwardPassTicks = forward;
             ConvChainOp.PassClock = () => (long)(CpuClock.Seconds() * 1e9);
             for (int i = 0; i < 5; i++) variants[v].TrainStep(input, labels);
             ConvChainOp.PassTicks = null;
+            ConvChainOp.ForwardPassTicks = null;
             ConvChainOp.PassClock = Stopwatch.GetTimestamp;
+            PrintPasses($"{names[v]} forward passes, thread CPU ms per step summed over threads (phase: the calling thread's CPU over the phase, spinning included):",
+                ConvChainOp.ForwardPassNames, forward);
             Console.WriteLine($"{names[v]} backward passes, thread CPU ms per step summed over threads (phase: the calling thread's CPU over the phase, spinning included):");
             for (int s = 0; s < 8; s++)
             {

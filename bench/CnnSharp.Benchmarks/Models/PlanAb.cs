@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|stop12] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|stop12|smallwino|packing] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -32,6 +32,10 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--switch transpose</c>: the same plans, A the NCHW ↔ blocked conversions scalar, B through
 /// <see cref="CnnSharp.Kernels.Direct.ChannelTranspose"/>'s vector path (a run-time switch, set before each variant's step).
 /// <c>--switch chunks</c>: A conv chains cut the batch into ceil(n/5) chunks, B into an even count (<c>ConvChainOp.EvenChunks</c>).
+/// <c>--switch smallwino</c>: A 3x3 stages Winograd only from the tile thresholds (16 tiles in training, 17 in inference plans),
+/// B also 8x8..16x16 maps of at most 64 x 64 channels (<c>ConvChainLayer.SmallMapWinograd</c>).
+/// <c>--switch packing</c>: the same plans, A the conv chains' weight packing on the calling thread, B split over the
+/// step's threads (<c>ConvChainOp.SplitPacking</c>, a run-time switch).
 /// <c>--switch stop12</c>: both of the last two together (before and after docs/performance.md's stop 12).
 /// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
 /// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
@@ -83,6 +87,8 @@ internal static class PlanAb
             "blocked-eval" => on => PlanBuilder.BlockedInferenceResiduals = on,
             "transpose" => on => CnnSharp.Kernels.Direct.ChannelTranspose.Enabled = on,
             "chunks" => on => Compile.Ops.ConvChainOp.EvenChunks = on,
+            "smallwino" => on => Compile.Ops.ConvChainLayer.SmallMapWinograd = on,
+            "packing" => on => Compile.Ops.ConvChainOp.SplitPacking = on,
             "stop12" => on => (Compile.Ops.ConvChainOp.EvenChunks, CnnSharp.Kernels.Direct.ChannelTranspose.Enabled) = (on, on),
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
         };
@@ -99,11 +105,13 @@ internal static class PlanAb
             "blocked-eval" => ["A eval chain per block", "B eval blocks merged"],
             "transpose" => ["A scalar NCHW<->blocked", "B vector transposes"],
             "chunks" => ["A odd chunk counts", "B even chunk counts"],
+            "smallwino" => ["A tile thresholds only", "B small-map Winograd"],
+            "packing" => ["A packing on one thread", "B packing split"],
             "stop12" => ["A before stop 12", "B after stop 12"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };
         // A run-time switch (read by the kernels on every call, not when planning) is set before each variant's work.
-        s_select = toggle is "transpose" or "stop12" ? v => set(v == 1) : null;
+        s_select = toggle is "transpose" or "stop12" or "packing" ? v => set(v == 1) : null;
         Parallelism.MaxThreads = threads;
         var generator = new Generator(1);
         var input = Tensor.Randn(generator, shape);
@@ -129,7 +137,11 @@ internal static class PlanAb
             PrintProfiles(variants, variantNames, input, labels, profile);
             ChainAb.PrintBackwardPasses([.. variants.Select(v => v.Compiled)], variantNames, input, labels);
         }
-        if (profileEval > 0) PrintEvalProfiles(variants, variantNames, input, profileEval);
+        if (profileEval > 0)
+        {
+            PrintEvalProfiles(variants, variantNames, input, profileEval);
+            PrintEvalPasses(variants, variantNames, input);
+        }
 
         var train = new double[2][];
         var eval = new double[2][];
@@ -175,6 +187,26 @@ internal static class PlanAb
         double eca = ProcessStats.Median(evalCpu[0]), ecb = ProcessStats.Median(evalCpu[1]);
         Console.WriteLine($"median process CPU per eval forward A {eca:F1} ms, B {ecb:F1} ms, B/A {ecb / eca:F3}");
         return 0;
+    }
+
+    // The conv chains' forward passes in the eval forward (thread CPU, 5 forwards per variant; ChainAb.PrintPasses).
+    private static void PrintEvalPasses(List<(Module Model, CompiledModel Compiled)> variants, string[] names, Tensor input)
+    {
+        for (int v = 0; v < variants.Count; v++)
+        {
+            var (model, compiled) = variants[v];
+            s_select?.Invoke(v);
+            model.Eval();
+            var ticks = new long[8 * Compile.Ops.ConvChainOp.ForwardPassNames.Length];
+            Compile.Ops.ConvChainOp.ForwardPassTicks = ticks;
+            Compile.Ops.ConvChainOp.PassClock = () => (long)(CpuClock.Seconds() * 1e9);
+            using (CnnSharp.Autograd.GradMode.NoGrad())
+                for (int i = 0; i < 5; i++) compiled.Forward(input);
+            Compile.Ops.ConvChainOp.ForwardPassTicks = null;
+            Compile.Ops.ConvChainOp.PassClock = Stopwatch.GetTimestamp;
+            model.Train();
+            ChainAb.PrintPasses($"{names[v]} eval forward passes, thread CPU ms per forward summed over threads:", Compile.Ops.ConvChainOp.ForwardPassNames, ticks);
+        }
     }
 
     // Per op of the inference plan, the minimum over alternating rounds of its forward milliseconds (2 forwards a round).

@@ -27,6 +27,19 @@ internal sealed unsafe class ConvChainLayer
     /// </summary>
     internal static int MinInferenceWinogradTiles { get; set; } = 17;
 
+    /// <summary>
+    /// Whether a 3x3 stage of at most 64 x 64 channels (<see cref="SmallMapWinogradMaxWeights"/>) runs as Winograd
+    /// F(4x4, 3x3) from 4 output tiles (an 8x8 or 7x7 map) in training and inference plans, below the tile thresholds above;
+    /// its weight gradient stays direct below <see cref="MinWinogradTiles"/>. On by default; <c>bench plan-ab --switch
+    /// smallwino</c> A/Bs it (docs/performance.md stop 14).
+    /// </summary>
+    internal static bool SmallMapWinograd { get; set; } = true;
+
+    // C·K at most 64·64: the transform-domain weights (36·C·K floats, 576 KB) stay in the core's L2, which the GEMM of a
+    // few tiles per image streams once per image (4 FMAs per weight vector at 4 tiles). 128 x 128 (2.3 MB) measured
+    // slower than direct at 7x7 and 4x4 (bench stage-kernels).
+    private const int SmallMapWinogradMaxWeights = 64 * 64;
+
     public ConvChainLayer(ConvChainStage stage, BatchNormBase? module, bool differentiable, bool firstWithInputGrad, int chunks, IsaLevel level)
     {
         Stage = stage;
@@ -45,7 +58,8 @@ internal sealed unsafe class ConvChainLayer
         PoolH = stage.Pool is null ? OutH : OutH / 2;
         PoolW = stage.Pool is null ? OutW : OutW / 2;
         Wino = WinogradConv2d.For(Plan);
-        if (Wino is not null && Wino.TileRows * Wino.TileColumns < (differentiable ? MinWinogradTiles : MinInferenceWinogradTiles)) Wino = null;
+        int tiles = Wino is null ? 0 : Wino.TileRows * Wino.TileColumns;
+        if (Wino is not null && tiles < (differentiable ? MinWinogradTiles : MinInferenceWinogradTiles) && !SmallMapWinogradApplies(Wino, tiles)) Wino = null;
         Packed = new AlignedBuffer(Wino?.PackedLength ?? Plan.WeightLength);
         if (Bias is not null) Bias16 = new AlignedBuffer(g.K);
         Scale = new AlignedBuffer(g.K);
@@ -71,7 +85,9 @@ internal sealed unsafe class ConvChainLayer
         AccumulatorPointers = [.. Accumulators.Select(a => (nint)a.Pointer)];
         // 3x3 only: F(2x2, 5x5)'s weight gradient measured slower than the direct one (the seed ConvNet's 16 -> 32 at
         // 14x14: 46 against 34 us per image, transforms and the 36-position accumulator outweigh 2.8x fewer multiplies).
-        if (Wino is { KernelSize: 3 } && WinogradWeightGrad.Enabled) WinoWeightGrad = new WinogradWeightGrad(Wino);
+        // Not below 16 tiles (small-map Winograd stages): the direct one is faster there (64 -> 64 at 8x8: 39.7 against
+        // 68.1 us per image, bench stage-kernels).
+        if (Wino is { KernelSize: 3 } && WinogradWeightGrad.Enabled && tiles >= MinWinogradTiles) WinoWeightGrad = new WinogradWeightGrad(Wino);
         DyPadding = Plan.KernelSize - 1 - Plan.Padding;
         DyRow = (OutW + 2 * DyPadding) * 16;
         DyPlane = (OutH + 2 * DyPadding) * DyRow;
@@ -88,6 +104,9 @@ internal sealed unsafe class ConvChainLayer
             PackedT = new AlignedBuffer(WinoDx?.PackedLength ?? DxPlan.WeightLength);
         }
     }
+
+    private static bool SmallMapWinogradApplies(WinogradConv2d wino, int tiles) =>
+        SmallMapWinograd && wino.KernelSize == 3 && tiles >= 4 && wino.InChannels * wino.OutChannels <= SmallMapWinogradMaxWeights;
 
     public ConvChainStage Stage { get; }
     public BatchNormBase? Module { get; }
@@ -166,28 +185,38 @@ internal sealed unsafe class ConvChainLayer
         }
     }
 
-    /// <summary>Packs the forward weights and the bias; with <paramref name="inputGradient"/>, the input-gradient weights too.</summary>
-    public void PackWeights(bool inputGradient)
+    /// <summary>
+    /// What <see cref="PackPart"/> reads besides the weight, made before the parts run: a strided stage's phase-split
+    /// expansion (<see cref="Expanded"/>; each time, the weight-gradient reduction reuses the buffer), and for the input
+    /// gradient of a stage of fewer than 16 input channels the weight padded to 16 (<see cref="PaddedWeight"/>).
+    /// </summary>
+    public void PrepareWeights(bool forward)
     {
-        ReadOnlySpan<float> weight = Weight.Data;
-        if (Strided is not null)
+        if (Strided is not null) Strided.ExpandWeights(Weight.Data, Expanded);
+        if (forward || DxPlan is null || PaddedWeight is null) return;
+        int taps = Geometry.KH * Geometry.KW, c = Geometry.C;
+        var w = Weight.Data;
+        for (int k = 0; k < Geometry.K; k++) w.Slice(k * c * taps, c * taps).CopyTo(PaddedWeight.AsSpan(k * 16 * taps, c * taps));
+    }
+
+    /// <summary>
+    /// Part <paramref name="part"/> of <paramref name="parts"/> of packing the forward weights and the bias
+    /// (<paramref name="forward"/>) or the input-gradient weights only (the backward pass, which never reads the forward's
+    /// packed weights), after <see cref="PrepareWeights"/>: the packing is split by output channels (Winograd) or weight
+    /// panels (direct) over the parts, the bias copied in part 0. The parts write disjoint data, so they may run on
+    /// different threads at once; all of them together give one call's bits.
+    /// </summary>
+    public void PackPart(bool forward, int part, int parts)
+    {
+        ReadOnlySpan<float> weight = Strided is null ? Weight.Data : Expanded;
+        if (forward)
         {
-            Strided.ExpandWeights(weight, Expanded);
-            weight = Expanded;
+            if (Wino is not null) Wino.PackWeightsPart(weight, transposeAndFlip: false, Packed.Pointer, part, parts);
+            else Plan.PackWeightsPart(weight, transposeAndFlip: false, Packed.Pointer, part, parts);
+            if (part == 0) Bias?.Data.CopyTo(Bias16!.Span);
         }
-        if (Wino is not null) Wino.PackWeights(weight, transposeAndFlip: false, Packed.Pointer);
-        else Plan.PackWeights(weight, transposeAndFlip: false, Packed.Pointer);
-        Bias?.Data.CopyTo(Bias16!.Span);
-        if (!inputGradient || DxPlan is null) return;
-        if (WinoDx is not null) WinoDx.PackWeights(weight, transposeAndFlip: true, PackedT!.Pointer);
-        else if (PaddedWeight is null) DxPlan.PackWeights(weight, transposeAndFlip: true, PackedT!.Pointer);
-        else
-        {
-            int taps = Geometry.KH * Geometry.KW, c = Geometry.C;
-            var w = Weight.Data;
-            for (int k = 0; k < Geometry.K; k++) w.Slice(k * c * taps, c * taps).CopyTo(PaddedWeight.AsSpan(k * 16 * taps, c * taps));
-            DxPlan.PackWeights(PaddedWeight, transposeAndFlip: true, PackedT!.Pointer);
-        }
+        else if (WinoDx is not null) WinoDx.PackWeightsPart(weight, transposeAndFlip: true, PackedT!.Pointer, part, parts);
+        else DxPlan?.PackWeightsPart(PaddedWeight ?? weight, transposeAndFlip: true, PackedT!.Pointer, part, parts);
     }
 
     /// <summary>The affine map of evaluation-mode batch norm (running statistics), as <see cref="BatchNormOp"/> computes it.</summary>

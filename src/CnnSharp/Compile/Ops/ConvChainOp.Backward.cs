@@ -11,7 +11,7 @@ internal sealed unsafe partial class ConvChainOp
     {
         BeginStep(plan);
         _inputGrad = plan.Grad[Inputs[0]] is not null;
-        for (int s = 0; s < _layers.Length; s++) _layers[s].PackWeights(inputGradient: s > 0 || _inputGrad);
+        PackLayers(forward: false);
         int last = _layers.Length - 1;
         _phase = _layers.Length;
         long t = Now();

@@ -29,4 +29,24 @@ internal sealed partial class ConvChainOp
     }
 
     private static long Now() => PassTicks is null ? 0 : PassClock();
+
+    /// <summary>Forward passes timed per image (the previous stage's epilogue into the conv input, or the chain input's
+    /// layout conversion; the conv with its statistics; the last epilogue to the NCHW output with the residual add), the
+    /// serial batch-statistics finish, the whole phase as the calling thread sees it, and the weight packing of forward and
+    /// backward (the calling thread's share, counted under stage 0).</summary>
+    internal static readonly string[] ForwardPassNames = ["input", "conv", "output", "serial stats", "phase", "packing (fwd + bwd)"];
+
+    /// <summary>When not null, every chain's forward adds its threads' ticks (<see cref="PassClock"/>) per pass into
+    /// [stage * <see cref="ForwardPassNames"/>.Length + pass] (at most 8 stages; the output pass counts under the last stage).</summary>
+    internal static long[]? ForwardPassTicks { get; set; }
+
+    private static long ForwardMark(long since, int stage, int pass)
+    {
+        if (ForwardPassTicks is not { } ticks) return 0;
+        long now = PassClock();
+        Interlocked.Add(ref ticks[stage * ForwardPassNames.Length + pass], now - since);
+        return now;
+    }
+
+    private static long ForwardNow() => ForwardPassTicks is null ? 0 : PassClock();
 }

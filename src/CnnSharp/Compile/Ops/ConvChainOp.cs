@@ -123,11 +123,9 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         BeginStep(plan);
         if (!_packedOnce)
         {
+            PackLayers(forward: true);
             foreach (var l in _layers)
-            {
-                l.PackWeights(inputGradient: false);
                 if (l.Stage.Norm is { Training: false }) l.SetRunningAffine();
-            }
         }
         _packedOnce = _frozen;
         if (SplitsImages())
@@ -141,8 +139,11 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         {
             for (b = a; b < _layers.Length && !_layers[b].TrainNorm; b++) { }
             (_phase, _phaseEnd) = (a, b);
+            long t = ForwardNow();
             Run(_forward);
+            t = ForwardMark(t, Math.Min(b, _layers.Length - 1), 4);
             if (b < _layers.Length) _layers[b].FinishStatistics(_chunkStatPointers, _chunks, _statStride);
+            ForwardMark(t, Math.Min(b, _layers.Length - 1), 3);
         }
     }
 
@@ -162,6 +163,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     private void ForwardStep(int s, int n, ThreadScratch ts, double* stats, float* input, float* output, float* residual)
     {
         var layer = s < _layers.Length ? _layers[s] : null;
+        long t = ForwardNow();
         float* x = layer is null ? null : _differentiable ? layer.X!.Pointer + (long)n * layer.Plan.InputImage : ts.Inputs[s].Pointer;
         if (s == 0)
         {
@@ -190,6 +192,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
                     TensorPrimitives.Add(sum, new ReadOnlySpan<float>(residual + (long)n * length, length), sum);
                     if (_residualRelu) TensorPrimitives.Max(sum, 0f, sum);
                 }
+                ForwardMark(t, s - 1, 2);
                 return;
             }
             var p = layer.Plan;
@@ -197,7 +200,9 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
                 prev.Shift.Pointer, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow);
             if (_inner[s - 1] is { } r) AddInner(r, n, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow, ts);
         }
+        t = ForwardMark(t, s, 0);
         ConvolveImage(layer, x, PreNorm(s, n, ts), ts, layer.TrainNorm ? stats : null);
+        ForwardMark(t, s, 1);
     }
 
     // Stage s's conv output for image n: in the batch buffer, or (inference plans, no batch statistics) per thread.

@@ -190,27 +190,44 @@ internal sealed unsafe class DirectConv2d
     /// Packs PyTorch-layout weights into the forward panel. With <paramref name="transposeAndFlip"/>, <paramref name="weight"/>
     /// is the (C, K, kh, kw) weight of the conv whose input gradient this plan computes (see <see cref="ForBackwardInput"/>).
     /// </summary>
-    public void PackWeights(ReadOnlySpan<float> weight, bool transposeAndFlip, float* packed)
+    public void PackWeights(ReadOnlySpan<float> weight, bool transposeAndFlip, float* packed) => PackWeightsPart(weight, transposeAndFlip, packed, 0, 1);
+
+    /// <summary>
+    /// Part <paramref name="part"/> of <paramref name="parts"/> of <see cref="PackWeights"/>: the (output group, input
+    /// block) panels [n·part/parts, n·(part+1)/parts) of the n = K/G·<see cref="InBlocks"/>. Parts write disjoint panels
+    /// (copies of the same weights), so threads may run them concurrently.
+    /// </summary>
+    /// <exception cref="ArgumentException">The weight does not have <see cref="WeightLength"/> elements.</exception>
+    public void PackWeightsPart(ReadOnlySpan<float> weight, bool transposeAndFlip, float* packed, int part, int parts)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(parts, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(part);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(part, parts);
+        if (weight.Length != WeightLength)
+            throw new ArgumentException($"DirectConv2d: expected {WeightLength} weights, got {weight.Length}", nameof(weight));
         int k = KernelSize, cin = InChannels, cout = OutChannels, g = GroupWidth, s = PixelStride;
-        Debug.Assert(weight.Length == WeightLength);
-        int groups = cout / g;
-        for (int grp = 0; grp < groups; grp++)
-            for (int cb = 0; cb < InBlocks; cb++)
+        int units = cout / g * InBlocks;
+        // Consecutive output channels q of a panel row are k·k floats apart in the transposed (C, K, kh, kw) weight, C·k·k
+        // in PyTorch's (K, C, kh, kw).
+        long qStride = transposeAndFlip ? k * k : (long)cin * k * k;
+        fixed (float* w = weight)
+        {
+            for (int unit = (int)((long)units * part / parts), end = (int)((long)units * (part + 1) / parts); unit < end; unit++)
+            {
+                int grp = unit / InBlocks, cb = unit % InBlocks, oc = grp * g;
+                float* dst = packed + (long)unit * k * k * s * g;
                 for (int kh = 0; kh < k; kh++)
                     for (int kw = 0; kw < k; kw++)
-                        for (int si = 0; si < s; si++)
+                        for (int si = 0; si < s; si++, dst += g)
                         {
                             int ic = cb * s + si;
-                            float* dst = packed + ((((long)(grp * InBlocks + cb) * k + kh) * k + kw) * s + si) * g;
-                            for (int q = 0; q < g; q++)
-                            {
-                                int oc = grp * g + q;
-                                dst[q] = transposeAndFlip
-                                    ? weight[((ic * cout + oc) * k + (k - 1 - kh)) * k + (k - 1 - kw)]
-                                    : weight[((oc * cin + ic) * k + kh) * k + kw];
-                            }
+                            float* src = transposeAndFlip
+                                ? w + ((long)(ic * cout + oc) * k + (k - 1 - kh)) * k + (k - 1 - kw)
+                                : w + ((long)(oc * cin + ic) * k + kh) * k + kw;
+                            for (int q = 0; q < g; q++) dst[q] = src[q * qStride];
                         }
+            }
+        }
     }
 
     /// <summary>

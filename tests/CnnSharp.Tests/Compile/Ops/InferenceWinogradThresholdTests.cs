@@ -11,10 +11,18 @@ namespace CnnSharp.Tests.Compile.Ops;
 /// Inference plans run a 3x3 stage as Winograd F(4x4, 3x3) only from <see cref="ConvChainLayer.MinInferenceWinogradTiles"/>
 /// (17) output tiles per image: a 14x14 or 16x16 map (16 tiles) takes the direct kernel there, training plans keep
 /// Winograd from 16 tiles, and 28x28 (49 tiles) stays Winograd in both. The direct eval plan matches the eager modules.
+/// The threshold is what decides for wide stages; these 16-channel nets would otherwise take
+/// <see cref="ConvChainLayer.SmallMapWinograd"/>, which is off here.
 /// </summary>
 [Collection(nameof(PlanSwitchGroup))]
-public sealed class InferenceWinogradThresholdTests
+public sealed class InferenceWinogradThresholdTests : IDisposable
 {
+    private readonly bool _saved = ConvChainLayer.SmallMapWinograd;
+
+    public InferenceWinogradThresholdTests() => ConvChainLayer.SmallMapWinograd = false;
+
+    public void Dispose() => ConvChainLayer.SmallMapWinograd = _saved;
+
     // Winograd needs 256-bit vectors; below, every stage is direct anyway (CI's DOTNET_EnableAVX2=0 leg).
     private static string Winograd => Isa.Level >= IsaLevel.V256 ? "winograd" : "direct";
 
