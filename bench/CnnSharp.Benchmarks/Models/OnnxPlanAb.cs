@@ -94,11 +94,12 @@ internal static class OnnxPlanAb
             "small-strided" => on => Compile.PlanBuilder.MaxStridedGemmPixels = on ? 49 : 0,
             "expand-dw" => on => Compile.Ops.ExpandDepthwiseOp.Enabled = on,
             "expand-dw-proj" => on => Compile.Ops.ExpandDepthwiseOp.FuseProjection = on,
+            "narrow-edge" => on => Gemm.NarrowEdges = on,
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, band:N, wino:N)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, narrow-edge, band:N, wino:N)"),
         };
         string[] names = toggle switch
         {
@@ -107,6 +108,7 @@ internal static class OnnxPlanAb
             "small-strided" => ["A every 3x3/2 conv in a chain", "B 3x3/2 convs to <= 7x7 on GEMM"],
             "expand-dw" => ["A 1x1 expansion, then depthwise conv", "B expansion + depthwise in row bands"],
             "expand-dw-proj" => ["A banded expansion + depthwise, projection", "B projection in the bands too"],
+            "narrow-edge" => ["A last pixel panel on the full 8x32 tile", "B last panel on 8x16 / 8x17 tiles"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) => ["A band buffers of 2^17 floats", $"B band buffers of {toggle[5..]} floats"],
             _ => ["A one image on one thread (small convs)", "B one image split over the threads"],

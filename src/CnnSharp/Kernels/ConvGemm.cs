@@ -373,7 +373,7 @@ internal static unsafe class ConvGemm
                         {
                             // A last panel of at most 8 pixels needs only half of the 16-wide tile.
                             if (cols <= 8 && nr == 16 && mr == 6) Kernel6x8V256(kc, aPanel, bPanel, tile);
-                            else kernel(kc, aPanel, bPanel, tile, nr, false);
+                            else if (!(nr == 32 && mr == 8 && Gemm.EdgeTileV512(kc, aPanel, bPanel, tile, cols))) kernel(kc, aPanel, bPanel, tile, nr, false);
                             StoreEdge(tile, nr, cTile, p, rows, cols, !first, last ? bRow : null, last ? rTile : null, last && _relu, last ? _max : float.PositiveInfinity);
                         }
                     }

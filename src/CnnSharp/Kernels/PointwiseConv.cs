@@ -136,7 +136,7 @@ internal static unsafe class PointwiseConv
                             else
                             {
                                 if (full) strided(kc, aPanel, xSlice + jr, ldx, tile, nr, false);
-                                else packed(kc, aPanel, edgeB, tile, nr, false);
+                                else if (!(nr == 32 && mr == 8 && Gemm.EdgeTileV512(kc, aPanel, edgeB, tile, cols))) packed(kc, aPanel, edgeB, tile, nr, false);
                                 ConvGemm.StoreEdge(tile, nr, y + at, ldy, rows, cols, !first, last ? bRow : null, last ? rTile : null,
                                     last && relu, last ? max : float.PositiveInfinity);
                             }
