@@ -20,11 +20,13 @@ internal sealed partial class ConvChainOp
     internal static Func<long> PassClock { get; set; } = Stopwatch.GetTimestamp;
 
     // Adds the ticks since `since` to the stage's pass and returns the current timestamp (0 when timing is off).
-    private static long Mark(long since, int stage, int pass)
+    private static long Mark(long since, int stage, int pass) => MarkInto(PassTicks, PassNames.Length, since, stage, pass);
+
+    private static long MarkInto(long[]? ticks, int passes, long since, int stage, int pass)
     {
-        if (PassTicks is not { } ticks) return 0;
+        if (ticks is null) return 0;
         long now = PassClock();
-        Interlocked.Add(ref ticks[stage * PassNames.Length + pass], now - since);
+        Interlocked.Add(ref ticks[stage * passes + pass], now - since);
         return now;
     }
 
@@ -40,13 +42,8 @@ internal sealed partial class ConvChainOp
     /// [stage * <see cref="ForwardPassNames"/>.Length + pass] (at most 8 stages; the output pass counts under the last stage).</summary>
     internal static long[]? ForwardPassTicks { get; set; }
 
-    private static long ForwardMark(long since, int stage, int pass)
-    {
-        if (ForwardPassTicks is not { } ticks) return 0;
-        long now = PassClock();
-        Interlocked.Add(ref ticks[stage * ForwardPassNames.Length + pass], now - since);
-        return now;
-    }
+    private static long ForwardMark(long since, int stage, int pass) =>
+        MarkInto(ForwardPassTicks, ForwardPassNames.Length, since, stage, pass);
 
     private static long ForwardNow() => ForwardPassTicks is null ? 0 : PassClock();
 }
