@@ -33,7 +33,7 @@ internal static unsafe class StageKernelsAb
             var plan = new DirectConv2d(c, c, 3, 1, h, h, Isa.Level);
             var dxPlan = DirectConv2d.ForBackwardInput(plan);
             var wino = WinogradConv2d.For(plan);
-            if (wino is not null && tilesPerBlock > 0) wino = new WinogradConv2d(c, c, 1, h, h, tilesPerBlock, 3);
+            if (wino is not null && tilesPerBlock > 0) wino = new WinogradConv2d(c, c, 1, h, h, tilesPerBlock, 3, wino.Wide);
             if (wino is null)
             {
                 Console.WriteLine("no Winograd on this ISA");

@@ -58,8 +58,11 @@ internal sealed unsafe class WinogradConv2d
     /// <param name="width">Input width (unpadded).</param>
     /// <param name="tilesPerBlock">Most tiles transformed per pass, rounded down to whole GEMM runs of 5-6 tiles (at least one run).</param>
     /// <param name="kernelSize">5 (F(2x2, 5x5)) or 3 (F(4x4, 3x3)).</param>
+    /// <param name="wide">Transforms and GEMM on 16-lane <see cref="Vector512{T}"/> (one vector per 16-channel block) instead of
+    /// 8-lane <see cref="Vector256{T}"/>: the same operations per lane, so the same bits (F(2x2, 5x5)'s output transform stays 8 lanes).</param>
     /// <exception cref="ArgumentException">A channel count is not a multiple of 16, the kernel is not 3 or 5, or the output would be empty.</exception>
-    public WinogradConv2d(int inChannels, int outChannels, int padding, int height, int width, int tilesPerBlock = DefaultTilesPerBlock, int kernelSize = 5)
+    public WinogradConv2d(int inChannels, int outChannels, int padding, int height, int width, int tilesPerBlock = DefaultTilesPerBlock, int kernelSize = 5,
+        bool wide = false)
     {
         if (kernelSize is not (3 or 5))
             throw new ArgumentException($"WinogradConv2d: kernel must be 3x3 or 5x5, got {kernelSize}x{kernelSize}", nameof(kernelSize));
@@ -75,6 +78,7 @@ internal sealed unsafe class WinogradConv2d
         Height = height;
         Width = width;
         KernelSize = kernelSize;
+        Wide = wide;
         TileSize = WinogradTiles.Side - kernelSize + 1;
         OutHeight = height + 2 * padding - KernelSize + 1;
         OutWidth = width + 2 * padding - KernelSize + 1;
@@ -90,7 +94,7 @@ internal sealed unsafe class WinogradConv2d
         {
             var group = runs.GetRange(first, Math.Min(runsPerBlock, runs.Count - first));
             int start = group[0].Start, count = group.Sum(r => r.Count);
-            blocks.Add(new Block(start, count, [.. group.Select(r => new Run(r.Start - start, WinogradTiles.GemmFor(r.Count)))]));
+            blocks.Add(new Block(start, count, [.. group.Select(r => new Run(r.Start - start, WinogradTiles.GemmFor(r.Count, wide)))]));
         }
         _blocks = [.. blocks];
         TilesPerBlock = _blocks.Max(b => b.Count);
@@ -100,22 +104,31 @@ internal sealed unsafe class WinogradConv2d
     /// <summary>
     /// The Winograd plan computing the same convolution as <paramref name="plan"/>, or null where it does not apply: a
     /// kernel other than 5x5 or 3x3, input channels not a multiple of 16, or a vector path below V256 (there the direct kernels
-    /// run the portable paths, and this class would run <see cref="Vector256{T}"/> in software).
+    /// run the portable paths, and this class would run <see cref="Vector256{T}"/> in software). On the V512 path, where the
+    /// hardware accelerates <see cref="Vector512{T}"/> and <see cref="Wide512"/> is on, the plan is <see cref="Wide"/>.
     /// </summary>
     public static WinogradConv2d? For(DirectConv2d plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
         if (plan.KernelSize is not (3 or 5) || plan.InChannels % 16 != 0 || plan.Path is not (IsaLevel.V256 or IsaLevel.V512))
             return null;
-        return new WinogradConv2d(plan.InChannels, plan.OutChannels, plan.Padding, plan.Height, plan.Width, kernelSize: plan.KernelSize);
+        return new WinogradConv2d(plan.InChannels, plan.OutChannels, plan.Padding, plan.Height, plan.Width, kernelSize: plan.KernelSize,
+            wide: plan.Path == IsaLevel.V512 && Wide512 && Vector512.IsHardwareAccelerated);
     }
+
+    /// <summary>Whether <see cref="For"/> plans 16-lane transforms and GEMMs on the V512 path (default on; off: the 8-lane
+    /// code everywhere, an A/B switch for the benchmarks, read when a plan is made). Both give the same bits.</summary>
+    internal static bool Wide512 { get; set; } = true;
+
+    /// <summary>Whether the input transform, the GEMM and F(4x4, 3x3)'s output transform run on 16-lane vectors.</summary>
+    public bool Wide { get; }
 
     /// <summary>The plan computing the input gradient of <paramref name="forward"/> (padding at most k - 1).</summary>
     public static WinogradConv2d ForBackwardInput(WinogradConv2d forward, int tilesPerBlock = DefaultTilesPerBlock)
     {
         ArgumentNullException.ThrowIfNull(forward);
         return new WinogradConv2d(forward.OutChannels, forward.InChannels, forward.KernelSize - 1 - forward.Padding, forward.OutHeight, forward.OutWidth,
-            tilesPerBlock, forward.KernelSize);
+            tilesPerBlock, forward.KernelSize, forward.Wide);
     }
 
     /// <summary>Kernel height and width, 5 or 3.</summary>
@@ -181,8 +194,12 @@ internal sealed unsafe class WinogradConv2d
     /// <summary>Floats of the transformed weight U (36 per input/output channel pair).</summary>
     public int PackedLength => Positions * InChannels * OutChannels;
 
-    /// <summary>Floats of scratch one <see cref="ForwardImage"/> call needs: V and M of one block, plus two 6x6 vector tiles.</summary>
-    public int ScratchLength => Positions * TilesPerBlock * (InChannels + OutChannels) + 2 * Positions * 8 + 2 * OutChannels;
+    /// <summary>Floats of scratch one <see cref="ForwardImage"/> call needs: V and M of one block, plus two 6x6 tiles of
+    /// 16-lane vectors.</summary>
+    public int ScratchLength => Positions * TilesPerBlock * (InChannels + OutChannels) + 2 * TileScratch + 2 * OutChannels;
+
+    /// <summary>Floats of one 6x6 tile of vectors at the widest lane count (the transforms' row pass and edge copies).</summary>
+    internal const int TileScratch = Positions * 16;
 
     /// <summary>Multiply-adds per image of the equivalent direct convolution (the "effective" FLOP count is twice this).</summary>
     public long MacsPerImage => (long)OutHeight * OutWidth * WeightLength;
@@ -300,7 +317,7 @@ internal sealed unsafe class WinogradConv2d
     public void ForwardImage(float* x, float* packed, float* bias, float* y, nint yPlane, nint yRow, float* sum, float* sumSq, bool relu, float* scratch)
     {
         int cout = OutChannels;
-        float* sums = scratch + Positions * (nint)TilesPerBlock * (InChannels + cout) + 2 * Positions * 8;
+        float* sums = scratch + Positions * (nint)TilesPerBlock * (InChannels + cout) + 2 * TileScratch;
         if (sum != null) new Span<float>(sums, 2 * cout).Clear();
         foreach (var block in _blocks)
             RunBlock(block, 0, cout / 16, x, packed, bias, y, yPlane, yRow, sum == null ? null : sums, relu, scratch);
@@ -348,7 +365,7 @@ internal sealed unsafe class WinogradConv2d
         float* v = scratch;
         float* m = v + Positions * vPosition;
         float* tmp = m + Positions * mPosition;
-        float* edge = tmp + Positions * 8;
+        float* edge = tmp + TileScratch;
         if (bias == null) bias = _zeroBias.Pointer;
         for (int t = 0; t < block.Count; t++)
             TransformInput(x, block.Start + t, v + t * cin, vPosition, tmp, edge);
@@ -362,32 +379,42 @@ internal sealed unsafe class WinogradConv2d
         {
             if (TileSize == 2)
                 TransformOutput(block.Start + t, firstGroup * 2, groupCount * 2, m + t * cout, mPosition, bias, y, yPlane, yRow, sums, relu);
+            else if (Wide)
+                TransformOutput4<V512Ops, Vector512<float>>(block.Start + t, firstGroup, groupCount, m + t * cout, mPosition, bias, y, yPlane, yRow, sums, relu, tmp, edge);
             else
-                TransformOutput4(block.Start + t, firstGroup * 2, groupCount * 2, m + t * cout, mPosition, bias, y, yPlane, yRow, sums, relu, tmp, edge);
+                TransformOutput4<V256Ops, Vector256<float>>(block.Start + t, firstGroup * 2, groupCount * 2, m + t * cout, mPosition, bias, y, yPlane, yRow, sums, relu, tmp, edge);
         }
     }
 
     // V[.][t][c] for every input channel of one tile; a window that crosses the padded buffer's end goes through a zero-filled copy.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void TransformInput(float* x, int tile, float* v, nint vPosition, float* tmp, float* edge)
     {
+        if (Wide) TransformInput<V512Ops, Vector512<float>>(x, tile, v, vPosition, tmp, edge);
+        else TransformInput<V256Ops, Vector256<float>>(x, tile, v, vPosition, tmp, edge);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TransformInput<TOps, TV>(float* x, int tile, float* v, nint vPosition, float* tmp, float* edge)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int lanes = TOps.Lanes;
         int r0 = tile / TileColumns * TileSize, c0 = tile % TileColumns * TileSize;
         int rows = Math.Min(6, PaddedHeight - r0), cols = Math.Min(6, PaddedWidth - c0);
         nint xRow = InputRow, xPlane = InputPlane;
         float* origin = x + r0 * xRow + c0 * 16;
-        for (int cv = 0; cv < InChannels / 8; cv++)
+        for (int ch = 0; ch < InChannels; ch += lanes)
         {
-            float* src = origin + cv / 2 * xPlane + cv % 2 * 8;
+            float* src = origin + ch / 16 * xPlane + ch % 16;
             if (rows == 6 && cols == 6)
             {
-                WinogradTiles.InputTile(src, xRow, 16, tmp, v + cv * 8, vPosition);
+                WinogradTiles.InputTile<TOps, TV>(src, xRow, 16, tmp, v + ch, vPosition);
                 continue;
             }
-            new Span<float>(edge, Positions * 8).Clear();
+            new Span<float>(edge, Positions * lanes).Clear();
             for (int r = 0; r < rows; r++)
                 for (int c = 0; c < cols; c++)
-                    Vector256.Load(src + r * xRow + c * 16).Store(edge + (r * 6 + c) * 8);
-            WinogradTiles.InputTile(edge, 6 * 8, 8, tmp, v + cv * 8, vPosition);
+                    TOps.Store(edge + (r * 6 + c) * lanes, TOps.Load(src + r * xRow + c * 16));
+            WinogradTiles.InputTile<TOps, TV>(edge, 6 * lanes, lanes, tmp, v + ch, vPosition);
         }
     }
 
@@ -437,36 +464,39 @@ internal sealed unsafe class WinogradConv2d
         }
     }
 
-    // The same for one 4x4 tile of F(4x4, 3x3): A^T M A into the 16 vectors at out (tmp: 24 vectors of scratch), then
-    // bias, ReLU, stores and statistics of the outputs inside Ho x Wo.
+    // The same for one 4x4 tile of F(4x4, 3x3), on vectors of TOps.Lanes channels [firstVector, +vectors): A^T M A into the 16
+    // vectors at out (tmp: 24 vectors of scratch), then bias, ReLU, stores and statistics of the outputs inside Ho x Wo.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void TransformOutput4(int tile, int firstVector, int vectors, float* m, nint mPosition, float* bias, float* y, nint yPlane, nint yRow,
+    private void TransformOutput4<TOps, TV>(int tile, int firstVector, int vectors, float* m, nint mPosition, float* bias, float* y, nint yPlane, nint yRow,
         float* sums, bool relu, float* tmp, float* output)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
-        var zero = Vector256<float>.Zero;
+        int lanes = TOps.Lanes;
+        var zero = TOps.Zero;
         int cout = OutChannels;
         int oy = tile / TileColumns * 4, ox = tile % TileColumns * 4;
         int rows = Math.Min(4, OutHeight - oy), cols = Math.Min(4, OutWidth - ox);
         float* yt = y + oy * yRow + ox * 16;
         for (int kv = firstVector; kv < firstVector + vectors; kv++)
         {
-            WinogradTiles.OutputTile4(m + kv * 8, mPosition, tmp, output);
-            var b = Vector256.Load(bias + kv * 8);
-            Vector256<float> s = zero, q = zero;
-            float* p = yt + kv / 2 * yPlane + kv % 2 * 8;
+            int ch = kv * lanes;
+            WinogradTiles.OutputTile4<TOps, TV>(m + ch, mPosition, tmp, output);
+            var b = TOps.Load(bias + ch);
+            TV s = zero, q = zero;
+            float* p = yt + ch / 16 * yPlane + ch % 16;
             for (int r = 0; r < rows; r++)
                 for (int c = 0; c < cols; c++)
                 {
-                    var o = Vector256.Load(output + (r * 4 + c) * 8) + b;
-                    if (relu) o = Vector256.Max(o, zero);
-                    o.Store(p + r * yRow + c * 16);
-                    s += o;
-                    q = Vector256.MultiplyAddEstimate(o, o, q);
+                    var o = TOps.Add(TOps.Load(output + (r * 4 + c) * lanes), b);
+                    if (relu) o = TOps.Max(o, zero);
+                    TOps.Store(p + r * yRow + c * 16, o);
+                    s = TOps.Add(s, o);
+                    q = TOps.Fma(o, o, q);
                 }
             if (sums != null)
             {
-                (Vector256.Load(sums + kv * 8) + s).Store(sums + kv * 8);
-                (Vector256.Load(sums + cout + kv * 8) + q).Store(sums + cout + kv * 8);
+                TOps.Store(sums + ch, TOps.Add(TOps.Load(sums + ch), s));
+                TOps.Store(sums + cout + ch, TOps.Add(TOps.Load(sums + cout + ch), q));
             }
         }
     }

@@ -34,53 +34,59 @@ internal static unsafe class WinogradTiles
     public const int Positions = Side * Side;
 
     /// <summary>
-    /// V = B^T d B for one 6x6 tile of 8 channels. d[r][c] is at <paramref name="d"/> + r*<paramref name="dRow"/> +
-    /// c*<paramref name="dPixel"/>; V[i][j] is stored at <paramref name="v"/> + (i*6 + j)*<paramref name="vPosition"/>;
-    /// <paramref name="tmp"/> holds 36 vectors of scratch (the row pass, d B).
+    /// V = B^T d B for one 6x6 tile of <c>TOps.Lanes</c> channels (8 or 16). d[r][c] is at <paramref name="d"/> +
+    /// r*<paramref name="dRow"/> + c*<paramref name="dPixel"/>; V[i][j] is stored at <paramref name="v"/> +
+    /// (i*6 + j)*<paramref name="vPosition"/>; <paramref name="tmp"/> holds 36 vectors of scratch (the row pass, d B).
+    /// Every lane sees the same operations at either width, so 8- and 16-channel calls give the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void InputTile(float* d, nint dRow, nint dPixel, float* tmp, float* v, nint vPosition)
+    public static void InputTile<TOps, TV>(float* d, nint dRow, nint dPixel, float* tmp, float* v, nint vPosition)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
+        int lanes = TOps.Lanes;
         // Row pass: tmp[r][*] = B^T applied to row r (i.e. (d B)[r][*], B^T being applied along the columns).
-        for (int r = 0; r < Side; r++, d += dRow, tmp += Side * 8)
+        for (int r = 0; r < Side; r++, d += dRow, tmp += Side * lanes)
         {
-            Transform6(
-                Vector256.Load(d), Vector256.Load(d + dPixel), Vector256.Load(d + 2 * dPixel),
-                Vector256.Load(d + 3 * dPixel), Vector256.Load(d + 4 * dPixel), Vector256.Load(d + 5 * dPixel),
+            Transform6<TOps, TV>(
+                TOps.Load(d), TOps.Load(d + dPixel), TOps.Load(d + 2 * dPixel),
+                TOps.Load(d + 3 * dPixel), TOps.Load(d + 4 * dPixel), TOps.Load(d + 5 * dPixel),
                 out var t0, out var t1, out var t2, out var t3, out var t4, out var t5);
-            t0.Store(tmp); t1.Store(tmp + 8); t2.Store(tmp + 16); t3.Store(tmp + 24); t4.Store(tmp + 32); t5.Store(tmp + 40);
+            TOps.Store(tmp, t0); TOps.Store(tmp + lanes, t1); TOps.Store(tmp + 2 * lanes, t2);
+            TOps.Store(tmp + 3 * lanes, t3); TOps.Store(tmp + 4 * lanes, t4); TOps.Store(tmp + 5 * lanes, t5);
         }
-        tmp -= Positions * 8;
+        tmp -= Positions * lanes;
         // Column pass: V[*][j] = B^T applied to column j of d B.
-        nint row = Side * 8;
-        for (int j = 0; j < Side; j++, tmp += 8, v += vPosition)
+        nint row = Side * lanes;
+        for (int j = 0; j < Side; j++, tmp += lanes, v += vPosition)
         {
-            Transform6(
-                Vector256.Load(tmp), Vector256.Load(tmp + row), Vector256.Load(tmp + 2 * row),
-                Vector256.Load(tmp + 3 * row), Vector256.Load(tmp + 4 * row), Vector256.Load(tmp + 5 * row),
+            Transform6<TOps, TV>(
+                TOps.Load(tmp), TOps.Load(tmp + row), TOps.Load(tmp + 2 * row),
+                TOps.Load(tmp + 3 * row), TOps.Load(tmp + 4 * row), TOps.Load(tmp + 5 * row),
                 out var t0, out var t1, out var t2, out var t3, out var t4, out var t5);
             nint step = Side * vPosition;
-            t0.Store(v); t1.Store(v + step); t2.Store(v + 2 * step); t3.Store(v + 3 * step); t4.Store(v + 4 * step); t5.Store(v + 5 * step);
+            TOps.Store(v, t0); TOps.Store(v + step, t1); TOps.Store(v + 2 * step, t2);
+            TOps.Store(v + 3 * step, t3); TOps.Store(v + 4 * step, t4); TOps.Store(v + 5 * step, t5);
         }
     }
 
     // B^T times a 6-vector, factored to 12 operations (4 of them fused multiply-adds).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transform6(Vector256<float> d0, Vector256<float> d1, Vector256<float> d2, Vector256<float> d3, Vector256<float> d4, Vector256<float> d5,
-        out Vector256<float> t0, out Vector256<float> t1, out Vector256<float> t2, out Vector256<float> t3, out Vector256<float> t4, out Vector256<float> t5)
+    private static void Transform6<TOps, TV>(TV d0, TV d1, TV d2, TV d3, TV d4, TV d5,
+        out TV t0, out TV t1, out TV t2, out TV t3, out TV t4, out TV t5)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
-        var four = Vector256.Create(4f);
-        var minusFive = Vector256.Create(-5f);
-        var p = Vector256.MultiplyAddEstimate(four, d1, -d3);   // 4 d1 - d3
-        var q = Vector256.MultiplyAddEstimate(four, d2, -d4);   // 4 d2 - d4
-        var r = (d1 - d3) * Vector256.Create(2f);               // 2 d1 - 2 d3
-        var s = d2 - d4;
-        t0 = Vector256.MultiplyAddEstimate(minusFive, d2, Vector256.MultiplyAddEstimate(four, d0, d4));
-        t1 = p + q;
-        t2 = p - q;
-        t3 = r + s;
-        t4 = r - s;
-        t5 = Vector256.MultiplyAddEstimate(minusFive, d3, Vector256.MultiplyAddEstimate(four, d1, d5));
+        var four = TOps.Splat(4f);
+        var minusFive = TOps.Splat(-5f);
+        var p = TOps.Fma(four, d1, TOps.Sub(TOps.Zero, d3));   // 4 d1 - d3
+        var q = TOps.Fma(four, d2, TOps.Sub(TOps.Zero, d4));   // 4 d2 - d4
+        var r = TOps.Mul(TOps.Sub(d1, d3), TOps.Splat(2f));     // 2 d1 - 2 d3
+        var s = TOps.Sub(d2, d4);
+        t0 = TOps.Fma(minusFive, d2, TOps.Fma(four, d0, d4));
+        t1 = TOps.Add(p, q);
+        t2 = TOps.Sub(p, q);
+        t3 = TOps.Add(r, s);
+        t4 = TOps.Sub(r, s);
+        t5 = TOps.Fma(minusFive, d3, TOps.Fma(four, d1, d5));
     }
 
     /// <summary>
@@ -89,51 +95,74 @@ internal static unsafe class WinogradTiles
     /// <code>
     /// m[x*mPosition + t*mTile + q] = sum over c &lt; channels of v[x*vPosition + t*vTile + c] * u[(x*channels + c)*16 + q]   (q &lt; 16)
     /// </code>
-    /// Register tile: TP tiles x 2 vectors = up to 12 accumulators; per input channel 2 loads of U, TP broadcasts of V,
-    /// 2*TP FMAs (the direct kernels' forward tile shape). U streams contiguously through the 36 positions.
+    /// Register tile: TP tiles x 16 channels (2 vectors of 8, or 1 of 16) = up to 12 accumulators; per input channel
+    /// 16 floats of U loaded, TP broadcasts of V, TP fused multiply-adds per vector of U. U streams contiguously through the
+    /// 36 positions. Each output lane sums its products in channel order at either width (the same bits).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Gemm<TP>(float* v, nint vPosition, nint vTile, float* u, int channels, float* m, nint mPosition, nint mTile)
-        where TP : struct, IConst
+    public static void Gemm<TP, TOps, TV>(float* v, nint vPosition, nint vTile, float* u, int channels, float* m, nint mPosition, nint mTile)
+        where TP : struct, IConst where TOps : struct, IVecOps<TV> where TV : struct
     {
+        // Two vectors per 16 channels at 8 lanes (a, b), one at 16 (a only: the JIT drops b's code).
+        bool two = TOps.Lanes == 8;
         for (int x = 0; x < Positions; x++, v += vPosition, m += mPosition)
         {
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
-            Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
+            TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero, a4 = TOps.Zero, a5 = TOps.Zero;
+            TV b0 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero, b3 = TOps.Zero, b4 = TOps.Zero, b5 = TOps.Zero;
             float* vc = v;
             float* end = v + channels;
             for (; vc < end; vc++, u += 16)
             {
-                var w0 = Vector256.Load(u);
-                var w1 = Vector256.Load(u + 8);
-                Vector256<float> xv;
-                xv = Vector256.Create(*vc); a0 = Vector256.MultiplyAddEstimate(xv, w0, a0); b0 = Vector256.MultiplyAddEstimate(xv, w1, b0);
-                if (TP.Value > 1) { xv = Vector256.Create(vc[vTile]); a1 = Vector256.MultiplyAddEstimate(xv, w0, a1); b1 = Vector256.MultiplyAddEstimate(xv, w1, b1); }
-                if (TP.Value > 2) { xv = Vector256.Create(vc[2 * vTile]); a2 = Vector256.MultiplyAddEstimate(xv, w0, a2); b2 = Vector256.MultiplyAddEstimate(xv, w1, b2); }
-                if (TP.Value > 3) { xv = Vector256.Create(vc[3 * vTile]); a3 = Vector256.MultiplyAddEstimate(xv, w0, a3); b3 = Vector256.MultiplyAddEstimate(xv, w1, b3); }
-                if (TP.Value > 4) { xv = Vector256.Create(vc[4 * vTile]); a4 = Vector256.MultiplyAddEstimate(xv, w0, a4); b4 = Vector256.MultiplyAddEstimate(xv, w1, b4); }
-                if (TP.Value > 5) { xv = Vector256.Create(vc[5 * vTile]); a5 = Vector256.MultiplyAddEstimate(xv, w0, a5); b5 = Vector256.MultiplyAddEstimate(xv, w1, b5); }
+                var w0 = TOps.Load(u);
+                var w1 = two ? TOps.Load(u + 8) : w0;
+                TV xv;
+                xv = TOps.Broadcast(vc); a0 = TOps.Fma(xv, w0, a0); if (two) b0 = TOps.Fma(xv, w1, b0);
+                if (TP.Value > 1) { xv = TOps.Broadcast(vc + vTile); a1 = TOps.Fma(xv, w0, a1); if (two) b1 = TOps.Fma(xv, w1, b1); }
+                if (TP.Value > 2) { xv = TOps.Broadcast(vc + 2 * vTile); a2 = TOps.Fma(xv, w0, a2); if (two) b2 = TOps.Fma(xv, w1, b2); }
+                if (TP.Value > 3) { xv = TOps.Broadcast(vc + 3 * vTile); a3 = TOps.Fma(xv, w0, a3); if (two) b3 = TOps.Fma(xv, w1, b3); }
+                if (TP.Value > 4) { xv = TOps.Broadcast(vc + 4 * vTile); a4 = TOps.Fma(xv, w0, a4); if (two) b4 = TOps.Fma(xv, w1, b4); }
+                if (TP.Value > 5) { xv = TOps.Broadcast(vc + 5 * vTile); a5 = TOps.Fma(xv, w0, a5); if (two) b5 = TOps.Fma(xv, w1, b5); }
             }
-            a0.Store(m); b0.Store(m + 8);
-            if (TP.Value > 1) { a1.Store(m + mTile); b1.Store(m + mTile + 8); }
-            if (TP.Value > 2) { a2.Store(m + 2 * mTile); b2.Store(m + 2 * mTile + 8); }
-            if (TP.Value > 3) { a3.Store(m + 3 * mTile); b3.Store(m + 3 * mTile + 8); }
-            if (TP.Value > 4) { a4.Store(m + 4 * mTile); b4.Store(m + 4 * mTile + 8); }
-            if (TP.Value > 5) { a5.Store(m + 5 * mTile); b5.Store(m + 5 * mTile + 8); }
+            Store16<TOps, TV>(m, a0, b0);
+            if (TP.Value > 1) Store16<TOps, TV>(m + mTile, a1, b1);
+            if (TP.Value > 2) Store16<TOps, TV>(m + 2 * mTile, a2, b2);
+            if (TP.Value > 3) Store16<TOps, TV>(m + 3 * mTile, a3, b3);
+            if (TP.Value > 4) Store16<TOps, TV>(m + 4 * mTile, a4, b4);
+            if (TP.Value > 5) Store16<TOps, TV>(m + 5 * mTile, a5, b5);
         }
     }
 
-    /// <summary>The <see cref="Gemm{TP}"/> instantiation for <paramref name="tiles"/> tiles (1..6).</summary>
-    public static delegate*<float*, nint, nint, float*, int, float*, nint, nint, void> GemmFor(int tiles) => tiles switch
+    // 16 floats from one 16-lane vector, or two 8-lane ones.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store16<TOps, TV>(float* p, TV a, TV b) where TOps : struct, IVecOps<TV> where TV : struct
     {
-        1 => &Gemm<C1>,
-        2 => &Gemm<C2>,
-        3 => &Gemm<C3>,
-        4 => &Gemm<C4>,
-        5 => &Gemm<C5>,
-        6 => &Gemm<C6>,
-        _ => throw new ArgumentOutOfRangeException(nameof(tiles), tiles, "Winograd GEMM tiles must be 1..6"),
-    };
+        TOps.Store(p, a);
+        if (TOps.Lanes == 8) TOps.Store(p + 8, b);
+    }
+
+    /// <summary>The <see cref="Gemm{TP, TOps, TV}"/> instantiation for <paramref name="tiles"/> tiles (1..6), 8 or
+    /// (<paramref name="wide"/>) 16 lanes.</summary>
+    public static delegate*<float*, nint, nint, float*, int, float*, nint, nint, void> GemmFor(int tiles, bool wide = false) => wide
+        ? tiles switch
+        {
+            1 => &Gemm<C1, V512Ops, Vector512<float>>,
+            2 => &Gemm<C2, V512Ops, Vector512<float>>,
+            3 => &Gemm<C3, V512Ops, Vector512<float>>,
+            4 => &Gemm<C4, V512Ops, Vector512<float>>,
+            5 => &Gemm<C5, V512Ops, Vector512<float>>,
+            6 => &Gemm<C6, V512Ops, Vector512<float>>,
+            _ => throw new ArgumentOutOfRangeException(nameof(tiles), tiles, "Winograd GEMM tiles must be 1..6"),
+        }
+        : tiles switch
+        {
+            1 => &Gemm<C1, V256Ops, Vector256<float>>,
+            2 => &Gemm<C2, V256Ops, Vector256<float>>,
+            3 => &Gemm<C3, V256Ops, Vector256<float>>,
+            4 => &Gemm<C4, V256Ops, Vector256<float>>,
+            5 => &Gemm<C5, V256Ops, Vector256<float>>,
+            6 => &Gemm<C6, V256Ops, Vector256<float>>,
+            _ => throw new ArgumentOutOfRangeException(nameof(tiles), tiles, "Winograd GEMM tiles must be 1..6"),
+        };
 
     /// <summary>
     /// Y = A^T M A + bias for one tile and 8 channels: M[i][j] is at <paramref name="m"/> + (i*6 + j)*<paramref name="mPosition"/>.
@@ -167,44 +196,48 @@ internal static unsafe class WinogradTiles
     }
 
     /// <summary>
-    /// Y = A^T M A for one F(4x4, 3x3) tile and 8 channels, without bias: M[i][j] is at <paramref name="m"/> +
-    /// (i*6 + j)*<paramref name="mPosition"/>; Y[r][c] is stored at <paramref name="y"/> + (r*4 + c)*8 (16 vectors);
-    /// <paramref name="tmp"/> holds 24 vectors of scratch (the row pass, M A).
+    /// Y = A^T M A for one F(4x4, 3x3) tile and <c>TOps.Lanes</c> channels (8 or 16, the same bits per lane), without
+    /// bias: M[i][j] is at <paramref name="m"/> + (i*6 + j)*<paramref name="mPosition"/>; Y[r][c] is stored at
+    /// <paramref name="y"/> + (r*4 + c)*Lanes (16 vectors); <paramref name="tmp"/> holds 24 vectors of scratch (the row
+    /// pass, M A).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void OutputTile4(float* m, nint mPosition, float* tmp, float* y)
+    public static void OutputTile4<TOps, TV>(float* m, nint mPosition, float* tmp, float* y)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
+        int lanes = TOps.Lanes;
         nint row = Side * mPosition;
         for (int i = 0; i < Side; i++, m += row)
         {
-            Reduce4(Vector256.Load(m), Vector256.Load(m + mPosition), Vector256.Load(m + 2 * mPosition),
-                Vector256.Load(m + 3 * mPosition), Vector256.Load(m + 4 * mPosition), Vector256.Load(m + 5 * mPosition),
+            Reduce4<TOps, TV>(TOps.Load(m), TOps.Load(m + mPosition), TOps.Load(m + 2 * mPosition),
+                TOps.Load(m + 3 * mPosition), TOps.Load(m + 4 * mPosition), TOps.Load(m + 5 * mPosition),
                 out var o0, out var o1, out var o2, out var o3);
-            float* t = tmp + i * 32;
-            o0.Store(t); o1.Store(t + 8); o2.Store(t + 16); o3.Store(t + 24);
+            float* t = tmp + i * 4 * lanes;
+            TOps.Store(t, o0); TOps.Store(t + lanes, o1); TOps.Store(t + 2 * lanes, o2); TOps.Store(t + 3 * lanes, o3);
         }
-        for (int c = 0; c < 4; c++, tmp += 8, y += 8)
+        nint r4 = 4 * lanes;
+        for (int c = 0; c < 4; c++, tmp += lanes, y += lanes)
         {
-            Reduce4(Vector256.Load(tmp), Vector256.Load(tmp + 32), Vector256.Load(tmp + 64),
-                Vector256.Load(tmp + 96), Vector256.Load(tmp + 128), Vector256.Load(tmp + 160),
+            Reduce4<TOps, TV>(TOps.Load(tmp), TOps.Load(tmp + r4), TOps.Load(tmp + 2 * r4),
+                TOps.Load(tmp + 3 * r4), TOps.Load(tmp + 4 * r4), TOps.Load(tmp + 5 * r4),
                 out var o0, out var o1, out var o2, out var o3);
-            o0.Store(y); o1.Store(y + 32); o2.Store(y + 64); o3.Store(y + 96);
+            TOps.Store(y, o0); TOps.Store(y + r4, o1); TOps.Store(y + 2 * r4, o2); TOps.Store(y + 3 * r4, o3);
         }
     }
 
     // A^T of F(4, 3) times 6 values: (x0 + s12 + s34, d12 + 2 d34, s12 + 4 s34, d12 + 8 d34 + x5), s/d the sums/differences.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Reduce4(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3, Vector256<float> x4, Vector256<float> x5,
-        out Vector256<float> o0, out Vector256<float> o1, out Vector256<float> o2, out Vector256<float> o3)
+    private static void Reduce4<TOps, TV>(TV x0, TV x1, TV x2, TV x3, TV x4, TV x5, out TV o0, out TV o1, out TV o2, out TV o3)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
-        var s12 = x1 + x2;
-        var d12 = x1 - x2;
-        var s34 = x3 + x4;
-        var d34 = x3 - x4;
-        o0 = x0 + s12 + s34;
-        o1 = Vector256.MultiplyAddEstimate(Vector256.Create(2f), d34, d12);
-        o2 = Vector256.MultiplyAddEstimate(Vector256.Create(4f), s34, s12);
-        o3 = Vector256.MultiplyAddEstimate(Vector256.Create(8f), d34, d12) + x5;
+        var s12 = TOps.Add(x1, x2);
+        var d12 = TOps.Sub(x1, x2);
+        var s34 = TOps.Add(x3, x4);
+        var d34 = TOps.Sub(x3, x4);
+        o0 = TOps.Add(TOps.Add(x0, s12), s34);
+        o1 = TOps.Fma(TOps.Splat(2f), d34, d12);
+        o2 = TOps.Fma(TOps.Splat(4f), s34, s12);
+        o3 = TOps.Add(TOps.Fma(TOps.Splat(8f), d34, d12), x5);
     }
 
     // A^T times the 6 values of one row: (x0 + x1 + x2 + x3 + x4, x1 - x2 + 2 (x3 - x4) + x5).

@@ -44,7 +44,7 @@ internal sealed unsafe class WinogradWeightGrad
         _conv = conv;
         _blocks = [.. DirectConv2d.Split(conv.TileRows * conv.TileColumns, MaxTilesPerBlock)];
         TilesPerBlock = _blocks.Max(b => b.Count);
-        _channelRuns = [.. DirectConv2d.Split(conv.InChannels, 6).Select(r => new ChannelRun(r.Start, GemmFor(r.Count)))];
+        _channelRuns = [.. DirectConv2d.Split(conv.InChannels, 6).Select(r => new ChannelRun(r.Start, GemmFor(r.Count, conv.Wide)))];
         // G (6 x k) column by column: G applied to the unit vectors, in double, as PackWeights applies it.
         int k = conv.KernelSize;
         _g = new float[Positions / 6 * k];
@@ -66,7 +66,7 @@ internal sealed unsafe class WinogradWeightGrad
     public int AccumulatorLength => Positions * _conv.InChannels * _conv.OutChannels;
 
     /// <summary>Floats of scratch one <see cref="AccumulateImage"/> call needs: V and D of one block and two 6x6 vector tiles.</summary>
-    public int ScratchLength => Positions * TilesPerBlock * (_conv.InChannels + _conv.OutChannels) + 2 * Positions * 8;
+    public int ScratchLength => Positions * TilesPerBlock * (_conv.InChannels + _conv.OutChannels) + 2 * WinogradConv2d.TileScratch;
 
     /// <summary>
     /// Adds one image's weight gradient, in the Winograd domain, into <paramref name="acc"/> (dU, [36][C][K]; clear it
@@ -85,13 +85,14 @@ internal sealed unsafe class WinogradWeightGrad
         float* v = scratch;
         float* d = v + Positions * vPosition;
         float* tmp = d + Positions * dPosition;
-        float* edge = tmp + Positions * 8;
+        float* edge = tmp + WinogradConv2d.TileScratch;
         foreach (var (start, count) in _blocks)
         {
             for (int t = 0; t < count; t++)
             {
                 _conv.TransformInput(x, start + t, v + t * cin, vPosition, tmp, edge);
-                TransformGradient(start + t, dy, dyPlane, dyRow, d + t * cout, dPosition, tmp);
+                if (_conv.Wide) TransformGradient<V512Ops, Vector512<float>>(start + t, dy, dyPlane, dyRow, d + t * cout, dPosition, tmp);
+                else TransformGradient<V256Ops, Vector256<float>>(start + t, dy, dyPlane, dyRow, d + t * cout, dPosition, tmp);
             }
             for (int p = 0; p < Positions; p++)
                 foreach (var run in _channelRuns)
@@ -133,42 +134,45 @@ internal sealed unsafe class WinogradWeightGrad
         }
     }
 
-    // D = A dY A^T of one tile for every output channel: D[i][j] of 8 channels at d + (i*6 + j)*dPosition; gradient outside
-    // Ho x Wo reads as zero. tmp holds the row pass (m rows of 6 vectors).
+    // D = A dY A^T of one tile for every output channel: D[i][j] of TOps.Lanes channels at d + (i*6 + j)*dPosition; gradient
+    // outside Ho x Wo reads as zero. tmp holds the row pass (m rows of 6 vectors). The same operations per lane at 8 or 16 lanes.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void TransformGradient(int tile, float* dy, nint dyPlane, nint dyRow, float* d, nint dPosition, float* tmp)
+    private void TransformGradient<TOps, TV>(int tile, float* dy, nint dyPlane, nint dyRow, float* d, nint dPosition, float* tmp)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
+        int lanes = TOps.Lanes;
         int m = _conv.TileSize;
         int oy = tile / _conv.TileColumns * m, ox = tile % _conv.TileColumns * m;
         int rows = Math.Min(m, _conv.OutHeight - oy), cols = Math.Min(m, _conv.OutWidth - ox);
         float* origin = dy + oy * dyRow + ox * 16;
-        var zero = Vector256<float>.Zero;
-        for (int kv = 0; kv < _conv.OutChannels / 8; kv++)
+        var zero = TOps.Zero;
+        for (int ch = 0; ch < _conv.OutChannels; ch += lanes)
         {
-            float* src = origin + kv / 2 * dyPlane + kv % 2 * 8;
+            float* src = origin + ch / 16 * dyPlane + ch % 16;
             for (int r = 0; r < m; r++)
             {
                 float* row = src + r * dyRow;
-                float* e = tmp + r * 6 * 8;
+                float* e = tmp + r * 6 * lanes;
                 if (r >= rows)
                 {
-                    for (int j = 0; j < 6; j++) zero.Store(e + j * 8);
+                    for (int j = 0; j < 6; j++) TOps.Store(e + j * lanes, zero);
                     continue;
                 }
-                var d0 = Vector256.Load(row);
-                var d1 = cols > 1 ? Vector256.Load(row + 16) : zero;
-                var d2 = cols > 2 ? Vector256.Load(row + 32) : zero;
-                var d3 = cols > 3 ? Vector256.Load(row + 48) : zero;
-                Expand(m, d0, d1, d2, d3, e, 8);
+                var d0 = TOps.Load(row);
+                var d1 = cols > 1 ? TOps.Load(row + 16) : zero;
+                var d2 = cols > 2 ? TOps.Load(row + 32) : zero;
+                var d3 = cols > 3 ? TOps.Load(row + 48) : zero;
+                Expand<TOps, TV>(m, d0, d1, d2, d3, e, lanes);
             }
-            float* dk = d + kv * 8;
+            float* dk = d + ch;
+            nint r6 = 6 * lanes;
             for (int j = 0; j < 6; j++)
             {
-                var c0 = Vector256.Load(tmp + j * 8);
-                var c1 = Vector256.Load(tmp + (6 + j) * 8);
-                var c2 = m > 2 ? Vector256.Load(tmp + (12 + j) * 8) : zero;
-                var c3 = m > 2 ? Vector256.Load(tmp + (18 + j) * 8) : zero;
-                Expand(m, c0, c1, c2, c3, dk + j * dPosition, 6 * dPosition);
+                var c0 = TOps.Load(tmp + j * lanes);
+                var c1 = TOps.Load(tmp + r6 + j * lanes);
+                var c2 = m > 2 ? TOps.Load(tmp + 2 * r6 + j * lanes) : zero;
+                var c3 = m > 2 ? TOps.Load(tmp + 3 * r6 + j * lanes) : zero;
+                Expand<TOps, TV>(m, c0, c1, c2, c3, dk + j * dPosition, 6 * dPosition);
             }
         }
     }
@@ -176,73 +180,87 @@ internal sealed unsafe class WinogradWeightGrad
     // A times m = 2 or 4 values (A^T's columns): (d0, sum, alternating sum, sum of 2^r d_r, of (-2)^r d_r, last), the
     // values of the tile's output polynomial at 0, 1, -1, 2, -2 and its leading coefficient; stored at out + i*step.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Expand(int m, Vector256<float> d0, Vector256<float> d1, Vector256<float> d2, Vector256<float> d3, float* output, nint step)
+    private static void Expand<TOps, TV>(int m, TV d0, TV d1, TV d2, TV d3, float* output, nint step)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
-        var even = d0 + d2;
-        var odd = d1 + d3;
-        var even2 = Vector256.MultiplyAddEstimate(Vector256.Create(4f), d2, d0);
-        var odd2 = Vector256.MultiplyAddEstimate(Vector256.Create(8f), d3, d1 + d1);
-        d0.Store(output);
-        (even + odd).Store(output + step);
-        (even - odd).Store(output + 2 * step);
-        (even2 + odd2).Store(output + 3 * step);
-        (even2 - odd2).Store(output + 4 * step);
-        (m == 2 ? d1 : d3).Store(output + 5 * step);
+        var even = TOps.Add(d0, d2);
+        var odd = TOps.Add(d1, d3);
+        var even2 = TOps.Fma(TOps.Splat(4f), d2, d0);
+        var odd2 = TOps.Fma(TOps.Splat(8f), d3, TOps.Add(d1, d1));
+        TOps.Store(output, d0);
+        TOps.Store(output + step, TOps.Add(even, odd));
+        TOps.Store(output + 2 * step, TOps.Sub(even, odd));
+        TOps.Store(output + 3 * step, TOps.Add(even2, odd2));
+        TOps.Store(output + 4 * step, TOps.Sub(even2, odd2));
+        TOps.Store(output + 5 * step, m == 2 ? d1 : d3);
     }
 
     /// <summary>
     /// dU[c][k] += sum over <paramref name="tiles"/> of v[t*vTile + c] * d[t*dTile + k] for TP channels c and all
-    /// <paramref name="cout"/> k (rows of <paramref name="u"/> <paramref name="cout"/> apart), 16 k at a time: TP x 2
-    /// accumulators over the whole block, per tile 2 loads of D, TP broadcasts of V, 2*TP FMAs.
+    /// <paramref name="cout"/> k (rows of <paramref name="u"/> <paramref name="cout"/> apart), 16 k at a time: TP
+    /// accumulators of 16 lanes (two vectors of 8, or one of 16) over the whole block, per tile 16 floats of D loaded,
+    /// TP broadcasts of V, TP fused multiply-adds per vector; each lane sums its tiles in order at either width.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gemm<TP>(float* v, nint vTile, float* d, nint dTile, int tiles, float* u, int cout)
-        where TP : struct, IConst
+    private static void Gemm<TP, TOps, TV>(float* v, nint vTile, float* d, nint dTile, int tiles, float* u, int cout)
+        where TP : struct, IConst where TOps : struct, IVecOps<TV> where TV : struct
     {
+        bool two = TOps.Lanes == 8;
         for (int kq = 0; kq < cout; kq += 16)
         {
             float* uq = u + kq;
-            Vector256<float> a0 = Vector256.Load(uq), b0 = Vector256.Load(uq + 8);
-            Vector256<float> a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
-            Vector256<float> b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
-            if (TP.Value > 1) { a1 = Vector256.Load(uq + cout); b1 = Vector256.Load(uq + cout + 8); }
-            if (TP.Value > 2) { a2 = Vector256.Load(uq + 2 * cout); b2 = Vector256.Load(uq + 2 * cout + 8); }
-            if (TP.Value > 3) { a3 = Vector256.Load(uq + 3 * cout); b3 = Vector256.Load(uq + 3 * cout + 8); }
-            if (TP.Value > 4) { a4 = Vector256.Load(uq + 4 * cout); b4 = Vector256.Load(uq + 4 * cout + 8); }
-            if (TP.Value > 5) { a5 = Vector256.Load(uq + 5 * cout); b5 = Vector256.Load(uq + 5 * cout + 8); }
+            TV a0 = TOps.Load(uq), b0 = two ? TOps.Load(uq + 8) : a0;
+            TV a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero, a4 = TOps.Zero, a5 = TOps.Zero;
+            TV b1 = TOps.Zero, b2 = TOps.Zero, b3 = TOps.Zero, b4 = TOps.Zero, b5 = TOps.Zero;
+            if (TP.Value > 1) { a1 = TOps.Load(uq + cout); if (two) b1 = TOps.Load(uq + cout + 8); }
+            if (TP.Value > 2) { a2 = TOps.Load(uq + 2 * cout); if (two) b2 = TOps.Load(uq + 2 * cout + 8); }
+            if (TP.Value > 3) { a3 = TOps.Load(uq + 3 * cout); if (two) b3 = TOps.Load(uq + 3 * cout + 8); }
+            if (TP.Value > 4) { a4 = TOps.Load(uq + 4 * cout); if (two) b4 = TOps.Load(uq + 4 * cout + 8); }
+            if (TP.Value > 5) { a5 = TOps.Load(uq + 5 * cout); if (two) b5 = TOps.Load(uq + 5 * cout + 8); }
             float* vt = v;
             float* dt = d + kq;
             for (int t = 0; t < tiles; t++, vt += vTile, dt += dTile)
             {
-                var w0 = Vector256.Load(dt);
-                var w1 = Vector256.Load(dt + 8);
-                Vector256<float> xv;
-                xv = Vector256.Create(vt[0]); a0 = Vector256.MultiplyAddEstimate(xv, w0, a0); b0 = Vector256.MultiplyAddEstimate(xv, w1, b0);
-                if (TP.Value > 1) { xv = Vector256.Create(vt[1]); a1 = Vector256.MultiplyAddEstimate(xv, w0, a1); b1 = Vector256.MultiplyAddEstimate(xv, w1, b1); }
-                if (TP.Value > 2) { xv = Vector256.Create(vt[2]); a2 = Vector256.MultiplyAddEstimate(xv, w0, a2); b2 = Vector256.MultiplyAddEstimate(xv, w1, b2); }
-                if (TP.Value > 3) { xv = Vector256.Create(vt[3]); a3 = Vector256.MultiplyAddEstimate(xv, w0, a3); b3 = Vector256.MultiplyAddEstimate(xv, w1, b3); }
-                if (TP.Value > 4) { xv = Vector256.Create(vt[4]); a4 = Vector256.MultiplyAddEstimate(xv, w0, a4); b4 = Vector256.MultiplyAddEstimate(xv, w1, b4); }
-                if (TP.Value > 5) { xv = Vector256.Create(vt[5]); a5 = Vector256.MultiplyAddEstimate(xv, w0, a5); b5 = Vector256.MultiplyAddEstimate(xv, w1, b5); }
+                var w0 = TOps.Load(dt);
+                var w1 = two ? TOps.Load(dt + 8) : w0;
+                TV xv;
+                xv = TOps.Broadcast(vt); a0 = TOps.Fma(xv, w0, a0); if (two) b0 = TOps.Fma(xv, w1, b0);
+                if (TP.Value > 1) { xv = TOps.Broadcast(vt + 1); a1 = TOps.Fma(xv, w0, a1); if (two) b1 = TOps.Fma(xv, w1, b1); }
+                if (TP.Value > 2) { xv = TOps.Broadcast(vt + 2); a2 = TOps.Fma(xv, w0, a2); if (two) b2 = TOps.Fma(xv, w1, b2); }
+                if (TP.Value > 3) { xv = TOps.Broadcast(vt + 3); a3 = TOps.Fma(xv, w0, a3); if (two) b3 = TOps.Fma(xv, w1, b3); }
+                if (TP.Value > 4) { xv = TOps.Broadcast(vt + 4); a4 = TOps.Fma(xv, w0, a4); if (two) b4 = TOps.Fma(xv, w1, b4); }
+                if (TP.Value > 5) { xv = TOps.Broadcast(vt + 5); a5 = TOps.Fma(xv, w0, a5); if (two) b5 = TOps.Fma(xv, w1, b5); }
             }
-            a0.Store(uq); b0.Store(uq + 8);
-            if (TP.Value > 1) { a1.Store(uq + cout); b1.Store(uq + cout + 8); }
-            if (TP.Value > 2) { a2.Store(uq + 2 * cout); b2.Store(uq + 2 * cout + 8); }
-            if (TP.Value > 3) { a3.Store(uq + 3 * cout); b3.Store(uq + 3 * cout + 8); }
-            if (TP.Value > 4) { a4.Store(uq + 4 * cout); b4.Store(uq + 4 * cout + 8); }
-            if (TP.Value > 5) { a5.Store(uq + 5 * cout); b5.Store(uq + 5 * cout + 8); }
+            TOps.Store(uq, a0); if (two) TOps.Store(uq + 8, b0);
+            if (TP.Value > 1) { TOps.Store(uq + cout, a1); if (two) TOps.Store(uq + cout + 8, b1); }
+            if (TP.Value > 2) { TOps.Store(uq + 2 * cout, a2); if (two) TOps.Store(uq + 2 * cout + 8, b2); }
+            if (TP.Value > 3) { TOps.Store(uq + 3 * cout, a3); if (two) TOps.Store(uq + 3 * cout + 8, b3); }
+            if (TP.Value > 4) { TOps.Store(uq + 4 * cout, a4); if (two) TOps.Store(uq + 4 * cout + 8, b4); }
+            if (TP.Value > 5) { TOps.Store(uq + 5 * cout, a5); if (two) TOps.Store(uq + 5 * cout + 8, b5); }
         }
     }
 
-    private static delegate*<float*, nint, float*, nint, int, float*, int, void> GemmFor(int channels) => channels switch
-    {
-        1 => &Gemm<C1>,
-        2 => &Gemm<C2>,
-        3 => &Gemm<C3>,
-        4 => &Gemm<C4>,
-        5 => &Gemm<C5>,
-        6 => &Gemm<C6>,
-        _ => throw new ArgumentOutOfRangeException(nameof(channels), channels, "Winograd weight-gradient GEMM channels must be 1..6"),
-    };
+    private static delegate*<float*, nint, float*, nint, int, float*, int, void> GemmFor(int channels, bool wide) => wide
+        ? channels switch
+        {
+            1 => &Gemm<C1, V512Ops, Vector512<float>>,
+            2 => &Gemm<C2, V512Ops, Vector512<float>>,
+            3 => &Gemm<C3, V512Ops, Vector512<float>>,
+            4 => &Gemm<C4, V512Ops, Vector512<float>>,
+            5 => &Gemm<C5, V512Ops, Vector512<float>>,
+            6 => &Gemm<C6, V512Ops, Vector512<float>>,
+            _ => throw new ArgumentOutOfRangeException(nameof(channels), channels, "Winograd weight-gradient GEMM channels must be 1..6"),
+        }
+        : channels switch
+        {
+            1 => &Gemm<C1, V256Ops, Vector256<float>>,
+            2 => &Gemm<C2, V256Ops, Vector256<float>>,
+            3 => &Gemm<C3, V256Ops, Vector256<float>>,
+            4 => &Gemm<C4, V256Ops, Vector256<float>>,
+            5 => &Gemm<C5, V256Ops, Vector256<float>>,
+            6 => &Gemm<C6, V256Ops, Vector256<float>>,
+            _ => throw new ArgumentOutOfRangeException(nameof(channels), channels, "Winograd weight-gradient GEMM channels must be 1..6"),
+        };
 
     /// <summary>A run of up to 6 input channels and the GEMM instantiation for its size.</summary>
     private readonly struct ChannelRun(int start, delegate*<float*, nint, float*, nint, int, float*, int, void> gemm)

@@ -39,11 +39,21 @@ public sealed unsafe class WinogradConv2dTests
         { 16, 16, 1, 23, 18, 12, 3 },
     };
 
-    [Theory, MemberData(nameof(Cases))]
-    public void Forward_with_bias_relu_and_statistics_matches_double_reference(int c, int k, int p, int h, int w, int tilesPerBlock, int ks)
+    /// <summary><see cref="Cases"/> with 8-lane (false) and 16-lane (true, <see cref="WinogradConv2d.Wide"/>) plans.</summary>
+    public static TheoryData<int, int, int, int, int, int, int, bool> WidthCases()
+    {
+        var cases = new TheoryData<int, int, int, int, int, int, int, bool>();
+        foreach (object[] a in Cases())
+            foreach (bool wide in new[] { false, true })
+                cases.Add((int)a[0]!, (int)a[1]!, (int)a[2]!, (int)a[3]!, (int)a[4]!, (int)a[5]!, (int)a[6]!, wide);
+        return cases;
+    }
+
+    [Theory, MemberData(nameof(WidthCases))]
+    public void Forward_with_bias_relu_and_statistics_matches_double_reference(int c, int k, int p, int h, int w, int tilesPerBlock, int ks, bool wide)
     {
         var rng = new Random(c * 31 + k + p * 7 + h * 3 + w + tilesPerBlock + ks);
-        var plan = new WinogradConv2d(c, k, p, h, w, tilesPerBlock, ks);
+        var plan = new WinogradConv2d(c, k, p, h, w, tilesPerBlock, ks, wide);
         double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * ks * ks), b = Random(rng, k);
         double[] expected = Reference(x, wt, b, c, k, ks, p, h, w, out int ho, out int wo);
         Assert.Equal((ho, wo), (plan.OutHeight, plan.OutWidth));
@@ -70,14 +80,14 @@ public sealed unsafe class WinogradConv2dTests
         }
     }
 
-    [Theory, MemberData(nameof(Cases))]
-    public void BackwardInput_with_transposed_flipped_weights_matches_double_reference(int c, int k, int p, int h, int w, int tilesPerBlock, int ks)
+    [Theory, MemberData(nameof(WidthCases))]
+    public void BackwardInput_with_transposed_flipped_weights_matches_double_reference(int c, int k, int p, int h, int w, int tilesPerBlock, int ks, bool wide)
     {
         _ = tilesPerBlock;
         var rng = new Random(c + k * 5 + p + h * 11 + w + ks);
-        var forward = new WinogradConv2d(c, k, p, h, w, kernelSize: ks);
+        var forward = new WinogradConv2d(c, k, p, h, w, kernelSize: ks, wide: wide);
         var dxPlan = WinogradConv2d.ForBackwardInput(forward);
-        Assert.Equal(ks, dxPlan.KernelSize);
+        Assert.Equal((ks, wide), (dxPlan.KernelSize, dxPlan.Wide));
         int ho = forward.OutHeight, wo = forward.OutWidth;
         double[] wt = Random(rng, k * c * ks * ks), dy = Random(rng, k * ho * wo);
         var expected = InputGradientReference(dy, wt, c, k, ks, p, h, w);
@@ -195,7 +205,7 @@ public sealed unsafe class WinogradConv2dTests
         var plan = new WinogradConv2d(16, 32, 2, 14, 14, tilesPerBlock: 20);
         Assert.Equal((7, 7), (plan.TileRows, plan.TileColumns));
         Assert.Equal(17, plan.TilesPerBlock); // 49 tiles = runs 5 5 6 5 6 5 6 5 6, three runs per block: 16, 16, 17
-        Assert.Equal(36 * 17 * 48 + 2 * 36 * 8 + 2 * 32, plan.ScratchLength);
+        Assert.Equal(36 * 17 * 48 + 2 * 36 * 16 + 2 * 32, plan.ScratchLength);
         Assert.Equal(6, new WinogradConv2d(16, 32, 2, 14, 14, tilesPerBlock: 1).TilesPerBlock); // at least one run
         var odd = new WinogradConv2d(16, 16, 2, 7, 9);
         Assert.Equal((4, 5), (odd.TileRows, odd.TileColumns));

@@ -25,11 +25,21 @@ public sealed unsafe class WinogradWeightGradTests
         { 16, 32, 2, 7, 9, 5 },     // odd 5x5 output
     };
 
-    [Theory, MemberData(nameof(Cases))]
-    public void Weight_gradient_over_two_images_matches_double_reference(int c, int k, int p, int h, int w, int ks)
+    /// <summary><see cref="Cases"/> with 8-lane (false) and 16-lane (true, <see cref="WinogradConv2d.Wide"/>) plans.</summary>
+    public static TheoryData<int, int, int, int, int, int, bool> WidthCases()
+    {
+        var cases = new TheoryData<int, int, int, int, int, int, bool>();
+        foreach (object[] a in Cases())
+            foreach (bool wide in new[] { false, true })
+                cases.Add((int)a[0]!, (int)a[1]!, (int)a[2]!, (int)a[3]!, (int)a[4]!, (int)a[5]!, wide);
+        return cases;
+    }
+
+    [Theory, MemberData(nameof(WidthCases))]
+    public void Weight_gradient_over_two_images_matches_double_reference(int c, int k, int p, int h, int w, int ks, bool wide)
     {
         var rng = new Random(c * 7 + k + p * 3 + h * 5 + w + ks);
-        var conv = new WinogradConv2d(c, k, p, h, w, kernelSize: ks);
+        var conv = new WinogradConv2d(c, k, p, h, w, kernelSize: ks, wide: wide);
         var plan = new WinogradWeightGrad(conv);
         int ho = conv.OutHeight, wo = conv.OutWidth;
         var expected = new double[k * c * ks * ks];
