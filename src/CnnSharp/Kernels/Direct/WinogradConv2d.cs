@@ -433,10 +433,11 @@ internal sealed unsafe class WinogradConv2d
             WinogradTiles.OutputTile(m + kv * 8, mPosition, Vector256.Load(bias + kv * 8), out var y00, out var y01, out var y10, out var y11);
             if (relu)
             {
-                y00 = Vector256.Max(y00, zero);
-                y01 = Vector256.Max(y01, zero);
-                y10 = Vector256.Max(y10, zero);
-                y11 = Vector256.Max(y11, zero);
+                // The direct kernels' ReLU (IVecOps.Max: the hardware max, a NaN gives 0), as F(4x4, 3x3)'s output transform.
+                y00 = Vector256.MaxNative(y00, zero);
+                y01 = Vector256.MaxNative(y01, zero);
+                y10 = Vector256.MaxNative(y10, zero);
+                y11 = Vector256.MaxNative(y11, zero);
             }
             float* p = yt + kv / 2 * yPlane + kv % 2 * 8;
             if (right && below)

@@ -142,27 +142,20 @@ internal static unsafe class WinogradTiles
 
     /// <summary>The <see cref="Gemm{TP, TOps, TV}"/> instantiation for <paramref name="tiles"/> tiles (1..6), 8 or
     /// (<paramref name="wide"/>) 16 lanes.</summary>
-    public static delegate*<float*, nint, nint, float*, int, float*, nint, nint, void> GemmFor(int tiles, bool wide = false) => wide
-        ? tiles switch
-        {
-            1 => &Gemm<C1, V512Ops, Vector512<float>>,
-            2 => &Gemm<C2, V512Ops, Vector512<float>>,
-            3 => &Gemm<C3, V512Ops, Vector512<float>>,
-            4 => &Gemm<C4, V512Ops, Vector512<float>>,
-            5 => &Gemm<C5, V512Ops, Vector512<float>>,
-            6 => &Gemm<C6, V512Ops, Vector512<float>>,
-            _ => throw new ArgumentOutOfRangeException(nameof(tiles), tiles, "Winograd GEMM tiles must be 1..6"),
-        }
-        : tiles switch
-        {
-            1 => &Gemm<C1, V256Ops, Vector256<float>>,
-            2 => &Gemm<C2, V256Ops, Vector256<float>>,
-            3 => &Gemm<C3, V256Ops, Vector256<float>>,
-            4 => &Gemm<C4, V256Ops, Vector256<float>>,
-            5 => &Gemm<C5, V256Ops, Vector256<float>>,
-            6 => &Gemm<C6, V256Ops, Vector256<float>>,
-            _ => throw new ArgumentOutOfRangeException(nameof(tiles), tiles, "Winograd GEMM tiles must be 1..6"),
-        };
+    public static delegate*<float*, nint, nint, float*, int, float*, nint, nint, void> GemmFor(int tiles, bool wide = false) =>
+        wide ? GemmFor<V512Ops, Vector512<float>>(tiles) : GemmFor<V256Ops, Vector256<float>>(tiles);
+
+    private static delegate*<float*, nint, nint, float*, int, float*, nint, nint, void> GemmFor<TOps, TV>(int tiles)
+        where TOps : struct, IVecOps<TV> where TV : struct => tiles switch
+    {
+        1 => &Gemm<C1, TOps, TV>,
+        2 => &Gemm<C2, TOps, TV>,
+        3 => &Gemm<C3, TOps, TV>,
+        4 => &Gemm<C4, TOps, TV>,
+        5 => &Gemm<C5, TOps, TV>,
+        6 => &Gemm<C6, TOps, TV>,
+        _ => throw new ArgumentOutOfRangeException(nameof(tiles), tiles, "Winograd GEMM tiles must be 1..6"),
+    };
 
     /// <summary>
     /// Y = A^T M A + bias for one tile and 8 channels: M[i][j] is at <paramref name="m"/> + (i*6 + j)*<paramref name="mPosition"/>.

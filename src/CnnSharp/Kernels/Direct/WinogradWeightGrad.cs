@@ -240,27 +240,20 @@ internal sealed unsafe class WinogradWeightGrad
         }
     }
 
-    private static delegate*<float*, nint, float*, nint, int, float*, int, void> GemmFor(int channels, bool wide) => wide
-        ? channels switch
-        {
-            1 => &Gemm<C1, V512Ops, Vector512<float>>,
-            2 => &Gemm<C2, V512Ops, Vector512<float>>,
-            3 => &Gemm<C3, V512Ops, Vector512<float>>,
-            4 => &Gemm<C4, V512Ops, Vector512<float>>,
-            5 => &Gemm<C5, V512Ops, Vector512<float>>,
-            6 => &Gemm<C6, V512Ops, Vector512<float>>,
-            _ => throw new ArgumentOutOfRangeException(nameof(channels), channels, "Winograd weight-gradient GEMM channels must be 1..6"),
-        }
-        : channels switch
-        {
-            1 => &Gemm<C1, V256Ops, Vector256<float>>,
-            2 => &Gemm<C2, V256Ops, Vector256<float>>,
-            3 => &Gemm<C3, V256Ops, Vector256<float>>,
-            4 => &Gemm<C4, V256Ops, Vector256<float>>,
-            5 => &Gemm<C5, V256Ops, Vector256<float>>,
-            6 => &Gemm<C6, V256Ops, Vector256<float>>,
-            _ => throw new ArgumentOutOfRangeException(nameof(channels), channels, "Winograd weight-gradient GEMM channels must be 1..6"),
-        };
+    private static delegate*<float*, nint, float*, nint, int, float*, int, void> GemmFor(int channels, bool wide) =>
+        wide ? GemmFor<V512Ops, Vector512<float>>(channels) : GemmFor<V256Ops, Vector256<float>>(channels);
+
+    private static delegate*<float*, nint, float*, nint, int, float*, int, void> GemmFor<TOps, TV>(int channels)
+        where TOps : struct, IVecOps<TV> where TV : struct => channels switch
+    {
+        1 => &Gemm<C1, TOps, TV>,
+        2 => &Gemm<C2, TOps, TV>,
+        3 => &Gemm<C3, TOps, TV>,
+        4 => &Gemm<C4, TOps, TV>,
+        5 => &Gemm<C5, TOps, TV>,
+        6 => &Gemm<C6, TOps, TV>,
+        _ => throw new ArgumentOutOfRangeException(nameof(channels), channels, "Winograd weight-gradient GEMM channels must be 1..6"),
+    };
 
     /// <summary>A run of up to 6 input channels and the GEMM instantiation for its size.</summary>
     private readonly struct ChannelRun(int start, delegate*<float*, nint, float*, nint, int, float*, int, void> gemm)
