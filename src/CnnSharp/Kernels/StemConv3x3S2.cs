@@ -86,6 +86,24 @@ internal static unsafe class StemConv3x3S2
         }
     }
 
+    /// <summary>A register tile's output channel count, as a JIT-time constant of the tile method's instantiation.</summary>
+    private interface ITileWidth
+    {
+        static abstract int Channels { get; }
+    }
+
+    /// <summary>8 channels x 2 vectors: 16 accumulators, for the 32 registers of AVX-512.</summary>
+    private readonly struct Wide : ITileWidth
+    {
+        public static int Channels => 8;
+    }
+
+    /// <summary>4 channels x 2 vectors: 8 accumulators, for 16 vector registers.</summary>
+    private readonly struct Narrow : ITileWidth
+    {
+        public static int Channels => 4;
+    }
+
     /// <summary>The clamp of the epilogue, splatted once per unit.</summary>
     private readonly record struct Epilogue<TV>(TV Lo, TV Hi, bool ClampLow, bool ClampHigh) where TV : struct;
 
@@ -176,102 +194,79 @@ internal static unsafe class StemConv3x3S2
                 if (lanes == 16)
                 {
                     for (int k0 = 0; k0 < g.K; k0 += 8)
-                        Tile8<TV, TOps>(buffer + q, rowOff, rowsPerTap, ps, m0, m1, w + k0 * ks, y + k0 * yPlane + q, yPlane, bias is null ? null : bias + k0, span - q, e, tail);
+                        Tile<TV, TOps, Wide>(buffer + q, rowOff, rowsPerTap, ps, m0, m1, w + k0 * ks, y + k0 * yPlane + q, yPlane, bias is null ? null : bias + k0, span - q, e, tail);
                 }
                 else
                 {
                     for (int k0 = 0; k0 < g.K; k0 += 4)
-                        Tile4<TV, TOps>(buffer + q, rowOff, rowsPerTap, ps, m0, m1, w + k0 * ks, y + k0 * yPlane + q, yPlane, bias is null ? null : bias + k0, span - q, e, tail);
+                        Tile<TV, TOps, Narrow>(buffer + q, rowOff, rowsPerTap, ps, m0, m1, w + k0 * ks, y + k0 * yPlane + q, yPlane, bias is null ? null : bias + k0, span - q, e, tail);
                 }
             }
         }
 
-        /// <summary>Outputs [q, q + 2·lanes) of output channels [k0, k0 + 8): wk = the packed weights of the tile's channels (c, ky, kx, channel order), yk = y + k0·yPlane + q, bk = bias + k0 (or null).</summary>
+        /// <summary>Outputs [q, q + 2·lanes) of output channels [k0, k0 + TTile.Channels): wk = the packed weights of the tile's
+        /// channels ((c, ky, kx, channel) order), yk = y + k0·yPlane + q, bk = bias + k0 (or null). The second half of the
+        /// 8-channel tile is compiled away for the 4-channel one (TTile.Channels is a JIT-time constant).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Tile8<TV, TOps>(float* row0, int* rowOff, int rowsPerTap, int ps, TV m0, TV m1, float* wk,
+        private static void Tile<TV, TOps, TTile>(float* row0, int* rowOff, int rowsPerTap, int ps, TV m0, TV m1, float* wk,
             float* yk, nint yPlane, float* bk, int left, in Epilogue<TV> e, float* tail)
-            where TV : struct where TOps : IVecOps<TV>
+            where TV : struct where TOps : IVecOps<TV> where TTile : ITileWidth
         {
-            int lanes = TOps.Lanes;
+            int lanes = TOps.Lanes, J = TTile.Channels;
+            bool wide = J == 8;
             TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero, a4 = TOps.Zero, a5 = TOps.Zero, a6 = TOps.Zero, a7 = TOps.Zero;
             TV b0 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero, b3 = TOps.Zero, b4 = TOps.Zero, b5 = TOps.Zero, b6 = TOps.Zero, b7 = TOps.Zero;
             for (int cr = 0; cr < rowsPerTap; cr++)
             {
                 float* row = row0 + rowOff[cr];
-                float* wt = wk + cr * 3 * 8;
+                float* wt = wk + cr * 3 * J;
                 TV x0 = TOps.And(TOps.Load(row + ps - 1), m0), x1 = TOps.And(TOps.Load(row + ps - 1 + lanes), m1);
                 TV wv;
-                wv = TOps.Broadcast(wt + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wt + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wt + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wt + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-                wv = TOps.Broadcast(wt + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
-                wv = TOps.Broadcast(wt + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
-                wv = TOps.Broadcast(wt + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
-                wv = TOps.Broadcast(wt + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
+                wv = TOps.Broadcast(wt + 0 * J + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
+                wv = TOps.Broadcast(wt + 0 * J + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
+                wv = TOps.Broadcast(wt + 0 * J + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
+                wv = TOps.Broadcast(wt + 0 * J + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
+                if (wide)
+                {
+                    wv = TOps.Broadcast(wt + 0 * J + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
+                    wv = TOps.Broadcast(wt + 0 * J + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
+                    wv = TOps.Broadcast(wt + 0 * J + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
+                    wv = TOps.Broadcast(wt + 0 * J + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
+                }
                 x0 = TOps.Load(row); x1 = TOps.Load(row + lanes);
-                wv = TOps.Broadcast(wt + 8); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wt + 9); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wt + 10); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wt + 11); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-                wv = TOps.Broadcast(wt + 12); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
-                wv = TOps.Broadcast(wt + 13); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
-                wv = TOps.Broadcast(wt + 14); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
-                wv = TOps.Broadcast(wt + 15); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
+                wv = TOps.Broadcast(wt + 1 * J + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
+                wv = TOps.Broadcast(wt + 1 * J + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
+                wv = TOps.Broadcast(wt + 1 * J + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
+                wv = TOps.Broadcast(wt + 1 * J + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
+                if (wide)
+                {
+                    wv = TOps.Broadcast(wt + 1 * J + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
+                    wv = TOps.Broadcast(wt + 1 * J + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
+                    wv = TOps.Broadcast(wt + 1 * J + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
+                    wv = TOps.Broadcast(wt + 1 * J + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
+                }
                 x0 = TOps.Load(row + ps); x1 = TOps.Load(row + ps + lanes);
-                wv = TOps.Broadcast(wt + 16); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wt + 17); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wt + 18); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wt + 19); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-                wv = TOps.Broadcast(wt + 20); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
-                wv = TOps.Broadcast(wt + 21); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
-                wv = TOps.Broadcast(wt + 22); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
-                wv = TOps.Broadcast(wt + 23); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
+                wv = TOps.Broadcast(wt + 2 * J + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
+                wv = TOps.Broadcast(wt + 2 * J + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
+                wv = TOps.Broadcast(wt + 2 * J + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
+                wv = TOps.Broadcast(wt + 2 * J + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
+                if (wide)
+                {
+                    wv = TOps.Broadcast(wt + 2 * J + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
+                    wv = TOps.Broadcast(wt + 2 * J + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
+                    wv = TOps.Broadcast(wt + 2 * J + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
+                    wv = TOps.Broadcast(wt + 2 * J + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
+                }
             }
             Store<TV, TOps>(yk + 0 * yPlane, a0, b0, bk is null ? 0f : bk[0], left, e, tail);
             Store<TV, TOps>(yk + 1 * yPlane, a1, b1, bk is null ? 0f : bk[1], left, e, tail);
             Store<TV, TOps>(yk + 2 * yPlane, a2, b2, bk is null ? 0f : bk[2], left, e, tail);
             Store<TV, TOps>(yk + 3 * yPlane, a3, b3, bk is null ? 0f : bk[3], left, e, tail);
+            if (!wide) return;
             Store<TV, TOps>(yk + 4 * yPlane, a4, b4, bk is null ? 0f : bk[4], left, e, tail);
             Store<TV, TOps>(yk + 5 * yPlane, a5, b5, bk is null ? 0f : bk[5], left, e, tail);
             Store<TV, TOps>(yk + 6 * yPlane, a6, b6, bk is null ? 0f : bk[6], left, e, tail);
             Store<TV, TOps>(yk + 7 * yPlane, a7, b7, bk is null ? 0f : bk[7], left, e, tail);
-        }
-
-        /// <summary>Outputs [q, q + 2·lanes) of output channels [k0, k0 + 4): wk = the packed weights of the tile's channels (c, ky, kx, channel order), yk = y + k0·yPlane + q, bk = bias + k0 (or null).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Tile4<TV, TOps>(float* row0, int* rowOff, int rowsPerTap, int ps, TV m0, TV m1, float* wk,
-            float* yk, nint yPlane, float* bk, int left, in Epilogue<TV> e, float* tail)
-            where TV : struct where TOps : IVecOps<TV>
-        {
-            int lanes = TOps.Lanes;
-            TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-            TV b0 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero, b3 = TOps.Zero;
-            for (int cr = 0; cr < rowsPerTap; cr++)
-            {
-                float* row = row0 + rowOff[cr];
-                float* wt = wk + cr * 3 * 4;
-                TV x0 = TOps.And(TOps.Load(row + ps - 1), m0), x1 = TOps.And(TOps.Load(row + ps - 1 + lanes), m1);
-                TV wv;
-                wv = TOps.Broadcast(wt + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wt + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wt + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wt + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-                x0 = TOps.Load(row); x1 = TOps.Load(row + lanes);
-                wv = TOps.Broadcast(wt + 8); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wt + 9); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wt + 10); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wt + 11); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-                x0 = TOps.Load(row + ps); x1 = TOps.Load(row + ps + lanes);
-                wv = TOps.Broadcast(wt + 16); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wt + 17); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wt + 18); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wt + 19); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-            }
-            Store<TV, TOps>(yk + 0 * yPlane, a0, b0, bk is null ? 0f : bk[0], left, e, tail);
-            Store<TV, TOps>(yk + 1 * yPlane, a1, b1, bk is null ? 0f : bk[1], left, e, tail);
-            Store<TV, TOps>(yk + 2 * yPlane, a2, b2, bk is null ? 0f : bk[2], left, e, tail);
-            Store<TV, TOps>(yk + 3 * yPlane, a3, b3, bk is null ? 0f : bk[3], left, e, tail);
         }
 
         /// <summary>Outputs [q, q + 2·lanes) of one channel (clipped to <paramref name="left"/>): (acc + b), clamped.</summary>
