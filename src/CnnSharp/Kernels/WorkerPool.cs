@@ -69,11 +69,11 @@ internal sealed class WorkerPool
         _dynamicLoop = RunDynamicLoop;
     }
 
-    /// <summary>Whether compiled plans open a <see cref="KeepSpinning"/> scope on the shared pool for each pass (the A/B
-    /// switch <c>plan-spin</c> of the benchmarks' <c>onnx-plan-ab</c>). Off by default: on an oversubscribed machine the
-    /// spinning worker takes CPU share from the thread doing the work (docs/performance.md, stop 15); to be measured on
-    /// a quiet one.</summary>
-    internal static bool PlanScopedSpinning { get; set; }
+    /// <summary>Whether compiled plans open a <see cref="KeepSpinning"/> scope on the shared pool for each pass (default
+    /// on; the A/B switch <c>plan-spin</c> of the benchmarks' <c>onnx-plan-ab</c>). Measured 0.89-0.94x wall at
+    /// MobileNet-v2 batch 1 with 3 runnable threads per core, but 1.48x with 8 (the spinner then takes CPU share from
+    /// the thread with the work): docs/performance.md, stop 15.</summary>
+    internal static bool PlanScopedSpinning { get; set; } = true;
 
     /// <summary>How many times a worker or the waiting caller has blocked (gone to sleep) on this pool so far.</summary>
     internal long Blocks => Interlocked.Read(ref _blocks);
