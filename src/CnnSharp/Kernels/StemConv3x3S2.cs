@@ -220,42 +220,29 @@ internal static unsafe class StemConv3x3S2
             {
                 float* row = row0 + rowOff[cr];
                 float* wt = wk + cr * 3 * J;
-                TV x0 = TOps.And(TOps.Load(row + ps - 1), m0), x1 = TOps.And(TOps.Load(row + ps - 1 + lanes), m1);
-                TV wv;
-                wv = TOps.Broadcast(wt + 0 * J + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wt + 0 * J + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wt + 0 * J + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wt + 0 * J + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-                if (wide)
+                for (int kx = 0; kx < 3; kx++)
                 {
-                    wv = TOps.Broadcast(wt + 0 * J + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
-                    wv = TOps.Broadcast(wt + 0 * J + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
-                    wv = TOps.Broadcast(wt + 0 * J + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
-                    wv = TOps.Broadcast(wt + 0 * J + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
-                }
-                x0 = TOps.Load(row); x1 = TOps.Load(row + lanes);
-                wv = TOps.Broadcast(wt + 1 * J + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wt + 1 * J + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wt + 1 * J + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wt + 1 * J + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-                if (wide)
-                {
-                    wv = TOps.Broadcast(wt + 1 * J + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
-                    wv = TOps.Broadcast(wt + 1 * J + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
-                    wv = TOps.Broadcast(wt + 1 * J + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
-                    wv = TOps.Broadcast(wt + 1 * J + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
-                }
-                x0 = TOps.Load(row + ps); x1 = TOps.Load(row + ps + lanes);
-                wv = TOps.Broadcast(wt + 2 * J + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wt + 2 * J + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wt + 2 * J + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wt + 2 * J + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-                if (wide)
-                {
-                    wv = TOps.Broadcast(wt + 2 * J + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
-                    wv = TOps.Broadcast(wt + 2 * J + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
-                    wv = TOps.Broadcast(wt + 2 * J + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
-                    wv = TOps.Broadcast(wt + 2 * J + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
+                    // kx 0: the odd columns one to the left (masked at column 0), kx 1: the even columns, kx 2: the odd ones.
+                    float* p = row + (kx == 1 ? 0 : ps - 1 + (kx >> 1));
+                    TV x0 = TOps.Load(p), x1 = TOps.Load(p + lanes);
+                    if (kx == 0)
+                    {
+                        x0 = TOps.And(x0, m0);
+                        x1 = TOps.And(x1, m1);
+                    }
+                    float* wx = wt + kx * J;
+                    TV wv;
+                    wv = TOps.Broadcast(wx + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
+                    wv = TOps.Broadcast(wx + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
+                    wv = TOps.Broadcast(wx + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
+                    wv = TOps.Broadcast(wx + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
+                    if (wide)
+                    {
+                        wv = TOps.Broadcast(wx + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
+                        wv = TOps.Broadcast(wx + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
+                        wv = TOps.Broadcast(wx + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
+                        wv = TOps.Broadcast(wx + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
+                    }
                 }
             }
             Store<TV, TOps>(yk + 0 * yPlane, a0, b0, bk is null ? 0f : bk[0], left, e, tail);
