@@ -70,6 +70,21 @@ internal static unsafe partial class KernelBench
             Row($"Conv {label} (ConvGemm, prepacked)", $"{ch}->{kOut} {hw}x{hw}", s, flops, peak);
         }
 
+        // MobileNet-v2's RGB stem (3->32 3x3/2, ReLU6): the packed GEMM against the direct stem kernel (inference plans' choice).
+        {
+            var g = Conv2dGeometry.Create([1, 3, 224, 224], [32, 3, 3, 3], (2, 2), (1, 1, 1, 1), (1, 1), 1, "bench");
+            var x = Random(3 * 224 * 224, 3);
+            var w = Random(32 * 27, 4);
+            var bias = Random(32, 5);
+            var y = new float[32 * g.OutH * g.OutW];
+            double flops = 2.0 * 32 * 27 * g.OutH * g.OutW;
+            var packed = new PackedConvWeights(w, 32, 3, 3, 3, 1, Isa.Level);
+            double s = Best(reps, () => ConvGemm.Forward(x, packed, bias, default, y, g, relu: true, 1, long.MaxValue, 6f));
+            Row("Conv mobilenet stem 3x3/2 (ConvGemm, prepacked)", "3->32 224x224", s, flops, peak);
+            s = Best(reps, () => StemConv3x3S2.Forward(x, w, bias, y, g, 0f, 6f, Isa.Level, 1));
+            Row("Conv mobilenet stem 3x3/2 (StemConv3x3S2)", "3->32 224x224", s, flops, peak);
+        }
+
         // Max pooling: ResNet-18's stem pool and the seed's 2x2 pools (bandwidth-bound: reported in GB/s of input read).
         (int C, int H, int KSize, int Stride, int Pad, string Label)[] pools =
         [

@@ -81,7 +81,8 @@ internal static class OnnxPlanAb
     /// plan-time switches, each variant with its own session: <c>stem-eval</c> (PlanBuilder.StridedStemChains),
     /// <c>strided-eval</c> (PlanBuilder.StridedInferenceChains), <c>small-strided</c> (PlanBuilder.MaxStridedGemmPixels
     /// 0 / 49), <c>expand-dw</c> (ExpandDepthwiseOp.Enabled: the 1x1 expansion and the depthwise conv in one banded op),
-/// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too), <c>band:N</c> (at run time:
+/// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too), <c>plan-spin</c>
+/// (at run time: WorkerPool.PlanScopedSpinning), <c>stem-direct</c> (StemConv3x3S2.Enabled), <c>band:N</c> (at run time:
 /// ExpandDepthwise.BufferFloats 2^17 / N), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
@@ -95,11 +96,13 @@ internal static class OnnxPlanAb
             "expand-dw" => on => Compile.Ops.ExpandDepthwiseOp.Enabled = on,
             "expand-dw-proj" => on => Compile.Ops.ExpandDepthwiseOp.FuseProjection = on,
             "narrow-edge" => on => Gemm.NarrowEdges = on,
+            "plan-spin" => on => WorkerPool.PlanScopedSpinning = on,
+            "stem-direct" => on => StemConv3x3S2.Enabled = on,
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, narrow-edge, band:N, wino:N)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, narrow-edge, plan-spin, stem-direct, band:N, wino:N)"),
         };
         string[] names = toggle switch
         {
@@ -109,6 +112,8 @@ internal static class OnnxPlanAb
             "expand-dw" => ["A 1x1 expansion, then depthwise conv", "B expansion + depthwise in row bands"],
             "expand-dw-proj" => ["A banded expansion + depthwise, projection", "B projection in the bands too"],
             "narrow-edge" => ["A last pixel panel on the full 8x32 tile", "B last panel on 8x16 / 8x17 tiles"],
+            "plan-spin" => ["A workers block after 50 us of spinning", "B workers spin while a plan runs"],
+            "stem-direct" => ["A RGB 3x3/2 stem on the GEMM", "B stem on StemConv3x3S2"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) => ["A band buffers of 2^17 floats", $"B band buffers of {toggle[5..]} floats"],
             _ => ["A one image on one thread (small convs)", "B one image split over the threads"],
@@ -131,6 +136,7 @@ internal static class OnnxPlanAb
             for (int v = 0; v < 2; v++) { set(v == 1); sessions[v].Run(input); }
         var wall = new[] { new double[rounds], new double[rounds] };
         var cpu = new[] { new double[rounds], new double[rounds] };
+        var blocks = new long[2];
         var process = System.Diagnostics.Process.GetCurrentProcess();
         for (int r = 0; r < rounds; r++)
             for (int k = 0; k < 2; k++)
@@ -139,11 +145,13 @@ internal static class OnnxPlanAb
                 set(v == 1);
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
+                long blocks0 = WorkerPool.Shared.Blocks;
                 long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 for (int i = 0; i < reps; i++) sessions[v].Run(input);
                 wall[v][r] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds / reps;
                 process.Refresh();
                 cpu[v][r] = (process.TotalProcessorTime - cpu0).TotalMilliseconds / reps;
+                blocks[v] += WorkerPool.Shared.Blocks - blocks0;
             }
         // Per op, the minimum over the rounds of its wall time (the least disturbed by other load), A and B alternating.
         var plans = sessions.Select(s => s.PlanFor(new Shape(dims))).ToArray();
@@ -171,6 +179,7 @@ internal static class OnnxPlanAb
         double wa = ProcessStats.Median(wall[0]), wb = ProcessStats.Median(wall[1]), ca = ProcessStats.Median(cpu[0]), cb = ProcessStats.Median(cpu[1]);
         Console.WriteLine(FormattableString.Invariant($"median wall per run A {wa:F2} ms, B {wb:F2} ms, B/A {wb / wa:F3}; best A {wall[0].Min():F2}, B {wall[1].Min():F2}"));
         Console.WriteLine(FormattableString.Invariant($"median process CPU per run A {ca:F2} ms, B {cb:F2} ms, B/A {cb / ca:F3}"));
+        Console.WriteLine(FormattableString.Invariant($"worker-pool blocks (a worker or the caller going to sleep) per run: A {(double)blocks[0] / (rounds * reps):F1}, B {(double)blocks[1] / (rounds * reps):F1}"));
         if (best[0] is not null && plans[0]!.Ops.Length != compiled!.Ops.Length)
         {
             // Different op lists (a plan-time switch that moves ops out of chains): each plan's ops, minimum wall.

@@ -64,6 +64,7 @@ internal sealed class ExecutionPlan
     public void Forward(float[] input)
     {
         foreach (int v in _inputValues) Data[v] = input;
+        using var spin = SpinScope();
         if (Timings is null) foreach (var op in Ops) op.Forward(this);
         else for (int i = 0; i < Ops.Length; i++) Timed(i, 0, forward: true);
     }
@@ -72,6 +73,7 @@ internal sealed class ExecutionPlan
     /// caller has written <c>Grad[Output]</c> (overwritten, not accumulated) and made sure every parameter's <c>Grad</c> exists.</summary>
     public void Backward()
     {
+        using var spin = SpinScope();
         for (int i = Ops.Length - 1; i >= 0; i--)
         {
             foreach (var buffer in _clearBefore[i])
@@ -83,6 +85,10 @@ internal sealed class ExecutionPlan
             else Timed(i, 1, forward: false);
         }
     }
+
+    // The pool's workers stay awake for the whole pass (its regions and the serial gaps between them), then block.
+    private static Kernels.WorkerPool.SpinScope SpinScope() =>
+        Kernels.WorkerPool.PlanScopedSpinning ? Kernels.WorkerPool.Shared.KeepSpinning() : default;
 
     private void Timed(int op, int column, bool forward)
     {

@@ -508,7 +508,7 @@ internal static partial class PlanBuilder
         {
             ConvChainSpec chain => new ConvChainOp(x, n.Output, chain, differentiable, differentiable && inputRequiresGrad && x == 0,
                 b => b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Residual, n.Relu, n.Inner),
-            Conv2dSpec c => new Conv2dOp(x, n.Output, c, n.Fold, n.Residual, n.Relu, n.Max),
+            Conv2dSpec c => new Conv2dOp(x, n.Output, c, n.Fold, n.Residual, n.Relu, n.Max) { DirectStem = !differentiable },
             ClampSpec c => new ClampOp(x, n.Output, c),
             ConcatSpec c => new CatOp(n.Inputs, n.Output, c.Axis, [.. shapes]),
             GatherCopySpec g => new GatherCopyOp(x, n.Output, g),

@@ -82,6 +82,33 @@ internal static unsafe class DepthwiseConv3x3
         }
     }
 
+    /// <summary>
+    /// The stride-2 strip layout (also <see cref="StemConv3x3S2"/>'s): padded rows 2·oh0 .. 2·(oh0 + rows) of one
+    /// h × w plane (input row = padded row − 1) split by row parity into phase planes, each row split into its even
+    /// (at E) and odd (at O) columns, at pitch <paramref name="ow"/>: E of the even rows at buffer + 1, O of the even rows
+    /// at + <paramref name="planeStride"/>, E and O of the odd rows at + 2 and + 3 plane strides (zero rows outside the
+    /// input; the odd column right of an odd-width row is zero).
+    /// </summary>
+    internal static void CopyStride2(float* x, int h, int w, int ow, int planeStride, int oh0, int rows, float* buffer)
+    {
+        int ps = planeStride;
+        for (int pr = 0; pr <= 2 * rows; pr++)
+        {
+            int ih = 2 * oh0 + pr - 1;
+            float* even = buffer + 1 + (pr & 1) * 2 * ps + (nint)(pr >> 1) * ow;
+            float* odd = even + ps;
+            if ((uint)ih >= (uint)h)
+            {
+                new Span<float>(even, ow).Clear();
+                new Span<float>(odd, ow).Clear();
+                continue;
+            }
+            GroupedConv2d.Deinterleave(x + (nint)ih * w, w, even, odd);
+            // W odd: the last output's right tap is the padding column.
+            if ((w & 1) != 0) odd[ow - 1] = 0f;
+        }
+    }
+
     /// <summary>One call's operands, shared by its units; one per calling thread, rebound by every call.</summary>
     private sealed class Job
     {
@@ -207,29 +234,8 @@ internal static unsafe class DepthwiseConv3x3
             if (hi < last) new Span<float>(dst + (nint)(hi - first) * w, (last - hi) * w).Clear();
         }
 
-        /// <summary>
-        /// Padded rows 2·oh0 .. 2·(oh0 + rows) (input row = padded row − 1) split by row parity into phase planes, each row
-        /// split into its even (at E) and odd (at O) columns, at pitch OutW.
-        /// </summary>
-        private void CopyStride2(float* x, int oh0, int rows, float* buffer)
-        {
-            int w = _g.W, h = _g.H, ow = _g.OutW, ps = _planeStride;
-            for (int pr = 0; pr <= 2 * rows; pr++)
-            {
-                int ih = 2 * oh0 + pr - 1;
-                float* even = buffer + 1 + (pr & 1) * 2 * ps + (nint)(pr >> 1) * ow;
-                float* odd = even + ps;
-                if ((uint)ih >= (uint)h)
-                {
-                    new Span<float>(even, ow).Clear();
-                    new Span<float>(odd, ow).Clear();
-                    continue;
-                }
-                GroupedConv2d.Deinterleave(x + (nint)ih * w, w, even, odd);
-                // W odd: the last output's right tap is the padding column.
-                if ((w & 1) != 0) odd[ow - 1] = 0f;
-            }
-        }
+        private void CopyStride2(float* x, int oh0, int rows, float* buffer) =>
+            DepthwiseConv3x3.CopyStride2(x, _g.H, _g.W, _g.OutW, _planeStride, oh0, rows, buffer);
 
         /// <summary>Outputs [0, span) of a strip: y = clamp((Σ taps + b) + r), vectors along the flattened plane.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -15,6 +15,11 @@ namespace CnnSharp.Kernels;
 /// <see cref="SpinMicroseconds"/> after its last job, then blocks on its own monitor, so an idle pool burns no CPU. The
 /// caller waits for completion the same way. Both sleep decisions use a Dekker-style pair of full fences
 /// (<c>Interlocked</c> write, then read the other side's flag), so a wake-up can never be lost.</para>
+/// <para>Plan-scoped spinning: while a <see cref="KeepSpinning"/> scope is open (a compiled plan's forward or backward
+/// pass holds one), a spinning worker or caller renews its spin window instead of blocking, so a worker woken by the
+/// first region of a plan stays awake across the plan's ~50-100 regions and the gaps between them; past the first
+/// window it yields its core (<c>Thread.Yield</c>) between checks, for oversubscribed machines. When the last scope
+/// closes, spinners block after at most one more window: an idle pool still burns no CPU.</para>
 /// <para>Re-entrancy: only one region runs at a time. A call made while the pool is busy (a nested region inside a
 /// job, or a second thread using the pool concurrently) runs its whole body inline on the caller, in index order.
 /// The split is static either way, so results do not depend on which path ran.</para>
@@ -39,6 +44,8 @@ internal sealed class WorkerPool
     private int _pending;
     private int _callerSleeping;
     private Exception? _error;
+    private int _holds;
+    private long _blocks;
 
     // Parallelism.For adapter state (valid only while the pool is busy with a For region).
     private int _forCount;
@@ -60,6 +67,57 @@ internal sealed class WorkerPool
     {
         _forChunk = RunForChunk;
         _dynamicLoop = RunDynamicLoop;
+    }
+
+    /// <summary>Whether compiled plans open a <see cref="KeepSpinning"/> scope on the shared pool for each pass (default
+    /// on; the A/B switch <c>plan-spin</c> of the benchmarks' <c>onnx-plan-ab</c>). Measured 0.89-0.94x wall at
+    /// MobileNet-v2 batch 1 with 3 runnable threads per core, but 1.48x with 8 (the spinner then takes CPU share from
+    /// the thread with the work): docs/performance.md, stop 15.</summary>
+    internal static bool PlanScopedSpinning { get; set; } = true;
+
+    /// <summary>How many times a worker or the waiting caller has blocked (gone to sleep) on this pool so far.</summary>
+    internal long Blocks => Interlocked.Read(ref _blocks);
+
+    /// <summary>Number of workers blocked right now (asleep, burning no CPU).</summary>
+    internal int SleepingWorkers => Volatile.Read(ref _workers).Count(w => w.IsSleeping);
+
+    /// <summary>
+    /// Keeps spinning workers (and a waiting caller) spinning until the returned scope is disposed, instead of blocking
+    /// after <see cref="SpinMicroseconds"/>; scopes nest and may come from several threads (a count). Workers already
+    /// asleep are not woken.
+    /// </summary>
+    public SpinScope KeepSpinning()
+    {
+        Interlocked.Increment(ref _holds);
+        return new SpinScope(this);
+    }
+
+    /// <summary>An open <see cref="KeepSpinning"/> request; <see cref="Dispose"/> closes it (once per scope value).</summary>
+    public readonly struct SpinScope : IDisposable
+    {
+        private readonly WorkerPool? _pool;
+
+        internal SpinScope(WorkerPool pool) => _pool = pool;
+
+        /// <summary>Closes the scope: when no other scope is open, spinners block after their current window.</summary>
+        public void Dispose()
+        {
+            if (_pool is not null) Interlocked.Decrement(ref _pool._holds);
+        }
+    }
+
+    // Spin-wait step shared by workers and the caller: false once the window has passed and no scope holds the spinners;
+    // under a scope the window is renewed and the core yielded between checks.
+    private bool KeepWaiting(ref long deadline, ref int spins)
+    {
+        Thread.SpinWait(4);
+        if ((++spins & 63) != 0) return true;
+        long now = Stopwatch.GetTimestamp();
+        if (now <= deadline) return true;
+        if (Volatile.Read(ref _holds) == 0) return false;
+        deadline = now + s_spinTicks;
+        Thread.Yield();
+        return true;
     }
 
     /// <summary>Number of worker threads started so far (the caller is not counted).</summary>
@@ -211,12 +269,9 @@ internal sealed class WorkerPool
         if (Volatile.Read(ref _pending) == 0) return;
         long deadline = Stopwatch.GetTimestamp() + s_spinTicks;
         int spins = 0;
-        while (Volatile.Read(ref _pending) != 0)
-        {
-            Thread.SpinWait(4);
-            if ((++spins & 63) == 0 && Stopwatch.GetTimestamp() > deadline) break;
-        }
+        while (Volatile.Read(ref _pending) != 0 && KeepWaiting(ref deadline, ref spins)) { }
         if (Volatile.Read(ref _pending) == 0) return;
+        Interlocked.Increment(ref _blocks);
         lock (_doneLock)
         {
             Interlocked.Exchange(ref _callerSleeping, 1);
@@ -281,6 +336,8 @@ internal sealed class WorkerPool
         private int _taken;
         private int _sleeping;
 
+        public bool IsSleeping => Volatile.Read(ref _sleeping) != 0;
+
         public Worker(WorkerPool pool, int index)
         {
             _pool = pool;
@@ -325,12 +382,9 @@ internal sealed class WorkerPool
             long deadline = Stopwatch.GetTimestamp() + s_spinTicks;
             int spins = 0;
             int current;
-            while ((current = Volatile.Read(ref _sequence)) == seen)
-            {
-                Thread.SpinWait(4);
-                if ((++spins & 63) == 0 && Stopwatch.GetTimestamp() > deadline) break;
-            }
+            while ((current = Volatile.Read(ref _sequence)) == seen && _pool.KeepWaiting(ref deadline, ref spins)) { }
             if (current != seen) return current;
+            Interlocked.Increment(ref _pool._blocks);
             lock (_lock)
             {
                 Interlocked.Exchange(ref _sleeping, 1);

@@ -173,4 +173,39 @@ public sealed class WorkerPoolTests
         }));
         Assert.All(inner, v => Assert.Equal(1, v));
     }
+
+    [Fact]
+    public void KeepSpinning_keeps_a_worker_awake_until_the_scope_closes_then_it_blocks()
+    {
+        var pool = new WorkerPool();
+        var scope = pool.KeepSpinning();
+        long total = 0;
+        pool.Run(2, i => Interlocked.Add(ref total, i + 1));
+        Thread.Sleep(40 * WorkerPool.SpinMicroseconds / 1000 + 20); // dozens of spin windows
+        Assert.Equal(0, pool.SleepingWorkers);
+        Assert.Equal(0, pool.Blocks);
+        pool.Run(2, i => Interlocked.Add(ref total, i + 1));
+        scope.Dispose();
+        Assert.True(SpinWait.SpinUntil(() => pool.SleepingWorkers == 1, TimeSpan.FromSeconds(10)), "the worker kept spinning after the scope closed");
+        Assert.True(pool.Blocks >= 1);
+        pool.Run(2, i => Interlocked.Add(ref total, i + 1));
+        Assert.Equal(3 * 3, total);
+    }
+
+    [Fact]
+    public void Without_a_spin_scope_an_idle_worker_blocks_and_nested_scopes_count()
+    {
+        var pool = new WorkerPool();
+        pool.Run(2, _ => { });
+        Assert.True(SpinWait.SpinUntil(() => pool.SleepingWorkers == 1, TimeSpan.FromSeconds(10)), "an idle worker never blocked");
+        using (pool.KeepSpinning())
+        {
+            var inner = pool.KeepSpinning();
+            pool.Run(2, _ => { }); // wakes the worker, which then spins under both scopes
+            inner.Dispose();
+            Thread.Sleep(40 * WorkerPool.SpinMicroseconds / 1000 + 20);
+            Assert.Equal(0, pool.SleepingWorkers); // the outer scope still holds it
+        }
+        Assert.True(SpinWait.SpinUntil(() => pool.SleepingWorkers == 1, TimeSpan.FromSeconds(10)));
+    }
 }

@@ -28,6 +28,7 @@ internal sealed class Conv2dOp : CompiledOp
     private readonly float[]? _foldedBias;
     private readonly bool _frozen;
     private bool _packedOnce;
+    private readonly bool _directStem;
 
     public Conv2dOp(int input, int output, Conv2dSpec spec, BatchNormSpec? fold = null, int residual = -1, bool relu = false,
         float max = float.PositiveInfinity)
@@ -48,7 +49,19 @@ internal sealed class Conv2dOp : CompiledOp
         }
     }
 
-    public override string Name => "Conv2d" + (_fold is null ? "" : "+BatchNorm(folded)") + (_residual >= 0 ? "+Add" : "") + (!_relu ? "" : _max == 6f ? "+ReLU6" : _max < float.PositiveInfinity ? "+Clamp" : "+ReLU");
+    /// <summary>
+    /// Inference plans: run a stem <see cref="StemConv3x3S2"/> computes (3×3 stride 2 over at most 4 channels, no
+    /// residual) on that kernel instead of the GEMM, when <see cref="StemConv3x3S2.Enabled"/> at plan time. Decided once
+    /// per op, so an op never mixes the two paths (the GEMM path's weights are packed on its first forward).
+    /// </summary>
+    internal bool DirectStem
+    {
+        get => _directStem;
+        init => _directStem = value && _residual < 0 && StemConv3x3S2.Enabled && StemConv3x3S2.Applies(_g);
+    }
+
+    public override string Name => "Conv2d" + (_fold is null ? "" : "+BatchNorm(folded)") + (_residual >= 0 ? "+Add" : "") + (!_relu ? "" : _max == 6f ? "+ReLU6" : _max < float.PositiveInfinity ? "+Clamp" : "+ReLU")
+        + (_directStem ? " (direct stem)" : "");
 
     public override IEnumerable<Tensor> Parameters => _bias is null ? [_weight] : [_weight, _bias];
 
@@ -56,6 +69,12 @@ internal sealed class Conv2dOp : CompiledOp
     {
         ReadOnlySpan<float> r = _residual >= 0 ? plan.Data[_residual] : default;
         int threads = Parallelism.MaxThreads;
+        if (_directStem)
+        {
+            var ws = PrepareWeights(out var bs, pack: false);
+            StemConv3x3S2.Forward(plan.Data[Inputs[0]], ws, bs, plan.Data[Output], _g, _relu ? 0f : float.NegativeInfinity, _max, Isa.Level, threads);
+            return;
+        }
         bool grouped = GroupedConv2d.Prefers(_g);
         var w = PrepareWeights(out var b, pack: !grouped);
         if (grouped)
