@@ -206,78 +206,92 @@ internal sealed unsafe class BatchWinogradConv2d
         Gemm.Multiply(_level, false, false, p, cout, cin, v, cin, u, cout, m, cout, accumulate: false, parallel: false);
     }
 
-    // Image i: NCHW -> zero-bordered [4TR+2][4TC+2][C] in this thread's buffer, then V of its tiles.
+    // This thread's image buffer: the padded blocked input [C/16][4TR+2][4TC+2][16] and a staging plane [H·W][16] in
+    // step 1, the blocked output [K/16][H·W][16] in step 3.
+    private float[] ImageBuffer()
+    {
+        int hw = Height * Width;
+        int length = Math.Max(InChannels / 16 * PaddedPlane + hw * 16, OutChannels * hw);
+        return t_image is { } b && b.Length >= length ? b : t_image = GC.AllocateUninitializedArray<float>(length, pinned: true);
+    }
+
+    private int PaddedPlane => (TileRows * 4 + 2) * (TileColumns * 4 + 2) * 16;
+
+    // Image i: NCHW -> padded blocked (zero border wide enough for every tile's 6x6 window), then V of its tiles.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void TransformImage(int image)
     {
-        float* x = _x, v = _v;
-        int cin = InChannels, h = Height, w = Width;
-        int rows = TileRows * 4 + 2, cols = TileColumns * 4 + 2;
-        int length = rows * cols * cin;
-        var buffer = t_image is { } b && b.Length >= length ? b : t_image = GC.AllocateUninitializedArray<float>(length, pinned: true);
+        int cin = InChannels, h = Height, w = Width, hw = h * w;
+        int cols = TileColumns * 4 + 2;
+        nint plane = PaddedPlane, line = (nint)cols * 16;
         float* tmp = stackalloc float[Positions * 8];
-        fixed (float* pad = buffer)
+        fixed (float* pad = ImageBuffer())
         {
-            new Span<float>(pad, length).Clear();
-            float* src = x + (long)image * cin * h * w;
-            // 16 channels at a time: each padded pixel's 16 floats (one cache line) written together, the 16 planes read in order.
-            for (int c0 = 0; c0 < cin; c0 += 16)
+            float* stage = pad + cin / 16 * plane;
+            new Span<float>(pad, (int)(cin / 16 * plane)).Clear();
+            float* src = _x + (long)image * cin * hw;
+            bool vector = ChannelTranspose.Vectorised;
+            for (int cb = 0; cb < cin / 16; cb++)
+            {
+                // The whole plane at once (49 pixels at 7x7: whole 8x8 register transposes), then row by row into the border.
+                ChannelTranspose.ToBlocked(src + (long)cb * 16 * hw, hw, 1, stage, hw, accumulate: false, vector);
                 for (int r = 0; r < h; r++)
-                {
-                    float* dst = pad + ((r + 1) * cols + 1) * cin + c0;
-                    float* row = src + ((long)c0 * h + r) * w;
-                    for (int q = 0; q < w; q++, dst += cin)
-                        for (int c = 0; c < 16; c++) dst[c] = row[(long)c * h * w + q];
-                }
-            nint vPosition = (nint)Tiles * cin, pixel = cin, line = (nint)cols * cin;
+                    new ReadOnlySpan<float>(stage + r * w * 16, w * 16).CopyTo(new Span<float>(pad + cb * plane + (r + 1) * line + 16, w * 16));
+            }
+            nint vPosition = (nint)Tiles * cin;
             int first = image * TileRows * TileColumns;
             for (int tr = 0; tr < TileRows; tr++)
                 for (int tc = 0; tc < TileColumns; tc++)
                 {
-                    float* origin = pad + (tr * 4 * cols + tc * 4) * cin;
-                    float* dst = v + (long)(first + tr * TileColumns + tc) * cin;
+                    float* origin = pad + tr * 4 * line + tc * 4 * 16;
+                    float* dst = _v + (long)(first + tr * TileColumns + tc) * cin;
                     for (int c = 0; c < cin; c += 8)
-                        WinogradTiles.InputTile(origin + c, line, pixel, tmp, dst + c, vPosition);
+                        WinogradTiles.InputTile(origin + c / 16 * plane + c % 16, line, 16, tmp, dst + c, vPosition);
                 }
         }
     }
 
-    // Image i: Y = A^T M A of its tiles, + bias (+ residual), clamped, stored NCHW inside H x W.
+    // Image i: Y = A^T M A of its tiles + bias into the blocked output (only the outputs inside H x W), then NCHW into y
+    // (added to the residual copied there first: (conv + bias) + residual, one rounding as in the reference), clamped.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void OutputImage(int image)
     {
-        float* m = _m, bias = _bias, residual = _residual, y = _y;
-        float lower = _lower, upper = _upper;
-        int cout = OutChannels, h = Height, w = Width;
+        int cout = OutChannels, h = Height, w = Width, hw = h * w;
         float* tmp = stackalloc float[24 * 8];
         float* tile = stackalloc float[16 * 8];
         nint mPosition = (nint)Tiles * cout;
-        long plane = (long)h * w;
         int first = image * TileRows * TileColumns;
-        for (int tr = 0; tr < TileRows; tr++)
-            for (int tc = 0; tc < TileColumns; tc++)
-            {
-                int oy = tr * 4, ox = tc * 4, rows = Math.Min(4, h - oy), cols = Math.Min(4, w - ox);
-                float* mt = m + (long)(first + tr * TileColumns + tc) * cout;
-                for (int k0 = 0; k0 < cout; k0 += 8)
+        bool vector = ChannelTranspose.Vectorised;
+        fixed (float* blocked = ImageBuffer())
+        {
+            for (int tr = 0; tr < TileRows; tr++)
+                for (int tc = 0; tc < TileColumns; tc++)
                 {
-                    WinogradTiles.OutputTile4(mt + k0, mPosition, tmp, tile);
-                    for (int lane = 0; lane < 8; lane++)
+                    int oy = tr * 4, ox = tc * 4, rows = Math.Min(4, h - oy), cols = Math.Min(4, w - ox);
+                    float* mt = _m + (long)(first + tr * TileColumns + tc) * cout;
+                    for (int k0 = 0; k0 < cout; k0 += 8)
                     {
-                        int k = k0 + lane;
-                        float b = bias[k];
-                        long at = ((long)image * cout + k) * plane + oy * w + ox;
-                        float* yk = y + at;
-                        float* rk = residual == null ? null : residual + at;
+                        WinogradTiles.OutputTile4(mt + k0, mPosition, tmp, tile);
+                        var b = Vector256.Load(_bias + k0);
+                        float* dst = blocked + (long)k0 / 16 * hw * 16 + k0 % 16 + (oy * w + ox) * 16;
                         for (int r = 0; r < rows; r++)
                             for (int c = 0; c < cols; c++)
-                            {
-                                float o = tile[(r * 4 + c) * 8 + lane] + b;
-                                if (rk != null) o += rk[r * w + c];
-                                yk[r * w + c] = Math.Min(Math.Max(o, lower), upper);
-                            }
+                                (Vector256.Load(tile + (r * 4 + c) * 8) + b).Store(dst + (r * w + c) * 16);
                     }
                 }
+            var lower = Vector256.Create(_lower);
+            var upper = Vector256.Create(_upper);
+            bool clamp = _lower > float.NegativeInfinity || _upper < float.PositiveInfinity;
+            for (int kb = 0; kb < cout / 16; kb++)
+            {
+                long at = ((long)image * cout + kb * 16) * hw;
+                float* y = _y + at;
+                if (_residual != null) new ReadOnlySpan<float>(_residual + at, 16 * hw).CopyTo(new Span<float>(y, 16 * hw));
+                ChannelTranspose.FromBlocked(blocked + (long)kb * hw * 16, y, hw, 1, hw, accumulate: _residual != null, vector);
+                if (!clamp) continue;
+                for (int i = 0; i < 16 * hw; i += 8)
+                    Vector256.Min(Vector256.Max(Vector256.Load(y + i), lower), upper).Store(y + i);
             }
+        }
     }
 }
