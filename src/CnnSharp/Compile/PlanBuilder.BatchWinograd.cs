@@ -15,10 +15,10 @@ internal static partial class PlanBuilder
     /// <summary>Fewest input and output channels for <see cref="BatchWinograd"/> (256: ResNet-18's layers 3 and 4).</summary>
     internal static int BatchWinogradMinChannels { get; set; } = 256;
 
-    /// <summary>Fewest tiles of 4x4 outputs over the whole batch for <see cref="BatchWinograd"/> (128: a 7x7 map at
-    /// batch 32, a 14x14 map at batch 8). Below it the transformed weights are streamed for too few rows: ResNet-18 at
-    /// batch 1 (4 and 16 tiles) keeps its chains.</summary>
-    internal static int BatchWinogradMinTiles { get; set; } = 128;
+    /// <summary>Fewest tiles of 4x4 outputs over the whole batch for <see cref="BatchWinograd"/> (32: a 7x7 map from
+    /// batch 8, a 14x14 map from batch 2). Below it the transformed weights are streamed for too few rows: ResNet-18 at
+    /// batch 1 (4 and 16 tiles) keeps its chains (measured: its 7x7 stage 2.4x slower on this kernel, the 14x14 one even).</summary>
+    internal static int BatchWinogradMinTiles { get; set; } = 32;
 
     /// <summary>Most tiles per image (a 16x16 map): larger maps run the per-image Winograd chains, whose GEMM runs are
     /// already long enough.</summary>
