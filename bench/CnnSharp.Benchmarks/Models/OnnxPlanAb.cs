@@ -5,12 +5,12 @@ using CnnSharp.Onnx;
 namespace CnnSharp.Benchmarks.Models;
 
 /// <summary>
-/// <c>onnx-plan-ab model.onnx [batch] [rounds]</c>: one ONNX model on the compiled plan (A, the session default) and on the
+    /// <c>onnx-plan-ab model.onnx [batch] [rounds]</c>: one ONNX model on the compiled plan (A, the session default) and on the
 /// ONNX runtime (B, <c>CompilePlan = false</c>), one thread, alternating runs in one process, thread CPU per run (best
 /// and median of the rounds); then the compiled plan's per-op thread CPU (<see cref="Compile.ExecutionPlan.Timings"/>,
 /// wall-clock per op on one thread, summed by op name). <c>onnx-plan-ab model.onnx batch rounds --switch split [--threads T]</c>
 /// instead A/Bs the plan with <see cref="Compile.Ops.IntraImageSplit"/> off and on, and other switches likewise (see
-/// <c>RunSwitch</c>).
+    /// <c>RunSwitch</c>).
 /// </summary>
 internal static class OnnxPlanAb
 {
@@ -81,9 +81,10 @@ internal static class OnnxPlanAb
     /// plan-time switches, each variant with its own session: <c>stem-eval</c> (PlanBuilder.StridedStemChains),
     /// <c>strided-eval</c> (PlanBuilder.StridedInferenceChains), <c>small-strided</c> (PlanBuilder.MaxStridedGemmPixels
     /// 0 / 49), <c>expand-dw</c> (ExpandDepthwiseOp.Enabled: the 1x1 expansion and the depthwise conv in one banded op),
-/// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too), <c>plan-spin</c>
-/// (at run time: WorkerPool.PlanScopedSpinning), <c>stem-direct</c> (StemConv3x3S2.Enabled), <c>band:N</c> (at run time:
-/// ExpandDepthwise.BufferFloats 2^17 / N), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N).
+    /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too), <c>plan-spin</c>
+    /// (at run time: WorkerPool.PlanScopedSpinning), <c>stem-direct</c> (StemConv3x3S2.Enabled), <c>band:N</c> (at run time:
+    /// ExpandDepthwise.BufferFloats 2^17 / N), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N),
+    /// <c>batch-wino</c> (PlanBuilder.BatchWinograd), <c>batch-wino:N</c> (PlanBuilder.BatchWinogradMinTiles 32 / N).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
@@ -98,11 +99,14 @@ internal static class OnnxPlanAb
             "narrow-edge" => on => Gemm.NarrowEdges = on,
             "plan-spin" => on => WorkerPool.PlanScopedSpinning = on,
             "stem-direct" => on => StemConv3x3S2.Enabled = on,
+            "batch-wino" => on => Compile.PlanBuilder.BatchWinograd = on,
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
+            _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) =>
+                on => Compile.PlanBuilder.BatchWinogradMinTiles = on ? int.Parse(toggle[11..], CultureInfo.InvariantCulture) : 32,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, narrow-edge, plan-spin, stem-direct, band:N, wino:N)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N)"),
         };
         string[] names = toggle switch
         {
@@ -114,7 +118,9 @@ internal static class OnnxPlanAb
             "narrow-edge" => ["A last pixel panel on the full 8x32 tile", "B last panel on 8x16 / 8x17 tiles"],
             "plan-spin" => ["A workers block after 50 us of spinning", "B workers spin while a plan runs"],
             "stem-direct" => ["A RGB 3x3/2 stem on the GEMM", "B stem on StemConv3x3S2"],
+            "batch-wino" => ["A wide small-map 3x3 convs per image in chains", "B on batch-folded Winograd"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
+            _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) => ["A batch Winograd from 32 tiles", $"B batch Winograd from {toggle[11..]} tiles"],
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) => ["A band buffers of 2^17 floats", $"B band buffers of {toggle[5..]} floats"],
             _ => ["A one image on one thread (small convs)", "B one image split over the threads"],
         };
@@ -198,6 +204,6 @@ internal static class OnnxPlanAb
             foreach (int i in order.Take(10).Concat(order.TakeLast(5).Reverse()))
                 Console.WriteLine(FormattableString.Invariant($"  {best[0][i],7:F3} {best[1][i],7:F3}  {(plans[0]!.Ops[i].Name == compiled.Ops[i].Name ? "" : plans[0]!.Ops[i].Name + " => ")}{compiled.Ops[i].Name} {compiled.Shapes[compiled.Ops[i].Inputs[0]]} -> {compiled.Shapes[compiled.Ops[i].Output]}"));
         }
-        return same || toggle.StartsWith("wino:", StringComparison.Ordinal) ? 0 : 1;
+        return same || toggle.StartsWith("wino:", StringComparison.Ordinal) || toggle.StartsWith("batch-wino", StringComparison.Ordinal) ? 0 : 1;
     }
 }

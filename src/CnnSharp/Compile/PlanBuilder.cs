@@ -217,7 +217,7 @@ internal static partial class PlanBuilder
             if (first.Dead || first.Spec is not Conv2dSpec c0) continue;
             bool stem = stridedStem && first.Inputs[0] == 0 && ConvChainOp.SupportsStridedStem(c0.Geometry);
             if (!(stem || ConvChainOp.Supports(c0.Geometry) || (strided && ConvChainOp.SupportsStrided(c0.Geometry) && !StridedOnGemm(c0.Geometry, inference)))
-                || (inference && ClampNodes.StaysOffChains(first, Next))) continue;
+                || (inference && ClampNodes.StaysOffChains(first, Next)) || OnBatchWinograd(c0.Geometry, inference)) continue;
             // A planar input of 2 to 15 channels only as the stem (the chain reads the plan input, value 0): the chain's
             // input gradient, when the plan has one, is then exactly the plan input's. Small-channel convs deeper in a
             // network (MobileNet's pointwise, LeNet's 6->16) keep their ops until measured as chains. (C = 1 chains as
@@ -255,7 +255,7 @@ internal static partial class PlanBuilder
                 }
                 stages.Add(new ConvChainStage(spec, norm, relu, pool));
                 if (Next(value) is { Spec: Conv2dSpec c } nextConv && ConvChainOp.Supports(c.Geometry)
-                    && !(inference && ClampNodes.StaysOffChains(nextConv, Next))) conv = nextConv;
+                    && !(inference && ClampNodes.StaysOffChains(nextConv, Next)) && !OnBatchWinograd(c.Geometry, inference)) conv = nextConv;
                 else break;
             }
             nodes[i] = new GraphNode(new ConvChainSpec([.. stages]), first.Inputs, value);
@@ -508,6 +508,7 @@ internal static partial class PlanBuilder
         {
             ConvChainSpec chain => new ConvChainOp(x, n.Output, chain, differentiable, differentiable && inputRequiresGrad && x == 0,
                 b => b.RunningMean is null ? null : norms.GetValueOrDefault(b.RunningMean), n.Residual, n.Relu, n.Inner),
+            Conv2dSpec c when OnBatchWinograd(c.Geometry, !differentiable) => new BatchWinogradConvOp(x, n.Output, c, n.Fold, n.Residual, n.Relu, n.Max),
             Conv2dSpec c => new Conv2dOp(x, n.Output, c, n.Fold, n.Residual, n.Relu, n.Max) { DirectStem = !differentiable },
             ClampSpec c => new ClampOp(x, n.Output, c),
             ConcatSpec c => new CatOp(n.Inputs, n.Output, c.Axis, [.. shapes]),
