@@ -246,7 +246,7 @@ internal sealed unsafe class BatchWinogradConv2d
                     float* origin = pad + tr * 4 * line + tc * 4 * 16;
                     float* dst = _v + (long)(first + tr * TileColumns + tc) * cin;
                     for (int c = 0; c < cin; c += 8)
-                        WinogradTiles.InputTile(origin + c / 16 * plane + c % 16, line, 16, tmp, dst + c, vPosition);
+                        WinogradTiles.InputTile<V256Ops, Vector256<float>>(origin + c / 16 * plane + c % 16, line, 16, tmp, dst + c, vPosition);
                 }
         }
     }
@@ -271,7 +271,7 @@ internal sealed unsafe class BatchWinogradConv2d
                     float* mt = _m + (long)(first + tr * TileColumns + tc) * cout;
                     for (int k0 = 0; k0 < cout; k0 += 8)
                     {
-                        WinogradTiles.OutputTile4(mt + k0, mPosition, tmp, tile);
+                        WinogradTiles.OutputTile4<V256Ops, Vector256<float>>(mt + k0, mPosition, tmp, tile);
                         var b = Vector256.Load(_bias + k0);
                         float* dst = blocked + (long)k0 / 16 * hw * 16 + k0 % 16 + (oy * w + ox) * 16;
                         for (int r = 0; r < rows; r++)
