@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|stop12|smallwino|packing|wide512] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|stop12|smallwino|packing|wide512|scatter] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -38,6 +38,8 @@ namespace CnnSharp.Benchmarks.Models;
 /// step's threads (<c>ConvChainOp.SplitPacking</c>, a run-time switch).
 /// <c>--switch wide512</c>: A the Winograd transforms and GEMMs on 8-lane vectors, B on 16 lanes where the path is V512
 /// (<c>WinogradConv2d.Wide512</c>, read when a plan is made; the same bits).
+/// <c>--switch scatter</c>: the same plans, A the strided chains' input gradient added into NCHW one column phase at a
+/// time, B both phases of a row in one interleaved pass (<c>StridedConv2d.InterleavedInputGradient</c>, a run-time switch).
 /// <c>--switch stop12</c>: both of the last two together (before and after docs/performance.md's stop 12).
 /// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
 /// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
@@ -92,6 +94,7 @@ internal static class PlanAb
             "smallwino" => on => Compile.Ops.ConvChainLayer.SmallMapWinograd = on,
             "packing" => on => Compile.Ops.ConvChainOp.SplitPacking = on,
             "wide512" => on => CnnSharp.Kernels.Direct.WinogradConv2d.Wide512 = on,
+            "scatter" => on => CnnSharp.Kernels.Direct.StridedConv2d.InterleavedInputGradient = on,
             "stop12" => on => (Compile.Ops.ConvChainOp.EvenChunks, CnnSharp.Kernels.Direct.ChannelTranspose.Enabled) = (on, on),
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
         };
@@ -111,11 +114,12 @@ internal static class PlanAb
             "smallwino" => ["A tile thresholds only", "B small-map Winograd"],
             "packing" => ["A packing on one thread", "B packing split"],
             "wide512" => ["A Winograd 8 lanes", "B Winograd 16 lanes"],
+            "scatter" => ["A dx scatter per phase", "B dx scatter interleaved"],
             "stop12" => ["A before stop 12", "B after stop 12"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };
         // A run-time switch (read by the kernels on every call, not when planning) is set before each variant's work.
-        s_select = toggle is "transpose" or "stop12" or "packing" ? v => set(v == 1) : null;
+        s_select = toggle is "transpose" or "stop12" or "packing" or "scatter" ? v => set(v == 1) : null;
         Parallelism.MaxThreads = threads;
         var generator = new Generator(1);
         var input = Tensor.Randn(generator, shape);

@@ -200,6 +200,11 @@ internal sealed unsafe class StridedConv2d
     {
         int blocks = InChannels / 16, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16, hw = Height * Width;
         bool vector = ChannelTranspose.Vectorised;
+        if (vector && InterleavedInputGradient && Stride == 2 && PhaseSide == 2)
+        {
+            AddInputGradientInterleaved(dx, dst);
+            return;
+        }
         for (int cb = 0; cb < blocks; cb++)
             for (int a = 0; a < PhaseSide; a++)
                 for (int i = Start(a), i1 = End(Height, a, hp); i < i1; i++)
@@ -212,6 +217,41 @@ internal sealed unsafe class StridedConv2d
                         if (j1 > j0)
                             ChannelTranspose.FromBlocked(sr + j0 * 16, dst + (long)cb * 16 * hw + (long)row * Width + b - Padding + Stride * j0, hw,
                                 Stride, j1 - j0, accumulate: true, vector);
+                    }
+                }
+    }
+
+    /// <summary>Whether <see cref="AddInputGradient"/> adds both column phases of a stride-2 conv's row in one interleaved
+    /// pass (default on; off for benchmarks' A/B and the bit-identity test). Same bits either way.</summary>
+    internal static bool InterleavedInputGradient { get; set; } = true;
+
+    // AddInputGradient for stride 2 with two column phases, on the vector path: per destination row, 16 columns (8 pixels
+    // of each phase) at a time in one pass (ChannelTranspose.AddFromBlockedInterleaved), the last few columns scalar.
+    private void AddInputGradientInterleaved(float* dx, float* dst)
+    {
+        int blocks = InChannels / 16, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16, hw = Height * Width, p = Padding;
+        // Column c is pixel (c + p) / 2 of column phase (c + p) % 2; the columns with a pixel in the phase image are [0, end).
+        int end = Math.Min(Width, 2 * wp - p), vectorEnd = end & ~15;
+        for (int cb = 0; cb < blocks; cb++)
+            for (int a = 0; a < 2; a++)
+                for (int i = Start(a), i1 = End(Height, a, hp); i < i1; i++)
+                {
+                    int row = 2 * i + a - p;
+                    float* rowPhase0 = dx + (long)(2 * a * blocks + cb) * plane + (long)i * wp * 16;
+                    float* rowPhase1 = rowPhase0 + (long)blocks * plane;
+                    float* d = dst + (long)cb * 16 * hw + (long)row * Width;
+                    if (vectorEnd > 0)
+                    {
+                        // Columns 0, 2, ... come from phase p % 2 starting at pixel p / 2, columns 1, 3, ... from the other.
+                        float* even = (p & 1) == 0 ? rowPhase0 + p / 2 * 16 : rowPhase1 + p / 2 * 16;
+                        float* odd = (p & 1) == 0 ? rowPhase1 + p / 2 * 16 : rowPhase0 + (p + 1) / 2 * 16;
+                        ChannelTranspose.AddFromBlockedInterleaved(even, odd, d, hw, vectorEnd / 2);
+                    }
+                    for (int c = vectorEnd; c < end; c++)
+                    {
+                        float* s = ((c + p) & 1) == 0 ? rowPhase0 : rowPhase1;
+                        s += (c + p) / 2 * 16;
+                        for (int ch = 0; ch < 16; ch++) d[(long)ch * hw + c] += s[ch];
                     }
                 }
     }

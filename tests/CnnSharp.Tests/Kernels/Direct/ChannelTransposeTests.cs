@@ -86,6 +86,36 @@ public sealed unsafe class ChannelTransposeTests
         AssertBits(expected, dst.Span.ToArray());
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    [InlineData(24)]
+    public void AddFromBlockedInterleaved_adds_each_phase_into_its_columns_only(int pixels)
+    {
+        if (!Avx.IsSupported) return; // vector-only kernel: callers take FromBlocked's scalar loop without AVX
+        var rng = new Random(pixels);
+        long stride = 2 * pixels + 5; // a few floats between the rows, which must keep their bits
+        var even = new GuardedBuffer(pixels * 16);
+        var odd = new GuardedBuffer(pixels * 16);
+        var dst = new GuardedBuffer((int)(15 * stride + 2 * pixels));
+        Values(rng, even.Length).CopyTo(even.Span);
+        Values(rng, odd.Length).CopyTo(odd.Span);
+        var before = Values(rng, dst.Length);
+        before.CopyTo(dst.Span);
+        var expected = (float[])before.Clone();
+        for (int c = 0; c < 16; c++)
+            for (int j = 0; j < pixels; j++)
+            {
+                expected[(int)(c * stride) + 2 * j] += even.Span[j * 16 + c];
+                expected[(int)(c * stride) + 2 * j + 1] += odd.Span[j * 16 + c];
+            }
+        ChannelTranspose.AddFromBlockedInterleaved(even.Pointer, odd.Pointer, dst.Pointer, stride, pixels);
+        even.AssertIntact("even");
+        odd.AssertIntact("odd");
+        dst.AssertIntact("rows");
+        AssertBits(expected, dst.Span.ToArray());
+    }
+
     /// <summary>(channels, height, width): whole blocks, a planar remainder, widths below, at and above the tiles.</summary>
     public static TheoryData<int, int, int, bool> LayoutCases()
     {

@@ -119,6 +119,40 @@ public sealed unsafe class StridedConv2dTests
     }
 
     [Theory, MemberData(nameof(Cases))]
+    public void AddInputGradient_interleaved_gives_the_bits_of_one_pass_per_phase(int c, int k, int ks, int p, int h, int w, int pathIndex)
+    {
+        var conv = new StridedConv2d(c, k, ks, p, S, h, w, (IsaLevel)pathIndex);
+        var rng = new Random(c + k * 3 + ks * 5 + p * 7 + h * 11 + w * 13 + pathIndex);
+        var dphase = new GuardedBuffer(conv.InputGradientPlan.OutputImage);
+        for (int i = 0; i < dphase.Length; i++) dphase.Span[i] = (float)(rng.NextDouble() * 2 - 1);
+        var start = new float[c * h * w];
+        for (int i = 0; i < start.Length; i++) start[i] = (float)(rng.NextDouble() * 2 - 1);
+        float[] Scatter(bool interleaved)
+        {
+            bool saved = StridedConv2d.InterleavedInputGradient;
+            StridedConv2d.InterleavedInputGradient = interleaved;
+            try
+            {
+                var dx = new GuardedBuffer(start.Length);
+                start.CopyTo(dx.Span);
+                conv.AddInputGradient(dphase.Pointer, dx.Pointer);
+                dx.AssertIntact("dx");
+                return dx.Span.ToArray();
+            }
+            finally
+            {
+                StridedConv2d.InterleavedInputGradient = saved;
+            }
+        }
+        var perPhase = Scatter(false);
+        var interleaved = Scatter(true);
+        for (int i = 0; i < start.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(perPhase[i]) == BitConverter.SingleToInt32Bits(interleaved[i]),
+                $"dx[{i}]: {perPhase[i]} per phase, {interleaved[i]} interleaved");
+        dphase.AssertIntact("phase gradient");
+    }
+
+    [Theory, MemberData(nameof(Cases))]
     public void BackwardWeight_matches_double_reference(int c, int k, int ks, int p, int h, int w, int pathIndex)
     {
         var conv = new StridedConv2d(c, k, ks, p, S, h, w, (IsaLevel)pathIndex);
