@@ -6,8 +6,9 @@ using CnnSharp.Tests.TestUtilities;
 namespace CnnSharp.Tests.Compile.Ops;
 
 /// <summary>
-/// The conv chains' work chunks (<c>ConvChainOp.ChunkCount</c>): about five images each, an odd count raised to an even
-/// one so two threads split the batch evenly, and a function of the batch size alone, so a batch whose chunks differ
+/// The conv chains' work chunks (<c>ConvChainOp.ChunkCount</c>): about five images each; in training an even count that
+/// divides the batch (4-5 images per chunk) where one exists, else an odd count raised to an even one, so two threads
+/// split the batch evenly; and a function of the batch size alone, so a batch whose chunks differ
 /// in size still trains to the same bits on any thread count.
 /// </summary>
 public sealed class ConvChainChunkingTests
@@ -17,9 +18,11 @@ public sealed class ConvChainChunkingTests
     [InlineData(5, 1)]
     [InlineData(6, 2)]
     [InlineData(11, 4)]
-    [InlineData(64, 14)]
+    [InlineData(48, 12)]
+    [InlineData(64, 16)]
     [InlineData(100, 20)]
-    [InlineData(128, 26)]
+    [InlineData(128, 32)]
+    [InlineData(130, 26)]
     public void Training_chunk_count_is_even_past_one_chunk(int batch, int chunks)
     {
         Assert.Equal(chunks, ConvChainOp.ChunkCount(batch, training: true));
