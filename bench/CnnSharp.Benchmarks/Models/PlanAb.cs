@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|equal-chunks|stop12|smallwino|packing|wide512|scatter] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|equal-chunks|plan-spin|stop12|smallwino|packing|wide512|scatter] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -34,6 +34,8 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--switch chunks</c>: A conv chains cut the batch into ceil(n/5) chunks, B into an even count (<c>ConvChainOp.EvenChunks</c>).
 /// <c>--switch equal-chunks</c>: A training chains' chunks of about 5 images, B an even count dividing the batch exactly
 /// (<c>ConvChainOp.EqualChunks</c>; batch 64: 16 chunks of 4).
+/// <c>--switch plan-spin</c>: the same plans, A the workers block 50 us after their last job, B they spin while a plan
+/// runs (<c>WorkerPool.PlanScopedSpinning</c>, a run-time switch).
 /// <c>--switch smallwino</c>: A 3x3 stages Winograd only from the tile thresholds (16 tiles in training, 17 in inference plans),
 /// B also 8x8..16x16 maps of at most 64 x 64 channels (<c>ConvChainLayer.SmallMapWinograd</c>).
 /// <c>--switch packing</c>: the same plans, A the conv chains' weight packing on the calling thread, B split over the
@@ -94,6 +96,7 @@ internal static class PlanAb
             "transpose" => on => CnnSharp.Kernels.Direct.ChannelTranspose.Enabled = on,
             "chunks" => on => Compile.Ops.ConvChainOp.EvenChunks = on,
             "equal-chunks" => on => Compile.Ops.ConvChainOp.EqualChunks = on,
+            "plan-spin" => on => CnnSharp.Kernels.WorkerPool.PlanScopedSpinning = on,
             "smallwino" => on => Compile.Ops.ConvChainLayer.SmallMapWinograd = on,
             "packing" => on => Compile.Ops.ConvChainOp.SplitPacking = on,
             "wide512" => on => CnnSharp.Kernels.Direct.WinogradConv2d.Wide512 = on,
@@ -115,6 +118,7 @@ internal static class PlanAb
             "transpose" => ["A scalar NCHW<->blocked", "B vector transposes"],
             "chunks" => ["A odd chunk counts", "B even chunk counts"],
             "equal-chunks" => ["A chunks of 4-5 images", "B equal chunks dividing n"],
+            "plan-spin" => ["A workers block after 50 us", "B workers spin during a plan"],
             "smallwino" => ["A tile thresholds only", "B small-map Winograd"],
             "packing" => ["A packing on one thread", "B packing split"],
             "wide512" => ["A Winograd 8 lanes", "B Winograd 16 lanes"],
@@ -123,7 +127,7 @@ internal static class PlanAb
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };
         // A run-time switch (read by the kernels on every call, not when planning) is set before each variant's work.
-        s_select = toggle is "transpose" or "stop12" or "packing" or "scatter" ? v => set(v == 1) : null;
+        s_select = toggle is "transpose" or "stop12" or "packing" or "scatter" or "plan-spin" ? v => set(v == 1) : null;
         Parallelism.MaxThreads = threads;
         var generator = new Generator(1);
         var input = Tensor.Randn(generator, shape);
