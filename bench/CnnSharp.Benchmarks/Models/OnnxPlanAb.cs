@@ -202,9 +202,10 @@ internal static class OnnxPlanAb
         }
         else if (best[0] is not null && compiled is not null)
         {
-            Console.WriteLine(FormattableString.Invariant($"per-op wall, minimum over the rounds: A {best[0].Sum():F2} ms, B {best[1].Sum():F2} ms; largest gains, then largest losses of B (A ms, B ms, op):"));
+            Console.WriteLine(FormattableString.Invariant($"per-op wall, minimum over the rounds: A {best[0].Sum():F2} ms, B {best[1].Sum():F2} ms; largest gains, then largest losses of B (A ms, B ms, op; every op up to 30):"));
             var order = Enumerable.Range(0, compiled.Ops.Length).OrderBy(i => best[1][i] - best[0][i]).ToList();
-            foreach (int i in order.Take(10).Concat(order.TakeLast(5).Reverse()))
+            // Up to 30 ops (ResNet-18: 21), every op, so a stage's ops can be summed; else the 10 gains and 5 losses.
+            foreach (int i in order.Count <= 30 ? order : order.Take(10).Concat(order.TakeLast(5).Reverse()))
                 Console.WriteLine(FormattableString.Invariant($"  {best[0][i],7:F3} {best[1][i],7:F3}  {(plans[0]!.Ops[i].Name == compiled.Ops[i].Name ? "" : plans[0]!.Ops[i].Name + " => ")}{compiled.Ops[i].Name} {compiled.Shapes[compiled.Ops[i].Inputs[0]]} -> {compiled.Shapes[compiled.Ops[i].Output]}"));
         }
         return same || toggle.StartsWith("wino:", StringComparison.Ordinal) || toggle.StartsWith("batch-wino", StringComparison.Ordinal) ? 0 : 1;
