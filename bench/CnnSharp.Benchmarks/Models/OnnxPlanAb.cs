@@ -84,7 +84,8 @@ internal static class OnnxPlanAb
     /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too), <c>plan-spin</c>
     /// (at run time: WorkerPool.PlanScopedSpinning), <c>stem-direct</c> (StemConv3x3S2.Enabled), <c>band:N</c> (at run time:
     /// ExpandDepthwise.BufferFloats 2^17 / N), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N),
-    /// <c>batch-wino</c> (PlanBuilder.BatchWinograd), <c>batch-wino:N</c> (PlanBuilder.BatchWinogradMinTiles 32 / N).
+    /// <c>batch-wino</c> (PlanBuilder.BatchWinograd), <c>batch-wino:N</c> (PlanBuilder.BatchWinogradMinTiles 32 / N),
+    /// <c>wide512</c> (WinogradConv2d.Wide512: per-image and batch-folded Winograd plans on 16 lanes; the same bits).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
@@ -100,13 +101,14 @@ internal static class OnnxPlanAb
             "plan-spin" => on => WorkerPool.PlanScopedSpinning = on,
             "stem-direct" => on => StemConv3x3S2.Enabled = on,
             "batch-wino" => on => Compile.PlanBuilder.BatchWinograd = on,
+            "wide512" => on => CnnSharp.Kernels.Direct.WinogradConv2d.Wide512 = on,
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
             _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) =>
                 on => Compile.PlanBuilder.BatchWinogradMinTiles = on ? int.Parse(toggle[11..], CultureInfo.InvariantCulture) : 32,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512)"),
         };
         string[] names = toggle switch
         {
@@ -119,6 +121,7 @@ internal static class OnnxPlanAb
             "plan-spin" => ["A workers block after 50 us of spinning", "B workers spin while a plan runs"],
             "stem-direct" => ["A RGB 3x3/2 stem on the GEMM", "B stem on StemConv3x3S2"],
             "batch-wino" => ["A wide small-map 3x3 convs per image in chains", "B on batch-folded Winograd"],
+            "wide512" => ["A Winograd transforms on 8 lanes", "B on 16 lanes (V512 path, 512-bit hardware)"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
             _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) => ["A batch Winograd from 32 tiles", $"B batch Winograd from {toggle[11..]} tiles"],
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) => ["A band buffers of 2^17 floats", $"B band buffers of {toggle[5..]} floats"],
@@ -199,9 +202,10 @@ internal static class OnnxPlanAb
         }
         else if (best[0] is not null && compiled is not null)
         {
-            Console.WriteLine(FormattableString.Invariant($"per-op wall, minimum over the rounds: A {best[0].Sum():F2} ms, B {best[1].Sum():F2} ms; largest gains, then largest losses of B (A ms, B ms, op):"));
+            Console.WriteLine(FormattableString.Invariant($"per-op wall, minimum over the rounds: A {best[0].Sum():F2} ms, B {best[1].Sum():F2} ms; largest gains, then largest losses of B (A ms, B ms, op; every op up to 30):"));
             var order = Enumerable.Range(0, compiled.Ops.Length).OrderBy(i => best[1][i] - best[0][i]).ToList();
-            foreach (int i in order.Take(10).Concat(order.TakeLast(5).Reverse()))
+            // Up to 30 ops (ResNet-18: 21), every op, so a stage's ops can be summed; else the 10 gains and 5 losses.
+            foreach (int i in order.Count <= 30 ? order : order.Take(10).Concat(order.TakeLast(5).Reverse()))
                 Console.WriteLine(FormattableString.Invariant($"  {best[0][i],7:F3} {best[1][i],7:F3}  {(plans[0]!.Ops[i].Name == compiled.Ops[i].Name ? "" : plans[0]!.Ops[i].Name + " => ")}{compiled.Ops[i].Name} {compiled.Shapes[compiled.Ops[i].Inputs[0]]} -> {compiled.Shapes[compiled.Ops[i].Output]}"));
         }
         return same || toggle.StartsWith("wino:", StringComparison.Ordinal) || toggle.StartsWith("batch-wino", StringComparison.Ordinal) ? 0 : 1;

@@ -38,11 +38,11 @@ internal sealed class BatchWinogradConvOp : CompiledOp
         _max = max;
         _residual = residual;
         _frozen = spec.Frozen && (fold is null || fold.Frozen);
-        _kernel = new BatchWinogradConv2d(g.N, g.C, g.K, g.H, g.W);
+        _level = Isa.Level;
+        _kernel = new BatchWinogradConv2d(g.N, g.C, g.K, g.H, g.W, BatchWinogradConv2d.WideFor(_level));
         _packed = new float[_kernel.PackedLength];
         _foldedWeight = new float[_weight.Numel];
         _foldedBias = new float[g.K];
-        _level = Isa.Level;
     }
 
     public override string Name => "Conv2d(batch Winograd)" + (_fold is null ? "" : "+BatchNorm(folded)") + (_residual >= 0 ? "+Add" : "")

@@ -26,8 +26,9 @@ namespace CnnSharp.Kernels.Direct;
 /// <para>Weights: PyTorch's (K, C, 3, 3), transformed by <see cref="PackWeights"/> into U [36][C][K] (G applied in double,
 /// rounded once; <see cref="WinogradConv2d.PackWeightsPart"/> computes it). Scratch: V and M are per calling thread and
 /// shared by every plan on that thread (<see cref="ScratchFloats"/>), the padded image per worker thread.</para>
-/// <para>Vectors: the transforms use <see cref="Vector256{T}"/> (as <see cref="WinogradConv2d"/>) and the GEMM runs the
-/// path of the level passed in; below V256 the transforms run in software (right values, slowly), so plans use this
+/// <para>Vectors: the transforms, bias and clamp use <see cref="Vector256{T}"/>, or <see cref="Vector512{T}"/> in a
+/// <see cref="Wide"/> plan (<see cref="WideFor"/>: the V512 path on 512-bit hardware, as <see cref="WinogradConv2d"/>;
+/// the same bits), and the GEMM runs the path of the level passed in; below V256 the transforms run in software (right values, slowly), so plans use this
 /// kernel only at V256 and V512.</para>
 /// </remarks>
 internal sealed unsafe class BatchWinogradConv2d
@@ -45,9 +46,11 @@ internal sealed unsafe class BatchWinogradConv2d
     private float _lower, _upper;
     private IsaLevel _level;
 
-    /// <summary>Plans the convolution of <paramref name="batch"/> images.</summary>
+    /// <summary>Plans the convolution of <paramref name="batch"/> images of <paramref name="height"/> x <paramref name="width"/>,
+    /// <paramref name="inChannels"/> to <paramref name="outChannels"/> channels; <paramref name="wide"/>: the transforms and
+    /// the epilogue on 16-lane vectors (<see cref="Wide"/>, the same bits as 8 lanes; plans take <see cref="WideFor"/>).</summary>
     /// <exception cref="ArgumentException">A size is not positive, or a channel count is not a multiple of 16.</exception>
-    public BatchWinogradConv2d(int batch, int inChannels, int outChannels, int height, int width)
+    public BatchWinogradConv2d(int batch, int inChannels, int outChannels, int height, int width, bool wide = false)
     {
         if (batch <= 0 || height <= 0 || width <= 0)
             throw new ArgumentException($"BatchWinogradConv2d: batch {batch} and map {height}x{width} must be positive");
@@ -59,6 +62,7 @@ internal sealed unsafe class BatchWinogradConv2d
         if (tiles * Positions * (inChannels + outChannels) > Array.MaxLength)
             throw new ArgumentException($"BatchWinogradConv2d: batch {batch} of {height}x{width} maps at {inChannels}->{outChannels} channels needs more scratch than one array holds");
         Tiles = (int)tiles;
+        Wide = wide;
         _transformImages = (start, end) =>
         {
             for (int i = start; i < end; i++) TransformImage(i);
@@ -72,6 +76,14 @@ internal sealed unsafe class BatchWinogradConv2d
             for (int i = start; i < end; i++) OutputImage(i);
         };
     }
+
+    /// <summary>Whether a plan for GEMMs of <paramref name="level"/> should be <see cref="Wide"/>: the rule (and the A/B
+    /// switch, <see cref="WinogradConv2d.Wide512"/>) of <see cref="WinogradConv2d.For"/>, so one flag turns both.</summary>
+    public static bool WideFor(IsaLevel level) => WinogradConv2d.WideFor(level);
+
+    /// <summary>Whether the input and output transforms, the bias and the clamp run on 16-lane vectors
+    /// (<see cref="Vector512{T}"/>) instead of 8: every lane sees the same operations, so the bits are the same.</summary>
+    public bool Wide { get; }
 
     /// <summary>Images N.</summary>
     public int Batch { get; }
@@ -224,7 +236,6 @@ internal sealed unsafe class BatchWinogradConv2d
         int cin = InChannels, h = Height, w = Width, hw = h * w;
         int cols = TileColumns * 4 + 2;
         nint plane = PaddedPlane, line = (nint)cols * 16;
-        float* tmp = stackalloc float[Positions * 8];
         fixed (float* pad = ImageBuffer())
         {
             float* stage = pad + cin / 16 * plane;
@@ -238,17 +249,28 @@ internal sealed unsafe class BatchWinogradConv2d
                 for (int r = 0; r < h; r++)
                     new ReadOnlySpan<float>(stage + r * w * 16, w * 16).CopyTo(new Span<float>(pad + cb * plane + (r + 1) * line + 16, w * 16));
             }
-            nint vPosition = (nint)Tiles * cin;
-            int first = image * TileRows * TileColumns;
-            for (int tr = 0; tr < TileRows; tr++)
-                for (int tc = 0; tc < TileColumns; tc++)
-                {
-                    float* origin = pad + tr * 4 * line + tc * 4 * 16;
-                    float* dst = _v + (long)(first + tr * TileColumns + tc) * cin;
-                    for (int c = 0; c < cin; c += 8)
-                        WinogradTiles.InputTile<V256Ops, Vector256<float>>(origin + c / 16 * plane + c % 16, line, 16, tmp, dst + c, vPosition);
-                }
+            if (Wide) InputTiles<V512Ops, Vector512<float>>(image, pad);
+            else InputTiles<V256Ops, Vector256<float>>(image, pad);
         }
+    }
+
+    // V of image i's tiles from its padded blocked input, TOps.Lanes channels per call.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void InputTiles<TOps, TV>(int image, float* pad) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int cin = InChannels, lanes = TOps.Lanes;
+        nint plane = PaddedPlane, line = (nint)(TileColumns * 4 + 2) * 16;
+        float* tmp = stackalloc float[Positions * 16];
+        nint vPosition = (nint)Tiles * cin;
+        int first = image * TileRows * TileColumns;
+        for (int tr = 0; tr < TileRows; tr++)
+            for (int tc = 0; tc < TileColumns; tc++)
+            {
+                float* origin = pad + tr * 4 * line + tc * 4 * 16;
+                float* dst = _v + (long)(first + tr * TileColumns + tc) * cin;
+                for (int c = 0; c < cin; c += lanes)
+                    WinogradTiles.InputTile<TOps, TV>(origin + c / 16 * plane + c % 16, line, 16, tmp, dst + c, vPosition);
+            }
     }
 
     // Image i: Y = A^T M A of its tiles + bias into the blocked output (only the outputs inside H x W), then NCHW into y
@@ -256,31 +278,12 @@ internal sealed unsafe class BatchWinogradConv2d
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void OutputImage(int image)
     {
-        int cout = OutChannels, h = Height, w = Width, hw = h * w;
-        float* tmp = stackalloc float[24 * 8];
-        float* tile = stackalloc float[16 * 8];
-        nint mPosition = (nint)Tiles * cout;
-        int first = image * TileRows * TileColumns;
+        int cout = OutChannels, hw = Height * Width;
         bool vector = ChannelTranspose.Vectorised;
         fixed (float* blocked = ImageBuffer())
         {
-            for (int tr = 0; tr < TileRows; tr++)
-                for (int tc = 0; tc < TileColumns; tc++)
-                {
-                    int oy = tr * 4, ox = tc * 4, rows = Math.Min(4, h - oy), cols = Math.Min(4, w - ox);
-                    float* mt = _m + (long)(first + tr * TileColumns + tc) * cout;
-                    for (int k0 = 0; k0 < cout; k0 += 8)
-                    {
-                        WinogradTiles.OutputTile4<V256Ops, Vector256<float>>(mt + k0, mPosition, tmp, tile);
-                        var b = Vector256.Load(_bias + k0);
-                        float* dst = blocked + (long)k0 / 16 * hw * 16 + k0 % 16 + (oy * w + ox) * 16;
-                        for (int r = 0; r < rows; r++)
-                            for (int c = 0; c < cols; c++)
-                                (Vector256.Load(tile + (r * 4 + c) * 8) + b).Store(dst + (r * w + c) * 16);
-                    }
-                }
-            var lower = Vector256.Create(_lower);
-            var upper = Vector256.Create(_upper);
+            if (Wide) OutputTiles<V512Ops, Vector512<float>>(image, blocked);
+            else OutputTiles<V256Ops, Vector256<float>>(image, blocked);
             bool clamp = _lower > float.NegativeInfinity || _upper < float.PositiveInfinity;
             for (int kb = 0; kb < cout / 16; kb++)
             {
@@ -289,9 +292,47 @@ internal sealed unsafe class BatchWinogradConv2d
                 if (_residual != null) new ReadOnlySpan<float>(_residual + at, 16 * hw).CopyTo(new Span<float>(y, 16 * hw));
                 ChannelTranspose.FromBlocked(blocked + (long)kb * hw * 16, y, hw, 1, hw, accumulate: _residual != null, vector);
                 if (!clamp) continue;
-                for (int i = 0; i < 16 * hw; i += 8)
-                    Vector256.Min(Vector256.Max(Vector256.Load(y + i), lower), upper).Store(y + i);
+                if (Wide)
+                {
+                    var lower = Vector512.Create(_lower);
+                    var upper = Vector512.Create(_upper);
+                    for (int i = 0; i < 16 * hw; i += 16)
+                        Vector512.Min(Vector512.Max(Vector512.Load(y + i), lower), upper).Store(y + i);
+                }
+                else
+                {
+                    var lower = Vector256.Create(_lower);
+                    var upper = Vector256.Create(_upper);
+                    for (int i = 0; i < 16 * hw; i += 8)
+                        Vector256.Min(Vector256.Max(Vector256.Load(y + i), lower), upper).Store(y + i);
+                }
             }
         }
+    }
+
+    // Y = A^T M A + bias of image i's tiles into its blocked output [K/16][H·W][16], TOps.Lanes channels per call.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void OutputTiles<TOps, TV>(int image, float* blocked) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int cout = OutChannels, h = Height, w = Width, hw = h * w, lanes = TOps.Lanes;
+        float* tmp = stackalloc float[24 * 16];
+        float* tile = stackalloc float[16 * 16];
+        nint mPosition = (nint)Tiles * cout;
+        int first = image * TileRows * TileColumns;
+        for (int tr = 0; tr < TileRows; tr++)
+            for (int tc = 0; tc < TileColumns; tc++)
+            {
+                int oy = tr * 4, ox = tc * 4, rows = Math.Min(4, h - oy), cols = Math.Min(4, w - ox);
+                float* mt = _m + (long)(first + tr * TileColumns + tc) * cout;
+                for (int k0 = 0; k0 < cout; k0 += lanes)
+                {
+                    WinogradTiles.OutputTile4<TOps, TV>(mt + k0, mPosition, tmp, tile);
+                    var b = TOps.Load(_bias + k0);
+                    float* dst = blocked + (long)k0 / 16 * hw * 16 + k0 % 16 + (oy * w + ox) * 16;
+                    for (int r = 0; r < rows; r++)
+                        for (int c = 0; c < cols; c++)
+                            TOps.Store(dst + (r * w + c) * 16, TOps.Add(TOps.Load(tile + (r * 4 + c) * lanes), b));
+                }
+            }
     }
 }

@@ -113,8 +113,12 @@ internal sealed unsafe class WinogradConv2d
         if (plan.KernelSize is not (3 or 5) || plan.InChannels % 16 != 0 || plan.Path is not (IsaLevel.V256 or IsaLevel.V512))
             return null;
         return new WinogradConv2d(plan.InChannels, plan.OutChannels, plan.Padding, plan.Height, plan.Width, kernelSize: plan.KernelSize,
-            wide: plan.Path == IsaLevel.V512 && Wide512 && Vector512.IsHardwareAccelerated);
+            wide: WideFor(plan.Path));
     }
+
+    /// <summary>Whether plans on <paramref name="level"/> run 16-lane vectors: the V512 path, on hardware that accelerates
+    /// <see cref="Vector512{T}"/>, with <see cref="Wide512"/> on.</summary>
+    internal static bool WideFor(IsaLevel level) => level == IsaLevel.V512 && Wide512 && Vector512.IsHardwareAccelerated;
 
     /// <summary>Whether <see cref="For"/> plans 16-lane transforms and GEMMs on the V512 path (default on; off: the 8-lane
     /// code everywhere, an A/B switch for the benchmarks, read when a plan is made). Both give the same bits.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using CnnSharp.Kernels;
 using CnnSharp.Kernels.Direct;
 using Xunit;
@@ -6,7 +7,8 @@ namespace CnnSharp.Tests.Kernels.Direct;
 
 /// <summary>
 /// The batch-folded Winograd F(4x4, 3x3) kernel against a double-precision direct convolution on every SIMD path of its
-/// GEMM (bias, residual, ReLU and clamp included; maps of whole and partial tiles), with the same bits on 1 to 3 threads.
+/// GEMM (bias, residual, ReLU and clamp included; maps of whole and partial tiles), with the same bits on 1 to 3 threads
+/// and with 16-lane transforms (<see cref="BatchWinogradConv2d.Wide"/>) as with 8.
 /// </summary>
 public sealed class BatchWinogradConv2dTests
 {
@@ -32,7 +34,7 @@ public sealed class BatchWinogradConv2dTests
         var weight = Random(rng, k * c * 9);
         var bias = Random(rng, k);
         var residual = Random(rng, n * k * h * w);
-        var kernel = new BatchWinogradConv2d(n, c, k, h, w);
+        var kernel = new BatchWinogradConv2d(n, c, k, h, w, BatchWinogradConv2d.WideFor(level));
         var packed = new float[kernel.PackedLength];
         kernel.PackWeights(weight, packed);
         foreach (var (withResidual, lower, upper) in new[] { (false, float.NegativeInfinity, float.PositiveInfinity), (true, 0f, float.PositiveInfinity), (true, 0f, 0.5f) })
@@ -45,6 +47,49 @@ public sealed class BatchWinogradConv2dTests
             for (int i = 0; i < y.Length; i++)
                 Assert.True(Math.Abs(y[i] - expected[i]) <= 2e-5 * scale, $"{level} [{i}] {y[i]} vs {expected[i]} (residual {withResidual}, clamp {lower}..{upper})");
         }
+    }
+
+    [Theory]
+    [InlineData(3, 16, 32, 7, 7)]   // partial last tile row and column
+    [InlineData(2, 48, 32, 14, 13)] // three input blocks, unequal sides
+    [InlineData(1, 16, 16, 3, 5)]   // smaller than a tile
+    public void Sixteen_lane_plans_give_the_bits_of_eight_lane_plans(int n, int c, int k, int h, int w)
+    {
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            // No 512-bit hardware: plans keep 8 lanes on every path (16 would be software vectors).
+            Assert.False(BatchWinogradConv2d.WideFor(IsaLevel.V512));
+            return;
+        }
+        var rng = new Random(n + c * 3 + k * 5 + h * 7 + w);
+        var x = Random(rng, n * c * h * w);
+        var weight = Random(rng, k * c * 9);
+        var bias = Random(rng, k);
+        var residual = Random(rng, n * k * h * w);
+        var narrow = new BatchWinogradConv2d(n, c, k, h, w);
+        var wide = new BatchWinogradConv2d(n, c, k, h, w, wide: true);
+        Assert.True(wide.Wide);
+        Assert.False(narrow.Wide);
+        var packed = new float[narrow.PackedLength];
+        narrow.PackWeights(weight, packed);
+        foreach (var level in new[] { IsaLevel.V256, IsaLevel.V512 })
+            foreach (var (withResidual, lower, upper) in new[] { (false, float.NegativeInfinity, float.PositiveInfinity), (true, 0f, 0.5f) })
+            {
+                var y8 = new float[n * k * h * w];
+                var y16 = new float[n * k * h * w];
+                narrow.Forward(x, packed, bias, withResidual ? residual : default, y8, lower, upper, level);
+                wide.Forward(x, packed, bias, withResidual ? residual : default, y16, lower, upper, level);
+                Assert.Contains(y8, v => v != 0 && v != upper);
+                Assert.True(y8.AsSpan().SequenceEqual(y16), $"{level} residual {withResidual} clamp {lower}..{upper}: outputs differ");
+            }
+    }
+
+    [Fact]
+    public void Plans_take_sixteen_lanes_only_on_the_V512_path_with_512_bit_hardware()
+    {
+        Assert.False(BatchWinogradConv2d.WideFor(IsaLevel.V256));
+        Assert.False(BatchWinogradConv2d.WideFor(IsaLevel.V128));
+        Assert.Equal(Vector512.IsHardwareAccelerated && WinogradConv2d.Wide512, BatchWinogradConv2d.WideFor(IsaLevel.V512));
     }
 
     [Fact]
