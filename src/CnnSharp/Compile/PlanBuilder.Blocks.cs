@@ -32,7 +32,10 @@ internal static partial class PlanBuilder
     // chain holds it); the earlier chain's own residual add (a projection shortcut's plan value) becomes an inner add.
     // So a ResNet stage's identity blocks, and the stem with the first stage, run as one chain with no NCHW conversion
     // between the blocks. The merged chain runs where the later one did (every operand exists there).
-    private static void MergeResidualChains(List<GraphNode> nodes, int outputId)
+    // With `downsampling` (inference plans with InferenceProjections), a chain with a strided first stage of 16k input
+    // channels and its projection shortcut inside (MergeProjections: no residual operand of its own) is appended the same
+    // way: the earlier chain's last epilogue is gathered into its phase image (ConvChainOp.Projection.cs).
+    private static void MergeResidualChains(List<GraphNode> nodes, int outputId, bool downsampling)
     {
         var readers = Readers(nodes);
         var producer = new Dictionary<int, int>();
@@ -40,16 +43,19 @@ internal static partial class PlanBuilder
         for (int i = 0; i < nodes.Count; i++)
         {
             var next = nodes[i];
-            if (next.Dead || next.Spec is not ConvChainSpec ns || next.Residual < 0 || next.Residual != next.Inputs[0]) continue;
+            if (next.Dead || next.Spec is not ConvChainSpec ns) continue;
             int v = next.Inputs[0];
             var g = ns.Stages[0].Conv.Geometry;
-            if (v == outputId || g.StrideH != 1 || g.StrideW != 1 || g.C % 16 != 0 || readers[v].Count != 1
+            bool identity = next.Residual >= 0 && next.Residual == v && g.StrideH == 1 && g.StrideW == 1;
+            bool strided = downsampling && next.Residual < 0 && g.StrideH > 1 && next.Inner.Any(r => r.Projection is not null);
+            if (!(identity || strided) || v == outputId || g.C % 16 != 0 || readers[v].Count != 1
                 || !producer.TryGetValue(v, out int p) || nodes[p] is not { Spec: ConvChainSpec ps, Dead: false } prev) continue;
             int m = ps.Stages.Length;
             var inner = new List<ChainResidual>(prev.Inner);
             if (prev.Residual >= 0) inner.Add(new ChainResidual(m - 1, -1, prev.Residual, prev.Relu));
-            inner.Add(new ChainResidual(m + ns.Stages.Length - 1, m, -1, next.Relu));
-            inner.AddRange(next.Inner.Select(r => r with { Stage = r.Stage + m, Source = r.Source > 0 ? r.Source + m : r.Source }));
+            if (identity) inner.Add(new ChainResidual(m + ns.Stages.Length - 1, m, -1, next.Relu));
+            // (Source 0 is only ever a projection's strided stage; a plan value's Source stays −1.)
+            inner.AddRange(next.Inner.Select(r => r with { Stage = r.Stage + m, Source = r.Source >= 0 ? r.Source + m : r.Source }));
             prev.Dead = true;
             nodes[i] = new GraphNode(new ConvChainSpec([.. ps.Stages, .. ns.Stages]), [prev.Inputs[0], .. inner.Where(r => r.Source < 0).Select(r => r.Value)],
                 next.Output) { Inner = inner };

@@ -135,7 +135,9 @@ internal static partial class PlanBuilder
         FuseChains(nodes, outputId, strided: StridedChains && (differentiable || StridedInferenceChains),
             stridedStem: !differentiable && StridedInferenceChains && StridedStemChains, merge: merge, inference: !differentiable);
         if (ResidualChains) FuseResiduals(nodes, outputId);
-        if (merge) MergeResidualChains(nodes, outputId);
+        bool projections = merge && !differentiable && InferenceProjections;
+        if (projections) MergeProjections(nodes);
+        if (merge) MergeResidualChains(nodes, outputId, downsampling: projections);
         Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
         var live = nodes.Where(n => !n.Dead).ToList();
 

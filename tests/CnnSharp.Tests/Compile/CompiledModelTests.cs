@@ -333,9 +333,9 @@ public sealed class CompiledModelTests
     }
 
     [Theory]
-    [InlineData("resnet8", 5)]
-    [InlineData("resnet20_gray", 5)]
-    public void Identity_blocks_merge_into_the_chain_before_them_in_training_and_inference_plans(string name, int chains)
+    [InlineData("resnet8", 5, 2)]
+    [InlineData("resnet20_gray", 5, 1)]
+    public void Identity_blocks_merge_into_the_chain_before_them_in_training_and_inference_plans(string name, int chains, int evalProjections)
     {
         var (_, m, shape) = Pair(name);
         var lines = m.Compile(shape).Describe(shape).Split(Environment.NewLine);
@@ -351,9 +351,15 @@ public sealed class CompiledModelTests
         Assert.DoesNotContain(lines, l => l.StartsWith("Conv2d", StringComparison.Ordinal) || l.StartsWith("BatchNorm", StringComparison.Ordinal));
         // A downsampling block's projection shortcut becomes an inner add of the merged chain of its stage.
         if (name == "resnet20_gray") Assert.Contains(lines, l => l.Contains("32->32 3x3+BatchNorm+Add+ReLU | Conv2d", StringComparison.Ordinal));
-        // Inference plans merge the same blocks (batch norms folded into the stages' epilogues).
-        Assert.Equal(chains, eval.Count(l => l.StartsWith("ConvChain[", StringComparison.Ordinal)));
+        // Inference plans merge the same blocks (batch norms folded into the stages' epilogues), and the downsampling
+        // blocks too, with their projection shortcuts inside (PlanBuilder.InferenceProjections): ResNet8 is one chain;
+        // ResNet20's last stage starts with a 3x3 stride-2 conv of a 7x7 output, which stays on the GEMM
+        // (PlanBuilder.MaxStridedGemmPixels), so only its stage 2 joins the first chain.
+        Assert.StartsWith("ConvChain[", eval[0], StringComparison.Ordinal);
         Assert.Contains(" 16->16 3x3+BatchNorm(running stats)+Add+ReLU", eval[0], StringComparison.Ordinal);
+        Assert.Equal(evalProjections, eval[0].Split("+Projection(").Length - 1);
+        if (name == "resnet8") Assert.Single(eval, l => l.StartsWith("ConvChain[", StringComparison.Ordinal));
+        Assert.DoesNotContain(eval, l => l.StartsWith("BatchNorm", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -384,8 +390,14 @@ public sealed class CompiledModelTests
             var a = m.Compile(shape);
             Assert.DoesNotContain("(running stats)+Add", a.Describe(shape), StringComparison.Ordinal);
             PlanBuilder.BlockedInferenceResiduals = true;
+            // (Projection shortcuts stay their own chains here: in-chain ones fold their batch norm, other bits; see
+            // ConvChainProjectionTests.)
+            PlanBuilder.InferenceProjections = false;
             var b = m.Compile(shape);
+            PlanBuilder.InferenceProjections = true;
+            var c = m.Compile(shape);
             Assert.Contains("+BatchNorm(running stats)+Add+ReLU", b.Describe(shape), StringComparison.Ordinal);
+            if (name != "resnet9") Assert.Contains("+Projection(", c.Describe(shape), StringComparison.Ordinal);
             var x = Tensor.Randn(new Generator(31), shape);
             using var _ = CnnSharp.Autograd.GradMode.NoGrad();
             long split = ConvChainOp.SplitForwards;
@@ -395,10 +407,13 @@ public sealed class CompiledModelTests
             if (name == "resnet8") TensorAssert.Close(ya, yb, Forward, "merged against one chain per block");
             else Assert.Equal(ya, yb);
             eager.Eval();
-            TensorAssert.Close(eager.Forward(x).Data, yb, Forward, "merged eval output");
+            var expected = eager.Forward(x).Data;
+            TensorAssert.Close(expected, yb, Forward, "merged eval output");
+            TensorAssert.Close(expected, c.Forward(x).ToArray(), Forward, "eval output with in-chain projections");
         }
         finally
         {
+            PlanBuilder.InferenceProjections = true;
             PlanBuilder.BlockedInferenceResiduals = true;
             ConvChainOp.MinSplitMacs = minSplit;
             Parallelism.MaxThreads = threads;

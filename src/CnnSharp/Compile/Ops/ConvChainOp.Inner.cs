@@ -8,9 +8,10 @@ namespace CnnSharp.Compile.Ops;
 /// A residual add (+ ReLU) after stage <paramref name="Stage"/> of a merged conv chain: the operand is stage
 /// <paramref name="Source"/>'s input (≥ 1: the blocked activation the chain already holds, e.g. a BasicBlock's identity
 /// skip), or, with <paramref name="Source"/> −1, the plan value <paramref name="Value"/> (NCHW, e.g. a downsampling
-/// block's projection shortcut).
+/// block's projection shortcut planned as its own op); with a <paramref name="Projection"/> (inference plans), that
+/// projection shortcut computed from strided stage <paramref name="Source"/>'s phase image (≥ 0, <see cref="ProjectionShortcut"/>).
 /// </summary>
-internal readonly record struct ChainResidual(int Stage, int Source, int Value, bool Relu);
+internal readonly record struct ChainResidual(int Stage, int Source, int Value, bool Relu, ChainProjection? Projection = null);
 
 /// <summary>
 /// Residual adds inside a conv chain (<c>PlanBuilder</c>'s merge pass, training and inference plans): consecutive residual
@@ -47,7 +48,8 @@ internal sealed unsafe partial class ConvChainOp
         var byStage = new ChainResidual?[stages];
         foreach (var r in inner ?? [])
         {
-            if (r.Stage < 0 || r.Stage >= stages || byStage[r.Stage] is not null || r.Source > r.Stage || r.Source == 0
+            if (r.Stage < 0 || r.Stage >= stages || byStage[r.Stage] is not null || r.Source > r.Stage || (r.Source == 0 && r.Projection is null)
+                || (r.Projection is not null && r.Source < 0)
                 || (r.Source < 0 && (r.Stage == stages - 1 || r.Value < 0)) || (residual && r.Stage == stages - 1))
                 throw new InvalidOperationException($"ConvChainOp: residual add {r} does not fit a chain of {stages} stages");
             byStage[r.Stage] = r;
@@ -55,7 +57,7 @@ internal sealed unsafe partial class ConvChainOp
         return byStage;
     }
 
-    private string InnerName(int stage) => _inner[stage] is { } r ? r.Relu ? "+Add+ReLU" : "+Add" : "";
+    private string InnerName(int stage) => _inner[stage] is { } r ? (r.Projection?.Name ?? "") + (r.Relu ? "+Add+ReLU" : "+Add") : "";
 
     // Adds stage r.Stage's residual operand for image n into its output (blocked, at dst with the given plane and row
     // strides), then ReLU when the add has one; channel blocks [b0, b1) only (b1 < 0: all).
@@ -63,7 +65,13 @@ internal sealed unsafe partial class ConvChainOp
     {
         var layer = _layers[r.Stage];
         int blocks = b1 < 0 ? layer.Blocks : b1, h = layer.PoolH, w = layer.PoolW, row = w * 16;
-        if (r.Source > 0)
+        if (_projections[r.Stage] is { } projection)
+        {
+            // The whole image's shortcut now, or (a block range: the intra-image split) already computed for the image.
+            if (b1 < 0) projection.ForwardImage(ts.Inputs[r.Source].Pointer, ts.Projection.Pointer);
+            projection.AddTo(ts.Projection.Pointer, dst, dstPlane, dstRow, b0, blocks);
+        }
+        else if (r.Source > 0)
         {
             float* src = StageInput(r.Source, n, ts, out nint plane, out nint srcRow);
             for (int b = b0; b < blocks; b++)

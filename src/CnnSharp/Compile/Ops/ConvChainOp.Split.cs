@@ -87,6 +87,7 @@ internal sealed unsafe partial class ConvChainOp
         if (_directParts is null || _directParts.Length != _layers.Length || _directPartsThreads != threads)
         {
             _directParts = [.. _layers.Select(l => l.Wino is null ? DirectParts.For(l.Plan, threads) : null)];
+            _projectionParts = [.. _projections.Select(p => p is null ? null : DirectParts.For(p.Plan, threads))];
             _directPartsThreads = threads;
         }
         // The chain input's channels (a strided stage's plan reads the phase image: Phases times as many).
@@ -113,6 +114,12 @@ internal sealed unsafe partial class ConvChainOp
                 }
                 else parts = _directParts[s]?.Count ?? 1;
                 WorkerPool.Shared.RunDynamic(threads, parts, _splitBody);
+                if (_projections[s] is not null)
+                {
+                    // Kind 3: the projection shortcut added in stage s's epilogue, by output-channel-group range.
+                    _splitKind = 3;
+                    WorkerPool.Shared.RunDynamic(threads, ProjectionParts(s), _splitBody);
+                }
                 // Kind 2: stage s's epilogue into the next conv's input (or the chain's output), by channel block.
                 _splitKind = 2;
                 WorkerPool.Shared.RunDynamic(threads, layer.Blocks, _splitBody);
@@ -136,6 +143,11 @@ internal sealed unsafe partial class ConvChainOp
                 else BlockedLayout.ToPaddedInput(image, first.Plan, ts.Inputs[0].Pointer, unit * channels, channels);
                 return;
             }
+            if (_splitKind == 3)
+            {
+                ProjectPart(_splitStage, unit);
+                return;
+            }
             var layer = _layers[_splitStage];
             var p = layer.Plan;
             float* y = ts.PreNorm[_splitStage].Pointer;
@@ -154,6 +166,17 @@ internal sealed unsafe partial class ConvChainOp
             float* yb = y + (long)unit * p.OutputPlane;
             float* scale = layer.Scale.Pointer + unit * 16, shift = layer.Shift.Pointer + unit * 16;
             bool pool = layer.Stage.Pool is not null;
+            if (_splitStage + 1 < _layers.Length && _layers[_splitStage + 1].Strided is { } phases)
+            {
+                // A strided inner stage: the block's epilogue into the staging image, then gathered into the phase image.
+                int pixels = layer.PoolH * layer.PoolW;
+                float* staged = ts.Staging.Pointer;
+                BnReluPool.Forward(_level, layer.Stage.Relu, pool, yb, 1, layer.OutH, layer.OutW, scale, shift, staged + (long)unit * pixels * 16,
+                    pixels * 16, layer.PoolW * 16);
+                if (_inner[_splitStage] is { } rs) AddInner(rs, n, staged, pixels * 16, layer.PoolW * 16, ts, unit, unit + 1);
+                phases.BlockedToPhaseImage(staged, ts.Inputs[_splitStage + 1].Pointer, unit, 1);
+                return;
+            }
             if (_splitStage + 1 < _layers.Length)
             {
                 var next = _layers[_splitStage + 1].Plan;

@@ -26,6 +26,8 @@ internal sealed partial class ConvChainOp
     {
         if (ticks is null) return 0;
         long now = PassClock();
+        // Chains of more stages than the arrays hold (merged ResNets) count their later stages under the last slot.
+        stage = Math.Min(stage, ticks.Length / passes - 1);
         Interlocked.Add(ref ticks[stage * passes + pass], now - since);
         return now;
     }

@@ -68,9 +68,11 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         _chunks = ChunkCount(_n, differentiable);
         _layers = [.. spec.Stages.Select((s, i) => new ConvChainLayer(s, s.Norm is null ? null : modules(s.Norm), differentiable,
             i == 0 && inputRequiresGrad, _chunks, _level))];
+        _projections = PlanProjections(_inner, _layers, differentiable, _level);
         _statStride = (_layers.Max(l => l.Geometry.K) + 7) / 8 * 8;
         // Imported (ONNX) weights never change after planning: pack them, and the eval batch-norm affine maps, once.
-        _frozen = !differentiable && spec.Stages.All(s => s.Conv.Frozen && (s.Norm is null || (s.Norm.Frozen && !s.Norm.Training)));
+        _frozen = !differentiable && spec.Stages.All(s => s.Conv.Frozen && (s.Norm is null || (s.Norm.Frozen && !s.Norm.Training)))
+            && _projections.All(p => p is null || p.Spec.Frozen);
         // Doubles on the pinned heap (an AlignedBuffer of twice the floats): sums, sums of squares / pass-A sums, bias gradient.
         _chunkStats = [.. Enumerable.Range(0, _chunks).Select(_ => new AlignedBuffer(2 * 3 * _statStride))];
         _chunkStatPointers = [.. _chunkStats.Select(b => (nint)b.Pointer)];
@@ -96,7 +98,9 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         + (_residual ? _residualRelu ? "+Add+ReLU" : "+Add" : "");
 
     public override IEnumerable<Tensor> Parameters =>
-        _layers.SelectMany(l => new[] { l.Weight, l.Bias, l.Stage.Norm?.Weight, l.Stage.Norm?.Bias }).Where(t => t is not null).Cast<Tensor>();
+        _layers.SelectMany(l => new[] { l.Weight, l.Bias, l.Stage.Norm?.Weight, l.Stage.Norm?.Bias })
+            .Concat(_projections.SelectMany(p => new[] { p?.Spec.Conv.Weight, p?.Spec.Conv.Bias, p?.Spec.Norm?.Weight, p?.Spec.Norm?.Bias }))
+            .Where(t => t is not null).Cast<Tensor>();
 
     private (int Start, int End) Chunk(int chunk) => ((int)((long)_n * chunk / _chunks), (int)((long)_n * (chunk + 1) / _chunks));
 
@@ -114,7 +118,8 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         if (count <= _threads.Length) return;
         var grown = new ThreadScratch[count];
         Array.Copy(_threads, grown, _threads.Length);
-        for (int t = _threads.Length; t < count; t++) grown[t] = new ThreadScratch(_layers, _differentiable, _residualRelu);
+        int projection = _projections.Max(p => p?.OutputImage ?? 0);
+        for (int t = _threads.Length; t < count; t++) grown[t] = new ThreadScratch(_layers, _differentiable, _residualRelu, projection);
         _threads = grown;
     }
 
@@ -126,6 +131,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
             PackLayers(forward: true);
             foreach (var l in _layers)
                 if (l.Stage.Norm is { Training: false }) l.SetRunningAffine();
+            PackProjections();
         }
         _packedOnce = _frozen;
         if (SplitsImages())
@@ -196,9 +202,22 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
                 return;
             }
             var p = layer.Plan;
-            BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
-                prev.Shift.Pointer, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow);
-            if (_inner[s - 1] is { } r) AddInner(r, n, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow, ts);
+            if (layer.Strided is { } strided)
+            {
+                // A strided inner stage (ConvChainOp.Projection.cs): the epilogue as one dense blocked image, then its phase image.
+                int plane = prev.PoolH * prev.PoolW * 16, row = prev.PoolW * 16;
+                float* staged = ts.Staging.Pointer;
+                BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
+                    prev.Shift.Pointer, staged, plane, row);
+                if (_inner[s - 1] is { } rs) AddInner(rs, n, staged, plane, row, ts);
+                strided.BlockedToPhaseImage(staged, x);
+            }
+            else
+            {
+                BnReluPool.Forward(_level, prev.Stage.Relu, prev.Stage.Pool is not null, y, prev.Blocks, prev.OutH, prev.OutW, prev.Scale.Pointer,
+                    prev.Shift.Pointer, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow);
+                if (_inner[s - 1] is { } r) AddInner(r, n, x + p.Padding * p.InputRow + p.Padding * 16, p.InputPlane, p.InputRow, ts);
+            }
         }
         t = ForwardMark(t, s, 0);
         ConvolveImage(layer, x, PreNorm(s, n, ts), ts, layer.TrainNorm ? stats : null);
@@ -235,8 +254,10 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     /// <summary>One thread's per-image scratch (its contents never outlive one image; padded borders stay zero).</summary>
     private sealed class ThreadScratch
     {
-        public ThreadScratch(ConvChainLayer[] layers, bool differentiable, bool residualRelu)
+        public ThreadScratch(ConvChainLayer[] layers, bool differentiable, bool residualRelu, int projection)
         {
+            Staging = new AlignedBuffer(StagingLength(layers));
+            Projection = new AlignedBuffer(projection);
             int k = layers.Max(l => l.Geometry.K);
             Sum = new AlignedBuffer(k);
             SumSq = new AlignedBuffer(k);
@@ -262,6 +283,12 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
 
         /// <summary>One image of the output gradient masked by the residual ReLU (NCHW).</summary>
         public AlignedBuffer Masked { get; }
+
+        /// <summary>One image of the stage output before a strided inner stage (dense blocked; gathered into its phase image).</summary>
+        public AlignedBuffer Staging { get; }
+
+        /// <summary>One image of a projection shortcut's conv output (<see cref="ProjectionShortcut.OutputImage"/>).</summary>
+        public AlignedBuffer Projection { get; }
 
         /// <summary>A Winograd weight gradient's transform-domain accumulator (one chunk's) and its block scratch.</summary>
         public AlignedBuffer WeightGrad { get; }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Intrinsics;
 
 namespace CnnSharp.Kernels.Direct;
 
@@ -189,6 +190,46 @@ internal sealed unsafe class StridedConv2d
                                 dr + j0 * 16, j1 - j0, accumulate: false, vector);
                     }
                 }
+    }
+
+    /// <summary>One blocked image ([C/16][H][W][16], dense: a conv chain's previous stage output) → its blocked phase image,
+    /// writing only the pixels that lie inside the input; with <paramref name="blockCount"/> ≥ 0 only the 16-channel blocks
+    /// [<paramref name="firstBlock"/>, + count). The other floats of <paramref name="x"/> (the padding) are not touched:
+    /// the caller keeps them zero (a buffer that nothing else writes). C must be a multiple of 16.</summary>
+    /// <remarks>Why not <see cref="ToPhaseImage"/>: inside a conv chain the activation is already channel-blocked, so the
+    /// phase split is a gather of whole 16-channel pixels (one 64-byte vector each) instead of an NCHW transpose.</remarks>
+    public void BlockedToPhaseImage(float* src, float* x, int firstBlock = 0, int blockCount = -1)
+    {
+        Debug.Assert(InChannels % 16 == 0);
+        int blocks = InChannels / 16, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16;
+        int endBlock = blockCount < 0 ? blocks : firstBlock + blockCount;
+        for (int cb = firstBlock; cb < endBlock; cb++)
+            for (int a = 0; a < PhaseSide; a++)
+                for (int i = Start(a), i1 = End(Height, a, hp); i < i1; i++)
+                {
+                    float* sr = src + ((long)cb * Height + Stride * i + a - Padding) * Width * 16;
+                    for (int b = 0; b < PhaseSide; b++)
+                    {
+                        float* dr = x + (long)((a * PhaseSide + b) * blocks + cb) * plane + (long)i * wp * 16;
+                        int j1 = End(Width, b, wp);
+                        for (int j = Start(b); j < j1; j++) CopyPixel(sr + (Stride * j + b - Padding) * 16, dr + j * 16);
+                    }
+                }
+    }
+
+    // One blocked pixel (16 floats) from s to d.
+    private static void CopyPixel(float* s, float* d)
+    {
+        if (Vector512.IsHardwareAccelerated) Vector512.Store(Vector512.Load(s), d);
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256.Store(Vector256.Load(s), d);
+            Vector256.Store(Vector256.Load(s + 8), d + 8);
+        }
+        else
+        {
+            for (int c = 0; c < 16; c += 4) Vector128.Store(Vector128.Load(s + c), d + c);
+        }
     }
 
     /// <summary>

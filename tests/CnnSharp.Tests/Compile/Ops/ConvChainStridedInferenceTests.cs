@@ -30,10 +30,24 @@ public sealed class ConvChainStridedInferenceTests
         // The second stage (16x16: 16 Winograd tiles, below the inference plans' ConvChainLayer.MinInferenceWinogradTiles, but
         // 32 channels: ConvChainLayer.SmallMapWinograd) is Winograd where the ISA has it.
         string second = Isa.Level >= IsaLevel.V256 ? "winograd" : "direct";
-        Assert.Contains($"ConvChain[Conv2d direct 16->32 3x3 stride 2+BatchNorm(running stats)+ReLU | Conv2d {second} 32->32 3x3+BatchNorm(running stats)]+Add+ReLU",
+        // The downsampling blocks are strided stages of the one merged chain, their projection shortcuts inside it
+        // (PlanBuilder.InferenceProjections); off, each block and each projection is a chain of its own.
+        Assert.Contains($"| Conv2d direct 16->32 3x3 stride 2+BatchNorm(running stats)+ReLU | Conv2d {second} 32->32 3x3+BatchNorm(running stats)"
+            + "+Projection(16->32 1x1 stride 2+BatchNorm(running stats))+Add+ReLU | Conv2d direct 32->64 3x3 stride 2+BatchNorm(running stats)+ReLU | Conv2d",
             eval, StringComparison.Ordinal);
-        Assert.Contains("ConvChain[Conv2d direct 32->64 3x3 stride 2+BatchNorm(running stats)+ReLU | Conv2d", eval, StringComparison.Ordinal);
-        Assert.Contains("ConvChain[Conv2d direct 16->32 1x1 stride 2+BatchNorm(running stats)]", eval, StringComparison.Ordinal);
+        PlanBuilder.InferenceProjections = false;
+        try
+        {
+            string separate = new ResNet8(10, new Generator(1)).Eval().Compile().Describe(4, 3, 32, 32);
+            Assert.Contains($"ConvChain[Conv2d direct 16->32 3x3 stride 2+BatchNorm(running stats)+ReLU | Conv2d {second} 32->32 3x3+BatchNorm(running stats)]+Add+ReLU",
+                separate, StringComparison.Ordinal);
+            Assert.Contains("ConvChain[Conv2d direct 32->64 3x3 stride 2+BatchNorm(running stats)+ReLU | Conv2d", separate, StringComparison.Ordinal);
+            Assert.Contains("ConvChain[Conv2d direct 16->32 1x1 stride 2+BatchNorm(running stats)]", separate, StringComparison.Ordinal);
+        }
+        finally
+        {
+            PlanBuilder.InferenceProjections = true;
+        }
         // The 3-channel stem starts the chain that block 1 merges into: no convolution is left to Conv2dOp.
         Assert.DoesNotContain(eval.Split(Environment.NewLine), l => l.StartsWith("Conv2d", StringComparison.Ordinal));
 
