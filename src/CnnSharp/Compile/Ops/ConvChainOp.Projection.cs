@@ -36,7 +36,7 @@ internal sealed unsafe partial class ConvChainOp
         foreach (var r in inner)
         {
             if (r is not { Projection: { } spec } add) continue;
-            if (layers[add.Source].Strided is not { } phases || add.Source < 0)
+            if (add.Source < 0 || layers[add.Source].Strided is not { } phases)
                 throw new InvalidOperationException($"ConvChainOp: projection {add} does not read a strided stage");
             var projection = new ProjectionShortcut(spec, phases, level);
             var last = layers[add.Stage];

@@ -28,6 +28,8 @@ namespace CnnSharp.Compile.Ops;
 /// <para>Residual: with a residual operand (a plan value of the output's shape, <c>PlanBuilder</c>'s residual pass), the
 /// last step adds it to the NCHW output image (then ReLU when fused), as <see cref="AddOp"/> does; backward's first phase
 /// passes the output gradient (masked by the ReLU) to that operand's gradient and into the chain.</para>
+/// <para>Downsampling blocks (inference plans): a strided stage after the first and a projection shortcut computed from
+/// its phase image (<c>ConvChainOp.Projection.cs</c>).</para>
 /// <para>Memory: per stage, in training plans, the conv output before batch norm, the padded conv input and the output
 /// gradient for the batch; per thread one image of scratch. Inference plans keep conv inputs and outputs per thread,
 /// except the conv output before a training-mode batch norm (its batch statistics come first).</para>

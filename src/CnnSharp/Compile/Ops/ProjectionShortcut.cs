@@ -41,6 +41,7 @@ internal sealed unsafe class ProjectionShortcut
         var g = spec.Conv.Geometry;
         int s = phases.Stride, p = phases.Padding;
         Offset = p / s;
+        // (A plan never builds a misfit: PlanBuilder.Projects checks the same; this guards direct construction.)
         if (g.KH != 1 || g.KW != 1 || g.Groups != 1 || g.StrideH != s || g.StrideW != s || g.PadTop != 0 || g.PadLeft != 0
             || g.C != phases.InChannels || g.C % 16 != 0 || g.K % 16 != 0 || g.H != phases.Height || g.W != phases.Width
             || g.OutH != phases.OutHeight || g.OutW != phases.OutWidth || p % s >= phases.PhaseSide
@@ -69,7 +70,7 @@ internal sealed unsafe class ProjectionShortcut
     /// <summary>Row and column of the phase plane where output pixel (0, 0) is (p div s).</summary>
     public int Offset { get; }
 
-    /// <summary>Output size and 16-channel blocks.</summary>
+    /// <summary>Output height (the strided stage's).</summary>
     public int OutH { get; }
 
     /// <summary>Output width.</summary>
