@@ -41,9 +41,12 @@ internal sealed unsafe class DirectConv2d
     /// </summary>
     public static bool MultiRowTiles { get; set; } = true;
 
-    /// <summary>Plans a convolution; <c>multiRowTiles</c> allows block tiles of several output rows for narrow outputs (null reads <see cref="MultiRowTiles"/>).</summary>
+    /// <summary>Plans a convolution; <c>multiRowTiles</c> allows block tiles of several output rows for narrow outputs (null reads
+    /// <see cref="MultiRowTiles"/>); <c>singleVectorGroups</c> on AVX-512 makes the output groups one vector of 16 channels
+    /// even where K is a multiple of 32 (a strided conv's input gradient, so that each group holds one phase).</summary>
     /// <exception cref="ArgumentException">A channel count is not supported or the output would be empty.</exception>
-    public DirectConv2d(int inChannels, int outChannels, int kernelSize, int padding, int height, int width, IsaLevel path, bool? multiRowTiles = null)
+    public DirectConv2d(int inChannels, int outChannels, int kernelSize, int padding, int height, int width, IsaLevel path, bool? multiRowTiles = null,
+        bool singleVectorGroups = false)
     {
         if (inChannels <= 0 || (inChannels > 16 && inChannels % 16 != 0))
             throw new ArgumentException($"DirectConv2d: input channels must be 1 to 15 or a multiple of 16, got {inChannels}", nameof(inChannels));
@@ -63,7 +66,7 @@ internal sealed unsafe class DirectConv2d
             throw new ArgumentException($"DirectConv2d: kernel {kernelSize} with padding {padding} does not fit input {height}x{width}");
         Path = path;
         Lanes = Isa.Lanes(path);
-        _nv = path == IsaLevel.V512 && outChannels % 32 != 0 ? 1 : 2;
+        _nv = path == IsaLevel.V512 && (outChannels % 32 != 0 || singleVectorGroups) ? 1 : 2;
         GroupWidth = _nv * Lanes;
         // Fewer than 16 input channels are planar: each channel is one "block" of pixel stride 1, so the stride-1 tiles
         // reduce over the C planes exactly as they reduce over the C/16 blocks of a wider input.

@@ -114,9 +114,20 @@ internal sealed unsafe class StridedConv2d
         ? throw new NotSupportedException($"StridedConv2d: no input gradient for a planar input of {InChannels} channels (forward only)")
         : MakeInputGradientPlan();
 
+    /// <summary>
+    /// Whether new input-gradient plans of strided convs with 16-channel phases that have zero taps (C an odd multiple of
+    /// 16, e.g. 16 -> 32 3x3 stride 2) use one-vector (16-channel) output groups on AVX-512, so that each group holds one
+    /// phase and skips all of its zero taps (9 of 16 taps for 3x3 rather than 12 of 16 with two phases per 32-channel
+    /// group). Read when the plan is made; default on, off for the benchmarks' A/B (<c>plan-ab --switch phase-groups</c>).
+    /// Same sums in the same order either way, so the same bits.
+    /// </summary>
+    internal static bool SinglePhaseGroups { get; set; } = true;
+
     private DirectConv2d MakeInputGradientPlan()
     {
-        var plan = new DirectConv2d(OutChannels, Phases * InChannels, PhaseKernel, PhaseKernel - 1, OutHeight, OutWidth, _path);
+        bool zeroTaps = PhaseRows(PhaseSide - 1) < PhaseKernel;
+        bool single = SinglePhaseGroups && zeroTaps && InChannels % 32 != 0;
+        var plan = new DirectConv2d(OutChannels, Phases * InChannels, PhaseKernel, PhaseKernel - 1, OutHeight, OutWidth, _path, singleVectorGroups: single);
         plan.SetTapWindows(InputGradientWindows(plan));
         return plan;
     }
