@@ -99,10 +99,12 @@ internal static class ChainAb
         }
     }
 
-    internal static void PrintBackwardPasses(IReadOnlyList<CompiledModel> variants, string[] names, Tensor input, int[] labels)
+    // select: a run-time switch's setter (plan-ab's s_select), called with the variant's index before its steps, or null.
+    internal static void PrintBackwardPasses(IReadOnlyList<CompiledModel> variants, string[] names, Tensor input, int[] labels, Action<int>? select = null)
     {
         for (int v = 0; v < variants.Count; v++)
         {
+            select?.Invoke(v);
             var ticks = new long[8 * ConvChainOp.PassNames.Length];
             var forward = new long[8 * ConvChainOp.ForwardPassNames.Length];
             ConvChainOp.PassTicks = ticks;

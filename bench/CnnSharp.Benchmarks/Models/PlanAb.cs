@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|equal-chunks|plan-spin|stop12|smallwino|packing|wide512|scatter|projection] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|equal-chunks|plan-spin|stop12|smallwino|packing|wide512|scatter|projection|zero-taps|phase-groups] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -47,6 +47,11 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--switch projection</c>: A inference plans keep each downsampling block's projection shortcut as its own chain
 /// (NCHW between the blocks), B compute it inside the block's chain from its phase image and merge the blocks into one
 /// chain (<c>PlanBuilder.InferenceProjections</c>; training plans are the same in both).
+/// <c>--switch zero-taps</c>: the same plans, A strided convs' forward, input gradient and weight gradient over every tap
+/// of the expanded phase weight, B skipping its zero taps (<see cref="CnnSharp.Kernels.Direct.DirectConv2d.SkipZeroTaps"/>,
+/// a run-time switch).
+/// <c>--switch phase-groups</c>: A strided input gradients with 16-channel phases in 32-channel output groups (two phases
+/// each), B in 16-channel groups on AVX-512 (<see cref="CnnSharp.Kernels.Direct.StridedConv2d.SinglePhaseGroups"/>).
 /// <c>--switch stop12</c>: both of the last two together (before and after docs/performance.md's stop 12).
 /// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
 /// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
@@ -105,6 +110,8 @@ internal static class PlanAb
             "wide512" => on => CnnSharp.Kernels.Direct.WinogradConv2d.Wide512 = on,
             "scatter" => on => CnnSharp.Kernels.Direct.StridedConv2d.InterleavedInputGradient = on,
             "projection" => on => PlanBuilder.InferenceProjections = on,
+            "zero-taps" => on => CnnSharp.Kernels.Direct.DirectConv2d.SkipZeroTaps = on,
+            "phase-groups" => on => CnnSharp.Kernels.Direct.StridedConv2d.SinglePhaseGroups = on,
             "stop12" => on => (Compile.Ops.ConvChainOp.EvenChunks, CnnSharp.Kernels.Direct.ChannelTranspose.Enabled) = (on, on),
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
         };
@@ -128,11 +135,13 @@ internal static class PlanAb
             "wide512" => ["A Winograd 8 lanes", "B Winograd 16 lanes"],
             "scatter" => ["A dx scatter per phase", "B dx scatter interleaved"],
             "projection" => ["A eval projection chains", "B eval projections in chain"],
+            "zero-taps" => ["A strided: every tap", "B strided: skip zero taps"],
+            "phase-groups" => ["A strided dx 2 phases/group", "B strided dx 1 phase/group"],
             "stop12" => ["A before stop 12", "B after stop 12"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };
         // A run-time switch (read by the kernels on every call, not when planning) is set before each variant's work.
-        s_select = toggle is "transpose" or "stop12" or "packing" or "scatter" or "plan-spin" ? v => set(v == 1) : null;
+        s_select = toggle is "transpose" or "stop12" or "packing" or "scatter" or "plan-spin" or "zero-taps" ? v => set(v == 1) : null;
         Parallelism.MaxThreads = threads;
         var generator = new Generator(1);
         var input = Tensor.Randn(generator, shape);
@@ -156,7 +165,7 @@ internal static class PlanAb
         if (profile > 0)
         {
             PrintProfiles(variants, variantNames, input, labels, profile);
-            ChainAb.PrintBackwardPasses([.. variants.Select(v => v.Compiled)], variantNames, input, labels);
+            ChainAb.PrintBackwardPasses([.. variants.Select(v => v.Compiled)], variantNames, input, labels, s_select);
         }
         if (profileEval > 0)
         {

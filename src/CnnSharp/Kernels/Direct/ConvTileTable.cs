@@ -18,7 +18,7 @@ internal static unsafe class ConvTileTable
     };
 
     /// <summary>Forward tile (<see cref="ConvTiles.Forward{TOps, TV, TR, TC, TNV, TS}"/>) for <paramref name="path"/> with <paramref name="rows"/> (1..7) rows of <paramref name="cols"/> (1..28) pixels, at most 28 accumulators, <paramref name="nv"/> vectors (1, 2) and pixel stride <paramref name="s"/> (1, 16).</summary>
-    public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> Forward(IsaLevel path, int rows, int cols, int nv, int s) => path switch
+    public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, int*, float*, float*, bool, nint, void> Forward(IsaLevel path, int rows, int cols, int nv, int s) => path switch
     {
         IsaLevel.V512 => Table<V512Ops, Vector512<float>>.Forward(rows, cols, nv, s),
         IsaLevel.V256 => Table<V256Ops, Vector256<float>>.Forward(rows, cols, nv, s),
@@ -28,7 +28,7 @@ internal static unsafe class ConvTileTable
 
     private static class Table<TOps, TV> where TOps : struct, IVecOps<TV> where TV : struct
     {
-        public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> Forward(int rows, int cols, int nv, int s)
+        public static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, int*, float*, float*, bool, nint, void> Forward(int rows, int cols, int nv, int s)
         {
             if ((uint)(nv - 1) > 1 || (s != 1 && s != 16) || rows < 1 || rows > 7 || cols < 1 || cols > 28 || rows * cols * nv > 28)
                 throw new ArgumentOutOfRangeException(nameof(rows), $"no forward tile with {rows}x{cols} pixels, {nv} vectors, stride {s}");
@@ -45,7 +45,7 @@ internal static unsafe class ConvTileTable
             }
         }
 
-        private static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> Fb<TR>(int cols, int nv, int s) where TR : struct, IConst
+        private static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, int*, float*, float*, bool, nint, void> Fb<TR>(int cols, int nv, int s) where TR : struct, IConst
         {
             switch (cols)
             {
@@ -81,7 +81,7 @@ internal static unsafe class ConvTileTable
             }
         }
 
-        private static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> Fb<TR, TC>(int nv, int s) where TR : struct, IConst where TC : struct, IConst
+        private static delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, int*, float*, float*, bool, nint, void> Fb<TR, TC>(int nv, int s) where TR : struct, IConst where TC : struct, IConst
         {
             if (nv == 1) return s == 1 ? &ConvTiles.Forward<TOps, TV, TR, TC, C1, C1> : &ConvTiles.Forward<TOps, TV, TR, TC, C1, C16>;
             return s == 1 ? &ConvTiles.Forward<TOps, TV, TR, TC, C2, C1> : &ConvTiles.Forward<TOps, TV, TR, TC, C2, C16>;

@@ -32,10 +32,14 @@ internal static unsafe class ConvTiles
     /// 16-channel block, the plane stride when the group spans two blocks). Optional epilogue: ReLU, and per-channel
     /// sum and sum of squares added into <paramref name="sum"/>/<paramref name="sumSq"/> (G floats each; null to skip),
     /// one row at a time in row order (so whole-row tiles give the same bits whatever R).
+    /// <paramref name="window"/>, when not null, holds per input block cb four ints (kh0, kh1, kw0, kw1): the taps
+    /// [kh0, kh1) x [kw0, kw1) the sum runs over for that block, the packed weights being zero outside them (a strided
+    /// conv's expanded weight: <see cref="StridedConv2d"/>); null runs every tap. Skipping a zero weight's multiply-add
+    /// leaves the sum's bits as they are (finite inputs; the sign of an exact zero aside).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<TOps, TV, TR, TC, TNV, TS>(float* x, float* w, float* bias, float* y, nint yV1,
-        int cinBlocks, nint xPlane, nint xRow, int k, float* sum, float* sumSq, bool relu, nint yRow)
+        int cinBlocks, nint xPlane, nint xRow, int k, int* window, float* sum, float* sumSq, bool relu, nint yRow)
         where TOps : struct, IVecOps<TV> where TV : struct where TR : struct, IConst where TC : struct, IConst where TNV : struct, IConst where TS : struct, IConst
     {
         int n = TR.Value * TC.Value;
@@ -45,14 +49,21 @@ internal static unsafe class ConvTiles
         TV b0 = bv1, b1 = bv1, b2 = bv1, b3 = bv1, b4 = bv1, b5 = bv1, b6 = bv1, b7 = bv1, b8 = bv1, b9 = bv1, b10 = bv1, b11 = bv1, b12 = bv1, b13 = bv1;
         int kS = k * TS.Value;
         nint step = TNV.Value * TOps.Lanes;
-        float* wp = w;
         for (int cb = 0; cb < cinBlocks; cb++)
         {
             float* xc = x + cb * xPlane;
-            for (int kh = 0; kh < k; kh++)
+            int kh0 = 0, kh1 = k, j0 = 0, j1 = kS;
+            if (window != null)
             {
-                float* xj = xc + kh * xRow;
-                float* xEnd = xj + kS;
+                int* taps = window + 4 * cb;
+                (kh0, kh1, j0, j1) = (taps[0], taps[1], taps[2] * TS.Value, taps[3] * TS.Value);
+            }
+            for (int kh = kh0; kh < kh1; kh++)
+            {
+                float* xj = xc + kh * xRow + j0;
+                float* xEnd = xc + kh * xRow + j1;
+                // Packed as [cb][kh][kw·S + channel][G]: the window's first weight of this row.
+                float* wp = w + ((nint)(cb * k + kh) * kS + j0) * step;
                 for (; xj < xEnd; xj++, wp += step)
                 {
                     TV w0 = TOps.Load(wp);

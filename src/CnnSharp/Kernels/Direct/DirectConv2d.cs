@@ -41,9 +41,12 @@ internal sealed unsafe class DirectConv2d
     /// </summary>
     public static bool MultiRowTiles { get; set; } = true;
 
-    /// <summary>Plans a convolution; <c>multiRowTiles</c> allows block tiles of several output rows for narrow outputs (null reads <see cref="MultiRowTiles"/>).</summary>
+    /// <summary>Plans a convolution; <c>multiRowTiles</c> allows block tiles of several output rows for narrow outputs (null reads
+    /// <see cref="MultiRowTiles"/>); <c>singleVectorGroups</c> on AVX-512 makes the output groups one vector of 16 channels
+    /// even where K is a multiple of 32 (a strided conv's input gradient, so that each group holds one phase).</summary>
     /// <exception cref="ArgumentException">A channel count is not supported or the output would be empty.</exception>
-    public DirectConv2d(int inChannels, int outChannels, int kernelSize, int padding, int height, int width, IsaLevel path, bool? multiRowTiles = null)
+    public DirectConv2d(int inChannels, int outChannels, int kernelSize, int padding, int height, int width, IsaLevel path, bool? multiRowTiles = null,
+        bool singleVectorGroups = false)
     {
         if (inChannels <= 0 || (inChannels > 16 && inChannels % 16 != 0))
             throw new ArgumentException($"DirectConv2d: input channels must be 1 to 15 or a multiple of 16, got {inChannels}", nameof(inChannels));
@@ -63,7 +66,7 @@ internal sealed unsafe class DirectConv2d
             throw new ArgumentException($"DirectConv2d: kernel {kernelSize} with padding {padding} does not fit input {height}x{width}");
         Path = path;
         Lanes = Isa.Lanes(path);
-        _nv = path == IsaLevel.V512 && outChannels % 32 != 0 ? 1 : 2;
+        _nv = path == IsaLevel.V512 && (outChannels % 32 != 0 || singleVectorGroups) ? 1 : 2;
         GroupWidth = _nv * Lanes;
         // Fewer than 16 input channels are planar: each channel is one "block" of pixel stride 1, so the stride-1 tiles
         // reduce over the C planes exactly as they reduce over the C/16 blocks of a wider input.
@@ -249,8 +252,10 @@ internal sealed unsafe class DirectConv2d
         nint xRow = InputRow, xPlane = InputPlane;
         long panel = (long)InBlocks * KernelSize * KernelSize * s * g;
         if (bias == null) bias = _zeroBias.Pointer;
+        fixed (int* windows = SkipZeroTaps ? _tapWindows : null)
         for (int grp = 0; grp < groups; grp++)
         {
+            int* window = windows == null ? null : windows + (nint)grp * InBlocks * 4;
             int c0 = grp * g, c1 = c0 + Lanes;
             float* yg = y + c0 / 16 * yPlane + c0 % 16;
             nint yV1 = (c1 / 16 - c0 / 16) * yPlane + (c1 % 16 - c0 % 16);
@@ -260,7 +265,7 @@ internal sealed unsafe class DirectConv2d
             if (_blockTiles.Length > 0)
             {
                 foreach (var t in _blockTiles)
-                    t.Kernel(x + t.Start * xRow, wg, bias + c0, yg + t.Start * yRow, yV1, InBlocks, xPlane, xRow, KernelSize, sg, qg, relu, yRow);
+                    t.Kernel(x + t.Start * xRow, wg, bias + c0, yg + t.Start * yRow, yV1, InBlocks, xPlane, xRow, KernelSize, window, sg, qg, relu, yRow);
                 continue;
             }
             for (int oh = 0; oh < OutHeight; oh++)
@@ -268,7 +273,7 @@ internal sealed unsafe class DirectConv2d
                 float* xr = x + oh * xRow;
                 float* yr = yg + oh * yRow;
                 foreach (var t in _rowTiles)
-                    t.Kernel(xr + t.Start * s, wg, bias + c0, yr + t.Start * 16, yV1, InBlocks, xPlane, xRow, KernelSize, sg, qg, relu, yRow);
+                    t.Kernel(xr + t.Start * s, wg, bias + c0, yr + t.Start * 16, yV1, InBlocks, xPlane, xRow, KernelSize, window, sg, qg, relu, yRow);
             }
         }
     }
@@ -301,10 +306,12 @@ internal sealed unsafe class DirectConv2d
             nint dyV1 = (c1 / 16 - c0 / 16) * dyPlane + (c1 % 16 - c0 % 16);
             if (PixelStride == 16)
             {
+                bool[]? zero = SkipZeroTaps ? ZeroTaps : null;
                 for (int cb = 0; cb < InBlocks; cb++)
                     for (int kh = 0; kh < k; kh++)
                         for (int kw = 0; kw < k; kw++)
                         {
+                            if (zero != null && zero[(cb * k + kh) * k + kw]) continue;
                             float* xt = x + cb * InputPlane + kh * xRow + kw * 16;
                             float* at = acc + ((long)(kh * k + kw) * cin + cb * 16) * cout + c0;
                             foreach (var t in _wgTiles)
@@ -321,6 +328,47 @@ internal sealed unsafe class DirectConv2d
                             acc + ((long)(t.RowStart * k + t.ColStart) * cin + ic) * cout + c0, (nint)k * cin * cout, (nint)cin * cout, images, xImage, dyImage);
             }
         }
+    }
+
+    /// <summary>
+    /// Per (input block, kh, kw) of the weight (index (cb·k + kh)·k + kw), whether that tap's weights are zero by
+    /// construction for every input channel of the block and every output channel: a strided conv's expanded weight
+    /// (<see cref="StridedConv2d"/>: the taps past the original kernel). Its owner sets it; null (the default) means
+    /// none. <see cref="WeightGradImages"/> skips those taps (input blocks of 16 channels only) and leaves their
+    /// accumulator entries as they are, so their gradient reads as whatever the accumulator was cleared to: the owner
+    /// drops it. Every other entry gets the same sums in the same order, so the same bits.
+    /// </summary>
+    internal bool[]? ZeroTaps { get; set; }
+
+    /// <summary>Whether <see cref="WeightGradImages"/> skips the <see cref="ZeroTaps"/> and <see cref="ForwardImage"/> runs
+    /// only the windows of <see cref="SetTapWindows"/> (default on; off for the benchmarks' A/B, <c>plan-ab --switch
+    /// zero-taps</c>, and the bit-identity tests). Read on every call.</summary>
+    internal static bool SkipZeroTaps { get; set; } = true;
+
+    private int[]? _tapWindows;
+
+    /// <summary>The windows of <see cref="SetTapWindows"/> (empty: every tap).</summary>
+    internal ReadOnlySpan<int> TapWindows => _tapWindows;
+
+    /// <summary>
+    /// Restricts <see cref="ForwardImage"/>'s sums, per (output group of <see cref="GroupWidth"/> channels, input block),
+    /// to a window of taps: <paramref name="windows"/>[(group·<see cref="InBlocks"/> + cb)·4 ..] = (kh0, kh1, kw0, kw1),
+    /// the taps [kh0, kh1) x [kw0, kw1). The packed weights outside a window must be zero (its owner guarantees it:
+    /// a strided conv's expanded weight and its transpose, <see cref="StridedConv2d"/>), so the result is the same;
+    /// null restores every tap.
+    /// </summary>
+    /// <exception cref="ArgumentException">The table has the wrong length or a window lies outside the kernel.</exception>
+    internal void SetTapWindows(int[]? windows)
+    {
+        if (windows is not null)
+        {
+            if (windows.Length != OutChannels / GroupWidth * InBlocks * 4)
+                throw new ArgumentException($"DirectConv2d: expected {OutChannels / GroupWidth * InBlocks * 4} window ints, got {windows.Length}", nameof(windows));
+            for (int i = 0; i < windows.Length; i += 4)
+                if (windows[i] < 0 || windows[i] > windows[i + 1] || windows[i + 1] > KernelSize || windows[i + 2] < 0 || windows[i + 2] > windows[i + 3] || windows[i + 3] > KernelSize)
+                    throw new ArgumentException($"DirectConv2d: tap window {i / 4} outside the {KernelSize}x{KernelSize} kernel", nameof(windows));
+        }
+        _tapWindows = windows;
     }
 
     /// <summary>
@@ -373,12 +421,12 @@ internal sealed unsafe class DirectConv2d
 
     /// <summary>A forward tile: <c>Rows</c> output rows of <c>Cols</c> pixels from <c>Start</c> (the first pixel of a row tile, the first row of a block tile).</summary>
     private readonly struct Tile(int start, int rows, int cols,
-        delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> kernel)
+        delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, int*, float*, float*, bool, nint, void> kernel)
     {
         public readonly int Start = start;
         public readonly int Rows = rows;
         public readonly int Cols = cols;
-        public readonly delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, float*, float*, bool, nint, void> Kernel = kernel;
+        public readonly delegate*<float*, float*, float*, float*, nint, int, nint, nint, int, int*, float*, float*, bool, nint, void> Kernel = kernel;
     }
 
     private readonly struct WgTile(int rowStart, int rows, int colStart, int cols,

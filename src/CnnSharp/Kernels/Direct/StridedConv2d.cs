@@ -14,12 +14,17 @@ namespace CnnSharp.Kernels.Direct;
 /// the input. Tap (kh, kw) of the strided conv reads phase (kh mod s, kw mod s) at offset (kh div s, kw div s), so
 /// <c>y = conv_stride1(x', w')</c> with the expanded weight <c>w'[k][(a·Pw + b)·C + c][i][j] = w[k][c][s·i + a][s·j + b]</c>
 /// (zero past the kernel), of size k' = ceil(k / s), no padding, over an H' x W' = (Ho + k' − 1) x (Wo + k' − 1) phase image.</para>
-/// <para>Cost: a 3x3 stride-2 conv becomes a 2x2 conv over 4C channels (16/9 of the multiply-adds, the zero taps of the
-/// expanded weight); a 1x1 strided conv keeps one phase and costs exactly its own multiply-adds.</para>
+/// <para>Cost: a 3x3 stride-2 conv becomes a 2x2 conv over 4C channels whose expanded weight is zero at 7 of each output
+/// channel's 16 phase taps; the plans skip those (<see cref="DirectConv2d.SetTapWindows"/> in the forward and the input
+/// gradient, per input block and per output group; <see cref="DirectConv2d.ZeroTaps"/> in the weight gradient), so the
+/// forward and weight gradient cost the conv's own multiply-adds (the input gradient too where a 32-channel output group
+/// holds one phase; C = 16 on AVX-512 pairs two phases per group, which keeps the taps either reads). A 1x1 strided
+/// conv keeps one phase and has no zero taps.</para>
 /// <para>Backward: the input gradient of the phase image is <see cref="DirectConv2d"/>'s usual transposed conv
 /// (<see cref="InputGradientPlan"/>), scattered back to the input's pixels by <see cref="AddInputGradient"/>; the weight
-/// gradient of w' is accumulated by <see cref="Plan"/>'s kernel and gathered back by <see cref="GatherWeightGrad"/>
-/// (the zero taps' gradients are dropped).</para>
+/// gradient of w' is accumulated by <see cref="Plan"/>'s kernel, which skips the zero taps
+/// (<see cref="DirectConv2d.ZeroTaps"/>: 9 of 16 phase taps' multiply-adds for 3x3), and gathered back by
+/// <see cref="GatherWeightGrad"/> (the zero taps' entries are dropped).</para>
 /// </remarks>
 internal sealed unsafe class StridedConv2d
 {
@@ -50,6 +55,8 @@ internal sealed unsafe class StridedConv2d
         PhaseHeight = OutHeight + PhaseKernel - 1;
         PhaseWidth = OutWidth + PhaseKernel - 1;
         Plan = new DirectConv2d(Phases * inChannels, outChannels, PhaseKernel, 0, PhaseHeight, PhaseWidth, path);
+        Plan.ZeroTaps = ZeroTapsOf(Plan.InBlocks);
+        Plan.SetTapWindows(ForwardWindows(Plan));
         _path = path;
     }
 
@@ -106,10 +113,93 @@ internal sealed unsafe class StridedConv2d
     /// <exception cref="NotSupportedException">A planar (fewer than 16 input channels) strided conv: forward only (inference plans' stems).</exception>
     public DirectConv2d InputGradientPlan => _inputGradientPlan ??= InChannels % 16 != 0
         ? throw new NotSupportedException($"StridedConv2d: no input gradient for a planar input of {InChannels} channels (forward only)")
-        : new DirectConv2d(OutChannels, Phases * InChannels, PhaseKernel, PhaseKernel - 1, OutHeight, OutWidth, _path);
+        : MakeInputGradientPlan();
+
+    /// <summary>
+    /// Whether new input-gradient plans of strided convs with 16-channel phases that have zero taps (C an odd multiple of
+    /// 16, e.g. 16 -> 32 3x3 stride 2) use one-vector (16-channel) output groups on AVX-512, so that each group holds one
+    /// phase and skips all of its zero taps (9 of 16 taps for 3x3 rather than 12 of 16 with two phases per 32-channel
+    /// group). Read when the plan is made; default on, off for the benchmarks' A/B (<c>plan-ab --switch phase-groups</c>).
+    /// Same sums in the same order either way, so the same bits.
+    /// </summary>
+    internal static bool SinglePhaseGroups { get; set; } = true;
+
+    private DirectConv2d MakeInputGradientPlan()
+    {
+        bool zeroTaps = PhaseRows(PhaseSide - 1) < PhaseKernel;
+        bool single = SinglePhaseGroups && zeroTaps && InChannels % 32 != 0;
+        var plan = new DirectConv2d(OutChannels, Phases * InChannels, PhaseKernel, PhaseKernel - 1, OutHeight, OutWidth, _path, singleVectorGroups: single);
+        plan.SetTapWindows(InputGradientWindows(plan));
+        return plan;
+    }
+
+    // Phase (a, b) reads taps (s·i + a, s·j + b) for i < PhaseRows(a), j < PhaseRows(b): the rest of the k' x k' phase
+    // kernel lies past the original kernel (zero in the expanded weight).
+    private int PhaseRows(int a) => Math.Min(PhaseKernel, (KernelSize - a + Stride - 1) / Stride);
+
+    // The forward's tap windows: per input block, its phase's taps [0, rows) x [0, cols) (the same for every output
+    // group). Null when every phase reads the whole phase kernel (a 1x1 projection).
+    private int[]? ForwardWindows(DirectConv2d plan)
+    {
+        int groups = plan.OutChannels / plan.GroupWidth, blocks = plan.InBlocks, perPhase = blocks / Phases;
+        var windows = new int[groups * blocks * 4];
+        bool any = false;
+        for (int grp = 0; grp < groups; grp++)
+            for (int cb = 0; cb < blocks; cb++)
+            {
+                int phase = cb / perPhase, rows = PhaseRows(phase / PhaseSide), cols = PhaseRows(phase % PhaseSide);
+                any |= rows < PhaseKernel || cols < PhaseKernel;
+                SetWindow(windows, (grp * blocks + cb) * 4, 0, rows, 0, cols);
+            }
+        return any ? windows : null;
+    }
+
+    private static void SetWindow(int[] windows, int at, int kh0, int kh1, int kw0, int kw1) =>
+        (windows[at], windows[at + 1], windows[at + 2], windows[at + 3]) = (kh0, kh1, kw0, kw1);
+
+    // The input gradient's tap windows: the phase-image channels are its outputs, so per output group the union of its
+    // phases' taps, flipped ([k' − rows, k') x [k' − cols, k'): the transposed weight is packed flipped), for every
+    // input block. A group of two 16-channel phases (C = 16 on AVX-512) skips only the taps both lack.
+    private int[]? InputGradientWindows(DirectConv2d plan)
+    {
+        int groups = plan.OutChannels / plan.GroupWidth, blocks = plan.InBlocks, kp = PhaseKernel;
+        var windows = new int[groups * blocks * 4];
+        bool any = false;
+        for (int grp = 0; grp < groups; grp++)
+        {
+            int rows = 0, cols = 0;
+            for (int phase = grp * plan.GroupWidth / InChannels; phase <= ((grp + 1) * plan.GroupWidth - 1) / InChannels; phase++)
+            {
+                rows = Math.Max(rows, PhaseRows(phase / PhaseSide));
+                cols = Math.Max(cols, PhaseRows(phase % PhaseSide));
+            }
+            any |= rows < kp || cols < kp;
+            for (int cb = 0; cb < blocks; cb++) SetWindow(windows, (grp * blocks + cb) * 4, kp - rows, kp, kp - cols, kp);
+        }
+        return any ? windows : null;
+    }
 
     /// <summary>Floats of the expanded weight (and its gradient): K · Phases·C · k'².</summary>
     public int ExpandedLength => Plan.WeightLength;
+
+    // Per (input block, i, j) of the phase conv's weight, whether the expanded weight is zero there: phase (a, b) at
+    // offset (i, j) is tap (s·i + a, s·j + b) of the original kernel, zero past it (a 3x3 stride-2 conv: 7 of its 16
+    // phase taps). Null when no tap is zero (a 1x1 projection) or the input is planar (no 16-channel blocks).
+    private bool[]? ZeroTapsOf(int blocks)
+    {
+        if (InChannels % 16 != 0) return null;
+        int kp = PhaseKernel, perPhase = InChannels / 16;
+        var zero = new bool[blocks * kp * kp];
+        bool any = false;
+        for (int cb = 0; cb < blocks; cb++)
+        {
+            int phase = cb / perPhase, a = phase / PhaseSide, b = phase % PhaseSide;
+            for (int i = 0; i < kp; i++)
+                for (int j = 0; j < kp; j++)
+                    any |= zero[(cb * kp + i) * kp + j] = Stride * i + a >= KernelSize || Stride * j + b >= KernelSize;
+        }
+        return any ? zero : null;
+    }
 
     /// <summary>PyTorch's (K, C, k, k) weight → the expanded (K, Phases·C, k', k') weight of <see cref="Plan"/>.</summary>
     public void ExpandWeights(ReadOnlySpan<float> weight, Span<float> expanded)

@@ -183,6 +183,142 @@ public sealed unsafe class StridedConv2dTests
         TensorAssert.Close(expected, grad, Tolerance.Accumulated, "dW");
     }
 
+    [Theory, MemberData(nameof(Cases))]
+    public void BackwardWeight_skipping_zero_taps_gives_the_bits_of_every_tap(int c, int k, int ks, int p, int h, int w, int pathIndex)
+    {
+        var conv = new StridedConv2d(c, k, ks, p, S, h, w, (IsaLevel)pathIndex);
+        var plan = conv.Plan;
+        var rng = new Random(c + k * 3 + ks * 5 + p * 7 + h * 11 + w * 13 + pathIndex);
+        int ho = Out(h, ks, p), wo = Out(w, ks, p), kp = conv.PhaseKernel;
+        var phases = new GuardedBuffer(plan.InputImage);
+        double[] x = Random(rng, c * h * w), dy = Random(rng, k * ho * wo);
+        fixed (float* src = ToFloat(x)) conv.ToPhaseImage(src, phases.Pointer);
+        var dyb = ToPaddedBlocked(dy, k, ho, wo, 0);
+        // Both accumulators start at zero; a skipped entry stays +0 where the every-tap kernel sums the (nonzero) products of
+        // x' and dy that GatherWeightGrad drops: exactly the expanded weight's zero taps must be skipped.
+        float[] Accumulate(bool skip)
+        {
+            bool saved = DirectConv2d.SkipZeroTaps;
+            DirectConv2d.SkipZeroTaps = skip;
+            try
+            {
+                var acc = new GuardedBuffer(plan.WeightLength);
+                plan.WeightGradImage(phases.Pointer, dyb.Pointer, plan.OutputPlane, wo * 16, acc.Pointer);
+                acc.AssertIntact("weight-gradient accumulator");
+                return acc.Span.ToArray();
+            }
+            finally
+            {
+                DirectConv2d.SkipZeroTaps = saved;
+            }
+        }
+        var every = Accumulate(false);
+        var skipping = Accumulate(true);
+        int cp = plan.InChannels, skipped = 0;
+        for (int i = 0; i < every.Length; i++)
+        {
+            // [kh][kw][C'][K]: phase channel ic' = phase·C + ic; tap (i, j) of phase (a, b) is tap (2i + a, 2j + b) of the kernel.
+            int row = i / k, ti = row / (kp * cp), tj = row / cp % kp, phase = row % cp / c;
+            bool zero = S * ti + phase / conv.PhaseSide >= ks || S * tj + phase % conv.PhaseSide >= ks;
+            if (zero && c % 16 == 0)
+            {
+                Assert.True(BitConverter.SingleToInt32Bits(skipping[i]) == 0, $"acc[{i}] (zero tap {ti},{tj} of phase {phase}) was computed: {skipping[i]}");
+                Assert.NotEqual(0f, every[i]);
+                skipped++;
+                continue;
+            }
+            Assert.True(BitConverter.SingleToInt32Bits(every[i]) == BitConverter.SingleToInt32Bits(skipping[i]),
+                $"acc[{i}]: {every[i]} every tap, {skipping[i]} skipping zero taps");
+        }
+        Assert.Equal(plan.ZeroTaps is null ? 0 : plan.ZeroTaps.Count(z => z) * 16 * k, skipped);
+        if (ks == 3) Assert.Equal(7 * c * k, skipped); // 3x3: 7 of the 16 phase taps are zero
+        GC.KeepAlive(dyb);
+        phases.AssertIntact("phase image");
+    }
+
+    /// <summary>Planar strided stems (forward only): an RGB 3x3 and a 7x7 stride-2 stem.</summary>
+    public static TheoryData<int, int, int, int, int, int, int> PlanarCases() => OnEveryIsa((3, 16, 3, 1, 32, 32), (3, 32, 7, 3, 23, 21));
+
+    [Theory, MemberData(nameof(Cases)), MemberData(nameof(PlanarCases))]
+    public void Forward_and_input_gradient_skipping_zero_taps_give_the_bits_of_every_tap(int c, int k, int ks, int p, int h, int w, int pathIndex)
+    {
+        var conv = new StridedConv2d(c, k, ks, p, S, h, w, (IsaLevel)pathIndex);
+        var plan = conv.Plan;
+        var rng = new Random(c * 31 + k * 3 + ks * 5 + p * 7 + h * 11 + w * 13 + pathIndex);
+        int ho = Out(h, ks, p), wo = Out(w, ks, p);
+        double[] x = Random(rng, c * h * w), wt = Random(rng, k * c * ks * ks), b = Random(rng, k), dy = Random(rng, k * ho * wo);
+        var expanded = new float[conv.ExpandedLength];
+        conv.ExpandWeights(ToFloat(wt), expanded);
+        var phases = new GuardedBuffer(plan.InputImage);
+        fixed (float* src = ToFloat(x)) conv.ToPhaseImage(src, phases.Pointer);
+        var packed = new GuardedBuffer(plan.WeightLength);
+        plan.PackWeights(expanded, transposeAndFlip: false, packed.Pointer);
+        var bias = new AlignedBuffer(k);
+        ToFloat(b).CopyTo(bias.Span);
+        // Each window covers exactly its phase's taps of the kernel: a 3x3 stride-2 conv's 4 + 2 + 2 + 1 of 4 x 4.
+        int kp = conv.PhaseKernel, taps = 0;
+        for (int i = 0; i < plan.TapWindows.Length; i += 4) taps += (plan.TapWindows[i + 1] - plan.TapWindows[i]) * (plan.TapWindows[i + 3] - plan.TapWindows[i + 2]);
+        int perGroup = ks * ks * c / (c % 16 == 0 ? 16 : 1);
+        Assert.Equal(ks == 3 || ks == 7 || ks == 5 ? plan.OutChannels / plan.GroupWidth * perGroup : 0, taps);
+
+        float[] Run(bool skip, Func<float[]> body)
+        {
+            bool saved = DirectConv2d.SkipZeroTaps;
+            DirectConv2d.SkipZeroTaps = skip;
+            try { return body(); }
+            finally { DirectConv2d.SkipZeroTaps = saved; }
+        }
+        float[] Forward()
+        {
+            var y = new GuardedBuffer(plan.OutputImage);
+            var sum = new GuardedBuffer(k);
+            var sumSq = new GuardedBuffer(k);
+            plan.ForwardImage(phases.Pointer, packed.Pointer, bias.Pointer, y.Pointer, plan.OutputPlane, wo * 16, sum.Pointer, sumSq.Pointer, relu: true);
+            y.AssertIntact("y");
+            sum.AssertIntact("sum");
+            sumSq.AssertIntact("sumSq");
+            return [.. y.Span.ToArray(), .. sum.Span.ToArray(), .. sumSq.Span.ToArray()];
+        }
+        AssertSameBits(Run(false, Forward), Run(true, Forward), "forward");
+        GC.KeepAlive(bias);
+        if (c % 16 != 0) return; // planar: forward only
+
+        var dxPlan = conv.InputGradientPlan;
+        var packedT = new GuardedBuffer(dxPlan.WeightLength);
+        dxPlan.PackWeights(expanded, transposeAndFlip: true, packedT.Pointer);
+        var dyPad = ToPaddedBlocked(dy, k, ho, wo, dxPlan.Padding);
+        float[] InputGradient()
+        {
+            var dphase = new GuardedBuffer(dxPlan.OutputImage);
+            dxPlan.ForwardImage(dyPad.Pointer, packedT.Pointer, null, dphase.Pointer, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false);
+            dphase.AssertIntact("phase gradient");
+            return dphase.Span.ToArray();
+        }
+        AssertSameBits(Run(false, InputGradient), Run(true, InputGradient), "input gradient");
+        GC.KeepAlive(dyPad);
+        // 16-channel phases with zero taps take 16-channel output groups on AVX-512 (StridedConv2d.SinglePhaseGroups), so
+        // groups of one phase each (C a multiple of the group width) read only that phase's taps: per input block, the
+        // 4 + 2 + 2 + 1 taps of a 3x3 stride-2 conv's four phases over C / G groups each.
+        if (ks == 3 && (IsaLevel)pathIndex == IsaLevel.V512 && StridedConv2d.SinglePhaseGroups) Assert.Equal(c % 32 == 0 ? 32 : 16, dxPlan.GroupWidth);
+        if (ks == 3 && c % dxPlan.GroupWidth == 0)
+        {
+            taps = 0;
+            for (int i = 0; i < dxPlan.TapWindows.Length; i += 4) taps += (dxPlan.TapWindows[i + 1] - dxPlan.TapWindows[i]) * (dxPlan.TapWindows[i + 3] - dxPlan.TapWindows[i + 2]);
+            Assert.Equal(k / 16 * 9 * (c / dxPlan.GroupWidth), taps);
+        }
+        packed.AssertIntact("packed weights");
+        packedT.AssertIntact("packed transposed weights");
+        phases.AssertIntact("phase image");
+    }
+
+    private static void AssertSameBits(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]) || (expected[i] == 0f && actual[i] == 0f),
+                $"{what}[{i}]: {expected[i]} every tap, {actual[i]} skipping zero taps");
+    }
+
     [Fact]
     public void Phase_split_shapes_and_bad_arguments()
     {
