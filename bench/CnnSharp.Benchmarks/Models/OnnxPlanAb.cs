@@ -81,7 +81,9 @@ internal static class OnnxPlanAb
     /// plan-time switches, each variant with its own session: <c>stem-eval</c> (PlanBuilder.StridedStemChains),
     /// <c>strided-eval</c> (PlanBuilder.StridedInferenceChains), <c>small-strided</c> (PlanBuilder.MaxStridedGemmPixels
     /// 0 / 49), <c>expand-dw</c> (ExpandDepthwiseOp.Enabled: the 1x1 expansion and the depthwise conv in one banded op),
-    /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too), <c>plan-spin</c>
+    /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too),
+    /// <c>expand-dw-small</c> (ExpandDepthwiseOp.SmallExpansions: blocks below its MinExpansionFloats banded at batches of
+    /// at least two images per thread), <c>plan-spin</c>
     /// (at run time: WorkerPool.PlanScopedSpinning), <c>stem-direct</c> (StemConv3x3S2.Enabled), <c>band:N</c> (at run time:
     /// ExpandDepthwise.BufferFloats 2^17 / N), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N),
     /// <c>batch-wino</c> (PlanBuilder.BatchWinograd), <c>batch-wino:N</c> (PlanBuilder.BatchWinogradMinTiles 32 / N),
@@ -97,6 +99,7 @@ internal static class OnnxPlanAb
             "small-strided" => on => Compile.PlanBuilder.MaxStridedGemmPixels = on ? 49 : 0,
             "expand-dw" => on => Compile.Ops.ExpandDepthwiseOp.Enabled = on,
             "expand-dw-proj" => on => Compile.Ops.ExpandDepthwiseOp.FuseProjection = on,
+            "expand-dw-small" => on => Compile.Ops.ExpandDepthwiseOp.SmallExpansions = on,
             "narrow-edge" => on => Gemm.NarrowEdges = on,
             "plan-spin" => on => WorkerPool.PlanScopedSpinning = on,
             "stem-direct" => on => StemConv3x3S2.Enabled = on,
@@ -108,7 +111,7 @@ internal static class OnnxPlanAb
                 on => Compile.PlanBuilder.BatchWinogradMinTiles = on ? int.Parse(toggle[11..], CultureInfo.InvariantCulture) : 32,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512)"),
         };
         string[] names = toggle switch
         {
@@ -117,6 +120,7 @@ internal static class OnnxPlanAb
             "small-strided" => ["A every 3x3/2 conv in a chain", "B 3x3/2 convs to <= 7x7 on GEMM"],
             "expand-dw" => ["A 1x1 expansion, then depthwise conv", "B expansion + depthwise in row bands"],
             "expand-dw-proj" => ["A banded expansion + depthwise, projection", "B projection in the bands too"],
+            "expand-dw-small" => ["A small-expansion blocks as separate convs", "B banded at >= 2 images per thread"],
             "narrow-edge" => ["A last pixel panel on the full 8x32 tile", "B last panel on 8x16 / 8x17 tiles"],
             "plan-spin" => ["A workers block after 50 us of spinning", "B workers spin while a plan runs"],
             "stem-direct" => ["A RGB 3x3/2 stem on the GEMM", "B stem on StemConv3x3S2"],

@@ -14,14 +14,16 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     private readonly Conv2dOp? _pointwise;
     private readonly Conv2dOp _depthwise;
     private readonly Conv2dOp? _projection;
+    private readonly bool _small;
 
-    private ExpandDepthwiseOp(Conv2dOp? pointwise, Conv2dOp depthwise, Conv2dOp? projection)
+    private ExpandDepthwiseOp(Conv2dOp? pointwise, Conv2dOp depthwise, Conv2dOp? projection, bool small)
         : base(projection is { HasResidual: true } ? [(pointwise ?? depthwise).Inputs[0], projection.Inputs[1]] : [(pointwise ?? depthwise).Inputs[0]],
             (projection ?? depthwise).Output)
     {
         _pointwise = pointwise;
         _depthwise = depthwise;
         _projection = projection;
+        _small = small;
     }
 
     /// <summary>
@@ -43,8 +45,30 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     /// </summary>
     internal static int MinExpansionFloats { get; set; } = 1 << 18;
 
+    /// <summary>
+    /// Whether blocks whose expansion is below <see cref="MinExpansionFloats"/> fuse too (default true), run banded only
+    /// when the batch gives every thread at least <see cref="SmallMinImagesPerThread"/> whole images and as the unfused
+    /// convs otherwise (decided at run time from the batch and <see cref="Parallelism.MaxThreads"/>; both give the same
+    /// bits). Why: at batch 1 a small expansion stays in L2 between the separate convs, which split one image over the
+    /// threads at a finer grain than the bands (stop 14); at batch 32 the separate convs write every image's expansion and
+    /// depthwise output (MobileNet-v2's 14x14 blocks: 450 KB each, 14 MB per conv over the batch) to memory and read them
+    /// back, while one image per thread keeps both in the band buffers. A plan-time switch for A/B benchmarks
+    /// (<c>onnx-plan-ab --switch expand-dw-small</c>).
+    /// </summary>
+    internal static bool SmallExpansions { get; set; } = true;
+
+    /// <summary>Images per thread from which a small-expansion block (<see cref="SmallExpansions"/>) runs banded; 2.</summary>
+    internal const int SmallMinImagesPerThread = 2;
+
     public override string Name => (_pointwise is null ? "" : $"{_pointwise.Name} 1x1 > ") + $"{_depthwise.Name} dw3x3/{_depthwise.Geometry.StrideH}" +
-        (_projection is null ? "" : $" > {_projection.Name} 1x1") + " (banded)";
+        (_projection is null ? "" : $" > {_projection.Name} 1x1") + (_small ? $" (banded at {SmallMinImagesPerThread}+ images per thread)" : " (banded)");
+
+    /// <summary>
+    /// Whether <see cref="Forward"/> runs the block banded on <paramref name="threads"/> threads (always for an expansion of
+    /// at least <see cref="MinExpansionFloats"/>; for a smaller one at N ≥ <see cref="SmallMinImagesPerThread"/> ·
+    /// threads), else as the separate convs it replaced.
+    /// </summary>
+    internal bool RunsBanded(int threads) => !_small || _depthwise.Geometry.N >= SmallMinImagesPerThread * threads;
 
     public override IEnumerable<Tensor> Parameters =>
         (_pointwise?.Parameters ?? []).Concat(_depthwise.Parameters).Concat(_projection?.Parameters ?? []);
@@ -53,7 +77,8 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     /// <paramref name="ops"/> with every fusable (1x1 conv, depthwise conv) pair replaced by one op: consecutive
     /// <see cref="Conv2dOp"/>s, the 1x1 conv stride 1 without residual, its output read by the depthwise conv alone (and
     /// not the plan output), the depthwise conv without residual, its output buffer not the 1x1 conv's input buffer (the
-    /// fused op reads x while writing y), the expansion at least <see cref="MinExpansionFloats"/> per image. A third
+    /// fused op reads x while writing y), the expansion at least <see cref="MinExpansionFloats"/> per image (any size with
+    /// <see cref="SmallExpansions"/>: smaller ones then run banded only at batches of whole images per thread). A third
     /// consecutive <see cref="Conv2dOp"/>, a 1x1 stride-1 conv that alone reads the depthwise output (which is not the
     /// plan output), joins when <see cref="FuseProjection"/> is on and its output buffer is neither x's nor its residual's.
     /// </summary>
@@ -69,21 +94,21 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
             if (i + 1 < ops.Length && ops[i] is Conv2dOp { HasResidual: false } pw && ops[i + 1] is Conv2dOp { HasResidual: false } dw
                 && dw.Inputs[0] == pw.Output && pw.Output != outputId && readers.GetValueOrDefault(pw.Output) == 1
                 && ExpandDepthwise.Takes(pw.Geometry, dw.Geometry) && GroupedConv2d.Prefers(dw.Geometry) && DepthwiseConv3x3.Enabled
-                && (long)pw.Geometry.K * pw.Geometry.H * pw.Geometry.W >= MinExpansionFloats
+                && ((long)pw.Geometry.K * pw.Geometry.H * pw.Geometry.W >= MinExpansionFloats || SmallExpansions)
                 && !ReferenceEquals(data[pw.Inputs[0]], data[dw.Output]))
             {
                 var pj = i + 2 < ops.Length && FuseProjection && ops[i + 2] is Conv2dOp proj && Projects(dw, proj, pw, readers, data, outputId) ? proj : null;
-                fused.Add(new ExpandDepthwiseOp(pw, dw, pj));
+                fused.Add(new ExpandDepthwiseOp(pw, dw, pj, (long)pw.Geometry.K * pw.Geometry.H * pw.Geometry.W < MinExpansionFloats));
                 i += pj is null ? 1 : 2;
                 continue;
             }
             if (i + 1 < ops.Length && FuseProjection && ops[i] is Conv2dOp { HasResidual: false } lone && ops[i + 1] is Conv2dOp next
                 && DepthwiseConv3x3.Applies(lone.Geometry) && GroupedConv2d.Prefers(lone.Geometry) && DepthwiseConv3x3.Enabled
-                && (long)lone.Geometry.C * lone.Geometry.H * lone.Geometry.W >= MinExpansionFloats
+                && ((long)lone.Geometry.C * lone.Geometry.H * lone.Geometry.W >= MinExpansionFloats || SmallExpansions)
                 && Projects(lone, next, ops[i], readers, data, outputId))
             {
                 // A block without expansion (MobileNet-v2's first): depthwise + projection in bands.
-                fused.Add(new ExpandDepthwiseOp(null, lone, next));
+                fused.Add(new ExpandDepthwiseOp(null, lone, next, (long)lone.Geometry.C * lone.Geometry.H * lone.Geometry.W < MinExpansionFloats));
                 i++;
                 continue;
             }
@@ -102,6 +127,15 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
 
     public override unsafe void Forward(ExecutionPlan plan)
     {
+        if (!RunsBanded(Parallelism.MaxThreads))
+        {
+            // Too few images for whole images per thread (see SmallExpansions): the unfused convs, on the intermediate
+            // buffers the plan allocated for them before the fusion (still theirs: nothing else runs in between).
+            _pointwise?.Forward(plan);
+            _depthwise.Forward(plan);
+            _projection?.Forward(plan);
+            return;
+        }
         ReadOnlySpan<float> pwBias = default;
         _pointwise?.PrepareWeights(out pwBias, pack: true);
         var dwWeight = _depthwise.PrepareWeights(out var dwBias, pack: false);
