@@ -57,8 +57,9 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     /// </summary>
     internal static bool SmallExpansions { get; set; } = true;
 
-    /// <summary>Images per thread from which a small-expansion block (<see cref="SmallExpansions"/>) runs banded; 2.</summary>
-    internal const int SmallMinImagesPerThread = 2;
+    /// <summary>Images per thread from which a small-expansion block (<see cref="SmallExpansions"/>) runs banded; 2 by
+    /// default. A run-time setting for benchmarks (<c>onnx-plan-ab --switch small-images:N</c>); outputs do not depend on it.</summary>
+    internal static int SmallMinImagesPerThread { get; set; } = 2;
 
     public override string Name => (_pointwise is null ? "" : $"{_pointwise.Name} 1x1 > ") + $"{_depthwise.Name} dw3x3/{_depthwise.Geometry.StrideH}" +
         (_projection is null ? "" : $" > {_projection.Name} 1x1") + (_small ? $" (banded at {SmallMinImagesPerThread}+ images per thread)" : " (banded)");
@@ -68,7 +69,30 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     /// at least <see cref="MinExpansionFloats"/>; for a smaller one at N ≥ <see cref="SmallMinImagesPerThread"/> ·
     /// threads), else as the separate convs it replaced.
     /// </summary>
-    internal bool RunsBanded(int threads) => !_small || _depthwise.Geometry.N >= SmallMinImagesPerThread * threads;
+    internal bool RunsBanded(int threads) => !_small || _depthwise.Geometry.N >= SmallMinImagesPerThread * threads
+        || (SmallFewImages && threads > 1 && _depthwise.Geometry.OutH / FewImageParts(_depthwise.Geometry.N, threads) >= SmallMinBandRows);
+
+    /// <summary>
+    /// Whether a small-expansion block also runs banded at fewer than <see cref="SmallMinImagesPerThread"/> images per
+    /// thread when every image splits into <see cref="FewImageParts"/> runs of at least <see cref="SmallMinBandRows"/>
+    /// output rows (default true). Why: at batch 1 the separate convs pay three fork-joins and write the expansion and
+    /// the depthwise output (into L2); MobileNet-v2's 28x28 and 14x14 blocks measured faster banded in equal halves,
+    /// while 7x7 maps (units of 3-4 rows: a third more expansion rows for the halos, and every thread streaming all of the
+    /// 1x1 weights) stay faster unfused. A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch expand-dw-few</c>).
+    /// </summary>
+    internal static bool SmallFewImages { get; set; } = true;
+
+    /// <summary>The fewest output rows per unit for <see cref="SmallFewImages"/>; 7.</summary>
+    internal static int SmallMinBandRows { get; set; } = 7;
+
+    /// <summary>Units per image at fewer than <see cref="SmallMinImagesPerThread"/> images per thread: threads / gcd(N,
+    /// threads), so that the N · parts equal units divide evenly over the threads.</summary>
+    internal static int FewImageParts(int n, int threads)
+    {
+        int a = n, b = threads;
+        while (b != 0) (a, b) = (b, a % b);
+        return threads / a;
+    }
 
     public override IEnumerable<Tensor> Parameters =>
         (_pointwise?.Parameters ?? []).Concat(_depthwise.Parameters).Concat(_projection?.Parameters ?? []);
@@ -127,7 +151,8 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
 
     public override unsafe void Forward(ExecutionPlan plan)
     {
-        if (!RunsBanded(Parallelism.MaxThreads))
+        int threads = Parallelism.MaxThreads;
+        if (!RunsBanded(threads))
         {
             // Too few images for whole images per thread (see SmallExpansions): the unfused convs, on the intermediate
             // buffers the plan allocated for them before the fusion (still theirs: nothing else runs in between).
@@ -153,7 +178,8 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
                     _projection.Geometry, _projection.Relu, _projection.Max);
             ExpandDepthwise.Forward(px, _pointwise?.Packed, pwBias.IsEmpty ? null : pb, _pointwise?.Relu ?? false, _pointwise?.Max ?? float.PositiveInfinity,
                 pd, dwBias.IsEmpty ? null : pdb, _depthwise.Relu ? 0f : float.NegativeInfinity, _depthwise.Max,
-                _projection is null ? py : null, gp, gd, Isa.Level, Parallelism.MaxThreads, projection: projection);
+                _projection is null ? py : null, gp, gd, Isa.Level, threads, projection: projection,
+                partsPerImage: _small && gd.N < SmallMinImagesPerThread * threads ? FewImageParts(gd.N, threads) : 0);
         }
     }
 

@@ -115,14 +115,22 @@ public sealed class ExpandDepthwiseOpTests
                 {
                     var ops = compiled.InferencePlan(new Shape(shape))!.Ops.OfType<ExpandDepthwiseOp>().ToList();
                     Assert.Equal(17, ops.Count);
-                    // The banded path must run where the rule says, so that this test compares it with the unfused plan.
-                    Assert.All(ops, op => Assert.Equal(batch >= 2 * Parallelism.MaxThreads, op.RunsBanded(Parallelism.MaxThreads)));
+                    // The banded path must run where the rule says, so that this test compares it with the unfused plan:
+                    // every block from 2 images per thread; below, only blocks whose output rows give every part at least
+                    // 7 (SmallFewImages; from 40x40 inputs the first block's 20x20 map, on 2 threads: 2 parts per image).
+                    int threads = Parallelism.MaxThreads;
+                    if (batch >= 2 * threads) Assert.All(ops, op => Assert.True(op.RunsBanded(threads)));
+                    if (batch < 2 * threads && threads == 2) Assert.Contains(ops, op => op.RunsBanded(threads));
+                    ExpandDepthwiseOp.SmallFewImages = false;
+                    if (batch < 2 * threads) Assert.All(ops, op => Assert.False(op.RunsBanded(threads)));
+                    ExpandDepthwiseOp.SmallFewImages = true;
                 }
                 return compiled.Forward(x).ToArray();
             }
             finally
             {
                 ExpandDepthwiseOp.SmallExpansions = true;
+                ExpandDepthwiseOp.SmallFewImages = true;
             }
         }
         var unfused = ThreadCount.With(1, () => Run(false));
