@@ -46,31 +46,46 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     internal static int MinExpansionFloats { get; set; } = 1 << 18;
 
     /// <summary>
-    /// Whether blocks whose expansion is below <see cref="MinExpansionFloats"/> fuse too (default true), run banded only
-    /// when the batch gives every thread at least <see cref="SmallMinImagesPerThread"/> whole images and as the unfused
-    /// convs otherwise (decided at run time from the batch and <see cref="Parallelism.MaxThreads"/>; both give the same
-    /// bits). Why: at batch 1 a small expansion stays in L2 between the separate convs, which split one image over the
-    /// threads at a finer grain than the bands (stop 14); at batch 32 the separate convs write every image's expansion and
-    /// depthwise output (MobileNet-v2's 14x14 blocks: 450 KB each, 14 MB per conv over the batch) to memory and read them
-    /// back, while one image per thread keeps both in the band buffers. A plan-time switch for A/B benchmarks
-    /// (<c>onnx-plan-ab --switch expand-dw-small</c>).
+    /// Whether blocks whose expansion is below <see cref="MinExpansionFloats"/> fuse too (default true); such an op decides
+    /// at every run, from the batch and <see cref="Parallelism.MaxThreads"/>, whether it runs banded or as the separate
+    /// convs it replaced (<see cref="RunsBanded"/>; both give the same bits). Why: at batch 1 the separate convs pay a
+    /// fork-join each and split one image over the threads at a fine grain, at batch 32 they write every image's
+    /// expansion and depthwise output to L3 and read them back; which wins depends on the map and the batch (stop 14,
+    /// stop 16 in docs/performance.md). A plan-time switch for A/B benchmarks (<c>onnx-plan-ab --switch expand-dw-small</c>).
     /// </summary>
     internal static bool SmallExpansions { get; set; } = true;
 
-    /// <summary>Images per thread from which a small-expansion block (<see cref="SmallExpansions"/>) runs banded; 2 by
-    /// default. A run-time setting for benchmarks (<c>onnx-plan-ab --switch small-images:N</c>); outputs do not depend on it.</summary>
+    /// <summary>Images per thread from which a small-expansion block (<see cref="SmallExpansions"/>) runs banded as a batch
+    /// of whole images per unit (else by <see cref="SmallFewImages"/>); 2 by default. A run-time setting for benchmarks
+    /// (<c>onnx-plan-ab --switch small-images:N</c>); outputs do not depend on it.</summary>
     internal static int SmallMinImagesPerThread { get; set; } = 2;
 
     public override string Name => (_pointwise is null ? "" : $"{_pointwise.Name} 1x1 > ") + $"{_depthwise.Name} dw3x3/{_depthwise.Geometry.StrideH}" +
-        (_projection is null ? "" : $" > {_projection.Name} 1x1") + (_small ? $" (banded at {SmallMinImagesPerThread}+ images per thread)" : " (banded)");
+        (_projection is null ? "" : $" > {_projection.Name} 1x1") + (_small ? " (banded by batch and threads)" : " (banded)");
 
     /// <summary>
-    /// Whether <see cref="Forward"/> runs the block banded on <paramref name="threads"/> threads (always for an expansion of
-    /// at least <see cref="MinExpansionFloats"/>; for a smaller one at N ≥ <see cref="SmallMinImagesPerThread"/> ·
-    /// threads), else as the separate convs it replaced.
+    /// Whether <see cref="Forward"/> runs the block banded on <paramref name="threads"/> threads, else as the separate convs
+    /// it replaced: always for an expansion of at least <see cref="MinExpansionFloats"/>; for a smaller one, at N ≥
+    /// <see cref="SmallMinImagesPerThread"/> · threads when the expansion is at least <see cref="MinBatchedExpansionFloats"/>,
+    /// below that when <see cref="SmallFewImages"/> is on, threads &gt; 1 and OutH / <see cref="FewImageParts"/> ≥
+    /// <see cref="SmallMinBandRows"/>.
     /// </summary>
-    internal bool RunsBanded(int threads) => !_small || _depthwise.Geometry.N >= SmallMinImagesPerThread * threads
-        || (SmallFewImages && threads > 1 && _depthwise.Geometry.OutH / FewImageParts(_depthwise.Geometry.N, threads) >= SmallMinBandRows);
+    internal bool RunsBanded(int threads)
+    {
+        if (!_small) return true;
+        var g = _depthwise.Geometry;
+        return g.N >= SmallMinImagesPerThread * threads
+            ? (long)g.C * g.H * g.W >= MinBatchedExpansionFloats
+            : SmallFewImages && threads > 1 && g.OutH / FewImageParts(g.N, threads) >= SmallMinBandRows;
+    }
+
+    /// <summary>
+    /// The smallest expansion (E·H·W floats per image) of a small block run banded at whole images per thread; 0 (all)
+    /// by default. MobileNet-v2 at batch 32, whole model, 2^17 (only its 28x28 blocks) against 0 (its 14x14 and 7x7 ones
+    /// too): 0.98x for 0, within the noise, though per-op timings had suggested the 14x14 and 7x7 blocks ran slower banded
+    /// (docs/performance.md, stop 16). A run-time setting for benchmarks (<c>onnx-plan-ab --switch small-batch:N</c>).
+    /// </summary>
+    internal static int MinBatchedExpansionFloats { get; set; }
 
     /// <summary>
     /// Whether a small-expansion block also runs banded at fewer than <see cref="SmallMinImagesPerThread"/> images per

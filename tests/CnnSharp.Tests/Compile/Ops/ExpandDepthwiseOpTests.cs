@@ -72,7 +72,7 @@ public sealed class ExpandDepthwiseOpTests
         // whole images per thread), or not at all with SmallExpansions off.
         var plan = Model().Compile(Shape).Describe(Shape);
         Assert.DoesNotContain("(banded)", plan, StringComparison.Ordinal);
-        Assert.Equal(17, plan.Split('\n').Count(l => l.Contains($"(banded at {ExpandDepthwiseOp.SmallMinImagesPerThread}+ images per thread)", StringComparison.Ordinal)));
+        Assert.Equal(17, plan.Split('\n').Count(l => l.Contains("(banded by batch and threads)", StringComparison.Ordinal)));
         int min = ExpandDepthwiseOp.MinExpansionFloats;
         try
         {
@@ -120,6 +120,9 @@ public sealed class ExpandDepthwiseOpTests
                     // 7 (SmallFewImages; from 40x40 inputs the first block's 20x20 map, on 2 threads: 2 parts per image).
                     int threads = Parallelism.MaxThreads;
                     if (batch >= 2 * threads) Assert.All(ops, op => Assert.True(op.RunsBanded(threads)));
+                    ExpandDepthwiseOp.MinBatchedExpansionFloats = int.MaxValue;
+                    if (batch >= 2 * threads) Assert.All(ops, op => Assert.False(op.RunsBanded(threads)));
+                    ExpandDepthwiseOp.MinBatchedExpansionFloats = 0;
                     if (batch < 2 * threads && threads == 2) Assert.Contains(ops, op => op.RunsBanded(threads));
                     ExpandDepthwiseOp.SmallFewImages = false;
                     if (batch < 2 * threads) Assert.All(ops, op => Assert.False(op.RunsBanded(threads)));
@@ -131,6 +134,7 @@ public sealed class ExpandDepthwiseOpTests
             {
                 ExpandDepthwiseOp.SmallExpansions = true;
                 ExpandDepthwiseOp.SmallFewImages = true;
+                ExpandDepthwiseOp.MinBatchedExpansionFloats = 0;
             }
         }
         var unfused = ThreadCount.With(1, () => Run(false));
