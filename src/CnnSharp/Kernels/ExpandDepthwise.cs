@@ -100,8 +100,8 @@ internal static unsafe class ExpandDepthwise
     /// <param name="bandRows">Output rows per band; 0 for <see cref="BandRows"/> (tests force small bands).</param>
     /// <param name="projection">The optional projection (then y is not written and may be null).</param>
     /// <param name="partsPerImage">0: the default split (whole images per unit from 2 images per thread, else up to
-    /// 2·threads / N runs of bands per image). &gt; 0: exactly that many units per image (at most OutH), each a run of
-    /// equally many bands of equal height (the band count per image rounded up to a multiple of the parts, the band
+    /// 2·threads / N runs of bands per image). &gt; 0: that many units per image (at most the band count), each a run of
+    /// as many bands (±1) of equal height (the band count per image rounded up to a multiple of the parts, the band
     /// height lowered to match), so that N · parts units of equal work balance over the threads (a few images of a small
     /// map, where the default split leaves, e.g., 3 units of 11, 11 and 6 rows for 2 threads).</param>
     public static void Forward(float* x, PackedConvWeights? pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias,

@@ -117,7 +117,7 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     /// <see cref="Conv2dOp"/>s, the 1x1 conv stride 1 without residual, its output read by the depthwise conv alone (and
     /// not the plan output), the depthwise conv without residual, its output buffer not the 1x1 conv's input buffer (the
     /// fused op reads x while writing y), the expansion at least <see cref="MinExpansionFloats"/> per image (any size with
-    /// <see cref="SmallExpansions"/>: smaller ones then run banded only at batches of whole images per thread). A third
+    /// <see cref="SmallExpansions"/>: smaller ones then choose banded or unfused at every run, <see cref="RunsBanded"/>). A third
     /// consecutive <see cref="Conv2dOp"/>, a 1x1 stride-1 conv that alone reads the depthwise output (which is not the
     /// plan output), joins when <see cref="FuseProjection"/> is on and its output buffer is neither x's nor its residual's.
     /// </summary>
@@ -169,8 +169,8 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
         int threads = Parallelism.MaxThreads;
         if (!RunsBanded(threads))
         {
-            // Too few images for whole images per thread (see SmallExpansions): the unfused convs, on the intermediate
-            // buffers the plan allocated for them before the fusion (still theirs: nothing else runs in between).
+            // A small block where the separate convs measured faster (RunsBanded): run them, on the intermediate buffers
+            // the plan allocated for them before the fusion (still theirs: nothing else runs in between).
             _pointwise?.Forward(plan);
             _depthwise.Forward(plan);
             _projection?.Forward(plan);
