@@ -84,7 +84,8 @@ internal static class OnnxPlanAb
     /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too),
     /// <c>expand-dw-small</c> (ExpandDepthwiseOp.SmallExpansions: blocks below its MinExpansionFloats banded at batches of
     /// at least two images per thread), <c>expand-dw-few</c> (at run time: ExpandDepthwiseOp.SmallFewImages, those blocks banded in
-    /// equal parts of >= 7 rows below 2 images per thread), <c>small-batch:N</c> (at run time: ExpandDepthwiseOp.MinBatchedExpansionFloats
+    /// equal parts of >= 7 rows below 2 images per thread), <c>few-rows:N</c> (at run time: ExpandDepthwiseOp.SmallMinBandRows 7 / N),
+    /// <c>small-batch:N</c> (at run time: ExpandDepthwiseOp.MinBatchedExpansionFloats
     /// 0 / N), <c>small-images:N</c> (at run time: ExpandDepthwiseOp.SmallMinImagesPerThread 2 / N),
     /// <c>plan-spin</c>
     /// (at run time: WorkerPool.PlanScopedSpinning), <c>stem-direct</c> (StemConv3x3S2.Enabled), <c>band:N</c> (at run time:
@@ -113,13 +114,15 @@ internal static class OnnxPlanAb
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
             _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) =>
                 on => Compile.PlanBuilder.BatchWinogradMinTiles = on ? int.Parse(toggle[11..], CultureInfo.InvariantCulture) : 32,
+            _ when toggle.StartsWith("few-rows:", StringComparison.Ordinal) =>
+                on => Compile.Ops.ExpandDepthwiseOp.SmallMinBandRows = on ? int.Parse(toggle[9..], CultureInfo.InvariantCulture) : 7,
             _ when toggle.StartsWith("small-batch:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ExpandDepthwiseOp.MinBatchedExpansionFloats = on ? int.Parse(toggle[12..], CultureInfo.InvariantCulture) : 0,
             _ when toggle.StartsWith("small-images:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ExpandDepthwiseOp.SmallMinImagesPerThread = on ? int.Parse(toggle[13..], CultureInfo.InvariantCulture) : 2,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512)"),
         };
         string[] names = toggle switch
         {
@@ -137,6 +140,7 @@ internal static class OnnxPlanAb
             "wide512" => ["A Winograd transforms on 8 lanes", "B on 16 lanes (V512 path, 512-bit hardware)"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
             _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) => ["A batch Winograd from 32 tiles", $"B batch Winograd from {toggle[11..]} tiles"],
+            _ when toggle.StartsWith("few-rows:", StringComparison.Ordinal) => ["A few-image parts of >= 7 rows", $"B of >= {toggle[9..]} rows"],
             _ when toggle.StartsWith("small-batch:", StringComparison.Ordinal) => ["A small blocks batched at any size", $"B from {toggle[12..]} floats"],
             _ when toggle.StartsWith("small-images:", StringComparison.Ordinal) => ["A small blocks banded from 2 images/thread", $"B from {toggle[13..]} images/thread"],
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) => ["A band buffers of 2^17 floats", $"B band buffers of {toggle[5..]} floats"],
