@@ -81,7 +81,13 @@ internal static class OnnxPlanAb
     /// plan-time switches, each variant with its own session: <c>stem-eval</c> (PlanBuilder.StridedStemChains),
     /// <c>strided-eval</c> (PlanBuilder.StridedInferenceChains), <c>small-strided</c> (PlanBuilder.MaxStridedGemmPixels
     /// 0 / 49), <c>expand-dw</c> (ExpandDepthwiseOp.Enabled: the 1x1 expansion and the depthwise conv in one banded op),
-    /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too), <c>plan-spin</c>
+    /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too),
+    /// <c>expand-dw-small</c> (ExpandDepthwiseOp.SmallExpansions: blocks below its MinExpansionFloats banded at batches of
+    /// at least two images per thread), <c>expand-dw-few</c> (at run time: ExpandDepthwiseOp.SmallFewImages, those blocks banded in
+    /// equal parts of >= 7 rows below 2 images per thread), <c>few-rows:N</c> (at run time: ExpandDepthwiseOp.SmallMinBandRows 7 / N),
+    /// <c>small-batch:N</c> (at run time: ExpandDepthwiseOp.MinBatchedExpansionFloats
+    /// 0 / N), <c>small-images:N</c> (at run time: ExpandDepthwiseOp.SmallMinImagesPerThread 2 / N),
+    /// <c>plan-spin</c>
     /// (at run time: WorkerPool.PlanScopedSpinning), <c>stem-direct</c> (StemConv3x3S2.Enabled), <c>band:N</c> (at run time:
     /// ExpandDepthwise.BufferFloats 2^17 / N), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N),
     /// <c>batch-wino</c> (PlanBuilder.BatchWinograd), <c>batch-wino:N</c> (PlanBuilder.BatchWinogradMinTiles 32 / N),
@@ -98,6 +104,8 @@ internal static class OnnxPlanAb
             "small-strided" => on => Compile.PlanBuilder.MaxStridedGemmPixels = on ? 49 : 0,
             "expand-dw" => on => Compile.Ops.ExpandDepthwiseOp.Enabled = on,
             "expand-dw-proj" => on => Compile.Ops.ExpandDepthwiseOp.FuseProjection = on,
+            "expand-dw-small" => on => Compile.Ops.ExpandDepthwiseOp.SmallExpansions = on,
+            "expand-dw-few" => on => Compile.Ops.ExpandDepthwiseOp.SmallFewImages = on,
             "narrow-edge" => on => Gemm.NarrowEdges = on,
             "plan-spin" => on => WorkerPool.PlanScopedSpinning = on,
             "stem-direct" => on => StemConv3x3S2.Enabled = on,
@@ -108,9 +116,15 @@ internal static class OnnxPlanAb
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
             _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) =>
                 on => Compile.PlanBuilder.BatchWinogradMinTiles = on ? int.Parse(toggle[11..], CultureInfo.InvariantCulture) : 32,
+            _ when toggle.StartsWith("few-rows:", StringComparison.Ordinal) =>
+                on => Compile.Ops.ExpandDepthwiseOp.SmallMinBandRows = on ? int.Parse(toggle[9..], CultureInfo.InvariantCulture) : 7,
+            _ when toggle.StartsWith("small-batch:", StringComparison.Ordinal) =>
+                on => Compile.Ops.ExpandDepthwiseOp.MinBatchedExpansionFloats = on ? int.Parse(toggle[12..], CultureInfo.InvariantCulture) : 0,
+            _ when toggle.StartsWith("small-images:", StringComparison.Ordinal) =>
+                on => Compile.Ops.ExpandDepthwiseOp.SmallMinImagesPerThread = on ? int.Parse(toggle[13..], CultureInfo.InvariantCulture) : 2,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection)"),
         };
         string[] names = toggle switch
         {
@@ -119,6 +133,8 @@ internal static class OnnxPlanAb
             "small-strided" => ["A every 3x3/2 conv in a chain", "B 3x3/2 convs to <= 7x7 on GEMM"],
             "expand-dw" => ["A 1x1 expansion, then depthwise conv", "B expansion + depthwise in row bands"],
             "expand-dw-proj" => ["A banded expansion + depthwise, projection", "B projection in the bands too"],
+            "expand-dw-small" => ["A small-expansion blocks as separate convs", "B banded at >= 2 images per thread"],
+            "expand-dw-few" => ["A small blocks unfused below 2 images/thread", "B banded in equal parts from 7 rows"],
             "narrow-edge" => ["A last pixel panel on the full 8x32 tile", "B last panel on 8x16 / 8x17 tiles"],
             "plan-spin" => ["A workers block after 50 us of spinning", "B workers spin while a plan runs"],
             "stem-direct" => ["A RGB 3x3/2 stem on the GEMM", "B stem on StemConv3x3S2"],
@@ -127,6 +143,9 @@ internal static class OnnxPlanAb
             "projection" => ["A projection shortcuts as own chains", "B projections in the block's chain"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
             _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) => ["A batch Winograd from 32 tiles", $"B batch Winograd from {toggle[11..]} tiles"],
+            _ when toggle.StartsWith("few-rows:", StringComparison.Ordinal) => ["A few-image parts of >= 7 rows", $"B of >= {toggle[9..]} rows"],
+            _ when toggle.StartsWith("small-batch:", StringComparison.Ordinal) => ["A small blocks batched at any size", $"B from {toggle[12..]} floats"],
+            _ when toggle.StartsWith("small-images:", StringComparison.Ordinal) => ["A small blocks banded from 2 images/thread", $"B from {toggle[13..]} images/thread"],
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) => ["A band buffers of 2^17 floats", $"B band buffers of {toggle[5..]} floats"],
             _ => ["A one image on one thread (small convs)", "B one image split over the threads"],
         };

@@ -99,9 +99,14 @@ internal static unsafe class ExpandDepthwise
     /// <param name="threads">Threads to use.</param>
     /// <param name="bandRows">Output rows per band; 0 for <see cref="BandRows"/> (tests force small bands).</param>
     /// <param name="projection">The optional projection (then y is not written and may be null).</param>
+    /// <param name="partsPerImage">0: the default split (whole images per unit from 2 images per thread, else up to
+    /// 2·threads / N runs of bands per image). &gt; 0: that many units per image (at most the band count), each a run of
+    /// as many bands (±1) of equal height (the band count per image rounded up to a multiple of the parts, the band
+    /// height lowered to match), so that N · parts units of equal work balance over the threads (a few images of a small
+    /// map, where the default split leaves, e.g., 3 units of 11, 11 and 6 rows for 2 threads).</param>
     public static void Forward(float* x, PackedConvWeights? pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias,
         float dwMin, float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int threads, int bandRows = 0,
-        in Projection projection = default)
+        in Projection projection = default, int partsPerImage = 0)
     {
         if (pw is null)
         {
@@ -124,6 +129,15 @@ internal static unsafe class ExpandDepthwise
         int bands = (gd.OutH + bandRows - 1) / bandRows;
         // A few units per thread when one image per thread is not enough; consecutive bands stay together.
         int parts = threads <= 1 || gd.N >= 2 * threads ? 1 : Math.Min(bands, Math.Max(1, 2 * threads / gd.N));
+        if (partsPerImage > 0)
+        {
+            // Equal units: a multiple of the parts in bands of equal height (only the image's last band may be shorter).
+            parts = Math.Min(partsPerImage, gd.OutH);
+            bands = (bands + parts - 1) / parts * parts;
+            bandRows = (gd.OutH + bands - 1) / bands;
+            bands = (gd.OutH + bandRows - 1) / bandRows;
+            parts = Math.Min(parts, bands);
+        }
         job.Bind(x, pw, pwBias, pwRelu, pwMax, dw, dwBias, dwMin, dwMax, y, gp, gd, level, bandRows, bands, parts, projection);
         int units = gd.N * parts;
         if (threads <= 1 || units == 1)

@@ -98,7 +98,8 @@ public sealed class ExpandDepthwiseTests
         return z;
     }
 
-    private static unsafe float[] FusedBlock(Operands o, (int N, int C, int E, int H, int W, int S) s, IsaLevel level, bool relu6, int threads, int bandRows)
+    private static unsafe float[] FusedBlock(Operands o, (int N, int C, int E, int H, int W, int S) s, IsaLevel level, bool relu6, int threads, int bandRows,
+        int partsPerImage = 0)
     {
         var (gp, gd) = Geometry(s);
         var gj = ProjectionGeometry(s);
@@ -107,7 +108,7 @@ public sealed class ExpandDepthwiseTests
         fixed (float* px = o.X, pb = o.PwBias, pd = o.Dw, pdb = o.DwBias, pjb = o.ProjBias, pr = o.Residual, pz = z)
             ExpandDepthwise.Forward(px, o.Pw, pb, relu6, relu6 ? 6f : float.PositiveInfinity, pd, pdb, relu6 ? 0f : float.NegativeInfinity,
                 relu6 ? 6f : float.PositiveInfinity, null, gp, gd, level, threads, bandRows,
-                new ExpandDepthwise.Projection(o.Proj, pjb, relu6 ? pr : null, pz, gj, relu6, float.PositiveInfinity));
+                new ExpandDepthwise.Projection(o.Proj, pjb, relu6 ? pr : null, pz, gj, relu6, float.PositiveInfinity), partsPerImage);
         return z;
     }
 
@@ -142,6 +143,26 @@ public sealed class ExpandDepthwiseTests
                         Assert.Equal(expectedLone, FusedLone(o, s, isa, threads, band));
                     }
             }
+    }
+
+    /// <summary>
+    /// Equal parts per image (<c>partsPerImage</c>, the op's split for a few images of a small map): every part count,
+    /// band height and thread count gives the unfused convs' bits, on every SIMD path, including more parts than rows.
+    /// </summary>
+    [Theory, MemberData(nameof(Levels))]
+    public void Equal_parts_per_image_match_the_unfused_convs_bit_for_bit(int level)
+    {
+        var isa = (IsaLevel)level;
+        foreach (var s in Shapes)
+        {
+            var o = Make(s, isa, bias: true);
+            var expected = UnfusedBlock(o, s, isa, true);
+            int outH = Geometry(s).Dw.OutH;
+            foreach (int parts in new[] { 1, 2, 3, outH + 1 })
+                foreach (int band in new[] { 0, 1, 2 })
+                    foreach (int threads in new[] { 1, 2, 3 })
+                        Assert.Equal(expected, FusedBlock(o, s, isa, true, threads, band, parts));
+        }
     }
 
     [Fact]

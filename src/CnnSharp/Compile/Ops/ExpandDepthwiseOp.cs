@@ -14,14 +14,16 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     private readonly Conv2dOp? _pointwise;
     private readonly Conv2dOp _depthwise;
     private readonly Conv2dOp? _projection;
+    private readonly bool _small;
 
-    private ExpandDepthwiseOp(Conv2dOp? pointwise, Conv2dOp depthwise, Conv2dOp? projection)
+    private ExpandDepthwiseOp(Conv2dOp? pointwise, Conv2dOp depthwise, Conv2dOp? projection, bool small)
         : base(projection is { HasResidual: true } ? [(pointwise ?? depthwise).Inputs[0], projection.Inputs[1]] : [(pointwise ?? depthwise).Inputs[0]],
             (projection ?? depthwise).Output)
     {
         _pointwise = pointwise;
         _depthwise = depthwise;
         _projection = projection;
+        _small = small;
     }
 
     /// <summary>
@@ -43,8 +45,69 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     /// </summary>
     internal static int MinExpansionFloats { get; set; } = 1 << 18;
 
+    /// <summary>
+    /// Whether blocks whose expansion is below <see cref="MinExpansionFloats"/> fuse too (default true); such an op decides
+    /// at every run, from the batch and <see cref="Parallelism.MaxThreads"/>, whether it runs banded or as the separate
+    /// convs it replaced (<see cref="RunsBanded"/>; both give the same bits). Why: at batch 1 the separate convs pay a
+    /// fork-join each and split one image over the threads at a fine grain, at batch 32 they write every image's
+    /// expansion and depthwise output to L3 and read them back; which wins depends on the map and the batch (stop 14,
+    /// stop 16 in docs/performance.md). A plan-time switch for A/B benchmarks (<c>onnx-plan-ab --switch expand-dw-small</c>).
+    /// </summary>
+    internal static bool SmallExpansions { get; set; } = true;
+
+    /// <summary>Images per thread from which a small-expansion block (<see cref="SmallExpansions"/>) runs banded as a batch
+    /// of whole images per unit (else by <see cref="SmallFewImages"/>); 2 by default. A run-time setting for benchmarks
+    /// (<c>onnx-plan-ab --switch small-images:N</c>); outputs do not depend on it.</summary>
+    internal static int SmallMinImagesPerThread { get; set; } = 2;
+
     public override string Name => (_pointwise is null ? "" : $"{_pointwise.Name} 1x1 > ") + $"{_depthwise.Name} dw3x3/{_depthwise.Geometry.StrideH}" +
-        (_projection is null ? "" : $" > {_projection.Name} 1x1") + " (banded)";
+        (_projection is null ? "" : $" > {_projection.Name} 1x1") + (_small ? " (banded by batch and threads)" : " (banded)");
+
+    /// <summary>
+    /// Whether <see cref="Forward"/> runs the block banded on <paramref name="threads"/> threads, else as the separate convs
+    /// it replaced: always for an expansion of at least <see cref="MinExpansionFloats"/>; for a smaller one, at N ≥
+    /// <see cref="SmallMinImagesPerThread"/> · threads when the expansion is at least <see cref="MinBatchedExpansionFloats"/>,
+    /// below that when <see cref="SmallFewImages"/> is on, threads &gt; 1 and OutH / <see cref="FewImageParts"/> ≥
+    /// <see cref="SmallMinBandRows"/>.
+    /// </summary>
+    internal bool RunsBanded(int threads)
+    {
+        if (!_small) return true;
+        var g = _depthwise.Geometry;
+        return g.N >= SmallMinImagesPerThread * threads
+            ? (long)g.C * g.H * g.W >= MinBatchedExpansionFloats
+            : SmallFewImages && threads > 1 && g.OutH / FewImageParts(g.N, threads) >= SmallMinBandRows;
+    }
+
+    /// <summary>
+    /// The smallest expansion (E·H·W floats per image) of a small block run banded at whole images per thread; 0 (all)
+    /// by default. MobileNet-v2 at batch 32, whole model, 2^17 (only its 28x28 blocks) against 0 (its 14x14 and 7x7 ones
+    /// too): 0.98x for 0, within the noise, though per-op timings had suggested the 14x14 and 7x7 blocks ran slower banded
+    /// (docs/performance.md, stop 16). A run-time setting for benchmarks (<c>onnx-plan-ab --switch small-batch:N</c>).
+    /// </summary>
+    internal static int MinBatchedExpansionFloats { get; set; }
+
+    /// <summary>
+    /// Whether a small-expansion block also runs banded at fewer than <see cref="SmallMinImagesPerThread"/> images per
+    /// thread when every image splits into <see cref="FewImageParts"/> runs of at least <see cref="SmallMinBandRows"/>
+    /// output rows (default true). Why: at batch 1 the separate convs pay three fork-joins and write the expansion and
+    /// the depthwise output (into L2); MobileNet-v2's 28x28 and 14x14 blocks measured faster banded in equal halves,
+    /// while 7x7 maps (units of 3-4 rows: a third more expansion rows for the halos, and every thread streaming all of the
+    /// 1x1 weights) stay faster unfused. A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch expand-dw-few</c>).
+    /// </summary>
+    internal static bool SmallFewImages { get; set; } = true;
+
+    /// <summary>The fewest output rows per unit for <see cref="SmallFewImages"/>; 7.</summary>
+    internal static int SmallMinBandRows { get; set; } = 7;
+
+    /// <summary>Units per image at fewer than <see cref="SmallMinImagesPerThread"/> images per thread: threads / gcd(N,
+    /// threads), so that the N · parts equal units divide evenly over the threads.</summary>
+    internal static int FewImageParts(int n, int threads)
+    {
+        int a = n, b = threads;
+        while (b != 0) (a, b) = (b, a % b);
+        return threads / a;
+    }
 
     public override IEnumerable<Tensor> Parameters =>
         (_pointwise?.Parameters ?? []).Concat(_depthwise.Parameters).Concat(_projection?.Parameters ?? []);
@@ -53,7 +116,8 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     /// <paramref name="ops"/> with every fusable (1x1 conv, depthwise conv) pair replaced by one op: consecutive
     /// <see cref="Conv2dOp"/>s, the 1x1 conv stride 1 without residual, its output read by the depthwise conv alone (and
     /// not the plan output), the depthwise conv without residual, its output buffer not the 1x1 conv's input buffer (the
-    /// fused op reads x while writing y), the expansion at least <see cref="MinExpansionFloats"/> per image. A third
+    /// fused op reads x while writing y), the expansion at least <see cref="MinExpansionFloats"/> per image (any size with
+    /// <see cref="SmallExpansions"/>: smaller ones then choose banded or unfused at every run, <see cref="RunsBanded"/>). A third
     /// consecutive <see cref="Conv2dOp"/>, a 1x1 stride-1 conv that alone reads the depthwise output (which is not the
     /// plan output), joins when <see cref="FuseProjection"/> is on and its output buffer is neither x's nor its residual's.
     /// </summary>
@@ -69,21 +133,21 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
             if (i + 1 < ops.Length && ops[i] is Conv2dOp { HasResidual: false } pw && ops[i + 1] is Conv2dOp { HasResidual: false } dw
                 && dw.Inputs[0] == pw.Output && pw.Output != outputId && readers.GetValueOrDefault(pw.Output) == 1
                 && ExpandDepthwise.Takes(pw.Geometry, dw.Geometry) && GroupedConv2d.Prefers(dw.Geometry) && DepthwiseConv3x3.Enabled
-                && (long)pw.Geometry.K * pw.Geometry.H * pw.Geometry.W >= MinExpansionFloats
+                && ((long)pw.Geometry.K * pw.Geometry.H * pw.Geometry.W >= MinExpansionFloats || SmallExpansions)
                 && !ReferenceEquals(data[pw.Inputs[0]], data[dw.Output]))
             {
                 var pj = i + 2 < ops.Length && FuseProjection && ops[i + 2] is Conv2dOp proj && Projects(dw, proj, pw, readers, data, outputId) ? proj : null;
-                fused.Add(new ExpandDepthwiseOp(pw, dw, pj));
+                fused.Add(new ExpandDepthwiseOp(pw, dw, pj, (long)pw.Geometry.K * pw.Geometry.H * pw.Geometry.W < MinExpansionFloats));
                 i += pj is null ? 1 : 2;
                 continue;
             }
             if (i + 1 < ops.Length && FuseProjection && ops[i] is Conv2dOp { HasResidual: false } lone && ops[i + 1] is Conv2dOp next
                 && DepthwiseConv3x3.Applies(lone.Geometry) && GroupedConv2d.Prefers(lone.Geometry) && DepthwiseConv3x3.Enabled
-                && (long)lone.Geometry.C * lone.Geometry.H * lone.Geometry.W >= MinExpansionFloats
+                && ((long)lone.Geometry.C * lone.Geometry.H * lone.Geometry.W >= MinExpansionFloats || SmallExpansions)
                 && Projects(lone, next, ops[i], readers, data, outputId))
             {
                 // A block without expansion (MobileNet-v2's first): depthwise + projection in bands.
-                fused.Add(new ExpandDepthwiseOp(null, lone, next));
+                fused.Add(new ExpandDepthwiseOp(null, lone, next, (long)lone.Geometry.C * lone.Geometry.H * lone.Geometry.W < MinExpansionFloats));
                 i++;
                 continue;
             }
@@ -102,6 +166,16 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
 
     public override unsafe void Forward(ExecutionPlan plan)
     {
+        int threads = Parallelism.MaxThreads;
+        if (!RunsBanded(threads))
+        {
+            // A small block where the separate convs measured faster (RunsBanded): run them, on the intermediate buffers
+            // the plan allocated for them before the fusion (still theirs: nothing else runs in between).
+            _pointwise?.Forward(plan);
+            _depthwise.Forward(plan);
+            _projection?.Forward(plan);
+            return;
+        }
         ReadOnlySpan<float> pwBias = default;
         _pointwise?.PrepareWeights(out pwBias, pack: true);
         var dwWeight = _depthwise.PrepareWeights(out var dwBias, pack: false);
@@ -119,7 +193,8 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
                     _projection.Geometry, _projection.Relu, _projection.Max);
             ExpandDepthwise.Forward(px, _pointwise?.Packed, pwBias.IsEmpty ? null : pb, _pointwise?.Relu ?? false, _pointwise?.Max ?? float.PositiveInfinity,
                 pd, dwBias.IsEmpty ? null : pdb, _depthwise.Relu ? 0f : float.NegativeInfinity, _depthwise.Max,
-                _projection is null ? py : null, gp, gd, Isa.Level, Parallelism.MaxThreads, projection: projection);
+                _projection is null ? py : null, gp, gd, Isa.Level, threads, projection: projection,
+                partsPerImage: _small && gd.N < SmallMinImagesPerThread * threads ? FewImageParts(gd.N, threads) : 0);
         }
     }
 

@@ -1,4 +1,5 @@
 using CnnSharp.Compile.Ops;
+using CnnSharp.Kernels;
 using CnnSharp.Models;
 using CnnSharp.Tests.TestUtilities;
 
@@ -65,23 +66,80 @@ public sealed class ExpandDepthwiseOpTests
     }
 
     [Fact]
-    public void Small_expansions_and_training_plans_are_not_fused()
+    public void Small_expansions_fuse_only_with_the_switch_and_training_plans_never()
     {
-        var m = Model();
-        var plan = m.Compile(Shape).Describe(Shape); // default threshold: 48x48 inputs give expansions below 2^18 floats
+        // 48x48 inputs give expansions below the default 2^18 floats: fused as small blocks (banded only at batches of
+        // whole images per thread), or not at all with SmallExpansions off.
+        var plan = Model().Compile(Shape).Describe(Shape);
         Assert.DoesNotContain("(banded)", plan, StringComparison.Ordinal);
+        Assert.Equal(17, plan.Split('\n').Count(l => l.Contains("(banded by batch and threads)", StringComparison.Ordinal)));
         int min = ExpandDepthwiseOp.MinExpansionFloats;
         try
         {
+            ExpandDepthwiseOp.SmallExpansions = false;
+            Assert.DoesNotContain("banded", Model().Compile(Shape).Describe(Shape), StringComparison.Ordinal);
+            ExpandDepthwiseOp.SmallExpansions = true;
             ExpandDepthwiseOp.MinExpansionFloats = 0;
             var train = new MobileNetV2(numClasses: 5, widthMult: 0.5f, dropout: 0f, generator: new Generator(7));
             var compiled = train.Compile(Shape);
             compiled.TrainStep(Tensor.Randn(new Generator(12), Shape), [0, 1]);
-            Assert.DoesNotContain("(banded)", compiled.Describe(Shape), StringComparison.Ordinal);
+            Assert.DoesNotContain("banded", compiled.Describe(Shape), StringComparison.Ordinal);
         }
         finally
         {
             ExpandDepthwiseOp.MinExpansionFloats = min;
+            ExpandDepthwiseOp.SmallExpansions = true;
         }
+    }
+
+    /// <summary>
+    /// Small-expansion blocks (<see cref="ExpandDepthwiseOp.SmallExpansions"/>): banded at N ≥ 2·threads, the unfused
+    /// convs below, the same bits as the plan without them either way, for odd batches and 1-3 threads (batch 1 always
+    /// unfused, batch 3 banded on 1 thread only, batch 5 banded on 1 and 2 threads; 40x40 inputs give odd maps: 5x5, 3x3).
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(5)]
+    public void Small_expansion_blocks_give_the_unfused_plans_bits(int batch)
+    {
+        int[] shape = [batch, 3, 40, 40];
+        var x = Tensor.Randn(new Generator(13), shape);
+        float[] Run(bool small)
+        {
+            try
+            {
+                ExpandDepthwiseOp.SmallExpansions = small;
+                var compiled = Model().Compile(shape);
+                if (small)
+                {
+                    var ops = compiled.InferencePlan(new Shape(shape))!.Ops.OfType<ExpandDepthwiseOp>().ToList();
+                    Assert.Equal(17, ops.Count);
+                    // The banded path must run where the rule says, so that this test compares it with the unfused plan:
+                    // every block from 2 images per thread; below, only blocks whose output rows give every part at least
+                    // 7 (SmallFewImages; from 40x40 inputs the first block's 20x20 map, on 2 threads: 2 parts per image).
+                    int threads = Parallelism.MaxThreads;
+                    if (batch >= 2 * threads) Assert.All(ops, op => Assert.True(op.RunsBanded(threads)));
+                    ExpandDepthwiseOp.MinBatchedExpansionFloats = int.MaxValue;
+                    if (batch >= 2 * threads) Assert.All(ops, op => Assert.False(op.RunsBanded(threads)));
+                    ExpandDepthwiseOp.MinBatchedExpansionFloats = 0;
+                    if (batch < 2 * threads && threads == 2) Assert.Contains(ops, op => op.RunsBanded(threads));
+                    ExpandDepthwiseOp.SmallFewImages = false;
+                    if (batch < 2 * threads) Assert.All(ops, op => Assert.False(op.RunsBanded(threads)));
+                    ExpandDepthwiseOp.SmallFewImages = true;
+                }
+                return compiled.Forward(x).ToArray();
+            }
+            finally
+            {
+                ExpandDepthwiseOp.SmallExpansions = true;
+                ExpandDepthwiseOp.SmallFewImages = true;
+                ExpandDepthwiseOp.MinBatchedExpansionFloats = 0;
+            }
+        }
+        var unfused = ThreadCount.With(1, () => Run(false));
+        Assert.Equal(unfused, ThreadCount.With(1, () => Run(true)));
+        ThreadCount.AssertInvariant(() => [Run(true)]);
+        ThreadCount.AssertInvariant(() => [Run(false)]);
     }
 }
