@@ -98,8 +98,30 @@ internal sealed unsafe class WinogradConv2d
         }
         _blocks = [.. blocks];
         TilesPerBlock = _blocks.Max(b => b.Count);
+        int pad = PadPositions ? PositionPad : 0;
+        VPosition = TilesPerBlock * inChannels + pad;
+        MPosition = TilesPerBlock * outChannels + pad;
         _zeroBias = new AlignedBuffer(outChannels);
     }
+
+    /// <summary>
+    /// Floats added to the stride between transform positions of the block scratch (V and M here, V and D in
+    /// <see cref="WinogradWeightGrad"/>): one 64-byte line. Without it the stride is tiles x channels floats, often a
+    /// multiple of 1 or 2 KB (16 tiles of 16 or 32 channels, 4 tiles of 64), so a tile's 36 positions, and the GEMM's
+    /// reads of them, fall into 2-4 of the L1's 64 sets and evict each other; one line more spreads them over many sets
+    /// (a stride of 17 lines: all 64). The 16 floats keep every vector 64-byte aligned.
+    /// </summary>
+    internal const int PositionPad = 16;
+
+    /// <summary>Whether plans pad the position stride by <see cref="PositionPad"/> (default on; read when a plan is made;
+    /// off: the A side of <c>bench plan-ab --switch pad-positions</c>). Only addresses change, so both give the same bits.</summary>
+    internal static bool PadPositions { get; set; } = true;
+
+    /// <summary>Floats between transform positions of a block's V in the scratch (tiles x C, padded by <see cref="PositionPad"/>).</summary>
+    internal int VPosition { get; }
+
+    /// <summary>Floats between transform positions of a block's M in the scratch (tiles x K, padded by <see cref="PositionPad"/>).</summary>
+    internal int MPosition { get; }
 
     /// <summary>
     /// The Winograd plan computing the same convolution as <paramref name="plan"/>, or null where it does not apply: a
@@ -200,7 +222,7 @@ internal sealed unsafe class WinogradConv2d
 
     /// <summary>Floats of scratch one <see cref="ForwardImage"/> call needs: V and M of one block, plus two 6x6 tiles of
     /// 16-lane vectors.</summary>
-    public int ScratchLength => Positions * TilesPerBlock * (InChannels + OutChannels) + 2 * TileScratch + 2 * OutChannels;
+    public int ScratchLength => Positions * (VPosition + MPosition) + 2 * TileScratch + 2 * OutChannels;
 
     /// <summary>Floats of one 6x6 tile of vectors at the widest lane count (the transforms' row pass and edge copies).</summary>
     internal const int TileScratch = Positions * 16;
@@ -321,7 +343,7 @@ internal sealed unsafe class WinogradConv2d
     public void ForwardImage(float* x, float* packed, float* bias, float* y, nint yPlane, nint yRow, float* sum, float* sumSq, bool relu, float* scratch)
     {
         int cout = OutChannels;
-        float* sums = scratch + Positions * (nint)TilesPerBlock * (InChannels + cout) + 2 * TileScratch;
+        float* sums = scratch + Positions * (nint)(VPosition + MPosition) + 2 * TileScratch;
         if (sum != null) new Span<float>(sums, 2 * cout).Clear();
         foreach (var block in _blocks)
             RunBlock(block, 0, cout / 16, x, packed, bias, y, yPlane, yRow, sum == null ? null : sums, relu, scratch);
@@ -365,7 +387,7 @@ internal sealed unsafe class WinogradConv2d
         float* sums, bool relu, float* scratch)
     {
         int cin = InChannels, cout = OutChannels;
-        nint vPosition = (nint)TilesPerBlock * cin, mPosition = (nint)TilesPerBlock * cout;
+        nint vPosition = VPosition, mPosition = MPosition;
         float* v = scratch;
         float* m = v + Positions * vPosition;
         float* tmp = m + Positions * mPosition;

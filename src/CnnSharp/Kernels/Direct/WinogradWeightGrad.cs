@@ -36,6 +36,7 @@ internal sealed unsafe class WinogradWeightGrad
     private readonly (int Start, int Count)[] _blocks;
     private readonly ChannelRun[] _channelRuns;
     private readonly float[] _g;
+    private readonly int _vPosition, _dPosition;
 
     /// <summary>Plans the weight gradient of <paramref name="conv"/>.</summary>
     public WinogradWeightGrad(WinogradConv2d conv)
@@ -44,6 +45,11 @@ internal sealed unsafe class WinogradWeightGrad
         _conv = conv;
         _blocks = [.. DirectConv2d.Split(conv.TileRows * conv.TileColumns, MaxTilesPerBlock)];
         TilesPerBlock = _blocks.Max(b => b.Count);
+        // The forward plan's padding of the position strides (WinogradConv2d.PositionPad: 16 tiles of 16 or 32 channels
+        // would otherwise put a tile's 36 positions 1 or 2 KB apart, in 4 or 2 of the L1's sets).
+        int pad = WinogradConv2d.PadPositions ? WinogradConv2d.PositionPad : 0;
+        _vPosition = TilesPerBlock * conv.InChannels + pad;
+        _dPosition = TilesPerBlock * conv.OutChannels + pad;
         _channelRuns = [.. DirectConv2d.Split(conv.InChannels, 6).Select(r => new ChannelRun(r.Start, GemmFor(r.Count, conv.Wide)))];
         // G (6 x k) column by column: G applied to the unit vectors, in double, as PackWeights applies it.
         int k = conv.KernelSize;
@@ -66,7 +72,7 @@ internal sealed unsafe class WinogradWeightGrad
     public int AccumulatorLength => Positions * _conv.InChannels * _conv.OutChannels;
 
     /// <summary>Floats of scratch one <see cref="AccumulateImage"/> call needs: V and D of one block and two 6x6 vector tiles.</summary>
-    public int ScratchLength => Positions * TilesPerBlock * (_conv.InChannels + _conv.OutChannels) + 2 * WinogradConv2d.TileScratch;
+    public int ScratchLength => Positions * (_vPosition + _dPosition) + 2 * WinogradConv2d.TileScratch;
 
     /// <summary>
     /// Adds one image's weight gradient, in the Winograd domain, into <paramref name="acc"/> (dU, [36][C][K]; clear it
@@ -81,7 +87,7 @@ internal sealed unsafe class WinogradWeightGrad
     public void AccumulateImage(float* x, float* dy, nint dyPlane, nint dyRow, float* acc, float* scratch)
     {
         int cin = _conv.InChannels, cout = _conv.OutChannels;
-        nint vPosition = (nint)TilesPerBlock * cin, dPosition = (nint)TilesPerBlock * cout;
+        nint vPosition = _vPosition, dPosition = _dPosition;
         float* v = scratch;
         float* d = v + Positions * vPosition;
         float* tmp = d + Positions * dPosition;

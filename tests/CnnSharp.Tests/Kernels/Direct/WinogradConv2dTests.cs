@@ -205,7 +205,8 @@ public sealed unsafe class WinogradConv2dTests
         var plan = new WinogradConv2d(16, 32, 2, 14, 14, tilesPerBlock: 20);
         Assert.Equal((7, 7), (plan.TileRows, plan.TileColumns));
         Assert.Equal(17, plan.TilesPerBlock); // 49 tiles = runs 5 5 6 5 6 5 6 5 6, three runs per block: 16, 16, 17
-        Assert.Equal(36 * 17 * 48 + 2 * 36 * 16 + 2 * 32, plan.ScratchLength);
+        // V and M of 17 tiles, each position padded by one 64-byte line (WinogradConv2d.PositionPad), two 6x6 tiles, the sums.
+        Assert.Equal(36 * (17 * 48 + 2 * WinogradConv2d.PositionPad) + 2 * 36 * 16 + 2 * 32, plan.ScratchLength);
         Assert.Equal(6, new WinogradConv2d(16, 32, 2, 14, 14, tilesPerBlock: 1).TilesPerBlock); // at least one run
         var odd = new WinogradConv2d(16, 16, 2, 7, 9);
         Assert.Equal((4, 5), (odd.TileRows, odd.TileColumns));
