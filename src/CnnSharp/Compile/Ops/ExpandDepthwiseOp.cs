@@ -126,7 +126,11 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     internal bool RunsByChannels(int threads) =>
         SmallByChannels && _pointwise is not null && _projection is not null && threads > 1 && _depthwise.Geometry.N < SmallMinImagesPerThread * threads;
 
-    // The block split over channels, on the intermediate buffers the plan allocated for the separate convs.
+    // The depthwise output of the channel split (ExpandDepthwise.ChannelSplitFloats, at an aligned pitch, so not the
+    // plan's buffer of that conv), pinned; made at the first such run.
+    private float[]? _channelSplit;
+
+    // The block split over channels (ExpandDepthwise.ForwardByChannels).
     private unsafe void ForwardByChannels(ExecutionPlan plan, int threads)
     {
         _pointwise!.PrepareWeights(out var pwBias, pack: true);
@@ -135,15 +139,16 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
         var gp = _pointwise.Geometry;
         var gd = _depthwise.Geometry;
         var x = plan.Data[Inputs[0]].AsSpan(0, gp.N * gp.C * gp.H * gp.W);
-        var e = plan.Data[_pointwise.Output].AsSpan(0, gp.N * gp.K * gp.H * gp.W);
-        var y = plan.Data[_depthwise.Output].AsSpan(0, gd.N * gd.K * gd.OutH * gd.OutW);
         var z = plan.Data[Output].AsSpan();
         var r = _projection.HasResidual ? plan.Data[Inputs[1]].AsSpan() : default;
-        fixed (float* px = x, pe = e, py = y, pz = z, pb = pwBias, pd = dwWeight, pdb = dwBias, pjb = pjBias, pr = r)
+        nint floats = ExpandDepthwise.ChannelSplitFloats(gd) + 16;
+        if (_channelSplit is null || _channelSplit.Length < floats) _channelSplit = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
+        fixed (float* px = x, pys = _channelSplit, pz = z, pb = pwBias, pd = dwWeight, pdb = dwBias, pjb = pjBias, pr = r)
         {
+            float* py = (float*)(((nint)pys + 63) & ~(nint)63);
             var projection = new ExpandDepthwise.Projection(_projection.Packed, pjBias.IsEmpty ? null : pjb, r.IsEmpty ? null : pr, pz,
                 _projection.Geometry, _projection.Relu, _projection.Max);
-            ExpandDepthwise.ForwardByChannels(px, _pointwise.Packed, pwBias.IsEmpty ? null : pb, _pointwise.Relu, _pointwise.Max, pe,
+            ExpandDepthwise.ForwardByChannels(px, _pointwise.Packed, pwBias.IsEmpty ? null : pb, _pointwise.Relu, _pointwise.Max,
                 pd, dwBias.IsEmpty ? null : pdb, _depthwise.Relu ? 0f : float.NegativeInfinity, _depthwise.Max, py, gp, gd, Isa.Level,
                 threads, FewImageParts(gd.N, threads), projection);
         }
