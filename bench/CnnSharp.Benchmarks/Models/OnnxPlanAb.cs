@@ -84,7 +84,8 @@ internal static class OnnxPlanAb
     /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too),
     /// <c>expand-dw-small</c> (ExpandDepthwiseOp.SmallExpansions: blocks below its MinExpansionFloats banded at batches of
     /// at least two images per thread), <c>expand-dw-few</c> (at run time: ExpandDepthwiseOp.SmallFewImages, those blocks banded in
-    /// equal parts of >= 7 rows below 2 images per thread), <c>few-rows:N</c> (at run time: ExpandDepthwiseOp.SmallMinBandRows 7 / N),
+    /// equal parts of >= 7 rows below 2 images per thread), <c>expand-dw-channels</c> (at run time:
+    /// ExpandDepthwiseOp.SmallByChannels, the unbanded ones split over channels), <c>few-rows:N</c> (at run time: ExpandDepthwiseOp.SmallMinBandRows 7 / N),
     /// <c>small-batch:N</c> (at run time: ExpandDepthwiseOp.MinBatchedExpansionFloats
     /// 0 / N), <c>small-images:N</c> (at run time: ExpandDepthwiseOp.SmallMinImagesPerThread 2 / N),
     /// <c>plan-spin</c>
@@ -106,6 +107,7 @@ internal static class OnnxPlanAb
             "expand-dw-proj" => on => Compile.Ops.ExpandDepthwiseOp.FuseProjection = on,
             "expand-dw-small" => on => Compile.Ops.ExpandDepthwiseOp.SmallExpansions = on,
             "expand-dw-few" => on => Compile.Ops.ExpandDepthwiseOp.SmallFewImages = on,
+            "expand-dw-channels" => on => Compile.Ops.ExpandDepthwiseOp.SmallByChannels = on,
             "narrow-edge" => on => Gemm.NarrowEdges = on,
             "plan-spin" => on => WorkerPool.PlanScopedSpinning = on,
             "stem-direct" => on => StemConv3x3S2.Enabled = on,
@@ -124,7 +126,7 @@ internal static class OnnxPlanAb
                 on => Compile.Ops.ExpandDepthwiseOp.SmallMinImagesPerThread = on ? int.Parse(toggle[13..], CultureInfo.InvariantCulture) : 2,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection)"),
         };
         string[] names = toggle switch
         {
@@ -135,6 +137,7 @@ internal static class OnnxPlanAb
             "expand-dw-proj" => ["A banded expansion + depthwise, projection", "B projection in the bands too"],
             "expand-dw-small" => ["A small-expansion blocks as separate convs", "B banded at >= 2 images per thread"],
             "expand-dw-few" => ["A small blocks unfused below 2 images/thread", "B banded in equal parts from 7 rows"],
+            "expand-dw-channels" => ["A unbanded few-image blocks as 3 convs", "B split over channels (2 fork-joins)"],
             "narrow-edge" => ["A last pixel panel on the full 8x32 tile", "B last panel on 8x16 / 8x17 tiles"],
             "plan-spin" => ["A workers block after 50 us of spinning", "B workers spin while a plan runs"],
             "stem-direct" => ["A RGB 3x3/2 stem on the GEMM", "B stem on StemConv3x3S2"],

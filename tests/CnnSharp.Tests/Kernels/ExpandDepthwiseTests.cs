@@ -165,6 +165,43 @@ public sealed class ExpandDepthwiseTests
         }
     }
 
+    /// <summary>
+    /// The block split over channels (<see cref="ExpandDepthwise.ForwardByChannels"/>: expansion + depthwise per part of
+    /// the E channels, then the projection per part of its output channels): every part count (including more parts
+    /// than MR panels, which leaves parts empty) and thread count gives the unfused convs' bits, on every SIMD path, with
+    /// and without bias, residual and clamps; the outputs start as NaN, so a value it failed to write shows.
+    /// </summary>
+    [Theory, MemberData(nameof(Levels))]
+    public unsafe void Channel_split_block_matches_the_unfused_convs_bit_for_bit(int level)
+    {
+        var isa = (IsaLevel)level;
+        foreach (var s in Shapes)
+            foreach (bool relu6 in new[] { false, true })
+            {
+                var o = Make(s, isa, bias: relu6);
+                var expected = UnfusedBlock(o, s, isa, relu6);
+                var (gp, gd) = Geometry(s);
+                var gj = ProjectionGeometry(s);
+                foreach (int parts in new[] { 1, 2, 3, 5 })
+                    foreach (int threads in new[] { 1, 2, 3 })
+                    {
+                        var y = new float[ExpandDepthwise.ChannelSplitFloats(gd)];
+                        var z = new float[s.N * K2 * gj.H * gj.W];
+                        Array.Fill(y, float.NaN);
+                        Array.Fill(z, float.NaN);
+                        fixed (float* px = o.X, pb = o.PwBias, pd = o.Dw, pdb = o.DwBias, py = y, pjb = o.ProjBias, pr = o.Residual, pz = z)
+                            ExpandDepthwise.ForwardByChannels(px, o.Pw, pb, relu6, relu6 ? 6f : float.PositiveInfinity, pd, pdb,
+                                relu6 ? 0f : float.NegativeInfinity, relu6 ? 6f : float.PositiveInfinity, py, gp, gd, isa, threads, parts,
+                                new ExpandDepthwise.Projection(o.Proj, pjb, relu6 ? pr : null, pz, gj, relu6, float.PositiveInfinity));
+                        Assert.Equal(expected, z);
+                        // The depthwise output, plane by plane at the buffer's pitch.
+                        int plane = gd.OutH * gd.OutW, pitch = (int)ExpandDepthwise.ChannelPitch(plane);
+                        var planes = Enumerable.Range(0, s.N * s.E).SelectMany(i => y.Skip(i * pitch).Take(plane)).ToArray();
+                        Assert.Equal(Unfused(o, s, isa, relu6), planes);
+                    }
+            }
+    }
+
     [Fact]
     public void Band_height_keeps_the_expansion_rows_within_the_buffer_target()
     {

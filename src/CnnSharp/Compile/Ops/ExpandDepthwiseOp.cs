@@ -109,6 +109,51 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
         return threads / a;
     }
 
+    /// <summary>
+    /// Whether a small block that does not run banded (<see cref="RunsBanded"/>) at fewer than
+    /// <see cref="SmallMinImagesPerThread"/> images per thread runs split over output channels
+    /// (<see cref="ExpandDepthwise.ForwardByChannels"/>: expansion + depthwise per channel part, then the projection per
+    /// output-channel part) instead of as the three separate convs (default true). Why: MobileNet-v2's 7x7 blocks at
+    /// batch 1 paid up to five fork-joins and the GEMMs' B packing as separate convs; split by channels they pay two,
+    /// and each thread still streams only its half of the 1x1 weights (docs/performance.md, stop 16 round 2). Same bits.
+    /// A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch expand-dw-channels</c>).
+    /// </summary>
+    internal static bool SmallByChannels { get; set; } = true;
+
+    /// <summary>Whether <see cref="Forward"/>, not running banded, runs the block split over channels
+    /// (<see cref="SmallByChannels"/>): an expansion and a projection, threads &gt; 1, N below
+    /// <see cref="SmallMinImagesPerThread"/> · threads.</summary>
+    internal bool RunsByChannels(int threads) =>
+        SmallByChannels && _pointwise is not null && _projection is not null && threads > 1 && _depthwise.Geometry.N < SmallMinImagesPerThread * threads;
+
+    // The depthwise output of the channel split (ExpandDepthwise.ChannelSplitFloats, at an aligned pitch, so not the
+    // plan's buffer of that conv), pinned; made at the first such run.
+    private float[]? _channelSplit;
+
+    // The block split over channels (ExpandDepthwise.ForwardByChannels).
+    private unsafe void ForwardByChannels(ExecutionPlan plan, int threads)
+    {
+        _pointwise!.PrepareWeights(out var pwBias, pack: true);
+        var dwWeight = _depthwise.PrepareWeights(out var dwBias, pack: false);
+        _projection!.PrepareWeights(out var pjBias, pack: true);
+        var gp = _pointwise.Geometry;
+        var gd = _depthwise.Geometry;
+        var x = plan.Data[Inputs[0]].AsSpan(0, gp.N * gp.C * gp.H * gp.W);
+        var z = plan.Data[Output].AsSpan();
+        var r = _projection.HasResidual ? plan.Data[Inputs[1]].AsSpan() : default;
+        nint floats = ExpandDepthwise.ChannelSplitFloats(gd) + 16;
+        if (_channelSplit is null || _channelSplit.Length < floats) _channelSplit = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
+        fixed (float* px = x, pys = _channelSplit, pz = z, pb = pwBias, pd = dwWeight, pdb = dwBias, pjb = pjBias, pr = r)
+        {
+            float* py = (float*)(((nint)pys + 63) & ~(nint)63);
+            var projection = new ExpandDepthwise.Projection(_projection.Packed, pjBias.IsEmpty ? null : pjb, r.IsEmpty ? null : pr, pz,
+                _projection.Geometry, _projection.Relu, _projection.Max);
+            ExpandDepthwise.ForwardByChannels(px, _pointwise.Packed, pwBias.IsEmpty ? null : pb, _pointwise.Relu, _pointwise.Max,
+                pd, dwBias.IsEmpty ? null : pdb, _depthwise.Relu ? 0f : float.NegativeInfinity, _depthwise.Max, py, gp, gd, Isa.Level,
+                threads, FewImageParts(gd.N, threads), projection);
+        }
+    }
+
     public override IEnumerable<Tensor> Parameters =>
         (_pointwise?.Parameters ?? []).Concat(_depthwise.Parameters).Concat(_projection?.Parameters ?? []);
 
@@ -169,6 +214,11 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
         int threads = Parallelism.MaxThreads;
         if (!RunsBanded(threads))
         {
+            if (RunsByChannels(threads))
+            {
+                ForwardByChannels(plan, threads);
+                return;
+            }
             // A small block where the separate convs measured faster (RunsBanded): run them, on the intermediate buffers
             // the plan allocated for them before the fusion (still theirs: nothing else runs in between).
             _pointwise?.Forward(plan);

@@ -142,4 +142,50 @@ public sealed class ExpandDepthwiseOpTests
         ThreadCount.AssertInvariant(() => [Run(true)]);
         ThreadCount.AssertInvariant(() => [Run(false)]);
     }
+
+    /// <summary>
+    /// Small blocks that do not run banded at fewer than 2 images per thread run split over channels
+    /// (<see cref="ExpandDepthwiseOp.SmallByChannels"/>) on more than one thread: the same bits as with the switch off and as
+    /// the plan without small-block fusion, for batch 1-3, 1-3 threads and odd maps (36x36 inputs: 18x18 to 2x2 maps); the
+    /// test checks that the path runs where the rule says, so the comparison is not vacuous.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Channel_split_blocks_give_the_unfused_plans_bits(int batch)
+    {
+        int[] shape = [batch, 3, 36, 36];
+        var x = Tensor.Randn(new Generator(17), shape);
+        float[] Run(bool small, bool byChannels)
+        {
+            try
+            {
+                ExpandDepthwiseOp.SmallExpansions = small;
+                ExpandDepthwiseOp.SmallByChannels = byChannels;
+                var compiled = Model().Compile(shape);
+                int threads = Parallelism.MaxThreads;
+                if (small)
+                {
+                    var ops = compiled.InferencePlan(new Shape(shape))!.Ops.OfType<ExpandDepthwiseOp>().ToList();
+                    // Below 2 images per thread on 2-3 threads the 2x2 (and other short) maps' blocks run by channels;
+                    // never on one thread, nor with the switch off.
+                    bool few = threads > 1 && batch < 2 * threads;
+                    Assert.Equal(few && byChannels, ops.Any(op => !op.RunsBanded(threads) && op.RunsByChannels(threads)));
+                }
+                return compiled.Forward(x).ToArray();
+            }
+            finally
+            {
+                ExpandDepthwiseOp.SmallExpansions = true;
+                ExpandDepthwiseOp.SmallByChannels = true;
+            }
+        }
+        var reference = ThreadCount.With(1, () => Run(false, false));
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            Assert.Equal(reference, ThreadCount.With(threads, () => Run(true, true)));
+            Assert.Equal(reference, ThreadCount.With(threads, () => Run(true, false)));
+        }
+    }
 }

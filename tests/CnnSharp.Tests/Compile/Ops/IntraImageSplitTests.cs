@@ -80,9 +80,12 @@ public sealed class IntraImageSplitTests
         {
             using var scope = ExecutionOptions.Use(ExecutionOptions.Default with { Threads = threads });
             // The first three convs form an inverted-residual block, which by default runs as one banded op at batch 1
-            // (ExpandDepthwiseOp.SmallFewImages): the same bits; off, the block's convs run (and split) separately.
+            // (ExpandDepthwiseOp.SmallFewImages): the same bits; off (and the channel split, SmallByChannels, off), the
+            // block's convs run (and split) separately.
             Assert.Equal(reference, compiled.Forward(x).ToArray());
             ExpandDepthwiseOp.SmallFewImages = false;
+            Assert.Equal(reference, compiled.Forward(x).ToArray());
+            ExpandDepthwiseOp.SmallByChannels = false;
             try
             {
                 long before = IntraImageSplit.Splits;
@@ -99,6 +102,7 @@ public sealed class IntraImageSplitTests
             {
                 IntraImageSplit.Enabled = true;
                 ExpandDepthwiseOp.SmallFewImages = true;
+                ExpandDepthwiseOp.SmallByChannels = true;
             }
         }
     }
