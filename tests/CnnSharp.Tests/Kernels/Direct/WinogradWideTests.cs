@@ -2,6 +2,7 @@ using System.Runtime.Intrinsics;
 using CnnSharp.Kernels;
 using CnnSharp.Kernels.Direct;
 using static CnnSharp.Tests.Kernels.Direct.DirectConv2dTests;
+using static CnnSharp.Tests.Kernels.Direct.WinogradRuns;
 
 namespace CnnSharp.Tests.Kernels.Direct;
 
@@ -53,8 +54,8 @@ public sealed unsafe class WinogradWideTests
         // Weight gradient over two images (the accumulator carries across them), then G^T dU G.
         var gy = ToPaddedBlocked(dy, k, narrow.OutHeight, narrow.OutWidth, 0);
         var xb2 = ToPaddedBlocked(Random(rng, c * h * w), c, h, w, p);
-        var dw8 = WeightGradient(narrow, [xb, xb2], gy);
-        var dw16 = WeightGradient(wide, [xb, xb2], gy);
+        var dw8 = WeightGradient(narrow, new WinogradWeightGrad(narrow), [xb, xb2], gy);
+        var dw16 = WeightGradient(wide, new WinogradWeightGrad(wide), [xb, xb2], gy);
         Assert.Contains(dw8, v => v != 0);
         Assert.True(dw8.AsSpan().SequenceEqual(dw16), "weight gradient differs");
         GC.KeepAlive(xb);
@@ -70,50 +71,5 @@ public sealed unsafe class WinogradWideTests
         var v512 = WinogradConv2d.For(new DirectConv2d(16, 16, 3, 1, 32, 32, IsaLevel.V512))!;
         Assert.Equal(Vector512.IsHardwareAccelerated, v512.Wide);
         Assert.Equal(v512.Wide, WinogradConv2d.ForBackwardInput(v512).Wide);
-    }
-
-    private static (float[] Y, float[] Sums) Forward(WinogradConv2d plan, AlignedBuffer xb, double[] wt, double[] b, bool relu)
-    {
-        var packed = new AlignedBuffer(plan.PackedLength);
-        plan.PackWeights(ToFloat(wt), transposeAndFlip: false, packed.Pointer);
-        var bias = new AlignedBuffer(plan.OutChannels);
-        ToFloat(b).CopyTo(bias.Span);
-        var y = new AlignedBuffer(plan.OutputImage);
-        var sums = new AlignedBuffer(2 * plan.OutChannels);
-        sums.Span.Fill(1f); // the kernel adds to what is there
-        var scratch = new AlignedBuffer(plan.ScratchLength);
-        float* sum = sums.Pointer;
-        plan.ForwardImage(xb.Pointer, packed.Pointer, bias.Pointer, y.Pointer, plan.OutputPlane, plan.OutWidth * 16, sum, sum + plan.OutChannels, relu,
-            scratch.Pointer);
-        GC.KeepAlive(packed);
-        GC.KeepAlive(bias);
-        GC.KeepAlive(scratch);
-        return (y.Span.ToArray(), sums.Span.ToArray());
-    }
-
-    private static float[] InputGradient(WinogradConv2d dxPlan, AlignedBuffer dyb, double[] wt)
-    {
-        var packed = new AlignedBuffer(dxPlan.PackedLength);
-        dxPlan.PackWeights(ToFloat(wt), transposeAndFlip: true, packed.Pointer);
-        var dx = new AlignedBuffer(dxPlan.OutputImage);
-        var scratch = new AlignedBuffer(dxPlan.ScratchLength);
-        dxPlan.ForwardImage(dyb.Pointer, packed.Pointer, null, dx.Pointer, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false, scratch.Pointer);
-        GC.KeepAlive(packed);
-        GC.KeepAlive(scratch);
-        return dx.Span.ToArray();
-    }
-
-    private static float[] WeightGradient(WinogradConv2d conv, AlignedBuffer[] images, AlignedBuffer gy)
-    {
-        var plan = new WinogradWeightGrad(conv);
-        var acc = new AlignedBuffer(plan.AccumulatorLength);
-        var scratch = new AlignedBuffer(plan.ScratchLength);
-        nint row = conv.OutWidth * 16, plane = conv.OutHeight * row;
-        foreach (var x in images) plan.AccumulateImage(x.Pointer, gy.Pointer, plane, row, acc.Pointer, scratch.Pointer);
-        var direct = new AlignedBuffer(conv.WeightLength);
-        plan.ToDirect(acc.Pointer, direct.Pointer);
-        GC.KeepAlive(acc);
-        GC.KeepAlive(scratch);
-        return [.. acc.Span.ToArray(), .. direct.Span.ToArray()];
     }
 }
