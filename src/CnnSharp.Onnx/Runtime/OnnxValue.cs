@@ -138,13 +138,17 @@ internal sealed class OnnxValue
     public static bool IsFloatingType(OnnxDataType type) =>
         type is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16 or OnnxDataType.BFloat16;
 
-    /// <summary>Product of <paramref name="shape"/> (overflow-checked).</summary>
+    /// <summary>Product of <paramref name="shape"/> (overflow-checked); 0 when any dimension is 0, however large the
+    /// others (an empty tensor, as in ONNX and PyTorch).</summary>
     public static int Numel(ReadOnlySpan<int> shape)
     {
+        foreach (int d in shape)
+            if (d < 0) throw new ShapeException($"negative dimension {d} in shape {CnnSharp.Shape.Format(shape)}");
+        // Dimensions before a zero must not overflow the running product: (2, 1073741823, 0) holds no elements.
+        if (shape.Contains(0)) return 0;
         long n = 1;
         foreach (int d in shape)
         {
-            if (d < 0) throw new ShapeException($"negative dimension {d} in shape {CnnSharp.Shape.Format(shape)}");
             n *= d;
             if (n > Array.MaxLength) throw new ShapeException($"shape {CnnSharp.Shape.Format(shape)} has more than {Array.MaxLength} elements");
         }

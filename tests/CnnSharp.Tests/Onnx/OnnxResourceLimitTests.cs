@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CnnSharp.Onnx;
+using CnnSharp.Onnx.Runtime;
 using static CnnSharp.Onnx.Protos.TensorProto.Types;
 
 namespace CnnSharp.Tests.Onnx;
@@ -19,6 +20,27 @@ public sealed class OnnxResourceLimitTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         action();
         return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    [Fact]
+    public void A_shape_with_a_zero_dimension_has_no_elements_however_large_the_dimensions_before_it_are()
+    {
+        Assert.Equal(0, OnnxValue.Numel([2, 1073741823, 0]));
+        Assert.Equal(0, OnnxValue.Numel([2, 1073741823, 0, 942058, 240103822]));
+        Assert.Equal(6, OnnxValue.Numel([2, 3]));
+        Assert.Throws<ShapeException>(() => OnnxValue.Numel([2, 1073741823, 2]));
+        Assert.Throws<ShapeException>(() => OnnxValue.Numel([0, -1]));
+    }
+
+    [Fact]
+    public void Fuzz_finding_an_empty_initializer_with_huge_dimensions_gets_the_models_own_typed_error()
+    {
+        // 537 bytes (fuzz/corpus/onnx/zero-dim-initializer.onnx, CI fuzz run of stop 16): an initializer of shape
+        // (2, 1073741823, 0, ...) and no data. Its element count is 0, but the running product overflowed before the zero
+        // and a ShapeException escaped session construction; now the load reaches the model's real defect.
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "fuzz", "onnx-zero-dim-initializer.onnx");
+        var error = Assert.Throws<OnnxFormatException>(() => new OnnxSession(OnnxModel.Parse(File.ReadAllBytes(path), "fuzz.onnx")));
+        Assert.Contains("attribute 'kernel_shape' is FLOATS, expected INTS", error.Message);
     }
 
     [Fact]
