@@ -136,7 +136,8 @@ internal static partial class PlanBuilder
             stridedStem: !differentiable && StridedInferenceChains && StridedStemChains, merge: merge, inference: !differentiable);
         if (ResidualChains) FuseResiduals(nodes, outputId);
         bool projections = merge && !differentiable && InferenceProjections;
-        if (projections) MergeProjections(nodes);
+        if (projections) MergeProjections(nodes, training: false);
+        else if (merge && differentiable && TrainingProjections) MergeProjections(nodes, training: true);
         if (merge) MergeResidualChains(nodes, outputId, downsampling: projections);
         Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
         var live = nodes.Where(n => !n.Dead).ToList();

@@ -18,6 +18,7 @@ internal sealed unsafe partial class ConvChainOp
         Run(_backward);
         t = Mark(t, last, 5);
         if (_layers[last].Stage.Norm is not null) _layers[last].FinishBackward(_chunkStatPointers, _chunks, _statStride);
+        FinishProjectionBackward(last);
         t = Mark(t, last, 4);
         for (_phase = last; _phase >= 0; _phase--)
         {
@@ -28,7 +29,9 @@ internal sealed unsafe partial class ConvChainOp
             bool split = _active > 1 && layer.Plan.WeightLength >= ParallelReduceFloats;
             if (split) WorkerPool.Shared.Run(_active, _reduceRows);
             layer.ReduceConvGradient(_chunkStatPointers, _chunks, _statStride, rowsDone: split);
+            if (_phase == 0) _trainProjection?.ReduceConvGradient(_projectionStats, _chunks, _statStride);
             if (_phase > 0 && _layers[_phase - 1].Stage.Norm is not null) _layers[_phase - 1].FinishBackward(_chunkStatPointers, _chunks, _statStride);
+            if (_phase > 0) FinishProjectionBackward(_phase - 1);
             t = Mark(t, _phase, 4);
         }
     }
@@ -47,7 +50,7 @@ internal sealed unsafe partial class ConvChainOp
     {
         var ts = _threads[thread];
         double* stats = (double*)_chunkStats[chunk].Pointer;
-        new Span<double>(stats, 3 * _statStride).Clear();
+        new Span<double>(stats, StatRegions * 3 * _statStride).Clear();
         var (start, end) = Chunk(chunk);
         int s = _phase;
         if (s == _layers.Length)
@@ -66,6 +69,7 @@ internal sealed unsafe partial class ConvChainOp
                     BlockedLayout.FromChannelMajor(gyn, g, l.Geometry.K, q);
                     long t = Now();
                     PassA(l, n, g, stats);
+                    ProjectPassA(s - 1, n, g, stats);
                     Mark(t, s - 1, 3);
                 }
             }
@@ -109,6 +113,7 @@ internal sealed unsafe partial class ConvChainOp
                     {
                         InnerBackward(s, n, dx);
                         PassA(_layers[s - 1], n, dx, stats);
+                        ProjectPassA(s - 1, n, dx, stats);
                     }
                     else
                     {
@@ -127,6 +132,7 @@ internal sealed unsafe partial class ConvChainOp
                     Mark(t, s, 1);
                 }
             }
+            if (s == 0 && _trainProjection is not null) ProjectBackward(chunk, start, end, ts, stats, gx);
         }
         long w = Now();
         wg?.ToDirect(wgAcc, acc.Pointer);

@@ -65,7 +65,8 @@ internal sealed unsafe partial class ConvChainOp
     {
         var layer = _layers[r.Stage];
         int blocks = b1 < 0 ? layer.Blocks : b1, h = layer.PoolH, w = layer.PoolW, row = w * 16;
-        if (_projections[r.Stage] is { } projection)
+        if (_trainProjection is not null && r.Projection is not null) AddTrainProjection(n, dst, dstPlane, dstRow, ts);
+        else if (_projections[r.Stage] is { } projection)
         {
             // The whole image's shortcut now, or (a block range: the intra-image split) already computed for the image.
             if (b1 < 0) projection.ForwardImage(ts.Inputs[r.Source].Pointer, ts.Projection.Pointer);

@@ -22,6 +22,7 @@ internal sealed partial class ConvChainOp
         _packForward = forward;
         _packParts = SplitPacking ? _active : 1;
         for (int s = FirstPacked; s < _layers.Length; s++) _layers[s].PrepareWeights(forward);
+        if (PacksProjection) _trainProjection!.PrepareWeights(forward);
         _packPart ??= PackLayersPart;
         long t = ForwardNow();
         if (_packParts == 1) PackLayersPart(0);
@@ -32,7 +33,11 @@ internal sealed partial class ConvChainOp
     private void PackLayersPart(int part)
     {
         for (int s = FirstPacked; s < _layers.Length; s++) _layers[s].PackPart(_packForward, part, _packParts);
+        if (PacksProjection) _trainProjection!.PackPart(_packForward, part, _packParts);
     }
+
+    // A training projection's weights: forward, and its input-gradient weights when the chain input has a gradient.
+    private bool PacksProjection => _trainProjection is not null && (_packForward || _inputGrad);
 
     // Backward packs no input-gradient weights for the first stage when the chain input has no gradient.
     private int FirstPacked => _packForward || _inputGrad ? 0 : 1;

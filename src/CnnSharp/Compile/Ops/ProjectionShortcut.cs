@@ -14,7 +14,7 @@ internal sealed record ChainProjection(Conv2dSpec Conv, BatchNormSpec? Norm)
     public bool Frozen => Conv.Frozen && (Norm is null || (Norm.Frozen && !Norm.Training));
 
     /// <summary>The op name's part, e.g. <c>+Projection(16->32 1x1 stride 2+BatchNorm(running stats))</c>.</summary>
-    public string Name => $"+Projection({Conv.Geometry.C}->{Conv.Geometry.K} 1x1 stride {Conv.Geometry.StrideH}{(Norm is null ? "" : "+BatchNorm(running stats)")})";
+    public string Name => $"+Projection({Conv.Geometry.C}->{Conv.Geometry.K} 1x1 stride {Conv.Geometry.StrideH}{(Norm is null ? "" : Norm.Training ? "+BatchNorm" : "+BatchNorm(running stats)")})";
 }
 
 /// <summary>
