@@ -24,8 +24,8 @@ public sealed class SmallMapWinogradTests
     {
         string train = new ResNet8(10, new Generator(1)).Compile().Describe(4, 3, 32, 32);
         string eval = new ResNet8(10, new Generator(1)).Eval().Compile().Describe(4, 3, 32, 32);
-        Assert.Contains($"| Conv2d {Winograd} 64->64 3x3+BatchNorm]", train, StringComparison.Ordinal);
-        Assert.Contains($"| Conv2d {Winograd} 32->32 3x3+BatchNorm]", train, StringComparison.Ordinal);
+        Assert.Contains($"| Conv2d {Winograd} 64->64 3x3+BatchNorm+Projection(", train, StringComparison.Ordinal);
+        Assert.Contains($"| Conv2d {Winograd} 32->32 3x3+BatchNorm+Projection(", train, StringComparison.Ordinal);
         // (Eval plans: the projection shortcut is added after the block's last stage, PlanBuilder.InferenceProjections.)
         Assert.Contains($"| Conv2d {Winograd} 64->64 3x3+BatchNorm(running stats)+Projection(", eval, StringComparison.Ordinal);
         Assert.Contains($"| Conv2d {Winograd} 32->32 3x3+BatchNorm(running stats)+Projection(", eval, StringComparison.Ordinal);
@@ -41,8 +41,8 @@ public sealed class SmallMapWinogradTests
         {
             ConvChainLayer.SmallMapWinograd = saved;
         }
-        Assert.Contains("| Conv2d direct 64->64 3x3+BatchNorm]", train, StringComparison.Ordinal);
-        Assert.Contains($"| Conv2d {Winograd} 32->32 3x3+BatchNorm]", train, StringComparison.Ordinal); // 16 tiles: the training threshold
+        Assert.Contains("| Conv2d direct 64->64 3x3+BatchNorm+Projection(", train, StringComparison.Ordinal);
+        Assert.Contains($"| Conv2d {Winograd} 32->32 3x3+BatchNorm+Projection(", train, StringComparison.Ordinal); // 16 tiles: the training threshold
         Assert.Contains("| Conv2d direct 64->64 3x3+BatchNorm(running stats)+Projection(", eval, StringComparison.Ordinal);
         Assert.Contains("| Conv2d direct 32->32 3x3+BatchNorm(running stats)+Projection(", eval, StringComparison.Ordinal);
     }
