@@ -21,6 +21,14 @@ internal static partial class PlanBuilder
     /// </summary>
     internal static bool TrainingProjections { get; set; } = true;
 
+    /// <summary>
+    /// Whether training plans with <see cref="TrainingProjections"/> also merge a downsampling block (its projection inside)
+    /// into the chain computing its input, as inference plans do: its strided stage becomes an inner one, whose phase-image
+    /// input gradient is handed back to the previous stage blocked (on by default; <c>bench plan-ab --switch
+    /// train-downsampling</c> A/Bs it).
+    /// </summary>
+    internal static bool TrainingDownsampling { get; set; } = true;
+
     // Inference plans, after the residual pass: a chain `main` whose plan-value residual r is the output of a one-stage
     // chain `proj` (a 1x1 conv of stride s, no padding, + an eval batch norm or none, no ReLU or pooling) reading main's own
     // input v, where main starts with a stride-s stage (its phase image holds every pixel proj reads: ProjectionShortcut)

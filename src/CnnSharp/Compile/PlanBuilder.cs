@@ -138,7 +138,7 @@ internal static partial class PlanBuilder
         bool projections = merge && !differentiable && InferenceProjections;
         if (projections) MergeProjections(nodes, training: false);
         else if (merge && differentiable && TrainingProjections) MergeProjections(nodes, training: true);
-        if (merge) MergeResidualChains(nodes, outputId, downsampling: projections);
+        if (merge) MergeResidualChains(nodes, outputId, downsampling: projections || (differentiable && TrainingProjections && TrainingDownsampling));
         Fuse(nodes, outputId, shapes.Count, fold: !differentiable);
         var live = nodes.Where(n => !n.Dead).ToList();
 

@@ -29,7 +29,7 @@ internal sealed unsafe partial class ConvChainOp
             bool split = _active > 1 && layer.Plan.WeightLength >= ParallelReduceFloats;
             if (split) WorkerPool.Shared.Run(_active, _reduceRows);
             layer.ReduceConvGradient(_chunkStatPointers, _chunks, _statStride, rowsDone: split);
-            if (_phase == 0) _trainProjection?.ReduceConvGradient(_projectionStats, _chunks, _statStride);
+            ReduceProjectionGradients(_phase);
             if (_phase > 0 && _layers[_phase - 1].Stage.Norm is not null) _layers[_phase - 1].FinishBackward(_chunkStatPointers, _chunks, _statStride);
             if (_phase > 0) FinishProjectionBackward(_phase - 1);
             t = Mark(t, _phase, 4);
@@ -83,6 +83,9 @@ internal sealed unsafe partial class ConvChainOp
         if (wg is not null) new Span<float>(wgAcc, wg.AccumulatorLength).Clear();
         else if (layer.Weight.RequiresGrad) acc.Clear();
         float* dyGroup = ts.Dy[s].Pointer;
+        // A projection reading a strided inner stage runs image by image with it (its input gradient joins the stage's).
+        var innerProjection = s > 0 ? ProjectionOf(s) : null;
+        if (innerProjection is { Layer.Weight.RequiresGrad: true }) innerProjection.Layer.Accumulators[chunk].Clear();
         var p = layer.Plan;
         int group = layer.WeightGradGroup;
         fixed (float* gx = _exec!.Grad[Inputs[0]])
@@ -104,14 +107,15 @@ internal sealed unsafe partial class ConvChainOp
                     t = Mark(t, s, 1);
                     if (s == 0 && !_inputGrad) continue;
                     var dxPlan = layer.DxPlan!;
-                    float* dx = s > 0 ? _layers[s - 1].G!.Pointer + (long)n * _layers[s - 1].OutputImage : ts.Dx!.Pointer;
+                    float* dx = s == 0 ? ts.Dx!.Pointer : layer.Strided is not null ? ts.PhaseDx.Pointer : _layers[s - 1].G!.Pointer + (long)n * _layers[s - 1].OutputImage;
                     if (layer.WinoDx is not null)
                         layer.WinoDx.ForwardImage(dy, layer.PackedT!.Pointer, null, dx, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false, ts.Winograd.Pointer);
                     else dxPlan.ForwardImage(dy, layer.PackedT!.Pointer, null, dx, dxPlan.OutputPlane, dxPlan.OutWidth * 16, null, null, relu: false);
                     t = Mark(t, s, 2);
                     if (s > 0)
                     {
-                        InnerBackward(s, n, dx);
+                        if (layer.Strided is { } st) dx = InnerStridedBackward(s, st, innerProjection, chunk, start, end, n, dx, ts, stats);
+                        InnerBackward(s, n, dx, ts);
                         PassA(_layers[s - 1], n, dx, stats);
                         ProjectPassA(s - 1, n, dx, stats);
                     }
@@ -132,7 +136,7 @@ internal sealed unsafe partial class ConvChainOp
                     Mark(t, s, 1);
                 }
             }
-            if (s == 0 && _trainProjection is not null) ProjectBackward(chunk, start, end, ts, stats, gx);
+            if (s == 0 && ProjectionOf(0) is { } tp0) ProjectBackward(tp0, chunk, start, end, ts, stats, gx);
         }
         long w = Now();
         wg?.ToDirect(wgAcc, acc.Pointer);

@@ -65,7 +65,7 @@ internal sealed unsafe partial class ConvChainOp
     {
         var layer = _layers[r.Stage];
         int blocks = b1 < 0 ? layer.Blocks : b1, h = layer.PoolH, w = layer.PoolW, row = w * 16;
-        if (_trainProjection is not null && r.Projection is not null) AddTrainProjection(n, dst, dstPlane, dstRow, ts);
+        if (AddTrainProjection(r.Stage, n, dst, dstPlane, dstRow, ts)) { }
         else if (_projections[r.Stage] is { } projection)
         {
             // The whole image's shortcut now, or (a block range: the intra-image split) already computed for the image.
@@ -115,16 +115,22 @@ internal sealed unsafe partial class ConvChainOp
 
     // Completes g, stage s − 1's output gradient for image n (blocked, dense), after stage s's input gradient was written
     // into it: the gradients of the residual adds whose operand it is, then the ReLU mask of its own add (see remarks).
-    private void InnerBackward(int s, int n, float* g)
+    private void InnerBackward(int s, int n, float* g, ThreadScratch ts)
     {
         var l = _layers[s - 1];
         int length = l.OutputImage;
         var gs = new Span<float>(g, length);
         for (int t = s; t < _layers.Length; t++)
-            if (_inner[t] is { Source: var source } && source == s)
+            if (_inner[t] is { Projection: null, Source: var source } && source == s)
                 TensorPrimitives.Add(gs, new ReadOnlySpan<float>(_layers[t].G!.Pointer + (long)n * _layers[t].OutputImage, length), gs);
         if (_inner[s - 1] is not { } r) return;
-        if (r.Relu)
+        if (r.Relu && _layers[s].Strided is { } st)
+        {
+            // A strided stage's stored input is its phase image: the output, gathered back, masks g.
+            st.PhaseImageToBlocked(_layers[s].X!.Pointer + (long)n * _layers[s].Plan.InputImage, ts.Staging.Pointer);
+            MaskPositive(new ReadOnlySpan<float>(ts.Staging.Pointer, length), gs);
+        }
+        else if (r.Relu)
         {
             float* y = StageInput(s, n, null, out nint plane, out nint row);
             int w = l.PoolW * 16;

@@ -22,7 +22,7 @@ internal sealed partial class ConvChainOp
         _packForward = forward;
         _packParts = SplitPacking ? _active : 1;
         for (int s = FirstPacked; s < _layers.Length; s++) _layers[s].PrepareWeights(forward);
-        if (PacksProjection) _trainProjection!.PrepareWeights(forward);
+        foreach (var tp in _trainProjections) if (Packs(tp)) tp.Layer.PrepareWeights(forward);
         _packPart ??= PackLayersPart;
         long t = ForwardNow();
         if (_packParts == 1) PackLayersPart(0);
@@ -33,11 +33,11 @@ internal sealed partial class ConvChainOp
     private void PackLayersPart(int part)
     {
         for (int s = FirstPacked; s < _layers.Length; s++) _layers[s].PackPart(_packForward, part, _packParts);
-        if (PacksProjection) _trainProjection!.PackPart(_packForward, part, _packParts);
+        foreach (var tp in _trainProjections) if (Packs(tp)) tp.Layer.PackPart(_packForward, part, _packParts);
     }
 
-    // A training projection's weights: forward, and its input-gradient weights when the chain input has a gradient.
-    private bool PacksProjection => _trainProjection is not null && (_packForward || _inputGrad);
+    // A training projection's weights: forward, and its input-gradient weights unless it reads the chain input, which has none.
+    private bool Packs(TrainProjection tp) => _packForward || _inputGrad || tp.Source > 0;
 
     // Backward packs no input-gradient weights for the first stage when the chain input has no gradient.
     private int FirstPacked => _packForward || _inputGrad ? 0 : 1;

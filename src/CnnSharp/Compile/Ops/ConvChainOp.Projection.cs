@@ -29,8 +29,6 @@ internal sealed unsafe partial class ConvChainOp
     {
         var projections = new ProjectionShortcut?[layers.Length];
         bool innerStrided = layers.Skip(1).Any(l => l.Strided is not null);
-        if (differentiable && innerStrided)
-            throw new InvalidOperationException("ConvChainOp: strided inner stages are for inference plans only");
         if (differentiable) return projections;   // a training plan's projection is a stage of its own (ConvChainOp.TrainProjection.cs)
         if (layers.Skip(1).Any(l => l.Strided is { } st && st.InChannels % 16 != 0))
             throw new InvalidOperationException("ConvChainOp: a strided inner stage needs a multiple of 16 input channels");

@@ -71,13 +71,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         _layers = [.. spec.Stages.Select((s, i) => new ConvChainLayer(s, s.Norm is null ? null : modules(s.Norm), differentiable,
             i == 0 && inputRequiresGrad, _chunks, _level))];
         _projections = PlanProjections(_inner, _layers, differentiable, _level);
-        _trainProjection = PlanTrainProjection(_inner, _layers, differentiable, _chunks, modules, _level, out _projectionStage);
-        if (_trainProjection is not null)
-        {
-            var phases = _layers[0].Strided!;
-            (_projectionOffset, _projectionBlock) = (phases.Padding / phases.Stride,
-                (phases.Padding % phases.Stride * phases.PhaseSide + phases.Padding % phases.Stride) * (phases.InChannels / 16));
-        }
+        _trainProjections = PlanTrainProjections(_inner, _layers, differentiable, _chunks, modules, _level);
         _statStride = (_layers.Max(l => l.Geometry.K) + 7) / 8 * 8;
         // Imported (ONNX) weights never change after planning: pack them, and the eval batch-norm affine maps, once.
         _frozen = !differentiable && spec.Stages.All(s => s.Conv.Frozen && (s.Norm is null || (s.Norm.Frozen && !s.Norm.Training)))
@@ -85,7 +79,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         // Doubles on the pinned heap (an AlignedBuffer of twice the floats): sums, sums of squares / pass-A sums, bias gradient.
         _chunkStats = [.. Enumerable.Range(0, _chunks).Select(_ => new AlignedBuffer(2 * StatRegions * 3 * _statStride))];
         _chunkStatPointers = [.. _chunkStats.Select(b => (nint)b.Pointer)];
-        if (_trainProjection is not null) _projectionStats = [.. _chunkStatPointers.Select(q => q + 3 * _statStride * sizeof(double))];
+        _trainProjections = [.. _trainProjections.Select(tp => tp with { Stats = [.. _chunkStatPointers.Select(q => q + 3 * tp.Region * _statStride * sizeof(double))] })];
         _forward = ForwardChunk;
         _backward = BackwardChunk;
         _reduceRows = ReduceRowsPart;
@@ -110,11 +104,11 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     public override IEnumerable<Tensor> Parameters =>
         _layers.SelectMany(l => new[] { l.Weight, l.Bias, l.Stage.Norm?.Weight, l.Stage.Norm?.Bias })
             .Concat(_projections.SelectMany(p => new[] { p?.Spec.Conv.Weight, p?.Spec.Conv.Bias, p?.Spec.Norm?.Weight, p?.Spec.Norm?.Bias }))
-            .Concat(_trainProjection is { } tp ? [tp.Weight, tp.Bias, tp.Stage.Norm?.Weight, tp.Stage.Norm?.Bias] : [])
+            .Concat(_trainProjections.SelectMany(tp => new[] { tp.Layer.Weight, tp.Layer.Bias, tp.Layer.Stage.Norm?.Weight, tp.Layer.Stage.Norm?.Bias }))
             .Where(t => t is not null).Cast<Tensor>();
 
     // Chunk statistics regions of 3·stride doubles: the stages', and a training projection's.
-    private int StatRegions => _trainProjection is null ? 1 : 2;
+    private int StatRegions => 1 + _trainProjections.Length;
 
     private (int Start, int End) Chunk(int chunk) => ((int)((long)_n * chunk / _chunks), (int)((long)_n * (chunk + 1) / _chunks));
 
@@ -133,8 +127,9 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         var grown = new ThreadScratch[count];
         Array.Copy(_threads, grown, _threads.Length);
         int projection = _projections.Max(p => p?.OutputImage ?? 0);
-        if (_trainProjection is not null) projection = _trainProjection.OutputImage;
-        for (int t = _threads.Length; t < count; t++) grown[t] = new ThreadScratch(_layers, _differentiable, _residualRelu, projection, _trainProjection);
+        var trainProjections = _trainProjections.Select(tp => tp.Layer).ToArray();
+        projection = Math.Max(projection, trainProjections.Max(l => (int?)l.OutputImage) ?? 0);
+        for (int t = _threads.Length; t < count; t++) grown[t] = new ThreadScratch(_layers, _differentiable, _residualRelu, projection, trainProjections);
         _threads = grown;
     }
 
@@ -164,7 +159,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
             Run(_forward);
             t = ForwardMark(t, Math.Min(b, _layers.Length - 1), 4);
             if (b < _layers.Length) _layers[b].FinishStatistics(_chunkStatPointers, _chunks, _statStride);
-            if (b == 0) _trainProjection?.FinishStatistics(_projectionStats, _chunks, _statStride);
+            if (b < _layers.Length) FinishProjectionStatistics(b);
             ForwardMark(t, Math.Min(b, _layers.Length - 1), 3);
         }
     }
@@ -175,7 +170,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         double* stats = (double*)_chunkStats[chunk].Pointer;
         var (start, end) = Chunk(chunk);
         if (_phaseEnd < _layers.Length) new Span<double>(stats, 2 * _statStride).Clear();
-        if (_phase == 0 && _trainProjection is not null) new Span<double>(stats + 3 * _statStride, 2 * _statStride).Clear();
+        if (_trainProjections.Length > 0) new Span<double>(stats + 3 * _statStride, 3 * _statStride * _trainProjections.Length).Clear();
         fixed (float* input = _exec!.Data[Inputs[0]], output = _exec.Data[Output], residual = _residual ? _exec.Data[Inputs[1]] : null)
         {
             for (int n = start; n < end; n++)
@@ -238,7 +233,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         }
         t = ForwardMark(t, s, 0);
         ConvolveImage(layer, x, PreNorm(s, n, ts), ts, layer.TrainNorm ? stats : null);
-        if (s == 0 && _trainProjection is not null) ProjectForward(n, x, ts, stats);
+        if (_trainProjections.Length > 0) ProjectForward(s, n, x, ts, stats);
         ForwardMark(t, s, 1);
     }
 
@@ -272,10 +267,11 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     /// <summary>One thread's per-image scratch (its contents never outlive one image; padded borders stay zero).</summary>
     private sealed class ThreadScratch
     {
-        public ThreadScratch(ConvChainLayer[] layers, bool differentiable, bool residualRelu, int projection, ConvChainLayer? trainProjection)
+        public ThreadScratch(ConvChainLayer[] layers, bool differentiable, bool residualRelu, int projection, ConvChainLayer[] trainProjections)
         {
-            ProjectionDy = new AlignedBuffer(trainProjection is null ? 0 : trainProjection.DyImage * trainProjection.WeightGradGroup);
-            ProjectionDx = new AlignedBuffer(trainProjection?.DxPlan?.OutputImage ?? 0);
+            ProjectionDy = new AlignedBuffer(trainProjections.Max(l => (int?)(l.DyImage * l.WeightGradGroup)) ?? 0);
+            ProjectionDx = new AlignedBuffer(trainProjections.Max(l => l.DxPlan?.OutputImage) ?? 0);
+            PhaseDx = new AlignedBuffer(differentiable ? layers.Skip(1).Select(l => l.Strided is null ? 0 : l.DxPlan!.OutputImage).DefaultIfEmpty(0).Max() : 0);
             Staging = new AlignedBuffer(StagingLength(layers));
             Projection = new AlignedBuffer(projection);
             int k = layers.Max(l => l.Geometry.K);
@@ -314,6 +310,9 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         /// phase-image input gradient.</summary>
         public AlignedBuffer ProjectionDy { get; }
         public AlignedBuffer ProjectionDx { get; }
+
+        /// <summary>One image of a strided inner stage's phase-image input gradient (training plans).</summary>
+        public AlignedBuffer PhaseDx { get; }
 
         /// <summary>A Winograd weight gradient's transform-domain accumulator (one chunk's) and its block scratch.</summary>
         public AlignedBuffer WeightGrad { get; }

@@ -307,6 +307,30 @@ internal sealed unsafe class StridedConv2d
                 }
     }
 
+    /// <summary>The inverse of <see cref="BlockedToPhaseImage"/>: a blocked phase image (or its gradient, the
+    /// <see cref="InputGradientPlan"/>'s output) → the dense blocked image ([C/16][H][W][16]) of the pixels inside the input;
+    /// pixels no phase holds (a kernel smaller than the stride) are zero. C must be a multiple of 16.</summary>
+    /// <remarks>Each input pixel lies in exactly one phase, so this is a copy: a conv chain's strided inner stage hands its
+    /// input gradient (and, for the ReLU mask, its stored input) back to the previous stage in the chain's layout.</remarks>
+    public void PhaseImageToBlocked(float* x, float* dst)
+    {
+        Debug.Assert(InChannels % 16 == 0);
+        int blocks = InChannels / 16, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16;
+        if (PhaseSide < Stride) new Span<float>(dst, InChannels * Height * Width).Clear();
+        for (int cb = 0; cb < blocks; cb++)
+            for (int a = 0; a < PhaseSide; a++)
+                for (int i = Start(a), i1 = End(Height, a, hp); i < i1; i++)
+                {
+                    float* dr = dst + ((long)cb * Height + Stride * i + a - Padding) * Width * 16;
+                    for (int b = 0; b < PhaseSide; b++)
+                    {
+                        float* sr = x + (long)((a * PhaseSide + b) * blocks + cb) * plane + (long)i * wp * 16;
+                        int j1 = End(Width, b, wp);
+                        for (int j = Start(b); j < j1; j++) CopyPixel(sr + j * 16, dr + (Stride * j + b - Padding) * 16);
+                    }
+                }
+    }
+
     // One blocked pixel (16 floats) from s to d.
     private static void CopyPixel(float* s, float* d)
     {

@@ -107,7 +107,7 @@ public sealed class ConvChainProjectionTests
     }
 
     [Fact]
-    public void ResNet8_eval_plan_is_one_chain_with_both_projections_inside_and_training_plans_keep_their_downsampling_chains()
+    public void ResNet8_eval_and_training_plans_are_one_chain_with_both_projections_inside()
     {
         var m = new ResNet8(10, new Generator(5));
         int[] shape = [6, 3, 32, 32];
@@ -117,8 +117,8 @@ public sealed class ConvChainProjectionTests
         var chain = Assert.Single(eval, l => l.StartsWith("ConvChain[", StringComparison.Ordinal));
         Assert.Equal(2, chain.Split("+Projection(").Length - 1);
         Assert.Contains("32->64 3x3 stride 2", chain, StringComparison.Ordinal);
-        // Training plans: the projections inside their blocks' chains (PlanBuilder.TrainingProjections), the blocks not merged.
-        Assert.Equal(3, train.Count(l => l.StartsWith("ConvChain[", StringComparison.Ordinal)));
+        // Training plans: one chain too, the projections inside (PlanBuilder.TrainingProjections, TrainingDownsampling).
+        Assert.Single(train, l => l.StartsWith("ConvChain[", StringComparison.Ordinal));
         Assert.Equal(2, string.Join('\n', train).Split("+Projection(").Length - 1);
     }
 }

@@ -10,7 +10,8 @@ namespace CnnSharp.Tests.Compile.Ops;
 
 /// <summary>
 /// Downsampling blocks' projection shortcuts inside their training-plan conv chain (<c>PlanBuilder.TrainingProjections</c>,
-/// <c>ConvChainOp.TrainProjection.cs</c>): the same sums in the same order as the separate projection chain, so the same
+/// <c>ConvChainOp.TrainProjection.cs</c>), and those blocks merged into the chain before them (strided inner stages,
+/// <c>PlanBuilder.TrainingDownsampling</c>): the same sums in the same order as the separate chains, so the same
 /// loss, gradients and running statistics bit for bit, on every ISA path, for batches not divisible by the chunk size and
 /// odd map sizes; eager within tolerances; bit-identical for every thread count.
 /// </summary>
@@ -30,18 +31,20 @@ public sealed class ConvChainTrainProjectionTests
         new BasicBlock(32, 48, stride: 2, generator: g),
         new AdaptiveAvgPool2d(1), new Flatten(), new Linear(48, 5, generator: g));
 
-    private static CompiledModel Plan(Module m, int[] shape, bool projections)
+    private static CompiledModel Plan(Module m, int[] shape, bool projections, bool downsampling = true)
     {
-        PlanBuilder.TrainingProjections = projections;
+        (PlanBuilder.TrainingProjections, PlanBuilder.TrainingDownsampling) = (projections, downsampling);
         try
         {
             return m.Compile(shape);
         }
         finally
         {
-            PlanBuilder.TrainingProjections = true;
+            (PlanBuilder.TrainingProjections, PlanBuilder.TrainingDownsampling) = (true, true);
         }
     }
+
+    private static int Chains(CompiledModel c, int[] shape) => c.Describe(shape).Split(Environment.NewLine).Count(l => l.StartsWith("ConvChain[", StringComparison.Ordinal));
 
     // Two train steps (with an SGD update between them): the losses, then every gradient and buffer.
     private static float[][] Steps(Module m, CompiledModel compiled, int[] shape, int threads)
@@ -70,19 +73,26 @@ public sealed class ConvChainTrainProjectionTests
             int[] shape = [n, 3, 31, 31];
             var a = Net(new Generator(11));
             var b = Net(new Generator(11));
+            var c = Net(new Generator(11));
             var off = Plan(a, shape, projections: false);
-            var on = Plan(b, shape, projections: true);
-            var lines = on.Describe(shape).Split(Environment.NewLine);
-            // The stem with stage 1, then per downsampling block one chain with its projection inside (the first with the
-            // identity block after it: an inner add); off: each projection its own chain.
-            Assert.Equal(3, lines.Count(l => l.StartsWith("ConvChain[", StringComparison.Ordinal)));
-            Assert.Contains(lines, l => l.Contains("+Projection(16->32 1x1 stride 2+BatchNorm)+Add+ReLU | Conv2d", StringComparison.Ordinal));
-            Assert.Contains(lines, l => l.Contains("+Projection(32->48 1x1 stride 2+BatchNorm)+Add+ReLU]", StringComparison.Ordinal));
-            Assert.Equal(5, off.Describe(shape).Split(Environment.NewLine).Count(l => l.StartsWith("ConvChain[", StringComparison.Ordinal)));
+            var separate = Plan(b, shape, projections: true, downsampling: false);
+            var merged = Plan(c, shape, projections: true);
+            // Off: the stem with stage 1, per downsampling block its projection's chain and its own (the first with the
+            // identity block after it); projections in-chain: 3 chains (the first projection's add an inner one); merged:
+            // one chain, both strided stages inner ones.
+            Assert.Equal(5, Chains(off, shape));
+            Assert.Equal(3, Chains(separate, shape));
+            var chain = Assert.Single(merged.Describe(shape).Split(Environment.NewLine), l => l.StartsWith("ConvChain[", StringComparison.Ordinal));
+            Assert.Contains("+Projection(16->32 1x1 stride 2+BatchNorm)+Add+ReLU | Conv2d", chain, StringComparison.Ordinal);
+            Assert.Contains("| Conv2d direct 32->48 3x3 stride 2+BatchNorm+ReLU | Conv2d", chain, StringComparison.Ordinal);
+            Assert.Contains("+Projection(32->48 1x1 stride 2+BatchNorm)+Add+ReLU]", chain, StringComparison.Ordinal);
             var expected = Steps(a, off, shape, threads: 2);
-            var actual = Steps(b, on, shape, threads: 1);
-            Assert.Equal(expected.Length, actual.Length);
-            for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i]);
+            foreach (var (m, compiled) in new[] { (b, separate), (c, merged) })
+            {
+                var actual = Steps(m, compiled, shape, threads: 1);
+                Assert.Equal(expected.Length, actual.Length);
+                for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i]);
+            }
         }
     }
 
@@ -117,14 +127,14 @@ public sealed class ConvChainTrainProjectionTests
     }
 
     [Fact]
-    public void ResNet8_training_plan_has_one_chain_per_stage_with_the_projections_inside()
+    public void ResNet8_training_plan_is_one_chain_with_the_projections_inside()
     {
         var m = new ResNet8(10, new Generator(5));
         int[] shape = [6, 3, 32, 32];
-        var train = m.Compile(shape).Describe(shape).Split(Environment.NewLine);
-        var chains = train.Where(l => l.StartsWith("ConvChain[", StringComparison.Ordinal)).ToList();
-        Assert.Equal(3, chains.Count);
-        Assert.Contains("+Projection(16->32 1x1 stride 2+BatchNorm)+Add+ReLU]", chains[1], StringComparison.Ordinal);
-        Assert.Contains("+Projection(32->64 1x1 stride 2+BatchNorm)+Add+ReLU]", chains[2], StringComparison.Ordinal);
+        var chain = Assert.Single(m.Compile(shape).Describe(shape).Split(Environment.NewLine), l => l.StartsWith("ConvChain[", StringComparison.Ordinal));
+        Assert.Contains("+Projection(16->32 1x1 stride 2+BatchNorm)+Add+ReLU | Conv2d", chain, StringComparison.Ordinal);
+        Assert.Contains("+Projection(32->64 1x1 stride 2+BatchNorm)+Add+ReLU]", chain, StringComparison.Ordinal);
+        // Without the downsampling merge: one chain per stage.
+        Assert.Equal(3, Chains(Plan(m, shape, projections: true, downsampling: false), shape));
     }
 }
