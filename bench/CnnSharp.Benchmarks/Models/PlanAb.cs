@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|equal-chunks|plan-spin|stop12|smallwino|packing|wide512|scatter|projection|zero-taps|phase-groups|pad-positions|train-projection|train-downsampling] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|equal-chunks|plan-spin|stop12|smallwino|packing|wide512|scatter|projection|zero-taps|phase-groups|pad-positions|train-projection|train-downsampling|train-merge] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -57,7 +57,8 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--switch train-projection</c>: A training plans keep each downsampling block's projection shortcut as its own chain,
 /// B inside the block's chain beside its strided stage (<c>PlanBuilder.TrainingProjections</c>; both without the downsampling merge).
 /// <c>--switch train-downsampling</c>: both with in-chain projections, A each downsampling block its own chain, B merged into
-/// the chain before it (<c>PlanBuilder.TrainingDownsampling</c>).
+/// the chain before it (<c>PlanBuilder.TrainingDownsampling</c>). <c>--switch train-merge</c>: A both off (stop 16's training
+/// plans), B both on.
 /// <c>--switch stop12</c>: both of the last two together (before and after docs/performance.md's stop 12).
 /// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
 /// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
@@ -121,6 +122,7 @@ internal static class PlanAb
             "pad-positions" => on => CnnSharp.Kernels.Direct.WinogradConv2d.PadPositions = on,
             "train-projection" => on => (PlanBuilder.TrainingProjections, PlanBuilder.TrainingDownsampling) = (on, false),
             "train-downsampling" => on => PlanBuilder.TrainingDownsampling = on,
+            "train-merge" => on => (PlanBuilder.TrainingProjections, PlanBuilder.TrainingDownsampling) = (on, on),
             "stop12" => on => (Compile.Ops.ConvChainOp.EvenChunks, CnnSharp.Kernels.Direct.ChannelTranspose.Enabled) = (on, on),
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
         };
@@ -150,6 +152,7 @@ internal static class PlanAb
             "pad-positions" => ["A Winograd positions tiles*C apart", "B padded by a line"],
             "train-projection" => ["A projection chains", "B projections in-chain"],
             "train-downsampling" => ["A block chains", "B downsampling merged"],
+            "train-merge" => ["A stop 16 plans", "B both merges"],
             "stop12" => ["A before stop 12", "B after stop 12"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };

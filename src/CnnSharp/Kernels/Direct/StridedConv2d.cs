@@ -309,14 +309,15 @@ internal sealed unsafe class StridedConv2d
 
     /// <summary>The inverse of <see cref="BlockedToPhaseImage"/>: a blocked phase image (or its gradient, the
     /// <see cref="InputGradientPlan"/>'s output) → the dense blocked image ([C/16][H][W][16]) of the pixels inside the input;
-    /// pixels no phase holds (a kernel smaller than the stride) are zero. C must be a multiple of 16.</summary>
+    /// pixels no phase holds (no tap reads them) are zero. C must be a multiple of 16.</summary>
     /// <remarks>Each input pixel lies in exactly one phase, so this is a copy: a conv chain's strided inner stage hands its
     /// input gradient (and, for the ReLU mask, its stored input) back to the previous stage in the chain's layout.</remarks>
     public void PhaseImageToBlocked(float* x, float* dst)
     {
         Debug.Assert(InChannels % 16 == 0);
         int blocks = InChannels / 16, hp = PhaseHeight, wp = PhaseWidth, plane = hp * wp * 16;
-        if (PhaseSide < Stride) new Span<float>(dst, InChannels * Height * Width).Clear();
+        // Pixels no tap reads (a kernel smaller than the stride; the last row or column past the phase image) get zero.
+        if (PhaseSide < Stride || Stride * hp - Padding < Height || Stride * wp - Padding < Width) new Span<float>(dst, InChannels * Height * Width).Clear();
         for (int cb = 0; cb < blocks; cb++)
             for (int a = 0; a < PhaseSide; a++)
                 for (int i = Start(a), i1 = End(Height, a, hp); i < i1; i++)
