@@ -176,11 +176,12 @@ public sealed class ConvChainOpTests
     {
         var m = new ResNet8(10, new Generator(1));
         string train = m.Compile().Describe(4, 3, 32, 32);
-        // Main branch: the stride-2 conv is the chain's first stage; shortcut: the 1x1 stride-2 projection + batch norm, inside
-        // the same chain (PlanBuilder.TrainingProjections).
-        Assert.Contains("ConvChain[Conv2d direct 16->32 3x3 stride 2+BatchNorm+ReLU | Conv2d", train, StringComparison.Ordinal);
-        Assert.Contains("+Projection(16->32 1x1 stride 2+BatchNorm)+Add+ReLU]", train, StringComparison.Ordinal);
-        Assert.Contains("ConvChain[Conv2d direct 32->64 3x3 stride 2+BatchNorm+ReLU | Conv2d", train, StringComparison.Ordinal);
+        // Main branch: the stride-2 conv is a chain stage (an inner one: the downsampling blocks merge into the chain before
+        // them, PlanBuilder.TrainingDownsampling); shortcut: the 1x1 stride-2 projection + batch norm, inside the same chain
+        // (PlanBuilder.TrainingProjections).
+        Assert.Contains("| Conv2d direct 16->32 3x3 stride 2+BatchNorm+ReLU | Conv2d", train, StringComparison.Ordinal);
+        Assert.Contains("+Projection(16->32 1x1 stride 2+BatchNorm)+Add+ReLU | Conv2d", train, StringComparison.Ordinal);
+        Assert.Contains("| Conv2d direct 32->64 3x3 stride 2+BatchNorm+ReLU | Conv2d", train, StringComparison.Ordinal);
         // No convolution stays on the implicit GEMM: the 3-channel stem starts block 1's merged chain (PlanBuilder.BlockedResiduals).
         Assert.DoesNotContain(train.Split(Environment.NewLine), l => l.StartsWith("Conv2d", StringComparison.Ordinal));
     }
