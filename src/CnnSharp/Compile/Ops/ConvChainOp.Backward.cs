@@ -114,7 +114,12 @@ internal sealed unsafe partial class ConvChainOp
                     t = Mark(t, s, 2);
                     if (s > 0)
                     {
-                        if (layer.Strided is { } st) dx = InnerStridedBackward(s, st, innerProjection, chunk, start, end, n, dx, ts, stats);
+                        if (layer.Strided is { } st)
+                        {
+                            // (It times its own passes.)
+                            dx = InnerStridedBackward(s, st, innerProjection, chunk, start, end, n, dx, ts, stats);
+                            t = Now();
+                        }
                         InnerBackward(s, n, dx, ts);
                         PassA(_layers[s - 1], n, dx, stats);
                         ProjectPassA(s - 1, n, dx, stats);
