@@ -24,8 +24,10 @@ public sealed class ConvChainProjectionTests
     public static TheoryData<int> Levels => new() { (int)IsaLevel.V512, (int)IsaLevel.V256, (int)IsaLevel.V128, (int)IsaLevel.Scalar };
 
     // A stem, an identity block, two downsampling blocks (31x31 -> 16x16 -> 8x8: an odd input, the phase image one row and
-    // column larger than the output) with an identity block between them, pooled into a linear layer.
-    private static Sequential Net(Generator g) => new(
+    // column larger than the output) with an identity block between them, pooled into a linear layer (also
+    // ConvChainTrainProjectionTests' net: there the first downsampling block's identity block makes its projection's add an
+    // inner one).
+    internal static Sequential Net(Generator g) => new(
         new Conv2d(3, 16, 3, padding: 1, generator: g), new BatchNorm2d(16), new ReLU(),
         new BasicBlock(16, 16, generator: g), new BasicBlock(16, 32, stride: 2, generator: g), new BasicBlock(32, 32, generator: g),
         new BasicBlock(32, 48, stride: 2, generator: g),

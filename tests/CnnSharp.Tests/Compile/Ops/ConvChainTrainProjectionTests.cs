@@ -20,16 +20,9 @@ public sealed class ConvChainTrainProjectionTests
 {
     private static readonly Tolerance Grads = new(2e-3, 2e-5);
 
-    public static TheoryData<int> Levels => new() { (int)IsaLevel.V512, (int)IsaLevel.V256, (int)IsaLevel.V128, (int)IsaLevel.Scalar };
+    public static TheoryData<int> Levels => ConvChainProjectionTests.Levels;
 
-    // A stem, an identity block, two downsampling blocks (31x31 -> 16x16 -> 8x8: an odd input, the phase image one row and
-    // column larger than the output) with an identity block after the first (appended to its chain: the projection's add
-    // is then an inner one), pooled into a linear layer.
-    private static Sequential Net(Generator g) => new(
-        new Conv2d(3, 16, 3, padding: 1, generator: g), new BatchNorm2d(16), new ReLU(),
-        new BasicBlock(16, 16, generator: g), new BasicBlock(16, 32, stride: 2, generator: g), new BasicBlock(32, 32, generator: g),
-        new BasicBlock(32, 48, stride: 2, generator: g),
-        new AdaptiveAvgPool2d(1), new Flatten(), new Linear(48, 5, generator: g));
+    private static Sequential Net(Generator g) => ConvChainProjectionTests.Net(g);
 
     private static CompiledModel Plan(Module m, int[] shape, bool projections, bool downsampling = true)
     {
