@@ -32,7 +32,8 @@ internal static partial class PlanBuilder
     // chain holds it); the earlier chain's own residual add (a projection shortcut's plan value) becomes an inner add.
     // So a ResNet stage's identity blocks, and the stem with the first stage, run as one chain with no NCHW conversion
     // between the blocks. The merged chain runs where the later one did (every operand exists there).
-    // With `downsampling` (inference plans with InferenceProjections), a chain with a strided first stage of 16k input
+    // With `downsampling` (inference plans with InferenceProjections, training plans with TrainingProjections and
+    // TrainingDownsampling), a chain with a strided first stage of 16k input
     // channels and its projection shortcut inside (MergeProjections: no residual operand of its own) is appended the same
     // way: the earlier chain's last epilogue is gathered into its phase image (ConvChainOp.Projection.cs).
     private static void MergeResidualChains(List<GraphNode> nodes, int outputId, bool downsampling)

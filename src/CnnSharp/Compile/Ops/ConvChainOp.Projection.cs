@@ -3,7 +3,7 @@ using CnnSharp.Kernels;
 namespace CnnSharp.Compile.Ops;
 
 /// <summary>
-/// Downsampling residual blocks inside a conv chain (inference plans, <c>PlanBuilder</c>'s projection pass): a strided stage
+/// Downsampling residual blocks inside a conv chain (<c>PlanBuilder</c>'s projection pass): a strided stage
 /// after the first, whose input is the previous stage's epilogue gathered into its phase image, and the block's projection
 /// shortcut computed from that phase image (<see cref="ProjectionShortcut"/>) and added after the block's last stage.
 /// </summary>
@@ -14,8 +14,11 @@ namespace CnnSharp.Compile.Ops;
 /// <para>The projection reads stage <c>Source</c>'s phase image, the thread's own per-stage input of that image, which no
 /// later stage overwrites: it runs when the add's stage has written its epilogue (image by image), or, in the intra-image
 /// split, split over output channel groups after that stage's conv, before its epilogue adds it block by block.</para>
-/// <para>Forward only: training plans keep the projection as its own chain (the backward pass has no phase-image input
-/// gradient for inner stages).</para>
+/// <para>Training plans (<c>PlanBuilder.TrainingProjections</c>, <c>TrainingDownsampling</c>) store each stage's phase image
+/// in the batch buffer the weight gradient reads; the projection is a stage of its own there (training-mode batch norm:
+/// <c>ConvChainOp.TrainProjection.cs</c>), and backward hands a strided inner stage's phase-image input gradient back to
+/// the previous stage's blocked output gradient (<see cref="Kernels.Direct.StridedConv2d.PhaseImageToBlocked"/>), where the
+/// projection's input gradient is added at the pixels it read.</para>
 /// </remarks>
 internal sealed unsafe partial class ConvChainOp
 {
@@ -28,10 +31,9 @@ internal sealed unsafe partial class ConvChainOp
     private static ProjectionShortcut?[] PlanProjections(ChainResidual?[] inner, ConvChainLayer[] layers, bool differentiable, IsaLevel level)
     {
         var projections = new ProjectionShortcut?[layers.Length];
-        bool innerStrided = layers.Skip(1).Any(l => l.Strided is not null);
-        if (differentiable) return projections;   // a training plan's projection is a stage of its own (ConvChainOp.TrainProjection.cs)
         if (layers.Skip(1).Any(l => l.Strided is { } st && st.InChannels % 16 != 0))
             throw new InvalidOperationException("ConvChainOp: a strided inner stage needs a multiple of 16 input channels");
+        if (differentiable) return projections;   // a training plan's projection is a stage of its own (ConvChainOp.TrainProjection.cs)
         foreach (var r in inner)
         {
             if (r is not { Projection: { } spec } add) continue;

@@ -5,8 +5,9 @@ namespace CnnSharp.Compile.Ops;
 
 /// <summary>
 /// A downsampling residual block's projection shortcut as a conv chain computes it: a 1x1 convolution of stride s, no
-/// padding, then optionally an evaluation-mode batch norm (<paramref name="Norm"/>, running statistics), reading the same
-/// input as the chain's strided stage (<c>PlanBuilder</c>'s projection pass, inference plans only).
+/// padding, then optionally a batch norm (<paramref name="Norm"/>: running statistics, or batch statistics in training plans), reading the same
+/// input as the chain's strided stage (<c>PlanBuilder</c>'s projection pass; <see cref="ProjectionShortcut"/> plans it in
+/// inference plans, <c>ConvChainOp.TrainProjection.cs</c> with a training-mode batch norm in training plans).
 /// </summary>
 internal sealed record ChainProjection(Conv2dSpec Conv, BatchNormSpec? Norm)
 {
