@@ -120,7 +120,7 @@ internal sealed unsafe partial class ConvChainOp
                             dx = InnerStridedBackward(s, st, innerProjection, chunk, start, end, n, dx, ts, stats);
                             t = Now();
                         }
-                        InnerBackward(s, n, dx, ts);
+                        InnerBackward(s, n, dx);
                         PassA(_layers[s - 1], n, dx, stats);
                         ProjectPassA(s - 1, n, dx, stats);
                     }

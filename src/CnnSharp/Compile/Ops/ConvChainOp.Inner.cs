@@ -115,7 +115,7 @@ internal sealed unsafe partial class ConvChainOp
 
     // Completes g, stage s − 1's output gradient for image n (blocked, dense), after stage s's input gradient was written
     // into it: the gradients of the residual adds whose operand it is, then the ReLU mask of its own add (see remarks).
-    private void InnerBackward(int s, int n, float* g, ThreadScratch ts)
+    private void InnerBackward(int s, int n, float* g)
     {
         var l = _layers[s - 1];
         int length = l.OutputImage;
@@ -124,13 +124,8 @@ internal sealed unsafe partial class ConvChainOp
             if (_inner[t] is { Projection: null, Source: var source } && source == s)
                 TensorPrimitives.Add(gs, new ReadOnlySpan<float>(_layers[t].G!.Pointer + (long)n * _layers[t].OutputImage, length), gs);
         if (_inner[s - 1] is not { } r) return;
-        if (r.Relu && _layers[s].Strided is { } st)
-        {
-            // A strided stage's stored input is its phase image: the output, gathered back, masks g.
-            st.PhaseImageToBlocked(_layers[s].X!.Pointer + (long)n * _layers[s].Plan.InputImage, ts.Staging.Pointer);
-            MaskPositive(new ReadOnlySpan<float>(ts.Staging.Pointer, length), gs);
-        }
-        else if (r.Relu)
+        // (A strided stage's stored input is its phase image: its backward masks in the phase domain, InnerStridedBackward.)
+        if (r.Relu && _layers[s].Strided is null)
         {
             float* y = StageInput(s, n, null, out nint plane, out nint row);
             int w = l.PoolW * 16;

@@ -36,6 +36,8 @@ internal sealed unsafe partial class ConvChainOp
         Func<BatchNormSpec, BatchNormBase?> modules, Kernels.IsaLevel level)
     {
         if (!differentiable) return [];
+        if (inner.Any(r => r is { Projection: null, Source: > 0 and var source } && layers[source].Strided is not null))
+            throw new InvalidOperationException("ConvChainOp: an identity add reading a strided stage's input does not fit a training chain");
         var list = new List<TrainProjection>();
         foreach (var r in inner)
         {
@@ -125,6 +127,11 @@ internal sealed unsafe partial class ConvChainOp
     }
 
     // The projection reading strided stage `source` (no closure: called per chunk).
+    // Whether strided inner stage s's backward applies the ReLU of the add before it, in the phase domain (InnerBackward
+    // skips it there). No other add's gradient joins stage s − 1's output gradient before the mask: an identity add reads a
+    // stride-1 stage's input (PlanTrainProjections checks it).
+    private bool MasksInPhases(int s) => _inner[s - 1] is { Relu: true };
+
     private TrainProjection? ProjectionOf(int source)
     {
         foreach (var t in _trainProjections) if (t.Source == source) return t;
@@ -213,12 +220,20 @@ internal sealed unsafe partial class ConvChainOp
         var prev = _layers[s - 1];
         float* g = prev.G!.Pointer + (long)n * prev.OutputImage;
         long t = Now();
+        // The previous add's ReLU masks in the phase domain, by the stored phase image (the output it gathered), before the
+        // copy: y > 0 ? a + b : 0 is (y > 0 ? a : 0) + (y > 0 ? b : 0), the same bits, without gathering the output back.
+        bool mask = MasksInPhases(s);
+        var layer = _layers[s];
+        if (mask) MaskPositive(new ReadOnlySpan<float>(layer.X!.Pointer + (long)n * layer.Plan.InputImage, layer.Plan.InputImage), new Span<float>(dx, layer.Plan.InputImage));
         st.PhaseImageToBlocked(dx, g);
         Mark(t, s, 3);
         if (tp is null) return g;
         int group = tp.Layer.WeightGradGroup, slot = (n - start) % group;
         float* dxp = ProjectBackwardImage(tp, n, slot, ts, stats);
         t = Now();
+        var pl = tp.Layer;
+        // (The projection's input is the phase image's window at the pixels it reads: the same values of y.)
+        if (mask) MaskPositive(new ReadOnlySpan<float>(pl.X!.Pointer + (long)n * pl.Plan.InputImage, pl.Plan.InputImage), new Span<float>(dxp, pl.Plan.InputImage));
         AddProjectionGradient(tp, dxp, g);
         Mark(t, s, 3);
         if (slot == group - 1 || n == end - 1) ProjectWeightGrad(tp, chunk, n - slot, n + 1, ts);
