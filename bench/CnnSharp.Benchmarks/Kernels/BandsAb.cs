@@ -7,7 +7,8 @@ namespace CnnSharp.Benchmarks.Kernels;
 /// <c>bands-ab [switch] [images] [reps]</c>: thread CPU time of <see cref="ExpandDepthwise.Forward"/> (one thread, whole
 /// inverted-residual blocks: expansion, depthwise 3x3, projection, ReLU6 and the residual as in MobileNet-v2) on each of
 /// MobileNet-v2's block shapes, with a switch off (A) and on (B), alternating in one process; prints GFLOP/s of each and
-/// B/A of the best times. Switches: <c>pack-expansion</c>, <c>pack-projection</c>, <c>pack-bands</c> (both).
+/// B/A of the best times. Switches: <c>vector-edges</c> (<see cref="PointwiseConv.VectorEdges"/>), <c>masked-split</c>
+/// (<see cref="GroupedConv2d.MaskedDeinterleave"/>). <c>bands-ab parts [reps]</c>: each block's three kernels alone.
 /// </summary>
 internal static class BandsAb
 {
@@ -18,7 +19,7 @@ internal static class BandsAb
 
     public static int Run(string[] args)
     {
-        string toggle = args.Length > 1 ? args[1] : "pack-bands";
+        string toggle = args.Length > 1 ? args[1] : "vector-edges";
         if (toggle == "parts") return Parts(args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 30);
         int images = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 4;
         int reps = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 15;
@@ -26,10 +27,7 @@ internal static class BandsAb
         {
             "vector-edges" => on => PointwiseConv.VectorEdges = on,
             "masked-split" => on => GroupedConv2d.MaskedDeinterleave = on,
-            "pack-bands" => on => ExpandDepthwise.PackExpansion = ExpandDepthwise.PackProjection = on,
-            "pack-expansion" => on => ExpandDepthwise.PackExpansion = on,
-            "pack-projection" => on => ExpandDepthwise.PackProjection = on,
-            _ => throw new ArgumentException($"bands-ab: unknown switch {toggle} (known: pack-bands, pack-expansion, pack-projection)"),
+            _ => throw new ArgumentException($"bands-ab: unknown switch {toggle} (known: vector-edges, masked-split, parts)"),
         };
         Console.WriteLine($"ISA {Isa.Level}, 1 thread, {images} images, {toggle}, best of {reps}, thread CPU time: {CpuClock.IsThreadTime}, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         Console.WriteLine("block (C>E>K, HxW, s)        A GFLOP/s  B GFLOP/s   B/A  same bits");
@@ -80,12 +78,13 @@ internal static class BandsAb
     }
 
     /// <summary><c>bands-ab parts [reps]</c>: each block's three kernels alone on one whole image (thread CPU, best of
-    /// reps): the expansion and projection GEMMs in place (<see cref="PointwiseConv.Block"/>) and packed
-    /// (<see cref="PointwiseConv.PackedBlock"/>), and the depthwise conv; GFLOP/s and ms.</summary>
+    /// reps), each with its switch off and on: the expansion and projection GEMMs (<see cref="PointwiseConv.Block"/>,
+    /// <see cref="PointwiseConv.VectorEdges"/>) and the depthwise conv (<see cref="GroupedConv2d.MaskedDeinterleave"/>);
+    /// GFLOP/s and microseconds.</summary>
     private static unsafe int Parts(int reps)
     {
-        Console.WriteLine($"ISA {Isa.Level}, 1 thread, one image, best of {reps}, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}; GFLOP/s (us)");
-        Console.WriteLine("block                     exp in place   exp packed     depthwise      proj in place  proj packed");
+        Console.WriteLine($"ISA {Isa.Level}, 1 thread, one image, best of {reps}, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}; GFLOP/s (us), switch off / on");
+        Console.WriteLine("block                     expansion off / on             depthwise off / on             projection off / on");
         var rng = new Random(1);
         foreach (var (c, e0, k, hw, s) in Blocks)
         {
@@ -101,28 +100,28 @@ internal static class BandsAb
             var pj = new PackedConvWeights(Random(k * e), k, e, 1, 1, 1, Isa.Level);
             var b = Random(Math.Max(e, k));
             var dw = Random(e * 9);
-            var t = new double[5];
+            var t = new double[6];
             Array.Fill(t, double.MaxValue);
             fixed (float* px = x, pe = ex, pd = d, pz = z, pb = b, pdw = dw)
             {
                 for (int r = 0; r < reps; r++)
-                    for (int v = 0; v < 5; v++)
+                    for (int v = 0; v < 6; v++)
                     {
+                        PointwiseConv.VectorEdges = GroupedConv2d.MaskedDeinterleave = (v & 1) == 1;
                         double t0 = CpuClock.Seconds();
-                        switch (v)
+                        switch (v >> 1)
                         {
                             case 0: PointwiseConv.Block(pw, px, p, pe, p, null, pb, 0, p, 0, e, true, 6f); break;
-                            case 1: PointwiseConv.PackedBlock(pw, px, p, pe, p, null, pb, 0, p, 0, e, true, 6f); break;
-                            case 2: DepthwiseConv3x3.ForwardRows(pe, p, pdw, pb, pd, q, gd, 0, gd.OutH, 0f, 6f, Isa.Level); break;
-                            case 3: PointwiseConv.Block(pj, pd, q, pz, q, null, pb, 0, q, 0, k, false, float.PositiveInfinity); break;
-                            default: PointwiseConv.PackedBlock(pj, pd, q, pz, q, null, pb, 0, q, 0, k, false, float.PositiveInfinity); break;
+                            case 1: DepthwiseConv3x3.ForwardRows(pe, p, pdw, pb, pd, q, gd, 0, gd.OutH, 0f, 6f, Isa.Level); break;
+                            default: PointwiseConv.Block(pj, pd, q, pz, q, null, pb, 0, q, 0, k, false, float.PositiveInfinity); break;
                         }
                         t[v] = Math.Min(t[v], CpuClock.Seconds() - t0);
                     }
             }
-            double[] flops = [2.0 * e * c * p, 2.0 * e * c * p, 18.0 * e * q, 2.0 * k * e * q, 2.0 * k * e * q];
+            PointwiseConv.VectorEdges = GroupedConv2d.MaskedDeinterleave = true;
+            double[] flops = [2.0 * e * c * p, 18.0 * e * q, 2.0 * k * e * q];
             string line = FormattableString.Invariant($"{c}>{e}>{k}, {hw}x{hw}, s{s}").PadRight(26);
-            for (int v = 0; v < 5; v++) line += FormattableString.Invariant($"{flops[v] / t[v] / 1e9,6:F1} ({t[v] * 1e6,5:F0})  ");
+            for (int v = 0; v < 6; v++) line += FormattableString.Invariant($"{flops[v >> 1] / t[v] / 1e9,6:F1} ({t[v] * 1e6,4:F0}){((v & 1) == 0 ? " / " : "    ")}");
             Console.WriteLine(line);
         }
         return 0;

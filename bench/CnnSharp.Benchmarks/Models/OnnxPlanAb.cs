@@ -84,7 +84,7 @@ internal static class OnnxPlanAb
     /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too),
     /// <c>expand-dw-small</c> (ExpandDepthwiseOp.SmallExpansions: blocks below its MinExpansionFloats banded at batches of
     /// at least two images per thread), <c>expand-dw-few</c> (at run time: ExpandDepthwiseOp.SmallFewImages, those blocks banded in
-    /// equal parts of >= 7 rows below 2 images per thread), <c>vector-edges</c> (at run time: PointwiseConv.VectorEdges, 1x1 edge tiles stored in masked AVX-512 steps), <c>masked-split</c> (at run time: GroupedConv2d.MaskedDeinterleave, stride-2 row splits' tails in masked AVX-512 steps), <c>pack-bands</c>, <c>pack-expansion</c>, <c>pack-projection</c> (at run time: ExpandDepthwise.PackExpansion / PackProjection, the bands' 1x1 GEMMs on packed B), <c>expand-dw-channels</c> (at run time:
+    /// equal parts of >= 7 rows below 2 images per thread), <c>vector-edges</c> (at run time: PointwiseConv.VectorEdges, 1x1 edge tiles stored in masked AVX-512 steps), <c>masked-split</c> (at run time: GroupedConv2d.MaskedDeinterleave, stride-2 row splits' tails in masked AVX-512 steps), <c>expand-dw-channels</c> (at run time:
     /// ExpandDepthwiseOp.SmallByChannels, the unbanded ones split over channels), <c>few-rows:N</c> (at run time: ExpandDepthwiseOp.SmallMinBandRows 7 / N),
     /// <c>small-batch:N</c> (at run time: ExpandDepthwiseOp.MinBatchedExpansionFloats
     /// 0 / N), <c>small-images:N</c> (at run time: ExpandDepthwiseOp.SmallMinImagesPerThread 2 / N),
@@ -111,9 +111,6 @@ internal static class OnnxPlanAb
             "narrow-edge" => on => Gemm.NarrowEdges = on,
             "vector-edges" => on => PointwiseConv.VectorEdges = on,
             "masked-split" => on => GroupedConv2d.MaskedDeinterleave = on,
-            "pack-bands" => on => ExpandDepthwise.PackExpansion = ExpandDepthwise.PackProjection = on,
-            "pack-expansion" => on => ExpandDepthwise.PackExpansion = on,
-            "pack-projection" => on => ExpandDepthwise.PackProjection = on,
             "plan-spin" => on => WorkerPool.PlanScopedSpinning = on,
             "stem-direct" => on => StemConv3x3S2.Enabled = on,
             "batch-wino" => on => Compile.PlanBuilder.BatchWinograd = on,
@@ -131,7 +128,7 @@ internal static class OnnxPlanAb
                 on => Compile.Ops.ExpandDepthwiseOp.SmallMinImagesPerThread = on ? int.Parse(toggle[13..], CultureInfo.InvariantCulture) : 2,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, vector-edges, masked-split, pack-bands, pack-expansion, pack-projection, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection)"),
         };
         string[] names = toggle switch
         {
@@ -146,9 +143,6 @@ internal static class OnnxPlanAb
             "narrow-edge" => ["A last pixel panel on the full 8x32 tile", "B last panel on 8x16 / 8x17 tiles"],
             "vector-edges" => ["A 1x1 edge tiles stored by scalar code", "B in masked AVX-512 steps"],
             "masked-split" => ["A row split's last < 32 floats 8-wide/scalar", "B in masked AVX-512 steps"],
-            "pack-bands" => ["A bands' 1x1 GEMMs read B in place", "B bands' 1x1 GEMMs pack B"],
-            "pack-expansion" => ["A bands' expansion reads B in place", "B bands' expansion packs B"],
-            "pack-projection" => ["A bands' projection reads B in place", "B bands' projection packs B"],
             "plan-spin" => ["A workers block after 50 us of spinning", "B workers spin while a plan runs"],
             "stem-direct" => ["A RGB 3x3/2 stem on the GEMM", "B stem on StemConv3x3S2"],
             "batch-wino" => ["A wide small-map 3x3 convs per image in chains", "B on batch-folded Winograd"],

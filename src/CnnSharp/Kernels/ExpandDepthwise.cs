@@ -62,19 +62,6 @@ internal static unsafe class ExpandDepthwise
     /// </summary>
     internal static int BufferFloats { get; set; } = 1 << 17;
 
-    /// <summary>
-    /// Whether the bands' expansion 1x1 GEMM packs its B (x's rows of the band) into panels
-    /// (<see cref="PointwiseConv.PackedBlock"/>) instead of reading it in place (<see cref="PointwiseConv.Block"/>); the same
-    /// bits. A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch pack-expansion</c>).
-    /// </summary>
-    internal static bool PackExpansion { get; set; } = true;
-
-    /// <summary>
-    /// Whether the bands' projection 1x1 GEMM packs its B (the band's depthwise output) into panels; the same bits. A
-    /// run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch pack-projection</c>).
-    /// </summary>
-    internal static bool PackProjection { get; set; } = true;
-
     /// <summary>Whether <paramref name="pw"/> followed by <paramref name="dw"/> is a pair this kernel computes.</summary>
     public static bool Takes(in Conv2dGeometry pw, in Conv2dGeometry dw) =>
         PointwiseConv.Takes(pw) && DepthwiseConv3x3.Applies(dw) && dw.C == pw.K && dw.N == pw.N && dw.H == pw.H && dw.W == pw.W;
@@ -408,12 +395,8 @@ internal static unsafe class ExpandDepthwise
                 // projection of those rows straight into z.
                 nint at = (nint)o0 * gd.OutW;
                 DepthwiseConv3x3.ForwardRows(source, sourcePlane, _dw, _dwBias, band0 - at, bandPlane, gd, o0, o1, _dwMin, _dwMax, _level);
-                if (PackProjection)
-                    PointwiseConv.PackedBlock(pj.Weights, band0, bandPlane, z + at, outPlane, r is null ? null : r + at, pj.Bias,
-                        0, (o1 - o0) * gd.OutW, 0, k2, pj.Relu, pj.Max);
-                else
-                    PointwiseConv.Block(pj.Weights, band0, bandPlane, z + at, outPlane, r is null ? null : r + at, pj.Bias,
-                        0, (o1 - o0) * gd.OutW, 0, k2, pj.Relu, pj.Max);
+                PointwiseConv.Block(pj.Weights, band0, bandPlane, z + at, outPlane, r is null ? null : r + at, pj.Bias,
+                    0, (o1 - o0) * gd.OutW, 0, k2, pj.Relu, pj.Max);
             }
         }
 
@@ -439,12 +422,8 @@ internal static unsafe class ExpandDepthwise
             int from = r0 + keep;
             if (from < r1)
             {
-                if (PackExpansion)
-                    PointwiseConv.PackedBlock(pw, x + (nint)from * w, inPlane, buffer + (nint)keep * w, plane, null, _pwBias,
-                        0, (r1 - from) * w, 0, e, _pwRelu, _pwMax);
-                else
-                    PointwiseConv.Block(pw, x + (nint)from * w, inPlane, buffer + (nint)keep * w, plane, null, _pwBias,
-                        0, (r1 - from) * w, 0, e, _pwRelu, _pwMax);
+                PointwiseConv.Block(pw, x + (nint)from * w, inPlane, buffer + (nint)keep * w, plane, null, _pwBias,
+                    0, (r1 - from) * w, 0, e, _pwRelu, _pwMax);
             }
             (have0, have1) = (r0, r1);
         }

@@ -8,7 +8,7 @@ namespace CnnSharp.Kernels;
 internal static unsafe partial class PointwiseConv
 {
     /// <summary>
-    /// Whether <see cref="Block"/> and <see cref="PackedBlock"/> store their edge tiles (the last, narrower than NR, pixel
+    /// Whether <see cref="Block"/> stores their edge tiles (the last, narrower than NR, pixel
     /// panel and the rows past K) with masked 16-lane vectors instead of <see cref="ConvGemm.StoreEdge"/>'s scalar loop
     /// (default true; the same bits: every element gets the same operations in the same order). Why: a 7x7 map's 49
     /// pixels leave a 17-column edge in every MR-row panel and every KC slice; its scalar store (8 × 17 values with the
