@@ -7,7 +7,7 @@ namespace CnnSharp.Benchmarks.Kernels;
 /// <c>bands-ab [switch] [images] [reps]</c>: thread CPU time of <see cref="ExpandDepthwise.Forward"/> (one thread, whole
 /// inverted-residual blocks: expansion, depthwise 3x3, projection, ReLU6 and the residual as in MobileNet-v2) on each of
 /// MobileNet-v2's block shapes, with a switch off (A) and on (B), alternating in one process; prints GFLOP/s of each and
-/// B/A of the best times. Switches: <c>vector-edges</c> (<see cref="PointwiseConv.VectorEdges"/>), <c>masked-split</c>
+/// B/A of the best times. Switches: <c>vector-edges</c> (<see cref="EdgeStore.Vectorized"/>), <c>masked-split</c>
 /// (<see cref="GroupedConv2d.MaskedDeinterleave"/>). <c>bands-ab parts [reps]</c>: each block's three kernels alone.
 /// </summary>
 internal static class BandsAb
@@ -25,7 +25,7 @@ internal static class BandsAb
         int reps = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 15;
         Action<bool> set = toggle switch
         {
-            "vector-edges" => on => PointwiseConv.VectorEdges = on,
+            "vector-edges" => on => EdgeStore.Vectorized = on,
             "masked-split" => on => GroupedConv2d.MaskedDeinterleave = on,
             _ => throw new ArgumentException($"bands-ab: unknown switch {toggle} (known: vector-edges, masked-split, parts)"),
         };
@@ -79,7 +79,7 @@ internal static class BandsAb
 
     /// <summary><c>bands-ab parts [reps]</c>: each block's three kernels alone on one whole image (thread CPU, best of
     /// reps), each with its switch off and on: the expansion and projection GEMMs (<see cref="PointwiseConv.Block"/>,
-    /// <see cref="PointwiseConv.VectorEdges"/>) and the depthwise conv (<see cref="GroupedConv2d.MaskedDeinterleave"/>);
+    /// <see cref="EdgeStore.Vectorized"/>) and the depthwise conv (<see cref="GroupedConv2d.MaskedDeinterleave"/>);
     /// GFLOP/s and microseconds.</summary>
     private static unsafe int Parts(int reps)
     {
@@ -107,7 +107,7 @@ internal static class BandsAb
                 for (int r = 0; r < reps; r++)
                     for (int v = 0; v < 6; v++)
                     {
-                        PointwiseConv.VectorEdges = GroupedConv2d.MaskedDeinterleave = (v & 1) == 1;
+                        EdgeStore.Vectorized = GroupedConv2d.MaskedDeinterleave = (v & 1) == 1;
                         double t0 = CpuClock.Seconds();
                         switch (v >> 1)
                         {
@@ -118,7 +118,7 @@ internal static class BandsAb
                         t[v] = Math.Min(t[v], CpuClock.Seconds() - t0);
                     }
             }
-            PointwiseConv.VectorEdges = GroupedConv2d.MaskedDeinterleave = true;
+            EdgeStore.Vectorized = GroupedConv2d.MaskedDeinterleave = true;
             double[] flops = [2.0 * e * c * p, 18.0 * e * q, 2.0 * k * e * q];
             string line = FormattableString.Invariant($"{c}>{e}>{k}, {hw}x{hw}, s{s}").PadRight(26);
             for (int v = 0; v < 6; v++) line += FormattableString.Invariant($"{flops[v >> 1] / t[v] / 1e9,6:F1} ({t[v] * 1e6,4:F0}){((v & 1) == 0 ? " / " : "    ")}");

@@ -84,7 +84,7 @@ internal static class OnnxPlanAb
     /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too),
     /// <c>expand-dw-small</c> (ExpandDepthwiseOp.SmallExpansions: blocks below its MinExpansionFloats banded at batches of
     /// at least two images per thread), <c>expand-dw-few</c> (at run time: ExpandDepthwiseOp.SmallFewImages, those blocks banded in
-    /// equal parts of >= 7 rows below 2 images per thread), <c>vector-edges</c> (at run time: PointwiseConv.VectorEdges, 1x1 edge tiles stored in masked AVX-512 steps), <c>masked-split</c> (at run time: GroupedConv2d.MaskedDeinterleave, stride-2 row splits' tails in masked AVX-512 steps), <c>expand-dw-channels</c> (at run time:
+    /// equal parts of >= 7 rows below 2 images per thread), <c>vector-edges</c> (at run time: EdgeStore.Vectorized, 1x1 edge tiles stored in masked AVX-512 steps), <c>masked-split</c> (at run time: GroupedConv2d.MaskedDeinterleave, stride-2 row splits' tails in masked AVX-512 steps), <c>expand-dw-channels</c> (at run time:
     /// ExpandDepthwiseOp.SmallByChannels, the unbanded ones split over channels), <c>few-rows:N</c> (at run time: ExpandDepthwiseOp.SmallMinBandRows 7 / N),
     /// <c>small-batch:N</c> (at run time: ExpandDepthwiseOp.MinBatchedExpansionFloats
     /// 0 / N), <c>small-images:N</c> (at run time: ExpandDepthwiseOp.SmallMinImagesPerThread 2 / N),
@@ -109,7 +109,7 @@ internal static class OnnxPlanAb
             "expand-dw-few" => on => Compile.Ops.ExpandDepthwiseOp.SmallFewImages = on,
             "expand-dw-channels" => on => Compile.Ops.ExpandDepthwiseOp.SmallByChannels = on,
             "narrow-edge" => on => Gemm.NarrowEdges = on,
-            "vector-edges" => on => PointwiseConv.VectorEdges = on,
+            "vector-edges" => on => EdgeStore.Vectorized = on,
             "masked-split" => on => GroupedConv2d.MaskedDeinterleave = on,
             "plan-spin" => on => WorkerPool.PlanScopedSpinning = on,
             "stem-direct" => on => StemConv3x3S2.Enabled = on,

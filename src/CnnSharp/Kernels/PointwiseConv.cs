@@ -21,7 +21,7 @@ namespace CnnSharp.Kernels;
 /// <see cref="WorkerPool.RunDynamic"/>. The KC slicing is fixed by the packed weights, so every output value is
 /// summed in the same order whatever the split: results are bit-identical for any thread count.</para>
 /// </remarks>
-internal static unsafe partial class PointwiseConv
+internal static unsafe class PointwiseConv
 {
     /// <summary>Whether <paramref name="g"/> is a convolution this kernel computes (1x1, stride 1, no padding, one group).</summary>
     public static bool Takes(in Conv2dGeometry g) =>
@@ -137,7 +137,7 @@ internal static unsafe partial class PointwiseConv
                             {
                                 if (full) strided(kc, aPanel, xSlice + jr, ldx, tile, nr, false);
                                 else if (!(nr == 32 && mr == 8 && Gemm.EdgeTileV512(kc, aPanel, edgeB, tile, cols))) packed(kc, aPanel, edgeB, tile, nr, false);
-                                StoreEdge(tile, nr, y + at, ldy, rows, cols, !first, last ? bRow : null, last ? rTile : null,
+                                ConvGemm.StoreEdge(tile, nr, y + at, ldy, rows, cols, !first, last ? bRow : null, last ? rTile : null,
                                     last && relu, last ? max : float.PositiveInfinity);
                             }
                         }
