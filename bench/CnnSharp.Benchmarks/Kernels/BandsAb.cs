@@ -25,9 +25,10 @@ internal static class BandsAb
         int reps = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 15;
         Action<bool> set = toggle switch
         {
+            "fused-epilogue" => on => Gemm.FusedEpilogue = on,
             "vector-edges" => on => EdgeStore.Vectorized = on,
             "masked-split" => on => GroupedConv2d.MaskedDeinterleave = on,
-            _ => throw new ArgumentException($"bands-ab: unknown switch {toggle} (known: vector-edges, masked-split, parts)"),
+            _ => throw new ArgumentException($"bands-ab: unknown switch {toggle} (known: vector-edges, masked-split, fused-epilogue, parts)"),
         };
         Console.WriteLine($"ISA {Isa.Level}, 1 thread, {images} images, {toggle}, best of {reps}, thread CPU time: {CpuClock.IsThreadTime}, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         Console.WriteLine("block (C>E>K, HxW, s)        A GFLOP/s  B GFLOP/s   B/A  same bits");
