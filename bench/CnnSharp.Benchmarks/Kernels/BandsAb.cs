@@ -8,7 +8,7 @@ namespace CnnSharp.Benchmarks.Kernels;
 /// inverted-residual blocks: expansion, depthwise 3x3, projection, ReLU6 and the residual as in MobileNet-v2) on each of
 /// MobileNet-v2's block shapes, with a switch off (A) and on (B), alternating in one process; prints GFLOP/s of each and
 /// B/A of the best times. Switches: <c>vector-edges</c> (<see cref="EdgeStore.Vectorized"/>), <c>masked-split</c>
-/// (<see cref="GroupedConv2d.MaskedDeinterleave"/>). <c>bands-ab parts [reps]</c>: each block's three kernels alone.
+/// (<see cref="GroupedConv2d.MaskedDeinterleave"/>), <c>fused-epilogue</c> (<see cref="Gemm.FusedEpilogue"/>). <c>bands-ab parts [reps]</c>: each block's three kernels alone.
 /// </summary>
 internal static class BandsAb
 {
