@@ -20,6 +20,7 @@ internal static class Program
         if (args.Length > 0 && args[0] == "stage-kernels") return Models.StageKernelsAb.Run(args);
         if (args.Length > 0 && args[0] == "onnx") return QuickOnnx(args);
         if (args.Length > 0 && args[0] == "dwconv-ab") return DepthwiseAb.Run(args);
+        if (args.Length > 0 && args[0] == "bands-ab") return BandsAb.Run(args);
         if (args.Length > 0 && args[0] == "onnx-plan-ab") return Models.OnnxPlanAb.Run(args);
         if (args.Length > 0 && args[0] == "batch-wino") return Models.BatchWinogradBench.Run(args);
         BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

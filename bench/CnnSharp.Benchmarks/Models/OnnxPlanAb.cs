@@ -84,7 +84,7 @@ internal static class OnnxPlanAb
     /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too),
     /// <c>expand-dw-small</c> (ExpandDepthwiseOp.SmallExpansions: blocks below its MinExpansionFloats banded at batches of
     /// at least two images per thread), <c>expand-dw-few</c> (at run time: ExpandDepthwiseOp.SmallFewImages, those blocks banded in
-    /// equal parts of >= 7 rows below 2 images per thread), <c>expand-dw-channels</c> (at run time:
+    /// equal parts of >= 7 rows below 2 images per thread), <c>stop17</c> (the next three together), <c>fused-epilogue</c> (at run time: Gemm.FusedEpilogue, one-slice 1x1 tiles' epilogue in registers), <c>edges-split</c> (both of the next two), <c>vector-edges</c> (at run time: EdgeStore.Vectorized, GEMM edge tiles stored in masked AVX-512 steps), <c>masked-split</c> (at run time: GroupedConv2d.MaskedDeinterleave, stride-2 row splits' tails in masked AVX-512 steps), <c>expand-dw-channels</c> (at run time:
     /// ExpandDepthwiseOp.SmallByChannels, the unbanded ones split over channels), <c>few-rows:N</c> (at run time: ExpandDepthwiseOp.SmallMinBandRows 7 / N),
     /// <c>small-batch:N</c> (at run time: ExpandDepthwiseOp.MinBatchedExpansionFloats
     /// 0 / N), <c>small-images:N</c> (at run time: ExpandDepthwiseOp.SmallMinImagesPerThread 2 / N),
@@ -109,6 +109,11 @@ internal static class OnnxPlanAb
             "expand-dw-few" => on => Compile.Ops.ExpandDepthwiseOp.SmallFewImages = on,
             "expand-dw-channels" => on => Compile.Ops.ExpandDepthwiseOp.SmallByChannels = on,
             "narrow-edge" => on => Gemm.NarrowEdges = on,
+            "stop17" => on => EdgeStore.Vectorized = GroupedConv2d.MaskedDeinterleave = Gemm.FusedEpilogue = on,
+            "edges-split" => on => EdgeStore.Vectorized = GroupedConv2d.MaskedDeinterleave = on,
+            "fused-epilogue" => on => Gemm.FusedEpilogue = on,
+            "vector-edges" => on => EdgeStore.Vectorized = on,
+            "masked-split" => on => GroupedConv2d.MaskedDeinterleave = on,
             "plan-spin" => on => WorkerPool.PlanScopedSpinning = on,
             "stem-direct" => on => StemConv3x3S2.Enabled = on,
             "batch-wino" => on => Compile.PlanBuilder.BatchWinograd = on,
@@ -126,7 +131,7 @@ internal static class OnnxPlanAb
                 on => Compile.Ops.ExpandDepthwiseOp.SmallMinImagesPerThread = on ? int.Parse(toggle[13..], CultureInfo.InvariantCulture) : 2,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection)"),
         };
         string[] names = toggle switch
         {
@@ -139,6 +144,11 @@ internal static class OnnxPlanAb
             "expand-dw-few" => ["A small blocks unfused below 2 images/thread", "B banded in equal parts from 7 rows"],
             "expand-dw-channels" => ["A unbanded few-image blocks as 3 convs", "B split over channels (2 fork-joins)"],
             "narrow-edge" => ["A last pixel panel on the full 8x32 tile", "B last panel on 8x16 / 8x17 tiles"],
+            "stop17" => ["A before stop 17 (scalar edges, plain splits)", "B masked edges/splits, fused epilogue"],
+            "edges-split" => ["A scalar edge stores, plain row splits", "B masked edge stores and row splits"],
+            "fused-epilogue" => ["A 1x1 tiles stored, then the epilogue", "B one-slice tiles' epilogue in registers"],
+            "vector-edges" => ["A GEMM edge tiles stored by scalar code", "B in masked AVX-512 steps"],
+            "masked-split" => ["A row split's last < 32 floats 8-wide/scalar", "B in masked AVX-512 steps"],
             "plan-spin" => ["A workers block after 50 us of spinning", "B workers spin while a plan runs"],
             "stem-direct" => ["A RGB 3x3/2 stem on the GEMM", "B stem on StemConv3x3S2"],
             "batch-wino" => ["A wide small-map 3x3 convs per image in chains", "B on batch-folded Winograd"],

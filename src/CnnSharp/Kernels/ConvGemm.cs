@@ -754,6 +754,11 @@ internal static unsafe class ConvGemm
     /// </summary>
     internal static void StoreEdge(float* tile, int ldt, float* c, nint ldc, int rows, int cols, bool accumulate, float* bias, float* res, bool relu, float max)
     {
+        if (EdgeStore.Vectorized && Avx512F.IsSupported)
+        {
+            EdgeStore.Masked512(tile, ldt, c, ldc, rows, cols, accumulate, bias, res, relu, max);
+            return;
+        }
         for (int r = 0; r < rows; r++)
         {
             float* dst = c + r * ldc;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using CnnSharp.Kernels.Direct;
 
 namespace CnnSharp.Kernels;
@@ -91,6 +92,11 @@ internal static unsafe class DepthwiseConv3x3
     /// </summary>
     internal static void CopyStride2(float* x, int h, int w, int ow, int planeStride, int oh0, int rows, float* buffer)
     {
+        if (w <= 32 && GroupedConv2d.MaskedDeinterleave && Avx512F.IsSupported)
+        {
+            CopyStride2Narrow(x, h, w, ow, planeStride, oh0, rows, buffer);
+            return;
+        }
         int ps = planeStride;
         for (int pr = 0; pr <= 2 * rows; pr++)
         {
@@ -106,6 +112,39 @@ internal static unsafe class DepthwiseConv3x3
             GroupedConv2d.Deinterleave(x + (nint)ih * w, w, even, odd);
             // W odd: the last output's right tap is the padding column.
             if ((w & 1) != 0) odd[ow - 1] = 0f;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="CopyStride2"/> for rows of at most 32 floats (MobileNet-v2's 28- and 14-wide maps): each row in two masked
+    /// loads and two permutes, the masks made once per strip; the same values (zero rows and the odd-width padding
+    /// column as +0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CopyStride2Narrow(float* x, int h, int w, int ow, int ps, int oh0, int rows, float* buffer)
+    {
+        var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var evenIndex = lane + lane;
+        var oddIndex = evenIndex + Vector512<int>.One;
+        var low = Vector512.LessThan(lane, Vector512.Create(w)).AsSingle();
+        var high = Vector512.LessThan(lane, Vector512.Create(w - 16)).AsSingle();
+        // ow = ceil(w / 2) values per phase row; for odd w the last odd one is src[w], a masked-off (zero) lane.
+        var store = Vector512.LessThan(lane, Vector512.Create(ow)).AsSingle();
+        for (int pr = 0; pr <= 2 * rows; pr++)
+        {
+            int ih = 2 * oh0 + pr - 1;
+            float* even = buffer + 1 + (pr & 1) * 2 * ps + (nint)(pr >> 1) * ow;
+            Vector512<float> e = default, o = default;
+            if ((uint)ih < (uint)h)
+            {
+                float* src = x + (nint)ih * w;
+                var a = Avx512F.MaskLoad(src, low, Vector512<float>.Zero);
+                var b = Avx512F.MaskLoad(src + 16, high, Vector512<float>.Zero);
+                e = Avx512F.PermuteVar16x32x2(a, evenIndex, b);
+                o = Avx512F.PermuteVar16x32x2(a, oddIndex, b);
+            }
+            Avx512F.MaskStore(even, store, e);
+            Avx512F.MaskStore(even + ps, store, o);
         }
     }
 

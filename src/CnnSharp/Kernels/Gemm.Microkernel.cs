@@ -57,7 +57,13 @@ internal static unsafe partial class Gemm
     private static void StridedKernel8x32V512(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate) => Tile8x32V512(kc, a, b, ldb, c, ldc, accumulate);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile8x32V512(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate)
+    private static void Tile8x32V512(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate) =>
+        Tile8x32V512(kc, a, b, ldb, c, ldc, accumulate, null);
+
+    /// <summary>The 8x32 Vector512 tile; with <paramref name="epilogue"/> (not null: then <paramref name="accumulate"/> is
+    /// false) the tile gets ConvGemm's epilogue in registers before its one store (<see cref="StoreEpilogue512"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile8x32V512(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate, TileEpilogue* epilogue)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         for (int p = 0; p < kc; p++)
@@ -74,6 +80,18 @@ internal static unsafe partial class Gemm
             ar = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(ar, b0, c70); c71 = Vector512.FusedMultiplyAdd(ar, b1, c71);
             a += 8;
             b += ldb;
+        }
+        if (epilogue is not null)
+        {
+            StoreEpilogue512(c, ldc, 0, c00, c01, epilogue);
+            StoreEpilogue512(c, ldc, 1, c10, c11, epilogue);
+            StoreEpilogue512(c, ldc, 2, c20, c21, epilogue);
+            StoreEpilogue512(c, ldc, 3, c30, c31, epilogue);
+            StoreEpilogue512(c, ldc, 4, c40, c41, epilogue);
+            StoreEpilogue512(c, ldc, 5, c50, c51, epilogue);
+            StoreEpilogue512(c, ldc, 6, c60, c61, epilogue);
+            StoreEpilogue512(c, ldc, 7, c70, c71, epilogue);
+            return;
         }
         Store512(c + 0 * ldc, c00, c01, accumulate);
         Store512(c + 1 * ldc, c10, c11, accumulate);

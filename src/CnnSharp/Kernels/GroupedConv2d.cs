@@ -592,6 +592,15 @@ internal static unsafe class GroupedConv2d
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="Deinterleave"/> splits the last (or only) fewer than 32 elements with masked AVX-512 loads and
+    /// stores instead of 8-wide and scalar steps (default true; the same values). Why: the stride-2 depthwise convs split
+    /// every input row, and MobileNet-v2's rows of 14 and 28 floats ran the scalar loop: its 14x14 -> 7x7 depthwise conv
+    /// took longer than the stride-1 one at 14x14 with four times the outputs (docs/performance.md, stop 17). A run-time
+    /// switch for A/B benchmarks (<c>onnx-plan-ab --switch masked-split</c>).
+    /// </summary>
+    internal static bool MaskedDeinterleave { get; set; } = true;
+
     /// <summary>Even elements of <c>src[0..count)</c> to <c>even[0..)</c>, odd ones to <c>odd[0..)</c>.</summary>
     // Hot from the first call (once per group): tiered compilation's first tier would run for many calls.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -608,6 +617,18 @@ internal static unsafe class GroupedConv2d
                 var b = Vector512.Load(src + i + 16);
                 Avx512F.PermuteVar16x32x2(a, evenIndex, b).Store(even + i / 2);
                 Avx512F.PermuteVar16x32x2(a, oddIndex, b).Store(odd + i / 2);
+            }
+            if (i < count && MaskedDeinterleave)
+            {
+                // The last 1-31 elements: masked loads (no read past src[count - 1]) and masked stores (nothing written past
+                // the last even or odd element).
+                int rest = count - i;
+                var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                var a = Avx512F.MaskLoad(src + i, Vector512.LessThan(lane, Vector512.Create(rest)).AsSingle(), Vector512<float>.Zero);
+                var b = Avx512F.MaskLoad(src + i + 16, Vector512.LessThan(lane, Vector512.Create(rest - 16)).AsSingle(), Vector512<float>.Zero);
+                Avx512F.MaskStore(even + i / 2, Vector512.LessThan(lane, Vector512.Create((rest + 1) >> 1)).AsSingle(), Avx512F.PermuteVar16x32x2(a, evenIndex, b));
+                Avx512F.MaskStore(odd + i / 2, Vector512.LessThan(lane, Vector512.Create(rest >> 1)).AsSingle(), Avx512F.PermuteVar16x32x2(a, oddIndex, b));
+                return;
             }
         }
         if (Avx2.IsSupported)

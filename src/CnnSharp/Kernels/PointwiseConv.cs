@@ -99,10 +99,12 @@ internal static unsafe class PointwiseConv
         var blk = weights.Blocking;
         var packed = Gemm.MicroKernel(weights.Level, out int mr, out int nr);
         var strided = Gemm.StridedMicroKernel(weights.Level);
+        var fused = Gemm.StridedEpilogueKernel(weights.Level);
         int c = weights.CPerGroup, rowsPadded = weights.RowsPadded;
         float* edgeB = Scratch.Get(Scratch.Slot.GemmPackB, (nint)blk.KC * nr + mr * nr);
         float* tile = edgeB + (nint)blk.KC * nr;
         bool epilogue = bias is not null || relu || res is not null || max < float.PositiveInfinity;
+        var tileEpilogue = new Gemm.TileEpilogue { Relu = relu, Max = max };
         for (int jc = q0; jc < q1; jc += blk.NC)
         {
             int nc = Math.Min(blk.NC, q1 - jc);
@@ -128,7 +130,14 @@ internal static unsafe class PointwiseConv
                             nint at = ir * ldy + jr;
                             float* bRow = bias is null ? null : bias + ir;
                             float* rTile = res is null ? null : res + at;
-                            if (full && rows == mr)
+                            if (full && rows == mr && first && last && epilogue && fused != null)
+                            {
+                                // One KC slice: the tile is final after its k loop, so the epilogue runs in registers.
+                                tileEpilogue.Bias = bRow;
+                                tileEpilogue.Residual = rTile;
+                                fused(kc, aPanel, xSlice + jr, ldx, y + at, ldy, &tileEpilogue);
+                            }
+                            else if (full && rows == mr)
                             {
                                 strided(kc, aPanel, xSlice + jr, ldx, y + at, ldy, !first);
                                 if (last && epilogue) ConvGemm.Epilogue(y + at, ldy, mr, nr, bRow, rTile, relu, max);

@@ -74,6 +74,30 @@ public sealed class DepthwiseConv3x3Tests
                     $"{c} clamp [{min}, {max}] residual {residual} strip {strip}");
     }
 
+    [Theory, MemberData(nameof(Levels))]
+    public void Masked_stride_2_row_splits_give_the_bits_of_the_plain_ones(int level)
+    {
+        // GroupedConv2d.MaskedDeinterleave: rows of at most 32 floats split in masked steps (DepthwiseConv3x3's narrow
+        // copy), longer ones with a masked tail; widths around 16 and 32, odd and even, whole planes and one-row strips.
+        ConvCase[] extra = [Dw(1, 2, 6, 31, 2, true), Dw(1, 2, 5, 32, 2, false), Dw(1, 2, 4, 33, 2, true), Dw(2, 3, 15, 15, 2, true), Dw(1, 2, 9, 16, 2, true), Dw(1, 2, 3, 17, 2, false)];
+        bool saved = GroupedConv2d.MaskedDeinterleave;
+        try
+        {
+            foreach (var c in Cases().Concat(extra))
+                foreach (int strip in new[] { GroupedConv2d.DefaultStripFloats, 1 })
+                {
+                    GroupedConv2d.MaskedDeinterleave = false;
+                    var plain = Run(c, (IsaLevel)level, 0f, 6f, true, stripFloats: strip);
+                    GroupedConv2d.MaskedDeinterleave = true;
+                    Assert.Equal(plain, Run(c, (IsaLevel)level, 0f, 6f, true, stripFloats: strip));
+                }
+        }
+        finally
+        {
+            GroupedConv2d.MaskedDeinterleave = saved;
+        }
+    }
+
     [Fact]
     public void Results_are_identical_for_every_thread_count_and_strip_height()
     {

@@ -222,6 +222,37 @@ public sealed class GroupedConv2dTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Deinterleave_writes_exactly_the_even_and_odd_elements_at_every_length(bool masked)
+    {
+        // GroupedConv2d.MaskedDeinterleave: the last < 32 elements in masked steps; nothing past either output may change.
+        bool saved = GroupedConv2d.MaskedDeinterleave;
+        try
+        {
+            GroupedConv2d.MaskedDeinterleave = masked;
+            for (int count = 0; count <= 100; count++)
+            {
+                var src = Enumerable.Range(0, count).Select(i => (float)i).ToArray();
+                var even = new float[(count + 1) / 2 + 20];
+                var odd = new float[count / 2 + 20];
+                Array.Fill(even, -1f);
+                Array.Fill(odd, -1f);
+                unsafe
+                {
+                    fixed (float* s = src, e = even, o = odd) GroupedConv2d.Deinterleave(s, count, e, o);
+                }
+                Assert.Equal(Enumerable.Range(0, (count + 1) / 2).Select(i => 2f * i).Concat(Enumerable.Repeat(-1f, 20)), even);
+                Assert.Equal(Enumerable.Range(0, count / 2).Select(i => 2f * i + 1).Concat(Enumerable.Repeat(-1f, 20)), odd);
+            }
+        }
+        finally
+        {
+            GroupedConv2d.MaskedDeinterleave = saved;
+        }
+    }
+
     [Fact]
     public void Mismatched_lengths_are_rejected()
     {
