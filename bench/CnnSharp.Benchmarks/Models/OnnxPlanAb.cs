@@ -93,7 +93,9 @@ internal static class OnnxPlanAb
     /// ExpandDepthwise.BufferFloats 2^17 / N), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N),
     /// <c>batch-wino</c> (PlanBuilder.BatchWinograd), <c>batch-wino:N</c> (PlanBuilder.BatchWinogradMinTiles 32 / N),
     /// <c>wide512</c> (WinogradConv2d.Wide512: per-image and batch-folded Winograd plans on 16 lanes; the same bits),
-    /// <c>projection</c> (PlanBuilder.InferenceProjections: downsampling blocks' projection shortcuts inside their chains).
+    /// <c>projection</c> (PlanBuilder.InferenceProjections: downsampling blocks' projection shortcuts inside their chains),
+    /// <c>conv-pool</c> (PointwisePoolOp.Enabled: a 1x1 conv and the global average pool after it in one op),
+    /// <c>vector-edges</c> (at run time: ConvGemm.VectorEdges, the GEMM edge tiles' store on vectors; the same bits).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
@@ -114,6 +116,8 @@ internal static class OnnxPlanAb
             "batch-wino" => on => Compile.PlanBuilder.BatchWinograd = on,
             "wide512" => on => CnnSharp.Kernels.Direct.WinogradConv2d.Wide512 = on,
             "projection" => on => Compile.PlanBuilder.InferenceProjections = on,
+            "conv-pool" => on => Compile.Ops.PointwisePoolOp.Enabled = on,
+            "vector-edges" => on => ConvGemm.VectorEdges = on,
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
             _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) =>
@@ -126,7 +130,7 @@ internal static class OnnxPlanAb
                 on => Compile.Ops.ExpandDepthwiseOp.SmallMinImagesPerThread = on ? int.Parse(toggle[13..], CultureInfo.InvariantCulture) : 2,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection, conv-pool, vector-edges)"),
         };
         string[] names = toggle switch
         {
@@ -144,6 +148,8 @@ internal static class OnnxPlanAb
             "batch-wino" => ["A wide small-map 3x3 convs per image in chains", "B on batch-folded Winograd"],
             "wide512" => ["A Winograd transforms on 8 lanes", "B on 16 lanes (V512 path, 512-bit hardware)"],
             "projection" => ["A projection shortcuts as own chains", "B projections in the block's chain"],
+            "conv-pool" => ["A 1x1 conv, then global average pool", "B 1x1 conv + pool in one op"],
+            "vector-edges" => ["A GEMM edge tiles stored by a scalar loop", "B stored on vectors"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
             _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) => ["A batch Winograd from 32 tiles", $"B batch Winograd from {toggle[11..]} tiles"],
             _ when toggle.StartsWith("few-rows:", StringComparison.Ordinal) => ["A few-image parts of >= 7 rows", $"B of >= {toggle[9..]} rows"],

@@ -748,19 +748,53 @@ internal static unsafe class ConvGemm
         }
     }
 
+    /// <summary>Whether <see cref="StoreEdge"/> runs on vectors (default true; the same bits; off only for A/B
+    /// benchmarks: <c>onnx-plan-ab --switch vector-edges</c>).</summary>
+    internal static bool VectorEdges { get; set; } = true;
+
     /// <summary>
     /// Writes the valid rows × cols corner of a computed tile: add to C or overwrite, then bias, the residual and ReLU when
     /// given (in <see cref="Epilogue"/>'s order).
     /// </summary>
+    /// <remarks>Vectorised over whole vectors of each row (the same lane-wise operations as the scalar tail): the 7x7
+    /// maps' 17-column edge tiles spent as long in a scalar version of this loop as in their multiply-adds.</remarks>
     internal static void StoreEdge(float* tile, int ldt, float* c, nint ldc, int rows, int cols, bool accumulate, float* bias, float* res, bool relu, float max)
     {
+        bool clamp = max < float.PositiveInfinity;
         for (int r = 0; r < rows; r++)
         {
             float* dst = c + r * ldc;
             float* src = tile + r * ldt;
             float* rr = res is null ? null : res + r * ldc;
             float b = bias is null ? 0f : bias[r];
-            for (int j = 0; j < cols; j++)
+            int j = 0;
+            if (VectorEdges && Vector512.IsHardwareAccelerated)
+            {
+                var bv = Vector512.Create(b);
+                var mv = Vector512.Create(max);
+                for (; j <= cols - 16; j += 16)
+                {
+                    var v = (accumulate ? Vector512.Load(dst + j) + Vector512.Load(src + j) : Vector512.Load(src + j)) + bv;
+                    if (rr is not null) v += Vector512.Load(rr + j);
+                    if (relu) v = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), Vector512<float>.Zero, v);
+                    if (clamp) v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, mv), mv, v);
+                    v.Store(dst + j);
+                }
+            }
+            if (VectorEdges && Vector256.IsHardwareAccelerated)
+            {
+                var bv = Vector256.Create(b);
+                var mv = Vector256.Create(max);
+                for (; j <= cols - 8; j += 8)
+                {
+                    var v = (accumulate ? Vector256.Load(dst + j) + Vector256.Load(src + j) : Vector256.Load(src + j)) + bv;
+                    if (rr is not null) v += Vector256.Load(rr + j);
+                    if (relu) v = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), Vector256<float>.Zero, v);
+                    if (clamp) v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, mv), mv, v);
+                    v.Store(dst + j);
+                }
+            }
+            for (; j < cols; j++)
             {
                 float v = (accumulate ? dst[j] + src[j] : src[j]) + b;
                 if (rr is not null) v += rr[j];
