@@ -31,6 +31,14 @@ internal static unsafe class PointwiseConvPool
     /// most <see cref="MaxPixels"/> pixels).</summary>
     public static bool Takes(in Conv2dGeometry g) => PointwiseConv.Takes(g) && g.H * g.W <= MaxPixels;
 
+    /// <summary>
+    /// Whether the convolution values here (<see cref="PointwiseConv.Block"/>'s) have the bits <see cref="ConvGemm"/> gives
+    /// for weights packed at <paramref name="level"/> and a plane of <paramref name="pixels"/>: everywhere except at V256
+    /// with a last column panel of at most 8 pixels (a 7x7 map's 49 = 3·16 + 1), which ConvGemm's packing driver runs on
+    /// a half tile that sums even and odd k-steps apart (<c>Kernel6x8V256</c>).
+    /// </summary>
+    public static bool SameBitsAsConvGemm(IsaLevel level, int pixels) => level != IsaLevel.V256 || pixels % 16 == 0 || pixels % 16 > 8;
+
     /// <summary>Pitch in floats of one channel's plane in the copied image and the output rows: a multiple of 16.</summary>
     internal static nint Pitch(int pixels) => ((nint)pixels + 15) & ~(nint)15;
 

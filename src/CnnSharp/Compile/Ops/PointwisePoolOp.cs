@@ -4,14 +4,16 @@ namespace CnnSharp.Compile.Ops;
 
 /// <summary>
 /// An inference plan's 1x1 conv (with its folded batch norm and clamp) whose output only a global average pool reads,
-/// run as one op (<see cref="PointwiseConvPool"/>): the same bits as the two ops, without writing the conv's output.
-/// Forward only.
+/// run as one op (<see cref="PointwiseConvPool"/>): the same bits as the two ops, without writing the conv's output
+/// (where the kernel's sums would round differently, <see cref="PointwiseConvPool.SameBitsAsConvGemm"/>, it runs the two
+/// ops). Forward only.
 /// </summary>
 internal sealed class PointwisePoolOp : CompiledOp
 {
     private readonly Conv2dOp _conv;
+    private readonly AdaptiveAvgPool2dOp _pool;
 
-    private PointwisePoolOp(Conv2dOp conv, AdaptiveAvgPool2dOp pool) : base([conv.Inputs[0]], pool.Output) => _conv = conv;
+    private PointwisePoolOp(Conv2dOp conv, AdaptiveAvgPool2dOp pool) : base([conv.Inputs[0]], pool.Output) => (_conv, _pool) = (conv, pool);
 
     /// <summary>
     /// Whether inference plans fuse such pairs (default true); a plan-time switch for A/B benchmarks
@@ -54,6 +56,14 @@ internal sealed class PointwisePoolOp : CompiledOp
     {
         _conv.PrepareWeights(out var bias, pack: true);
         var g = _conv.Geometry;
+        if (!PointwiseConvPool.SameBitsAsConvGemm(_conv.Packed.Level, g.H * g.W))
+        {
+            // Where the fused kernel's sums would round differently from the conv's own path: the two ops, on the buffer
+            // the plan allocated for the conv's output before the fusion (still theirs: nothing runs in between).
+            _conv.Forward(plan);
+            _pool.Forward(plan);
+            return;
+        }
         int threads = Parallelism.MaxThreads;
         if (g.Macs < IntraImageSplit.GemmThreshold(g, threads)) threads = 1;
         // A few images: threads / gcd(N, threads) parts per image, so the units divide evenly over the threads.
