@@ -793,6 +793,17 @@ internal static unsafe class ConvGemm
                     if (clamp) v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, mv), mv, v);
                     v.Store(dst + j);
                 }
+                if (j < cols && Avx.IsSupported)
+                {
+                    // The last 1-7 columns under a lane mask (masked-off lanes are neither read nor written).
+                    var m = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(cols - j)).AsSingle();
+                    var v = (accumulate ? Avx.MaskLoad(dst + j, m) + Avx.MaskLoad(src + j, m) : Avx.MaskLoad(src + j, m)) + bv;
+                    if (rr is not null) v += Avx.MaskLoad(rr + j, m);
+                    if (relu) v = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), Vector256<float>.Zero, v);
+                    if (clamp) v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, mv), mv, v);
+                    Avx.MaskStore(dst + j, m, v);
+                    j = cols;
+                }
             }
             for (; j < cols; j++)
             {
