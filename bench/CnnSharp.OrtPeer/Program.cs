@@ -35,6 +35,11 @@ internal static class Program
             Console.WriteLine(Options.Usage);
             return 0;
         }
+        if (o.Head)
+        {
+            KernelBench.Head(o.Rounds);
+            return 0;
+        }
         if (o.Kernels)
         {
             KernelBench.Run(o.Rounds);
@@ -464,9 +469,11 @@ internal static class Program
         Console.WriteLine($"  ORT profile {model} b{batch} (mean of {runs} runs, {total:F3} ms in nodes, after ORT's graph rewrites):");
         foreach (var group in perNode.Values.GroupBy(v => v.Op).OrderByDescending(g => g.Sum(v => NodeMs(v.Durations))))
             Console.WriteLine($"    {group.Key,-22} {group.Sum(v => NodeMs(v.Durations)),9:F3} ms {100 * group.Sum(v => NodeMs(v.Durations)) / total,5:F1}%  ({group.Count()} nodes)");
-        Console.WriteLine("    slowest nodes:");
+        // Minimum over the runs too: under load the means swing per node, the least disturbed run does not.
+        double NodeMin(List<long> d) => d.TakeLast(runs).Min() / 1000.0;
+        Console.WriteLine($"    slowest nodes (mean ms, min ms; sum of minima {perNode.Values.Sum(v => NodeMin(v.Durations)):F3} ms):");
         foreach (var (name, v) in perNode.OrderByDescending(p => NodeMs(p.Value.Durations)).Take(o.ProfileTop))
-            Console.WriteLine($"    {NodeMs(v.Durations),9:F3} ms  {v.Op,-16} {name[..^"_kernel_time".Length]}");
+            Console.WriteLine($"    {NodeMs(v.Durations),9:F3} {NodeMin(v.Durations),7:F3}  {v.Op,-16} {name[..^"_kernel_time".Length]}");
     }
 
     private static string Table(List<Row> rows, Options o)
@@ -529,6 +536,7 @@ internal static class Program
                                     [--warmup 3] [--round-ms 100] [--profile] [--profile-top 12] [--conformance DIR]
                                     [--fixtures DIR] [--split-ab] [--strided-ab]
                    CnnSharp.OrtPeer --kernels [--rounds 15]
+                   CnnSharp.OrtPeer --head [--rounds 15]
                    CnnSharp.OrtPeer --tune [MC:KC:NC,...] [--cold] [--rounds 15]
                    CnnSharp.OrtPeer --scaling [--rounds 15]
                    CnnSharp.OrtPeer --depthwise [--rounds 15] [--threads 2]
@@ -544,6 +552,7 @@ internal static class Program
               --chain-ab: the runtime's DirectConvChainOp vs the compiled plan's ConvChainOp on one file, thread CPU.
               --pointwise: MobileNet-v2/ShuffleNet-v2 1x1 convs at the first --batches value, in place vs packing, thread CPU.
               --kernels: single-thread GEMM/convolution/pooling efficiency against an FMA loop, in thread CPU time.
+              --head: MobileNet-v2's 320->1280 conv + pool and classifier at batch 1, one thread, thread CPU time.
               --tune: the packed convolution's cache blocks on ResNet-18's layer shapes, candidates interleaved.
               --scaling: batch-1 packed convolutions on 1 and 2 threads (wall clock).
             """;
@@ -563,6 +572,7 @@ internal static class Program
         public string? ChainModel { get; private set; }
         public bool Help { get; private set; }
         public bool Kernels { get; private set; }
+        public bool Head { get; private set; }
         public string? Tune { get; private set; }
         public bool Scaling { get; private set; }
         public bool Cold { get; private set; }
@@ -597,6 +607,7 @@ internal static class Program
                     case "--pointwise": o.Pointwise = true; break;
                     case "--chain-ab": o.ChainModel = Next(); break;
                     case "--kernels": o.Kernels = true; break;
+                    case "--head": o.Head = true; break;
                     case "--scaling": o.Scaling = true; break;
                     case "--cold": o.Cold = true; break;
                     case "--split-ab": o.SplitAB = true; break;

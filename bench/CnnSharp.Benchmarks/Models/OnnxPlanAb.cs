@@ -84,7 +84,7 @@ internal static class OnnxPlanAb
     /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too),
     /// <c>expand-dw-small</c> (ExpandDepthwiseOp.SmallExpansions: blocks below its MinExpansionFloats banded at batches of
     /// at least two images per thread), <c>expand-dw-few</c> (at run time: ExpandDepthwiseOp.SmallFewImages, those blocks banded in
-    /// equal parts of >= 7 rows below 2 images per thread), <c>stop17</c> (the next three together), <c>fused-epilogue</c> (at run time: Gemm.FusedEpilogue, one-slice 1x1 tiles' epilogue in registers), <c>edges-split</c> (both of the next two), <c>vector-edges</c> (at run time: EdgeStore.Vectorized, GEMM edge tiles stored in masked AVX-512 steps), <c>masked-split</c> (at run time: GroupedConv2d.MaskedDeinterleave, stride-2 row splits' tails in masked AVX-512 steps), <c>expand-dw-channels</c> (at run time:
+    /// equal parts of >= 7 rows below 2 images per thread), <c>stop17</c> (the next three together), <c>fused-epilogue</c> (at run time: Gemm.FusedEpilogue, one-slice 1x1 tiles' epilogue in registers), <c>edges-split</c> (both of the next two), <c>vector-edges</c> (at run time: EdgeStore.Vectorized, GEMM edge tiles stored on vectors), <c>masked-split</c> (at run time: GroupedConv2d.MaskedDeinterleave, stride-2 row splits' tails in masked AVX-512 steps), <c>expand-dw-channels</c> (at run time:
     /// ExpandDepthwiseOp.SmallByChannels, the unbanded ones split over channels), <c>few-rows:N</c> (at run time: ExpandDepthwiseOp.SmallMinBandRows 7 / N),
     /// <c>small-batch:N</c> (at run time: ExpandDepthwiseOp.MinBatchedExpansionFloats
     /// 0 / N), <c>small-images:N</c> (at run time: ExpandDepthwiseOp.SmallMinImagesPerThread 2 / N),
@@ -93,7 +93,8 @@ internal static class OnnxPlanAb
     /// ExpandDepthwise.BufferFloats 2^17 / N), <c>wino:N</c> (ConvChainLayer.MinInferenceWinogradTiles 16 / N),
     /// <c>batch-wino</c> (PlanBuilder.BatchWinograd), <c>batch-wino:N</c> (PlanBuilder.BatchWinogradMinTiles 32 / N),
     /// <c>wide512</c> (WinogradConv2d.Wide512: per-image and batch-folded Winograd plans on 16 lanes; the same bits),
-    /// <c>projection</c> (PlanBuilder.InferenceProjections: downsampling blocks' projection shortcuts inside their chains).
+    /// <c>projection</c> (PlanBuilder.InferenceProjections: downsampling blocks' projection shortcuts inside their chains),
+    /// <c>conv-pool</c> (PointwisePoolOp.Enabled: a 1x1 conv and the global average pool after it in one op).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
@@ -119,6 +120,7 @@ internal static class OnnxPlanAb
             "batch-wino" => on => Compile.PlanBuilder.BatchWinograd = on,
             "wide512" => on => CnnSharp.Kernels.Direct.WinogradConv2d.Wide512 = on,
             "projection" => on => Compile.PlanBuilder.InferenceProjections = on,
+            "conv-pool" => on => Compile.Ops.PointwisePoolOp.Enabled = on,
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
             _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) =>
@@ -131,7 +133,7 @@ internal static class OnnxPlanAb
                 on => Compile.Ops.ExpandDepthwiseOp.SmallMinImagesPerThread = on ? int.Parse(toggle[13..], CultureInfo.InvariantCulture) : 2,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection, conv-pool)"),
         };
         string[] names = toggle switch
         {
@@ -147,13 +149,14 @@ internal static class OnnxPlanAb
             "stop17" => ["A before stop 17 (scalar edges, plain splits)", "B masked edges/splits, fused epilogue"],
             "edges-split" => ["A scalar edge stores, plain row splits", "B masked edge stores and row splits"],
             "fused-epilogue" => ["A 1x1 tiles stored, then the epilogue", "B one-slice tiles' epilogue in registers"],
-            "vector-edges" => ["A GEMM edge tiles stored by scalar code", "B in masked AVX-512 steps"],
-            "masked-split" => ["A row split's last < 32 floats 8-wide/scalar", "B in masked AVX-512 steps"],
+            "vector-edges" => ["A GEMM edge tiles stored by scalar code", "B on vectors (masked AVX-512 steps, or 8 lanes with an AVX-masked tail)"],
+            "masked-split" => ["A row split's last < 32 floats 8-wide/scalar", "B on vectors (masked AVX-512 steps, or 8 lanes with an AVX-masked tail)"],
             "plan-spin" => ["A workers block after 50 us of spinning", "B workers spin while a plan runs"],
             "stem-direct" => ["A RGB 3x3/2 stem on the GEMM", "B stem on StemConv3x3S2"],
             "batch-wino" => ["A wide small-map 3x3 convs per image in chains", "B on batch-folded Winograd"],
             "wide512" => ["A Winograd transforms on 8 lanes", "B on 16 lanes (V512 path, 512-bit hardware)"],
             "projection" => ["A projection shortcuts as own chains", "B projections in the block's chain"],
+            "conv-pool" => ["A 1x1 conv, then global average pool", "B 1x1 conv + pool in one op"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
             _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) => ["A batch Winograd from 32 tiles", $"B batch Winograd from {toggle[11..]} tiles"],
             _ when toggle.StartsWith("few-rows:", StringComparison.Ordinal) => ["A few-image parts of >= 7 rows", $"B of >= {toggle[9..]} rows"],

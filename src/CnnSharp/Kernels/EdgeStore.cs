@@ -5,21 +5,41 @@ using System.Runtime.Intrinsics.X86;
 namespace CnnSharp.Kernels;
 
 /// <summary>
-/// <see cref="ConvGemm.StoreEdge"/> in masked AVX-512 steps: the store of the GEMM drivers' edge tiles (pixel panels
+/// <see cref="ConvGemm.StoreEdge"/> on vectors (see <see cref="Mode"/>): the store of the GEMM drivers' edge tiles (pixel panels
 /// narrower than NR, rows past K) for <see cref="ConvGemm"/>'s packed path and <see cref="PointwiseConv"/>.
 /// </summary>
 internal static unsafe class EdgeStore
 {
-    /// <summary>
-    /// Whether <see cref="ConvGemm.StoreEdge"/> runs <see cref="Masked512"/> where the hardware has AVX-512 (default true;
-    /// the same bits: every element gets the same operations in the same order). Why: a 7x7 map's 49 pixels leave a
-    /// 17-column edge in every MR-row panel and every KC slice, and the inverted-residual bands' pixel counts leave one in
-    /// most bands; the scalar store (8 × 17 values through the epilogue's branches) cost about as much as the edge tile's
-    /// multiply-adds (docs/performance.md, stop 17). A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch
-    /// vector-edges</c>).
-    /// </summary>
-    internal static bool Vectorized { get; set; } = true;
+    /// <summary>The best mode this machine runs: masked AVX-512 steps, else 8-wide vectors with an AVX lane-masked tail.</summary>
+    internal static EdgeStoreMode Best { get; } =
+        Avx512F.IsSupported ? EdgeStoreMode.Masked512 : Avx2.IsSupported ? EdgeStoreMode.Vector256 : EdgeStoreMode.Scalar;
 
+    /// <summary>
+    /// How <see cref="ConvGemm.StoreEdge"/> stores (default <see cref="Best"/>; every mode gives the same bits: each element
+    /// gets the same operations in the same order). Why: a 7x7 map's 49 pixels leave a 17-column edge in every MR-row
+    /// panel and every KC slice, and the inverted-residual bands' pixel counts leave one in most bands; the scalar store
+    /// (8 × 17 values through the epilogue's branches) cost about as much as the edge tile's multiply-adds
+    /// (docs/performance.md, stop 17). Setting a mode the hardware lacks is refused. A run-time switch for A/B benchmarks
+    /// (<c>onnx-plan-ab --switch vector-edges</c>) and tests.
+    /// </summary>
+    internal static EdgeStoreMode Mode
+    {
+        get => s_mode;
+        set
+        {
+            if (value > Best) throw new ArgumentOutOfRangeException(nameof(value), value, $"EdgeStore: this machine supports up to {Best}");
+            s_mode = value;
+        }
+    }
+
+    private static EdgeStoreMode s_mode = Best;
+
+    /// <summary>Whether edge tiles are stored on vectors: <see cref="Best"/> when set, <see cref="EdgeStoreMode.Scalar"/> when cleared.</summary>
+    internal static bool Vectorized
+    {
+        get => s_mode != EdgeStoreMode.Scalar;
+        set => s_mode = value ? Best : EdgeStoreMode.Scalar;
+    }
     /// <summary>
     /// Rows [0, rows) by columns [0, cols) of the tile (row r at <c>tile + r·ldt</c>) to C:
     /// <c>v = (accumulate ? c + t : t) + b</c>, then <c>+ r</c>, then the ReLU and the upper clamp, as
@@ -48,4 +68,17 @@ internal static unsafe class EdgeStore
             }
         }
     }
+}
+
+/// <summary>How <see cref="ConvGemm.StoreEdge"/> writes a tile's valid corner (see <see cref="EdgeStore.Mode"/>).</summary>
+internal enum EdgeStoreMode
+{
+    /// <summary>One element at a time.</summary>
+    Scalar = 0,
+
+    /// <summary>8-wide vectors, the last 1-7 columns under an AVX lane mask (AVX2 machines).</summary>
+    Vector256 = 1,
+
+    /// <summary>16-wide masked AVX-512 steps.</summary>
+    Masked512 = 2,
 }

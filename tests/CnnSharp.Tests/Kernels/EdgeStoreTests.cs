@@ -1,4 +1,5 @@
 using CnnSharp.Kernels;
+using CnnSharp.Tests.Compile;
 using CnnSharp.Tests.TestUtilities;
 
 namespace CnnSharp.Tests.Kernels;
@@ -9,6 +10,7 @@ namespace CnnSharp.Tests.Kernels;
 /// <see cref="ConvGemm"/>'s packed path, at every SIMD level of the weights, for every epilogue, across KC slices (the
 /// store accumulates), and for 1-3 threads; nothing past the output is written.
 /// </summary>
+[Collection(nameof(PlanSwitchGroup))]
 public sealed class EdgeStoreTests
 {
     // (N, C, H, W, K): 7x7 (49 = 32 + 17 pixels), 14x14 (196 = 6·32 + 4), one pixel, K not a multiple of MR, C over KC.

@@ -1,4 +1,5 @@
 using CnnSharp.Kernels;
+using CnnSharp.Tests.Compile;
 using CnnSharp.Tests.TestUtilities;
 
 namespace CnnSharp.Tests.Kernels;
@@ -9,6 +10,7 @@ namespace CnnSharp.Tests.Kernels;
 /// level of the weights (only V512 has the kernel; the others must be unaffected), with one and several KC slices, and
 /// for 1-3 threads.
 /// </summary>
+[Collection(nameof(PlanSwitchGroup))]
 public sealed class GemmEpilogueTileTests
 {
     // (N, C, H, W, K): C within one slice (16, 96, 160) and over it (200), full and edge tiles, K not a multiple of MR.

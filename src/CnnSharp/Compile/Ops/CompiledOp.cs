@@ -22,4 +22,13 @@ internal abstract class CompiledOp(int[] inputs, int output)
 
     /// <summary>Parameters this op writes gradients into (the plan makes sure their <c>Grad</c> exists before backward).</summary>
     public virtual IEnumerable<Tensor> Parameters => [];
+
+    /// <summary>How many of <paramref name="ops"/> read each value (op-level fusion passes: a value read once can stay inside a fused op).</summary>
+    internal static Dictionary<int, int> ReaderCounts(CompiledOp[] ops)
+    {
+        var readers = new Dictionary<int, int>();
+        foreach (var op in ops)
+            foreach (int v in op.Inputs.Distinct()) readers[v] = readers.GetValueOrDefault(v) + 1;
+        return readers;
+    }
 }

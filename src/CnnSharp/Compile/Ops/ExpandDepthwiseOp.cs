@@ -169,9 +169,7 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     internal static CompiledOp[] FuseInto(CompiledOp[] ops, float[][] data, int outputId)
     {
         if (!Enabled) return ops;
-        var readers = new Dictionary<int, int>();
-        foreach (var op in ops)
-            foreach (int v in op.Inputs.Distinct()) readers[v] = readers.GetValueOrDefault(v) + 1;
+        var readers = ReaderCounts(ops);
         var fused = new List<CompiledOp>(ops.Length);
         for (int i = 0; i < ops.Length; i++)
         {

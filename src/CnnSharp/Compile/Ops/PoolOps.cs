@@ -35,6 +35,9 @@ internal sealed class AdaptiveAvgPool2dOp : CompiledOp
 
     public override string Name => _global ? "GlobalAvgPool2d" : "AdaptiveAvgPool2d";
 
+    /// <summary>Whether the output is 1x1 (global average pooling).</summary>
+    internal bool Global => _global;
+
     private int MinPlanes => Math.Max(1, 16384 / Math.Max(1, _g.H * _g.W));
 
     public override void Forward(ExecutionPlan plan)
