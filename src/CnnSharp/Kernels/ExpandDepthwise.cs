@@ -174,7 +174,7 @@ internal static unsafe class ExpandDepthwise
     /// <param name="dwMin">Lower clamp of the depthwise output (−∞ for none).</param>
     /// <param name="dwMax">Upper clamp of the depthwise output (+∞ for none).</param>
     /// <param name="y">The depthwise output, written (the projection's input): N·E planes of OutH·OutW floats at a pitch of
-    /// <see cref="ChannelPitch"/> (<see cref="ChannelSplitFloats"/> floats in all), 64-byte aligned for the fastest reads.</param>
+    /// <see cref="PointwiseConv.AlignedPitch"/> (<see cref="ChannelSplitFloats"/> floats in all), 64-byte aligned for the fastest reads.</param>
     /// <param name="gp">The expansion's geometry (<see cref="Takes"/> must hold with <paramref name="gd"/>).</param>
     /// <param name="gd">The depthwise conv's geometry.</param>
     /// <param name="level">The depthwise kernel's SIMD level.</param>
@@ -212,13 +212,9 @@ internal static unsafe class ExpandDepthwise
         pj.KeepAlive();
     }
 
-    /// <summary>Pitch in floats of a plane of <paramref name="pixels"/> in <see cref="ForwardByChannels"/>'s buffers: a
-    /// multiple of 16 floats (64 bytes). Why: the GEMMs read B rows at this pitch; at a 7x7 map's 49 every other vector
-    /// load would split a cache line (in place, reading B at pitch 49 measured 1.4x slower than packing it).</summary>
-    internal static nint ChannelPitch(int pixels) => ((nint)pixels + 15) & ~(nint)15;
 
     /// <summary>Floats of <see cref="ForwardByChannels"/>'s depthwise output buffer for <paramref name="gd"/>.</summary>
-    internal static nint ChannelSplitFloats(in Conv2dGeometry gd) => (nint)gd.N * gd.K * ChannelPitch(gd.OutH * gd.OutW);
+    internal static nint ChannelSplitFloats(in Conv2dGeometry gd) => (nint)gd.N * gd.K * PointwiseConv.AlignedPitch(gd.OutH * gd.OutW);
 
     [ThreadStatic] private static ChannelJob? t_channelJob;
 
@@ -254,15 +250,6 @@ internal static unsafe class ExpandDepthwise
             (_gp, _gd, _level, _parts, _projection) = (gp, gd, level, parts, projection);
         }
 
-        /// <summary>Rows [m0, m1) of part <paramref name="part"/> of <paramref name="k"/> rows in MR-row panels.</summary>
-        private (int M0, int M1) Rows(PackedConvWeights w, int k, int part)
-        {
-            _ = Gemm.MicroKernel(w.Level, out int mr, out _);
-            int panels = (k + mr - 1) / mr;
-            int p0 = (int)((long)panels * part / _parts), p1 = (int)((long)panels * (part + 1) / _parts);
-            return (p0 * mr, Math.Min(p1 * mr, k));
-        }
-
         /// <summary>Unit u (image u / parts): its part of the E channels, expanded and then convolved depthwise.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Expand(int u, int thread)
@@ -270,16 +257,14 @@ internal static unsafe class ExpandDepthwise
             var gp = _gp;
             var gd = _gd;
             int n = u / _parts;
-            var (m0, m1) = Rows(_pw, gp.K, u % _parts);
+            var (m0, m1) = PointwiseConv.PanelRows(_pw.Level, gp.K, u % _parts, _parts);
             if (m0 >= m1) return;
             int inPixels = gd.H * gd.W;
-            nint inPitch = ChannelPitch(inPixels), outPitch = ChannelPitch(gd.OutH * gd.OutW);
+            nint inPitch = PointwiseConv.AlignedPitch(inPixels), outPitch = PointwiseConv.AlignedPitch(gd.OutH * gd.OutW);
             // The image's input planes copied to an aligned pitch (the expansion reads each once per row panel), and the
             // part's expansion planes at that pitch (addressed from channel 0): both this thread's, in L2.
             float* xs = Buffer(0, gp.C * inPitch);
-            float* src = _x + (nint)n * gp.C * inPixels;
-            for (int c = 0; c < gp.C; c++)
-                new ReadOnlySpan<float>(src + (nint)c * inPixels, inPixels).CopyTo(new Span<float>(xs + c * inPitch, inPixels));
+            PointwiseConv.CopyToPitch(_x + (nint)n * gp.C * inPixels, gp.C, inPixels, xs, inPitch);
             int count = m1 - m0;
             float* e = Buffer(1, count * inPitch) - m0 * inPitch;
             PointwiseConv.Block(_pw, xs, inPitch, e, inPitch, null, _pwBias, 0, inPixels, m0, m1, _pwRelu, _pwMax);
@@ -296,9 +281,9 @@ internal static unsafe class ExpandDepthwise
             var pj = _projection;
             var gj = pj.Geometry;
             int n = u / _parts;
-            var (m0, m1) = Rows(pj.Weights!, gj.K, u % _parts);
+            var (m0, m1) = PointwiseConv.PanelRows(pj.Weights!.Level, gj.K, u % _parts, _parts);
             int plane = gj.H * gj.W;
-            nint pitch = ChannelPitch(plane), at = (nint)n * gj.K * plane;
+            nint pitch = PointwiseConv.AlignedPitch(plane), at = (nint)n * gj.K * plane;
             PointwiseConv.Block(pj.Weights!, _y + (nint)n * gj.C * pitch, pitch, pj.Output + at, plane, pj.Residual is null ? null : pj.Residual + at,
                 pj.Bias, 0, plane, m0, m1, pj.Relu, pj.Max);
         }

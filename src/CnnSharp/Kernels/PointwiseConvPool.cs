@@ -39,9 +39,6 @@ internal static unsafe class PointwiseConvPool
     /// </summary>
     public static bool SameBitsAsConvGemm(IsaLevel level, int pixels) => level != IsaLevel.V256 || pixels % 16 == 0 || pixels % 16 > 8;
 
-    /// <summary>Pitch in floats of one channel's plane in the copied image and the output rows: a multiple of 16.</summary>
-    internal static nint Pitch(int pixels) => ((nint)pixels + 15) & ~(nint)15;
-
     /// <summary>
     /// <c>pooled[n·K + k] = Σ_p min(relu?(W·x[n] + b), max)[k, p] / P</c> on up to <paramref name="threads"/> threads.
     /// </summary>
@@ -113,18 +110,14 @@ internal static unsafe class PointwiseConvPool
         {
             var g = _g;
             int n = u / _parts, part = u % _parts;
-            _ = Gemm.MicroKernel(_w.Level, out int mr, out _);
-            int panels = (g.K + mr - 1) / mr;
-            int m0 = (int)((long)panels * part / _parts) * mr, m1 = Math.Min((int)((long)panels * (part + 1) / _parts) * mr, g.K);
+            var (m0, m1) = PointwiseConv.PanelRows(_w.Level, g.K, part, _parts);
             if (m0 >= m1) return;
             int p = g.H * g.W;
-            nint pitch = Pitch(p);
+            nint pitch = PointwiseConv.AlignedPitch(p);
             float* xs = Scratch.Get(Scratch.Slot.PaddedImage, g.C * pitch);
             if (t_copiedCall != _call || t_copiedImage != n)
             {
-                float* src = _x + (nint)n * g.C * p;
-                for (int c = 0; c < g.C; c++)
-                    new ReadOnlySpan<float>(src + (nint)c * p, p).CopyTo(new Span<float>(xs + c * pitch, p));
+                PointwiseConv.CopyToPitch(_x + (nint)n * g.C * p, g.C, p, xs, pitch);
                 (t_copiedCall, t_copiedImage) = (_call, n);
             }
             // The part's output rows, addressed from row 0 (only rows [m0, m1) are touched).

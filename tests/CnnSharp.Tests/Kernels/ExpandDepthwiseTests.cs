@@ -195,7 +195,7 @@ public sealed class ExpandDepthwiseTests
                                 new ExpandDepthwise.Projection(o.Proj, pjb, relu6 ? pr : null, pz, gj, relu6, float.PositiveInfinity));
                         Assert.Equal(expected, z);
                         // The depthwise output, plane by plane at the buffer's pitch.
-                        int plane = gd.OutH * gd.OutW, pitch = (int)ExpandDepthwise.ChannelPitch(plane);
+                        int plane = gd.OutH * gd.OutW, pitch = (int)PointwiseConv.AlignedPitch(plane);
                         var planes = Enumerable.Range(0, s.N * s.E).SelectMany(i => y.Skip(i * pitch).Take(plane)).ToArray();
                         Assert.Equal(Unfused(o, s, isa, relu6), planes);
                     }
