@@ -112,10 +112,14 @@ internal sealed class OnnxTranslator
         {
             case Conv2dSpec c:
             {
-                RequireImages(index, x!);
                 var g = c.Geometry;
                 var inputs = new List<string> { In(0), Value(c.Weight, scope) };
                 if (c.Bias is not null) inputs.Add(Value(c.Bias, scope));
+                // F.Conv1d records a height-1 2-D conv on its (N, C, L) input and (K, C/G, KL) weight: ONNX's 1-D Conv.
+                if (x!.Rank == 3)
+                    return _b.Node(scope, "Conv", inputs, Ints("dilations", g.DilationW), Int("group", g.Groups),
+                        Ints("kernel_shape", g.KW), Ints("pads", g.PadLeft, g.PadRight), Ints("strides", g.StrideW));
+                RequireImages(index, x);
                 return _b.Node(scope, "Conv", inputs, Ints("dilations", g.DilationH, g.DilationW), Int("group", g.Groups),
                     Ints("kernel_shape", g.KH, g.KW), Ints("pads", g.PadTop, g.PadLeft, g.PadBottom, g.PadRight), Ints("strides", g.StrideH, g.StrideW));
             }
