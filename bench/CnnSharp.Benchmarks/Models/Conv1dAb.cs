@@ -15,7 +15,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// forward, cross-entropy, backward; the eval forward through the module), B the compiled plans (training step and
 /// inference plan with batch norm folded). Alternating rounds in one process; medians and B/A of wall and process CPU.
 /// </summary>
-/// <remarks><c>conv1d-ab [--batch 32] [--threads 2] [--rounds 15] [--switch rowpool]</c>. Synthetic data, no optimiser.
+/// <remarks><c>conv1d-ab [--batch 32] [--threads 2] [--rounds 15] [--switch rowpool [--profile N]]</c>. Synthetic data, no optimiser.
 /// <c>--switch rowpool</c>: both compiled, A the 1-D max pooling on the general pooling kernel, B on
 /// <see cref="CnnSharp.Kernels.MaxPoolRowKernels"/> (<c>MaxPool2dOp.RowWindows</c>, read when the plan is made; the same bits).</remarks>
 internal static class Conv1dAb
@@ -29,6 +29,7 @@ internal static class Conv1dAb
     {
         int batch = 32, threads = 2, rounds = 15;
         string? toggle = null;
+        int profile = 0;
         for (int i = 1; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -38,6 +39,7 @@ internal static class Conv1dAb
                 case "--threads": threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--rounds": rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--switch": toggle = Next(); break;
+                case "--profile": profile = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: Console.Error.WriteLine($"conv1d-ab: unknown option {args[i]}"); return 2;
             }
         }
@@ -73,6 +75,8 @@ internal static class Conv1dAb
             steps = [() => compiledA.TrainStep(input, labels), () => compiled.TrainStep(input, labels)];
             evals = [() => Eval(compiledA), () => Eval(compiled)];
             names = ["A general max pool", "B row max pool"];
+            // Per-op minimum over alternating rounds (PlanAb's table): the pool's own forward time.
+            if (profile > 0) PlanAb.PrintProfiles([(eager, compiledA), (model, compiled)], names, input, labels, profile);
         }
         else
         {
