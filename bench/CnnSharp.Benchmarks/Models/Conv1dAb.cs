@@ -143,6 +143,8 @@ internal static class Conv1dAb
         Console.WriteLine($"median train step A {ta:F2} ms, B {tb:F2} ms, B/A {tb / ta:F3}; eval A {ea:F2} ms, B {eb:F2} ms, B/A {eb / ea:F3}");
         Console.WriteLine($"median process CPU per train step A {ca:F2} ms, B {cb:F2} ms, B/A {cb / ca:F3}");
         Console.WriteLine($"median process CPU per eval forward A {eca:F2} ms, B {ecb:F2} ms, B/A {ecb / eca:F3}");
+        // The minimum is the round least disturbed by other load on a shared machine.
+        Console.WriteLine($"minimum train step A {train[0].Min():F2} ms, B {train[1].Min():F2} ms, B/A {train[1].Min() / train[0].Min():F3}; eval A {eval[0].Min():F2} ms, B {eval[1].Min():F2} ms, B/A {eval[1].Min() / eval[0].Min():F3}");
         // Not bit-identical (the plan folds batch norm and fuses epilogues; both update the running statistics every round).
         double diff = logits[0].Data.ToArray().Zip(logits[1].Data.ToArray(), (a, b) => Math.Abs(a - b)).Max();
         bool same = logits[0].Data.SequenceEqual(logits[1].Data) && BitConverter.SingleToInt32Bits(losses[0]) == BitConverter.SingleToInt32Bits(losses[1]);

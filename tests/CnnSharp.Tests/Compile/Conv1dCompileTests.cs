@@ -200,55 +200,7 @@ public sealed class Conv1dCompileTests
         return new Sequential([.. layers]);
     }
 
-    private static double RelativeError(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
-    {
-        double diff = 0, norm = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            diff += Math.Pow(expected[i] - actual[i], 2);
-            norm += Math.Pow(expected[i], 2);
-        }
-        // An absolute floor: a conv bias followed by batch norm has a gradient that is zero up to rounding on both paths.
-        return Math.Sqrt(diff) / Math.Max(Math.Sqrt(norm), 1e-3);
-    }
-
     [Theory]
     [MemberData(nameof(Seeds))]
-    public void Random_1d_stack_trains_and_runs_like_the_eager_module(int seed)
-    {
-        var eager = Stack(seed, out var shape);
-        var twin = Stack(seed, out int[] _);
-        TestNets.CopyState(eager, twin);
-        var compiled = twin.Compile(shape);
-        int[] labels = [.. Enumerable.Range(0, shape[0]).Select(i => (i * 5 + seed) % 7)];
-        for (int step = 0; step < 2; step++)
-        {
-            var x = Tensor.Randn(new Generator((ulong)(100 + seed * 10 + step)), shape);
-            eager.ZeroGrad();
-            var loss = F.CrossEntropy(eager.Forward(x), labels);
-            loss.Backward();
-            float compiledLoss = compiled.TrainStep(x, labels);
-            Assert.Null(compiled.FallbackReason);
-            Assert.Empty(compiled.GraphBreaks);
-            Assert.True(Math.Abs(loss.Item() - compiledLoss) <= 1e-4 * Math.Max(1, Math.Abs(loss.Item())), $"loss {loss.Item()} vs {compiledLoss}");
-            var tp = twin.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
-            foreach (var (key, p) in eager.NamedParameters())
-            {
-                double error = RelativeError(p.Grad!.Data, tp[key].Grad!.Data);
-                Assert.True(error < 2e-3, $"seed {seed} step {step}: grad {key} relative error {error:E2}\n{compiled.Describe(shape)}");
-            }
-        }
-        var tb = twin.NamedBuffers().ToDictionary(b => b.Key, b => b.Value);
-        foreach (var (key, b) in eager.NamedBuffers())
-            Assert.True(RelativeError(b.Data, tb[key].Data) < 1e-4, $"seed {seed}: buffer {key}");
-
-        eager.Eval();
-        twin.Eval();
-        using var noGrad = GradMode.NoGrad();
-        var probe = Tensor.Randn(new Generator((ulong)seed), shape);
-        double outError = RelativeError(eager.Forward(probe).Data, compiled.Forward(probe).Data);
-        Assert.True(outError < 1e-4, $"seed {seed}: eval output relative error {outError:E2}\n{compiled.Describe(shape)}");
-        Assert.Null(compiled.FallbackReason);
-        Assert.Empty(compiled.GraphBreaks);
-    }
+    public void Random_1d_stack_trains_and_runs_like_the_eager_module(int seed) => RandomStackTests.AssertTrainsLikeEager(Stack, seed);
 }
