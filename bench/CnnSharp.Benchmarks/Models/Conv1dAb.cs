@@ -15,9 +15,11 @@ namespace CnnSharp.Benchmarks.Models;
 /// forward, cross-entropy, backward; the eval forward through the module), B the compiled plans (training step and
 /// inference plan with batch norm folded). Alternating rounds in one process; medians and B/A of wall and process CPU.
 /// </summary>
-/// <remarks><c>conv1d-ab [--batch 32] [--threads 2] [--rounds 15] [--switch rowpool [--profile N]]</c>. Synthetic data, no optimiser.
+/// <remarks><c>conv1d-ab [--batch 32] [--threads 2] [--rounds 15] [--switch rowpool|rowpool-vector [--profile N]]</c>. Synthetic data, no optimiser.
 /// <c>--switch rowpool</c>: both compiled, A the 1-D max pooling on the general pooling kernel, B on
-/// <see cref="CnnSharp.Kernels.MaxPoolRowKernels"/> (<c>MaxPool2dOp.RowWindows</c>, read when the plan is made; the same bits).</remarks>
+/// <see cref="CnnSharp.Kernels.MaxPoolRowKernels"/> (<c>MaxPool2dOp.RowWindows</c>, read when the plan is made; the same bits).
+/// <c>--switch rowpool-vector</c>: both on the row kernel, A its scalar loop, B kernel 2 on vectors
+/// (<c>MaxPoolRowKernels.Vector</c>, a run-time switch set before each variant's work; the same bits).</remarks>
 internal static class Conv1dAb
 {
     internal static Sequential AudioNet(Generator g) => new(
@@ -55,15 +57,16 @@ internal static class Conv1dAb
         var compiled = model.Compile(shape);
         if (compiled.FallbackReason is { } reason) throw new InvalidOperationException($"conv1d-ab: the model runs eagerly: {reason}");
         Console.WriteLine(compiled.Describe(shape));
-        if (toggle is not null and not "rowpool") throw new ArgumentException($"conv1d-ab: unknown switch {toggle}");
+        if (toggle is not null and not "rowpool" and not "rowpool-vector") throw new ArgumentException($"conv1d-ab: unknown switch {toggle}");
         Func<float>[] steps;
         Func<Tensor>[] evals;
         Module[] modules;
         string[] names;
-        if (toggle == "rowpool")
+        Action<int>? select = toggle == "rowpool-vector" ? v => MaxPoolRowKernels.Vector = v == 1 : null;
+        if (toggle is not null)
         {
             // Each variant's plans are built while the switch has its value.
-            Compile.Ops.MaxPool2dOp.RowWindows = false;
+            Compile.Ops.MaxPool2dOp.RowWindows = toggle == "rowpool-vector";
             var compiledA = eager.Compile(shape);
             eager.Eval();
             compiledA.Prepare(shape);
@@ -74,8 +77,9 @@ internal static class Conv1dAb
             model.Train();
             steps = [() => compiledA.TrainStep(input, labels), () => compiled.TrainStep(input, labels)];
             evals = [() => Eval(compiledA), () => Eval(compiled)];
-            names = ["A general max pool", "B row max pool"];
+            names = toggle == "rowpool" ? ["A general max pool", "B row max pool"] : ["A row pool scalar", "B row pool vector"];
             // Per-op minimum over alternating rounds (PlanAb's table): the pool's own forward time.
+            PlanAb.s_select = select;
             if (profile > 0) PlanAb.PrintProfiles([(eager, compiledA), (model, compiled)], names, input, labels, profile);
         }
         else
@@ -115,6 +119,7 @@ internal static class Conv1dAb
         for (int r = -3; r < rounds; r++)
             for (int v = 0; v < 2; v++)
             {
+                select?.Invoke(v);
                 modules[v].Train();
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
@@ -134,6 +139,7 @@ internal static class Conv1dAb
                 if (r < 0) continue;
                 (train[v][r], trainCpu[v][r], eval[v][r], evalCpu[v][r]) = (tt, tc, te, ec);
             }
+        MaxPoolRowKernels.Vector = true;
         Console.WriteLine($"audio 1-D CNN batch {batch}, {threads} threads, {rounds} alternating rounds, ISA {Isa.Level}, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         for (int v = 0; v < 2; v++)
             Console.WriteLine($"  {names[v],-20} train ms {string.Join(' ', train[v].Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}");

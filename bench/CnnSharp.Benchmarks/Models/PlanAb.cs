@@ -66,7 +66,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--profile-eval N</c> the same for the eval forward (the inference plan's per-op wall time).</remarks>
 internal static class PlanAb
 {
-    private static Action<int>? s_select;
+    internal static Action<int>? s_select;
 
     public static int Run(string[] args)
     {

@@ -4,17 +4,23 @@ using Xunit;
 namespace CnnSharp.Tests.Kernels;
 
 /// <summary>The height-1 non-overlapping max-pool path (1-D max pooling) against the general kernel: values and argmax,
-/// ties, NaN (single and several in one window), lengths with a dropped partial window, kernels 2 to 5.</summary>
+/// ties, NaN (single and several in one window), lengths with a dropped partial window, kernels 2 to 5, kernel 2's vector
+/// path (V512, V256) and scalar loop (V128, scalar).</summary>
 public sealed class MaxPoolRowKernelsTests
 {
+    public static TheoryData<int, int, int> Cases()
+    {
+        var data = new TheoryData<int, int, int>();
+        // Kernel 2 at lengths below, at and around vector multiples (8 outputs per vector, a scalar tail), every ISA path.
+        foreach (int level in new[] { (int)IsaLevel.V512, (int)IsaLevel.V256, (int)IsaLevel.V128, (int)IsaLevel.Scalar })
+            foreach (var (k, w) in new[] { (2, 16), (2, 17), (2, 2), (2, 14), (2, 50), (2, 130), (3, 31), (4, 64), (5, 23) })
+                data.Add(level, k, w);
+        return data;
+    }
+
     [Theory]
-    [InlineData(2, 16)]
-    [InlineData(2, 17)]
-    [InlineData(3, 31)]
-    [InlineData(4, 64)]
-    [InlineData(5, 23)]
-    [InlineData(2, 2)]
-    public void Matches_the_general_kernel(int k, int w)
+    [MemberData(nameof(Cases))]
+    public void Matches_the_general_kernel(int level, int k, int w)
     {
         var rng = new Random(k * 100 + w);
         var x = new float[2 * 3 * w];
@@ -25,6 +31,8 @@ public sealed class MaxPoolRowKernelsTests
         x[w + k] = float.NaN;
         x[w + k + 1] = float.NaN;
         x[^1] = float.NaN;
+        // NaN at a window's second tap after a number, and at both taps, inside the vector part of a longer row.
+        if (w >= 40) (x[2 * w + 21], x[2 * w + 32], x[2 * w + 33]) = (float.NaN, float.NaN, float.NaN);
         var g = Pool2dGeometry.Create([2, 3, 1, w], (1, k), (1, k), (0, 0), (1, 1), ceilMode: false, "MaxPool1d");
         Assert.True(MaxPoolRowKernels.Supports(g));
         int outPlane = g.OutW;
@@ -34,7 +42,7 @@ public sealed class MaxPoolRowKernelsTests
         var actual = new float[expected.Length];
         var actualArg = new int[expected.Length];
         for (int p = 0; p < g.Planes; p++)
-            MaxPoolRowKernels.ForwardPlane(x.AsSpan(p * w, w), actual.AsSpan(p * outPlane, outPlane), actualArg.AsSpan(p * outPlane, outPlane), k);
+            MaxPoolRowKernels.ForwardPlane(x.AsSpan(p * w, w), actual.AsSpan(p * outPlane, outPlane), actualArg.AsSpan(p * outPlane, outPlane), k, (IsaLevel)level);
         Assert.Equal(expected, actual);
         Assert.Equal(expectedArg, actualArg);
         Assert.True(float.IsNaN(actual[0]));

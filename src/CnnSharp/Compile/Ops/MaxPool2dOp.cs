@@ -13,6 +13,7 @@ internal sealed class MaxPool2dOp : CompiledOp
     private readonly bool _row;
     private readonly Action<int, int> _forward;
     private ExecutionPlan? _plan;
+    private IsaLevel _level;
 
     public MaxPool2dOp(int input, int output, Pool2dGeometry g, bool training) : base([input], output)
     {
@@ -38,6 +39,7 @@ internal sealed class MaxPool2dOp : CompiledOp
             return;
         }
         _plan = plan;
+        _level = Isa.Level; // resolved here: the level scope does not flow into the worker threads
         Parallelism.For(_g.Planes, _forward, Math.Max(1, 4096 / Math.Max(1, _g.H * _g.W)));
     }
 
@@ -49,7 +51,7 @@ internal sealed class MaxPool2dOp : CompiledOp
         if (_row)
         {
             for (int p = p0; p < p1; p++)
-                MaxPoolRowKernels.ForwardPlane(x.AsSpan(p * inPlane, inPlane), y.AsSpan(p * outPlane, outPlane), _argmax.AsSpan(p * outPlane, outPlane), _g.KW);
+                MaxPoolRowKernels.ForwardPlane(x.AsSpan(p * inPlane, inPlane), y.AsSpan(p * outPlane, outPlane), _argmax.AsSpan(p * outPlane, outPlane), _g.KW, _level);
             return;
         }
         for (int p = p0; p < p1; p++)
