@@ -14,6 +14,7 @@ internal static class Program
         if (args.Length > 0 && args[0] == "e2e") return EndToEnd.Run(args);
         if (args.Length > 0 && args[0] == "models") return Models.ModelsMode.Run(args);
         if (args.Length > 0 && args[0] == "plan-ab") return Models.PlanAb.Run(args);
+        if (args.Length > 0 && args[0] == "conv1d-ab") return Models.Conv1dAb.Run(args);
         if (args.Length > 0 && args[0] == "chain-ab") return Models.ChainAb.Run(args);
         if (args.Length > 0 && args[0] == "wg-ab") return Models.WeightGradAb.Run(args);
         if (args.Length > 0 && args[0] == "rowtiles-ab") return Models.RowTilesAb.Run(args);

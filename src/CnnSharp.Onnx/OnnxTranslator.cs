@@ -10,7 +10,7 @@ namespace CnnSharp.Onnx;
 /// Translates a traced forward pass (<see cref="ExportTrace"/>) into ONNX nodes, op by op, for <see cref="OnnxExporter"/>.
 /// </summary>
 /// <remarks>
-/// <para>Mapping: Conv (stride, padding, dilation, groups; Conv1d is traced as reshapes around a 2-D convolution);
+/// <para>Mapping: Conv (stride, padding, dilation, groups; Conv1d is traced as a height-1 2-D convolution on its 3-D tensors and written as a 1-D Conv);
 /// ConvTranspose; batch norm in eval form as one BatchNormalization with the running statistics (not folded: the file keeps
 /// every state-dict tensor under its key, runtimes fold at load); Relu, Tanh, Sigmoid, LeakyRelu, ReLU6 as Clip(0, 6);
 /// MaxPool / AveragePool with pads, strides, dilations, ceil_mode and count_include_pad; an average pool with a divisor
@@ -112,10 +112,14 @@ internal sealed class OnnxTranslator
         {
             case Conv2dSpec c:
             {
-                RequireImages(index, x!);
                 var g = c.Geometry;
                 var inputs = new List<string> { In(0), Value(c.Weight, scope) };
                 if (c.Bias is not null) inputs.Add(Value(c.Bias, scope));
+                // F.Conv1d records a height-1 2-D conv on its (N, C, L) input and (K, C/G, KL) weight: ONNX's 1-D Conv.
+                if (x!.Rank == 3)
+                    return _b.Node(scope, "Conv", inputs, Ints("dilations", g.DilationW), Int("group", g.Groups),
+                        Ints("kernel_shape", g.KW), Ints("pads", g.PadLeft, g.PadRight), Ints("strides", g.StrideW));
+                RequireImages(index, x);
                 return _b.Node(scope, "Conv", inputs, Ints("dilations", g.DilationH, g.DilationW), Int("group", g.Groups),
                     Ints("kernel_shape", g.KH, g.KW), Ints("pads", g.PadTop, g.PadLeft, g.PadBottom, g.PadRight), Ints("strides", g.StrideH, g.StrideW));
             }
@@ -218,13 +222,6 @@ internal sealed class OnnxTranslator
                 return LpPool(scope, In(0), lp);
             case EagerSpec:
                 throw Fail(index, $"op {op.Name} has no ONNX mapping");
-            case null when _trace.Owners[index].Module is Conv1d c1 && op.Name.Contains("Conv2d", StringComparison.Ordinal) && x!.Rank == 4:
-            {
-                // F.Conv1d runs a (1, L) convolution on reshaped tensors without describing it; the module holds the rest.
-                var w = op.Inputs[1];
-                return _b.Node(scope, "Conv", [.. op.Inputs.Select(t => Value(t, scope))], Ints("dilations", 1, c1.Dilation), Int("group", c1.Groups),
-                    Ints("kernel_shape", w.Shape[2], w.Shape[3]), Ints("pads", 0, c1.Padding, 0, c1.Padding), Ints("strides", 1, c1.Stride));
-            }
             default:
                 throw Fail(index, $"op {op.Name} has no ONNX mapping");
         }

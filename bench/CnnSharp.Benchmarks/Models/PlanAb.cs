@@ -66,7 +66,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--profile-eval N</c> the same for the eval forward (the inference plan's per-op wall time).</remarks>
 internal static class PlanAb
 {
-    private static Action<int>? s_select;
+    internal static Action<int>? s_select;
 
     public static int Run(string[] args)
     {
@@ -284,7 +284,7 @@ internal static class PlanAb
     }
 
     // Per op, the minimum over alternating rounds of the forward and backward milliseconds CompiledModel.Profile reports.
-    private static void PrintProfiles(List<(Module Model, CompiledModel Compiled)> variants, string[] names, Tensor input, int[] labels, int rounds)
+    internal static void PrintProfiles(List<(Module Model, CompiledModel Compiled)> variants, string[] names, Tensor input, int[] labels, int rounds)
     {
         var best = new List<(string Op, double Fwd, double Bwd)>[2];
         for (int r = 0; r < rounds; r++)

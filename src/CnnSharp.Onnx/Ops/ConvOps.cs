@@ -225,7 +225,9 @@ internal sealed class ConvOp : OnnxOp
         return sum;
     }
 
-    private Conv2dGeometry Geometry(int[] xShape, int[] wShape, string op)
+    /// <summary>The convolution's geometry for input <paramref name="xShape"/> and weight <paramref name="wShape"/>; a 1-D
+    /// conv is a height-1 2-D one. The planner maps 1-D convs with it.</summary>
+    internal Conv2dGeometry Geometry(int[] xShape, int[] wShape, string op)
     {
         if (xShape.Length is < 3 or > 4 || wShape.Length != xShape.Length)
             throw new ShapeException($"{op}: expected input (N, C, L) or (N, C, H, W) and a weight of the same rank, got input {Shape.Format(xShape)}, weight {Shape.Format(wShape)}");

@@ -11,9 +11,9 @@ namespace CnnSharp.Onnx.Runtime;
 /// <remarks>
 /// <para>Dependency direction: the ONNX layer depends on <c>CnnSharp.Compile</c> (its specs, graph and plan); the
 /// compiler knows nothing about ONNX.</para>
-/// <para>Mapped (compiled ops): Conv (2-D; any pads, auto_pad, strides, dilations and groups), BatchNormalization
-/// (inference), Relu, Sigmoid, Tanh, MaxPool and AveragePool (2-D, padding at most half the kernel; AveragePool without
-/// ceil_mode), GlobalAveragePool (2-D), Add of two same-shape values (or a value and a same-shape constant), Gemm
+/// <para>Mapped (compiled ops): Conv (1-D and 2-D; any pads, auto_pad, strides, dilations and groups), BatchNormalization
+/// (inference), Relu, Sigmoid, Tanh, MaxPool and AveragePool (1-D and 2-D, padding at most half the kernel; AveragePool without
+/// ceil_mode), GlobalAveragePool (1-D and 2-D), Add of two same-shape values (or a value and a same-shape constant), Gemm
 /// (alpha 1, no transA; transB either way) and MatMul by a constant matrix as Linear, MatMul + Add of a bias as one
 /// Linear, Flatten/Reshape/Squeeze/Unsqueeze as buffer aliases, Identity and inference Dropout as nothing.</para>
 /// <para>Folded per input shape: nodes whose inputs are all constants (at load, by <see cref="ExecutionGraph"/>) and
@@ -193,6 +193,17 @@ internal sealed partial class OnnxPlanner(OnnxModel model, ExecutionGraph runtim
                     new Shape(geometry.N, geometry.K, geometry.OutH, geometry.OutW));
                 return true;
             }
+            case ConvOp conv when xShape.Rank == 3 && Float(Const(1), 3) && (Const(2) is null ? inputs.Length < 3 || inputs[2] is null : Float(Const(2), 1))
+                && conv.Window.SpatialRank is null or 1:
+            {
+                // A 1-D Conv is the height-1 2-D conv on the same data, as F.Conv1d traces it: (N, C, L) in, (N, K, OutL) out.
+                var w = Const(1)!;
+                var geometry = conv.Geometry(xShape.ToArray(), w.Shape, node.DisplayName);
+                if (Const(2) is { } b && b.Count != geometry.K) return false;
+                emit(new Conv2dSpec(TensorOf(w), Const(2) is { } bias ? TensorOf(bias) : null, geometry) { Frozen = true }, [x], output,
+                    new Shape(geometry.N, geometry.K, geometry.OutW));
+                return true;
+            }
             case BatchNormOp bn when !bn.IsTraining && xShape.Rank >= 2 && Enumerable.Range(1, 4).All(i => Float(Const(i), -1) && Const(i)!.Count == xShape[1]):
                 emit(new BatchNormSpec(TensorOf(Const(3)!), TensorOf(Const(4)!), TensorOf(Const(1)!), TensorOf(Const(2)!), false, 0f, bn.Epsilon) { Frozen = true },
                     [x], output, xShape);
@@ -222,6 +233,22 @@ internal sealed partial class OnnxPlanner(OnnxModel model, ExecutionGraph runtim
                 emit(spec, [x], output, new Shape(g.N, g.C, g.OutH, g.OutW));
                 return true;
             }
+            case PoolOp pool when xShape.Rank == 3 && pool.Window.Kernel is [int kl] && (pool.IsMax || !pool.CeilMode):
+            {
+                // A 1-D pool is the height-1 2-D pool on the same data: (N, C, L) in, (N, C, OutL) out.
+                var window = pool.Window;
+                var (left, right) = window.Padding(0, 1, xShape[2], kl);
+                if (Math.Max(left, right) > kl / 2) return false;
+                var g = Pool2dGeometry.Create([xShape[0], xShape[1], 1, xShape[2]], (1, kl), (1, window.Strides?[0] ?? 1), (0, left, 0, right),
+                    (1, window.Dilations?[0] ?? 1), pool.CeilMode, node.DisplayName);
+                OpSpec spec = pool.IsMax ? new MaxPool2dSpec(g) : new AvgPool2dSpec(g, pool.CountIncludePad, 0);
+                emit(spec, [x], output, new Shape(g.N, g.C, g.OutW));
+                return true;
+            }
+            case GlobalPoolOp { IsMax: false } when xShape.Rank == 3:
+                emit(new AdaptiveAvgPool2dSpec(AdaptivePool2dGeometry.Create([xShape[0], xShape[1], 1, xShape[2]], (1, 1), node.DisplayName)), [x], output,
+                    new Shape(xShape[0], xShape[1], 1));
+                return true;
             case GlobalPoolOp { IsMax: false } when xShape.Rank == 4:
                 emit(new AdaptiveAvgPool2dSpec(AdaptivePool2dGeometry.Create(xShape.ToArray(), (1, 1), node.DisplayName)), [x], output,
                     new Shape(xShape[0], xShape[1], 1, 1));

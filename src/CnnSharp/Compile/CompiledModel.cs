@@ -14,8 +14,9 @@ namespace CnnSharp.Compile;
 /// trace. Plans are cached; a new batch size or a mode switch traces again, like a recompilation after a guard fails.</para>
 /// <para>Graph breaks: an op without a compiled form but with an eager replay (LeakyReLU, Dropout, Softmax, broadcasting
 /// arithmetic, reductions, ...) runs as an eager island inside the plan, the ops around it compiled
-/// (<see cref="GraphBreaks"/>). An op with neither (1-D convolution, Lp pooling) makes the whole model run eagerly through
-/// the module, the reason in <see cref="FallbackReason"/>: compilation never fails a model that runs eagerly.</para>
+/// (<see cref="GraphBreaks"/>). An op with neither (a loss computed inside the forward) makes the whole model run eagerly
+/// through the module, the reason in <see cref="FallbackReason"/>: compilation never fails a model that runs eagerly.
+/// 1-D CNNs (Conv1d, BatchNorm1d, the 1-D poolings) compile like 2-D ones.</para>
 /// <para>Aliasing: the plan reuses its buffers on every call. A tensor returned by <see cref="Forward"/> is a copy; its
 /// backward must run before the next <see cref="Forward"/> or <see cref="TrainStep(Tensor, int[])"/> (otherwise an
 /// <see cref="InvalidOperationException"/> says so). For the same reason a compiled model is not safe for concurrent

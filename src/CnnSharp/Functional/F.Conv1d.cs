@@ -1,3 +1,5 @@
+using CnnSharp.Compile;
+
 namespace CnnSharp.Functional;
 
 public static partial class F
@@ -42,7 +44,11 @@ public static partial class F
         CheckConvBias("Conv1d", input, weight, bias, k);
 
         var g = Conv2dGeometry.Create([n, c, 1, l], [k, cg, 1, kl], (1, stride), (0, padding), (1, dilation), groups, "Conv1d");
-        var y = Conv2dCore(input.Reshape(n, c, 1, l), weight.Reshape(k, cg, 1, kl), bias, g);
-        return y.Reshape(n, k, g.OutW);
+        // The (N, C, L) input and (K, C/G, KL) weight are the (N, C, 1, L) and (K, C/G, 1, KL) tensors' data as they
+        // are: the 2-D op runs on them directly, so a trace records one op on 3-D values (the compiled conv, batch-norm
+        // folding and fusions included), not reshapes around it.
+        var y = Conv2dCore(input, weight, bias, g, new Shape(n, k, g.OutW));
+        if (Tracer.Current is not null) Tracer.Describe(y, new Conv2dSpec(weight, bias, g));
+        return y;
     }
 }

@@ -71,10 +71,11 @@ public static partial class F
         return y;
     }
 
-    /// <summary>Runs a validated convolution and records its backward node (shared by Conv2d and Conv1d).</summary>
-    internal static Tensor Conv2dCore(Tensor input, Tensor weight, Tensor? bias, in Conv2dGeometry g)
+    /// <summary>Runs a validated convolution and records its backward node (shared by Conv2d and Conv1d, whose 3-D tensors
+    /// hold the data of the height-1 4-D ones: the kernels read only the data and <paramref name="g"/>).</summary>
+    internal static Tensor Conv2dCore(Tensor input, Tensor weight, Tensor? bias, in Conv2dGeometry g, Shape? outputShape = null)
     {
-        var y = Tensor.Uninitialized(new Shape(g.N, g.K, g.OutH, g.OutW));
+        var y = Tensor.Uninitialized(outputShape ?? new Shape(g.N, g.K, g.OutH, g.OutW));
         Conv2dKernels.Forward(input.Data, weight.Data, bias is null ? default : bias.Data, y.Data, g);
         y.SetGradFn(new Conv2dBackward(input, weight, bias, g));
         return y;
