@@ -36,6 +36,10 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     /// </summary>
     internal static bool StemInBand { get; set; } = true;
 
+    /// <summary>Whether a block with the stem in its bands splits a few images into equal parts (<see cref="FewImageParts"/>)
+    /// like a small block (default true). A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch stem-parts</c>).</summary>
+    internal static bool StemEqualParts { get; set; } = true;
+
     // The stem's weights as StemConv3x3S2.Pack groups them, pinned; repacked at every run (864 floats for MobileNet-v2),
     // so a changed SIMD level or weight is picked up.
     private float[]? _stemPacked;
@@ -275,7 +279,7 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
             ExpandDepthwise.Forward(px, _pointwise?.Packed, pwBias.IsEmpty ? null : pb, _pointwise?.Relu ?? false, _pointwise?.Max ?? float.PositiveInfinity,
                 pd, dwBias.IsEmpty ? null : pdb, _depthwise.Relu ? 0f : float.NegativeInfinity, _depthwise.Max,
                 _projection is null ? py : null, gp, gd, Isa.Level, threads, projection: projection,
-                partsPerImage: _small && gd.N < SmallMinImagesPerThread * threads ? FewImageParts(gd.N, threads) : 0, stem: stem);
+                partsPerImage: (_small || (_stem is not null && StemEqualParts)) && gd.N < SmallMinImagesPerThread * threads ? FewImageParts(gd.N, threads) : 0, stem: stem);
         }
     }
 
