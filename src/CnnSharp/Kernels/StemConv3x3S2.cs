@@ -46,6 +46,10 @@ internal static unsafe class StemConv3x3S2
     /// for the benchmarks' A/B (<c>onnx-plan-ab --switch stem-direct</c>) and tests.</summary>
     internal static bool Enabled { get; set; } = true;
 
+    /// <summary>Whether the register tile's three kx taps per input row are written out instead of looped (default true;
+    /// the same bits). A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch stem-unroll</c>) and tests.</summary>
+    internal static bool UnrolledTaps { get; set; } = true;
+
     [ThreadStatic] private static Job? t_job;
 
     /// <summary>
@@ -287,7 +291,62 @@ internal static unsafe class StemConv3x3S2
         bool wide = J == 8;
         TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero, a4 = TOps.Zero, a5 = TOps.Zero, a6 = TOps.Zero, a7 = TOps.Zero;
         TV b0 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero, b3 = TOps.Zero, b4 = TOps.Zero, b5 = TOps.Zero, b6 = TOps.Zero, b7 = TOps.Zero;
-        for (int cr = 0; cr < rowsPerTap; cr++)
+        if (UnrolledTaps)
+        {
+            // The three kx taps written out (the same multiply-adds in the same order as the loop below): the JIT keeps
+            // a 3-trip loop with the tap's address and mask choice as branches, whose integer work shares ports 0 and 5
+            // with the multiply-adds.
+            for (int cr = 0; cr < rowsPerTap; cr++)
+            {
+                float* row = row0 + rowOff[cr];
+                float* wx = wk + cr * 3 * J;
+                TV wv;
+                // kx 0: the odd columns one to the left, masked at column 0.
+                TV x0 = TOps.And(TOps.Load(row + ps - 1), m0), x1 = TOps.And(TOps.Load(row + ps - 1 + lanes), m1);
+                wv = TOps.Broadcast(wx + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
+                wv = TOps.Broadcast(wx + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
+                wv = TOps.Broadcast(wx + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
+                wv = TOps.Broadcast(wx + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
+                if (wide)
+                {
+                    wv = TOps.Broadcast(wx + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
+                    wv = TOps.Broadcast(wx + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
+                    wv = TOps.Broadcast(wx + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
+                    wv = TOps.Broadcast(wx + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
+                }
+                // kx 1: the even columns.
+                x0 = TOps.Load(row);
+                x1 = TOps.Load(row + lanes);
+                wx += J;
+                wv = TOps.Broadcast(wx + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
+                wv = TOps.Broadcast(wx + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
+                wv = TOps.Broadcast(wx + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
+                wv = TOps.Broadcast(wx + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
+                if (wide)
+                {
+                    wv = TOps.Broadcast(wx + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
+                    wv = TOps.Broadcast(wx + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
+                    wv = TOps.Broadcast(wx + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
+                    wv = TOps.Broadcast(wx + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
+                }
+                // kx 2: the odd columns.
+                x0 = TOps.Load(row + ps);
+                x1 = TOps.Load(row + ps + lanes);
+                wx += J;
+                wv = TOps.Broadcast(wx + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
+                wv = TOps.Broadcast(wx + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
+                wv = TOps.Broadcast(wx + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
+                wv = TOps.Broadcast(wx + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
+                if (wide)
+                {
+                    wv = TOps.Broadcast(wx + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
+                    wv = TOps.Broadcast(wx + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
+                    wv = TOps.Broadcast(wx + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
+                    wv = TOps.Broadcast(wx + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
+                }
+            }
+        }
+        else for (int cr = 0; cr < rowsPerTap; cr++)
         {
             float* row = row0 + rowOff[cr];
             float* wt = wk + cr * 3 * J;
