@@ -300,50 +300,10 @@ internal static unsafe class StemConv3x3S2
             {
                 float* row = row0 + rowOff[cr];
                 float* wx = wk + cr * 3 * J;
-                TV wv;
-                // kx 0: the odd columns one to the left, masked at column 0.
-                TV x0 = TOps.And(TOps.Load(row + ps - 1), m0), x1 = TOps.And(TOps.Load(row + ps - 1 + lanes), m1);
-                wv = TOps.Broadcast(wx + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wx + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wx + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wx + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-                if (wide)
-                {
-                    wv = TOps.Broadcast(wx + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
-                    wv = TOps.Broadcast(wx + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
-                    wv = TOps.Broadcast(wx + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
-                    wv = TOps.Broadcast(wx + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
-                }
-                // kx 1: the even columns.
-                x0 = TOps.Load(row);
-                x1 = TOps.Load(row + lanes);
-                wx += J;
-                wv = TOps.Broadcast(wx + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wx + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wx + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wx + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-                if (wide)
-                {
-                    wv = TOps.Broadcast(wx + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
-                    wv = TOps.Broadcast(wx + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
-                    wv = TOps.Broadcast(wx + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
-                    wv = TOps.Broadcast(wx + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
-                }
-                // kx 2: the odd columns.
-                x0 = TOps.Load(row + ps);
-                x1 = TOps.Load(row + ps + lanes);
-                wx += J;
-                wv = TOps.Broadcast(wx + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wx + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wx + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wx + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-                if (wide)
-                {
-                    wv = TOps.Broadcast(wx + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
-                    wv = TOps.Broadcast(wx + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
-                    wv = TOps.Broadcast(wx + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
-                    wv = TOps.Broadcast(wx + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
-                }
+                // kx 0: the odd columns one to the left, masked at column 0; kx 1: the even columns; kx 2: the odd ones.
+                Tap<TV, TOps, TTile>(TOps.And(TOps.Load(row + ps - 1), m0), TOps.And(TOps.Load(row + ps - 1 + lanes), m1), wx, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7, ref b0, ref b1, ref b2, ref b3, ref b4, ref b5, ref b6, ref b7);
+                Tap<TV, TOps, TTile>(TOps.Load(row), TOps.Load(row + lanes), wx + J, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7, ref b0, ref b1, ref b2, ref b3, ref b4, ref b5, ref b6, ref b7);
+                Tap<TV, TOps, TTile>(TOps.Load(row + ps), TOps.Load(row + ps + lanes), wx + 2 * J, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7, ref b0, ref b1, ref b2, ref b3, ref b4, ref b5, ref b6, ref b7);
             }
         }
         else for (int cr = 0; cr < rowsPerTap; cr++)
@@ -360,19 +320,7 @@ internal static unsafe class StemConv3x3S2
                     x0 = TOps.And(x0, m0);
                     x1 = TOps.And(x1, m1);
                 }
-                float* wx = wt + kx * J;
-                TV wv;
-                wv = TOps.Broadcast(wx + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
-                wv = TOps.Broadcast(wx + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
-                wv = TOps.Broadcast(wx + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
-                wv = TOps.Broadcast(wx + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
-                if (wide)
-                {
-                    wv = TOps.Broadcast(wx + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
-                    wv = TOps.Broadcast(wx + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
-                    wv = TOps.Broadcast(wx + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
-                    wv = TOps.Broadcast(wx + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
-                }
+                Tap<TV, TOps, TTile>(x0, x1, wt + kx * J, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7, ref b0, ref b1, ref b2, ref b3, ref b4, ref b5, ref b6, ref b7);
             }
         }
         Store<TV, TOps>(yk + 0 * yPlane, a0, b0, bk is null ? 0f : bk[0], left, e, tail);
@@ -384,6 +332,25 @@ internal static unsafe class StemConv3x3S2
         Store<TV, TOps>(yk + 5 * yPlane, a5, b5, bk is null ? 0f : bk[5], left, e, tail);
         Store<TV, TOps>(yk + 6 * yPlane, a6, b6, bk is null ? 0f : bk[6], left, e, tail);
         Store<TV, TOps>(yk + 7 * yPlane, a7, b7, bk is null ? 0f : bk[7], left, e, tail);
+    }
+
+    /// <summary>One tap of the tile: input vectors x0 and x1 times each of the tile's channels' weights at wx, into that
+    /// channel's two accumulators (a·, b·); the last four are left alone in the 4-channel tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tap<TV, TOps, TTile>(TV x0, TV x1, float* wx, ref TV a0, ref TV a1, ref TV a2, ref TV a3, ref TV a4, ref TV a5,
+        ref TV a6, ref TV a7, ref TV b0, ref TV b1, ref TV b2, ref TV b3, ref TV b4, ref TV b5, ref TV b6, ref TV b7)
+        where TV : struct where TOps : IVecOps<TV> where TTile : ITileWidth
+    {
+        TV wv;
+        wv = TOps.Broadcast(wx + 0); a0 = TOps.Fma(x0, wv, a0); b0 = TOps.Fma(x1, wv, b0);
+        wv = TOps.Broadcast(wx + 1); a1 = TOps.Fma(x0, wv, a1); b1 = TOps.Fma(x1, wv, b1);
+        wv = TOps.Broadcast(wx + 2); a2 = TOps.Fma(x0, wv, a2); b2 = TOps.Fma(x1, wv, b2);
+        wv = TOps.Broadcast(wx + 3); a3 = TOps.Fma(x0, wv, a3); b3 = TOps.Fma(x1, wv, b3);
+        if (TTile.Channels != 8) return;
+        wv = TOps.Broadcast(wx + 4); a4 = TOps.Fma(x0, wv, a4); b4 = TOps.Fma(x1, wv, b4);
+        wv = TOps.Broadcast(wx + 5); a5 = TOps.Fma(x0, wv, a5); b5 = TOps.Fma(x1, wv, b5);
+        wv = TOps.Broadcast(wx + 6); a6 = TOps.Fma(x0, wv, a6); b6 = TOps.Fma(x1, wv, b6);
+        wv = TOps.Broadcast(wx + 7); a7 = TOps.Fma(x0, wv, a7); b7 = TOps.Fma(x1, wv, b7);
     }
 
     /// <summary>Outputs [q, q + 2·lanes) of one channel (clipped to <paramref name="left"/>): (acc + b), clamped.</summary>
