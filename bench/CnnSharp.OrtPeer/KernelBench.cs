@@ -83,6 +83,10 @@ internal static unsafe partial class KernelBench
             Row("Conv mobilenet stem 3x3/2 (ConvGemm, prepacked)", "3->32 224x224", s, flops, peak);
             s = Best(reps, () => StemConv3x3S2.Forward(x, w, bias, y, g, 0f, 6f, Isa.Level, 1));
             Row("Conv mobilenet stem 3x3/2 (StemConv3x3S2)", "3->32 224x224", s, flops, peak);
+            StemConv3x3S2.UnrolledTaps = false;
+            s = Best(reps, () => StemConv3x3S2.Forward(x, w, bias, y, g, 0f, 6f, Isa.Level, 1));
+            StemConv3x3S2.UnrolledTaps = true;
+            Row("Conv mobilenet stem 3x3/2 (StemConv3x3S2, kx taps looped)", "3->32 224x224", s, flops, peak);
         }
 
         // Max pooling: ResNet-18's stem pool and the seed's 2x2 pools (bandwidth-bound: reported in GB/s of input read).

@@ -94,7 +94,11 @@ internal static class OnnxPlanAb
     /// <c>batch-wino</c> (PlanBuilder.BatchWinograd), <c>batch-wino:N</c> (PlanBuilder.BatchWinogradMinTiles 32 / N),
     /// <c>wide512</c> (WinogradConv2d.Wide512: per-image and batch-folded Winograd plans on 16 lanes; the same bits),
     /// <c>projection</c> (PlanBuilder.InferenceProjections: downsampling blocks' projection shortcuts inside their chains),
-    /// <c>conv-pool</c> (PointwisePoolOp.Enabled: a 1x1 conv and the global average pool after it in one op).
+    /// <c>conv-pool</c> (PointwisePoolOp.Enabled: a 1x1 conv and the global average pool after it in one op),
+    /// <c>stem-band</c> (ExpandDepthwiseOp.StemInBand: the direct stem inside the first block's bands),
+    /// <c>stem-parts</c> (ExpandDepthwiseOp.StemEqualParts: that block in equal parts per image at few images),
+    /// <c>stem-unroll</c> (StemConv3x3S2.UnrolledTaps: the stem tile's kx taps written out; the same bits),
+    /// <c>stop18</c> (those three together).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
@@ -121,6 +125,10 @@ internal static class OnnxPlanAb
             "wide512" => on => CnnSharp.Kernels.Direct.WinogradConv2d.Wide512 = on,
             "projection" => on => Compile.PlanBuilder.InferenceProjections = on,
             "conv-pool" => on => Compile.Ops.PointwisePoolOp.Enabled = on,
+            "stem-band" => on => Compile.Ops.ExpandDepthwiseOp.StemInBand = on,
+            "stem-parts" => on => Compile.Ops.ExpandDepthwiseOp.StemEqualParts = on,
+            "stem-unroll" => on => StemConv3x3S2.UnrolledTaps = on,
+            "stop18" => on => Compile.Ops.ExpandDepthwiseOp.StemInBand = Compile.Ops.ExpandDepthwiseOp.StemEqualParts = StemConv3x3S2.UnrolledTaps = on,
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) =>
                 on => Compile.Ops.ConvChainLayer.MinInferenceWinogradTiles = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 16,
             _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) =>
@@ -133,7 +141,7 @@ internal static class OnnxPlanAb
                 on => Compile.Ops.ExpandDepthwiseOp.SmallMinImagesPerThread = on ? int.Parse(toggle[13..], CultureInfo.InvariantCulture) : 2,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection, conv-pool)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection, conv-pool, stem-band, stem-parts, stem-unroll, stop18)"),
         };
         string[] names = toggle switch
         {
@@ -157,6 +165,10 @@ internal static class OnnxPlanAb
             "wide512" => ["A Winograd transforms on 8 lanes", "B on 16 lanes (V512 path, 512-bit hardware)"],
             "projection" => ["A projection shortcuts as own chains", "B projections in the block's chain"],
             "conv-pool" => ["A 1x1 conv, then global average pool", "B 1x1 conv + pool in one op"],
+            "stem-band" => ["A stem, then features.1 in bands", "B stem rows made in features.1's bands"],
+            "stem-parts" => ["A stem block in the default units", "B in equal parts per image"],
+            "stem-unroll" => ["A stem tile's kx taps in a loop", "B written out"],
+            "stop18" => ["A before stop 18 (stem op, looped taps)", "B stem in bands, equal parts, taps out"],
             _ when toggle.StartsWith("wino:", StringComparison.Ordinal) => ["A Winograd from 16 tiles", $"B Winograd from {toggle[5..]} tiles"],
             _ when toggle.StartsWith("batch-wino:", StringComparison.Ordinal) => ["A batch Winograd from 32 tiles", $"B batch Winograd from {toggle[11..]} tiles"],
             _ when toggle.StartsWith("few-rows:", StringComparison.Ordinal) => ["A few-image parts of >= 7 rows", $"B of >= {toggle[9..]} rows"],

@@ -57,6 +57,34 @@ internal static unsafe class ExpandDepthwise
     }
 
     /// <summary>
+    /// The optional producer of a block without expansion: an RGB stem (<see cref="StemConv3x3S2"/>: 3×3 stride 2 over a
+    /// few channels, with its clamp) whose output only the depthwise conv reads. Its output rows are computed band by band
+    /// into the per-thread buffer an expansion would use (<see cref="StemConv3x3S2.ForwardRows"/>, the same bits as the
+    /// whole stem), so the stem's output (MobileNet-v2: 32 × 112 × 112, 1.6 MB) is never written to memory.
+    /// <see cref="Packed"/> null: no stem.
+    /// </summary>
+    internal readonly struct Stem(float* packed, float* bias, Conv2dGeometry geometry, float min, float max, IsaLevel level)
+    {
+        /// <summary>The weights as <see cref="StemConv3x3S2.Pack"/> made them for <see cref="Level"/>, or null for no stem.</summary>
+        public float* Packed { get; } = packed;
+
+        /// <summary>b (K), or null.</summary>
+        public float* Bias { get; } = bias;
+
+        /// <summary>The stem's geometry; its input is the op's x.</summary>
+        public Conv2dGeometry Geometry { get; } = geometry;
+
+        /// <summary>Lower clamp (−∞ for none).</summary>
+        public float Min { get; } = min;
+
+        /// <summary>Upper clamp (+∞ for none).</summary>
+        public float Max { get; } = max;
+
+        /// <summary>The SIMD path the weights were packed for.</summary>
+        public IsaLevel Level { get; } = level;
+    }
+
+    /// <summary>
     /// Target size in floats of one thread's expansion buffer: 2^17 (512 KB, well inside a 1-2 MB L2 next to the input and
     /// output rows a band touches). Settable for benchmarks; outputs do not depend on it.
     /// </summary>
@@ -82,9 +110,9 @@ internal static unsafe class ExpandDepthwise
     /// <summary>
     /// y = clamp_dw(dw(clamp_pw(pw(x) + b_pw)) + b_dw) over the batch, on up to <paramref name="threads"/> threads.
     /// </summary>
-    /// <param name="x">Input (N, C, H, W).</param>
+    /// <param name="x">Input (N, C, H, W); with a <paramref name="stem"/>, the stem's input.</param>
     /// <param name="pw">The packed 1x1 weights (E, C, 1, 1), or null for no expansion (x is then the depthwise conv's
-    /// input, and a projection is required).</param>
+    /// input, or the stem's, and a projection is required).</param>
     /// <param name="pwBias">The 1x1 conv's bias (E), or null.</param>
     /// <param name="pwRelu">Clamp the expansion at zero.</param>
     /// <param name="pwMax">Upper clamp of the expansion (ReLU6: 6), +∞ for none.</param>
@@ -104,15 +132,23 @@ internal static unsafe class ExpandDepthwise
     /// as many bands (±1) of equal height (the band count per image rounded up to a multiple of the parts, the band
     /// height lowered to match), so that N · parts units of equal work balance over the threads (a few images of a small
     /// map, where the default split leaves, e.g., 3 units of 11, 11 and 6 rows for 2 threads).</param>
+    /// <param name="stem">The optional stem producing the depthwise conv's input from x (only without an expansion).</param>
     public static void Forward(float* x, PackedConvWeights? pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias,
         float dwMin, float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int threads, int bandRows = 0,
-        in Projection projection = default, int partsPerImage = 0)
+        in Projection projection = default, int partsPerImage = 0, in Stem stem = default)
     {
         if (pw is null)
         {
             // No expansion: the depthwise conv reads x (N, E, H, W) itself; only worth it with the projection.
             if (!DepthwiseConv3x3.Applies(gd) || projection.Weights is null)
                 throw new ArgumentException($"ExpandDepthwise: without an expansion, {gd} must be a depthwise 3x3 conv followed by a projection", nameof(gd));
+            var gs = stem.Geometry;
+            if (stem.Packed != null && (!StemConv3x3S2.Applies(gs) || gs.K != gd.C || gs.N != gd.N || gs.OutH != gd.H || gs.OutW != gd.W))
+                throw new ArgumentException($"ExpandDepthwise: stem {gs} does not produce the depthwise input of {gd}", nameof(stem));
+        }
+        else if (stem.Packed != null)
+        {
+            throw new ArgumentException("ExpandDepthwise: a stem feeds only a block without expansion", nameof(stem));
         }
         else
         {
@@ -124,7 +160,7 @@ internal static unsafe class ExpandDepthwise
             throw new ArgumentException($"ExpandDepthwise: projection {gj} does not take the depthwise output of {gd}", nameof(projection));
         if (gd.N == 0) return;
         var job = t_job ??= new Job();
-        if (bandRows <= 0) bandRows = BandRows(gd, projection.Weights is not null, expansion: pw is not null);
+        if (bandRows <= 0) bandRows = BandRows(gd, projection.Weights is not null, expansion: pw is not null || stem.Packed != null);
         bandRows = Math.Min(bandRows, gd.OutH);
         int bands = (gd.OutH + bandRows - 1) / bandRows;
         // A few units per thread when one image per thread is not enough; consecutive bands stay together.
@@ -138,7 +174,7 @@ internal static unsafe class ExpandDepthwise
             bands = (gd.OutH + bandRows - 1) / bandRows;
             parts = Math.Min(parts, bands);
         }
-        job.Bind(x, pw, pwBias, pwRelu, pwMax, dw, dwBias, dwMin, dwMax, y, gp, gd, level, bandRows, bands, parts, projection);
+        job.Bind(x, pw, pwBias, pwRelu, pwMax, dw, dwBias, dwMin, dwMax, y, gp, gd, level, bandRows, bands, parts, projection, stem);
         int units = gd.N * parts;
         if (threads <= 1 || units == 1)
         {
@@ -315,6 +351,7 @@ internal static unsafe class ExpandDepthwise
         private IsaLevel _level;
         private int _bandRows, _bands, _parts;
         private Projection _projection;
+        private Stem _stem;
 
         public readonly Action<int, int> RunUnitAction;
 
@@ -322,9 +359,10 @@ internal static unsafe class ExpandDepthwise
 
         public void Bind(float* x, PackedConvWeights? pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias, float dwMin,
             float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int bandRows, int bands, int parts,
-            in Projection projection)
+            in Projection projection, in Stem stem)
         {
             _projection = projection;
+            _stem = stem;
             _x = x;
             _pwBias = pwBias;
             _dw = dw;
@@ -347,9 +385,12 @@ internal static unsafe class ExpandDepthwise
             // Expansion rows one band reads, at most: stride 1 band + 2, stride 2 2·band + 1.
             int maxRows = s == 1 ? _bandRows + 2 : 2 * _bandRows + 1;
             nint plane = ((nint)maxRows * w + 15) & ~(nint)15;
-            float* buffer = pw is null ? null : Buffer(0, plane * e);
+            // The buffer holds computed input rows of the depthwise conv: the expansion's or the stem's.
+            bool produced = pw is not null || _stem.Packed != null;
+            float* buffer = produced ? Buffer(0, plane * e) : null;
             nint inPlane = (nint)gd.H * w, outPlane = (nint)gd.OutH * gd.OutW;
-            float* x = _x + (nint)n * (pw is null ? e : gp.C) * inPlane;
+            var gs = _stem.Geometry;
+            float* x = _x + (_stem.Packed != null ? (nint)n * gs.C * gs.H * gs.W : (nint)n * (pw is null ? e : gp.C) * inPlane);
             var pj = _projection;
             // With a projection the depthwise output of a band goes to a second buffer (band rows at pitch OutW per channel).
             nint bandPlane = ((nint)_bandRows * gd.OutW + 15) & ~(nint)15;
@@ -365,7 +406,7 @@ internal static unsafe class ExpandDepthwise
                 // Without an expansion the depthwise conv reads x's planes in place.
                 float* source = x;
                 nint sourcePlane = inPlane;
-                if (pw is not null)
+                if (produced)
                 {
                     ExpandRows(pw, x, inPlane, buffer, plane, o0, o1, ref have0, ref have1);
                     source = buffer - (nint)have0 * w; // the buffer holds input rows [have0, have1); address them from row 0
@@ -387,9 +428,10 @@ internal static unsafe class ExpandDepthwise
 
         /// <summary>
         /// Makes the buffer hold the expansion rows output rows [o0, o1) read, the first at its top: halo rows already
-        /// there (rows [have0, have1) from the previous band) move up, the others are computed.
+        /// there (rows [have0, have1) from the previous band) move up, the others are computed: by the 1x1 conv
+        /// <paramref name="pw"/> from x's rows, or with no <paramref name="pw"/> by the stem from x's image.
         /// </summary>
-        private void ExpandRows(PackedConvWeights pw, float* x, nint inPlane, float* buffer, nint plane, int o0, int o1, ref int have0, ref int have1)
+        private void ExpandRows(PackedConvWeights? pw, float* x, nint inPlane, float* buffer, nint plane, int o0, int o1, ref int have0, ref int have1)
         {
             var gd = _gd;
             int s = gd.StrideH, w = gd.W, e = gd.C;
@@ -405,9 +447,14 @@ internal static unsafe class ExpandDepthwise
                 }
             }
             int from = r0 + keep;
-            if (from < r1)
+            if (from < r1 && pw is null)
             {
-                PointwiseConv.Block(pw, x + (nint)from * w, inPlane, buffer + (nint)keep * w, plane, null, _pwBias,
+                var st = _stem;
+                StemConv3x3S2.ForwardRows(x, st.Packed, st.Bias, st.Geometry, st.Min, st.Max, st.Level, from, r1, buffer + (nint)keep * w, plane);
+            }
+            else if (from < r1)
+            {
+                PointwiseConv.Block(pw!, x + (nint)from * w, inPlane, buffer + (nint)keep * w, plane, null, _pwBias,
                     0, (r1 - from) * w, 0, e, _pwRelu, _pwMax);
             }
             (have0, have1) = (r0, r1);

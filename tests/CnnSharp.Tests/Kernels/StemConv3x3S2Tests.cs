@@ -1,4 +1,5 @@
 using CnnSharp.Kernels;
+using CnnSharp.Tests.Compile;
 using CnnSharp.Tests.TestUtilities;
 
 namespace CnnSharp.Tests.Kernels;
@@ -7,8 +8,11 @@ namespace CnnSharp.Tests.Kernels;
 /// The direct 3×3 stride-2 stem kernel (1 to 4 input channels, padding 1) against the float64 reference at every SIMD
 /// level: even and odd, square and non-square planes (widths below and across vector widths, strips whose vectors
 /// straddle rows), one output row per strip and uneven strips, bias or none, with and without the ReLU6 clamp; the same
-/// bits for every thread count and strip height; an infinity beside the padding stays out of the masked taps.
+/// bits for every thread count and strip height; an infinity beside the padding stays out of the masked taps; the tile's
+/// kx taps written out (<see cref="StemConv3x3S2.UnrolledTaps"/>) give the looped taps' bits. In the plan-switch
+/// collection: it flips that switch.
 /// </summary>
+[Collection(nameof(PlanSwitchGroup))]
 public sealed class StemConv3x3S2Tests
 {
     public static TheoryData<int> Levels() => new() { (int)IsaLevel.Scalar, (int)IsaLevel.V128, (int)IsaLevel.V256, (int)IsaLevel.V512 };
@@ -80,6 +84,26 @@ public sealed class StemConv3x3S2Tests
                 TensorAssert.Close(GroupedConv2dTests.Expected(c, min, max, residual: false),
                     Run(c, (IsaLevel)level, min, max, stripRows: strip), Tolerance.Accumulated,
                     $"{c} clamp [{min}, {max}] strip {strip}");
+    }
+
+    [Theory, MemberData(nameof(Levels))]
+    public void Written_out_taps_give_the_looped_taps_bits(int level)
+    {
+        try
+        {
+            foreach (var c in Cases())
+                foreach (var (min, max) in new[] { (float.NegativeInfinity, float.PositiveInfinity), (0f, 6f) })
+                {
+                    StemConv3x3S2.UnrolledTaps = false;
+                    var looped = Run(c, (IsaLevel)level, min, max, stripRows: 3);
+                    StemConv3x3S2.UnrolledTaps = true;
+                    Assert.Equal(looped, Run(c, (IsaLevel)level, min, max, stripRows: 3));
+                }
+        }
+        finally
+        {
+            StemConv3x3S2.UnrolledTaps = true;
+        }
     }
 
     [Fact]

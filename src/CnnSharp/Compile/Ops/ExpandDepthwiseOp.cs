@@ -15,16 +15,34 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     private readonly Conv2dOp _depthwise;
     private readonly Conv2dOp? _projection;
     private readonly bool _small;
+    private readonly Conv2dOp? _stem;
 
-    private ExpandDepthwiseOp(Conv2dOp? pointwise, Conv2dOp depthwise, Conv2dOp? projection, bool small)
-        : base(projection is { HasResidual: true } ? [(pointwise ?? depthwise).Inputs[0], projection.Inputs[1]] : [(pointwise ?? depthwise).Inputs[0]],
+    private ExpandDepthwiseOp(Conv2dOp? pointwise, Conv2dOp depthwise, Conv2dOp? projection, bool small, Conv2dOp? stem = null)
+        : base(projection is { HasResidual: true } ? [(stem ?? pointwise ?? depthwise).Inputs[0], projection.Inputs[1]] : [(stem ?? pointwise ?? depthwise).Inputs[0]],
             (projection ?? depthwise).Output)
     {
         _pointwise = pointwise;
         _depthwise = depthwise;
         _projection = projection;
         _small = small;
+        _stem = stem;
     }
+
+    /// <summary>
+    /// Whether a direct RGB stem (<see cref="Conv2dOp.DirectStem"/>) whose output only a block without expansion reads
+    /// (MobileNet-v2's features.0 before features.1) joins that block's op, its output rows computed band by band
+    /// (<see cref="ExpandDepthwise.Stem"/>; the same bits) instead of written whole to memory; only where the block always
+    /// runs banded (not a small one). Default true; a plan-time switch for A/B benchmarks (<c>onnx-plan-ab --switch stem-band</c>).
+    /// </summary>
+    internal static bool StemInBand { get; set; } = true;
+
+    /// <summary>Whether a block with the stem in its bands splits a few images into equal parts (<see cref="FewImageParts"/>)
+    /// like a small block (default true). A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch stem-parts</c>).</summary>
+    internal static bool StemEqualParts { get; set; } = true;
+
+    // The stem's weights as StemConv3x3S2.Pack groups them, pinned; repacked at every run (864 floats for MobileNet-v2),
+    // so a changed SIMD level or weight is picked up.
+    private float[]? _stemPacked;
 
     /// <summary>
     /// Whether the projection 1x1 conv after the depthwise conv joins the fused op (default true); a plan-time switch for
@@ -60,7 +78,7 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     /// (<c>onnx-plan-ab --switch small-images:N</c>); outputs do not depend on it.</summary>
     internal static int SmallMinImagesPerThread { get; set; } = 2;
 
-    public override string Name => (_pointwise is null ? "" : $"{_pointwise.Name} 1x1 > ") + $"{_depthwise.Name} dw3x3/{_depthwise.Geometry.StrideH}" +
+    public override string Name => (_stem is null ? "" : $"{_stem.Name} 3x3/2 > ") + (_pointwise is null ? "" : $"{_pointwise.Name} 1x1 > ") + $"{_depthwise.Name} dw3x3/{_depthwise.Geometry.StrideH}" +
         (_projection is null ? "" : $" > {_projection.Name} 1x1") + (_small ? " (banded by batch and threads)" : " (banded)");
 
     /// <summary>
@@ -155,7 +173,7 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     }
 
     public override IEnumerable<Tensor> Parameters =>
-        (_pointwise?.Parameters ?? []).Concat(_depthwise.Parameters).Concat(_projection?.Parameters ?? []);
+        (_stem?.Parameters ?? []).Concat(_pointwise?.Parameters ?? []).Concat(_depthwise.Parameters).Concat(_projection?.Parameters ?? []);
 
     /// <summary>
     /// <paramref name="ops"/> with every fusable (1x1 conv, depthwise conv) pair replaced by one op: consecutive
@@ -165,6 +183,7 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
     /// <see cref="SmallExpansions"/>: smaller ones then choose banded or unfused at every run, <see cref="RunsBanded"/>). A third
     /// consecutive <see cref="Conv2dOp"/>, a 1x1 stride-1 conv that alone reads the depthwise output (which is not the
     /// plan output), joins when <see cref="FuseProjection"/> is on and its output buffer is neither x's nor its residual's.
+    /// A block without expansion (depthwise conv + projection) also takes the direct stem before it (<see cref="StemInBand"/>).
     /// </summary>
     internal static CompiledOp[] FuseInto(CompiledOp[] ops, float[][] data, int outputId)
     {
@@ -189,8 +208,15 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
                 && ((long)lone.Geometry.C * lone.Geometry.H * lone.Geometry.W >= MinExpansionFloats || SmallExpansions)
                 && Projects(lone, next, ops[i], readers, data, outputId))
             {
-                // A block without expansion (MobileNet-v2's first): depthwise + projection in bands.
-                fused.Add(new ExpandDepthwiseOp(null, lone, next, (long)lone.Geometry.C * lone.Geometry.H * lone.Geometry.W < MinExpansionFloats));
+                // A block without expansion (MobileNet-v2's first): depthwise + projection in bands, with the stem before
+                // it when that always runs banded.
+                bool small = (long)lone.Geometry.C * lone.Geometry.H * lone.Geometry.W < MinExpansionFloats;
+                var stem = !small && StemInBand && fused.Count > 0 && fused[^1] is Conv2dOp { DirectStem: true, HasResidual: false } s
+                    && s.Output == lone.Inputs[0] && s.Output != outputId && readers.GetValueOrDefault(s.Output) == 1
+                    && !ReferenceEquals(data[s.Inputs[0]], data[next.Output])
+                    && (!next.HasResidual || !ReferenceEquals(data[next.Inputs[1]], data[s.Inputs[0]])) ? s : null;
+                if (stem is not null) fused.RemoveAt(fused.Count - 1);
+                fused.Add(new ExpandDepthwiseOp(null, lone, next, small, stem));
                 i++;
                 continue;
             }
@@ -219,6 +245,7 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
             }
             // A small block where the separate convs measured faster (RunsBanded): run them, on the intermediate buffers
             // the plan allocated for them before the fusion (still theirs: nothing else runs in between).
+            _stem?.Forward(plan);
             _pointwise?.Forward(plan);
             _depthwise.Forward(plan);
             _projection?.Forward(plan);
@@ -231,18 +258,28 @@ internal sealed class ExpandDepthwiseOp : CompiledOp
         _projection?.PrepareWeights(out pjBias, pack: true);
         var gp = _pointwise?.Geometry ?? default;
         var gd = _depthwise.Geometry;
-        var x = plan.Data[Inputs[0]].AsSpan(0, gd.N * (_pointwise is null ? gd.C : gp.C) * gd.H * gd.W);
+        var gs = _stem?.Geometry ?? default;
+        ReadOnlySpan<float> stemBias = default;
+        if (_stem is not null)
+        {
+            var sw = _stem.PrepareWeights(out stemBias, pack: false);
+            _stemPacked ??= GC.AllocateUninitializedArray<float>(sw.Length, pinned: true);
+            StemConv3x3S2.Pack(sw, gs, Isa.Level, _stemPacked);
+        }
+        var x = plan.Data[Inputs[0]].AsSpan(0, _stem is not null ? gs.N * gs.C * gs.H * gs.W : gd.N * (_pointwise is null ? gd.C : gp.C) * gd.H * gd.W);
         var y = plan.Data[Output].AsSpan();
         var r = _projection is { HasResidual: true } ? plan.Data[Inputs[1]].AsSpan() : default;
-        fixed (float* px = x, py = y, pb = pwBias, pd = dwWeight, pdb = dwBias, pjb = pjBias, pr = r)
+        fixed (float* px = x, py = y, pb = pwBias, pd = dwWeight, pdb = dwBias, pjb = pjBias, pr = r, ps = _stemPacked, psb = stemBias)
         {
             var projection = _projection is null ? default
                 : new ExpandDepthwise.Projection(_projection.Packed, pjBias.IsEmpty ? null : pjb, r.IsEmpty ? null : pr, py,
                     _projection.Geometry, _projection.Relu, _projection.Max);
+            var stem = _stem is null ? default
+                : new ExpandDepthwise.Stem(ps, stemBias.IsEmpty ? null : psb, gs, _stem.Relu ? 0f : float.NegativeInfinity, _stem.Max, Isa.Level);
             ExpandDepthwise.Forward(px, _pointwise?.Packed, pwBias.IsEmpty ? null : pb, _pointwise?.Relu ?? false, _pointwise?.Max ?? float.PositiveInfinity,
                 pd, dwBias.IsEmpty ? null : pdb, _depthwise.Relu ? 0f : float.NegativeInfinity, _depthwise.Max,
                 _projection is null ? py : null, gp, gd, Isa.Level, threads, projection: projection,
-                partsPerImage: _small && gd.N < SmallMinImagesPerThread * threads ? FewImageParts(gd.N, threads) : 0);
+                partsPerImage: (_small || (_stem is not null && StemEqualParts)) && gd.N < SmallMinImagesPerThread * threads ? FewImageParts(gd.N, threads) : 0, stem: stem);
         }
     }
 

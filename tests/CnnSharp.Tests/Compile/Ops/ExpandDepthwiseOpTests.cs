@@ -53,16 +53,42 @@ public sealed class ExpandDepthwiseOpTests
         Assert.DoesNotContain("(banded)", unfusedPlan, StringComparison.Ordinal);
         // MobileNet-v2 has 16 expanding blocks (expansion 1x1 + depthwise + projection 1x1, 10 of them with the residual
         // add) and a first block without expansion (depthwise + projection); all of them fuse, the projections unless
-        // that is off (then the first block stays unfused).
+        // that is off (then the first block stays unfused). The stem joins the first block (StemInBand).
         var banded = fusedPlan.Split('\n').Where(l => l.Contains("(banded)", StringComparison.Ordinal)).ToList();
         Assert.Equal(17, banded.Count);
-        Assert.Single(banded, l => l.StartsWith("Conv2d+BatchNorm(folded)+ReLU6 dw3x3/1 > Conv2d+BatchNorm(folded) 1x1", StringComparison.Ordinal));
+        Assert.Single(banded, l => l.StartsWith("Conv2d+BatchNorm(folded)+ReLU6 (direct stem) 3x3/2 > Conv2d+BatchNorm(folded)+ReLU6 dw3x3/1 > Conv2d+BatchNorm(folded) 1x1", StringComparison.Ordinal));
         Assert.Equal(10, banded.Count(l => l.Contains("+Add 1x1 (banded)", StringComparison.Ordinal)));
         Assert.Equal(16, pairsPlan.Split('\n').Count(l => l.Contains("dw3x3/1 (banded)", StringComparison.Ordinal) || l.Contains("dw3x3/2 (banded)", StringComparison.Ordinal)));
         Assert.Equal(unfused, pairs);
         Assert.Equal(unfused, fused);
         ThreadCount.AssertInvariant(() => [Run(true, x).Output]);
         using (CnnSharp.Autograd.GradMode.NoGrad()) TensorAssert.Close(Model().Forward(x).ToArray(), fused, new Tolerance(1e-4, 1e-5));
+    }
+
+    [Fact]
+    public void Stem_in_the_first_blocks_bands_gives_the_plans_bits_without_it()
+    {
+        var x = Tensor.Randn(new Generator(13), Shape);
+        bool saved = ExpandDepthwiseOp.StemInBand;
+        try
+        {
+            ExpandDepthwiseOp.StemInBand = false;
+            var (apart, apartPlan) = Run(true, x);
+            Assert.Contains("(direct stem) -> ", apartPlan, StringComparison.Ordinal);
+            ExpandDepthwiseOp.StemInBand = true;
+            var (joined, joinedPlan) = Run(true, x);
+            Assert.Contains("(direct stem) 3x3/2 > ", joinedPlan, StringComparison.Ordinal);
+            Assert.DoesNotContain("(direct stem) -> ", joinedPlan, StringComparison.Ordinal);
+            Assert.Equal(apart, joined);
+            // Equal parts (the default at one image per thread) or the default units: the same bits.
+            ExpandDepthwiseOp.StemEqualParts = false;
+            Assert.Equal(apart, Run(true, x).Output);
+        }
+        finally
+        {
+            ExpandDepthwiseOp.StemInBand = saved;
+            ExpandDepthwiseOp.StemEqualParts = true;
+        }
     }
 
     [Fact]
