@@ -67,7 +67,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         _level = Isa.Level;
         _differentiable = differentiable;
         _n = spec.Stages[0].Conv.Geometry.N;
-        _chunks = ChunkCount(_n, differentiable);
+        _chunks = differentiable ? ChunkCount(_n, training: true) : InferenceChunkCount(_n, spec.Stages.Any(s => s.Norm is { Training: true }));
         _layers = [.. spec.Stages.Select((s, i) => new ConvChainLayer(s, s.Norm is null ? null : modules(s.Norm), differentiable,
             i == 0 && inputRequiresGrad, _chunks, _level))];
         _projections = PlanProjections(_inner, _layers, differentiable, _level);
@@ -80,6 +80,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         _chunkStats = [.. Enumerable.Range(0, _chunks).Select(_ => new AlignedBuffer(2 * StatRegions * 3 * _statStride))];
         _chunkStatPointers = [.. _chunkStats.Select(b => (nint)b.Pointer)];
         _trainProjections = [.. _trainProjections.Select(tp => tp with { Stats = [.. _chunkStatPointers.Select(q => q + 3 * tp.Region * _statStride * sizeof(double))] })];
+        if (!differentiable && !_frozen && ReusePackedWeights) _packSources = new PackSourceSnapshot(PackSources());
         _forward = ForwardChunk;
         _backward = BackwardChunk;
         _reduceRows = ReduceRowsPart;
@@ -136,12 +137,13 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     public override void Forward(ExecutionPlan plan)
     {
         BeginStep(plan);
-        if (!_packedOnce)
+        if (!_packedOnce && _packSources?.Unchanged() != true)
         {
             PackLayers(forward: true);
             foreach (var l in _layers)
                 if (l.Stage.Norm is { Training: false }) l.SetRunningAffine();
             PackProjections();
+            _packSources?.Take();
         }
         _packedOnce = _frozen;
         if (SplitsImages())
