@@ -17,6 +17,9 @@ internal sealed partial class ConvChainOp
     /// </summary>
     internal static bool ReusePackedWeights { get; set; } = true;
 
+    /// <summary>Forwards that packed their weights (for tests: only ever grows).</summary>
+    internal static long ForwardPackings;
+
     // Inference plans: what the last forward packed from, or null (training plans, frozen weights, or the switch off).
     private readonly PackSourceSnapshot? _packSources;
 

@@ -144,6 +144,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
                 if (l.Stage.Norm is { Training: false }) l.SetRunningAffine();
             PackProjections();
             _packSources?.Take();
+            Interlocked.Increment(ref ForwardPackings);
         }
         _packedOnce = _frozen;
         if (SplitsImages())
