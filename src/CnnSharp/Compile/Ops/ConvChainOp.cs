@@ -150,6 +150,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         if (SplitsImages())
         {
             ForwardSplit();
+            if (_pooled >= 0) for (int n = 0; n < _n; n++) PoolImage(n);
             return;
         }
         // Step j < L writes conv j's input and runs conv j; step L writes the chain's output. Only a training-mode batch
@@ -213,6 +214,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
                     TensorPrimitives.Add(sum, new ReadOnlySpan<float>(residual + (long)n * length, length), sum);
                     if (_residualRelu) TensorPrimitives.Max(sum, 0f, sum);
                 }
+                if (_pooled >= 0) PoolImage(n);
                 ForwardMark(t, s - 1, 2);
                 return;
             }
