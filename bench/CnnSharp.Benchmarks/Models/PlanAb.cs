@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|equal-chunks|plan-spin|stop12|smallwino|packing|wide512|scatter|projection|zero-taps|phase-groups|pad-positions|train-projection|train-downsampling|train-merge|eval-chunks|eval-pack|eval-pool] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N] [--eval-only]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|equal-chunks|plan-spin|stop12|smallwino|packing|wide512|scatter|projection|zero-taps|phase-groups|pad-positions|train-projection|train-downsampling|train-merge|eval-pack|eval-pool|eval-stop18] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N] [--eval-only]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -59,11 +59,10 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--switch train-downsampling</c>: both with in-chain projections, A each downsampling block its own chain, B merged into
 /// the chain before it (<c>PlanBuilder.TrainingDownsampling</c>). <c>--switch train-merge</c>: A both off (stop 16's training
 /// plans), B both on.
-/// <c>--switch eval-chunks</c>: A inference chains in chunks of about 5 images, B one image per chunk
-/// (<c>ConvChainOp.EvalImageChunks</c>; no bits change). <c>--switch eval-pack</c>: A inference chains pack their weights
+/// <c>--switch eval-pack</c>: A inference chains pack their weights
 /// every forward, B only when the tensors they pack from changed (<c>ConvChainOp.ReusePackedWeights</c>).
 /// <c>--switch eval-pool</c>: A a global average pool after an inference chain its own op, B the chain pools each output
-/// image as it writes it (<c>ChainPoolOp.Enabled</c>).
+/// image as it writes it (<c>ChainPoolOp.Enabled</c>). <c>--switch eval-stop18</c>: both of the last two.
 /// <c>--eval-only</c>: the timed rounds run only the eval forwards (back to back, as an eval loop runs: a training step
 /// in between changes the running statistics, so every eval forward would pack again).
 /// <c>--switch stop12</c>: both of the last two together (before and after docs/performance.md's stop 12).
@@ -132,9 +131,9 @@ internal static class PlanAb
             "train-projection" => on => (PlanBuilder.TrainingProjections, PlanBuilder.TrainingDownsampling) = (on, false),
             "train-downsampling" => on => PlanBuilder.TrainingDownsampling = on,
             "train-merge" => on => (PlanBuilder.TrainingProjections, PlanBuilder.TrainingDownsampling) = (on, on),
-            "eval-chunks" => on => Compile.Ops.ConvChainOp.EvalImageChunks = on,
             "eval-pack" => on => Compile.Ops.ConvChainOp.ReusePackedWeights = on,
             "eval-pool" => on => Compile.Ops.ChainPoolOp.Enabled = on,
+            "eval-stop18" => on => (Compile.Ops.ConvChainOp.ReusePackedWeights, Compile.Ops.ChainPoolOp.Enabled) = (on, on),
             "stop12" => on => (Compile.Ops.ConvChainOp.EvenChunks, CnnSharp.Kernels.Direct.ChannelTranspose.Enabled) = (on, on),
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
         };
@@ -165,9 +164,9 @@ internal static class PlanAb
             "train-projection" => ["A projection chains", "B projections in-chain"],
             "train-downsampling" => ["A block chains", "B downsampling merged"],
             "train-merge" => ["A stop 16 plans", "B both merges"],
-            "eval-chunks" => ["A eval chunks of 4-5 images", "B eval chunks of 1 image"],
             "eval-pack" => ["A eval packs every forward", "B eval packs on change"],
             "eval-pool" => ["A eval GlobalAvgPool2d op", "B eval chain pools"],
+            "eval-stop18" => ["A eval before stop 18", "B eval after stop 18"],
             "stop12" => ["A before stop 12", "B after stop 12"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };

@@ -22,18 +22,6 @@ internal sealed partial class ConvChainOp
     /// </summary>
     internal static bool EqualChunks { get; set; } = true;
 
-    /// <summary>
-    /// Whether an inference plan without batch statistics cuts the batch into one chunk per image (default on; read when
-    /// a chain is planned; <c>bench plan-ab --switch eval-chunks</c>). Such a chain has no per-chunk accumulators, so the
-    /// chunk count changes no bits, only how evenly the threads' claims end: batch 64 in 13 chunks of 4-5 images left one
-    /// of two threads a whole chunk (a twelfth of the forward) alone at the end (docs/performance.md, stop 18).
-    /// </summary>
-    internal static bool EvalImageChunks { get; set; } = true;
-
-    // An inference chain's chunk count: one image per chunk when nothing is summed per chunk (no batch statistics).
-    internal static int InferenceChunkCount(int n, bool batchStatistics) =>
-        EvalImageChunks && !batchStatistics ? n : ChunkCount(n, training: false);
-
     // The chunk count for a batch of n: about ImagesPerChunk images each, a function of n (and the plan kind) only, never
     // of the thread count, so the chunk-ordered sums stay bit-identical for any number of threads.
     internal static int ChunkCount(int n, bool training)

@@ -67,7 +67,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         _level = Isa.Level;
         _differentiable = differentiable;
         _n = spec.Stages[0].Conv.Geometry.N;
-        _chunks = differentiable ? ChunkCount(_n, training: true) : InferenceChunkCount(_n, spec.Stages.Any(s => s.Norm is { Training: true }));
+        _chunks = ChunkCount(_n, differentiable);
         _layers = [.. spec.Stages.Select((s, i) => new ConvChainLayer(s, s.Norm is null ? null : modules(s.Norm), differentiable,
             i == 0 && inputRequiresGrad, _chunks, _level))];
         _projections = PlanProjections(_inner, _layers, differentiable, _level);

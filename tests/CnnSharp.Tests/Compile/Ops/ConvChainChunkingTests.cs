@@ -29,25 +29,6 @@ public sealed class ConvChainChunkingTests
         Assert.Equal((batch + 4) / 5, ConvChainOp.ChunkCount(batch, training: false));
     }
 
-    [Theory]
-    [InlineData(1)]
-    [InlineData(13)]
-    [InlineData(64)]
-    public void Inference_chains_without_batch_statistics_chunk_per_image(int batch)
-    {
-        Assert.Equal(batch, ConvChainOp.InferenceChunkCount(batch, batchStatistics: false));
-        Assert.Equal(ConvChainOp.ChunkCount(batch, training: false), ConvChainOp.InferenceChunkCount(batch, batchStatistics: true));
-        ConvChainOp.EvalImageChunks = false;
-        try
-        {
-            Assert.Equal(ConvChainOp.ChunkCount(batch, training: false), ConvChainOp.InferenceChunkCount(batch, batchStatistics: false));
-        }
-        finally
-        {
-            ConvChainOp.EvalImageChunks = true;
-        }
-    }
-
     [Fact]
     public void Uneven_chunks_train_to_the_same_bits_on_any_thread_count() => ThreadCount.AssertInvariant(() =>
     {
