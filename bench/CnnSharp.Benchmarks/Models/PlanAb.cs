@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|equal-chunks|plan-spin|stop12|smallwino|packing|wide512|scatter|projection|zero-taps|phase-groups|pad-positions|train-projection|train-downsampling|train-merge|eval-pack|eval-pool|eval-stop18] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N] [--eval-only]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5|convnet] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|equal-chunks|plan-spin|stop12|smallwino|packing|wide512|scatter|projection|zero-taps|phase-groups|pad-positions|train-projection|train-downsampling|train-merge|eval-pack|eval-pool|eval-stop18] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N] [--eval-only]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -66,7 +66,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--eval-only</c>: the timed rounds run only the eval forwards (back to back, as an eval loop runs: a training step
 /// in between changes the running statistics, so every eval forward would pack again).
 /// <c>--switch stop12</c>: both of the last two together (before and after docs/performance.md's stop 12).
-/// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
+/// The seed ConvNet runs at batch 100 on 1x28x28. LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
 /// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
 /// <c>CompiledModel.Profile</c> (2 steps each), the minimum per op over the rounds (the least disturbed by other load);
 /// <c>--profile-eval N</c> the same for the eval forward (the inference plan's per-op wall time).</remarks>
@@ -101,9 +101,10 @@ internal static class PlanAb
             "resnet9_fmnist" => g => new ResNet9(10, g, inChannels: 1),
             "vgg_small" => g => new VggSmall(generator: g),
             "lenet5" => g => LeNet5.Create(10, g),
+            "convnet" => g => new ConvNet(10, g),
             _ => throw new ArgumentException($"plan-ab: unknown model {name}"),
         };
-        int[] shape = name switch { "resnet8" or "vgg_small" => [64, 3, 32, 32], "lenet5" => [100, 1, 28, 28], _ => [128, 1, 28, 28] };
+        int[] shape = name switch { "resnet8" or "vgg_small" => [64, 3, 32, 32], "lenet5" or "convnet" => [100, 1, 28, 28], _ => [128, 1, 28, 28] };
         if (name == "lenet5" && toggle == "residual") toggle = "pool";
         Action<bool> set = toggle switch
         {
