@@ -19,26 +19,13 @@ public sealed class ChainPoolOpTests
 {
     private static readonly Tolerance Forward = new(2e-4, 2e-5);
 
-    private static CompiledModel Plan(Module m, int[] shape, bool fuse)
-    {
-        ChainPoolOp.Enabled = fuse;
-        try
-        {
-            return m.Compile(shape);
-        }
-        finally
-        {
-            ChainPoolOp.Enabled = true;
-        }
-    }
+    private static CompiledModel Plan(Module m, int[] shape, bool fuse) => SwitchedPlans.Compile(m, shape, on => ChainPoolOp.Enabled = on, fuse);
 
     [Theory, MemberData(nameof(ConvChainProjectionTests.Levels), MemberType = typeof(ConvChainProjectionTests))]
     public void Fused_pool_gives_the_two_ops_bits(int level)
     {
         using var isa = Isa.Use((IsaLevel)level);
-        long savedMin = ConvChainOp.MinSplitMacs;
-        ConvChainOp.MinSplitMacs = 0;
-        try
+        SwitchedPlans.SplitAlways(() =>
         {
             // ConvChainProjectionTests' net: one chain ending in an 8x8 map; at 25x25 its last block a chain of its own, 7x7, with
             // the projection a plan value added to its output (the chain's residual operand).
@@ -65,11 +52,7 @@ public sealed class ChainPoolOpTests
                     Assert.True(expected.AsSpan().SequenceEqual(fused.Forward(x).ToArray()), $"batch {n}, {side}x{side}, {threads} threads");
                 }
             }
-        }
-        finally
-        {
-            ConvChainOp.MinSplitMacs = savedMin;
-        }
+        });
     }
 
     [Fact]

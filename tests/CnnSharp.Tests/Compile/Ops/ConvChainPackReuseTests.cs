@@ -18,18 +18,7 @@ namespace CnnSharp.Tests.Compile.Ops;
 [Collection(nameof(PlanSwitchGroup))]
 public sealed class ConvChainPackReuseTests
 {
-    private static CompiledModel Plan(Module m, int[] shape, bool reuse)
-    {
-        ConvChainOp.ReusePackedWeights = reuse;
-        try
-        {
-            return m.Compile(shape);
-        }
-        finally
-        {
-            ConvChainOp.ReusePackedWeights = true;
-        }
-    }
+    private static CompiledModel Plan(Module m, int[] shape, bool reuse) => SwitchedPlans.Compile(m, shape, on => ConvChainOp.ReusePackedWeights = on, reuse);
 
     // Each edit changes one tensor a forward's packing reads (ConvChainProjectionTests' net: "0" the stem conv with a
     // bias, "1" its batch norm, "4" the first downsampling block with its projection "downsample.0" + "downsample.1").
@@ -54,9 +43,7 @@ public sealed class ConvChainPackReuseTests
     public void Forwards_pack_once_and_see_every_change_of_the_weights(int level)
     {
         using var isa = Isa.Use((IsaLevel)level);
-        long savedMin = ConvChainOp.MinSplitMacs;
-        ConvChainOp.MinSplitMacs = 0;
-        try
+        SwitchedPlans.SplitAlways(() =>
         {
             foreach (int n in new[] { 7, 1 })
             {
@@ -87,11 +74,7 @@ public sealed class ConvChainPackReuseTests
                     expected = changed;
                 }
             }
-        }
-        finally
-        {
-            ConvChainOp.MinSplitMacs = savedMin;
-        }
+        });
     }
 
     [Fact]
