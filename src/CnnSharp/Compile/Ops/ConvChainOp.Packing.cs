@@ -13,7 +13,8 @@ internal sealed partial class ConvChainOp
     /// Whether an inference chain whose weights may change (not frozen) skips the packing of a forward when the tensors it
     /// packs from hold the bits of the last packing (<see cref="PackSourceSnapshot"/>; read when a chain is planned; default
     /// on; <c>bench plan-ab --switch eval-pack</c>). The same packed bits either way; ResNet-8's eval forward at batch 64
-    /// packed about 0.7 ms of thread CPU (the Winograd transforms) per forward before (docs/performance.md, stop 18).
+    /// packed on every call before, 0.2-0.35 ms of the calling thread's CPU plus the worker's share and a fork-join
+    /// (eval wall B/A 0.81-0.84, docs/performance.md, stop 18).
     /// </summary>
     internal static bool ReusePackedWeights { get; set; } = true;
 
