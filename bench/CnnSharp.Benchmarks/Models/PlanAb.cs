@@ -17,7 +17,7 @@ namespace CnnSharp.Benchmarks.Models;
 /// alternating A and B every round so both see the same machine load. Prints per-round times, the medians and B/A, in
 /// wall time and in process CPU time (less sensitive to the threads being descheduled on a shared machine).
 /// </summary>
-/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|equal-chunks|plan-spin|stop12|smallwino|packing|wide512|scatter|projection|zero-taps|phase-groups|pad-positions|train-projection|train-downsampling|train-merge] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N]</c>:
+/// <remarks><c>plan-ab [--model resnet8|resnet20_fmnist|resnet9_fmnist|vgg_small|lenet5|convnet] [--switch residual|strided|strided-eval|stem|pool|blocked|blocked-eval|dwgroup|rowtiles|transpose|chunks|equal-chunks|plan-spin|stop12|smallwino|packing|wide512|scatter|projection|zero-taps|phase-groups|pad-positions|train-projection|train-downsampling|train-merge|eval-pack|eval-pool|eval-stop18] [--threads 2] [--rounds 15] [--profile N] [--profile-eval N] [--eval-only]</c>:
 /// ResNet8 and VGG-small at batch 64 on 3x32x32 (issue 8), ResNet20 at batch 128 on 1x28x28 (Fashion-MNIST, issue 10).
 /// <c>--switch strided</c>: A stride-2 convs on the GEMM, B in conv chains (<c>PlanBuilder.StridedChains</c>).
 /// <c>--switch stem</c> A/Bs the small-channel stem instead: A Conv2dOp (GEMM) + batch norm, B the stem as a conv-chain
@@ -59,8 +59,14 @@ namespace CnnSharp.Benchmarks.Models;
 /// <c>--switch train-downsampling</c>: both with in-chain projections, A each downsampling block its own chain, B merged into
 /// the chain before it (<c>PlanBuilder.TrainingDownsampling</c>). <c>--switch train-merge</c>: A both off (stop 16's training
 /// plans), B both on.
+/// <c>--switch eval-pack</c>: A inference chains pack their weights
+/// every forward, B only when the tensors they pack from changed (<c>ConvChainOp.ReusePackedWeights</c>).
+/// <c>--switch eval-pool</c>: A a global average pool after an inference chain its own op, B the chain pools each output
+/// image as it writes it (<c>ChainPoolOp.Enabled</c>). <c>--switch eval-stop18</c>: both of the last two.
+/// <c>--eval-only</c>: the timed rounds run only the eval forwards (back to back, as an eval loop runs: a training step
+/// in between changes the running statistics, so every eval forward would pack again).
 /// <c>--switch stop12</c>: both of the last two together (before and after docs/performance.md's stop 12).
-/// LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
+/// The seed ConvNet runs at batch 100 on 1x28x28. LeNet-5 (batch 100, 1x28x28) takes <c>--switch pool</c> (its default): A the generic AvgPool2d op, B AvgPool2x2Op.
 /// Synthetic data, no optimiser. <c>--profile N</c> first prints each variant's per-op table: N alternating rounds of
 /// <c>CompiledModel.Profile</c> (2 steps each), the minimum per op over the rounds (the least disturbed by other load);
 /// <c>--profile-eval N</c> the same for the eval forward (the inference plan's per-op wall time).</remarks>
@@ -72,6 +78,7 @@ internal static class PlanAb
     {
         string name = "resnet8", toggle = "residual";
         int threads = 2, rounds = 15, profile = 0, profileEval = 0;
+        bool evalOnly = false;
         for (int i = 1; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -83,6 +90,7 @@ internal static class PlanAb
                 case "--rounds": rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--profile": profile = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--profile-eval": profileEval = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--eval-only": evalOnly = true; break;
                 default: Console.Error.WriteLine($"plan-ab: unknown option {args[i]}"); return 2;
             }
         }
@@ -93,9 +101,10 @@ internal static class PlanAb
             "resnet9_fmnist" => g => new ResNet9(10, g, inChannels: 1),
             "vgg_small" => g => new VggSmall(generator: g),
             "lenet5" => g => LeNet5.Create(10, g),
+            "convnet" => g => new ConvNet(10, g),
             _ => throw new ArgumentException($"plan-ab: unknown model {name}"),
         };
-        int[] shape = name switch { "resnet8" or "vgg_small" => [64, 3, 32, 32], "lenet5" => [100, 1, 28, 28], _ => [128, 1, 28, 28] };
+        int[] shape = name switch { "resnet8" or "vgg_small" => [64, 3, 32, 32], "lenet5" or "convnet" => [100, 1, 28, 28], _ => [128, 1, 28, 28] };
         if (name == "lenet5" && toggle == "residual") toggle = "pool";
         Action<bool> set = toggle switch
         {
@@ -123,6 +132,9 @@ internal static class PlanAb
             "train-projection" => on => (PlanBuilder.TrainingProjections, PlanBuilder.TrainingDownsampling) = (on, false),
             "train-downsampling" => on => PlanBuilder.TrainingDownsampling = on,
             "train-merge" => on => (PlanBuilder.TrainingProjections, PlanBuilder.TrainingDownsampling) = (on, on),
+            "eval-pack" => on => Compile.Ops.ConvChainOp.ReusePackedWeights = on,
+            "eval-pool" => on => Compile.Ops.ChainPoolOp.Enabled = on,
+            "eval-stop18" => on => (Compile.Ops.ConvChainOp.ReusePackedWeights, Compile.Ops.ChainPoolOp.Enabled) = (on, on),
             "stop12" => on => (Compile.Ops.ConvChainOp.EvenChunks, CnnSharp.Kernels.Direct.ChannelTranspose.Enabled) = (on, on),
             _ => throw new ArgumentException($"plan-ab: unknown switch {toggle}"),
         };
@@ -153,6 +165,9 @@ internal static class PlanAb
             "train-projection" => ["A projection chains", "B projections in-chain"],
             "train-downsampling" => ["A block chains", "B downsampling merged"],
             "train-merge" => ["A stop 16 plans", "B both merges"],
+            "eval-pack" => ["A eval packs every forward", "B eval packs on change"],
+            "eval-pool" => ["A eval GlobalAvgPool2d op", "B eval chain pools"],
+            "eval-stop18" => ["A eval before stop 18", "B eval after stop 18"],
             "stop12" => ["A before stop 12", "B after stop 12"],
             _ => ["A separate Add+ReLU", "B residual in chain"],
         };
@@ -166,6 +181,7 @@ internal static class PlanAb
 
         // Each variant's plans (training and eval) are built while the switch has its value; a plan never rebuilds.
         var variants = new List<(Module Model, CompiledModel Compiled)>();
+        var evalOutputs = new List<float[]>();
         foreach (bool on in new[] { false, true })
         {
             set(on);
@@ -173,10 +189,11 @@ internal static class PlanAb
             var compiled = model.Compile(shape);
             compiled.TrainStep(input, labels);
             model.Eval();
-            using (CnnSharp.Autograd.GradMode.NoGrad()) compiled.Forward(input);
+            using (CnnSharp.Autograd.GradMode.NoGrad()) evalOutputs.Add(compiled.Forward(input).ToArray());
             model.Train();
             variants.Add((model, compiled));
         }
+        Console.WriteLine($"eval outputs of A and B bit-identical: {evalOutputs[0].AsSpan().SequenceEqual(evalOutputs[1])}");
         reset(true);
         if (profile > 0)
         {
@@ -205,7 +222,7 @@ internal static class PlanAb
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
                 long t0 = Stopwatch.GetTimestamp();
-                compiled.TrainStep(input, labels);
+                if (!evalOnly) compiled.TrainStep(input, labels);
                 double tt = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 process.Refresh();
                 double tc = (process.TotalProcessorTime - cpu0).TotalMilliseconds;

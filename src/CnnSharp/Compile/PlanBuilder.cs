@@ -151,7 +151,7 @@ internal static partial class PlanBuilder
         AllocateData(live, shapes, alias, data, reuse: !differentiable, outputId, constants.Keys.ToHashSet());
 
         var ops = live.Where(n => n.Spec is not ReshapeSpec).Select(n => CreateOp(n, shapes, differentiable, inputRequiresGrad, norms)).ToArray();
-        if (!differentiable) ops = PointwisePoolOp.FuseInto(ExpandDepthwiseOp.FuseInto(ops, data, outputId), outputId);
+        if (!differentiable) ops = ChainPoolOp.FuseInto(PointwisePoolOp.FuseInto(ExpandDepthwiseOp.FuseInto(ops, data, outputId), outputId), data);
         var breaks = live.Where(n => n.Spec is EagerSpec).Select(n => n.Traced!.Name).ToList();
         var grad = new float[]?[shapes.Count];
         var clearBefore = new List<float[]>[ops.Length];

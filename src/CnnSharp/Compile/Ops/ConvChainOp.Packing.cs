@@ -9,6 +9,42 @@ internal sealed partial class ConvChainOp
     /// switch for <c>bench plan-ab --switch packing</c>; the same bits either way).</summary>
     internal static bool SplitPacking { get; set; } = true;
 
+    /// <summary>
+    /// Whether an inference chain whose weights may change (not frozen) skips the packing of a forward when the tensors it
+    /// packs from hold the bits of the last packing (<see cref="PackSourceSnapshot"/>; read when a chain is planned; default
+    /// on; <c>bench plan-ab --switch eval-pack</c>). The same packed bits either way; ResNet-8's eval forward at batch 64
+    /// packed on every call before, 0.2-0.35 ms of the calling thread's CPU plus the worker's share and a fork-join
+    /// (eval wall B/A 0.81-0.84, docs/performance.md, stop 18).
+    /// </summary>
+    internal static bool ReusePackedWeights { get; set; } = true;
+
+    /// <summary>Forwards that packed their weights (for tests: only ever grows).</summary>
+    internal static long ForwardPackings;
+
+    // Inference plans: what the last forward packed from, or null (training plans, frozen weights, or the switch off).
+    private readonly PackSourceSnapshot? _packSources;
+
+    // Every tensor a forward's packing reads: the stages' weights and biases, their evaluation-mode batch norms' parameters
+    // and running statistics (the affine map), the projections' and their batch norms' (folded into them).
+    private IEnumerable<Tensor?> PackSources()
+    {
+        foreach (var l in _layers)
+        {
+            yield return l.Weight;
+            yield return l.Bias;
+            if (l.Stage.Norm is { Training: false } n) foreach (var t in NormTensors(n)) yield return t;
+        }
+        foreach (var p in _projections)
+        {
+            if (p is null) continue;
+            yield return p.Spec.Conv.Weight;
+            yield return p.Spec.Conv.Bias;
+            if (p.Spec.Norm is { } n) foreach (var t in NormTensors(n)) yield return t;
+        }
+    }
+
+    private static Tensor?[] NormTensors(BatchNormSpec n) => [n.Weight, n.Bias, n.RunningMean, n.RunningVar];
+
     private bool _packForward;
     private int _packParts;
     private Action<int>? _packPart;

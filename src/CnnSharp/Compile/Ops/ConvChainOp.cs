@@ -80,6 +80,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
         _chunkStats = [.. Enumerable.Range(0, _chunks).Select(_ => new AlignedBuffer(2 * StatRegions * 3 * _statStride))];
         _chunkStatPointers = [.. _chunkStats.Select(b => (nint)b.Pointer)];
         _trainProjections = [.. _trainProjections.Select(tp => tp with { Stats = [.. _chunkStatPointers.Select(q => q + 3 * tp.Region * _statStride * sizeof(double))] })];
+        if (!differentiable && !_frozen && ReusePackedWeights) _packSources = new PackSourceSnapshot(PackSources());
         _forward = ForwardChunk;
         _backward = BackwardChunk;
         _reduceRows = ReduceRowsPart;
@@ -136,17 +137,20 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
     public override void Forward(ExecutionPlan plan)
     {
         BeginStep(plan);
-        if (!_packedOnce)
+        if (!_packedOnce && _packSources?.Unchanged() != true)
         {
             PackLayers(forward: true);
             foreach (var l in _layers)
                 if (l.Stage.Norm is { Training: false }) l.SetRunningAffine();
             PackProjections();
+            _packSources?.Take();
+            Interlocked.Increment(ref ForwardPackings);
         }
         _packedOnce = _frozen;
         if (SplitsImages())
         {
             ForwardSplit();
+            if (_pooled >= 0) for (int n = 0; n < _n; n++) PoolImage(n);
             return;
         }
         // Step j < L writes conv j's input and runs conv j; step L writes the chain's output. Only a training-mode batch
@@ -210,6 +214,7 @@ internal sealed unsafe partial class ConvChainOp : CompiledOp
                     TensorPrimitives.Add(sum, new ReadOnlySpan<float>(residual + (long)n * length, length), sum);
                     if (_residualRelu) TensorPrimitives.Max(sum, 0f, sum);
                 }
+                if (_pooled >= 0) PoolImage(n);
                 ForwardMark(t, s - 1, 2);
                 return;
             }

@@ -34,7 +34,7 @@ public sealed class ConvChainProjectionTests
         new AdaptiveAvgPool2d(1), new Flatten(), new Linear(48, 5, generator: g));
 
     // Random running statistics and affine parameters in every batch norm (the projection's fold is exercised).
-    private static void Randomise(Module m, Generator g)
+    internal static void Randomise(Module m, Generator g)
     {
         foreach (var bn in m.NamedModules().Select(e => e.Value).OfType<BatchNormBase>())
         {
