@@ -174,7 +174,7 @@ internal static unsafe class ExpandDepthwise
             bands = (gd.OutH + bandRows - 1) / bandRows;
             parts = Math.Min(parts, bands);
         }
-        job.Bind(x, pw, pwBias, pwRelu, pwMax, dw, dwBias, dwMin, dwMax, y, gp, gd, level, bandRows, bands, parts, projection, stem);
+        job.Bind(new Operands(x, pw, pwBias, pwRelu, pwMax, dw, dwBias, dwMin, dwMax, y, gp, gd, level, parts, projection), bandRows, bands, stem);
         int units = gd.N * parts;
         if (threads <= 1 || units == 1)
         {
@@ -231,7 +231,7 @@ internal static unsafe class ExpandDepthwise
         if (parts < 1) throw new ArgumentOutOfRangeException(nameof(parts), parts, "at least one part per image");
         if (gd.N == 0) return;
         var job = t_channelJob ??= new ChannelJob();
-        job.Bind(x, pw, pwBias, pwRelu, pwMax, dw, dwBias, dwMin, dwMax, y, gp, gd, level, parts, projection);
+        job.Bind(new Operands(x, pw, pwBias, pwRelu, pwMax, dw, dwBias, dwMin, dwMax, y, gp, gd, level, parts, projection));
         int units = gd.N * parts;
         if (threads <= 1 || units == 1)
         {
@@ -252,19 +252,27 @@ internal static unsafe class ExpandDepthwise
     /// <summary>Floats of <see cref="ForwardByChannels"/>'s depthwise output buffer for <paramref name="gd"/>.</summary>
     internal static nint ChannelSplitFloats(in Conv2dGeometry gd) => (nint)gd.N * gd.K * PointwiseConv.AlignedPitch(gd.OutH * gd.OutW);
 
+    /// <summary>One call's operands as <see cref="Forward"/> and <see cref="ForwardByChannels"/> take them (the
+    /// expansion, its clamp, the depthwise conv, its clamp, the output and the projection), shared by their jobs.</summary>
+    private readonly struct Operands(float* x, PackedConvWeights? pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias,
+        float dwMin, float dwMax, float* y, Conv2dGeometry gp, Conv2dGeometry gd, IsaLevel level, int parts, Projection projection)
+    {
+        public readonly float* X = x, PwBias = pwBias, Dw = dw, DwBias = dwBias, Y = y;
+        public readonly PackedConvWeights? Pw = pw;
+        public readonly bool PwRelu = pwRelu;
+        public readonly float PwMax = pwMax, DwMin = dwMin, DwMax = dwMax;
+        public readonly Conv2dGeometry Gp = gp, Gd = gd;
+        public readonly IsaLevel Level = level;
+        public readonly int Parts = parts;
+        public readonly Projection Projection = projection;
+    }
+
     [ThreadStatic] private static ChannelJob? t_channelJob;
 
     /// <summary><see cref="ForwardByChannels"/>'s operands, shared by its units; one per calling thread.</summary>
     private sealed class ChannelJob
     {
-        private float* _x, _pwBias, _dw, _dwBias, _y;
-        private PackedConvWeights _pw = null!;
-        private bool _pwRelu;
-        private float _pwMax, _dwMin, _dwMax;
-        private Conv2dGeometry _gp, _gd;
-        private IsaLevel _level;
-        private int _parts;
-        private Projection _projection;
+        private Operands _o;
 
         public readonly Action<int, int> ExpandAction, ProjectAction;
 
@@ -274,53 +282,43 @@ internal static unsafe class ExpandDepthwise
             ProjectAction = Project;
         }
 
-        public void Bind(float* x, PackedConvWeights pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias,
-            float dwMin, float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int parts, in Projection projection)
-        {
-            _x = x;
-            _pwBias = pwBias;
-            _dw = dw;
-            _dwBias = dwBias;
-            _y = y;
-            (_pw, _pwRelu, _pwMax, _dwMin, _dwMax) = (pw, pwRelu, pwMax, dwMin, dwMax);
-            (_gp, _gd, _level, _parts, _projection) = (gp, gd, level, parts, projection);
-        }
+        public void Bind(in Operands operands) => _o = operands;
 
         /// <summary>Unit u (image u / parts): its part of the E channels, expanded and then convolved depthwise.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Expand(int u, int thread)
         {
-            var gp = _gp;
-            var gd = _gd;
-            int n = u / _parts;
-            var (m0, m1) = PointwiseConv.PanelRows(_pw.Level, gp.K, u % _parts, _parts);
+            var gp = _o.Gp;
+            var gd = _o.Gd;
+            int n = u / _o.Parts;
+            var (m0, m1) = PointwiseConv.PanelRows(_o.Pw!.Level, gp.K, u % _o.Parts, _o.Parts);
             if (m0 >= m1) return;
             int inPixels = gd.H * gd.W;
             nint inPitch = PointwiseConv.AlignedPitch(inPixels), outPitch = PointwiseConv.AlignedPitch(gd.OutH * gd.OutW);
             // The image's input planes copied to an aligned pitch (the expansion reads each once per row panel), and the
             // part's expansion planes at that pitch (addressed from channel 0): both this thread's, in L2.
             float* xs = Buffer(0, gp.C * inPitch);
-            PointwiseConv.CopyToPitch(_x + (nint)n * gp.C * inPixels, gp.C, inPixels, xs, inPitch);
+            PointwiseConv.CopyToPitch(_o.X + (nint)n * gp.C * inPixels, gp.C, inPixels, xs, inPitch);
             int count = m1 - m0;
             float* e = Buffer(1, count * inPitch) - m0 * inPitch;
-            PointwiseConv.Block(_pw, xs, inPitch, e, inPitch, null, _pwBias, 0, inPixels, m0, m1, _pwRelu, _pwMax);
+            PointwiseConv.Block(_o.Pw!, xs, inPitch, e, inPitch, null, _o.PwBias, 0, inPixels, m0, m1, _o.PwRelu, _o.PwMax);
             // The depthwise conv of channels [m0, m1) as a conv of m1 - m0 channels: each plane is computed on its own.
             var slice = gd with { C = count, K = count, Groups = count };
-            DepthwiseConv3x3.ForwardRows(e + m0 * inPitch, inPitch, _dw + m0 * 9, _dwBias is null ? null : _dwBias + m0,
-                _y + ((nint)n * gd.K + m0) * outPitch, outPitch, slice, 0, gd.OutH, _dwMin, _dwMax, _level);
+            DepthwiseConv3x3.ForwardRows(e + m0 * inPitch, inPitch, _o.Dw + m0 * 9, _o.DwBias is null ? null : _o.DwBias + m0,
+                _o.Y + ((nint)n * gd.K + m0) * outPitch, outPitch, slice, 0, gd.OutH, _o.DwMin, _o.DwMax, _o.Level);
         }
 
         /// <summary>Unit u (image u / parts): its part of the projection's K output channels.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Project(int u, int thread)
         {
-            var pj = _projection;
+            var pj = _o.Projection;
             var gj = pj.Geometry;
-            int n = u / _parts;
-            var (m0, m1) = PointwiseConv.PanelRows(pj.Weights!.Level, gj.K, u % _parts, _parts);
+            int n = u / _o.Parts;
+            var (m0, m1) = PointwiseConv.PanelRows(pj.Weights!.Level, gj.K, u % _o.Parts, _o.Parts);
             int plane = gj.H * gj.W;
             nint pitch = PointwiseConv.AlignedPitch(plane), at = (nint)n * gj.K * plane;
-            PointwiseConv.Block(pj.Weights!, _y + (nint)n * gj.C * pitch, pitch, pj.Output + at, plane, pj.Residual is null ? null : pj.Residual + at,
+            PointwiseConv.Block(pj.Weights!, _o.Y + (nint)n * gj.C * pitch, pitch, pj.Output + at, plane, pj.Residual is null ? null : pj.Residual + at,
                 pj.Bias, 0, plane, m0, m1, pj.Relu, pj.Max);
         }
     }
@@ -343,44 +341,25 @@ internal static unsafe class ExpandDepthwise
     /// <summary>One call's operands, shared by its units; one per calling thread, rebound by every call.</summary>
     private sealed class Job
     {
-        private float* _x, _pwBias, _dw, _dwBias, _y;
-        private PackedConvWeights? _pw;
-        private bool _pwRelu;
-        private float _pwMax, _dwMin, _dwMax;
-        private Conv2dGeometry _gp, _gd;
-        private IsaLevel _level;
-        private int _bandRows, _bands, _parts;
-        private Projection _projection;
+        private Operands _o;
+        private int _bandRows, _bands;
         private Stem _stem;
 
         public readonly Action<int, int> RunUnitAction;
 
         public Job() => RunUnitAction = RunUnit;
 
-        public void Bind(float* x, PackedConvWeights? pw, float* pwBias, bool pwRelu, float pwMax, float* dw, float* dwBias, float dwMin,
-            float dwMax, float* y, in Conv2dGeometry gp, in Conv2dGeometry gd, IsaLevel level, int bandRows, int bands, int parts,
-            in Projection projection, in Stem stem)
-        {
-            _projection = projection;
-            _stem = stem;
-            _x = x;
-            _pwBias = pwBias;
-            _dw = dw;
-            _dwBias = dwBias;
-            _y = y;
-            (_pw, _pwRelu, _pwMax, _dwMin, _dwMax) = (pw, pwRelu, pwMax, dwMin, dwMax);
-            (_gp, _gd, _level, _bandRows, _bands, _parts) = (gp, gd, level, bandRows, bands, parts);
-        }
+        public void Bind(in Operands operands, int bandRows, int bands, in Stem stem) => (_o, _bandRows, _bands, _stem) = (operands, bandRows, bands, stem);
 
         /// <summary>Unit u: image u / parts, bands [part·bands/parts, (part + 1)·bands/parts).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void RunUnit(int u, int thread)
         {
-            var gp = _gp;
-            var gd = _gd;
-            var pw = _pw;
-            int n = u / _parts, part = u % _parts;
-            int bandFrom = (int)((long)_bands * part / _parts), bandTo = (int)((long)_bands * (part + 1) / _parts);
+            var gp = _o.Gp;
+            var gd = _o.Gd;
+            var pw = _o.Pw;
+            int n = u / _o.Parts, part = u % _o.Parts;
+            int bandFrom = (int)((long)_bands * part / _o.Parts), bandTo = (int)((long)_bands * (part + 1) / _o.Parts);
             int s = gd.StrideH, w = gd.W, e = gd.C;
             // Expansion rows one band reads, at most: stride 1 band + 2, stride 2 2·band + 1.
             int maxRows = s == 1 ? _bandRows + 2 : 2 * _bandRows + 1;
@@ -390,12 +369,12 @@ internal static unsafe class ExpandDepthwise
             float* buffer = produced ? Buffer(0, plane * e) : null;
             nint inPlane = (nint)gd.H * w, outPlane = (nint)gd.OutH * gd.OutW;
             var gs = _stem.Geometry;
-            float* x = _x + (_stem.Packed != null ? (nint)n * gs.C * gs.H * gs.W : (nint)n * (pw is null ? e : gp.C) * inPlane);
-            var pj = _projection;
+            float* x = _o.X + (_stem.Packed != null ? (nint)n * gs.C * gs.H * gs.W : (nint)n * (pw is null ? e : gp.C) * inPlane);
+            var pj = _o.Projection;
             // With a projection the depthwise output of a band goes to a second buffer (band rows at pitch OutW per channel).
             nint bandPlane = ((nint)_bandRows * gd.OutW + 15) & ~(nint)15;
             float* band0 = pj.Weights is null ? null : Buffer(1, bandPlane * e);
-            float* y = pj.Weights is null ? _y + (nint)n * e * outPlane : null;
+            float* y = pj.Weights is null ? _o.Y + (nint)n * e * outPlane : null;
             int k2 = pj.Geometry.K;
             float* z = pj.Output + (nint)n * k2 * outPlane;
             float* r = pj.Residual is null ? null : pj.Residual + (nint)n * k2 * outPlane;
@@ -414,13 +393,13 @@ internal static unsafe class ExpandDepthwise
                 }
                 if (pj.Weights is null)
                 {
-                    DepthwiseConv3x3.ForwardRows(source, sourcePlane, _dw, _dwBias, y, outPlane, gd, o0, o1, _dwMin, _dwMax, _level);
+                    DepthwiseConv3x3.ForwardRows(source, sourcePlane, _o.Dw, _o.DwBias, y, outPlane, gd, o0, o1, _o.DwMin, _o.DwMax, _o.Level);
                     continue;
                 }
                 // Band rows [o0, o1) of the depthwise output into the second buffer (addressed from output row 0), then the
                 // projection of those rows straight into z.
                 nint at = (nint)o0 * gd.OutW;
-                DepthwiseConv3x3.ForwardRows(source, sourcePlane, _dw, _dwBias, band0 - at, bandPlane, gd, o0, o1, _dwMin, _dwMax, _level);
+                DepthwiseConv3x3.ForwardRows(source, sourcePlane, _o.Dw, _o.DwBias, band0 - at, bandPlane, gd, o0, o1, _o.DwMin, _o.DwMax, _o.Level);
                 PointwiseConv.Block(pj.Weights, band0, bandPlane, z + at, outPlane, r is null ? null : r + at, pj.Bias,
                     0, (o1 - o0) * gd.OutW, 0, k2, pj.Relu, pj.Max);
             }
@@ -433,7 +412,7 @@ internal static unsafe class ExpandDepthwise
         /// </summary>
         private void ExpandRows(PackedConvWeights? pw, float* x, nint inPlane, float* buffer, nint plane, int o0, int o1, ref int have0, ref int have1)
         {
-            var gd = _gd;
+            var gd = _o.Gd;
             int s = gd.StrideH, w = gd.W, e = gd.C;
             int r0 = Math.Max(o0 * s - 1, 0), r1 = Math.Min((o1 - 1) * s + 2, gd.H);
             int keep = have1 > r0 && have0 <= r0 ? have1 - r0 : 0;
@@ -454,8 +433,8 @@ internal static unsafe class ExpandDepthwise
             }
             else if (from < r1)
             {
-                PointwiseConv.Block(pw!, x + (nint)from * w, inPlane, buffer + (nint)keep * w, plane, null, _pwBias,
-                    0, (r1 - from) * w, 0, e, _pwRelu, _pwMax);
+                PointwiseConv.Block(pw!, x + (nint)from * w, inPlane, buffer + (nint)keep * w, plane, null, _o.PwBias,
+                    0, (r1 - from) * w, 0, e, _o.PwRelu, _o.PwMax);
             }
             (have0, have1) = (r0, r1);
         }
