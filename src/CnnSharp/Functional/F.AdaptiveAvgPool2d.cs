@@ -25,10 +25,13 @@ public static partial class F
     /// <param name="outputSize">Output (height, width), both positive.</param>
     /// <returns>Shape (N, C, OutH, OutW), or (C, OutH, OutW).</returns>
     /// <exception cref="ShapeException">The input is not 3-D or 4-D, has an empty non-batch dimension, or an output size is not positive.</exception>
-    public static Tensor AdaptiveAvgPool2d(Tensor x, (int H, int W) outputSize)
+    public static Tensor AdaptiveAvgPool2d(Tensor x, (int H, int W) outputSize) => AdaptiveAvgPool2d(x, outputSize, "AdaptiveAvgPool2d");
+
+    /// <summary>The 2-D op, its errors naming <paramref name="op"/> (AdaptiveAvgPool1d runs on a height-1 view through it).</summary>
+    internal static Tensor AdaptiveAvgPool2d(Tensor x, (int H, int W) outputSize, string op)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var g = AdaptivePool2dGeometry.Create(x.Shape.Dims, outputSize, "AdaptiveAvgPool2d");
+        var g = AdaptivePool2dGeometry.Create(x.Shape.Dims, outputSize, op);
         var y = Tensor.Uninitialized(PoolOutput.Of(x, g.N, g.C, g.OutH, g.OutW));
         AdaptivePool2dKernels.AvgForward(x.Data, y.Data, g);
         y.SetGradFn(new AdaptiveAvgPool2dBackward(x, g));

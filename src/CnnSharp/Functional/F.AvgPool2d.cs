@@ -41,12 +41,17 @@ public static partial class F
     /// <returns>Shape (N, C, OutH, OutW), or (C, OutH, OutW).</returns>
     /// <exception cref="ShapeException">The input is not 3-D or 4-D, a parameter is out of range, or the window does not fit the padded input.</exception>
     public static Tensor AvgPool2d(Tensor x, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W) padding = default,
-        bool ceilMode = false, bool countIncludePad = true, int? divisorOverride = null)
+        bool ceilMode = false, bool countIncludePad = true, int? divisorOverride = null) =>
+        AvgPool2d(x, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride, "AvgPool2d");
+
+    /// <summary>The 2-D op, its errors naming <paramref name="op"/> (AvgPool1d runs on a height-1 view through it).</summary>
+    internal static Tensor AvgPool2d(Tensor x, (int H, int W) kernelSize, (int H, int W)? stride, (int H, int W) padding,
+        bool ceilMode, bool countIncludePad, int? divisorOverride, string op)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var g = Pool2dGeometry.Create(x.Shape.Dims, kernelSize, stride ?? kernelSize, padding, (1, 1), ceilMode, "AvgPool2d");
+        var g = Pool2dGeometry.Create(x.Shape.Dims, kernelSize, stride ?? kernelSize, padding, (1, 1), ceilMode, op);
         if (divisorOverride is <= 0)
-            throw new ShapeException($"AvgPool2d: divisorOverride must be positive, got {divisorOverride} (input {x.Shape}, kernel ({kernelSize.H}, {kernelSize.W}))");
+            throw new ShapeException($"{op}: divisorOverride must be positive, got {divisorOverride} (input {x.Shape}, kernel ({kernelSize.H}, {kernelSize.W}))");
         int divisor = divisorOverride ?? 0;
         var y = Tensor.Uninitialized(PoolOutput.Of(x, g.N, g.C, g.OutH, g.OutW));
         Pool2dKernels.AvgForward(x.Data, y.Data, g, countIncludePad, divisor);

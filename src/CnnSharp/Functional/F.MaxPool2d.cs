@@ -36,10 +36,15 @@ public static partial class F
     /// <returns>Shape (N, C, OutH, OutW), or (C, OutH, OutW).</returns>
     /// <exception cref="ShapeException">The input is not 3-D or 4-D, a parameter is out of range, or the window does not fit the padded input.</exception>
     public static Tensor MaxPool2d(Tensor x, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W) padding = default,
-        (int H, int W)? dilation = null, bool ceilMode = false)
+        (int H, int W)? dilation = null, bool ceilMode = false) =>
+        MaxPool2d(x, kernelSize, stride, padding, dilation, ceilMode, "MaxPool2d");
+
+    /// <summary>The 2-D op, its errors naming <paramref name="op"/> (MaxPool1d runs on a height-1 view through it).</summary>
+    internal static Tensor MaxPool2d(Tensor x, (int H, int W) kernelSize, (int H, int W)? stride, (int H, int W) padding,
+        (int H, int W)? dilation, bool ceilMode, string op)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var g = Pool2dGeometry.Create(x.Shape.Dims, kernelSize, stride ?? kernelSize, padding, dilation ?? (1, 1), ceilMode, "MaxPool2d");
+        var g = Pool2dGeometry.Create(x.Shape.Dims, kernelSize, stride ?? kernelSize, padding, dilation ?? (1, 1), ceilMode, op);
         var y = Tensor.Uninitialized(PoolOutput.Of(x, g.N, g.C, g.OutH, g.OutW));
         if (!PoolOutput.Records(x))
         {

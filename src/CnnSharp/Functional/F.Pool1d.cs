@@ -20,7 +20,7 @@ public static partial class F
     public static Tensor MaxPool1d(Tensor x, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false)
     {
         var rows = AsRows(x, "MaxPool1d");
-        return FromRows(MaxPool2d(rows, (1, kernelSize), (1, stride ?? kernelSize), (0, padding), (1, dilation), ceilMode), x.Rank);
+        return FromRows(MaxPool2d(rows, (1, kernelSize), (1, stride ?? kernelSize), (0, padding), (1, dilation), ceilMode, "MaxPool1d"), x.Rank);
     }
 
     /// <summary>1-D average pooling (PyTorch's <c>F.avg_pool1d</c>).</summary>
@@ -40,7 +40,7 @@ public static partial class F
     public static Tensor AvgPool1d(Tensor x, int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, bool countIncludePad = true)
     {
         var rows = AsRows(x, "AvgPool1d");
-        return FromRows(AvgPool2d(rows, (1, kernelSize), (1, stride ?? kernelSize), (0, padding), ceilMode, countIncludePad), x.Rank);
+        return FromRows(AvgPool2d(rows, (1, kernelSize), (1, stride ?? kernelSize), (0, padding), ceilMode, countIncludePad, null, "AvgPool1d"), x.Rank);
     }
 
     /// <summary>Adaptive 1-D average pooling (PyTorch's <c>F.adaptive_avg_pool1d</c>); output size 1 is global average pooling.</summary>
@@ -53,7 +53,7 @@ public static partial class F
     public static Tensor AdaptiveAvgPool1d(Tensor x, int outputSize)
     {
         var rows = AsRows(x, "AdaptiveAvgPool1d");
-        return FromRows(AdaptiveAvgPool2d(rows, (1, outputSize)), x.Rank);
+        return FromRows(AdaptiveAvgPool2d(rows, (1, outputSize), "AdaptiveAvgPool1d"), x.Rank);
     }
 
     /// <summary>(N, C, L) as (N, C, 1, L), (C, L) as (C, 1, L): a view the 2-D pooling ops take.</summary>

@@ -130,6 +130,22 @@ public sealed class Pool1dTests
     }
 
     [Fact]
+    public void Bad_parameters_are_refused_by_the_1d_name()
+    {
+        var x = Tensor.Zeros(1, 2, 5);
+        AssertNamed("MaxPool1d", () => F.MaxPool1d(x, 0));
+        AssertNamed("MaxPool1d", () => F.MaxPool1d(x, 9));
+        AssertNamed("AvgPool1d", () => F.AvgPool1d(x, 3, padding: 2));
+        AssertNamed("AdaptiveAvgPool1d", () => F.AdaptiveAvgPool1d(x, 0));
+
+        static void AssertNamed(string op, Action call)
+        {
+            var message = Assert.Throws<ShapeException>(call).Message;
+            Assert.StartsWith(op + ":", message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Repr_matches_pytorch()
     {
         Assert.Equal("MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)", new MaxPool1d(2).ToString());
