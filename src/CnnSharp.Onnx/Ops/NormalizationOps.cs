@@ -81,7 +81,7 @@ internal sealed class BatchNormOp : OnnxOp
             }
         }
         var invStd = new float[c];
-        for (int ch = 0; ch < c; ch++) invStd[ch] = (float)(1 / Math.Sqrt(variance[ch] + (double)Epsilon));
+        for (int ch = 0; ch < c; ch++) invStd[ch] = BatchNormKernels.InvStd(variance[ch], Epsilon);
         BatchNormKernels.Normalize(x.Floats, mean, invStd, parameters[0], parameters[1], y.Floats, n, c, s);
         outputs[0] = y;
     }
@@ -125,7 +125,7 @@ internal sealed class InstanceNormOp : OnnxOp
         for (int p = 0; p < planes; p++)
         {
             meanF[p] = (float)mean[p];
-            invStd[p] = (float)(1 / Math.Sqrt(variance[p] + _epsilon));
+            invStd[p] = BatchNormKernels.InvStd(variance[p], _epsilon);
             weight[p] = scale.Floats[p % c];
             shift[p] = bias.Floats[p % c];
         }

@@ -64,7 +64,7 @@ public static partial class F
             for (int ch = 0; ch < c; ch++)
             {
                 mean[ch] = (float)batchMean[ch];
-                invStd[ch] = (float)(1.0 / Math.Sqrt(batchVar[ch] + eps));
+                invStd[ch] = BatchNormKernels.InvStd(batchVar[ch], eps);
                 float runMean = rm.IsEmpty ? 0f : rm[ch], runVar = rv.IsEmpty ? 0f : rv[ch];
                 BatchNormKernels.UpdateRunningStatistics(ref runMean, ref runVar, batchMean[ch], batchVar[ch], m, momentum);
                 if (!rm.IsEmpty) rm[ch] = runMean;
@@ -77,7 +77,7 @@ public static partial class F
             for (int ch = 0; ch < c; ch++)
             {
                 mean[ch] = rm[ch];
-                invStd[ch] = (float)(1.0 / Math.Sqrt((double)rv[ch] + eps));
+                invStd[ch] = BatchNormKernels.InvStd(rv[ch], eps);
             }
         }
 

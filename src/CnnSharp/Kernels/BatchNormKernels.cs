@@ -20,6 +20,18 @@ internal static unsafe class BatchNormKernels
     internal const int VectorSegment = 32;
 
     /// <summary>
+    /// <c>1/√(variance + ε)</c>, computed in double and rounded once to float: the one implementation of batch norm's
+    /// inverse standard deviation for autograd, the compiled executor (training and eval, fused or not), BN folding and
+    /// the ONNX runtime's normalisation ops, so that every path normalises with the same bits from the same statistics.
+    /// </summary>
+    /// <param name="variance">The biased variance (batch or running).</param>
+    /// <param name="eps">ε.</param>
+    public static float InvStd(double variance, double eps) => (float)InvStdDouble(variance, eps);
+
+    /// <summary><see cref="InvStd"/> before its rounding to float (BN folding and the fused training chain scale in double).</summary>
+    public static double InvStdDouble(double variance, double eps) => 1.0 / Math.Sqrt(variance + eps);
+
+    /// <summary>
     /// PyTorch's running-statistics update for one channel: <c>rm = (1 − m)·rm + m·mean</c> and
     /// <c>rv = (1 − m)·rv + m·var·M/(M − 1)</c> (running_var takes the unbiased batch variance; normalisation uses the biased
     /// one), computed in double. The one implementation for autograd and the compiled executor.

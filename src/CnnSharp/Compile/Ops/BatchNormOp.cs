@@ -62,7 +62,7 @@ internal sealed class BatchNormOp : CompiledOp
             for (int c = 0; c < _c; c++)
             {
                 _mean[c] = rm[c];
-                _invStd[c] = (float)(1.0 / Math.Sqrt((double)rv[c] + _spec.Eps));
+                _invStd[c] = BatchNormKernels.InvStd(rv[c], _spec.Eps);
             }
         }
         ReadOnlySpan<float> gamma = _spec.Weight is null ? default : _spec.Weight.Data, beta = _spec.Bias is null ? default : _spec.Bias.Data;
@@ -84,7 +84,7 @@ internal sealed class BatchNormOp : CompiledOp
         {
             var (mean, variance) = FusedBatchNormKernels.Statistics(x, _n, _c, _s, c);
             _mean[c] = (float)mean;
-            _invStd[c] = (float)(1.0 / Math.Sqrt(variance + _spec.Eps));
+            _invStd[c] = BatchNormKernels.InvStd(variance, _spec.Eps);
             float runMean = _spec.RunningMean?.Data[c] ?? 0f, runVar = _spec.RunningVar?.Data[c] ?? 0f;
             BatchNormKernels.UpdateRunningStatistics(ref runMean, ref runVar, mean, variance, m, momentum);
             if (_spec.RunningMean is { } rm) rm.Data[c] = runMean;

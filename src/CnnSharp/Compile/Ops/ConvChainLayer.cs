@@ -227,7 +227,7 @@ internal sealed unsafe class ConvChainLayer
         ReadOnlySpan<float> gamma = n.Weight is null ? Ones : n.Weight.Data, beta = n.Bias is null ? default : n.Bias.Data;
         for (int c = 0; c < Geometry.K; c++)
         {
-            float invStd = (float)(1.0 / Math.Sqrt((double)rv[c] + n.Eps));
+            float invStd = BatchNormKernels.InvStd(rv[c], n.Eps);
             Mean.Span[c] = rm[c];
             InvStd.Span[c] = invStd;
             float scale = gamma[c] * invStd;
@@ -262,7 +262,7 @@ internal sealed unsafe class ConvChainLayer
                 s += ((double*)chunkSums[i])[c];
                 q += ((double*)chunkSums[i])[stride + c];
             }
-            double mean = s / count, variance = Math.Max(0, q / count - mean * mean), invStd = 1.0 / Math.Sqrt(variance + n.Eps);
+            double mean = s / count, variance = Math.Max(0, q / count - mean * mean), invStd = BatchNormKernels.InvStdDouble(variance, n.Eps);
             Mean.Span[c] = (float)mean;
             InvStd.Span[c] = (float)invStd;
             float scale = (float)(gamma[c] * invStd);
