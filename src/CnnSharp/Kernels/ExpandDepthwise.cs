@@ -363,7 +363,7 @@ internal static unsafe class ExpandDepthwise
             int s = gd.StrideH, w = gd.W, e = gd.C;
             // Expansion rows one band reads, at most: stride 1 band + 2, stride 2 2·band + 1.
             int maxRows = s == 1 ? _bandRows + 2 : 2 * _bandRows + 1;
-            nint plane = ((nint)maxRows * w + 15) & ~(nint)15;
+            nint plane = PointwiseConv.AlignedPitch(maxRows * w);
             // The buffer holds computed input rows of the depthwise conv: the expansion's or the stem's.
             bool produced = pw is not null || _stem.Packed != null;
             float* buffer = produced ? Buffer(0, plane * e) : null;
@@ -372,7 +372,7 @@ internal static unsafe class ExpandDepthwise
             float* x = _o.X + (_stem.Packed != null ? (nint)n * gs.C * gs.H * gs.W : (nint)n * (pw is null ? e : gp.C) * inPlane);
             var pj = _o.Projection;
             // With a projection the depthwise output of a band goes to a second buffer (band rows at pitch OutW per channel).
-            nint bandPlane = ((nint)_bandRows * gd.OutW + 15) & ~(nint)15;
+            nint bandPlane = PointwiseConv.AlignedPitch(_bandRows * gd.OutW);
             float* band0 = pj.Weights is null ? null : Buffer(1, bandPlane * e);
             float* y = pj.Weights is null ? _o.Y + (nint)n * e * outPlane : null;
             int k2 = pj.Geometry.K;
