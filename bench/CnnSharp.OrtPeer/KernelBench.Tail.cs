@@ -59,6 +59,10 @@ internal static unsafe partial class KernelBench
                     Gemm.StridedEdges = true;
                 }, 2.0 * (j1 - j0) * e * 49, false));
             }
+            float* padded = Pinned(e * 80 + 16, 16) + 8;
+            DepthwiseConv3x3.ClearPadding(padded, m1 - m0, 80, 7, 7);
+            rows.Add(($"{s} depthwise [{m0},{m1}) padded in place", () => DepthwiseConv3x3.ForwardPadded(padded, 80, dw, db, y, 80, half, 0f, 6f, level),
+                2.0 * (m1 - m0) * 9 * 49, false));
             rows.Add(($"{s} project rows [{j0},{j1}) packed edge", () =>
             {
                 Gemm.StridedEdges = false;
