@@ -8,7 +8,8 @@ namespace CnnSharp.OrtPeer;
 internal static unsafe partial class KernelBench
 {
     /// <summary>
-    /// MobileNet-v2's 7x7 tail at batch 1, phase by phase (<c>--tail</c>): for each block shape, one thread's half of
+    /// MobileNet-v2's 7x7 tail at batch 1, phase by phase (<c>--tail</c>): for each block shape (features.15-16, 17 and
+    /// the 14x14 → 7x7 features.14), one thread's half of
     /// <see cref="ExpandDepthwise.ForwardByChannels"/> at 2 threads (the input copy to an aligned pitch, the expansion
     /// of half the E channels, their depthwise conv, half the projection's output channels) and half of the head's
     /// <see cref="PointwiseConvPool"/>, in thread CPU time next to a Vector512 FMA peak; then the whole op at 1 and 2
@@ -77,6 +78,32 @@ internal static unsafe partial class KernelBench
                     ExpandDepthwise.ForwardByChannels(x, pws[turn++ % Copies], pb, true, 6f, dw, db, 0f, 6f, y, gp, gd, level, threads, 2, pj);
                 }, 2.0 * 49 * (e * c + e * 9 + k * e), true));
             }
+        }
+        {
+            // features.14: 96 -> 576 at 14x14, depthwise stride 2 to 7x7, 576 -> 160.
+            var gp = Conv2dGeometry.Create([1, 96, 14, 14], [576, 96, 1, 1], (1, 1), (0, 0, 0, 0), (1, 1), 1, "pw");
+            var gd = Conv2dGeometry.Create([1, 576, 14, 14], [576, 1, 3, 3], (2, 2), (1, 1, 1, 1), (1, 1), 576, "dw");
+            var gj = Conv2dGeometry.Create([1, 576, 7, 7], [160, 576, 1, 1], (1, 1), (0, 0, 0, 0), (1, 1), 1, "pj");
+            var pws = Enumerable.Range(0, Copies).Select(i => new PackedConvWeights(Random(576 * 96, 70 + i), 576, 96, 1, 1, 1, level)).ToArray();
+            var pjs = Enumerable.Range(0, Copies).Select(i => new PackedConvWeights(Random(160 * 576, 80 + i), 160, 576, 1, 1, 1, level)).ToArray();
+            int inPitch = (int)PointwiseConv.AlignedPitch(196), outPitch = (int)PointwiseConv.AlignedPitch(49);
+            float* x = Pinned(96 * 196, 21), xs = Pinned(96 * inPitch, 22), pb = Pinned(576, 23), dw = Pinned(576 * 9, 24), db = Pinned(576, 25);
+            float* ex = Pinned(576 * inPitch, 26), y = Pinned(576 * outPitch, 27), jb = Pinned(160, 28), z = Pinned(160 * 49, 29);
+            var (m0, m1) = PointwiseConv.PanelRows(level, 576, 0, 2);
+            var (j0, j1) = PointwiseConv.PanelRows(level, 160, 0, 2);
+            var half = gd with { C = m1 - m0, K = m1 - m0, Groups = m1 - m0 };
+            rows.Add(($"96>576>160 copy x to pitch {inPitch}", () => PointwiseConv.CopyToPitch(x, 96, 196, xs, inPitch), 0, false));
+            rows.Add(($"96>576>160 expand rows [{m0},{m1}) 14x14", () => PointwiseConv.Block(pws[turn++ % Copies], xs, inPitch, ex, inPitch, null, pb, 0, 196, m0, m1, true, 6f),
+                2.0 * (m1 - m0) * 96 * 196, false));
+            rows.Add(($"96>576>160 depthwise/2 [{m0},{m1})", () => DepthwiseConv3x3.ForwardRows(ex, inPitch, dw, db, y, outPitch, half, 0, 7, 0f, 6f, level),
+                2.0 * (m1 - m0) * 9 * 49, false));
+            rows.Add(($"96>576>160 project rows [{j0},{j1})", () => PointwiseConv.Block(pjs[turn++ % Copies], y, outPitch, z, 49, null, jb, 0, 49, j0, j1, false, float.PositiveInfinity),
+                2.0 * (j1 - j0) * 576 * 49, false));
+            rows.Add(("96>576>160 ForwardByChannels 2T (wall)", () =>
+            {
+                var pj = new ExpandDepthwise.Projection(pjs[turn % Copies], jb, null, z, gj, false, float.PositiveInfinity);
+                ExpandDepthwise.ForwardByChannels(x, pws[turn++ % Copies], pb, true, 6f, dw, db, 0f, 6f, y, gp, gd, level, 2, 2, pj);
+            }, 2.0 * (576 * 96 * 196 + 576 * 9 * 49 + 160 * 576 * 49), true));
         }
         {
             var g = Conv2dGeometry.Create([1, 320, 7, 7], [1280, 320, 1, 1], (1, 1), (0, 0, 0, 0), (1, 1), 1, "head");
