@@ -40,6 +40,11 @@ internal static class Program
             KernelBench.Head(o.Rounds);
             return 0;
         }
+        if (o.Tail)
+        {
+            KernelBench.Tail(o.Rounds);
+            return 0;
+        }
         if (o.Kernels)
         {
             KernelBench.Run(o.Rounds);
@@ -537,6 +542,7 @@ internal static class Program
                                     [--fixtures DIR] [--split-ab] [--strided-ab]
                    CnnSharp.OrtPeer --kernels [--rounds 15]
                    CnnSharp.OrtPeer --head [--rounds 15]
+                   CnnSharp.OrtPeer --tail [--rounds 15]
                    CnnSharp.OrtPeer --tune [MC:KC:NC,...] [--cold] [--rounds 15]
                    CnnSharp.OrtPeer --scaling [--rounds 15]
                    CnnSharp.OrtPeer --depthwise [--rounds 15] [--threads 2]
@@ -553,6 +559,7 @@ internal static class Program
               --pointwise: MobileNet-v2/ShuffleNet-v2 1x1 convs at the first --batches value, in place vs packing, thread CPU.
               --kernels: single-thread GEMM/convolution/pooling efficiency against an FMA loop, in thread CPU time.
               --head: MobileNet-v2's 320->1280 conv + pool and classifier at batch 1, one thread, thread CPU time.
+              --tail: MobileNet-v2's 7x7 blocks and head at batch 1 phase by phase (thread CPU, one thread's half) and whole (wall, 1-2 threads).
               --tune: the packed convolution's cache blocks on ResNet-18's layer shapes, candidates interleaved.
               --scaling: batch-1 packed convolutions on 1 and 2 threads (wall clock).
             """;
@@ -573,6 +580,7 @@ internal static class Program
         public bool Help { get; private set; }
         public bool Kernels { get; private set; }
         public bool Head { get; private set; }
+        public bool Tail { get; private set; }
         public string? Tune { get; private set; }
         public bool Scaling { get; private set; }
         public bool Cold { get; private set; }
@@ -608,6 +616,7 @@ internal static class Program
                     case "--chain-ab": o.ChainModel = Next(); break;
                     case "--kernels": o.Kernels = true; break;
                     case "--head": o.Head = true; break;
+                    case "--tail": o.Tail = true; break;
                     case "--scaling": o.Scaling = true; break;
                     case "--cold": o.Cold = true; break;
                     case "--split-ab": o.SplitAB = true; break;

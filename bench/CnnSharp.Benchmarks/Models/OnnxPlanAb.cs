@@ -98,7 +98,10 @@ internal static class OnnxPlanAb
     /// <c>stem-band</c> (ExpandDepthwiseOp.StemInBand: the direct stem inside the first block's bands),
     /// <c>stem-parts</c> (ExpandDepthwiseOp.StemEqualParts: that block in equal parts per image at few images),
     /// <c>stem-unroll</c> (StemConv3x3S2.UnrolledTaps: the stem tile's kx taps written out; the same bits),
-    /// <c>stop18</c> (those three together).
+    /// <c>stop18</c> (those three together), <c>strided-edge</c> (at run time: Gemm.StridedEdges, 1x1 convs' 17-column
+    /// edge read in place; the same bits), <c>odd-pitch</c> (at run time: PointwiseConv.OddLinePitch, B planes at an odd
+    /// number of cache lines), <c>padded-dw</c> (at run time: ExpandDepthwise.PaddedExpansion, the channel split's expansion
+    /// written in the depthwise conv's padded layout), <c>stop19</c> (those three).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
@@ -114,6 +117,10 @@ internal static class OnnxPlanAb
             "expand-dw-few" => on => Compile.Ops.ExpandDepthwiseOp.SmallFewImages = on,
             "expand-dw-channels" => on => Compile.Ops.ExpandDepthwiseOp.SmallByChannels = on,
             "narrow-edge" => on => Gemm.NarrowEdges = on,
+            "strided-edge" => on => Gemm.StridedEdges = on,
+            "odd-pitch" => on => PointwiseConv.OddLinePitch = on,
+            "padded-dw" => on => ExpandDepthwise.PaddedExpansion = on,
+            "stop19" => on => PointwiseConv.OddLinePitch = Gemm.StridedEdges = ExpandDepthwise.PaddedExpansion = on,
             "stop17" => on => EdgeStore.Vectorized = GroupedConv2d.MaskedDeinterleave = Gemm.FusedEpilogue = on,
             "edges-split" => on => EdgeStore.Vectorized = GroupedConv2d.MaskedDeinterleave = on,
             "fused-epilogue" => on => Gemm.FusedEpilogue = on,
@@ -141,7 +148,7 @@ internal static class OnnxPlanAb
                 on => Compile.Ops.ExpandDepthwiseOp.SmallMinImagesPerThread = on ? int.Parse(toggle[13..], CultureInfo.InvariantCulture) : 2,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection, conv-pool, stem-band, stem-parts, stem-unroll, stop18)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, strided-edge, odd-pitch, padded-dw, stop19, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection, conv-pool, stem-band, stem-parts, stem-unroll, stop18)"),
         };
         string[] names = toggle switch
         {
@@ -154,6 +161,10 @@ internal static class OnnxPlanAb
             "expand-dw-few" => ["A small blocks unfused below 2 images/thread", "B banded in equal parts from 7 rows"],
             "expand-dw-channels" => ["A unbanded few-image blocks as 3 convs", "B split over channels (2 fork-joins)"],
             "narrow-edge" => ["A last pixel panel on the full 8x32 tile", "B last panel on 8x16 / 8x17 tiles"],
+            "strided-edge" => ["A 1x1 convs' 17-column edge packed first", "B read in place (no edge packing)"],
+            "odd-pitch" => ["A 1x1 B planes at 16-float pitch", "B at an odd number of 64-byte lines"],
+            "padded-dw" => ["A 7x7 depthwise copies each plane", "B expansion written in its padded layout"],
+            "stop19" => ["A before stop 19", "B odd-line pitch, in-place edges, padded dw"],
             "stop17" => ["A before stop 17 (scalar edges, plain splits)", "B masked edges/splits, fused epilogue"],
             "edges-split" => ["A scalar edge stores, plain row splits", "B masked edge stores and row splits"],
             "fused-epilogue" => ["A 1x1 tiles stored, then the epilogue", "B one-slice tiles' epilogue in registers"],

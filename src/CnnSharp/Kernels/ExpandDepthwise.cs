@@ -296,16 +296,28 @@ internal static unsafe class ExpandDepthwise
             int inPixels = gd.H * gd.W;
             nint inPitch = PointwiseConv.AlignedPitch(inPixels), outPitch = PointwiseConv.AlignedPitch(gd.OutH * gd.OutW);
             // The image's input planes copied to an aligned pitch (the expansion reads each once per row panel), and the
-            // part's expansion planes at that pitch (addressed from channel 0): both this thread's, in L2.
+            // part's expansion planes (addressed from channel 0): both this thread's, in L2.
             float* xs = Buffer(0, gp.C * inPitch);
             PointwiseConv.CopyToPitch(_o.X + (nint)n * gp.C * inPixels, gp.C, inPixels, xs, inPitch);
             int count = m1 - m0;
-            float* e = Buffer(1, count * inPitch) - m0 * inPitch;
-            PointwiseConv.Block(_o.Pw!, xs, inPitch, e, inPitch, null, _o.PwBias, 0, inPixels, m0, m1, _o.PwRelu, _o.PwMax);
-            // The depthwise conv of channels [m0, m1) as a conv of m1 - m0 channels: each plane is computed on its own.
             var slice = gd with { C = count, K = count, Groups = count };
-            DepthwiseConv3x3.ForwardRows(e + m0 * inPitch, inPitch, _o.Dw + m0 * 9, _o.DwBias is null ? null : _o.DwBias + m0,
-                _o.Y + ((nint)n * gd.K + m0) * outPitch, outPitch, slice, 0, gd.OutH, _o.DwMin, _o.DwMax, _o.Level);
+            float* dwBias = _o.DwBias is null ? null : _o.DwBias + m0, y = _o.Y + ((nint)n * gd.K + m0) * outPitch;
+            if (PaddedExpansion && gd.StrideH == 1)
+            {
+                // Stride 1: each expansion plane written inside the depthwise conv's padded layout, which it reads in place.
+                nint pitch = PointwiseConv.AlignedPitch(DepthwiseConv3x3.PaddedFloats(gd.H, gd.W));
+                float* planes = PaddedBuffer(count, pitch, gd.H, gd.W);
+                float* e = planes - m0 * pitch + DepthwiseConv3x3.PaddedOffset(gd.W);
+                PointwiseConv.Block(_o.Pw!, xs, inPitch, e, pitch, null, _o.PwBias, 0, inPixels, m0, m1, _o.PwRelu, _o.PwMax);
+                DepthwiseConv3x3.ForwardPadded(planes, pitch, _o.Dw + m0 * 9, dwBias, y, outPitch, slice, _o.DwMin, _o.DwMax, _o.Level);
+            }
+            else
+            {
+                float* e = Buffer(1, count * inPitch) - m0 * inPitch;
+                PointwiseConv.Block(_o.Pw!, xs, inPitch, e, inPitch, null, _o.PwBias, 0, inPixels, m0, m1, _o.PwRelu, _o.PwMax);
+                // The depthwise conv of channels [m0, m1) as a conv of m1 - m0 channels: each plane is computed on its own.
+                DepthwiseConv3x3.ForwardRows(e + m0 * inPitch, inPitch, _o.Dw + m0 * 9, dwBias, y, outPitch, slice, 0, gd.OutH, _o.DwMin, _o.DwMax, _o.Level);
+            }
         }
 
         /// <summary>Unit u (image u / parts): its part of the projection's K output channels.</summary>
@@ -323,14 +335,44 @@ internal static unsafe class ExpandDepthwise
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="ForwardByChannels"/> at stride 1 writes the expansion straight into the depthwise conv's padded
+    /// layout (<see cref="DepthwiseConv3x3.ForwardPadded"/>: zero rows around each plane, cleared only when the layout
+    /// changes) instead of the depthwise conv copying each plane into it (default true). The same bits. A run-time switch
+    /// for A/B benchmarks (<c>onnx-plan-ab --switch padded-dw</c>).
+    /// </summary>
+    internal static bool PaddedExpansion { get; set; } = true;
+
     [ThreadStatic] private static Job? t_job;
     [ThreadStatic] private static float[]?[]? t_buffers;
+    // The layout (pitch, h, w) whose padding this thread's padded buffer holds zeroed, in its first t_paddedPlanes planes.
+    [ThreadStatic] private static (nint Pitch, int H, int W) t_padded;
+    [ThreadStatic] private static int t_paddedPlanes;
 
-    /// <summary>This thread's buffer <paramref name="which"/> (0: expansion, 1: depthwise output) of at least
+    /// <summary>This thread's buffer of <paramref name="planes"/> planes laid out for
+    /// <see cref="DepthwiseConv3x3.ForwardPadded"/> at <paramref name="pitch"/>, their padding zero, shifted so that each
+    /// plane's pixel (0, 0) is 64-byte aligned (the expansion's stores). The expansion writes only the pixels, so the
+    /// padding is cleared only when the buffer or the layout changes.</summary>
+    private static float* PaddedBuffer(int planes, nint pitch, int h, int w)
+    {
+        var buffers = t_buffers ??= new float[]?[3];
+        var before = buffers[2];
+        float* p = Buffer(2, planes * pitch + 16) + (16 - DepthwiseConv3x3.PaddedOffset(w) % 16) % 16;
+        if (!ReferenceEquals(before, buffers[2]) || t_padded != (pitch, h, w)) (t_padded, t_paddedPlanes) = ((pitch, h, w), 0);
+        if (planes > t_paddedPlanes)
+        {
+            // A new array, or another layout (whose pixels may lie where this one's padding is): clear the padding.
+            DepthwiseConv3x3.ClearPadding(p, planes, pitch, h, w);
+            t_paddedPlanes = planes;
+        }
+        return p;
+    }
+
+    /// <summary>This thread's buffer <paramref name="which"/> (0: expansion, 1: depthwise output, 2: padded expansion) of at least
     /// <paramref name="count"/> floats, 64-byte aligned (pinned).</summary>
     private static float* Buffer(int which, nint count)
     {
-        var buffers = t_buffers ??= new float[]?[2];
+        var buffers = t_buffers ??= new float[]?[3];
         var buf = buffers[which];
         if (buf is null || buf.Length < count + 16) buffers[which] = buf = GC.AllocateUninitializedArray<float>((int)(count + 16), pinned: true);
         float* p = (float*)Unsafe.AsPointer(ref buf[0]);
@@ -363,7 +405,7 @@ internal static unsafe class ExpandDepthwise
             int s = gd.StrideH, w = gd.W, e = gd.C;
             // Expansion rows one band reads, at most: stride 1 band + 2, stride 2 2·band + 1.
             int maxRows = s == 1 ? _bandRows + 2 : 2 * _bandRows + 1;
-            nint plane = ((nint)maxRows * w + 15) & ~(nint)15;
+            nint plane = PointwiseConv.AlignedPitch(maxRows * w);
             // The buffer holds computed input rows of the depthwise conv: the expansion's or the stem's.
             bool produced = pw is not null || _stem.Packed != null;
             float* buffer = produced ? Buffer(0, plane * e) : null;
@@ -372,7 +414,7 @@ internal static unsafe class ExpandDepthwise
             float* x = _o.X + (_stem.Packed != null ? (nint)n * gs.C * gs.H * gs.W : (nint)n * (pw is null ? e : gp.C) * inPlane);
             var pj = _o.Projection;
             // With a projection the depthwise output of a band goes to a second buffer (band rows at pitch OutW per channel).
-            nint bandPlane = ((nint)_bandRows * gd.OutW + 15) & ~(nint)15;
+            nint bandPlane = PointwiseConv.AlignedPitch(_bandRows * gd.OutW);
             float* band0 = pj.Weights is null ? null : Buffer(1, bandPlane * e);
             float* y = pj.Weights is null ? _o.Y + (nint)n * e * outPlane : null;
             int k2 = pj.Geometry.K;

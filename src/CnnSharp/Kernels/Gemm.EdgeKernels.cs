@@ -29,24 +29,40 @@ internal static unsafe partial class Gemm
         return true;
     }
 
+    /// <summary>
+    /// Whether <see cref="PointwiseConv"/> runs a 17-column last panel (a 7x7 map's 49 = 32 + 17 pixels) through
+    /// <see cref="StridedEdgeTileV512"/>, reading B in place, instead of first copying it zero-padded into a packed panel
+    /// (default true; false only in A/B measurements: <c>onnx-plan-ab --switch strided-edge</c>).
+    /// </summary>
+    internal static bool StridedEdges { get; set; } = true;
+
+    /// <summary>
+    /// <see cref="EdgeTileV512"/>'s 17-column tile with B read in place (row p of the panel at <c>b + p·ldb</c>): the same
+    /// values and fused multiply-adds in the same order, so the same bits, without packing the panel. Why: a 1x1 conv on a
+    /// 7x7 map copied its 17-column edge (17 values and 15 zeros per input channel and KC slice, scalar) for every call; for
+    /// the 960 → 160 projections at batch 1 that copy cost about as much as a sixth of the multiply-adds.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void StridedEdgeTileV512(int kc, float* a, float* b, nint ldb, float* tile) => Tile8x16PlusV512(kc, a, b, ldb, tile, column: true);
+
     /// <summary>The left half of the 8x32 tile: 8 zmm accumulators, one B vector and 8 broadcasts per k-step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile8x16V512(int kc, float* a, float* b, float* tile) => Tile8x16PlusV512(kc, a, b, tile, column: false);
+    private static void Tile8x16V512(int kc, float* a, float* b, float* tile) => Tile8x16PlusV512(kc, a, b, 32, tile, column: false);
 
     /// <summary>
     /// 16 columns as <see cref="Tile8x16V512"/> plus column 16, whose 8 rows are one ymm accumulator (the A panel's k-step
     /// is 8 contiguous floats, one per row, times the broadcast B value): the 7x7 maps' 49 = 32 + 17 pixels.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile8x17V512(int kc, float* a, float* b, float* tile) => Tile8x16PlusV512(kc, a, b, tile, column: true);
+    private static void Tile8x17V512(int kc, float* a, float* b, float* tile) => Tile8x16PlusV512(kc, a, b, 32, tile, column: true);
 
     /// <summary>The body of both narrow tiles; <paramref name="column"/> is a constant after inlining.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile8x16PlusV512(int kc, float* a, float* b, float* tile, bool column)
+    private static void Tile8x16PlusV512(int kc, float* a, float* b, nint ldb, float* tile, bool column)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         Vector256<float> col = default;
-        for (int p = 0; p < kc; p++, a += 8, b += 32)
+        for (int p = 0; p < kc; p++, a += 8, b += ldb)
         {
             Vector512<float> b0 = Vector512.Load(b);
             if (column) col = Vector256.FusedMultiplyAdd(Vector256.Load(a), Vector256.Create(b[16]), col);

@@ -29,9 +29,25 @@ internal static unsafe class PointwiseConv
         g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0 && g.OutH == g.H && g.OutW == g.W;
 
     /// <summary>Pitch in floats of a plane of <paramref name="pixels"/> copied for <see cref="Block"/>: a multiple of 16
-    /// floats (64 bytes). Why: the GEMMs read B rows at this pitch; at a 7x7 map's 49 every other vector load would split a
-    /// cache line (in place, reading B at pitch 49 measured 1.4x slower than packing it).</summary>
-    internal static nint AlignedPitch(int pixels) => ((nint)pixels + 15) & ~(nint)15;
+    /// floats (64 bytes), with <see cref="OddLinePitch"/> an odd number of 64-byte lines. Why: the GEMMs read B rows at
+    /// this pitch; at a 7x7 map's 49 every other vector load would split a cache line (in place, reading B at pitch 49
+    /// measured 1.4x slower than packing it). An even count of lines (a 7x7 map's 64 floats: 4 lines) puts the rows of a
+    /// panel in a quarter of L1's 64 sets (every row's column panel at the same offset modulo 4 KB, less a factor), so the
+    /// 160-320 rows a KC slice reads evict each other; an odd count (80 floats: 5 lines) spreads them over all 64 sets.</summary>
+    internal static nint AlignedPitch(int pixels)
+    {
+        nint lines = ((nint)pixels + 15) >> 4;
+        if (OddLinePitch && (lines & 1) == 0) lines++;
+        return lines << 4;
+    }
+
+    /// <summary>
+    /// Whether <see cref="AlignedPitch"/> rounds up to an odd number of cache lines (default true). MobileNet-v2's 7x7
+    /// tail at batch 1, one thread's half of each 1x1 conv with weights from L3: pitch 64 → 80 took the 160 → 960
+    /// expansion from 68% to 88% of the FMA peak, the 960 → 160 projection from 62% to 85% (docs/performance.md, stop 19).
+    /// A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch odd-pitch</c>); outputs do not depend on it.
+    /// </summary>
+    internal static bool OddLinePitch { get; set; } = true;
 
     /// <summary>Copies <paramref name="channels"/> planes of <paramref name="pixels"/> floats, stored back to back at
     /// <paramref name="src"/>, to <paramref name="dst"/> at <paramref name="pitch"/> floats apart.</summary>
@@ -133,13 +149,17 @@ internal static unsafe class PointwiseConv
         {
             int nc = Math.Min(blk.NC, q1 - jc);
             int edgeCols = nc % nr, fullEnd = jc + nc - edgeCols;
+            // A 17-column edge of the 8x32 tile is read in place (its 16-vector and one column lie inside the row), where B
+            // rows are an odd number of cache lines apart (AlignedPitch): at an even count the in-place reads thrash L1's
+            // sets and measured slower than the packed copy.
+            bool inPlaceEdge = edgeCols == 17 && nr == 32 && mr == 8 && (ldx & 31) == 16 && Gemm.StridedEdges && Gemm.NarrowEdges;
             for (int pc = 0; pc < c; pc += blk.KC)
             {
                 int kc = Math.Min(blk.KC, c - pc);
                 bool first = pc == 0, last = pc + kc == c;
                 float* xSlice = x + pc * ldx;
                 float* wSlice = weights.Pointer + (nint)pc * rowsPadded;
-                if (edgeCols > 0) PackEdge(xSlice, ldx, fullEnd, edgeCols, kc, nr, edgeB);
+                if (edgeCols > 0 && !inPlaceEdge) PackEdge(xSlice, ldx, fullEnd, edgeCols, kc, nr, edgeB);
                 for (int ic = m0; ic < m1; ic += blk.MC)
                 {
                     int icEnd = Math.Min(ic + blk.MC, m1);
@@ -169,6 +189,7 @@ internal static unsafe class PointwiseConv
                             else
                             {
                                 if (full) strided(kc, aPanel, xSlice + jr, ldx, tile, nr, false);
+                                else if (inPlaceEdge) Gemm.StridedEdgeTileV512(kc, aPanel, xSlice + jr, ldx, tile);
                                 else if (!(nr == 32 && mr == 8 && Gemm.EdgeTileV512(kc, aPanel, edgeB, tile, cols))) packed(kc, aPanel, edgeB, tile, nr, false);
                                 ConvGemm.StoreEdge(tile, nr, y + at, ldy, rows, cols, !first, last ? bRow : null, last ? rTile : null,
                                     last && relu, last ? max : float.PositiveInfinity);

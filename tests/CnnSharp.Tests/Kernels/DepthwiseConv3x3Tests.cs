@@ -126,4 +126,42 @@ public sealed class DepthwiseConv3x3Tests
             for (int ow = 0; ow < 4; ow++)
                 Assert.Equal(oh <= 1 && ow >= 2 ? float.PositiveInfinity : 0f, y[oh * 4 + ow]);
     }
+
+    /// <summary>
+    /// <see cref="DepthwiseConv3x3.ForwardPadded"/> (the planes read in place in the padded layout) gives
+    /// <see cref="DepthwiseConv3x3.ForwardRows"/>'s bits at every level, with and without bias and clamps, at the smallest
+    /// pitch and a wider one; the buffer starts as NaN, so padding that <see cref="DepthwiseConv3x3.ClearPadding"/> left
+    /// or a read outside the masked taps shows.
+    /// </summary>
+    [Theory, MemberData(nameof(Levels))]
+    public unsafe void Padded_planes_read_in_place_give_the_bits_of_the_copied_rows(int level)
+    {
+        const int c = 5;
+        foreach (var (h, w) in new[] { (7, 7), (1, 1), (2, 3), (5, 9), (14, 14), (3, 17) })
+            foreach (bool epilogue in new[] { false, true })
+            {
+                var g = Dw(1, c, h, w, 1, epilogue).Geometry;
+                var x = GradCheck.RandomValues(c * h * w, h * w);
+                var wt = GradCheck.RandomValues(c * 9, h + w);
+                var b = GradCheck.RandomValues(c, h * w + 1);
+                float min = epilogue ? 0f : float.NegativeInfinity, max = epilogue ? 6f : float.PositiveInfinity;
+                foreach (int extra in new[] { 0, 19 })
+                {
+                    int pitch = DepthwiseConv3x3.PaddedFloats(h, w) + extra, at = DepthwiseConv3x3.PaddedOffset(w);
+                    var padded = new float[c * pitch];
+                    Array.Fill(padded, float.NaN);
+                    var expected = new float[c * h * w];
+                    var actual = new float[c * h * w];
+                    Array.Fill(actual, float.NaN);
+                    fixed (float* px = x, pp = padded, pw = wt, pb = b, pe = expected, pa = actual)
+                    {
+                        DepthwiseConv3x3.ClearPadding(pp, c, pitch, h, w);
+                        for (int ch = 0; ch < c; ch++) Array.Copy(x, ch * h * w, padded, ch * pitch + at, h * w);
+                        DepthwiseConv3x3.ForwardRows(px, h * w, pw, epilogue ? pb : null, pe, h * w, g, 0, h, min, max, (IsaLevel)level);
+                        DepthwiseConv3x3.ForwardPadded(pp, pitch, pw, epilogue ? pb : null, pa, h * w, g, min, max, (IsaLevel)level);
+                    }
+                    Assert.Equal(expected, actual);
+                }
+            }
+    }
 }

@@ -19,6 +19,9 @@ public sealed class ExpandDepthwiseTests
     [
         (1, 4, 8, 9, 9, 1), (2, 3, 13, 10, 7, 2), (1, 5, 6, 11, 20, 2), (1, 16, 24, 16, 16, 1), (1, 3, 5, 1, 1, 1),
         (1, 3, 5, 2, 3, 2), (2, 7, 17, 12, 5, 1), (1, 200, 9, 5, 6, 1),
+        // A 7x7 map (49 = 32 + 17 pixels: the V512 1x1 convs' 17-column edge read in place at an 80-float pitch) whose
+        // projection reads 200 channels (two KC slices at V512).
+        (1, 6, 200, 7, 7, 1),
     ];
 
     private static (Conv2dGeometry Pw, Conv2dGeometry Dw) Geometry((int N, int C, int E, int H, int W, int S) s) =>

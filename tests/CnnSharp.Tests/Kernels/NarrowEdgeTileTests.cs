@@ -67,6 +67,75 @@ public sealed class NarrowEdgeTileTests
         }
     }
 
+    /// <summary>
+    /// <see cref="PointwiseConv.Block"/> on a 7x7 map's 49 pixels with B rows at <see cref="PointwiseConv.AlignedPitch"/>
+    /// (80 floats, where V512 reads the 17-column edge in place, <see cref="Gemm.StridedEdgeTileV512"/>): the same bits
+    /// as with the edge packed first, for one and several KC slices, K not a multiple of 8, every epilogue, and close to
+    /// naive loops at every level. The floats past the 49 pixels of each row are NaN, so a read beyond the edge shows.
+    /// </summary>
+    [Theory, MemberData(nameof(Levels))]
+    public unsafe void The_in_place_17_column_edge_gives_the_bits_of_the_packed_edge(int level)
+    {
+        const int p = 49, k = 21;
+        int pitch = (int)PointwiseConv.AlignedPitch(p);
+        Assert.Equal(80, pitch);
+        var d = ConvGemm.BlockingFor(IsaLevel.V512);
+        foreach (int c in new[] { 23, 200 })
+            foreach (var blocking in new ConvGemm.Blocking?[] { null, new ConvGemm.Blocking(d.MR, d.NR, 2 * d.MR, 5, d.NR) })
+            {
+                if (blocking is not null && (IsaLevel)level != IsaLevel.V512) continue;
+                var w = GradCheck.RandomValues(k * c, c);
+                var b = GradCheck.RandomValues(k, c + 1);
+                var x = GradCheck.RandomValues(c * p, c + 2);
+                var r = GradCheck.RandomValues(k * p, c + 3);
+                var packed = new PackedConvWeights(w, k, c, 1, 1, 1, (IsaLevel)level, blocking);
+                var xs = new float[c * pitch];
+                Array.Fill(xs, float.NaN);
+                for (int row = 0; row < c; row++) Array.Copy(x, row * p, xs, row * pitch, p);
+                foreach (bool epilogue in new[] { false, true })
+                {
+                    var inPlace = new float[k * p];
+                    var copied = new float[k * p];
+                    fixed (float* px = xs, pw = b, pr = r, pi = inPlace, pc = copied)
+                    {
+                        float* bias = epilogue ? pw : null, res = epilogue ? pr : null;
+                        float max = epilogue ? 6f : float.PositiveInfinity;
+                        PointwiseConv.Block(packed, px, pitch, pi, p, res, bias, 0, p, 0, k, epilogue, max);
+                        // Only which kernel reads the edge changes, never a bit, so other tests running meanwhile are unaffected.
+                        Gemm.StridedEdges = false;
+                        try
+                        {
+                            PointwiseConv.Block(packed, px, pitch, pc, p, res, bias, 0, p, 0, k, epilogue, max);
+                        }
+                        finally
+                        {
+                            Gemm.StridedEdges = true;
+                        }
+                    }
+                    Assert.Equal(copied, inPlace);
+                    var naive = new double[k * p];
+                    for (int o = 0; o < k; o++)
+                        for (int q = 0; q < p; q++)
+                        {
+                            double s = 0;
+                            for (int ch = 0; ch < c; ch++) s += (double)w[o * c + ch] * x[ch * p + q];
+                            naive[o * p + q] = epilogue ? Math.Min(Math.Max(s + b[o] + r[o * p + q], 0), 6) : s;
+                        }
+                    TensorAssert.Close(naive, inPlace, Tolerance.Accumulated, $"{(IsaLevel)level} C {c} {blocking} epilogue {epilogue}");
+                }
+            }
+    }
+
+    /// <summary><see cref="PointwiseConv.AlignedPitch"/>: whole 64-byte lines, an odd number of them (so B rows spread
+    /// over all of L1's sets), at least the plane.</summary>
+    [Fact]
+    public void Aligned_pitch_is_an_odd_number_of_cache_lines()
+    {
+        Assert.True(PointwiseConv.OddLinePitch);
+        foreach (var (pixels, pitch) in new[] { (1, 16), (16, 16), (17, 48), (32, 48), (49, 80), (64, 80), (65, 80), (196, 208), (784, 784) })
+            Assert.Equal(pitch, (int)PointwiseConv.AlignedPitch(pixels));
+    }
+
     /// <summary>A 3x3 padded convolution on 7x7 maps (ConvGemm with packed windows): the same bits with the narrow kernels off.</summary>
     [Fact]
     public void A_3x3_convolution_gives_the_same_bits_with_the_narrow_kernels_off()
