@@ -40,6 +40,11 @@ internal static class Program
             KernelBench.Head(o.Rounds);
             return 0;
         }
+        if (o.Band)
+        {
+            KernelBench.Band(o.Rounds);
+            return 0;
+        }
         if (o.Kernels)
         {
             KernelBench.Run(o.Rounds);
@@ -537,6 +542,7 @@ internal static class Program
                                     [--fixtures DIR] [--split-ab] [--strided-ab]
                    CnnSharp.OrtPeer --kernels [--rounds 15]
                    CnnSharp.OrtPeer --head [--rounds 15]
+                   CnnSharp.OrtPeer --band [--rounds 15]
                    CnnSharp.OrtPeer --tune [MC:KC:NC,...] [--cold] [--rounds 15]
                    CnnSharp.OrtPeer --scaling [--rounds 15]
                    CnnSharp.OrtPeer --depthwise [--rounds 15] [--threads 2]
@@ -552,6 +558,7 @@ internal static class Program
               --chain-ab: the runtime's DirectConvChainOp vs the compiled plan's ConvChainOp on one file, thread CPU.
               --pointwise: MobileNet-v2/ShuffleNet-v2 1x1 convs at the first --batches value, in place vs packing, thread CPU.
               --kernels: single-thread GEMM/convolution/pooling efficiency against an FMA loop, in thread CPU time.
+              --band: one 7-row band of MobileNet-v2's 14x14 blocks (batch 1, 2 threads) piece by piece, one thread, thread CPU.
               --head: MobileNet-v2's 320->1280 conv + pool and classifier at batch 1, one thread, thread CPU time.
               --tune: the packed convolution's cache blocks on ResNet-18's layer shapes, candidates interleaved.
               --scaling: batch-1 packed convolutions on 1 and 2 threads (wall clock).
@@ -572,6 +579,8 @@ internal static class Program
         public string? ChainModel { get; private set; }
         public bool Help { get; private set; }
         public bool Kernels { get; private set; }
+
+        public bool Band { get; private set; }
         public bool Head { get; private set; }
         public string? Tune { get; private set; }
         public bool Scaling { get; private set; }
@@ -607,6 +616,7 @@ internal static class Program
                     case "--pointwise": o.Pointwise = true; break;
                     case "--chain-ab": o.ChainModel = Next(); break;
                     case "--kernels": o.Kernels = true; break;
+                    case "--band": o.Band = true; break;
                     case "--head": o.Head = true; break;
                     case "--scaling": o.Scaling = true; break;
                     case "--cold": o.Cold = true; break;
