@@ -22,6 +22,7 @@ internal static unsafe partial class KernelBench
         Console.WriteLine("|---|---|---:|---:|---:|");
         foreach (var (c, e, k) in new[] { (64, 384, 64), (96, 576, 96) })
         {
+
             const int H = 14, W = 14, Rows = 7;
             var gp = Conv2dGeometry.Create([1, c, H, W], [e, c, 1, 1], (1, 1), (0, 0, 0, 0), (1, 1), 1, "pw");
             var gd = Conv2dGeometry.Create([1, e, H, W], [e, 1, 3, 3], (1, 1), (1, 1, 1, 1), (1, 1), e, "dw");
@@ -31,7 +32,7 @@ internal static unsafe partial class KernelBench
             float[] x = Random(c * H * W, 3), pb = Random(e, 4), dw = Random(e * 9, 5), db = Random(e, 6), jb = Random(k, 7), r = Random(k * H * W, 8);
             var z = new float[k * H * W];
             nint plane = ((Rows + 2) * W + 15) & ~15, bandPlane = (Rows * W + 15) & ~15;
-            var exp = GC.AllocateArray<float>((int)(plane * e), pinned: true);
+            var exp = GC.AllocateArray<float>((int)(plane * e) + 64, pinned: true);
             var band = GC.AllocateArray<float>((int)(bandPlane * e), pinned: true);
             string shape = $"{c}->{e}->{k}";
             fixed (float* px = x, ppb = pb, pdw = dw, pdb = db, pjb = jb, pr = r, pz = z, pe = exp, pband = band)
@@ -43,6 +44,8 @@ internal static unsafe partial class KernelBench
                 Row("expansion, 7 rows (98 px)", shape, s, 2.0 * e * c * Rows * W, peak);
                 s = Best(reps, () => DepthwiseConv3x3.ForwardRows(pep, plane, pdwp, pdbp, pbp, bandPlane, gd, 0, Rows, 0f, 6f, Isa.Level));
                 Row("depthwise, 7 rows", shape, s, 2.0 * e * 9 * Rows * W, peak);
+                s = Best(reps, () => DepthwiseConv3x3.ForwardRows(pep + 16, plane, pdwp, pdbp, pbp, bandPlane, gd, 1, Rows + 1, 0f, 6f, Isa.Level, padded: true));
+                Row("depthwise, 7 rows, in place", shape, s, 2.0 * e * 9 * Rows * W, peak);
                 s = Best(reps, () => PointwiseConv.Block(pj, pbp, bandPlane, pzp, H * W, prp, pjbp, 0, Rows * W, 0, k, false, float.PositiveInfinity));
                 Row("projection, 98 px", shape, s, 2.0 * k * e * Rows * W, peak);
                 Gemm.ThinEdges = false;
@@ -55,6 +58,11 @@ internal static unsafe partial class KernelBench
                 s = Best(reps, () => ExpandDepthwise.Forward(xp, pw, ppbp, true, 6f, pdwp, pdbp, 0f, 6f, null, gp, gd, Isa.Level, 1,
                     projection: projection, partsPerImage: 2)) / 2;
                 Row("whole unit (2 units / 2)", shape, s, 2.0 * (e * c * (Rows + 1) * W + e * 9 * Rows * W + k * e * Rows * W), peak);
+                ExpandDepthwise.InPlaceTaps = false;
+                s = Best(reps, () => ExpandDepthwise.Forward(xp, pw, ppbp, true, 6f, pdwp, pdbp, 0f, 6f, null, gp, gd, Isa.Level, 1,
+                    projection: projection, partsPerImage: 2)) / 2;
+                ExpandDepthwise.InPlaceTaps = true;
+                Row("whole unit, depthwise copying its rows", shape, s, 2.0 * (e * c * (Rows + 1) * W + e * 9 * Rows * W + k * e * Rows * W), peak);
                 s = Best(reps, () => ExpandDepthwise.Forward(xp, pw, ppbp, true, 6f, pdwp, pdbp, 0f, 6f, null, gp, gd, Isa.Level, 1,
                     projection: projection, bandRows: H)) / 2;
                 Row("whole image, 1 band (/2)", shape, s, 2.0 * (e * c * H * W + e * 9 * H * W + k * e * H * W) / 2, peak);

@@ -69,17 +69,22 @@ internal static unsafe class DepthwiseConv3x3
     /// rows max(rowFrom·s − 1, 0) .. min((rowTo − 1)·s + 1, H − 1)), its output plane at <c>y + c·yPlane</c>; no residual.
     /// Each output is summed exactly as by <see cref="Forward"/> (the sum order does not depend on the strip).
     /// </summary>
+    /// <remarks><paramref name="padded"/> (stride 1 only): x's planes already hold the input rows rowFrom − 1 .. rowTo at pitch W, row
+    /// rowFrom − 1 at <c>x + c·xPlane</c>, a padding row (above the first input row or below the last) as zeros, and one
+    /// float before and 16 after each plane's rows readable (any values): the taps read them in place (no copy into the
+    /// strip buffer; the same bits, since the copy holds the same values and zero rows).</remarks>
     internal static void ForwardRows(float* x, nint xPlane, float* w, float* bias, float* y, nint yPlane, in Conv2dGeometry g,
-        int rowFrom, int rowTo, float min, float max, IsaLevel level)
+        int rowFrom, int rowTo, float min, float max, IsaLevel level, bool padded = false)
     {
+        if (padded && g.StrideH != 1) throw new ArgumentException("DepthwiseConv3x3: padded rows are read in place at stride 1 only", nameof(padded));
         var job = t_rowsJob ??= new Job();
         job.Bind(x, w, bias, null, y, g, min, max, level, (rowTo - rowFrom) * g.OutW, g.C, 1);
         switch (level)
         {
-            case IsaLevel.V512: job.RunPlanes<Vector512<float>, V512Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
-            case IsaLevel.V256: job.RunPlanes<Vector256<float>, V256Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
-            case IsaLevel.V128: job.RunPlanes<Vector128<float>, V128Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
-            default: job.RunPlanes<float, ScalarOps>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
+            case IsaLevel.V512: job.RunPlanes<Vector512<float>, V512Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane, padded); break;
+            case IsaLevel.V256: job.RunPlanes<Vector256<float>, V256Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane, padded); break;
+            case IsaLevel.V128: job.RunPlanes<Vector128<float>, V128Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane, padded); break;
+            default: job.RunPlanes<float, ScalarOps>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane, padded); break;
         }
     }
 
@@ -207,10 +212,11 @@ internal static unsafe class DepthwiseConv3x3
         /// <summary>
         /// Output rows [rowFrom, rowTo) of the (image, channel) planes [from, to): plane i's input at
         /// <c>x + i·xPlane</c> (only the input rows those output rows read are touched, so x may point before a buffer
-        /// that holds just them), its output at <c>y + i·yPlane</c>.
+        /// that holds just them), its output at <c>y + i·yPlane</c>. <paramref name="padded"/>: as <see cref="ForwardRows"/>'s.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        internal void RunPlanes<TV, TOps>(int from, int to, int rowFrom, int rowTo, float* xBase, nint xPlane, float* yBase, nint yPlane)
+        internal void RunPlanes<TV, TOps>(int from, int to, int rowFrom, int rowTo, float* xBase, nint xPlane, float* yBase, nint yPlane,
+            bool padded = false)
             where TV : struct where TOps : IVecOps<TV>
         {
             var g = _g;
@@ -253,10 +259,13 @@ internal static unsafe class DepthwiseConv3x3
                 for (int oh0 = rowFrom; oh0 < rowTo; oh0 += _stripRows)
                 {
                     int rows = Math.Min(_stripRows, rowTo - oh0);
-                    if (stride2) CopyStride2(x, oh0, rows, buffer);
+                    // The taps read input row oh0 − 1 at source + 1 (the copy's layout).
+                    float* source = buffer;
+                    if (padded) source = x + (nint)(oh0 - rowFrom) * g.W - 1;
+                    else if (stride2) CopyStride2(x, oh0, rows, buffer);
                     else CopyStride1(x, oh0, rows, buffer);
                     nint strip = at + (nint)oh0 * ow;
-                    Taps<TV, TOps>(buffer, off, w, maskLeft, maskRight, rows * ow, b, _residual is null ? null : _residual + strip, yBase + strip);
+                    Taps<TV, TOps>(source, off, w, maskLeft, maskRight, rows * ow, b, _residual is null ? null : _residual + strip, yBase + strip);
                 }
             }
         }
