@@ -46,6 +46,10 @@ internal static unsafe partial class KernelBench
                 Row("depthwise, 7 rows", shape, s, 2.0 * e * 9 * Rows * W, peak);
                 s = Best(reps, () => DepthwiseConv3x3.ForwardRows(pep + 16, plane, pdwp, pdbp, pbp, bandPlane, gd, 1, Rows + 1, 0f, 6f, Isa.Level, padded: true));
                 Row("depthwise, 7 rows, in place", shape, s, 2.0 * e * 9 * Rows * W, peak);
+                DepthwiseConv3x3.MaskedTail = false;
+                s = Best(reps, () => DepthwiseConv3x3.ForwardRows(pep + 16, plane, pdwp, pdbp, pbp, bandPlane, gd, 1, Rows + 1, 0f, 6f, Isa.Level, padded: true));
+                DepthwiseConv3x3.MaskedTail = true;
+                Row("depthwise, 7 rows, in place, scalar tail", shape, s, 2.0 * e * 9 * Rows * W, peak);
                 s = Best(reps, () => PointwiseConv.Block(pj, pbp, bandPlane, pzp, H * W, prp, pjbp, 0, Rows * W, 0, k, false, float.PositiveInfinity));
                 Row("projection, 98 px", shape, s, 2.0 * k * e * Rows * W, peak);
                 Gemm.ThinEdges = false;

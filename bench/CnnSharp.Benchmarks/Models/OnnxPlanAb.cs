@@ -116,6 +116,8 @@ internal static class OnnxPlanAb
             "narrow-edge" => on => Gemm.NarrowEdges = on,
             "thin-edge" => on => Gemm.ThinEdges = on,
             "dw-in-place" => on => ExpandDepthwise.InPlaceTaps = on,
+            "dw-masked-tail" => on => DepthwiseConv3x3.MaskedTail = on,
+            "stop19" => on => Gemm.ThinEdges = ExpandDepthwise.InPlaceTaps = DepthwiseConv3x3.MaskedTail = on,
             "stop17" => on => EdgeStore.Vectorized = GroupedConv2d.MaskedDeinterleave = Gemm.FusedEpilogue = on,
             "edges-split" => on => EdgeStore.Vectorized = GroupedConv2d.MaskedDeinterleave = on,
             "fused-epilogue" => on => Gemm.FusedEpilogue = on,
@@ -143,7 +145,7 @@ internal static class OnnxPlanAb
                 on => Compile.Ops.ExpandDepthwiseOp.SmallMinImagesPerThread = on ? int.Parse(toggle[13..], CultureInfo.InvariantCulture) : 2,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, thin-edge, dw-in-place, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection, conv-pool, stem-band, stem-parts, stem-unroll, stop18)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, thin-edge, dw-in-place, dw-masked-tail, stop19, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection, conv-pool, stem-band, stem-parts, stem-unroll, stop18)"),
         };
         string[] names = toggle switch
         {
@@ -158,6 +160,8 @@ internal static class OnnxPlanAb
             "narrow-edge" => ["A last pixel panel on the full 8x32 tile", "B last panel on 8x16 / 8x17 tiles"],
             "thin-edge" => ["A 1-4 column last panel on the 8x16 tile", "B on ymm columns, 4 A panels, B in place"],
             "dw-in-place" => ["A banded depthwise copies its rows per channel", "B reads the expansion buffer in place"],
+            "dw-masked-tail" => ["A depthwise last partial vector scalar", "B under a lane mask (V512)"],
+            "stop19" => ["A before stop 19", "B thin edges, in-place taps, masked tails"],
             "stop17" => ["A before stop 17 (scalar edges, plain splits)", "B masked edges/splits, fused epilogue"],
             "edges-split" => ["A scalar edge stores, plain row splits", "B masked edge stores and row splits"],
             "fused-epilogue" => ["A 1x1 tiles stored, then the epilogue", "B one-slice tiles' epilogue in registers"],

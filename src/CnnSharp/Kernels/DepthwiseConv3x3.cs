@@ -40,6 +40,13 @@ internal static unsafe class DepthwiseConv3x3
     /// </summary>
     internal static bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// Whether the V512 taps store a plane's (or strip's) last, partial vector under a lane mask (default true) rather than
+    /// through a stack copy and a scalar loop; the same bits. Why: a 7-row band of a 14-wide map is 98 = 6·16 + 2 outputs
+    /// per channel, so every channel ended in the scalar loop. A switch for A/B benchmarks (<c>onnx-plan-ab --switch dw-masked-tail</c>).
+    /// </summary>
+    internal static bool MaskedTail { get; set; } = true;
+
     /// <summary>Work units aimed at per thread (as <see cref="GroupedConv2d"/>).</summary>
     private const int UnitsPerThread = 8;
 
@@ -312,14 +319,24 @@ internal static unsafe class DepthwiseConv3x3
                 mid = TOps.Fma(TOps.Load(p7 + q), w7, mid);
                 right = TOps.Fma(TOps.Load(p8 + q), w8, right);
                 TV acc = TOps.Add(TOps.Add(mid, TOps.And(left, TOps.Load(maskLeft + q))), TOps.And(right, TOps.Load(maskRight + q)));
-                if (q + lanes <= span)
+                bool whole = q + lanes <= span;
+                if (whole || (typeof(TV) == typeof(Vector512<float>) && MaskedTail && Avx512F.IsSupported))
                 {
+                    // The last, partial vector at V512 under a lane mask (masked-off lanes neither read nor written): the
+                    // same lane-wise operations as the scalar loop below, so the same bits.
+                    var mask = whole ? default : Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                        Vector512.Create(span - q)).AsSingle();
                     TV v = TOps.Add(acc, bv);
-                    if (r is not null) v = TOps.Add(v, TOps.Load(r + q));
+                    if (r is not null)
+                    {
+                        TV rv = whole ? TOps.Load(r + q) : Unsafe.BitCast<Vector512<float>, TV>(Avx512F.MaskLoad(r + q, mask, Vector512<float>.Zero));
+                        v = TOps.Add(v, rv);
+                    }
                     // Select keeps v where the comparison is false, so NaN passes through both clamps.
                     if (clampLow) v = TOps.Select(TOps.Greater(lo, v), lo, v);
                     if (clampHigh) v = TOps.Select(TOps.Greater(v, hi), hi, v);
-                    TOps.Store(y + q, v);
+                    if (whole) TOps.Store(y + q, v);
+                    else Avx512F.MaskStore(y + q, mask, Unsafe.BitCast<TV, Vector512<float>>(v));
                 }
                 else
                 {
