@@ -13,13 +13,7 @@ internal static unsafe partial class KernelBench
     /// </summary>
     public static void Band(int reps)
     {
-        Parallelism.MaxThreads = 1;
-        Console.WriteLine($"One 7-row band of the 14x14 blocks, 1 thread, SIMD {Isa.Level}, best of {reps} (thread CPU time)");
-        double peak = FmaPeak(reps);
-        Console.WriteLine($"  FMA loop peak (Vector256, 12 chains): {peak:F1} GFLOP/s");
-        Console.WriteLine();
-        Console.WriteLine("| piece | shape | ms | GFLOP/s | % of peak |");
-        Console.WriteLine("|---|---|---:|---:|---:|");
+        double peak = PeakTable("One 7-row band of the 14x14 blocks", "piece", reps);
         foreach (var (c, e, k) in new[] { (64, 384, 64), (96, 576, 96) })
         {
 

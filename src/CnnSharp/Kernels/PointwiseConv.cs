@@ -15,7 +15,8 @@ namespace CnnSharp.Kernels;
 /// micro-kernels (<see cref="Gemm.StridedMicroKernel"/>)), for each MR-tall weight panel: one micro-kernel call writing
 /// (first slice) or adding to (later slices) the output tile in place; the epilogue runs on the tile after the last
 /// slice, while it is in L1. A last panel narrower than NR is copied zero-padded into a small packed panel and runs
-/// the ordinary packed micro-kernel into a scratch tile, as do the rows past K.</para>
+/// the ordinary packed micro-kernel into a scratch tile, as do the rows past K; at V512 a last panel of 1-4 columns
+/// instead reads B in place on ymm column accumulators, four A panels at a time (<see cref="Gemm.ThinEdgeV512"/>).</para>
 /// <para>Threads: the same units as <see cref="ConvGemm"/> (whole images for a batch of a few images per thread,
 /// otherwise pixel ranges times output-channel ranges of each image), claimed through
 /// <see cref="WorkerPool.RunDynamic"/>. The KC slicing is fixed by the packed weights, so every output value is

@@ -46,12 +46,8 @@ public sealed class ThinEdgeTileTests
         foreach (int p in Pixels)
         {
             int wide = (p + 31) / 32 * 32;
-            var x = GradCheck.RandomValues(n * c * p, p);
-            var r = GradCheck.RandomValues(n * k * p, p + 1);
-            var xWide = GradCheck.RandomValues(n * c * wide, p + 2);
-            var rWide = GradCheck.RandomValues(n * k * wide, p + 3);
-            for (int row = 0; row < n * c; row++) Array.Copy(x, row * p, xWide, row * wide, p);
-            for (int row = 0; row < n * k; row++) Array.Copy(r, row * p, rWide, row * wide, p);
+            var (x, xWide) = NarrowEdgeTileTests.Widened(n * c, p, wide, p);
+            var (r, rWide) = NarrowEdgeTileTests.Widened(n * k, p, wide, p + 1);
             // The default blocks, and small MC and KC blocks: several MC blocks and KC slices (the tile accumulates over slices).
             foreach (var blocking in new ConvGemm.Blocking?[] { null, new ConvGemm.Blocking(d.MR, d.NR, 3 * d.MR, 7, d.NC) })
             {
@@ -95,15 +91,7 @@ public sealed class ThinEdgeTileTests
                 Gemm.ThinEdges = true;
             }
             Assert.Equal(off, on);
-            var naive = new double[on.Length];
-            for (int o = 0; o < k; o++)
-                for (int q = 0; q < p; q++)
-                {
-                    double s = 0;
-                    for (int ch = 0; ch < c; ch++) s += (double)w[o * c + ch] * x[ch * p + q];
-                    naive[o * p + q] = Math.Min(Math.Max(s + b[o] + r[o * p + q], 0), 6);
-                }
-            TensorAssert.Close(naive, on, Tolerance.Accumulated, $"{(IsaLevel)level} P {p}");
+            TensorAssert.Close(NarrowEdgeTileTests.Naive(w, b, x, r, c, p, k), on, Tolerance.Accumulated, $"{(IsaLevel)level} P {p}");
         }
     }
 }
