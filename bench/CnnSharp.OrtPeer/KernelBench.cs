@@ -15,13 +15,7 @@ internal static unsafe partial class KernelBench
 {
     public static void Run(int reps)
     {
-        Parallelism.MaxThreads = 1;
-        Console.WriteLine($"Kernel efficiency, 1 thread, SIMD {Isa.Level}, best of {reps} (thread CPU time)");
-        double peak = FmaPeak(reps);
-        Console.WriteLine($"  FMA loop peak (Vector256, 12 chains): {peak:F1} GFLOP/s");
-        Console.WriteLine();
-        Console.WriteLine("| kernel | shape | ms | GFLOP/s | % of peak |");
-        Console.WriteLine("|---|---|---:|---:|---:|");
+        double peak = PeakTable("Kernel efficiency", "kernel", reps);
 
         // GEMMs shaped like ResNet-18's convolutions lowered per image (M = out channels, N = pixels, K = taps), plus a square one.
         (int M, int N, int K, string Label)[] gemms =
@@ -369,6 +363,20 @@ internal static unsafe partial class KernelBench
         long t0 = Stopwatch.GetTimestamp();
         action();
         return (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+    }
+
+    /// <summary>One thread; prints the title, the FMA peak and a table header whose first column is <paramref name="what"/>;
+    /// returns the peak in GFLOP/s.</summary>
+    private static double PeakTable(string title, string what, int reps)
+    {
+        Parallelism.MaxThreads = 1;
+        Console.WriteLine($"{title}, 1 thread, SIMD {Isa.Level}, best of {reps} (thread CPU time)");
+        double peak = FmaPeak(reps);
+        Console.WriteLine($"  FMA loop peak (Vector256, 12 chains): {peak:F1} GFLOP/s");
+        Console.WriteLine();
+        Console.WriteLine($"| {what} | shape | ms | GFLOP/s | % of peak |");
+        Console.WriteLine("|---|---|---:|---:|---:|");
+        return peak;
     }
 
     private static void Row(string kernel, string shape, double seconds, double flops, double peak)

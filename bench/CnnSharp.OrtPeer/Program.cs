@@ -45,6 +45,11 @@ internal static class Program
             KernelBench.Tail(o.Rounds);
             return 0;
         }
+        if (o.Band)
+        {
+            KernelBench.Band(o.Rounds);
+            return 0;
+        }
         if (o.Kernels)
         {
             KernelBench.Run(o.Rounds);
@@ -543,6 +548,7 @@ internal static class Program
                    CnnSharp.OrtPeer --kernels [--rounds 15]
                    CnnSharp.OrtPeer --head [--rounds 15]
                    CnnSharp.OrtPeer --tail [--rounds 15]
+                   CnnSharp.OrtPeer --band [--rounds 15]
                    CnnSharp.OrtPeer --tune [MC:KC:NC,...] [--cold] [--rounds 15]
                    CnnSharp.OrtPeer --scaling [--rounds 15]
                    CnnSharp.OrtPeer --depthwise [--rounds 15] [--threads 2]
@@ -558,6 +564,7 @@ internal static class Program
               --chain-ab: the runtime's DirectConvChainOp vs the compiled plan's ConvChainOp on one file, thread CPU.
               --pointwise: MobileNet-v2/ShuffleNet-v2 1x1 convs at the first --batches value, in place vs packing, thread CPU.
               --kernels: single-thread GEMM/convolution/pooling efficiency against an FMA loop, in thread CPU time.
+              --band: one 7-row band of MobileNet-v2's 14x14 blocks (batch 1, 2 threads) piece by piece, one thread, thread CPU.
               --head: MobileNet-v2's 320->1280 conv + pool and classifier at batch 1, one thread, thread CPU time.
               --tail: MobileNet-v2's 7x7 blocks and head at batch 1 phase by phase (thread CPU, one thread's half) and whole (wall, 1-2 threads).
               --tune: the packed convolution's cache blocks on ResNet-18's layer shapes, candidates interleaved.
@@ -579,6 +586,8 @@ internal static class Program
         public string? ChainModel { get; private set; }
         public bool Help { get; private set; }
         public bool Kernels { get; private set; }
+
+        public bool Band { get; private set; }
         public bool Head { get; private set; }
         public bool Tail { get; private set; }
         public string? Tune { get; private set; }
@@ -615,6 +624,7 @@ internal static class Program
                     case "--pointwise": o.Pointwise = true; break;
                     case "--chain-ab": o.ChainModel = Next(); break;
                     case "--kernels": o.Kernels = true; break;
+                    case "--band": o.Band = true; break;
                     case "--head": o.Head = true; break;
                     case "--tail": o.Tail = true; break;
                     case "--scaling": o.Scaling = true; break;

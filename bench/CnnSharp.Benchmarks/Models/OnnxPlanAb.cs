@@ -101,7 +101,10 @@ internal static class OnnxPlanAb
     /// <c>stop18</c> (those three together), <c>strided-edge</c> (at run time: Gemm.StridedEdges, 1x1 convs' 17-column
     /// edge read in place; the same bits), <c>odd-pitch</c> (at run time: PointwiseConv.OddLinePitch, B planes at an odd
     /// number of cache lines), <c>padded-dw</c> (at run time: ExpandDepthwise.PaddedExpansion, the channel split's expansion
-    /// written in the depthwise conv's padded layout), <c>stop19</c> (those three).
+    /// written in the depthwise conv's padded layout), <c>stop19-tail</c> (those three), <c>thin-edge</c> (at run time: Gemm.ThinEdges,
+    /// 1-4 column last panels on ymm columns), <c>dw-in-place</c> (at run time: ExpandDepthwise.InPlaceTaps, banded depthwise
+    /// taps on the expansion buffer in place), <c>dw-masked-tail</c> (at run time: DepthwiseConv3x3.MaskedTail), <c>stop19-mid</c>
+    /// (those three), <c>stop19</c> (all six).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
@@ -120,7 +123,12 @@ internal static class OnnxPlanAb
             "strided-edge" => on => Gemm.StridedEdges = on,
             "odd-pitch" => on => PointwiseConv.OddLinePitch = on,
             "padded-dw" => on => ExpandDepthwise.PaddedExpansion = on,
-            "stop19" => on => PointwiseConv.OddLinePitch = Gemm.StridedEdges = ExpandDepthwise.PaddedExpansion = on,
+            "stop19-tail" => on => PointwiseConv.OddLinePitch = Gemm.StridedEdges = ExpandDepthwise.PaddedExpansion = on,
+            "thin-edge" => on => Gemm.ThinEdges = on,
+            "dw-in-place" => on => ExpandDepthwise.InPlaceTaps = on,
+            "dw-masked-tail" => on => DepthwiseConv3x3.MaskedTail = on,
+            "stop19-mid" => on => Gemm.ThinEdges = ExpandDepthwise.InPlaceTaps = DepthwiseConv3x3.MaskedTail = on,
+            "stop19" => on => PointwiseConv.OddLinePitch = Gemm.StridedEdges = ExpandDepthwise.PaddedExpansion = Gemm.ThinEdges = ExpandDepthwise.InPlaceTaps = DepthwiseConv3x3.MaskedTail = on,
             "stop17" => on => EdgeStore.Vectorized = GroupedConv2d.MaskedDeinterleave = Gemm.FusedEpilogue = on,
             "edges-split" => on => EdgeStore.Vectorized = GroupedConv2d.MaskedDeinterleave = on,
             "fused-epilogue" => on => Gemm.FusedEpilogue = on,
@@ -148,7 +156,7 @@ internal static class OnnxPlanAb
                 on => Compile.Ops.ExpandDepthwiseOp.SmallMinImagesPerThread = on ? int.Parse(toggle[13..], CultureInfo.InvariantCulture) : 2,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, strided-edge, odd-pitch, padded-dw, stop19, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection, conv-pool, stem-band, stem-parts, stem-unroll, stop18)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, strided-edge, odd-pitch, padded-dw, stop19-tail, thin-edge, dw-in-place, dw-masked-tail, stop19-mid, stop19, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection, conv-pool, stem-band, stem-parts, stem-unroll, stop18)"),
         };
         string[] names = toggle switch
         {
@@ -164,7 +172,12 @@ internal static class OnnxPlanAb
             "strided-edge" => ["A 1x1 convs' 17-column edge packed first", "B read in place (no edge packing)"],
             "odd-pitch" => ["A 1x1 B planes at 16-float pitch", "B at an odd number of 64-byte lines"],
             "padded-dw" => ["A 7x7 depthwise copies each plane", "B expansion written in its padded layout"],
-            "stop19" => ["A before stop 19", "B odd-line pitch, in-place edges, padded dw"],
+            "stop19-tail" => ["A before stop 19 (7x7 tail)", "B odd-line pitch, in-place edges, padded dw"],
+            "thin-edge" => ["A 1-4 column last panel on the 8x16 tile", "B on ymm columns, 4 A panels, B in place"],
+            "dw-in-place" => ["A banded depthwise copies its rows per channel", "B reads the expansion buffer in place"],
+            "dw-masked-tail" => ["A depthwise last partial vector scalar", "B under a lane mask (V512)"],
+            "stop19-mid" => ["A before stop 19 (14x14)", "B thin edges, in-place taps, masked tails"],
+            "stop19" => ["A before stop 19", "B all of stop 19"],
             "stop17" => ["A before stop 17 (scalar edges, plain splits)", "B masked edges/splits, fused epilogue"],
             "edges-split" => ["A scalar edge stores, plain row splits", "B masked edge stores and row splits"],
             "fused-epilogue" => ["A 1x1 tiles stored, then the epilogue", "B one-slice tiles' epilogue in registers"],

@@ -40,6 +40,13 @@ internal static unsafe class DepthwiseConv3x3
     /// </summary>
     internal static bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// Whether the V512 taps store a plane's (or strip's) last, partial vector under a lane mask (default true) rather than
+    /// through a stack copy and a scalar loop; the same bits. Why: a 7-row band of a 14-wide map is 98 = 6·16 + 2 outputs
+    /// per channel, so every channel ended in the scalar loop. A switch for A/B benchmarks (<c>onnx-plan-ab --switch dw-masked-tail</c>).
+    /// </summary>
+    internal static bool MaskedTail { get; set; } = true;
+
     /// <summary>Work units aimed at per thread (as <see cref="GroupedConv2d"/>).</summary>
     private const int UnitsPerThread = 8;
 
@@ -69,17 +76,22 @@ internal static unsafe class DepthwiseConv3x3
     /// rows max(rowFrom·s − 1, 0) .. min((rowTo − 1)·s + 1, H − 1)), its output plane at <c>y + c·yPlane</c>; no residual.
     /// Each output is summed exactly as by <see cref="Forward"/> (the sum order does not depend on the strip).
     /// </summary>
+    /// <remarks><paramref name="padded"/> (stride 1 only): x's planes already hold the input rows rowFrom − 1 .. rowTo at pitch W, row
+    /// rowFrom − 1 at <c>x + c·xPlane</c>, a padding row (above the first input row or below the last) as zeros, and one
+    /// float before and 16 after each plane's rows readable (any values): the taps read them in place (no copy into the
+    /// strip buffer; the same bits, since the copy holds the same values and zero rows).</remarks>
     internal static void ForwardRows(float* x, nint xPlane, float* w, float* bias, float* y, nint yPlane, in Conv2dGeometry g,
-        int rowFrom, int rowTo, float min, float max, IsaLevel level)
+        int rowFrom, int rowTo, float min, float max, IsaLevel level, bool padded = false)
     {
+        if (padded && g.StrideH != 1) throw new ArgumentException("DepthwiseConv3x3: padded rows are read in place at stride 1 only", nameof(padded));
         var job = t_rowsJob ??= new Job();
         job.Bind(x, w, bias, null, y, g, min, max, level, (rowTo - rowFrom) * g.OutW, g.C, 1);
         switch (level)
         {
-            case IsaLevel.V512: job.RunPlanes<Vector512<float>, V512Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
-            case IsaLevel.V256: job.RunPlanes<Vector256<float>, V256Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
-            case IsaLevel.V128: job.RunPlanes<Vector128<float>, V128Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
-            default: job.RunPlanes<float, ScalarOps>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
+            case IsaLevel.V512: job.RunPlanes<Vector512<float>, V512Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane, padded); break;
+            case IsaLevel.V256: job.RunPlanes<Vector256<float>, V256Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane, padded); break;
+            case IsaLevel.V128: job.RunPlanes<Vector128<float>, V128Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane, padded); break;
+            default: job.RunPlanes<float, ScalarOps>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane, padded); break;
         }
     }
 
@@ -120,15 +132,8 @@ internal static unsafe class DepthwiseConv3x3
         float min, float max, IsaLevel level)
     {
         if (g.StrideH != 1 || xPlane < PaddedFloats(g.H, g.W)) throw new ArgumentException($"DepthwiseConv3x3: {g} at plane pitch {xPlane} is not a padded stride-1 layout", nameof(g));
-        var job = t_rowsJob ??= new Job();
-        job.Bind(x, w, bias, null, y, g, min, max, level, g.OutH * g.OutW, g.C, 1);
-        switch (level)
-        {
-            case IsaLevel.V512: job.RunPlanes<Vector512<float>, V512Ops>(0, g.C, 0, g.OutH, x, xPlane, y, yPlane, padded: true); break;
-            case IsaLevel.V256: job.RunPlanes<Vector256<float>, V256Ops>(0, g.C, 0, g.OutH, x, xPlane, y, yPlane, padded: true); break;
-            case IsaLevel.V128: job.RunPlanes<Vector128<float>, V128Ops>(0, g.C, 0, g.OutH, x, xPlane, y, yPlane, padded: true); break;
-            default: job.RunPlanes<float, ScalarOps>(0, g.C, 0, g.OutH, x, xPlane, y, yPlane, padded: true); break;
-        }
+        // The layout is ForwardRows' padded one over all rows, its row −1 (the zero row) one float into the plane.
+        ForwardRows(x + 1, xPlane, w, bias, y, yPlane, g, 0, g.OutH, min, max, level, padded: true);
     }
 
     /// <summary>
@@ -255,10 +260,8 @@ internal static unsafe class DepthwiseConv3x3
         /// <summary>
         /// Output rows [rowFrom, rowTo) of the (image, channel) planes [from, to): plane i's input at
         /// <c>x + i·xPlane</c> (only the input rows those output rows read are touched, so x may point before a buffer
-        /// that holds just them), its output at <c>y + i·yPlane</c>.
+        /// that holds just them), its output at <c>y + i·yPlane</c>. <paramref name="padded"/>: as <see cref="ForwardRows"/>'s.
         /// </summary>
-        /// <remarks><paramref name="padded"/>: the planes are already laid out as one stride-1 strip of all rows
-        /// (<see cref="ForwardPadded"/>), read in place.</remarks>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal void RunPlanes<TV, TOps>(int from, int to, int rowFrom, int rowTo, float* xBase, nint xPlane, float* yBase, nint yPlane,
             bool padded = false)
@@ -304,12 +307,13 @@ internal static unsafe class DepthwiseConv3x3
                 for (int oh0 = rowFrom; oh0 < rowTo; oh0 += _stripRows)
                 {
                     int rows = Math.Min(_stripRows, rowTo - oh0);
-                    float* strip0 = buffer;
-                    if (padded) strip0 = x;
+                    // The taps read input row oh0 − 1 at source + 1 (the copy's layout).
+                    float* source = buffer;
+                    if (padded) source = x + (nint)(oh0 - rowFrom) * g.W - 1;
                     else if (stride2) CopyStride2(x, oh0, rows, buffer);
                     else CopyStride1(x, oh0, rows, buffer);
                     nint strip = at + (nint)oh0 * ow;
-                    Taps<TV, TOps>(strip0, off, w, maskLeft, maskRight, rows * ow, b, _residual is null ? null : _residual + strip, yBase + strip);
+                    Taps<TV, TOps>(source, off, w, maskLeft, maskRight, rows * ow, b, _residual is null ? null : _residual + strip, yBase + strip);
                 }
             }
         }
@@ -356,14 +360,24 @@ internal static unsafe class DepthwiseConv3x3
                 mid = TOps.Fma(TOps.Load(p7 + q), w7, mid);
                 right = TOps.Fma(TOps.Load(p8 + q), w8, right);
                 TV acc = TOps.Add(TOps.Add(mid, TOps.And(left, TOps.Load(maskLeft + q))), TOps.And(right, TOps.Load(maskRight + q)));
-                if (q + lanes <= span)
+                bool whole = q + lanes <= span;
+                if (whole || (typeof(TV) == typeof(Vector512<float>) && MaskedTail && Avx512F.IsSupported))
                 {
+                    // The last, partial vector at V512 under a lane mask (masked-off lanes neither read nor written): the
+                    // same lane-wise operations as the scalar loop below, so the same bits.
+                    var mask = whole ? default : Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                        Vector512.Create(span - q)).AsSingle();
                     TV v = TOps.Add(acc, bv);
-                    if (r is not null) v = TOps.Add(v, TOps.Load(r + q));
+                    if (r is not null)
+                    {
+                        TV rv = whole ? TOps.Load(r + q) : Unsafe.BitCast<Vector512<float>, TV>(Avx512F.MaskLoad(r + q, mask, Vector512<float>.Zero));
+                        v = TOps.Add(v, rv);
+                    }
                     // Select keeps v where the comparison is false, so NaN passes through both clamps.
                     if (clampLow) v = TOps.Select(TOps.Greater(lo, v), lo, v);
                     if (clampHigh) v = TOps.Select(TOps.Greater(v, hi), hi, v);
-                    TOps.Store(y + q, v);
+                    if (whole) TOps.Store(y + q, v);
+                    else Avx512F.MaskStore(y + q, mask, Unsafe.BitCast<TV, Vector512<float>>(v));
                 }
                 else
                 {

@@ -90,6 +90,13 @@ internal static unsafe class ExpandDepthwise
     /// </summary>
     internal static int BufferFloats { get; set; } = 1 << 17;
 
+    /// <summary>
+    /// Whether the depthwise conv of a stride-1 block reads the expansion (or stem) rows in the per-thread buffer in place,
+    /// with zero rows for the padding kept there, instead of copying each channel's rows into its strip buffer first
+    /// (default true; the same bits). A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch dw-in-place</c>).
+    /// </summary>
+    internal static bool InPlaceTaps { get; set; } = true;
+
     /// <summary>Whether <paramref name="pw"/> followed by <paramref name="dw"/> is a pair this kernel computes.</summary>
     public static bool Takes(in Conv2dGeometry pw, in Conv2dGeometry dw) =>
         PointwiseConv.Takes(pw) && DepthwiseConv3x3.Applies(dw) && dw.C == pw.K && dw.N == pw.N && dw.H == pw.H && dw.W == pw.W;
@@ -403,12 +410,17 @@ internal static unsafe class ExpandDepthwise
             int n = u / _o.Parts, part = u % _o.Parts;
             int bandFrom = (int)((long)_bands * part / _o.Parts), bandTo = (int)((long)_bands * (part + 1) / _o.Parts);
             int s = gd.StrideH, w = gd.W, e = gd.C;
-            // Expansion rows one band reads, at most: stride 1 band + 2, stride 2 2·band + 1.
-            int maxRows = s == 1 ? _bandRows + 2 : 2 * _bandRows + 1;
-            nint plane = PointwiseConv.AlignedPitch(maxRows * w);
             // The buffer holds computed input rows of the depthwise conv: the expansion's or the stem's.
             bool produced = pw is not null || _stem.Packed != null;
-            float* buffer = produced ? Buffer(0, plane * e) : null;
+            // At stride 1 the depthwise conv reads those rows in place (DepthwiseConv3x3.ForwardRows, padded): each plane
+            // then has one row more, its first, above the rows, zero above the image's first row (and the row below the
+            // image's last row zero too), and 16 floats before the first plane and after the last may be read.
+            bool inPlace = produced && s == 1 && InPlaceTaps;
+            int lead = inPlace ? 1 : 0;
+            // Expansion rows one band reads, at most: stride 1 band + 2, stride 2 2·band + 1.
+            int maxRows = (s == 1 ? _bandRows + 2 : 2 * _bandRows + 1) + lead;
+            nint plane = PointwiseConv.AlignedPitch(maxRows * w);
+            float* buffer = produced ? Buffer(0, plane * e + 32) + 16 : null;
             nint inPlane = (nint)gd.H * w, outPlane = (nint)gd.OutH * gd.OutW;
             var gs = _stem.Geometry;
             float* x = _o.X + (_stem.Packed != null ? (nint)n * gs.C * gs.H * gs.W : (nint)n * (pw is null ? e : gp.C) * inPlane);
@@ -429,22 +441,37 @@ internal static unsafe class ExpandDepthwise
                 nint sourcePlane = inPlane;
                 if (produced)
                 {
-                    ExpandRows(pw, x, inPlane, buffer, plane, o0, o1, ref have0, ref have1);
-                    source = buffer - (nint)have0 * w; // the buffer holds input rows [have0, have1); address them from row 0
+                    float* rows = buffer + (nint)lead * w;
+                    ExpandRows(pw, x, inPlane, rows, plane, o0, o1, ref have0, ref have1);
+                    source = rows - (nint)have0 * w; // the buffer holds input rows [have0, have1); address them from row 0
                     sourcePlane = plane;
+                    if (inPlace)
+                    {
+                        // The zero rows the taps read for the padding: above row 0 (the lead row) and below row H − 1.
+                        if (o0 == 0) ClearRow(buffer, plane, e, w);
+                        if (o1 == gd.OutH) ClearRow(source + (nint)gd.H * w, plane, e, w);
+                    }
                 }
+                float* taps = inPlace ? source + (nint)(o0 - 1) * w : source; // padded: row o0 − 1 of each plane
                 if (pj.Weights is null)
                 {
-                    DepthwiseConv3x3.ForwardRows(source, sourcePlane, _o.Dw, _o.DwBias, y, outPlane, gd, o0, o1, _o.DwMin, _o.DwMax, _o.Level);
+                    DepthwiseConv3x3.ForwardRows(taps, sourcePlane, _o.Dw, _o.DwBias, y, outPlane, gd, o0, o1, _o.DwMin, _o.DwMax, _o.Level, inPlace);
                     continue;
                 }
                 // Band rows [o0, o1) of the depthwise output into the second buffer (addressed from output row 0), then the
                 // projection of those rows straight into z.
                 nint at = (nint)o0 * gd.OutW;
-                DepthwiseConv3x3.ForwardRows(source, sourcePlane, _o.Dw, _o.DwBias, band0 - at, bandPlane, gd, o0, o1, _o.DwMin, _o.DwMax, _o.Level);
+                DepthwiseConv3x3.ForwardRows(taps, sourcePlane, _o.Dw, _o.DwBias, band0 - at, bandPlane, gd, o0, o1, _o.DwMin, _o.DwMax, _o.Level, inPlace);
                 PointwiseConv.Block(pj.Weights, band0, bandPlane, z + at, outPlane, r is null ? null : r + at, pj.Bias,
                     0, (o1 - o0) * gd.OutW, 0, k2, pj.Relu, pj.Max);
             }
+        }
+
+        /// <summary>Zeroes one row of <paramref name="w"/> floats at <paramref name="row"/> in each of
+        /// <paramref name="planes"/> planes <paramref name="plane"/> floats apart.</summary>
+        private static void ClearRow(float* row, nint plane, int planes, int w)
+        {
+            for (int c = 0; c < planes; c++) new Span<float>(row + c * plane, w).Clear();
         }
 
         /// <summary>

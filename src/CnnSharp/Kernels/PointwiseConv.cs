@@ -15,7 +15,8 @@ namespace CnnSharp.Kernels;
 /// micro-kernels (<see cref="Gemm.StridedMicroKernel"/>)), for each MR-tall weight panel: one micro-kernel call writing
 /// (first slice) or adding to (later slices) the output tile in place; the epilogue runs on the tile after the last
 /// slice, while it is in L1. A last panel narrower than NR is copied zero-padded into a small packed panel and runs
-/// the ordinary packed micro-kernel into a scratch tile, as do the rows past K.</para>
+/// the ordinary packed micro-kernel into a scratch tile, as do the rows past K; at V512 a last panel of 1-4 columns
+/// instead reads B in place on ymm column accumulators, four A panels at a time (<see cref="Gemm.ThinEdgeV512"/>).</para>
 /// <para>Threads: the same units as <see cref="ConvGemm"/> (whole images for a batch of a few images per thread,
 /// otherwise pixel ranges times output-channel ranges of each image), claimed through
 /// <see cref="WorkerPool.RunDynamic"/>. The KC slicing is fixed by the packed weights, so every output value is
@@ -141,8 +142,10 @@ internal static unsafe class PointwiseConv
         var strided = Gemm.StridedMicroKernel(weights.Level);
         var fused = Gemm.StridedEpilogueKernel(weights.Level);
         int c = weights.CPerGroup, rowsPadded = weights.RowsPadded;
-        float* edgeB = Scratch.Get(Scratch.Slot.GemmPackB, (nint)blk.KC * nr + mr * nr);
+        // The tile scratch holds up to four A panels' tiles for the thin edges (Gemm.ThinEdgeV512).
+        float* edgeB = Scratch.Get(Scratch.Slot.GemmPackB, (nint)blk.KC * nr + 4 * mr * nr);
         float* tile = edgeB + (nint)blk.KC * nr;
+        bool thinKernel = nr == 32 && mr == 8 && Gemm.ThinEdges;
         bool epilogue = bias is not null || relu || res is not null || max < float.PositiveInfinity;
         var tileEpilogue = new Gemm.TileEpilogue { Relu = relu, Max = max };
         for (int jc = q0; jc < q1; jc += blk.NC)
@@ -153,13 +156,15 @@ internal static unsafe class PointwiseConv
             // rows are an odd number of cache lines apart (AlignedPitch): at an even count the in-place reads thrash L1's
             // sets and measured slower than the packed copy.
             bool inPlaceEdge = edgeCols == 17 && nr == 32 && mr == 8 && (ldx & 31) == 16 && Gemm.StridedEdges && Gemm.NarrowEdges;
+            // A last panel of 1-4 columns reads B in place, four A panels at a time (no packing).
+            bool thin = thinKernel && edgeCols > 0 && edgeCols <= Gemm.ThinEdgeMaxCols;
             for (int pc = 0; pc < c; pc += blk.KC)
             {
                 int kc = Math.Min(blk.KC, c - pc);
                 bool first = pc == 0, last = pc + kc == c;
                 float* xSlice = x + pc * ldx;
                 float* wSlice = weights.Pointer + (nint)pc * rowsPadded;
-                if (edgeCols > 0 && !inPlaceEdge) PackEdge(xSlice, ldx, fullEnd, edgeCols, kc, nr, edgeB);
+                if (edgeCols > 0 && !inPlaceEdge && !thin) PackEdge(xSlice, ldx, fullEnd, edgeCols, kc, nr, edgeB);
                 for (int ic = m0; ic < m1; ic += blk.MC)
                 {
                     int icEnd = Math.Min(ic + blk.MC, m1);
@@ -167,6 +172,12 @@ internal static unsafe class PointwiseConv
                     {
                         bool full = jr < fullEnd;
                         int cols = full ? nr : edgeCols;
+                        if (!full && thin)
+                        {
+                            ThinEdge(wSlice, kc, xSlice + jr, ldx, tile, y + jr, ldy, res is null ? null : res + jr, bias, ic, icEnd, mr, nr, cols,
+                                first, last, relu, max);
+                            continue;
+                        }
                         for (int ir = ic; ir < icEnd; ir += mr)
                         {
                             int rows = Math.Min(mr, icEnd - ir);
@@ -197,6 +208,28 @@ internal static unsafe class PointwiseConv
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The thin last panel (1-4 columns at <paramref name="b"/>, read in place) of rows [ic, icEnd) for one KC slice:
+    /// <see cref="Gemm.ThinEdgeV512"/> on up to four A panels at a time into <paramref name="tile"/>, then each panel's
+    /// tile stored as the other edge tiles are (<see cref="ConvGemm.StoreEdge"/>, with the epilogue after the last slice).
+    /// </summary>
+    private static void ThinEdge(float* wSlice, int kc, float* b, nint ldb, float* tile, float* y, nint ldy, float* res, float* bias,
+        int ic, int icEnd, int mr, int nr, int cols, bool first, bool last, bool relu, float max)
+    {
+        for (int ir = ic; ir < icEnd; ir += 4 * mr)
+        {
+            int panels = Math.Min(4, (icEnd - ir + mr - 1) / mr);
+            Gemm.ThinEdgeV512(kc, wSlice + (nint)ir * kc, b, ldb, tile, panels, cols);
+            for (int i = 0; i < panels; i++)
+            {
+                int r0 = ir + i * mr, rows = Math.Min(mr, icEnd - r0);
+                nint at = r0 * ldy;
+                ConvGemm.StoreEdge(tile + i * mr * nr, nr, y + at, ldy, rows, cols, !first, last && bias is not null ? bias + r0 : null,
+                    last && res is not null ? res + at : null, last && relu, last ? max : float.PositiveInfinity);
             }
         }
     }

@@ -149,6 +149,35 @@ public sealed class ExpandDepthwiseTests
     }
 
     /// <summary>
+    /// The depthwise conv reading the expansion buffer in place (<see cref="ExpandDepthwise.InPlaceTaps"/>, stride 1) and
+    /// copying its rows first give the same bits: every shape, band height, part count and thread count, every SIMD path.
+    /// </summary>
+    [Theory, MemberData(nameof(Levels))]
+    public void In_place_taps_give_the_bits_of_the_copying_taps(int level)
+    {
+        var isa = (IsaLevel)level;
+        foreach (var s in Shapes)
+        {
+            var o = Make(s, isa, bias: true);
+            foreach (int parts in new[] { 0, 2 })
+                foreach (int band in new[] { 0, 1, 3 })
+                    foreach (int threads in new[] { 1, 2, 3 })
+                    {
+                        var inPlace = FusedBlock(o, s, isa, true, threads, band, parts);
+                        ExpandDepthwise.InPlaceTaps = false;
+                        try
+                        {
+                            Assert.Equal(FusedBlock(o, s, isa, true, threads, band, parts), inPlace);
+                        }
+                        finally
+                        {
+                            ExpandDepthwise.InPlaceTaps = true;
+                        }
+                    }
+        }
+    }
+
+    /// <summary>
     /// Equal parts per image (<c>partsPerImage</c>, the op's split for a few images of a small map): every part count,
     /// band height and thread count gives the unfused convs' bits, on every SIMD path, including more parts than rows.
     /// </summary>

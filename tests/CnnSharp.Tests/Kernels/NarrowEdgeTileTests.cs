@@ -48,12 +48,8 @@ public sealed class NarrowEdgeTileTests
         foreach (var (h, wd) in Maps)
         {
             int p = h * wd, wide = (p + 31) / 32 * 32;
-            var x = GradCheck.RandomValues(n * c * p, p);
-            var r = GradCheck.RandomValues(n * k * p, p + 1);
-            var xWide = GradCheck.RandomValues(n * c * wide, p + 2);
-            var rWide = GradCheck.RandomValues(n * k * wide, p + 3);
-            for (int row = 0; row < n * c; row++) Array.Copy(x, row * p, xWide, row * wide, p);
-            for (int row = 0; row < n * k; row++) Array.Copy(r, row * p, rWide, row * wide, p);
+            var (x, xWide) = Widened(n * c, p, wide, p);
+            var (r, rWide) = Widened(n * k, p, wide, p + 1);
             var d = ConvGemm.BlockingFor(IsaLevel.V512);
             foreach (var blocking in new ConvGemm.Blocking?[] { null, new ConvGemm.Blocking(d.MR, d.NR, 2 * d.MR, 5, d.NR) })
             {
@@ -190,15 +186,31 @@ public sealed class NarrowEdgeTileTests
             var x = GradCheck.RandomValues(n * c * p, p + 9);
             var r = GradCheck.RandomValues(n * k * p, p + 10);
             var y = Run(x, w, b, r, n, c, h, wd, k, (IsaLevel)level, null);
-            var naive = new double[y.Length];
-            for (int o = 0; o < k; o++)
-                for (int q = 0; q < p; q++)
-                {
-                    double s = 0;
-                    for (int ch = 0; ch < c; ch++) s += (double)w[o * c + ch] * x[ch * p + q];
-                    naive[o * p + q] = Math.Min(Math.Max(s + b[o] + r[o * p + q], 0), 6);
-                }
-            TensorAssert.Close(naive, y, Tolerance.Accumulated, $"{(IsaLevel)level} {h}x{wd}");
+            TensorAssert.Close(Naive(w, b, x, r, c, p, k), y, Tolerance.Accumulated, $"{(IsaLevel)level} {h}x{wd}");
         }
+    }
+
+    /// <summary>Random rows of <paramref name="p"/> values, and the same rows as the first <paramref name="p"/> of rows of
+    /// <paramref name="wide"/> (other random values after them).</summary>
+    internal static (float[] Narrow, float[] Wide) Widened(int rows, int p, int wide, int seed)
+    {
+        var narrow = GradCheck.RandomValues(rows * p, seed);
+        var widened = GradCheck.RandomValues(rows * wide, seed + 1000);
+        for (int row = 0; row < rows; row++) Array.Copy(narrow, row * p, widened, row * wide, p);
+        return (narrow, widened);
+    }
+
+    /// <summary>One image's <c>min(max(W·x + b + r, 0), 6)</c> (K × P) in float64: the 1x1 convolutions' reference.</summary>
+    internal static double[] Naive(float[] w, float[] b, float[] x, float[] r, int c, int p, int k)
+    {
+        var naive = new double[k * p];
+        for (int o = 0; o < k; o++)
+            for (int q = 0; q < p; q++)
+            {
+                double s = 0;
+                for (int ch = 0; ch < c; ch++) s += (double)w[o * c + ch] * x[ch * p + q];
+                naive[o * p + q] = Math.Min(Math.Max(s + b[o] + r[o * p + q], 0), 6);
+            }
+        return naive;
     }
 }
