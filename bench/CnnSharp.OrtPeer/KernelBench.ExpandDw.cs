@@ -55,25 +55,29 @@ internal static unsafe partial class KernelBench
         int bandRows = ExpandDepthwise.BandRows(gd, projection: true, expansion: true);
         int w = gd.W, maxRows = s == 1 ? bandRows + 2 : 2 * bandRows + 1;
         nint plane = ((nint)maxRows * w + 15) & ~(nint)15, bandPlane = ((nint)bandRows * gd.OutW + 15) & ~(nint)15;
-        var bufArr = Pinned(new float[plane * e + 16]);
+        var bufArr = Pinned(new float[plane * e + 512]);
         var bandArr = Pinned(new float[bandPlane * e + 16]);
         fixed (float* px = x, psp = stemPacked, ppwb = pwb, pdw = dw, pdwb = dwb, ppjb = pjb, pr = r, pz = z, pbuf0 = bufArr, pband0 = bandArr)
         {
-            float* buffer = Align64(pbuf0), band0 = Align64(pband0), rr = res ? pr : null;
+            float* buffer = Align64(pbuf0 + 16), band0 = Align64(pband0), rr = res ? pr : null;
             float* px2 = px, psp2 = psp, ppwb2 = ppwb, pdw2 = pdw, pdwb2 = pdwb, ppjb2 = ppjb, pz2 = pz;
             var projection = new ExpandDepthwise.Projection(pj, ppjb, rr, pz, gj, false, float.PositiveInfinity);
             var stemArg = stem ? new ExpandDepthwise.Stem(psp, ppwb, gs, 0f, 6f, level) : default;
             void Whole(int parts) => ExpandDepthwise.Forward(px2, pw, stem ? null : ppwb2, true, 6f, pdw2, pdwb2, 0f, 6f, null, gp, gd, level, 1,
                 projection: projection, partsPerImage: parts, stem: stemArg);
+            ExpandDepthwise.InPlaceRows = false;
             double whole = Best(rounds, () => Whole(0));
             double whole2 = Best(rounds, () => Whole(2));
+            ExpandDepthwise.InPlaceRows = true;
+            double inPlace = Best(rounds, () => Whole(0));
             double expandFlops = stem ? 2.0 * 27 * e * h * h : 2.0 * c * e * h * h;
             double flops = expandFlops + 2.0 * 9 * e * outPlane + 2.0 * e * k * outPlane;
             PieceRow(name, $"whole op (band {bandRows} rows, 1 unit)", whole, flops, peak);
             PieceRow(name, "whole op (2 equal parts)", whole2, flops, peak);
-            // The pieces in the op's own band loop (one unit per image), each timed separately.
-            var t = new double[4];
-            var best = new[] { double.MaxValue, double.MaxValue, double.MaxValue, double.MaxValue };
+            PieceRow(name, "whole op, in-place rows (1 unit)", inPlace, flops, peak);
+            // The pieces in the op's band loop with InPlaceRows off (one unit per image), each timed separately.
+            var t = new double[7];
+            var best = Enumerable.Repeat(double.MaxValue, 7).ToArray();
             void Pieces()
             {
                 Array.Clear(t);
@@ -102,6 +106,18 @@ internal static unsafe partial class KernelBench
                     double t3 = ThreadCpuSeconds();
                     PointwiseConv.Block(pj, band0, bandPlane, pz2 + at, outPlane, rr is null ? null : rr + at, ppjb2, 0, (o1 - o0) * gd.OutW, 0, k, false, float.PositiveInfinity);
                     double t4 = ThreadCpuSeconds();
+                    // The in-place path's taps alone (over this layout: the same work, other values).
+                    DepthwiseConv3x3.RowTaps = false;
+                    DepthwiseConv3x3.ForwardPrepared(buffer, plane, pdw2, pdwb2, band0 - at, bandPlane, gd, o0, o1, 0f, 6f, level, true);
+                    double t5 = ThreadCpuSeconds();
+                    DepthwiseConv3x3.RowTaps = true;
+                    DepthwiseConv3x3.ForwardPrepared(buffer, plane, pdw2, pdwb2, band0 - at, bandPlane, gd, o0, o1, 0f, 6f, level, true);
+                    double t6 = ThreadCpuSeconds();
+                    // Every channel reading channel 0's band (in L1): the taps' own speed.
+                    DepthwiseConv3x3.ForwardPrepared(buffer, 0, pdw2, pdwb2, band0 - at, bandPlane, gd, o0, o1, 0f, 6f, level, true);
+                    t[4] += t5 - t4;
+                    t[5] += t6 - t5;
+                    t[6] += ThreadCpuSeconds() - t6;
                     t[0] += t1 - t0;
                     t[1] += t2 - t1;
                     t[2] += t3 - t2;
@@ -112,13 +128,16 @@ internal static unsafe partial class KernelBench
             for (int rep = 0; rep < rounds * 20; rep++)
             {
                 Pieces();
-                for (int i = 0; i < 4; i++) best[i] = Math.Min(best[i], t[i]);
+                for (int i = 0; i < 7; i++) best[i] = Math.Min(best[i], t[i]);
             }
             PieceRow(name, "  halo move", best[0], 0, peak);
             PieceRow(name, stem ? "  stem rows" : "  expansion rows", best[1], expandFlops, peak);
             PieceRow(name, "  depthwise rows", best[2], 2.0 * 9 * e * outPlane, peak);
             PieceRow(name, "  projection", best[3], 2.0 * e * k * outPlane, peak);
-            PieceRow(name, "  sum of pieces", best.Sum(), flops, peak);
+            PieceRow(name, "  sum of pieces", best[..4].Sum(), flops, peak);
+            PieceRow(name, "  depthwise taps alone (ForwardPrepared)", best[4], 2.0 * 9 * e * outPlane, peak);
+            PieceRow(name, "  the same by row pointers (RowTaps)", best[5], 2.0 * 9 * e * outPlane, peak);
+            PieceRow(name, "  the same, input in L1 (one channel's band)", best[6], 2.0 * 9 * e * outPlane, peak);
         }
     }
 

@@ -40,6 +40,12 @@ internal static unsafe class DepthwiseConv3x3
     /// </summary>
     internal static bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// Whether <see cref="ForwardPrepared"/> runs its taps from two pointers per tap row with <c>vmaxps</c> / <c>vminps</c>
+    /// clamps on V512 (default true; the same bits). A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch dw-row-taps</c>).
+    /// </summary>
+    internal static bool RowTaps { get; set; } = true;
+
     /// <summary>Work units aimed at per thread (as <see cref="GroupedConv2d"/>).</summary>
     private const int UnitsPerThread = 8;
 
@@ -80,6 +86,49 @@ internal static unsafe class DepthwiseConv3x3
             case IsaLevel.V256: job.RunPlanes<Vector256<float>, V256Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
             case IsaLevel.V128: job.RunPlanes<Vector128<float>, V128Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
             default: job.RunPlanes<float, ScalarOps>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
+        }
+    }
+
+    /// <summary>
+    /// Whether <see cref="ForwardPrepared"/> takes <paramref name="g"/>: a geometry <see cref="Applies"/> accepts, at stride 2
+    /// with an even H and W (no padding row or column below or right of the input, so the phase layout holds only input values).
+    /// </summary>
+    internal static bool PreparedApplies(in Conv2dGeometry g) => Applies(g) && (g.StrideH == 1 || ((g.H & 1) == 0 && (g.W & 1) == 0));
+
+    /// <summary>
+    /// Offset in floats, in a band of <paramref name="rows"/> output rows laid out for <see cref="ForwardPrepared"/> at stride 2,
+    /// of padded row <paramref name="pr"/> (0 .. 2·rows; input row 2·rowFrom − 1 + pr)'s even (<paramref name="odd"/> false)
+    /// or odd columns: the even columns of the even padded rows (rows + 1 of them), then their odd columns, then the even
+    /// and the odd columns of the odd padded rows (rows each), each run at pitch <paramref name="ow"/>: (2·rows + 1)·2·ow
+    /// floats in all, the input rows' own count of floats when W = 2·ow.
+    /// </summary>
+    internal static nint PhaseOffset(int pr, bool odd, int rows, int ow)
+    {
+        nint evenRows = (nint)(rows + 1) * ow;
+        nint at = (pr & 1) == 0 ? (odd ? evenRows : 0) : 2 * evenRows + (odd ? (nint)rows * ow : 0);
+        return at + (nint)(pr >> 1) * ow;
+    }
+
+    /// <summary>
+    /// Output rows [rowFrom, rowTo) of channels [0, g.C) of one image from input rows already laid out the way the taps
+    /// read them (so nothing is copied): channel c's band at <c>x + c·xPlane</c>, at stride 1 the input rows rowFrom − 1 ..
+    /// rowTo at pitch W (zero rows for the padding above and below the input), at stride 2 the phase layout of
+    /// <see cref="PhaseOffset"/> (<see cref="PreparedApplies"/> must hold). The float before each band and 2·W + 16 after it
+    /// must be readable (their values do not matter). Output plane c at <c>y + c·yPlane</c>, rows from rowFrom at pitch
+    /// OutW; with <paramref name="fullVectors"/> the band's last vector is stored whole (up to the next multiple of the
+    /// vector width after (rowTo − rowFrom)·OutW floats, which y must have room for). The same bits as <see cref="ForwardRows"/>.
+    /// </summary>
+    internal static void ForwardPrepared(float* x, nint xPlane, float* w, float* bias, float* y, nint yPlane, in Conv2dGeometry g,
+        int rowFrom, int rowTo, float min, float max, IsaLevel level, bool fullVectors)
+    {
+        var job = t_rowsJob ??= new Job();
+        job.Bind(x, w, bias, null, y, g, min, max, level, (rowTo - rowFrom) * g.OutW, g.C, 1);
+        switch (level)
+        {
+            case IsaLevel.V512: job.RunPrepared<Vector512<float>, V512Ops>(rowFrom, rowTo, x, xPlane, y, yPlane, fullVectors); break;
+            case IsaLevel.V256: job.RunPrepared<Vector256<float>, V256Ops>(rowFrom, rowTo, x, xPlane, y, yPlane, fullVectors); break;
+            case IsaLevel.V128: job.RunPrepared<Vector128<float>, V128Ops>(rowFrom, rowTo, x, xPlane, y, yPlane, fullVectors); break;
+            default: job.RunPrepared<float, ScalarOps>(rowFrom, rowTo, x, xPlane, y, yPlane, fullVectors); break;
         }
     }
 
@@ -257,6 +306,129 @@ internal static unsafe class DepthwiseConv3x3
                     else CopyStride1(x, oh0, rows, buffer);
                     nint strip = at + (nint)oh0 * ow;
                     Taps<TV, TOps>(buffer, off, w, maskLeft, maskRight, rows * ow, b, _residual is null ? null : _residual + strip, yBase + strip);
+                }
+            }
+        }
+
+        // Column masks of RunPrepared, kept between calls: made for output width _maskOw and stride _maskStride2.
+        private float[]? _masks;
+        private int _maskOw, _maskLength;
+        private bool _maskStride2;
+
+        /// <summary>The left and right column masks (as <see cref="RunPlanes"/> makes them) over at least
+        /// <paramref name="length"/> floats each, remade only when the output width, stride or length changes.</summary>
+        private float* Masks(int ow, bool stride2, int length)
+        {
+            if (_masks is null || _maskOw != ow || _maskStride2 != stride2 || _maskLength < length)
+            {
+                if (_masks is null || _masks.Length < 2 * length + 16) _masks = GC.AllocateUninitializedArray<float>(2 * length + 16, pinned: true);
+                float ones = BitConverter.Int32BitsToSingle(-1);
+                for (int q = 0, col = 0; q < length; q++)
+                {
+                    _masks[q] = col == 0 ? 0f : ones;
+                    _masks[length + q] = !stride2 && col == ow - 1 ? 0f : ones;
+                    if (++col == ow) col = 0;
+                }
+                (_maskOw, _maskStride2, _maskLength) = (ow, stride2, length);
+            }
+            return (float*)Unsafe.AsPointer(ref _masks[0]);
+        }
+
+        /// <summary><see cref="ForwardPrepared"/>'s body: the taps straight from each channel's prepared band.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        internal void RunPrepared<TV, TOps>(int rowFrom, int rowTo, float* xBase, nint xPlane, float* yBase, nint yPlane, bool fullVectors)
+            where TV : struct where TOps : IVecOps<TV>
+        {
+            var g = _g;
+            int ow = g.OutW, lanes = TOps.Lanes, rows = rowTo - rowFrom, span = rows * ow;
+            bool stride2 = g.StrideH == 2;
+            float* maskLeft = Masks(ow, stride2, span + lanes), maskRight = maskLeft + _maskLength;
+            // Tap offsets from the float before the band (as RunPlanes's from its strip buffer).
+            int* off = stackalloc int[9];
+            if (!stride2)
+            {
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) off[i * 3 + j] = i * g.W + j;
+            }
+            else
+            {
+                int e0 = 1 + (int)PhaseOffset(0, false, rows, ow), o0 = 1 + (int)PhaseOffset(0, true, rows, ow);
+                int e1 = 1 + (int)PhaseOffset(1, false, rows, ow), o1 = 1 + (int)PhaseOffset(1, true, rows, ow);
+                (off[0], off[1], off[2]) = (o0 - 1, e0, o0);
+                (off[3], off[4], off[5]) = (o1 - 1, e1, o1);
+                (off[6], off[7], off[8]) = (o0 + ow - 1, e0 + ow, o0 + ow);
+            }
+            int taps = fullVectors ? (span + lanes - 1) / lanes * lanes : span;
+            nint at = (nint)rowFrom * ow;
+            for (int c = 0; c < g.C; c++)
+            {
+                float b = _bias is null ? 0f : _bias[c];
+                if (RowTaps && stride2) TapsByRow<TV, TOps>(xBase + c * xPlane - 1, off, _w + (nint)c * 9, maskLeft, maskRight, taps, b, yBase + c * yPlane + at, true);
+                else if (RowTaps) TapsByRow<TV, TOps>(xBase + c * xPlane - 1, off, _w + (nint)c * 9, maskLeft, maskRight, taps, b, yBase + c * yPlane + at, false);
+                else Taps<TV, TOps>(xBase + c * xPlane - 1, off, _w + (nint)c * 9, maskLeft, maskRight, taps, b, null, yBase + c * yPlane + at);
+            }
+        }
+
+        /// <summary>
+        /// <see cref="Taps"/> without a residual, its nine tap pointers as one per tap row at stride 1 (left, centre and right
+        /// at +0, +1, +2) and two at stride 2 (the odd columns' for left and right at +0 and +1, the even columns' for the
+        /// centre), so the loop keeps its pointers in registers; on V512 the clamps are <c>vmaxps</c> / <c>vminps</c>
+        /// (<c>max(lo, v)</c> is <c>lo &gt; v ? lo : v</c>, the select it replaces). The same sums in the same order, so the
+        /// same bits. Inlined with <paramref name="stride2"/> constant.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void TapsByRow<TV, TOps>(float* buffer, int* off, float* w, float* maskLeft, float* maskRight, int span, float b, float* y, bool stride2)
+            where TV : struct where TOps : IVecOps<TV>
+        {
+            int lanes = TOps.Lanes;
+            TV w0 = TOps.Broadcast(w), w1 = TOps.Broadcast(w + 1), w2 = TOps.Broadcast(w + 2);
+            TV w3 = TOps.Broadcast(w + 3), w4 = TOps.Broadcast(w + 4), w5 = TOps.Broadcast(w + 5);
+            TV w6 = TOps.Broadcast(w + 6), w7 = TOps.Broadcast(w + 7), w8 = TOps.Broadcast(w + 8);
+            // Tap row i: left at l_i, right at l_i + 1 (stride 2) or + 2 (stride 1), centre at c_i (stride 2) or l_i + 1.
+            float* l0 = buffer + off[0], c0 = buffer + off[1];
+            float* l1 = buffer + off[3], c1 = buffer + off[4];
+            float* l2 = buffer + off[6], c2 = buffer + off[7];
+            int r = stride2 ? 1 : 2;
+            bool clampLow = !float.IsNegativeInfinity(_min), clampHigh = !float.IsPositiveInfinity(_max);
+            TV bv = TOps.Splat(b), lo = TOps.Splat(_min), hi = TOps.Splat(_max);
+            float* tail = stackalloc float[16];
+            for (int q = 0; q < span; q += lanes)
+            {
+                TV left = TOps.Mul(TOps.Load(l0 + q), w0);
+                TV mid = TOps.Mul(TOps.Load(stride2 ? c0 + q : l0 + q + 1), w1);
+                TV right = TOps.Mul(TOps.Load(l0 + q + r), w2);
+                left = TOps.Fma(TOps.Load(l1 + q), w3, left);
+                mid = TOps.Fma(TOps.Load(stride2 ? c1 + q : l1 + q + 1), w4, mid);
+                right = TOps.Fma(TOps.Load(l1 + q + r), w5, right);
+                left = TOps.Fma(TOps.Load(l2 + q), w6, left);
+                mid = TOps.Fma(TOps.Load(stride2 ? c2 + q : l2 + q + 1), w7, mid);
+                right = TOps.Fma(TOps.Load(l2 + q + r), w8, right);
+                TV acc = TOps.Add(TOps.Add(mid, TOps.And(left, TOps.Load(maskLeft + q))), TOps.And(right, TOps.Load(maskRight + q)));
+                if (q + lanes <= span)
+                {
+                    TV v = TOps.Add(acc, bv);
+                    if (typeof(TV) == typeof(Vector512<float>) && Avx512F.IsSupported)
+                    {
+                        var v5 = Unsafe.As<TV, Vector512<float>>(ref v);
+                        if (clampLow) v5 = Avx512F.Max(Unsafe.As<TV, Vector512<float>>(ref lo), v5);
+                        if (clampHigh) v5 = Avx512F.Min(Unsafe.As<TV, Vector512<float>>(ref hi), v5);
+                        v5.Store(y + q);
+                        continue;
+                    }
+                    if (clampLow) v = TOps.Select(TOps.Greater(lo, v), lo, v);
+                    if (clampHigh) v = TOps.Select(TOps.Greater(v, hi), hi, v);
+                    TOps.Store(y + q, v);
+                }
+                else
+                {
+                    TOps.Store(tail, acc);
+                    for (int i = 0; i < span - q; i++)
+                    {
+                        float v = tail[i] + b;
+                        if (_min > v) v = _min;
+                        if (v > _max) v = _max;
+                        y[q + i] = v;
+                    }
                 }
             }
         }
