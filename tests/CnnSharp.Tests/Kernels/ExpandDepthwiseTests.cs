@@ -18,7 +18,7 @@ public sealed class ExpandDepthwiseTests
     private static readonly (int N, int C, int E, int H, int W, int S)[] Shapes =
     [
         (1, 4, 8, 9, 9, 1), (2, 3, 13, 10, 7, 2), (1, 5, 6, 11, 20, 2), (1, 16, 24, 16, 16, 1), (1, 3, 5, 1, 1, 1),
-        (1, 3, 5, 2, 3, 2), (2, 7, 17, 12, 5, 1), (1, 200, 9, 5, 6, 1),
+        (1, 3, 5, 2, 3, 2), (2, 7, 17, 12, 5, 1), (1, 200, 9, 5, 6, 1), (1, 5, 6, 10, 20, 2),
     ];
 
     private static (Conv2dGeometry Pw, Conv2dGeometry Dw) Geometry((int N, int C, int E, int H, int W, int S) s) =>
