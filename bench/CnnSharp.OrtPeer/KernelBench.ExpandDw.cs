@@ -158,21 +158,7 @@ internal static unsafe partial class KernelBench
     }
 
     /// <summary>GFLOP/s of 12 independent Vector512 FMA chains.</summary>
-    private static double FmaPeak512(int reps)
-    {
-        const int Iterations = 2_000_000;
-        double best = double.MaxValue;
-        float sink = 0;
-        for (int r = 0; r < reps + 1; r++)
-        {
-            double start = ThreadCpuSeconds();
-            sink += FmaLoop512(Iterations);
-            double s = ThreadCpuSeconds() - start;
-            if (r > 0) best = Math.Min(best, s);
-        }
-        GC.KeepAlive(sink);
-        return 12.0 * 16 * 2 * Iterations / best / 1e9;
-    }
+    private static double FmaPeak512(int reps) => LoopPeak(reps, FmaLoop512, 12 * 16 * 2);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static float FmaLoop512(int iterations)

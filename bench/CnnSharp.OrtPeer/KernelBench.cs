@@ -406,7 +406,10 @@ internal static unsafe partial class KernelBench
     }
 
     /// <summary>GFLOP/s of 12 independent Vector256 FMA chains (enough to cover the FMA latency on two pipes).</summary>
-    private static double FmaPeak(int reps)
+    private static double FmaPeak(int reps) => LoopPeak(reps, FmaLoop, 12 * 8 * 2);
+
+    /// <summary>GFLOP/s of <paramref name="loop"/> (<paramref name="flopsPerIteration"/> per iteration), best of the reps after one warm-up.</summary>
+    private static double LoopPeak(int reps, Func<int, float> loop, int flopsPerIteration)
     {
         const int Iterations = 2_000_000;
         double best = double.MaxValue;
@@ -414,12 +417,12 @@ internal static unsafe partial class KernelBench
         for (int r = 0; r < reps + 1; r++)
         {
             double start = ThreadCpuSeconds();
-            sink += FmaLoop(Iterations);
+            sink += loop(Iterations);
             double s = ThreadCpuSeconds() - start;
             if (r > 0) best = Math.Min(best, s);
         }
         GC.KeepAlive(sink);
-        return 12.0 * 8 * 2 * Iterations / best / 1e9;
+        return (double)flopsPerIteration * Iterations / best / 1e9;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]

@@ -404,32 +404,46 @@ internal static unsafe class DepthwiseConv3x3
                 mid = TOps.Fma(TOps.Load(stride2 ? c2 + q : l2 + q + 1), w7, mid);
                 right = TOps.Fma(TOps.Load(l2 + q + r), w8, right);
                 TV acc = TOps.Add(TOps.Add(mid, TOps.And(left, TOps.Load(maskLeft + q))), TOps.And(right, TOps.Load(maskRight + q)));
-                if (q + lanes <= span)
+                Finish<TV, TOps>(acc, q, span, bv, lo, hi, clampLow, clampHigh, b, null, y, tail, minMax: true);
+            }
+        }
+
+        /// <summary>
+        /// Outputs [q, q + lanes) of a strip (those below <paramref name="span"/>) from the taps' sum: y = clamp((acc + b) + r).
+        /// With <paramref name="minMax"/> on V512 the clamps are <c>vmaxps</c> / <c>vminps</c> with the bound first
+        /// (<c>lo &gt; v ? lo : v</c>, <c>hi &lt; v ? hi : v</c>: the selects' bits, NaN passing through).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Finish<TV, TOps>(TV acc, int q, int span, TV bv, TV lo, TV hi, bool clampLow, bool clampHigh, float b, float* r, float* y,
+            float* tail, bool minMax)
+            where TV : struct where TOps : IVecOps<TV>
+        {
+            if (q + TOps.Lanes <= span)
+            {
+                TV v = TOps.Add(acc, bv);
+                if (r is not null) v = TOps.Add(v, TOps.Load(r + q));
+                if (minMax && typeof(TV) == typeof(Vector512<float>) && Avx512F.IsSupported)
                 {
-                    TV v = TOps.Add(acc, bv);
-                    if (typeof(TV) == typeof(Vector512<float>) && Avx512F.IsSupported)
-                    {
-                        var v5 = Unsafe.As<TV, Vector512<float>>(ref v);
-                        if (clampLow) v5 = Avx512F.Max(Unsafe.As<TV, Vector512<float>>(ref lo), v5);
-                        if (clampHigh) v5 = Avx512F.Min(Unsafe.As<TV, Vector512<float>>(ref hi), v5);
-                        v5.Store(y + q);
-                        continue;
-                    }
-                    if (clampLow) v = TOps.Select(TOps.Greater(lo, v), lo, v);
-                    if (clampHigh) v = TOps.Select(TOps.Greater(v, hi), hi, v);
-                    TOps.Store(y + q, v);
+                    var v5 = Unsafe.As<TV, Vector512<float>>(ref v);
+                    if (clampLow) v5 = Avx512F.Max(Unsafe.As<TV, Vector512<float>>(ref lo), v5);
+                    if (clampHigh) v5 = Avx512F.Min(Unsafe.As<TV, Vector512<float>>(ref hi), v5);
+                    v5.Store(y + q);
+                    return;
                 }
-                else
-                {
-                    TOps.Store(tail, acc);
-                    for (int i = 0; i < span - q; i++)
-                    {
-                        float v = tail[i] + b;
-                        if (_min > v) v = _min;
-                        if (v > _max) v = _max;
-                        y[q + i] = v;
-                    }
-                }
+                // Select keeps v where the comparison is false, so NaN passes through both clamps.
+                if (clampLow) v = TOps.Select(TOps.Greater(lo, v), lo, v);
+                if (clampHigh) v = TOps.Select(TOps.Greater(v, hi), hi, v);
+                TOps.Store(y + q, v);
+                return;
+            }
+            TOps.Store(tail, acc);
+            for (int i = 0; i < span - q; i++)
+            {
+                float v = tail[i] + b;
+                if (r is not null) v += r[q + i];
+                if (_min > v) v = _min;
+                if (v > _max) v = _max;
+                y[q + i] = v;
             }
         }
 
@@ -475,27 +489,7 @@ internal static unsafe class DepthwiseConv3x3
                 mid = TOps.Fma(TOps.Load(p7 + q), w7, mid);
                 right = TOps.Fma(TOps.Load(p8 + q), w8, right);
                 TV acc = TOps.Add(TOps.Add(mid, TOps.And(left, TOps.Load(maskLeft + q))), TOps.And(right, TOps.Load(maskRight + q)));
-                if (q + lanes <= span)
-                {
-                    TV v = TOps.Add(acc, bv);
-                    if (r is not null) v = TOps.Add(v, TOps.Load(r + q));
-                    // Select keeps v where the comparison is false, so NaN passes through both clamps.
-                    if (clampLow) v = TOps.Select(TOps.Greater(lo, v), lo, v);
-                    if (clampHigh) v = TOps.Select(TOps.Greater(v, hi), hi, v);
-                    TOps.Store(y + q, v);
-                }
-                else
-                {
-                    TOps.Store(tail, acc);
-                    for (int i = 0; i < span - q; i++)
-                    {
-                        float v = tail[i] + b;
-                        if (r is not null) v += r[q + i];
-                        if (_min > v) v = _min;
-                        if (v > _max) v = _max;
-                        y[q + i] = v;
-                    }
-                }
+                Finish<TV, TOps>(acc, q, span, bv, lo, hi, clampLow, clampHigh, b, r, y, tail, minMax: false);
             }
         }
     }
