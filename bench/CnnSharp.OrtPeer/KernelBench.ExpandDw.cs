@@ -124,6 +124,17 @@ internal static unsafe partial class KernelBench
                     t[3] += t4 - t3;
                 }
             }
+            // The expansion of one band's rows repeated as many times as there are bands (input and output hot in L1/L2).
+            if (!stem)
+            {
+                int rowsPer = Math.Min(gd.H, s * bandRows), bands = (gd.OutH + bandRows - 1) / bandRows;
+                double hot = Best(rounds, () =>
+                {
+                    for (int i = 0; i < bands; i++)
+                        PointwiseConv.Block(pw!, px2, (nint)h * w, buffer, plane, null, ppwb2, 0, rowsPer * w, 0, e, true, 6f);
+                });
+                PieceRow(name, "  expansion rows, one band's repeated (hot)", hot, 2.0 * c * e * rowsPer * w * bands, peak);
+            }
             for (int i = 0; i < 20; i++) Pieces();
             for (int rep = 0; rep < rounds * 20; rep++)
             {
