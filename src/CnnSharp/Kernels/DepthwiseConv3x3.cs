@@ -319,19 +319,24 @@ internal static unsafe class DepthwiseConv3x3
         /// <paramref name="length"/> floats each, remade only when the output width, stride or length changes.</summary>
         private float* Masks(int ow, bool stride2, int length)
         {
+            // Both masks 64-byte aligned (the taps load them at multiples of the vector width: no cache-line splits).
+            length = (length + 15) & ~15;
             if (_masks is null || _maskOw != ow || _maskStride2 != stride2 || _maskLength < length)
             {
                 if (_masks is null || _masks.Length < 2 * length + 16) _masks = GC.AllocateUninitializedArray<float>(2 * length + 16, pinned: true);
+                float* m = Aligned(_masks);
                 float ones = BitConverter.Int32BitsToSingle(-1);
                 for (int q = 0, col = 0; q < length; q++)
                 {
-                    _masks[q] = col == 0 ? 0f : ones;
-                    _masks[length + q] = !stride2 && col == ow - 1 ? 0f : ones;
+                    m[q] = col == 0 ? 0f : ones;
+                    m[length + q] = !stride2 && col == ow - 1 ? 0f : ones;
                     if (++col == ow) col = 0;
                 }
                 (_maskOw, _maskStride2, _maskLength) = (ow, stride2, length);
             }
-            return (float*)Unsafe.AsPointer(ref _masks[0]);
+            return Aligned(_masks);
+
+            static float* Aligned(float[] a) => (float*)(((nint)Unsafe.AsPointer(ref a[0]) + 63) & ~(nint)63);
         }
 
         /// <summary><see cref="ForwardPrepared"/>'s body: the taps straight from each channel's prepared band.</summary>
