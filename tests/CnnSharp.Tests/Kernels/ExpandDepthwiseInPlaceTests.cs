@@ -17,11 +17,12 @@ public sealed class ExpandDepthwiseInPlaceTests
 {
     public static TheoryData<int> Levels() => new() { (int)IsaLevel.Scalar, (int)IsaLevel.V128, (int)IsaLevel.V256, (int)IsaLevel.V512 };
 
-    // (N, C, E, H, W, stride): even stride-2 maps of 2 to 36 columns, a stride-1 map, odd ones, C over one KC slice (200).
+    // (N, C, E, H, W, stride): even stride-2 maps of 2 to 40 columns, stride-1 maps (11, 1, 16 and 32 wide: rows of whole
+    // vectors too), odd ones, C over one KC slice (200).
     private static readonly (int N, int C, int E, int H, int W, int S)[] Shapes =
     [
         (1, 16, 24, 12, 34, 2), (2, 5, 19, 10, 12, 2), (1, 3, 5, 2, 2, 2), (1, 200, 9, 6, 4, 2), (1, 7, 13, 8, 40, 2),
-        (2, 6, 17, 9, 11, 1), (1, 3, 8, 1, 1, 1), (1, 5, 11, 11, 8, 2), (1, 4, 9, 9, 7, 2),
+        (2, 6, 17, 9, 11, 1), (1, 3, 8, 1, 1, 1), (1, 5, 11, 11, 8, 2), (1, 4, 9, 9, 7, 2), (1, 6, 10, 7, 32, 1), (2, 4, 9, 6, 16, 1),
     ];
 
     /// <summary>Projection output channels: not a multiple of any register tile.</summary>
