@@ -38,12 +38,6 @@ internal static unsafe partial class KernelBench
                 Row("expansion, 7 rows (98 px)", shape, s, 2.0 * e * c * Rows * W, peak);
                 s = Best(reps, () => DepthwiseConv3x3.ForwardRows(pep, plane, pdwp, pdbp, pbp, bandPlane, gd, 0, Rows, 0f, 6f, Isa.Level));
                 Row("depthwise, 7 rows", shape, s, 2.0 * e * 9 * Rows * W, peak);
-                s = Best(reps, () => DepthwiseConv3x3.ForwardRows(pep + 16, plane, pdwp, pdbp, pbp, bandPlane, gd, 1, Rows + 1, 0f, 6f, Isa.Level, padded: true));
-                Row("depthwise, 7 rows, in place", shape, s, 2.0 * e * 9 * Rows * W, peak);
-                DepthwiseConv3x3.MaskedTail = false;
-                s = Best(reps, () => DepthwiseConv3x3.ForwardRows(pep + 16, plane, pdwp, pdbp, pbp, bandPlane, gd, 1, Rows + 1, 0f, 6f, Isa.Level, padded: true));
-                DepthwiseConv3x3.MaskedTail = true;
-                Row("depthwise, 7 rows, in place, scalar tail", shape, s, 2.0 * e * 9 * Rows * W, peak);
                 s = Best(reps, () => PointwiseConv.Block(pj, pbp, bandPlane, pzp, H * W, prp, pjbp, 0, Rows * W, 0, k, false, float.PositiveInfinity));
                 Row("projection, 98 px", shape, s, 2.0 * k * e * Rows * W, peak);
                 Gemm.ThinEdges = false;
@@ -56,10 +50,10 @@ internal static unsafe partial class KernelBench
                 s = Best(reps, () => ExpandDepthwise.Forward(xp, pw, ppbp, true, 6f, pdwp, pdbp, 0f, 6f, null, gp, gd, Isa.Level, 1,
                     projection: projection, partsPerImage: 2)) / 2;
                 Row("whole unit (2 units / 2)", shape, s, 2.0 * (e * c * (Rows + 1) * W + e * 9 * Rows * W + k * e * Rows * W), peak);
-                ExpandDepthwise.InPlaceTaps = false;
+                ExpandDepthwise.InPlaceRows = false;
                 s = Best(reps, () => ExpandDepthwise.Forward(xp, pw, ppbp, true, 6f, pdwp, pdbp, 0f, 6f, null, gp, gd, Isa.Level, 1,
                     projection: projection, partsPerImage: 2)) / 2;
-                ExpandDepthwise.InPlaceTaps = true;
+                ExpandDepthwise.InPlaceRows = true;
                 Row("whole unit, depthwise copying its rows", shape, s, 2.0 * (e * c * (Rows + 1) * W + e * 9 * Rows * W + k * e * Rows * W), peak);
                 s = Best(reps, () => ExpandDepthwise.Forward(xp, pw, ppbp, true, 6f, pdwp, pdbp, 0f, 6f, null, gp, gd, Isa.Level, 1,
                     projection: projection, bandRows: H)) / 2;

@@ -66,6 +66,11 @@ internal static class Program
             if (o.Fixtures is not null) KernelBench.PointwiseModels(o.Fixtures, o.Batches, o.Rounds);
             return 0;
         }
+        if (o.ExpandDw)
+        {
+            KernelBench.ExpandDw(o.Rounds);
+            return 0;
+        }
         if (o.Depthwise)
         {
             KernelBench.Depthwise(o.Rounds, o.Threads);
@@ -554,6 +559,7 @@ internal static class Program
                    CnnSharp.OrtPeer --depthwise [--rounds 15] [--threads 2]
                    CnnSharp.OrtPeer --pointwise [--rounds 15] [--threads 1] [--batches 1]
                    CnnSharp.OrtPeer --chain-ab <model.onnx> [--rounds 15] [--threads 1]
+                   CnnSharp.OrtPeer --expand-dw [--rounds 15]
               Models are read from DIR/pytorch-models/<name>/model.onnx (DIR: --conformance, CNNSHARP_CONFORMANCE,
               or shared/conformance in a folder above the program), else from FIXTURES/<name>/model.onnx (--fixtures:
               bench/fixtures, written by bench/peers/export_onnx_fixtures.py). --profile adds CnnSharp's time per op (the compiled plan's ops) and ORT's per node.
@@ -563,6 +569,8 @@ internal static class Program
               --depthwise: MobileNet-v2's depthwise layers at batch 1, direct kernel vs the per-group GEMM, interleaved.
               --chain-ab: the runtime's DirectConvChainOp vs the compiled plan's ConvChainOp on one file, thread CPU.
               --pointwise: MobileNet-v2/ShuffleNet-v2 1x1 convs at the first --batches value, in place vs packing, thread CPU.
+              --expand-dw: MobileNet-v2's early banded blocks (stem+f1, f2-f4) at batch 1, one thread: the whole op and its
+              pieces (halo move, expansion or stem rows, depthwise rows, projection), thread CPU, against a Vector512 FMA loop.
               --kernels: single-thread GEMM/convolution/pooling efficiency against an FMA loop, in thread CPU time.
               --band: one 7-row band of MobileNet-v2's 14x14 blocks (batch 1, 2 threads) piece by piece, one thread, thread CPU.
               --head: MobileNet-v2's 320->1280 conv + pool and classifier at batch 1, one thread, thread CPU time.
@@ -583,6 +591,7 @@ internal static class Program
         public string? Fixtures { get; private set; }
         public bool Depthwise { get; private set; }
         public bool Pointwise { get; private set; }
+        public bool ExpandDw { get; private set; }
         public string? ChainModel { get; private set; }
         public bool Help { get; private set; }
         public bool Kernels { get; private set; }
@@ -622,6 +631,7 @@ internal static class Program
                     case "--fixtures": o.Fixtures = Next(); break;
                     case "--depthwise": o.Depthwise = true; break;
                     case "--pointwise": o.Pointwise = true; break;
+                    case "--expand-dw": o.ExpandDw = true; break;
                     case "--chain-ab": o.ChainModel = Next(); break;
                     case "--kernels": o.Kernels = true; break;
                     case "--band": o.Band = true; break;

@@ -84,7 +84,7 @@ internal static class OnnxPlanAb
     /// <c>expand-dw-proj</c> (ExpandDepthwiseOp.FuseProjection: the projection 1x1 conv in those bands too),
     /// <c>expand-dw-small</c> (ExpandDepthwiseOp.SmallExpansions: blocks below its MinExpansionFloats banded at batches of
     /// at least two images per thread), <c>expand-dw-few</c> (at run time: ExpandDepthwiseOp.SmallFewImages, those blocks banded in
-    /// equal parts of >= 7 rows below 2 images per thread), <c>stop17</c> (the next three together), <c>fused-epilogue</c> (at run time: Gemm.FusedEpilogue, one-slice 1x1 tiles' epilogue in registers), <c>edges-split</c> (both of the next two), <c>vector-edges</c> (at run time: EdgeStore.Vectorized, GEMM edge tiles stored on vectors), <c>masked-split</c> (at run time: GroupedConv2d.MaskedDeinterleave, stride-2 row splits' tails in masked AVX-512 steps), <c>expand-dw-channels</c> (at run time:
+    /// equal parts of >= 7 rows below 2 images per thread), <c>stop17</c> (the next three together), <c>fused-epilogue</c> (at run time: Gemm.FusedEpilogue, one-slice 1x1 tiles' epilogue in registers), <c>minmax-clamp</c> (at run time: Gemm.MinMaxClamp, that epilogue's clamps as vmaxps / vminps), <c>dw-in-place</c> (at run time: ExpandDepthwise.InPlaceRows, banded expansions written in the depthwise taps' layout), <c>dw-row-taps</c> (at run time: DepthwiseConv3x3.RowTaps, those taps from per-row pointers with min/max clamps), <c>stop19-early</c> (those three), <c>edges-split</c> (both of the next two), <c>vector-edges</c> (at run time: EdgeStore.Vectorized, GEMM edge tiles stored on vectors), <c>masked-split</c> (at run time: GroupedConv2d.MaskedDeinterleave, stride-2 row splits' tails in masked AVX-512 steps), <c>expand-dw-channels</c> (at run time:
     /// ExpandDepthwiseOp.SmallByChannels, the unbanded ones split over channels), <c>few-rows:N</c> (at run time: ExpandDepthwiseOp.SmallMinBandRows 7 / N),
     /// <c>small-batch:N</c> (at run time: ExpandDepthwiseOp.MinBatchedExpansionFloats
     /// 0 / N), <c>small-images:N</c> (at run time: ExpandDepthwiseOp.SmallMinImagesPerThread 2 / N),
@@ -102,9 +102,7 @@ internal static class OnnxPlanAb
     /// edge read in place; the same bits), <c>odd-pitch</c> (at run time: PointwiseConv.OddLinePitch, B planes at an odd
     /// number of cache lines), <c>padded-dw</c> (at run time: ExpandDepthwise.PaddedExpansion, the channel split's expansion
     /// written in the depthwise conv's padded layout), <c>stop19-tail</c> (those three), <c>thin-edge</c> (at run time: Gemm.ThinEdges,
-    /// 1-4 column last panels on ymm columns), <c>dw-in-place</c> (at run time: ExpandDepthwise.InPlaceTaps, banded depthwise
-    /// taps on the expansion buffer in place), <c>dw-masked-tail</c> (at run time: DepthwiseConv3x3.MaskedTail), <c>stop19-mid</c>
-    /// (those three), <c>stop19</c> (all six).
+    /// 1-4 column last panels on ymm columns), <c>stop19</c> (all of stop 19: stop19-early, stop19-tail, thin-edge).
     /// </summary>
     private static int RunSwitch(OnnxSession session, string path, int batch, int rounds, int threads, string toggle)
     {
@@ -125,13 +123,14 @@ internal static class OnnxPlanAb
             "padded-dw" => on => ExpandDepthwise.PaddedExpansion = on,
             "stop19-tail" => on => PointwiseConv.OddLinePitch = Gemm.StridedEdges = ExpandDepthwise.PaddedExpansion = on,
             "thin-edge" => on => Gemm.ThinEdges = on,
-            "dw-in-place" => on => ExpandDepthwise.InPlaceTaps = on,
-            "dw-masked-tail" => on => DepthwiseConv3x3.MaskedTail = on,
-            "stop19-mid" => on => Gemm.ThinEdges = ExpandDepthwise.InPlaceTaps = DepthwiseConv3x3.MaskedTail = on,
-            "stop19" => on => PointwiseConv.OddLinePitch = Gemm.StridedEdges = ExpandDepthwise.PaddedExpansion = Gemm.ThinEdges = ExpandDepthwise.InPlaceTaps = DepthwiseConv3x3.MaskedTail = on,
+            "stop19" => on => PointwiseConv.OddLinePitch = Gemm.StridedEdges = ExpandDepthwise.PaddedExpansion = Gemm.ThinEdges = ExpandDepthwise.InPlaceRows = DepthwiseConv3x3.RowTaps = Gemm.MinMaxClamp = on,
             "stop17" => on => EdgeStore.Vectorized = GroupedConv2d.MaskedDeinterleave = Gemm.FusedEpilogue = on,
             "edges-split" => on => EdgeStore.Vectorized = GroupedConv2d.MaskedDeinterleave = on,
             "fused-epilogue" => on => Gemm.FusedEpilogue = on,
+            "minmax-clamp" => on => Gemm.MinMaxClamp = on,
+            "dw-in-place" => on => ExpandDepthwise.InPlaceRows = on,
+            "dw-row-taps" => on => DepthwiseConv3x3.RowTaps = on,
+            "stop19-early" => on => ExpandDepthwise.InPlaceRows = DepthwiseConv3x3.RowTaps = Gemm.MinMaxClamp = on,
             "vector-edges" => on => EdgeStore.Vectorized = on,
             "masked-split" => on => GroupedConv2d.MaskedDeinterleave = on,
             "plan-spin" => on => WorkerPool.PlanScopedSpinning = on,
@@ -156,7 +155,7 @@ internal static class OnnxPlanAb
                 on => Compile.Ops.ExpandDepthwiseOp.SmallMinImagesPerThread = on ? int.Parse(toggle[13..], CultureInfo.InvariantCulture) : 2,
             _ when toggle.StartsWith("band:", StringComparison.Ordinal) =>
                 on => ExpandDepthwise.BufferFloats = on ? int.Parse(toggle[5..], CultureInfo.InvariantCulture) : 1 << 17,
-            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, strided-edge, odd-pitch, padded-dw, stop19-tail, thin-edge, dw-in-place, dw-masked-tail, stop19-mid, stop19, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection, conv-pool, stem-band, stem-parts, stem-unroll, stop18)"),
+            _ => throw new ArgumentException($"onnx-plan-ab: unknown switch {toggle} (known: split, stem-eval, strided-eval, small-strided, expand-dw, expand-dw-proj, expand-dw-small, expand-dw-few, expand-dw-channels, stop17, edges-split, fused-epilogue, minmax-clamp, dw-in-place, dw-row-taps, stop19-early, vector-edges, masked-split, few-rows:N, small-batch:N, small-images:N, narrow-edge, strided-edge, odd-pitch, padded-dw, stop19-tail, thin-edge, stop19, plan-spin, stem-direct, batch-wino, batch-wino:N, band:N, wino:N, wide512, projection, conv-pool, stem-band, stem-parts, stem-unroll, stop18)"),
         };
         string[] names = toggle switch
         {
@@ -174,13 +173,14 @@ internal static class OnnxPlanAb
             "padded-dw" => ["A 7x7 depthwise copies each plane", "B expansion written in its padded layout"],
             "stop19-tail" => ["A before stop 19 (7x7 tail)", "B odd-line pitch, in-place edges, padded dw"],
             "thin-edge" => ["A 1-4 column last panel on the 8x16 tile", "B on ymm columns, 4 A panels, B in place"],
-            "dw-in-place" => ["A banded depthwise copies its rows per channel", "B reads the expansion buffer in place"],
-            "dw-masked-tail" => ["A depthwise last partial vector scalar", "B under a lane mask (V512)"],
-            "stop19-mid" => ["A before stop 19 (14x14)", "B thin edges, in-place taps, masked tails"],
             "stop19" => ["A before stop 19", "B all of stop 19"],
             "stop17" => ["A before stop 17 (scalar edges, plain splits)", "B masked edges/splits, fused epilogue"],
             "edges-split" => ["A scalar edge stores, plain row splits", "B masked edge stores and row splits"],
             "fused-epilogue" => ["A 1x1 tiles stored, then the epilogue", "B one-slice tiles' epilogue in registers"],
+            "minmax-clamp" => ["A 1x1 tile clamps as compare + blend", "B as vmaxps / vminps"],
+            "dw-in-place" => ["A banded dw copies/splits each channel's rows", "B expansion written in the taps' layout"],
+            "dw-row-taps" => ["A in-place dw taps from nine pointers", "B from one/two per row, min/max clamps"],
+            "stop19-early" => ["A before stop 19 (early blocks)", "B in-place dw bands, min/max clamps"],
             "vector-edges" => ["A GEMM edge tiles stored by scalar code", "B on vectors (masked AVX-512 steps, or 8 lanes with an AVX-masked tail)"],
             "masked-split" => ["A row split's last < 32 floats 8-wide/scalar", "B on vectors (masked AVX-512 steps, or 8 lanes with an AVX-masked tail)"],
             "plan-spin" => ["A workers block after 50 us of spinning", "B workers spin while a plan runs"],

@@ -41,11 +41,10 @@ internal static unsafe class DepthwiseConv3x3
     internal static bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// Whether the V512 taps store a plane's (or strip's) last, partial vector under a lane mask (default true) rather than
-    /// through a stack copy and a scalar loop; the same bits. Why: a 7-row band of a 14-wide map is 98 = 6·16 + 2 outputs
-    /// per channel, so every channel ended in the scalar loop. A switch for A/B benchmarks (<c>onnx-plan-ab --switch dw-masked-tail</c>).
+    /// Whether <see cref="ForwardPrepared"/> runs its taps from two pointers per tap row with <c>vmaxps</c> / <c>vminps</c>
+    /// clamps on V512 (default true; the same bits). A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch dw-row-taps</c>).
     /// </summary>
-    internal static bool MaskedTail { get; set; } = true;
+    internal static bool RowTaps { get; set; } = true;
 
     /// <summary>Work units aimed at per thread (as <see cref="GroupedConv2d"/>).</summary>
     private const int UnitsPerThread = 8;
@@ -76,22 +75,60 @@ internal static unsafe class DepthwiseConv3x3
     /// rows max(rowFrom·s − 1, 0) .. min((rowTo − 1)·s + 1, H − 1)), its output plane at <c>y + c·yPlane</c>; no residual.
     /// Each output is summed exactly as by <see cref="Forward"/> (the sum order does not depend on the strip).
     /// </summary>
-    /// <remarks><paramref name="padded"/> (stride 1 only): x's planes already hold the input rows rowFrom − 1 .. rowTo at pitch W, row
-    /// rowFrom − 1 at <c>x + c·xPlane</c>, a padding row (above the first input row or below the last) as zeros, and one
-    /// float before and 16 after each plane's rows readable (any values): the taps read them in place (no copy into the
-    /// strip buffer; the same bits, since the copy holds the same values and zero rows).</remarks>
     internal static void ForwardRows(float* x, nint xPlane, float* w, float* bias, float* y, nint yPlane, in Conv2dGeometry g,
-        int rowFrom, int rowTo, float min, float max, IsaLevel level, bool padded = false)
+        int rowFrom, int rowTo, float min, float max, IsaLevel level)
     {
-        if (padded && g.StrideH != 1) throw new ArgumentException("DepthwiseConv3x3: padded rows are read in place at stride 1 only", nameof(padded));
         var job = t_rowsJob ??= new Job();
         job.Bind(x, w, bias, null, y, g, min, max, level, (rowTo - rowFrom) * g.OutW, g.C, 1);
         switch (level)
         {
-            case IsaLevel.V512: job.RunPlanes<Vector512<float>, V512Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane, padded); break;
-            case IsaLevel.V256: job.RunPlanes<Vector256<float>, V256Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane, padded); break;
-            case IsaLevel.V128: job.RunPlanes<Vector128<float>, V128Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane, padded); break;
-            default: job.RunPlanes<float, ScalarOps>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane, padded); break;
+            case IsaLevel.V512: job.RunPlanes<Vector512<float>, V512Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
+            case IsaLevel.V256: job.RunPlanes<Vector256<float>, V256Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
+            case IsaLevel.V128: job.RunPlanes<Vector128<float>, V128Ops>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
+            default: job.RunPlanes<float, ScalarOps>(0, g.C, rowFrom, rowTo, x, xPlane, y, yPlane); break;
+        }
+    }
+
+    /// <summary>
+    /// Whether <see cref="ForwardPrepared"/> takes <paramref name="g"/>: a geometry <see cref="Applies"/> accepts, at stride 2
+    /// with an even H and W (no padding row or column below or right of the input, so the phase layout holds only input values).
+    /// </summary>
+    internal static bool PreparedApplies(in Conv2dGeometry g) => Applies(g) && (g.StrideH == 1 || ((g.H & 1) == 0 && (g.W & 1) == 0));
+
+    /// <summary>
+    /// Offset in floats, in a band of <paramref name="rows"/> output rows laid out for <see cref="ForwardPrepared"/> at stride 2,
+    /// of padded row <paramref name="pr"/> (0 .. 2·rows; input row 2·rowFrom − 1 + pr)'s even (<paramref name="odd"/> false)
+    /// or odd columns: the even columns of the even padded rows (rows + 1 of them), then their odd columns, then the even
+    /// and the odd columns of the odd padded rows (rows each), each run at pitch <paramref name="ow"/>: (2·rows + 1)·2·ow
+    /// floats in all, the input rows' own count of floats when W = 2·ow.
+    /// </summary>
+    internal static nint PhaseOffset(int pr, bool odd, int rows, int ow)
+    {
+        nint evenRows = (nint)(rows + 1) * ow;
+        nint at = (pr & 1) == 0 ? (odd ? evenRows : 0) : 2 * evenRows + (odd ? (nint)rows * ow : 0);
+        return at + (nint)(pr >> 1) * ow;
+    }
+
+    /// <summary>
+    /// Output rows [rowFrom, rowTo) of channels [0, g.C) of one image from input rows already laid out the way the taps
+    /// read them (so nothing is copied): channel c's band at <c>x + c·xPlane</c>, at stride 1 the input rows rowFrom − 1 ..
+    /// rowTo at pitch W (zero rows for the padding above and below the input), at stride 2 the phase layout of
+    /// <see cref="PhaseOffset"/> (<see cref="PreparedApplies"/> must hold). The float before each band and 2·W + 16 after it
+    /// must be readable (their values do not matter). Output plane c at <c>y + c·yPlane</c>, rows from rowFrom at pitch
+    /// OutW; with <paramref name="fullVectors"/> the band's last vector is stored whole (up to the next multiple of the
+    /// vector width after (rowTo − rowFrom)·OutW floats, which y must have room for). The same bits as <see cref="ForwardRows"/>.
+    /// </summary>
+    internal static void ForwardPrepared(float* x, nint xPlane, float* w, float* bias, float* y, nint yPlane, in Conv2dGeometry g,
+        int rowFrom, int rowTo, float min, float max, IsaLevel level, bool fullVectors)
+    {
+        var job = t_rowsJob ??= new Job();
+        job.Bind(x, w, bias, null, y, g, min, max, level, (rowTo - rowFrom) * g.OutW, g.C, 1);
+        switch (level)
+        {
+            case IsaLevel.V512: job.RunPrepared<Vector512<float>, V512Ops>(rowFrom, rowTo, x, xPlane, y, yPlane, fullVectors); break;
+            case IsaLevel.V256: job.RunPrepared<Vector256<float>, V256Ops>(rowFrom, rowTo, x, xPlane, y, yPlane, fullVectors); break;
+            case IsaLevel.V128: job.RunPrepared<Vector128<float>, V128Ops>(rowFrom, rowTo, x, xPlane, y, yPlane, fullVectors); break;
+            default: job.RunPrepared<float, ScalarOps>(rowFrom, rowTo, x, xPlane, y, yPlane, fullVectors); break;
         }
     }
 
@@ -121,19 +158,20 @@ internal static unsafe class DepthwiseConv3x3
     }
 
     /// <summary>
-    /// All output rows of channels [0, g.C) of one image at stride 1 (N ignored), reading each input plane where it already
-    /// has the layout <see cref="ForwardRows"/> copies it into (<see cref="PaddedOffset"/>: the zero rows above and below
-    /// in place, <see cref="ClearPadding"/>), so nothing is copied: channel c's plane at <c>x + c·xPlane</c>
-    /// (xPlane ≥ <see cref="PaddedFloats"/>), its output at <c>y + c·yPlane</c>. The same taps and sums as
-    /// <see cref="ForwardRows"/> over all rows, so the same bits. Why: for a 7x7 map the per-channel copy (a 49-float
-    /// move and two 7-float clears) was a fifth of the depthwise conv's time in <see cref="ExpandDepthwise.ForwardByChannels"/>.
+    /// All output rows of channels [0, g.C) of one image at stride 1 (N ignored) from whole planes already in
+    /// <see cref="ForwardPrepared"/>'s stride-1 layout (<see cref="PaddedOffset"/>: the zero rows above and below in
+    /// place, <see cref="ClearPadding"/>), so nothing is copied: channel c's plane at <c>x + c·xPlane</c>
+    /// (xPlane ≥ <see cref="PaddedFloats"/>), its output at <c>y + c·yPlane</c>, each plane's last vector stored whole when
+    /// yPlane has room for it (a multiple of 16 floats past OutH·OutW). The same bits as <see cref="ForwardRows"/>. Why:
+    /// for a 7x7 map the per-channel copy (a 49-float move and two 7-float clears) was a fifth of the depthwise conv's
+    /// time in <see cref="ExpandDepthwise.ForwardByChannels"/>.
     /// </summary>
     internal static void ForwardPadded(float* x, nint xPlane, float* w, float* bias, float* y, nint yPlane, in Conv2dGeometry g,
         float min, float max, IsaLevel level)
     {
         if (g.StrideH != 1 || xPlane < PaddedFloats(g.H, g.W)) throw new ArgumentException($"DepthwiseConv3x3: {g} at plane pitch {xPlane} is not a padded stride-1 layout", nameof(g));
-        // The layout is ForwardRows' padded one over all rows, its row −1 (the zero row) one float into the plane.
-        ForwardRows(x + 1, xPlane, w, bias, y, yPlane, g, 0, g.OutH, min, max, level, padded: true);
+        // ForwardPrepared's band starts at row −1, one float into the plane.
+        ForwardPrepared(x + 1, xPlane, w, bias, y, yPlane, g, 0, g.OutH, min, max, level, fullVectors: yPlane >= (g.OutH * g.OutW + 15) / 16 * 16);
     }
 
     /// <summary>
@@ -260,11 +298,10 @@ internal static unsafe class DepthwiseConv3x3
         /// <summary>
         /// Output rows [rowFrom, rowTo) of the (image, channel) planes [from, to): plane i's input at
         /// <c>x + i·xPlane</c> (only the input rows those output rows read are touched, so x may point before a buffer
-        /// that holds just them), its output at <c>y + i·yPlane</c>. <paramref name="padded"/>: as <see cref="ForwardRows"/>'s.
+        /// that holds just them), its output at <c>y + i·yPlane</c>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        internal void RunPlanes<TV, TOps>(int from, int to, int rowFrom, int rowTo, float* xBase, nint xPlane, float* yBase, nint yPlane,
-            bool padded = false)
+        internal void RunPlanes<TV, TOps>(int from, int to, int rowFrom, int rowTo, float* xBase, nint xPlane, float* yBase, nint yPlane)
             where TV : struct where TOps : IVecOps<TV>
         {
             var g = _g;
@@ -307,14 +344,153 @@ internal static unsafe class DepthwiseConv3x3
                 for (int oh0 = rowFrom; oh0 < rowTo; oh0 += _stripRows)
                 {
                     int rows = Math.Min(_stripRows, rowTo - oh0);
-                    // The taps read input row oh0 − 1 at source + 1 (the copy's layout).
-                    float* source = buffer;
-                    if (padded) source = x + (nint)(oh0 - rowFrom) * g.W - 1;
-                    else if (stride2) CopyStride2(x, oh0, rows, buffer);
+                    if (stride2) CopyStride2(x, oh0, rows, buffer);
                     else CopyStride1(x, oh0, rows, buffer);
                     nint strip = at + (nint)oh0 * ow;
-                    Taps<TV, TOps>(source, off, w, maskLeft, maskRight, rows * ow, b, _residual is null ? null : _residual + strip, yBase + strip);
+                    Taps<TV, TOps>(buffer, off, w, maskLeft, maskRight, rows * ow, b, _residual is null ? null : _residual + strip, yBase + strip);
                 }
+            }
+        }
+
+        // Column masks of RunPrepared, kept between calls: made for output width _maskOw and stride _maskStride2.
+        private float[]? _masks;
+        private int _maskOw, _maskLength;
+        private bool _maskStride2;
+
+        /// <summary>The left and right column masks (as <see cref="RunPlanes"/> makes them) over at least
+        /// <paramref name="length"/> floats each, remade only when the output width, stride or length changes.</summary>
+        private float* Masks(int ow, bool stride2, int length)
+        {
+            // Both masks 64-byte aligned (the taps load them at multiples of the vector width: no cache-line splits).
+            length = (length + 15) & ~15;
+            if (_masks is null || _maskOw != ow || _maskStride2 != stride2 || _maskLength < length)
+            {
+                if (_masks is null || _masks.Length < 2 * length + 16) _masks = GC.AllocateUninitializedArray<float>(2 * length + 16, pinned: true);
+                float* m = Aligned(_masks);
+                float ones = BitConverter.Int32BitsToSingle(-1);
+                for (int q = 0, col = 0; q < length; q++)
+                {
+                    m[q] = col == 0 ? 0f : ones;
+                    m[length + q] = !stride2 && col == ow - 1 ? 0f : ones;
+                    if (++col == ow) col = 0;
+                }
+                (_maskOw, _maskStride2, _maskLength) = (ow, stride2, length);
+            }
+            return Aligned(_masks);
+
+            static float* Aligned(float[] a) => (float*)(((nint)Unsafe.AsPointer(ref a[0]) + 63) & ~(nint)63);
+        }
+
+        /// <summary><see cref="ForwardPrepared"/>'s body: the taps straight from each channel's prepared band.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        internal void RunPrepared<TV, TOps>(int rowFrom, int rowTo, float* xBase, nint xPlane, float* yBase, nint yPlane, bool fullVectors)
+            where TV : struct where TOps : IVecOps<TV>
+        {
+            var g = _g;
+            int ow = g.OutW, lanes = TOps.Lanes, rows = rowTo - rowFrom, span = rows * ow;
+            bool stride2 = g.StrideH == 2;
+            float* maskLeft = Masks(ow, stride2, span + lanes), maskRight = maskLeft + _maskLength;
+            // Tap offsets from the float before the band (as RunPlanes's from its strip buffer).
+            int* off = stackalloc int[9];
+            if (!stride2)
+            {
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) off[i * 3 + j] = i * g.W + j;
+            }
+            else
+            {
+                int e0 = 1 + (int)PhaseOffset(0, false, rows, ow), o0 = 1 + (int)PhaseOffset(0, true, rows, ow);
+                int e1 = 1 + (int)PhaseOffset(1, false, rows, ow), o1 = 1 + (int)PhaseOffset(1, true, rows, ow);
+                (off[0], off[1], off[2]) = (o0 - 1, e0, o0);
+                (off[3], off[4], off[5]) = (o1 - 1, e1, o1);
+                (off[6], off[7], off[8]) = (o0 + ow - 1, e0 + ow, o0 + ow);
+            }
+            int taps = fullVectors ? (span + lanes - 1) / lanes * lanes : span;
+            nint at = (nint)rowFrom * ow;
+            for (int c = 0; c < g.C; c++)
+            {
+                float b = _bias is null ? 0f : _bias[c];
+                if (RowTaps && stride2) TapsByRow<TV, TOps>(xBase + c * xPlane - 1, off, _w + (nint)c * 9, maskLeft, maskRight, taps, b, yBase + c * yPlane + at, true);
+                else if (RowTaps) TapsByRow<TV, TOps>(xBase + c * xPlane - 1, off, _w + (nint)c * 9, maskLeft, maskRight, taps, b, yBase + c * yPlane + at, false);
+                else Taps<TV, TOps>(xBase + c * xPlane - 1, off, _w + (nint)c * 9, maskLeft, maskRight, taps, b, null, yBase + c * yPlane + at);
+            }
+        }
+
+        /// <summary>
+        /// <see cref="Taps"/> without a residual, its nine tap pointers as one per tap row at stride 1 (left, centre and right
+        /// at +0, +1, +2) and two at stride 2 (the odd columns' for left and right at +0 and +1, the even columns' for the
+        /// centre), so the loop keeps its pointers in registers; on V512 the clamps are <c>vmaxps</c> / <c>vminps</c>
+        /// (<c>max(lo, v)</c> is <c>lo &gt; v ? lo : v</c>, the select it replaces). The same sums in the same order, so the
+        /// same bits. Inlined with <paramref name="stride2"/> constant.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void TapsByRow<TV, TOps>(float* buffer, int* off, float* w, float* maskLeft, float* maskRight, int span, float b, float* y, bool stride2)
+            where TV : struct where TOps : IVecOps<TV>
+        {
+            int lanes = TOps.Lanes;
+            TV w0 = TOps.Broadcast(w), w1 = TOps.Broadcast(w + 1), w2 = TOps.Broadcast(w + 2);
+            TV w3 = TOps.Broadcast(w + 3), w4 = TOps.Broadcast(w + 4), w5 = TOps.Broadcast(w + 5);
+            TV w6 = TOps.Broadcast(w + 6), w7 = TOps.Broadcast(w + 7), w8 = TOps.Broadcast(w + 8);
+            // Tap row i: left at l_i, right at l_i + 1 (stride 2) or + 2 (stride 1), centre at c_i (stride 2) or l_i + 1.
+            float* l0 = buffer + off[0], c0 = buffer + off[1];
+            float* l1 = buffer + off[3], c1 = buffer + off[4];
+            float* l2 = buffer + off[6], c2 = buffer + off[7];
+            int r = stride2 ? 1 : 2;
+            bool clampLow = !float.IsNegativeInfinity(_min), clampHigh = !float.IsPositiveInfinity(_max);
+            TV bv = TOps.Splat(b), lo = TOps.Splat(_min), hi = TOps.Splat(_max);
+            float* tail = stackalloc float[16];
+            for (int q = 0; q < span; q += lanes)
+            {
+                TV left = TOps.Mul(TOps.Load(l0 + q), w0);
+                TV mid = TOps.Mul(TOps.Load(stride2 ? c0 + q : l0 + q + 1), w1);
+                TV right = TOps.Mul(TOps.Load(l0 + q + r), w2);
+                left = TOps.Fma(TOps.Load(l1 + q), w3, left);
+                mid = TOps.Fma(TOps.Load(stride2 ? c1 + q : l1 + q + 1), w4, mid);
+                right = TOps.Fma(TOps.Load(l1 + q + r), w5, right);
+                left = TOps.Fma(TOps.Load(l2 + q), w6, left);
+                mid = TOps.Fma(TOps.Load(stride2 ? c2 + q : l2 + q + 1), w7, mid);
+                right = TOps.Fma(TOps.Load(l2 + q + r), w8, right);
+                TV acc = TOps.Add(TOps.Add(mid, TOps.And(left, TOps.Load(maskLeft + q))), TOps.And(right, TOps.Load(maskRight + q)));
+                Finish<TV, TOps>(acc, q, span, bv, lo, hi, clampLow, clampHigh, b, null, y, tail, minMax: true);
+            }
+        }
+
+        /// <summary>
+        /// Outputs [q, q + lanes) of a strip (those below <paramref name="span"/>) from the taps' sum: y = clamp((acc + b) + r).
+        /// With <paramref name="minMax"/> on V512 the clamps are <c>vmaxps</c> / <c>vminps</c> with the bound first
+        /// (<c>lo &gt; v ? lo : v</c>, <c>hi &lt; v ? hi : v</c>: the selects' bits, NaN passing through).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Finish<TV, TOps>(TV acc, int q, int span, TV bv, TV lo, TV hi, bool clampLow, bool clampHigh, float b, float* r, float* y,
+            float* tail, bool minMax)
+            where TV : struct where TOps : IVecOps<TV>
+        {
+            if (q + TOps.Lanes <= span)
+            {
+                TV v = TOps.Add(acc, bv);
+                if (r is not null) v = TOps.Add(v, TOps.Load(r + q));
+                if (minMax && typeof(TV) == typeof(Vector512<float>) && Avx512F.IsSupported)
+                {
+                    var v5 = Unsafe.As<TV, Vector512<float>>(ref v);
+                    if (clampLow) v5 = Avx512F.Max(Unsafe.As<TV, Vector512<float>>(ref lo), v5);
+                    if (clampHigh) v5 = Avx512F.Min(Unsafe.As<TV, Vector512<float>>(ref hi), v5);
+                    v5.Store(y + q);
+                    return;
+                }
+                // Select keeps v where the comparison is false, so NaN passes through both clamps.
+                if (clampLow) v = TOps.Select(TOps.Greater(lo, v), lo, v);
+                if (clampHigh) v = TOps.Select(TOps.Greater(v, hi), hi, v);
+                TOps.Store(y + q, v);
+                return;
+            }
+            TOps.Store(tail, acc);
+            for (int i = 0; i < span - q; i++)
+            {
+                float v = tail[i] + b;
+                if (r is not null) v += r[q + i];
+                if (_min > v) v = _min;
+                if (v > _max) v = _max;
+                y[q + i] = v;
             }
         }
 
@@ -360,37 +536,7 @@ internal static unsafe class DepthwiseConv3x3
                 mid = TOps.Fma(TOps.Load(p7 + q), w7, mid);
                 right = TOps.Fma(TOps.Load(p8 + q), w8, right);
                 TV acc = TOps.Add(TOps.Add(mid, TOps.And(left, TOps.Load(maskLeft + q))), TOps.And(right, TOps.Load(maskRight + q)));
-                bool whole = q + lanes <= span;
-                if (whole || (typeof(TV) == typeof(Vector512<float>) && MaskedTail && Avx512F.IsSupported))
-                {
-                    // The last, partial vector at V512 under a lane mask (masked-off lanes neither read nor written): the
-                    // same lane-wise operations as the scalar loop below, so the same bits.
-                    var mask = whole ? default : Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                        Vector512.Create(span - q)).AsSingle();
-                    TV v = TOps.Add(acc, bv);
-                    if (r is not null)
-                    {
-                        TV rv = whole ? TOps.Load(r + q) : Unsafe.BitCast<Vector512<float>, TV>(Avx512F.MaskLoad(r + q, mask, Vector512<float>.Zero));
-                        v = TOps.Add(v, rv);
-                    }
-                    // Select keeps v where the comparison is false, so NaN passes through both clamps.
-                    if (clampLow) v = TOps.Select(TOps.Greater(lo, v), lo, v);
-                    if (clampHigh) v = TOps.Select(TOps.Greater(v, hi), hi, v);
-                    if (whole) TOps.Store(y + q, v);
-                    else Avx512F.MaskStore(y + q, mask, Unsafe.BitCast<TV, Vector512<float>>(v));
-                }
-                else
-                {
-                    TOps.Store(tail, acc);
-                    for (int i = 0; i < span - q; i++)
-                    {
-                        float v = tail[i] + b;
-                        if (r is not null) v += r[q + i];
-                        if (_min > v) v = _min;
-                        if (v > _max) v = _max;
-                        y[q + i] = v;
-                    }
-                }
+                Finish<TV, TOps>(acc, q, span, bv, lo, hi, clampLow, clampHigh, b, r, y, tail, minMax: false);
             }
         }
     }

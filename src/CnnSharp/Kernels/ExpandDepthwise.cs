@@ -91,11 +91,20 @@ internal static unsafe class ExpandDepthwise
     internal static int BufferFloats { get; set; } = 1 << 17;
 
     /// <summary>
-    /// Whether the depthwise conv of a stride-1 block reads the expansion (or stem) rows in the per-thread buffer in place,
-    /// with zero rows for the padding kept there, instead of copying each channel's rows into its strip buffer first
-    /// (default true; the same bits). A run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch dw-in-place</c>).
+    /// Whether the expansion (or stem) rows are computed straight into the layout the depthwise taps read
+    /// (<see cref="DepthwiseConv3x3.ForwardPrepared"/>), instead of into plain rows that the depthwise conv then copies
+    /// (stride 1) or splits into even and odd columns (stride 2) channel by channel (default true). At stride 2 the
+    /// expansion's C input channels are split instead of its E output channels (a 1x1 conv maps each pixel on its own, so
+    /// it can run on the pixels in any order): 16 or 24 channels instead of 96 or 144 for MobileNet-v2. The same bits
+    /// (every value is still <see cref="PointwiseConv.Block"/>'s and the taps' own). Why: the per-channel copies and splits
+    /// of every band cost MobileNet-v2's early blocks more than their depthwise taps (docs/performance.md, stop 19). A
+    /// run-time switch for A/B benchmarks (<c>onnx-plan-ab --switch dw-in-place</c>).
     /// </summary>
-    internal static bool InPlaceTaps { get; set; } = true;
+    internal static bool InPlaceRows { get; set; } = true;
+
+    // The in-place band layout: floats before channel c's band (readable by the taps' left reads, and aligning the band)
+    // and after it (the taps' reach past the band).
+    private const int BandFront = 16, BandSlack = 48;
 
     /// <summary>Whether <paramref name="pw"/> followed by <paramref name="dw"/> is a pair this kernel computes.</summary>
     public static bool Takes(in Conv2dGeometry pw, in Conv2dGeometry dw) =>
@@ -307,6 +316,7 @@ internal static unsafe class ExpandDepthwise
             float* xs = Buffer(0, gp.C * inPitch);
             PointwiseConv.CopyToPitch(_o.X + (nint)n * gp.C * inPixels, gp.C, inPixels, xs, inPitch);
             int count = m1 - m0;
+            // The depthwise conv of channels [m0, m1) as a conv of m1 - m0 channels: each plane is computed on its own.
             var slice = gd with { C = count, K = count, Groups = count };
             float* dwBias = _o.DwBias is null ? null : _o.DwBias + m0, y = _o.Y + ((nint)n * gd.K + m0) * outPitch;
             if (PaddedExpansion && gd.StrideH == 1)
@@ -322,7 +332,6 @@ internal static unsafe class ExpandDepthwise
             {
                 float* e = Buffer(1, count * inPitch) - m0 * inPitch;
                 PointwiseConv.Block(_o.Pw!, xs, inPitch, e, inPitch, null, _o.PwBias, 0, inPixels, m0, m1, _o.PwRelu, _o.PwMax);
-                // The depthwise conv of channels [m0, m1) as a conv of m1 - m0 channels: each plane is computed on its own.
                 DepthwiseConv3x3.ForwardRows(e + m0 * inPitch, inPitch, _o.Dw + m0 * 9, dwBias, y, outPitch, slice, 0, gd.OutH, _o.DwMin, _o.DwMax, _o.Level);
             }
         }
@@ -350,8 +359,6 @@ internal static unsafe class ExpandDepthwise
     /// </summary>
     internal static bool PaddedExpansion { get; set; } = true;
 
-    [ThreadStatic] private static Job? t_job;
-    [ThreadStatic] private static float[]?[]? t_buffers;
     // The layout (pitch, h, w) whose padding this thread's padded buffer holds zeroed, in its first t_paddedPlanes planes.
     [ThreadStatic] private static (nint Pitch, int H, int W) t_padded;
     [ThreadStatic] private static int t_paddedPlanes;
@@ -362,10 +369,10 @@ internal static unsafe class ExpandDepthwise
     /// padding is cleared only when the buffer or the layout changes.</summary>
     private static float* PaddedBuffer(int planes, nint pitch, int h, int w)
     {
-        var buffers = t_buffers ??= new float[]?[3];
-        var before = buffers[2];
-        float* p = Buffer(2, planes * pitch + 16) + (16 - DepthwiseConv3x3.PaddedOffset(w) % 16) % 16;
-        if (!ReferenceEquals(before, buffers[2]) || t_padded != (pitch, h, w)) (t_padded, t_paddedPlanes) = ((pitch, h, w), 0);
+        var buffers = t_buffers ??= new float[]?[BufferCount];
+        var before = buffers[PaddedSlot];
+        float* p = Buffer(PaddedSlot, planes * pitch + 16) + (16 - DepthwiseConv3x3.PaddedOffset(w) % 16) % 16;
+        if (!ReferenceEquals(before, buffers[PaddedSlot]) || t_padded != (pitch, h, w)) (t_padded, t_paddedPlanes) = ((pitch, h, w), 0);
         if (planes > t_paddedPlanes)
         {
             // A new array, or another layout (whose pixels may lie where this one's padding is): clear the padding.
@@ -375,11 +382,19 @@ internal static unsafe class ExpandDepthwise
         return p;
     }
 
-    /// <summary>This thread's buffer <paramref name="which"/> (0: expansion, 1: depthwise output, 2: padded expansion) of at least
+    // The per-thread buffers: 0 expansion, 1 depthwise output, 2 the expansion's input split by phase, 3 the channel
+    // split's padded expansion (PaddedBuffer).
+    private const int PaddedSlot = 3, BufferCount = 4;
+
+    [ThreadStatic] private static Job? t_job;
+    [ThreadStatic] private static float[]?[]? t_buffers;
+
+    /// <summary>This thread's buffer <paramref name="which"/> (0: expansion, 1: depthwise output, 2: the expansion's input
+    /// split by phase at stride 2) of at least
     /// <paramref name="count"/> floats, 64-byte aligned (pinned).</summary>
     private static float* Buffer(int which, nint count)
     {
-        var buffers = t_buffers ??= new float[]?[3];
+        var buffers = t_buffers ??= new float[]?[BufferCount];
         var buf = buffers[which];
         if (buf is null || buf.Length < count + 16) buffers[which] = buf = GC.AllocateUninitializedArray<float>((int)(count + 16), pinned: true);
         float* p = (float*)Unsafe.AsPointer(ref buf[0]);
@@ -409,18 +424,18 @@ internal static unsafe class ExpandDepthwise
             var pw = _o.Pw;
             int n = u / _o.Parts, part = u % _o.Parts;
             int bandFrom = (int)((long)_bands * part / _o.Parts), bandTo = (int)((long)_bands * (part + 1) / _o.Parts);
+            if (InPlaceRows && (pw is not null || (_stem.Packed != null && gd.StrideH == 1)) && DepthwiseConv3x3.PreparedApplies(gd))
+            {
+                RunUnitInPlace(n, bandFrom, bandTo);
+                return;
+            }
             int s = gd.StrideH, w = gd.W, e = gd.C;
+            // Expansion rows one band reads, at most: stride 1 band + 2, stride 2 2·band + 1.
+            int maxRows = s == 1 ? _bandRows + 2 : 2 * _bandRows + 1;
+            nint plane = PointwiseConv.AlignedPitch(maxRows * w);
             // The buffer holds computed input rows of the depthwise conv: the expansion's or the stem's.
             bool produced = pw is not null || _stem.Packed != null;
-            // At stride 1 the depthwise conv reads those rows in place (DepthwiseConv3x3.ForwardRows, padded): each plane
-            // then has one row more, its first, above the rows, zero above the image's first row (and the row below the
-            // image's last row zero too), and 16 floats before the first plane and after the last may be read.
-            bool inPlace = produced && s == 1 && InPlaceTaps;
-            int lead = inPlace ? 1 : 0;
-            // Expansion rows one band reads, at most: stride 1 band + 2, stride 2 2·band + 1.
-            int maxRows = (s == 1 ? _bandRows + 2 : 2 * _bandRows + 1) + lead;
-            nint plane = PointwiseConv.AlignedPitch(maxRows * w);
-            float* buffer = produced ? Buffer(0, plane * e + 32) + 16 : null;
+            float* buffer = produced ? Buffer(0, plane * e) : null;
             nint inPlane = (nint)gd.H * w, outPlane = (nint)gd.OutH * gd.OutW;
             var gs = _stem.Geometry;
             float* x = _o.X + (_stem.Packed != null ? (nint)n * gs.C * gs.H * gs.W : (nint)n * (pw is null ? e : gp.C) * inPlane);
@@ -441,38 +456,179 @@ internal static unsafe class ExpandDepthwise
                 nint sourcePlane = inPlane;
                 if (produced)
                 {
-                    float* rows = buffer + (nint)lead * w;
-                    ExpandRows(pw, x, inPlane, rows, plane, o0, o1, ref have0, ref have1);
-                    source = rows - (nint)have0 * w; // the buffer holds input rows [have0, have1); address them from row 0
+                    ExpandRows(pw, x, inPlane, buffer, plane, o0, o1, ref have0, ref have1);
+                    source = buffer - (nint)have0 * w; // the buffer holds input rows [have0, have1); address them from row 0
                     sourcePlane = plane;
-                    if (inPlace)
-                    {
-                        // The zero rows the taps read for the padding: above row 0 (the lead row) and below row H − 1.
-                        if (o0 == 0) ClearRow(buffer, plane, e, w);
-                        if (o1 == gd.OutH) ClearRow(source + (nint)gd.H * w, plane, e, w);
-                    }
                 }
-                float* taps = inPlace ? source + (nint)(o0 - 1) * w : source; // padded: row o0 − 1 of each plane
                 if (pj.Weights is null)
                 {
-                    DepthwiseConv3x3.ForwardRows(taps, sourcePlane, _o.Dw, _o.DwBias, y, outPlane, gd, o0, o1, _o.DwMin, _o.DwMax, _o.Level, inPlace);
+                    DepthwiseConv3x3.ForwardRows(source, sourcePlane, _o.Dw, _o.DwBias, y, outPlane, gd, o0, o1, _o.DwMin, _o.DwMax, _o.Level);
                     continue;
                 }
                 // Band rows [o0, o1) of the depthwise output into the second buffer (addressed from output row 0), then the
                 // projection of those rows straight into z.
                 nint at = (nint)o0 * gd.OutW;
-                DepthwiseConv3x3.ForwardRows(taps, sourcePlane, _o.Dw, _o.DwBias, band0 - at, bandPlane, gd, o0, o1, _o.DwMin, _o.DwMax, _o.Level, inPlace);
+                DepthwiseConv3x3.ForwardRows(source, sourcePlane, _o.Dw, _o.DwBias, band0 - at, bandPlane, gd, o0, o1, _o.DwMin, _o.DwMax, _o.Level);
                 PointwiseConv.Block(pj.Weights, band0, bandPlane, z + at, outPlane, r is null ? null : r + at, pj.Bias,
                     0, (o1 - o0) * gd.OutW, 0, k2, pj.Relu, pj.Max);
             }
         }
 
-        /// <summary>Zeroes one row of <paramref name="w"/> floats at <paramref name="row"/> in each of
-        /// <paramref name="planes"/> planes <paramref name="plane"/> floats apart.</summary>
-        private static void ClearRow(float* row, nint plane, int planes, int w)
+        /// <summary>
+        /// <see cref="RunUnit"/> with the expansion (or stem) rows computed into the depthwise taps' layout
+        /// (<see cref="InPlaceRows"/>): channel c's band at <c>buffer + c·plane</c> (<see cref="BandFront"/> floats after the
+        /// plane's start), the halo rows a band shares with the previous one moved from that one's layout.
+        /// </summary>
+        private void RunUnitInPlace(int n, int bandFrom, int bandTo)
         {
-            for (int c = 0; c < planes; c++) new Span<float>(row + c * plane, w).Clear();
+            var gp = _o.Gp;
+            var gd = _o.Gd;
+            var pw = _o.Pw;
+            int s = gd.StrideH, w = gd.W, e = gd.C, ow = gd.OutW;
+            int maxRows = s == 1 ? _bandRows + 2 : 2 * _bandRows + 1;
+            nint plane = PointwiseConv.AlignedPitch(BandFront + maxRows * w + BandSlack);
+            float* buffer = Buffer(0, plane * e) + BandFront;
+            nint inPlane = (nint)gd.H * w, outPlane = (nint)gd.OutH * ow;
+            var gs = _stem.Geometry;
+            float* x = _o.X + (_stem.Packed != null ? (nint)n * gs.C * gs.H * gs.W : (nint)n * gp.C * inPlane);
+            // Stride 2: the expansion's input rows split by phase the same way, at a pitch off multiples of 4 KB (the GEMM
+            // reads a column panel from every input channel).
+            nint phasePlane = ((nint)maxRows * w + 15) & ~(nint)15;
+            if ((phasePlane & 1023) == 0) phasePlane += 16;
+            float* phases = s == 2 ? Buffer(2, phasePlane * gp.C) : null;
+            var pj = _o.Projection;
+            nint bandPlane = PointwiseConv.AlignedPitch(_bandRows * ow);
+            float* band0 = pj.Weights is null ? null : Buffer(1, bandPlane * e);
+            float* y = pj.Weights is null ? _o.Y + (nint)n * e * outPlane : null;
+            int k2 = pj.Geometry.K;
+            float* z = pj.Output + (nint)n * k2 * outPlane;
+            float* r = pj.Residual is null ? null : pj.Residual + (nint)n * k2 * outPlane;
+            int previousRows = 0; // rows of the previous band of this unit, 0 before the first
+            for (int band = bandFrom; band < bandTo; band++)
+            {
+                int o0 = band * _bandRows, o1 = Math.Min(o0 + _bandRows, gd.OutH);
+                if (s == 1) PrepareStride1(pw, x, inPlane, buffer, plane, o0, o1, previousRows);
+                else PrepareStride2(pw!, x, inPlane, buffer, plane, phases, phasePlane, o0, o1, previousRows);
+                previousRows = o1 - o0;
+                if (pj.Weights is null)
+                {
+                    DepthwiseConv3x3.ForwardPrepared(buffer, plane, _o.Dw, _o.DwBias, y, outPlane, gd, o0, o1, _o.DwMin, _o.DwMax, _o.Level, fullVectors: false);
+                    continue;
+                }
+                // The band's depthwise output (rounded up to whole vectors: the band buffer's planes have room) into the
+                // second buffer, then its projection straight into z.
+                nint at = (nint)o0 * ow;
+                DepthwiseConv3x3.ForwardPrepared(buffer, plane, _o.Dw, _o.DwBias, band0 - at, bandPlane, gd, o0, o1, _o.DwMin, _o.DwMax, _o.Level, fullVectors: true);
+                PointwiseConv.Block(pj.Weights, band0, bandPlane, z + at, outPlane, r is null ? null : r + at, pj.Bias,
+                    0, (o1 - o0) * ow, 0, k2, pj.Relu, pj.Max);
+            }
         }
+
+        /// <summary>
+        /// Stride 1: makes channel c's band hold input rows o0 − 1 .. o1 at pitch W (a zero row for the padding above or
+        /// below): the two rows the previous band (<paramref name="previousRows"/> rows, 0 for none) shares with this one
+        /// moved to the top, the others computed (by the 1x1 conv <paramref name="pw"/>, or by the stem).
+        /// </summary>
+        private void PrepareStride1(PackedConvWeights? pw, float* x, nint inPlane, float* buffer, nint plane, int o0, int o1, int previousRows)
+        {
+            var gd = _o.Gd;
+            int w = gd.W, e = gd.C, h = gd.H;
+            int from = Math.Max(o0 - 1, 0), to = Math.Min(o1 + 1, h);
+            if (previousRows > 0)
+            {
+                // Rows o0 − 1 and o0 were the previous band's last two (slots previousRows and previousRows + 1).
+                for (int c = 0; c < e; c++)
+                {
+                    float* p = buffer + c * plane;
+                    new ReadOnlySpan<float>(p + (nint)previousRows * w, 2 * w).CopyTo(new Span<float>(p, 2 * w));
+                }
+                from = o0 + 1;
+            }
+            else if (o0 == 0)
+            {
+                for (int c = 0; c < e; c++) new Span<float>(buffer + c * plane, w).Clear();
+            }
+            if (o1 + 1 > h)
+            {
+                // The padding row below the input (o1 = H), slot o1 − o0 + 1.
+                for (int c = 0; c < e; c++) new Span<float>(buffer + c * plane + (nint)(o1 - o0 + 1) * w, w).Clear();
+            }
+            if (from >= to) return;
+            float* dst = buffer + (nint)(from - (o0 - 1)) * w;
+            if (pw is null)
+            {
+                var st = _stem;
+                StemConv3x3S2.ForwardRows(x, st.Packed, st.Bias, st.Geometry, st.Min, st.Max, st.Level, from, to, dst, plane);
+            }
+            else
+            {
+                PointwiseConv.Block(pw, x + (nint)from * w, inPlane, dst, plane, null, _o.PwBias, 0, (to - from) * w, 0, e, _o.PwRelu, _o.PwMax);
+            }
+        }
+
+        /// <summary>
+        /// Stride 2 (even H and W): makes channel c's band hold padded rows 0 .. 2·rows (input rows 2·o0 − 1 ..) in the phase
+        /// layout of <see cref="DepthwiseConv3x3.PhaseOffset"/>: padded row 0 moved from the previous band's last
+        /// (<paramref name="previousRows"/> rows, 0 for none) or zero above the input, the others expanded from x's rows
+        /// split into the same layout in <paramref name="phases"/> (the 1x1 conv maps pixel for pixel).
+        /// </summary>
+        private void PrepareStride2(PackedConvWeights pw, float* x, nint inPlane, float* buffer, nint plane, float* phases, nint phasePlane,
+            int o0, int o1, int previousRows)
+        {
+            var gd = _o.Gd;
+            int w = gd.W, e = gd.C, ow = gd.OutW, rows = o1 - o0, c0 = _o.Gp.C;
+            nint evenO = DepthwiseConv3x3.PhaseOffset(0, true, rows, ow);
+            int prFrom = 1;
+            if (previousRows > 0)
+            {
+                // The previous band's last padded row (its row 2·previousRows) is this one's row 0; even columns first
+                // (their new place never overlaps the old odd columns; the odd ones' can overlap the old even ones).
+                nint oldEven = DepthwiseConv3x3.PhaseOffset(2 * previousRows, false, previousRows, ow);
+                nint oldOdd = DepthwiseConv3x3.PhaseOffset(2 * previousRows, true, previousRows, ow);
+                for (int c = 0; c < e; c++)
+                {
+                    float* p = buffer + c * plane;
+                    new ReadOnlySpan<float>(p + oldEven, ow).CopyTo(new Span<float>(p, ow));
+                    new ReadOnlySpan<float>(p + oldOdd, ow).CopyTo(new Span<float>(p + evenO, ow));
+                }
+            }
+            else if (o0 == 0)
+            {
+                for (int c = 0; c < e; c++)
+                {
+                    new Span<float>(buffer + c * plane, ow).Clear();
+                    new Span<float>(buffer + c * plane + evenO, ow).Clear();
+                }
+            }
+            else
+            {
+                prFrom = 0;
+            }
+            // x's rows 2·o0 − 1 + pr, split by phase (as the depthwise conv's own copy would split the expansion's).
+            for (int ci = 0; ci < c0; ci++)
+            {
+                float* src = x + ci * inPlane;
+                float* dst = phases + ci * phasePlane;
+                for (int pr = prFrom; pr <= 2 * rows; pr++)
+                    GroupedConv2d.Deinterleave(src + (nint)(2 * o0 - 1 + pr) * w, w, dst + DepthwiseConv3x3.PhaseOffset(pr, false, rows, ow),
+                        dst + DepthwiseConv3x3.PhaseOffset(pr, true, rows, ow));
+            }
+            nint end = (nint)(2 * rows + 1) * w;
+            if (prFrom == 0)
+            {
+                Expand(pw, phases, phasePlane, buffer, plane, 0, end);
+            }
+            else
+            {
+                // Padded row 0 is there already: the even columns of rows 1 .., then everything from the odd columns of row 1.
+                Expand(pw, phases, phasePlane, buffer, plane, ow, evenO);
+                Expand(pw, phases, phasePlane, buffer, plane, evenO + ow, end);
+            }
+        }
+
+        /// <summary>Pixels [from, to) of the 1x1 expansion from input planes at pitch <paramref name="ldx"/> to the buffer's.</summary>
+        private void Expand(PackedConvWeights pw, float* x, nint ldx, float* buffer, nint plane, nint from, nint to) =>
+            PointwiseConv.Block(pw, x + from, ldx, buffer + from, plane, null, _o.PwBias, 0, (int)(to - from), 0, _o.Gd.C, _o.PwRelu, _o.PwMax);
 
         /// <summary>
         /// Makes the buffer hold the expansion rows output rows [o0, o1) read, the first at its top: halo rows already

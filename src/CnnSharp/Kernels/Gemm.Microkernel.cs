@@ -83,14 +83,7 @@ internal static unsafe partial class Gemm
         }
         if (epilogue is not null)
         {
-            StoreEpilogue512(c, ldc, 0, c00, c01, epilogue);
-            StoreEpilogue512(c, ldc, 1, c10, c11, epilogue);
-            StoreEpilogue512(c, ldc, 2, c20, c21, epilogue);
-            StoreEpilogue512(c, ldc, 3, c30, c31, epilogue);
-            StoreEpilogue512(c, ldc, 4, c40, c41, epilogue);
-            StoreEpilogue512(c, ldc, 5, c50, c51, epilogue);
-            StoreEpilogue512(c, ldc, 6, c60, c61, epilogue);
-            StoreEpilogue512(c, ldc, 7, c70, c71, epilogue);
+            StoreEpilogue512x8(c, ldc, epilogue, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
             return;
         }
         Store512(c + 0 * ldc, c00, c01, accumulate);

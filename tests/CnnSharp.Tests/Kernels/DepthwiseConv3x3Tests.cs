@@ -98,31 +98,6 @@ public sealed class DepthwiseConv3x3Tests
         }
     }
 
-    [Theory, MemberData(nameof(Levels))]
-    public void Masked_tails_give_the_bits_of_the_scalar_tails(int level)
-    {
-        // DepthwiseConv3x3.MaskedTail: a plane's or strip's last partial vector at V512 under a lane mask (the residual read
-        // masked too); spans of 1 to 15 past a whole vector (7-row bands of 14-wide maps: 98 = 6·16 + 2), with and without
-        // the residual and clamps, whole planes and one-row and uneven strips.
-        ConvCase[] extra = [Dw(1, 3, 7, 14, 1, true), Dw(1, 2, 3, 5, 1, false), Dw(2, 2, 6, 15, 2, true)];
-        try
-        {
-            foreach (var c in Cases().Concat(extra))
-                foreach (var (min, max, residual) in new[] { (0f, 6f, true), (float.NegativeInfinity, float.PositiveInfinity, false), (float.NegativeInfinity, 0.5f, true) })
-                    foreach (int strip in new[] { GroupedConv2d.DefaultStripFloats, 1, 37 })
-                    {
-                        DepthwiseConv3x3.MaskedTail = false;
-                        var scalar = Run(c, (IsaLevel)level, min, max, residual, stripFloats: strip);
-                        DepthwiseConv3x3.MaskedTail = true;
-                        Assert.Equal(scalar, Run(c, (IsaLevel)level, min, max, residual, stripFloats: strip));
-                    }
-        }
-        finally
-        {
-            DepthwiseConv3x3.MaskedTail = true;
-        }
-    }
-
     [Fact]
     public void Results_are_identical_for_every_thread_count_and_strip_height()
     {

@@ -60,4 +60,43 @@ public sealed class GemmEpilogueTileTests
             }
         }
     }
+
+    /// <summary>
+    /// <see cref="Gemm.MinMaxClamp"/>: the fused tiles' ReLU and upper clamp as vmaxps / vminps give the stored tiles' bits
+    /// (NaN kept, −0 kept, values above the bound clamped), on and off, at every level and thread count.
+    /// </summary>
+    [Theory]
+    [InlineData((int)IsaLevel.Scalar)]
+    [InlineData((int)IsaLevel.V256)]
+    [InlineData((int)IsaLevel.V512)]
+    public void Min_max_clamps_give_the_stored_tiles_bits(int level)
+    {
+        var lvl = (IsaLevel)level;
+        bool saved = Gemm.MinMaxClamp;
+        try
+        {
+            foreach (var s in Shapes)
+            {
+                var x = GradCheck.RandomValues(s.N * s.C * s.H * s.W, s.C + 7, -4f, 4f);
+                x[x.Length / 4] = float.NaN;
+                var w = GradCheck.RandomValues(s.K * s.C, s.K + 8);
+                var b = GradCheck.RandomValues(s.K, s.K + 9);
+                var r = GradCheck.RandomValues(s.N * s.K * s.H * s.W, s.K + 10);
+                foreach (var (bias, res, relu, max) in new (float[]?, float[]?, bool, float)[] { (b, null, true, 6f), (null, r, true, 0.25f), (b, r, false, 1f) })
+                {
+                    var stored = Run(x, w, bias, res, s, lvl, relu, max, false, 1);
+                    foreach (bool minMax in new[] { false, true })
+                    {
+                        Gemm.MinMaxClamp = minMax;
+                        for (int threads = 1; threads <= 3; threads++)
+                            Assert.Equal(stored, Run(x, w, bias, res, s, lvl, relu, max, true, threads));
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Gemm.MinMaxClamp = saved;
+        }
+    }
 }
