@@ -390,8 +390,8 @@ internal static unsafe class ExpandDepthwise
     [ThreadStatic] private static float[]?[]? t_buffers;
 
     /// <summary>This thread's buffer <paramref name="which"/> (0: expansion, 1: depthwise output, 2: the expansion's input
-    /// split by phase at stride 2) of at least
-    /// <paramref name="count"/> floats, 64-byte aligned (pinned).</summary>
+    /// split by phase at stride 2, 3: <see cref="PaddedBuffer"/>'s) of at least <paramref name="count"/> floats, 64-byte
+    /// aligned (pinned).</summary>
     private static float* Buffer(int which, nint count)
     {
         var buffers = t_buffers ??= new float[]?[BufferCount];
