@@ -10,13 +10,20 @@ internal static class Program
     /// <summary>The exit code of a command line that does not parse (unknown option, bad or out-of-range value): 2, as usage errors of Unix tools.</summary>
     public const int UsageError = 2;
 
-    public static int Main(string[] args) => Invoke(BuildRootCommand(Rendering.ConsoleSetup.ForProcess()).Parse(args));
+    public static int Main(string[] args) => Invoke(Parse(BuildRootCommand(Rendering.ConsoleSetup.ForProcess()), args));
+
+    /// <summary>
+    /// Parses <paramref name="args"/> with <paramref name="root"/> (<see cref="BuildRootCommand"/>) and the CLI's parser
+    /// configuration (<see cref="ResponseFiles"/>): never throws for any strings; every problem is in
+    /// <see cref="ParseResult.Errors"/>.
+    /// </summary>
+    internal static ParseResult Parse(Command root, IReadOnlyList<string> args) => root.Parse(args, ResponseFiles.Configuration);
 
     /// <summary>The <c>cnnsharp</c> command tree, writing to <paramref name="console"/>.</summary>
     /// <remarks>
     /// <para>A plain command named <c>cnnsharp</c> with help and version options, rather than <see cref="RootCommand"/>, whose name
     /// is the running executable's (<c>CnnSharp.Cli</c> under <c>dotnet run</c>); help then reads <c>cnnsharp train [options]</c>.</para>
-    /// <para><c>BuildRootCommand(console).Parse(args)</c> parses and validates a command line without running it, and never
+    /// <para><c>Parse(BuildRootCommand(console), args)</c> parses and validates a command line without running it, and never
     /// throws for any strings: every conversion and range problem is in <see cref="ParseResult.Errors"/>, and when that is
     /// empty every option's <c>GetValue</c> succeeds. Run the result with <see cref="Invoke"/>.</para>
     /// </remarks>

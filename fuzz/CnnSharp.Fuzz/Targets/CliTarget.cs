@@ -26,7 +26,7 @@ internal sealed class CliTarget : FuzzTarget
     public override string Execute(byte[] input)
     {
         string[] args = Encoding.UTF8.GetString(input).Split('\n');
-        var result = _root.Parse(args);
+        var result = CliProgram.Parse(_root, args);
         string command = result.CommandResult.Command.Name;
         return result.Errors.Count == 0 ? $"{command}: ok" : $"{command}: {result.Errors.Count} errors";
     }

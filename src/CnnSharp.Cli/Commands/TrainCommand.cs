@@ -206,7 +206,7 @@ internal sealed class TrainCommand
     internal static (TrainingJobOptions? Options, IReadOnlyList<string> Errors) Parse(params string[] args)
     {
         var c = new TrainCommand();
-        var parse = c.Build().Parse(args);
+        var parse = c.Build().Parse(args, ResponseFiles.Configuration);
         var errors = parse.Errors.Select(e => e.Message).ToList();
         return (errors.Count == 0 ? c.Bind(parse) : null, errors);
     }

@@ -123,7 +123,7 @@ public sealed class OptionParsingTests
         Assert.Contains(errors, e => e.StartsWith("--limit must be", StringComparison.Ordinal));
     }
 
-    private static System.CommandLine.ParseResult Parse(params string[] args) => Program.BuildRootCommand(SilentConsole()).Parse(args);
+    private static System.CommandLine.ParseResult Parse(params string[] args) => Program.Parse(Program.BuildRootCommand(SilentConsole()), args);
 
     private static IAnsiConsole SilentConsole() =>
         AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null), Interactive = InteractionSupport.No });
@@ -148,7 +148,7 @@ public sealed class OptionParsingTests
         {
             var args = Enumerable.Range(0, random.Next(0, 8)).Select(_ => words[random.Next(words.Length)]).ToArray();
             if (random.Next(3) == 0 && args.Length > 0) args[random.Next(args.Length)] = RandomText(random);
-            var parse = Program.BuildRootCommand(console).Parse(args);
+            var parse = Program.Parse(Program.BuildRootCommand(console), args);
             // --help wins over errors (it prints help, exit 0); otherwise a command line with errors never runs its command.
             if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
             {
