@@ -172,6 +172,20 @@ public sealed class TrainWorkflowCliTests : IDisposable
         Assert.Contains("--early-stopping watches val_loss, which needs a validation set: add --val-split", text, StringComparison.Ordinal);
     }
 
+    // Found by hostile use: --val-split 0.99 on a small folder held out every image; train ran 0 steps, printed "train loss
+    // NaN", saved the untrained weights and exited 0. --val-split 0.01 held out none and reported NaN validation metrics.
+    [Theory]
+    [InlineData("0.99", "--val-split 0.99: leaves no training image (all 30 of")]
+    [InlineData("0.01", "--val-split 0.01: holds out no image (")]
+    public void Val_split_that_empties_one_side_is_an_error_naming_the_option(string split, string expected)
+    {
+        string output = _dir.File("split.safetensors");
+        var (code, text) = Invoke(Train(output, "--val-split", split, "--epochs", "1"));
+        Assert.True(code == 1, text);
+        Assert.Contains(expected, text, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
     [Fact]
     public void Workflow_options_map_onto_the_job_and_the_loop()
     {
