@@ -248,7 +248,9 @@ internal static class TrainingJob
                 return new DataSource(dataset, 1, 28, classes, 60_000, 10_000, null, null);
             }
             if (!Directory.Exists(dataset))
-                throw new DirectoryNotFoundException($"--dataset {dataset}: expected mnist, fashion-mnist or an image folder, and no such folder exists");
+                throw new DirectoryNotFoundException(File.Exists(dataset)
+                    ? $"--dataset {dataset}: is a file; expected mnist, fashion-mnist or an image folder (one sub-folder of images per class)"
+                    : $"--dataset {dataset}: expected mnist, fashion-mnist or an image folder, and no such folder exists");
             int channels = job.Channels ?? zoo.InChannels, size = job.ImageSize ?? zoo.ImageSize;
             string trainRoot = Path.Combine(dataset, "train"), testRoot = Path.Combine(dataset, "test");
             bool split = Directory.Exists(trainRoot);
@@ -256,6 +258,10 @@ internal static class TrainingJob
             var test = split && Directory.Exists(testRoot) ? Open(testRoot, channels, size) : null;
             if (test is not null && !test.Classes.SequenceEqual(train.Classes))
                 throw new ArgumentException($"{testRoot}: its class folders ({string.Join(", ", test.Classes)}) differ from {trainRoot}'s ({string.Join(", ", train.Classes)})");
+            // One class folder trains a "classifier" whose loss is 0 from the first step and that answers that class for every
+            // image; refused here (exit 1), before the output is touched.
+            if (train.Classes.Count < 2)
+                throw new ArgumentException($"--dataset {dataset}: has {train.Classes.Count} class folder ({string.Join(", ", train.Classes)}); a classifier needs at least 2 (one sub-folder of images per class)");
             return new DataSource(Path.GetFullPath(dataset), channels, size, train.Classes, train.Count, test?.Count ?? 0, train, test);
         }
 
