@@ -23,7 +23,7 @@ internal static class ErrorReporting
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or SafeTensorsFormatException
                                       or StateDictException or OptimizerMismatchException or ChecksumMismatchException or IdxFormatException or ArgumentException)
         {
-            console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            console.MarkupLine($"[red]error:[/] {Markup.Escape(Describe(e))}");
             return 1;
         }
         catch (OperationCanceledException)
@@ -31,5 +31,23 @@ internal static class ErrorReporting
             console.MarkupLine("[yellow]cancelled[/]");
             return 130;
         }
+    }
+
+    /// <summary>
+    /// The one line shown for <paramref name="e"/>: its message without what .NET appends to an <see cref="ArgumentException"/>
+    /// (" (Parameter 'options')" names a C# parameter the user never sees; an out-of-range value's "Actual value was ..."
+    /// comes on a second line).
+    /// </summary>
+    public static string Describe(Exception e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        string message = e.Message;
+        if (e is ArgumentException { ParamName: string name })
+        {
+            message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
+            if (e is ArgumentOutOfRangeException { ActualValue: { } value })
+                message = message.Replace($"{Environment.NewLine}Actual value was {value}.", "", StringComparison.Ordinal);
+        }
+        return message.ReplaceLineEndings(" ");
     }
 }

@@ -17,7 +17,7 @@ internal static class InteropErrors
         }
         catch (Exception e) when (e is OnnxUnsupportedException or OnnxExportException or ShapeException)
         {
-            console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            console.MarkupLine($"[red]error:[/] {Markup.Escape(ErrorReporting.Describe(e))}");
             return 1;
         }
     });

@@ -14,7 +14,8 @@ internal static class OutputPath
     private static StringComparison PathComparison =>
         OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
 
-    /// <summary>Throws when <paramref name="output"/> is a directory or names the same file as <paramref name="input"/>.</summary>
+    /// <summary>Throws when <paramref name="output"/> is a directory, is in a directory that does not exist, or names the same
+    /// file as <paramref name="input"/>.</summary>
     /// <param name="output">The path the command will write.</param>
     /// <param name="outputOption">The option that gave it, e.g. <c>--output</c>.</param>
     /// <param name="input">The path the command reads.</param>
@@ -24,6 +25,13 @@ internal static class OutputPath
     {
         if (Directory.Exists(output))
             throw new ArgumentException($"{outputOption} {output} is a directory; expected a file path to write");
+        // Said here, before the model is loaded, in the option's words: the write itself would fail only at the end, with
+        // .NET's "Could not find a part of the path", which names neither the option nor the missing folder.
+        string? parent = Path.GetDirectoryName(Path.GetFullPath(output));
+        if (parent is not null && !Directory.Exists(parent))
+            throw new ArgumentException(File.Exists(parent)
+                ? $"{outputOption} {output}: {parent} is a file, not a directory"
+                : $"{outputOption} {output}: the directory {parent} does not exist");
         string resolved = Resolve(output);
         if (string.Equals(resolved, Resolve(input), PathComparison))
             throw new ArgumentException(

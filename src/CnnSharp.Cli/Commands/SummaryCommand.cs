@@ -84,6 +84,12 @@ internal static class SummaryCommand
                 throw new ArgumentException($"{path}: its input has no fixed (C, H, W); pass --input-shape C,H,W");
             shape = [(int)dims[1].Value!.Value, (int)dims[2].Value!.Value, (int)dims[3].Value!.Value];
         }
+        else if (dims is not null && (dims.Count != 4 || Enumerable.Range(0, 3).Any(i => dims[i + 1].IsFixed && dims[i + 1].Value != shape[i])))
+        {
+            // The session would refuse this input when run; the table printed "runtime: planning ... failed" and exited 0.
+            string declared = string.Join(", ", dims.Select(d => d.ToString()));
+            throw new ArgumentException($"--input-shape {string.Join(",", shape)}: {path} declares its input as ({declared}), which (N, {string.Join(", ", shape)}) does not match");
+        }
         string plan = session.Describe(batch, shape[0], shape[1], shape[2]);
         long parameters = session.Model.Graph.Initializers.Where(t => t.IsFloatingPoint).Sum(t => (long)t.ElementCount);
         var table = Tables.Create(console).Title(Markup.Escape($"{path}, input {Shape.Format([batch, .. shape])}"))

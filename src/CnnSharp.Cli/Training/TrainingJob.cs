@@ -248,7 +248,9 @@ internal static class TrainingJob
                 return new DataSource(dataset, 1, 28, classes, 60_000, 10_000, null, null);
             }
             if (!Directory.Exists(dataset))
-                throw new DirectoryNotFoundException($"--dataset {dataset}: expected mnist, fashion-mnist or an image folder, and no such folder exists");
+                throw new DirectoryNotFoundException(File.Exists(dataset)
+                    ? $"--dataset {dataset}: is a file; expected mnist, fashion-mnist or an image folder (one sub-folder of images per class)"
+                    : $"--dataset {dataset}: expected mnist, fashion-mnist or an image folder, and no such folder exists");
             int channels = job.Channels ?? zoo.InChannels, size = job.ImageSize ?? zoo.ImageSize;
             string trainRoot = Path.Combine(dataset, "train"), testRoot = Path.Combine(dataset, "test");
             bool split = Directory.Exists(trainRoot);
@@ -256,6 +258,10 @@ internal static class TrainingJob
             var test = split && Directory.Exists(testRoot) ? Open(testRoot, channels, size) : null;
             if (test is not null && !test.Classes.SequenceEqual(train.Classes))
                 throw new ArgumentException($"{testRoot}: its class folders ({string.Join(", ", test.Classes)}) differ from {trainRoot}'s ({string.Join(", ", train.Classes)})");
+            // One class folder trains a "classifier" whose loss is 0 from the first step and that answers that class for every
+            // image; refused here (exit 1), before the output is touched.
+            if (train.Classes.Count < 2)
+                throw new ArgumentException($"--dataset {dataset}: has {train.Classes.Count} class folder ({string.Join(", ", train.Classes)}); a classifier needs at least 2 (one sub-folder of images per class)");
             return new DataSource(Path.GetFullPath(dataset), channels, size, train.Classes, train.Count, test?.Count ?? 0, train, test);
         }
 
@@ -271,7 +277,8 @@ internal static class TrainingJob
         /// Refuses a <c>--limit</c> or <c>--test-limit</c> past this data set's size (bounds are refused, not clamped,
         /// like every numeric option; the parser cannot check them, the size being this data set's).
         /// </summary>
-        /// <exception cref="ArgumentException">A limit exceeds the images there are, or a test limit is given for a folder without <c>test/</c>.</exception>
+        /// <exception cref="ArgumentException">A limit exceeds the images there are, a test limit is given for a folder without
+        /// <c>test/</c>, or <c>--val-split</c> leaves no training image or holds out none.</exception>
         public void CheckLimits(TrainingJobOptions job)
         {
             var inv = CultureInfo.InvariantCulture;
@@ -280,6 +287,18 @@ internal static class TrainingJob
             if (job.TestLimit is int t && t > TestImages)
                 throw new ArgumentException(TestImages == 0 ? $"--test-limit: {Name} has no test set (no test/ folder)"
                     : $"--test-limit {t.ToString("N0", inv)}: {Name} has {TestImages.ToString("N0", inv)} test images");
+            // A split that leaves one side empty would train nothing (loss NaN, untrained weights saved, exit 0) or report a
+            // NaN validation loss every epoch; said here, before any image is loaded, in the options' words.
+            if (job.ValidationSplit > 0)
+            {
+                int n = job.Limit is int lim ? Math.Min(lim, TrainImages) : TrainImages;
+                int train = TrainCount(job.Limit, job.ValidationSplit);
+                string split = job.ValidationSplit.ToString(inv);
+                if (train == 0)
+                    throw new ArgumentException($"--val-split {split}: leaves no training image (all {n.ToString("N0", inv)} of {Name}'s training images would be held out for validation)");
+                if (train == n)
+                    throw new ArgumentException($"--val-split {split}: holds out no image ({Name} has {n.ToString("N0", inv)} training images; use a larger fraction or omit --val-split)");
+            }
         }
 
         /// <summary>Training images after the limit and the validation split (as <see cref="DatasetSplit.TrainValidation"/> counts them).</summary>

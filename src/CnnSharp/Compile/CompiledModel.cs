@@ -24,7 +24,7 @@ namespace CnnSharp.Compile;
 /// </remarks>
 public sealed class CompiledModel
 {
-    private readonly Dictionary<(Shape, bool Training, bool Differentiable, bool InputGrad), (ExecutionPlan? Plan, string? Failure)> _plans = [];
+    private readonly Dictionary<(Shape, bool Training, bool Differentiable, bool InputGrad), (ExecutionPlan? Plan, string? Failure, Exception? ForwardError)> _plans = [];
     private long _generation;
 
     internal CompiledModel(Module module) => Module = module;
@@ -40,10 +40,20 @@ public sealed class CompiledModel
 
     /// <summary>Plans <paramref name="inputShape"/> now for the module's current mode (inference and training plans).</summary>
     /// <returns>This model.</returns>
+    /// <exception cref="ShapeException">The module's forward pass cannot take <paramref name="inputShape"/> (wrong rank,
+    /// channels or spatial size); the message names the shape and the layer's own error.</exception>
+    /// <exception cref="InvalidOperationException">The module's forward pass refused the shape for another reason.</exception>
     public CompiledModel Prepare(params int[] inputShape)
     {
         var shape = new Shape(inputShape);
         Resolve(shape, Module.Training, differentiable: Module.Training, inputGrad: false);
+        // An op without a compiled form falls back to eager silently (that still runs), but a shape the model itself cannot
+        // take would only fail on the first Forward: the caller asked for this shape now, so it hears now.
+        if (_plans[(shape, Module.Training, Module.Training, false)].ForwardError is { } error)
+        {
+            string message = $"Compile: the model cannot take input shape {shape}: {error.Message}";
+            throw error is ArgumentException ? new ShapeException(message, error) : new InvalidOperationException(message, error);
+        }
         return this;
     }
 
@@ -180,8 +190,8 @@ public sealed class CompiledModel
         var key = (shape, training, differentiable, inputGrad);
         if (!_plans.TryGetValue(key, out var entry))
         {
-            var plan = PlanBuilder.Build(Module, shape, differentiable, inputGrad, out var failure);
-            _plans[key] = entry = (plan, failure);
+            var plan = PlanBuilder.Build(Module, shape, differentiable, inputGrad, out var failure, out var forwardError);
+            _plans[key] = entry = (plan, failure, forwardError);
         }
         FallbackReason = entry.Failure;
         GraphBreaks = entry.Plan?.GraphBreaks ?? [];

@@ -42,9 +42,12 @@ internal static partial class PlanBuilder
     /// <param name="differentiable">Plan for backward (keeps every activation, no weight folding).</param>
     /// <param name="inputRequiresGrad">Also produce the input's gradient.</param>
     /// <param name="failure">Why the model cannot be compiled (the caller runs it eagerly), or null.</param>
-    public static ExecutionPlan? Build(Module model, Shape inputShape, bool differentiable, bool inputRequiresGrad, out string? failure)
+    /// <param name="forwardError">The exception the model's own forward pass threw on <paramref name="inputShape"/> (the model
+    /// cannot take that shape at all, compiled or not), or null when the forward ran.</param>
+    public static ExecutionPlan? Build(Module model, Shape inputShape, bool differentiable, bool inputRequiresGrad, out string? failure,
+        out Exception? forwardError)
     {
-        if (Capture(model, inputShape, out failure) is not { } graph) return null;
+        if (Capture(model, inputShape, out failure, out forwardError) is not { } graph) return null;
         var norms = model.NamedModules().Select(m => m.Value).OfType<BatchNormBase>()
             .Where(b => b.RunningMean is not null).ToDictionary<BatchNormBase, Tensor, BatchNormBase>(b => b.RunningMean!, b => b, ReferenceEqualityComparer.Instance);
         return BuildFromGraph(graph, differentiable, inputRequiresGrad, norms);
@@ -52,9 +55,9 @@ internal static partial class PlanBuilder
 
     /// <summary>Traces <paramref name="model"/> on a random input of <paramref name="inputShape"/> into an <see cref="OpGraph"/>;
     /// <paramref name="failure"/> says why when the trace has no graph form (an op without a compiled form or eager replay).</summary>
-    private static OpGraph? Capture(Module model, Shape inputShape, out string? failure)
+    private static OpGraph? Capture(Module model, Shape inputShape, out string? failure, out Exception? forwardError)
     {
-        var trace = Trace(model, inputShape, out var input, out var output, out failure);
+        var trace = Trace(model, inputShape, out var input, out var output, out failure, out forwardError);
         if (trace is null) return null;
 
         var values = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance) { [input] = 0 };
@@ -160,8 +163,9 @@ internal static partial class PlanBuilder
         return new ExecutionPlan([.. shapes], data, grad, ops, outputId, breaks, [.. clearBefore.Select(c => c.ToArray())]);
     }
 
-    private static Tracer? Trace(Module model, Shape inputShape, out Tensor input, out Tensor output, out string? failure)
+    private static Tracer? Trace(Module model, Shape inputShape, out Tensor input, out Tensor output, out string? failure, out Exception? forwardError)
     {
+        forwardError = null;
         var tracer = new Tracer();
         input = Tensor.Randn(new Generator(0), inputShape.ToArray()).RequiresGrad_();
         // Tracing runs the real forward: batch-norm running statistics and counters must not see the trace batch.
@@ -175,6 +179,7 @@ internal static partial class PlanBuilder
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             failure = $"the forward pass failed on input {inputShape}: {e.Message}";
+            forwardError = e;
             output = input;
             return null;
         }

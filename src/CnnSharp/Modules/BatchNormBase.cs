@@ -23,11 +23,16 @@ public abstract class BatchNormBase : Module
     /// <param name="momentum">Weight of each new batch statistic in the running average; null for a cumulative average.</param>
     /// <param name="affine">Learn a per-channel scale (weight) and shift (bias).</param>
     /// <param name="trackRunningStats">Keep running statistics for eval mode.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numFeatures"/> is not positive or <paramref name="eps"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numFeatures"/> is not positive, <paramref name="eps"/> is
+    /// negative or <paramref name="momentum"/> is NaN or infinite.</exception>
     protected BatchNormBase(int numFeatures, float eps, float? momentum, bool affine, bool trackRunningStats)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numFeatures);
         if (!(eps >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "BatchNorm: eps must be non-negative");
+        // A NaN momentum was accepted and turned the running statistics into NaN on the first training batch, so the model
+        // answered NaN in eval mode with no error anywhere.
+        if (momentum is float m && !float.IsFinite(m))
+            throw new ArgumentOutOfRangeException(nameof(momentum), m, $"BatchNorm: momentum must be finite (or null for a cumulative average), got {m}");
         NumFeatures = numFeatures;
         Eps = eps;
         Momentum = momentum;

@@ -8,7 +8,11 @@ public sealed class LeakyReLU : Module
 {
     /// <summary>Creates the layer.</summary>
     /// <param name="negativeSlope">Slope for non-positive inputs.</param>
-    public LeakyReLU(float negativeSlope = 0.01f) => NegativeSlope = negativeSlope;
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="negativeSlope"/> is NaN or infinite (every negative input
+    /// would silently become NaN or infinite).</exception>
+    public LeakyReLU(float negativeSlope = 0.01f) =>
+        NegativeSlope = float.IsFinite(negativeSlope) ? negativeSlope
+            : throw new ArgumentOutOfRangeException(nameof(negativeSlope), negativeSlope, $"LeakyReLU: negative_slope must be finite, got {negativeSlope}");
 
     /// <summary>Slope for non-positive inputs.</summary>
     public float NegativeSlope { get; }

@@ -201,8 +201,8 @@ public sealed class Trainer
     /// <param name="startEpoch">First epoch to run; null: 1, or the epoch after the one <see cref="Resume"/> loaded.</param>
     /// <param name="cancellationToken">Stops between batches.</param>
     /// <returns>The reports of the epochs run.</returns>
-    /// <exception cref="ArgumentException">Early stopping, best-only checkpoints or a plateau schedule without a validation
-    /// set; a schedule of another optimizer; a plateau schedule whose mode contradicts the monitor.</exception>
+    /// <exception cref="ArgumentException">An empty training or validation set; early stopping, best-only checkpoints or a
+    /// plateau schedule without a validation set; a schedule of another optimizer; a plateau schedule whose mode contradicts the monitor.</exception>
     /// <exception cref="TrainingDivergedException">A loss, parameter or buffer became NaN or infinite.</exception>
     /// <exception cref="OutputLockedException">Another run writes <see cref="TrainingOptions.OutputPath"/>.</exception>
     /// <exception cref="IOException">The output cannot be written (missing directory, disk full); the message names the output path.</exception>
@@ -211,6 +211,10 @@ public sealed class Trainer
         int? startEpoch = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
+        // An empty training set runs zero steps, reports a NaN loss and saves the untrained weights as if trained.
+        if (train.Count == 0) throw new ArgumentException("Trainer: the training set is empty (0 samples); nothing would be trained", nameof(train));
+        if (validation is { Count: 0 })
+            throw new ArgumentException("Trainer: the validation set is empty (0 samples); its loss and accuracy would be NaN", nameof(validation));
         int first = startEpoch ?? (_resumed is { } r ? r.Epoch + 1 : 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(first, 1, nameof(startEpoch));
         CheckMonitoring(validation);

@@ -31,6 +31,20 @@ public sealed class ExportOutputTests : IDisposable
         Assert.Empty(Directory.GetFiles(_dir.Path, "*.tmp"));
     }
 
+    // Found by hostile use: export -o nonexist/m.onnx loaded and traced the model, then failed writing with .NET's
+    // "Could not find a part of the path 'nonexist/m.onnx'." (no option, no missing folder named).
+    [Fact]
+    public void Export_into_a_missing_directory_or_under_a_file_names_the_option_and_the_directory()
+    {
+        string checkpoint = SavedCheckpoint();
+        var (code, text) = Invoke("export", "--checkpoint", checkpoint, "--output", _dir.File("missing/m.onnx"));
+        Assert.True(code == 1, text);
+        Assert.Contains($"--output {_dir.File("missing/m.onnx")}: the directory {_dir.File("missing")} does not exist", text, StringComparison.Ordinal);
+        (code, text) = Invoke("export", "--checkpoint", checkpoint, "--output", Path.Combine(checkpoint, "m.onnx"));
+        Assert.True(code == 1, text);
+        Assert.Contains($"{checkpoint} is a file, not a directory", text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Export_refuses_to_write_over_its_checkpoint_and_leaves_it_intact()
     {

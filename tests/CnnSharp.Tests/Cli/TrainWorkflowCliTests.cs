@@ -172,6 +172,40 @@ public sealed class TrainWorkflowCliTests : IDisposable
         Assert.Contains("--early-stopping watches val_loss, which needs a validation set: add --val-split", text, StringComparison.Ordinal);
     }
 
+    // Found by hostile use: --val-split 0.99 on a small folder held out every image; train ran 0 steps, printed "train loss
+    // NaN", saved the untrained weights and exited 0. --val-split 0.01 held out none and reported NaN validation metrics.
+    [Theory]
+    [InlineData("0.99", "--val-split 0.99: leaves no training image (all 30 of")]
+    [InlineData("0.01", "--val-split 0.01: holds out no image (")]
+    public void Val_split_that_empties_one_side_is_an_error_naming_the_option(string split, string expected)
+    {
+        string output = _dir.File("split.safetensors");
+        var (code, text) = Invoke(Train(output, "--val-split", split, "--epochs", "1"));
+        Assert.True(code == 1, text);
+        Assert.Contains(expected, text, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
+    // Found by hostile use: a folder with one class folder trained to loss 0.0000 and exited 0 (a model that always answers
+    // that class); a file given as --dataset was reported as "no such folder exists".
+    [Fact]
+    public void Dataset_with_one_class_or_a_file_is_an_error_naming_it()
+    {
+        string one = Path.Combine(_dir.Path, "one");
+        Directory.CreateDirectory(Path.Combine(one, "row"));
+        foreach (string f in Directory.GetFiles(Path.Combine(Folder, "row"))) File.Copy(f, Path.Combine(one, "row", Path.GetFileName(f)));
+        string output = _dir.File("one.safetensors");
+        var (code, text) = Invoke(["train", "--model", "lenet5", "--dataset", one, "--output", output, "--epochs", "1", "--threads", "1"]);
+        Assert.True(code == 1, text);
+        Assert.Contains("has 1 class folder (row); a classifier needs at least 2", text, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+
+        string file = Directory.GetFiles(Path.Combine(Folder, "row"))[0];
+        (code, text) = Invoke(["train", "--dataset", file, "--output", output, "--epochs", "1"]);
+        Assert.True(code == 1, text);
+        Assert.Contains("is a file; expected mnist, fashion-mnist or an image folder", text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Workflow_options_map_onto_the_job_and_the_loop()
     {

@@ -30,6 +30,18 @@ public sealed class WrongInputFileTests : IDisposable
         Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    // Found by hostile use: "summary --model lenet5 --image-size 32" ended its error with .NET's " (Parameter 'options')",
+    // a C# parameter name the user never typed.
+    [Fact]
+    public void Error_lines_do_not_carry_dotnet_parameter_names()
+    {
+        var (code, text) = Invoke("summary", "--model", "lenet5", "--image-size", "32");
+        Assert.True(code == 1, text);
+        Assert.Contains("lenet5: takes 1x28x28 images only", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter '", text, StringComparison.Ordinal);
+        Assert.Equal("bad value 3", CnnSharp.Cli.Commands.ErrorReporting.Describe(new ArgumentOutOfRangeException("x", 3, "bad value 3")));
+    }
+
     [Fact]
     public void A_png_given_as_checkpoint_is_named_as_a_png_image()
     {

@@ -218,4 +218,21 @@ public sealed class ZooModelCliTests : IDisposable
         Assert.DoesNotContain("runtime:", output, StringComparison.Ordinal);
         Assert.True(output.Contains("total params (initializers):", StringComparison.Ordinal), output);
     }
+
+    // Found by hostile use: summary convnet.onnx --input-shape 3,28,28 (the model takes 1x28x28) printed a table whose one
+    // row was "runtime: planning for input (1, 3, 28, 28) failed: ..." and exited 0.
+    [Fact]
+    public void Summary_of_an_onnx_model_with_an_input_shape_it_does_not_declare_exits_1()
+    {
+        var model = new ConvNet(generator: new Generator(22));
+        model.Eval();
+        string onnx = _dir.File("convnet.onnx");
+        CnnSharp.Onnx.OnnxExporter.Export(model, [1, 1, 28, 28], onnx);
+        var (code, output) = CliRunner.Invoke(200, "summary", onnx, "--input-shape", "3,28,28");
+        Assert.True(code == 1, output);
+        Assert.Contains("--input-shape 3,28,28: ", output, StringComparison.Ordinal);
+        Assert.Contains("declares its input as (batch, 1, 28, 28)", output, StringComparison.Ordinal);
+        (code, output) = CliRunner.Invoke(200, "summary", onnx, "--input-shape", "1,28,28");
+        Assert.True(code == 0, output);
+    }
 }

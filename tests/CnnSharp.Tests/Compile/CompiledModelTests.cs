@@ -525,4 +525,20 @@ public sealed class CompiledModelTests
         Assert.Throws<ShapeException>(() => compiled.TrainStep(x, [1]));
         Assert.Throws<ArgumentException>(() => compiled.TrainStep(x, [1, 9]));
     }
+
+    // Found by hostile use: Compile(1, 1, 8, 8) on a model whose first conv takes 3 channels returned a CompiledModel as if
+    // planned (the failure hid in FallbackReason) and the error only came on the first Forward.
+    [Fact]
+    public void Compile_on_a_shape_the_model_cannot_take_throws_naming_the_shape()
+    {
+        static Sequential Net() => new(new Conv2d(3, 8, 3, generator: new Generator(1)), new Flatten(), new Linear(8 * 6 * 6, 10, generator: new Generator(2)));
+        var channels = Assert.Throws<ShapeException>(() => Net().Compile(1, 1, 8, 8));
+        Assert.Contains("(1, 1, 8, 8)", channels.Message);
+        Assert.Contains("Conv2d", channels.Message);
+        var spatial = Assert.Throws<ShapeException>(() => Net().Compile(1, 3, 9, 9));
+        Assert.Contains("Linear", spatial.Message);
+        Assert.Throws<ShapeException>(() => Net().Compile(3, 8, 8));
+        // A shape it takes still compiles, and an uncompilable-but-valid model still falls back quietly (not covered here).
+        Assert.Null(Net().Compile(1, 3, 8, 8).FallbackReason);
+    }
 }

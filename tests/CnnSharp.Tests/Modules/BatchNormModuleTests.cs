@@ -132,4 +132,17 @@ public sealed class BatchNormModuleTests
     [Fact]
     public void Repr_matches_pytorch() =>
         Assert.Equal("BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)", new BatchNorm2d(16).ToString());
+
+    // Found by hostile use: BatchNorm2d(3, momentum: NaN) was accepted; one training batch made the running statistics NaN
+    // and every eval-mode output NaN, with no error. LeakyReLU(NaN) likewise turned every negative input into NaN.
+    [Fact]
+    public void Non_finite_momentum_or_negative_slope_is_refused()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new BatchNorm2d(3, momentum: float.NaN));
+        Assert.Contains("BatchNorm: momentum must be finite", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BatchNorm1d(3, momentum: float.PositiveInfinity));
+        Assert.Null(new BatchNorm2d(3, momentum: null).Momentum);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LeakyReLU(float.NaN));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LeakyReLU(float.NegativeInfinity));
+    }
 }

@@ -120,4 +120,20 @@ public sealed class TrainerTests : IDisposable
         var o = new TrainingOptions();
         Assert.Equal((5, 100, 0.001f, OptimizerKind.Adam), (o.Epochs, o.BatchSize, o.LearningRate, o.Optimizer));
     }
+
+    // Found by hostile use: an empty training set ran zero steps, reported a NaN loss and saved the untrained weights.
+    [Fact]
+    public void Fit_refuses_an_empty_training_or_validation_set()
+    {
+        var data = SyntheticDigits.Create(10, seed: 1);
+        var empty = new Subset(data, []);
+        string output = _dir.File("empty.safetensors");
+        var options = new TrainingOptions { Epochs = 1, BatchSize = 5, OutputPath = output };
+        var (_, trainer) = Create(options);
+        var e = Assert.Throws<ArgumentException>(() => trainer.Fit(empty, null, (IDataset?)null));
+        Assert.Contains("training set is empty", e.Message, StringComparison.Ordinal);
+        var v = Assert.Throws<ArgumentException>(() => trainer.Fit(data, empty, (IDataset?)null));
+        Assert.Contains("validation set is empty", v.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
 }

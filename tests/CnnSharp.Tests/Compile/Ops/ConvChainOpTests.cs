@@ -225,7 +225,7 @@ public sealed class ConvChainOpTests
     {
         var m = new ConvNet(generator: new Generator(2));
         int[] shape = [10, 1, 28, 28];
-        var plan = PlanBuilder.Build(m, new Shape(shape), differentiable: true, inputRequiresGrad: false, out var failure)!;
+        var plan = PlanBuilder.Build(m, new Shape(shape), differentiable: true, inputRequiresGrad: false, out var failure, out _)!;
         Assert.Null(failure);
         var chain = Assert.Single(plan.Ops.OfType<ConvChainOp>());
         foreach (var p in plan.Parameters) p.Grad = Tensor.Zeros(p.Shape);
